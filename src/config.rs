@@ -1,0 +1,202 @@
+//! The typed run configuration. Flags (and their `EVERGREEN_*` environment variables) and the TOML
+//! config file both produce a [`Settings`] (every field optional); the flag layer is laid over the
+//! file layer and [`Settings::resolve`] validates the result into a [`Config`] before anything runs.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How the 1..B scores are assigned (SPEC "Scores").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoringMethod {
+    /// `1 + floor(B * (rank - 1) / N)` with rank = 1 + number of strictly smaller keys: ties share a score.
+    Rank,
+    /// Equal counts: ordered by key, ties by customer_id ascending, `1 + floor(B * (row - 1) / N)`.
+    Ntile,
+}
+
+/// Which input column plays which role. `amount` may be an expression over columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSettings {
+    pub customer: Option<String>,
+    pub order: Option<String>,
+    pub timestamp: Option<String>,
+    pub amount: Option<String>,
+    pub product: Option<String>,
+    pub cost: Option<String>,
+    pub quantity: Option<String>,
+}
+
+/// One layer of settings (the config file, or the flags). Every field is optional; see
+/// [`Settings::over`] for precedence and [`Settings::resolve`] for defaults and checks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub input: Option<Vec<String>>,
+    pub out: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub bins: Option<u8>,
+    pub scoring: Option<ScoringMethod>,
+    pub lapse_thresholds: Option<Vec<u32>>,
+    pub money_decimals: Option<u32>,
+    #[serde(default)]
+    pub columns: ColumnSettings,
+}
+
+/// Column roles after defaults: required roles always have a name; optional roles carry whether
+/// the user named them (then the column must exist) or they are the default name (used if present).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Columns {
+    pub customer: String,
+    pub order: String,
+    pub timestamp: String,
+    /// A column name or an expression over columns such as `Quantity * UnitPrice`.
+    pub amount: String,
+    pub product: OptionalColumn,
+    pub cost: OptionalColumn,
+    pub quantity: OptionalColumn,
+}
+
+/// An optional role's column name, and whether the user asked for it explicitly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionalColumn {
+    pub name: String,
+    pub explicit: bool,
+}
+
+impl OptionalColumn {
+    fn new(given: Option<String>, default: &str) -> Self {
+        match given {
+            Some(name) => OptionalColumn { name, explicit: true },
+            None => OptionalColumn { name: default.to_string(), explicit: false },
+        }
+    }
+}
+
+/// The validated configuration of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub inputs: Vec<String>,
+    pub out: PathBuf,
+    /// The analysis date D; `None` means the day after the latest line's date.
+    pub as_of: Option<NaiveDate>,
+    /// Number of score bins B (2..=9).
+    pub bins: u8,
+    pub scoring: ScoringMethod,
+    /// Ascending recency thresholds in days, e.g. [30, 60, 90, 120].
+    pub lapse_thresholds: Vec<u32>,
+    /// Decimals every money sum is rounded to.
+    pub money_decimals: u32,
+    pub columns: Columns,
+}
+
+pub const DEFAULT_BINS: u8 = 5;
+pub const DEFAULT_LAPSE_THRESHOLDS: [u32; 4] = [30, 60, 90, 120];
+pub const DEFAULT_MONEY_DECIMALS: u32 = 2;
+
+impl Settings {
+    /// Read a TOML config file. Unknown keys are an error, so a typo never passes silently.
+    pub fn from_toml_file(path: &Path) -> Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: cannot read config file: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string())))
+        })
+    }
+
+    /// This layer laid over `base`: every field set here wins.
+    pub fn over(self, base: Settings) -> Settings {
+        let c = self.columns;
+        let b = base.columns;
+        Settings {
+            input: self.input.or(base.input),
+            out: self.out.or(base.out),
+            as_of: self.as_of.or(base.as_of),
+            bins: self.bins.or(base.bins),
+            scoring: self.scoring.or(base.scoring),
+            lapse_thresholds: self.lapse_thresholds.or(base.lapse_thresholds),
+            money_decimals: self.money_decimals.or(base.money_decimals),
+            columns: ColumnSettings {
+                customer: c.customer.or(b.customer),
+                order: c.order.or(b.order),
+                timestamp: c.timestamp.or(b.timestamp),
+                amount: c.amount.or(b.amount),
+                product: c.product.or(b.product),
+                cost: c.cost.or(b.cost),
+                quantity: c.quantity.or(b.quantity),
+            },
+        }
+    }
+
+    /// Apply defaults and check every value; the first problem is a [`Error::Config`].
+    pub fn resolve(self) -> Result<Config> {
+        let inputs = self.input.unwrap_or_default();
+        if inputs.is_empty() {
+            return Err(Error::Config("no input: give --input PATH (or `input` in the config file)".into()));
+        }
+        let out = self
+            .out
+            .ok_or_else(|| Error::Config("no output folder: give --out DIR (or `out` in the config file)".into()))?;
+        let as_of = self.as_of.as_deref().map(parse_as_of).transpose()?;
+        let bins = self.bins.unwrap_or(DEFAULT_BINS);
+        if !(2..=9).contains(&bins) {
+            return Err(Error::Config(format!("bins: expected 2..=9, found {bins}")));
+        }
+        let lapse_thresholds = self.lapse_thresholds.unwrap_or_else(|| DEFAULT_LAPSE_THRESHOLDS.to_vec());
+        check_thresholds(&lapse_thresholds)?;
+        let money_decimals = self.money_decimals.unwrap_or(DEFAULT_MONEY_DECIMALS);
+        if money_decimals > 6 {
+            return Err(Error::Config(format!("money_decimals: expected 0..=6, found {money_decimals}")));
+        }
+        let c = self.columns;
+        let required = |v: Option<String>, default: &str, what: &str| -> Result<String> {
+            let v = v.unwrap_or_else(|| default.to_string());
+            if v.trim().is_empty() {
+                return Err(Error::Config(format!("{what} column: expected a name, found an empty string")));
+            }
+            Ok(v)
+        };
+        let columns = Columns {
+            customer: required(c.customer, "customer_id", "customer")?,
+            order: required(c.order, "order_id", "order")?,
+            timestamp: required(c.timestamp, "ts", "timestamp")?,
+            amount: required(c.amount, "amount", "amount")?,
+            product: OptionalColumn::new(c.product, "product_id"),
+            cost: OptionalColumn::new(c.cost, "cost"),
+            quantity: OptionalColumn::new(c.quantity, "quantity"),
+        };
+        Ok(Config {
+            inputs,
+            out,
+            as_of,
+            bins,
+            scoring: self.scoring.unwrap_or(ScoringMethod::Rank),
+            lapse_thresholds,
+            money_decimals,
+            columns,
+        })
+    }
+}
+
+/// Parse an `--as-of` date, `YYYY-MM-DD`.
+pub fn parse_as_of(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::Config(format!("as_of: expected a date YYYY-MM-DD, found `{s}`")))
+}
+
+/// Lapse thresholds must be positive and strictly ascending.
+fn check_thresholds(t: &[u32]) -> Result<()> {
+    let ok = !t.is_empty() && t[0] > 0 && t.windows(2).all(|w| w[0] < w[1]);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "lapse_thresholds: expected positive, strictly ascending days such as 30,60,90,120, found {t:?}"
+        )))
+    }
+}

@@ -1,0 +1,102 @@
+//! Decile analyses (SPEC "monetary_deciles" and "purchase_deciles").
+//!
+//! Both order customers by monetary descending, then customer_id ascending.
+//! Monetary decile: position p = 0..N-1, `decile = 1 + floor(10 * p / N)` (equal customer counts).
+//! Purchase decile: the tenth of total revenue in which a customer's spend begins,
+//! `clamp(1 + floor(10 * cum_before / total), 1, 10)`, computed in exact integer minor units
+//! (cents for 2 decimals) so no boundary depends on floating-point addition.
+
+use polars::prelude::*;
+
+use crate::exprs::{count_rows, round_money, slice_of};
+use crate::input::col_names as c;
+
+/// Sort customers by monetary descending, then customer_id ascending (the order both analyses
+/// use, and the row order of the `customers` table), and add `monetary_decile` and `purchase_decile`.
+pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
+    let scale = 10f64.powi(money_decimals as i32);
+    let minor = (col("monetary") * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64);
+    customers
+        .sort_by_exprs(
+            [col("monetary"), col(c::CUSTOMER)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .with_columns([
+            slice_of(int_range(lit(0i64), count_rows(), 1, DataType::Int64), count_rows(), 10)
+                .cast(DataType::Int32)
+                .alias("monetary_decile"),
+            minor.alias("_minor"),
+        ])
+        .with_columns([
+            // Minor units of the customers strictly before this one.
+            (col("_minor").cum_sum(false) - col("_minor")).alias("_cum_before"),
+            col("_minor").sum().alias("_total"),
+        ])
+        .with_column(
+            when(col("_total").gt(lit(0i64)))
+                .then(slice_of(col("_cum_before"), col("_total"), 10).clip(lit(1i64), lit(10i64)))
+                .otherwise(lit(1i64))
+                .cast(DataType::Int32)
+                .alias("purchase_decile"),
+        )
+        .drop(cols(["_minor", "_cum_before", "_total"]))
+}
+
+/// Share of a column in its total (0 when the total is 0).
+fn share(e: Expr) -> Expr {
+    let total = e.clone().sum();
+    when(total.clone().neq(lit(0.0))).then(e / total).otherwise(lit(0.0))
+}
+
+/// `monetary_deciles`: per monetary decile its customers, revenue, orders, monetary range and shares.
+pub fn monetary_deciles(customers: LazyFrame, money_decimals: u32, has_cost: bool) -> LazyFrame {
+    let mut aggs = vec![
+        count_rows().alias("customers"),
+        round_money(col("monetary").sum(), money_decimals).alias("revenue"),
+        col("frequency").sum().alias("orders"),
+        col("monetary").min().alias("min_monetary"),
+        col("monetary").max().alias("max_monetary"),
+    ];
+    if has_cost {
+        aggs.push(round_money(col("profit").sum(), money_decimals).alias("profit"));
+    }
+    let mut lf = customers
+        .group_by([col("monetary_decile").alias("decile")])
+        .agg(aggs)
+        .sort(["decile"], SortMultipleOptions::default())
+        .with_columns([
+            share(col("revenue")).alias("revenue_share"),
+            (col("revenue").cum_sum(false) / col("revenue").sum()).alias("cumulative_revenue_share"),
+        ]);
+    if has_cost {
+        lf = lf.with_column(share(col("profit")).alias("profit_share"));
+    }
+    lf
+}
+
+/// `purchase_deciles`: per tenth of revenue, how many customers make it and their spend range.
+pub fn purchase_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
+    customers
+        .group_by([col("purchase_decile").alias("decile")])
+        .agg([
+            count_rows().alias("customers"),
+            round_money(col("monetary").sum(), money_decimals).alias("revenue"),
+            col("monetary").min().alias("min_monetary"),
+            col("monetary").max().alias("max_monetary"),
+        ])
+        .sort(["decile"], SortMultipleOptions::default())
+        .with_columns([
+            (col("customers").cast(DataType::Float64) / col("customers").sum().cast(DataType::Float64))
+                .alias("customer_share"),
+            share(col("revenue")).alias("revenue_share"),
+        ])
+        .select([
+            col("decile"),
+            col("customers"),
+            col("customer_share"),
+            col("revenue"),
+            col("revenue_share"),
+            col("min_monetary"),
+            col("max_monetary"),
+        ])
+}

@@ -1,0 +1,85 @@
+//! One error type for every user-facing failure. Each variant knows its one-line message and its
+//! process exit code, so `main` only prints and exits.
+
+use std::path::PathBuf;
+
+/// Exit codes (documented in the README, stable for schedulers):
+/// 0 success, 1 internal error, 2 bad arguments or config, 3 input not found or unreadable,
+/// 4 input data does not fit the contract, 5 output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag, environment variable or config-file value is invalid.
+    #[error("config error: {0}")]
+    Config(String),
+
+    /// No Parquet file matches an `--input` path.
+    #[error("input error: {path}: no Parquet file matches")]
+    NoInput { path: String },
+
+    /// A file could not be opened or is not valid Parquet.
+    #[error("input error: {file}: cannot read Parquet ({reason})")]
+    Unreadable { file: PathBuf, reason: String },
+
+    /// A required column is absent.
+    #[error("input error: {file}: column `{column}` ({role}) not found; expected a column of {expected}, found columns: {found}")]
+    MissingColumn { file: PathBuf, column: String, role: &'static str, expected: &'static str, found: String },
+
+    /// A column exists but its type does not fit its role, or its values do not.
+    #[error("input error: {file}: column `{column}` ({role}): expected {expected}, found {found}")]
+    BadColumn { file: PathBuf, column: String, role: &'static str, expected: String, found: String },
+
+    /// Files of one dump disagree on a column's type.
+    #[error("input error: {file}: column `{column}` ({role}) is {found}, but {other_file} has {expected}; all files of one dump must agree")]
+    SchemaMismatch { file: PathBuf, other_file: PathBuf, column: String, role: &'static str, expected: String, found: String },
+
+    /// The amount expression cannot be parsed or used.
+    #[error("input error: {file}: amount expression `{expr}`: {reason}")]
+    BadAmountExpr { file: PathBuf, expr: String, reason: String },
+
+    /// Nothing is left to compute on.
+    #[error("input error: {what}: {reason}")]
+    Empty { what: String, reason: String },
+
+    /// The output folder cannot be written.
+    #[error("output error: {path}: {reason}")]
+    Output { path: PathBuf, reason: String },
+
+    /// An analyst's SQL query failed.
+    #[error("query error: {file}: {reason}")]
+    Query { file: PathBuf, reason: String },
+
+    /// A failure inside the engine that the input checks did not foresee.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error (see the type's doc comment).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Internal(_) => 1,
+            Error::Config(_) => 2,
+            Error::NoInput { .. } | Error::Unreadable { .. } => 3,
+            Error::MissingColumn { .. }
+            | Error::BadColumn { .. }
+            | Error::SchemaMismatch { .. }
+            | Error::BadAmountExpr { .. }
+            | Error::Empty { .. }
+            | Error::Query { .. } => 4,
+            Error::Output { .. } => 5,
+        }
+    }
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Internal(one_line(&e.to_string()))
+    }
+}
+
+/// Collapse a multi-line message (Polars errors carry hints on extra lines) into one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

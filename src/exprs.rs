@@ -1,0 +1,51 @@
+//! Small lazy-expression helpers shared by the table modules, so each rule is written once.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Round a money sum to `decimals`, halves away from zero (as SQL `round` does).
+pub fn round_money(e: Expr, decimals: u32) -> Expr {
+    e.round(decimals, RoundMode::HalfAwayFromZero)
+}
+
+/// Days since 1970-01-01 of a date.
+pub fn epoch_days(d: NaiveDate) -> i64 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+}
+
+/// Microseconds since the epoch of a date's midnight.
+pub fn date_to_micros(d: NaiveDate) -> i64 {
+    epoch_days(d) * MICROS_PER_DAY
+}
+
+/// Whole days from the date of a timestamp expression to `as_of` (bought the day before: 1).
+pub fn days_until(as_of: NaiveDate, ts: Expr) -> Expr {
+    lit(epoch_days(as_of)) - ts.dt().date().cast(DataType::Int32).cast(DataType::Int64)
+}
+
+/// Fractional days between two timestamp expressions (`later - earlier`).
+pub fn fractional_days(later: Expr, earlier: Expr) -> Expr {
+    (later.cast(DataType::Int64) - earlier.cast(DataType::Int64)).cast(DataType::Float64)
+        / lit(MICROS_PER_DAY as f64)
+}
+
+/// 0-based position of each row when the frame is ordered by `by` (with per-key directions).
+/// Keys must make the order total (end with a unique column) for the result not to depend on
+/// input order.
+pub fn position(by: Vec<Expr>, descending: Vec<bool>) -> Expr {
+    arg_sort_by(by, SortMultipleOptions::default().with_order_descending_multi(descending))
+        .arg_sort(false, false)
+        .cast(DataType::Int64)
+}
+
+/// `1 + floor(parts * k / n)` for a 0-based `k` out of `n`: which of `parts` equal slices `k` falls in.
+pub fn slice_of(k: Expr, n: Expr, parts: i64) -> Expr {
+    lit(1i64) + (k * lit(parts)).floor_div(n)
+}
+
+/// Number of rows as Int64.
+pub fn count_rows() -> Expr {
+    len().cast(DataType::Int64)
+}

@@ -1,0 +1,449 @@
+//! Reading a transaction dump: resolving `--input` paths to Parquet files, checking each file's
+//! columns against the roles of the config, and building one lazy frame of canonical order lines.
+//!
+//! Everything downstream sees only the canonical columns below; no other module looks at the
+//! user's column names or types.
+//!
+//! | column        | type                         | from role          |
+//! |---------------|------------------------------|--------------------|
+//! | `customer_id` | Int64 or String (as input)   | customer           |
+//! | `order_id`    | Int64 or String              | order              |
+//! | `ts`          | Datetime(µs), naive UTC      | timestamp          |
+//! | `amount`      | Float64                      | amount (or expr)   |
+//! | `product_id`  | Int64 or String (optional)   | product            |
+//! | `cost`        | Float64 (optional)           | cost               |
+//! | `quantity`    | Float64 (optional)           | quantity           |
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{Columns, OptionalColumn};
+use crate::error::{one_line, Error, Result};
+
+/// Canonical column names of the line frame.
+pub mod col_names {
+    pub const CUSTOMER: &str = "customer_id";
+    pub const ORDER: &str = "order_id";
+    pub const TS: &str = "ts";
+    pub const AMOUNT: &str = "amount";
+    pub const PRODUCT: &str = "product_id";
+    pub const COST: &str = "cost";
+    pub const QUANTITY: &str = "quantity";
+}
+use col_names as c;
+
+/// One Parquet file of the dump, with the hive partition values found in its path.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub hive: BTreeMap<String, String>,
+}
+
+/// The kind an id column is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    Int,
+    WholeFloat,
+    Str,
+}
+
+/// A dump ready to compute on: its files, and the canonical lines as a lazy frame.
+pub struct Dump {
+    pub files: Vec<InputFile>,
+    pub lines: LazyFrame,
+    pub has_product: bool,
+    pub has_cost: bool,
+    pub has_quantity: bool,
+}
+
+const TS_EXPECTED: &str = "a timestamp, a date or an ISO-8601 string";
+const ID_EXPECTED: &str = "integers or strings";
+const NUM_EXPECTED: &str = "numbers (float, decimal or integer)";
+
+/// Resolve the `--input` paths: files, folders (recursively, hive `key=value` folders recorded) and
+/// globs. Inside folders only `*.parquet`, `*.parq` and `*.pq` files are read; names starting with
+/// `_` or `.` (such as `_SUCCESS`) are skipped.
+pub fn resolve_inputs(inputs: &[String]) -> Result<Vec<InputFile>> {
+    let mut out: Vec<InputFile> = Vec::new();
+    for input in inputs {
+        let before = out.len();
+        let p = Path::new(input);
+        if p.is_file() {
+            out.push(InputFile { path: p.to_path_buf(), hive: BTreeMap::new() });
+        } else if p.is_dir() {
+            walk_dir(p, p, &mut out)?;
+        } else if input.contains(['*', '?', '[']) {
+            let paths = glob::glob(input).map_err(|e| Error::Config(format!("--input {input}: bad glob: {e}")))?;
+            let mut matched: Vec<PathBuf> = paths.filter_map(|r| r.ok()).collect();
+            matched.sort();
+            for m in matched {
+                if m.is_dir() {
+                    walk_dir(&m, &m, &mut out)?;
+                } else if m.is_file() {
+                    out.push(InputFile { path: m, hive: BTreeMap::new() });
+                }
+            }
+        }
+        if out.len() == before {
+            return Err(Error::NoInput { path: input.clone() });
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(f.path.clone()));
+    Ok(out)
+}
+
+fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::Unreadable { file: dir.to_path_buf(), reason: e.to_string() })?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk_dir(root, &path, out)?;
+        } else if [".parquet", ".parq", ".pq"].iter().any(|ext| name.ends_with(ext)) {
+            out.push(InputFile { hive: hive_values(root, &path), path });
+        }
+    }
+    Ok(())
+}
+
+/// `key=value` folder names between the scanned root and the file.
+fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    let mut m = BTreeMap::new();
+    if let Some(parent) = rel.parent() {
+        for comp in parent.components() {
+            let s = comp.as_os_str().to_string_lossy();
+            if let Some((k, v)) = s.split_once('=') {
+                m.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    m
+}
+
+fn scan_file(f: &InputFile) -> Result<LazyFrame> {
+    let path = f.path.to_string_lossy().to_string();
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
+        glob: false,
+        ..Default::default()
+    };
+    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(path), args)
+        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
+    if !f.hive.is_empty() {
+        let schema = file_schema(f, &mut lf)?;
+        let extra: Vec<Expr> = f
+            .hive
+            .iter()
+            .filter(|(k, _)| !schema.contains(k))
+            .map(|(k, v)| hive_literal(v).alias(k.as_str()))
+            .collect();
+        if !extra.is_empty() {
+            lf = lf.with_columns(extra);
+        }
+    }
+    Ok(lf)
+}
+
+/// A hive partition value as a literal: an integer when it reads as one, else a string.
+fn hive_literal(v: &str) -> Expr {
+    match v.parse::<i64>() {
+        Ok(i) => lit(i),
+        Err(_) => lit(v.to_string()),
+    }
+}
+
+fn file_schema(f: &InputFile, lf: &mut LazyFrame) -> Result<SchemaRef> {
+    lf.collect_schema()
+        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })
+}
+
+/// What one role needs to know while checking files.
+struct RoleCheck<'a> {
+    role: &'static str,
+    column: &'a str,
+}
+
+impl RoleCheck<'_> {
+    fn missing(&self, file: &Path, schema: &Schema, expected: &'static str) -> Error {
+        let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+        Error::MissingColumn {
+            file: file.to_path_buf(),
+            column: self.column.to_string(),
+            role: self.role,
+            expected,
+            found: found.join(", "),
+        }
+    }
+    fn bad(&self, file: &Path, expected: &str, found: impl Into<String>) -> Error {
+        Error::BadColumn {
+            file: file.to_path_buf(),
+            column: self.column.to_string(),
+            role: self.role,
+            expected: expected.to_string(),
+            found: found.into(),
+        }
+    }
+}
+
+fn id_kind(dt: &DataType) -> Option<IdKind> {
+    match dt {
+        d if d.is_integer() => Some(IdKind::Int),
+        DataType::Float32 | DataType::Float64 => Some(IdKind::WholeFloat),
+        DataType::String => Some(IdKind::Str),
+        DataType::Categorical(_, _) | DataType::Enum(_, _) => Some(IdKind::Str),
+        _ => None,
+    }
+}
+
+fn is_numeric(dt: &DataType) -> bool {
+    dt.is_primitive_numeric() || matches!(dt, DataType::Decimal(_, _))
+}
+
+fn ts_ok(dt: &DataType) -> bool {
+    matches!(dt, DataType::Datetime(_, _) | DataType::Date | DataType::String)
+}
+
+/// The kinds chosen for the id roles, agreed across files.
+#[derive(Default)]
+struct Agreed {
+    kinds: BTreeMap<&'static str, (IdKind, PathBuf, DataType)>,
+    ts: Option<(DataType, PathBuf)>,
+}
+
+impl Agreed {
+    fn id(&mut self, rc: &RoleCheck, file: &Path, dt: &DataType) -> Result<IdKind> {
+        let kind = id_kind(dt).ok_or_else(|| rc.bad(file, ID_EXPECTED, dt.to_string()))?;
+        // Ints and whole floats agree with each other (both become Int64); strings agree only with strings.
+        let class = |k: IdKind| k == IdKind::Str;
+        match self.kinds.get(rc.role) {
+            Some((k0, f0, dt0)) if class(*k0) != class(kind) => Err(Error::SchemaMismatch {
+                file: file.to_path_buf(),
+                other_file: f0.clone(),
+                column: rc.column.to_string(),
+                role: rc.role,
+                expected: dt0.to_string(),
+                found: dt.to_string(),
+            }),
+            Some(_) => Ok(kind),
+            None => {
+                self.kinds.insert(rc.role, (kind, file.to_path_buf(), dt.clone()));
+                Ok(kind)
+            }
+        }
+    }
+}
+
+/// Expression turning an id column into its canonical type (Int64 or String).
+fn id_expr(name: &str, kind: IdKind) -> Expr {
+    match kind {
+        IdKind::Int | IdKind::WholeFloat => col(name).strict_cast(DataType::Int64),
+        IdKind::Str => col(name).cast(DataType::String),
+    }
+}
+
+/// ISO-8601 layouts accepted in string timestamps, tried in order.
+const NAIVE_FORMATS: [&str; 10] = [
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d",
+    "%Y%m%d",
+];
+const ZONED_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"];
+
+/// Microseconds since the epoch (UTC) of a timestamp column of any accepted type, as Int64.
+/// Zoned timestamps keep their instant; naive ones are read as UTC. Unparseable strings give null.
+fn ts_micros(name: &str, dt: &DataType) -> Expr {
+    let e = col(name);
+    match dt {
+        DataType::Datetime(_, _) | DataType::Date => e.dt().timestamp(TimeUnit::Microseconds),
+        _ => {
+            let parse = |fmt: &str, tz: Option<TimeZone>| {
+                let opts = StrptimeOptions { format: Some(fmt.into()), strict: false, exact: true, cache: true };
+                let s = col(name).str().strip_chars(lit(LiteralValue::untyped_null()));
+                if fmt == "%Y-%m-%d" || fmt == "%Y%m%d" {
+                    s.str().to_date(opts).dt().timestamp(TimeUnit::Microseconds)
+                } else {
+                    s.str()
+                        .to_datetime(Some(TimeUnit::Microseconds), tz, opts, lit("raise"))
+                        .dt()
+                        .timestamp(TimeUnit::Microseconds)
+                }
+            };
+            let mut alts: Vec<Expr> = NAIVE_FORMATS.iter().map(|f| parse(f, None)).collect();
+            alts.extend(ZONED_FORMATS.iter().map(|f| parse(f, Some(TimeZone::UTC))));
+            coalesce(&alts)
+        }
+    }
+}
+
+/// Check every file against the roles and build the canonical lazy line frame.
+pub fn load(files: Vec<InputFile>, cols: &Columns) -> Result<Dump> {
+    let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
+    for f in &files {
+        let mut lf = scan_file(f)?;
+        let schema = file_schema(f, &mut lf)?;
+        scans.push((lf, schema));
+    }
+    let amount_is_column = scans.iter().all(|(_, s)| s.contains(&cols.amount));
+    let amount_expr = if amount_is_column {
+        col(cols.amount.as_str())
+    } else {
+        polars::sql::sql_expr(&cols.amount).map_err(|e| Error::BadAmountExpr {
+            file: files[0].path.clone(),
+            expr: cols.amount.clone(),
+            reason: one_line(&e.to_string()),
+        })?
+    };
+    let amount_leaves: Vec<String> =
+        amount_expr.clone().meta().root_names().iter().map(|s| s.to_string()).collect();
+    // An optional role is used when named explicitly (then it must exist) or when its default
+    // name is present in every file.
+    let optional_used = |oc: &OptionalColumn| oc.explicit || scans.iter().all(|(_, s)| s.contains(&oc.name));
+    let has_product = optional_used(&cols.product);
+    let has_cost = optional_used(&cols.cost);
+    let has_quantity = optional_used(&cols.quantity);
+
+    let mut agreed = Agreed::default();
+    let mut frames = Vec::with_capacity(scans.len());
+    for (f, (lf, schema)) in files.iter().zip(scans) {
+        let file = f.path.as_path();
+        let get = |rc: &RoleCheck, expected: &'static str| -> Result<DataType> {
+            schema.get(rc.column).cloned().ok_or_else(|| rc.missing(file, &schema, expected))
+        };
+        let mut select: Vec<Expr> = Vec::with_capacity(7);
+        let mut whole_float_checks: Vec<(&'static str, String, Expr)> = Vec::new();
+        let mut id_role = |role: &'static str, column: &str, out: &str, agreed: &mut Agreed| -> Result<Expr> {
+            let rc = RoleCheck { role, column };
+            let dt = get(&rc, ID_EXPECTED)?;
+            let kind = agreed.id(&rc, file, &dt)?;
+            if kind == IdKind::WholeFloat {
+                let e = col(column);
+                whole_float_checks.push((
+                    role,
+                    column.to_string(),
+                    e.clone().is_not_null().and(e.clone().neq(e.clone().floor()).or(e.is_nan())),
+                ));
+            }
+            let target = match agreed.kinds[role].0 {
+                IdKind::Str => IdKind::Str,
+                _ => kind,
+            };
+            Ok(id_expr(column, target).alias(out))
+        };
+        select.push(id_role("customer", &cols.customer, c::CUSTOMER, &mut agreed)?);
+        select.push(id_role("order", &cols.order, c::ORDER, &mut agreed)?);
+        if has_product {
+            select.push(id_role("product", &cols.product.name, c::PRODUCT, &mut agreed)?);
+        }
+        drop(id_role);
+
+        // Timestamp.
+        let ts_rc = RoleCheck { role: "timestamp", column: &cols.timestamp };
+        let ts_dt = get(&ts_rc, TS_EXPECTED)?;
+        if !ts_ok(&ts_dt) {
+            return Err(ts_rc.bad(file, TS_EXPECTED, ts_dt.to_string()));
+        }
+        match &agreed.ts {
+            Some((dt0, f0)) if std::mem::discriminant(dt0) != std::mem::discriminant(&ts_dt) => {
+                return Err(Error::SchemaMismatch {
+                    file: file.to_path_buf(),
+                    other_file: f0.clone(),
+                    column: cols.timestamp.clone(),
+                    role: "timestamp",
+                    expected: dt0.to_string(),
+                    found: ts_dt.to_string(),
+                })
+            }
+            Some(_) => {}
+            None => agreed.ts = Some((ts_dt.clone(), file.to_path_buf())),
+        }
+        let ts = ts_micros(&cols.timestamp, &ts_dt);
+        if ts_dt == DataType::String {
+            check_timestamps(f, &lf, &cols.timestamp, ts.clone())?;
+        }
+        select.push(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS));
+
+        // Amount: a column or an expression over numeric columns.
+        for leaf in &amount_leaves {
+            let rc = RoleCheck { role: "amount", column: leaf };
+            let dt = get(&rc, NUM_EXPECTED)?;
+            if !is_numeric(&dt) {
+                return Err(rc.bad(file, NUM_EXPECTED, dt.to_string()));
+            }
+        }
+        select.push(amount_expr.clone().cast(DataType::Float64).alias(c::AMOUNT));
+
+        for (used, oc, role, out) in [
+            (has_cost, &cols.cost, "cost", c::COST),
+            (has_quantity, &cols.quantity, "quantity", c::QUANTITY),
+        ] {
+            if used {
+                let rc = RoleCheck { role, column: &oc.name };
+                let dt = get(&rc, NUM_EXPECTED)?;
+                if !is_numeric(&dt) {
+                    return Err(rc.bad(file, NUM_EXPECTED, dt.to_string()));
+                }
+                select.push(col(oc.name.as_str()).cast(DataType::Float64).alias(out));
+            }
+        }
+
+        for (role, column, bad) in whole_float_checks {
+            check_whole_floats(f, &lf, &RoleCheck { role, column: &column }, bad)?;
+        }
+        frames.push(lf.select(select));
+    }
+    let lines = if frames.len() == 1 {
+        frames.pop().expect("one frame")
+    } else {
+        concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
+    };
+    Ok(Dump { files, lines, has_product, has_cost, has_quantity })
+}
+
+/// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.
+fn check_whole_floats(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr) -> Result<()> {
+    let df = lf
+        .clone()
+        .filter(bad)
+        .select([col(rc.column)])
+        .limit(1)
+        .collect()
+        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
+    if df.height() > 0 {
+        let v = df.column(rc.column)?.get(0).map(|v| v.to_string()).unwrap_or_default();
+        return Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}")));
+    }
+    Ok(())
+}
+
+/// String timestamps must all parse; the first that does not is named in the error.
+fn check_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, parsed: Expr) -> Result<()> {
+    let df = lf
+        .clone()
+        .filter(col(column).is_not_null().and(parsed.is_null()))
+        .select([col(column)])
+        .limit(1)
+        .collect()
+        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
+    if df.height() > 0 {
+        let v = df.column(column)?.get(0).map(|v| v.to_string()).unwrap_or_default();
+        let rc = RoleCheck { role: "timestamp", column };
+        return Err(rc.bad(&f.path, "ISO-8601 timestamps such as 2024-03-01T12:30:00", format!("the value {v}")));
+    }
+    Ok(())
+}

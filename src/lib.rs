@@ -1,0 +1,21 @@
+//! evergreen: customer-value tables (RFM scores, segments, lapse, deciles, baskets) from Parquet
+//! transaction dumps, computed with lazy Polars pipelines.
+//!
+//! Flow of one line: [`input`] (files, roles, canonical columns) → [`orders`] (cleaning rules,
+//! order net, purchase flag) → [`customers`] / [`scores`] / [`deciles`] (the tables) →
+//! [`output`] (atomic folder, manifest). [`pipeline`] ties them together; [`cli`] is the skin.
+
+pub mod cli;
+pub mod config;
+pub mod customers;
+pub mod deciles;
+pub mod error;
+pub mod exprs;
+pub mod input;
+pub mod orders;
+pub mod output;
+pub mod pipeline;
+pub mod scores;
+
+pub use config::Config;
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(evergreen::cli::main(std::env::args_os()));
+}

@@ -1,0 +1,149 @@
+//! Writing a run's output folder atomically: every table, `_manifest.json`, then `_SUCCESS`, all
+//! into a temporary folder beside the target, which then replaces the target in one step.
+//! A run that fails or is killed leaves the previous output exactly as it was.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Marker written last into a complete output folder.
+pub const SUCCESS: &str = "_SUCCESS";
+/// The run manifest's file name.
+pub const MANIFEST: &str = "_manifest.json";
+const TMP_TAG: &str = ".evergreen-tmp-";
+const OLD_TAG: &str = ".evergreen-old-";
+
+/// A temporary output folder being filled; [`Staging::commit`] moves it into place.
+pub struct Staging {
+    target: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+fn out_err(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Output { path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+impl Staging {
+    /// Check the target and create an empty temporary folder beside it. The target may be absent,
+    /// an empty folder, or a previous evergreen output (it holds `_manifest.json`); anything else
+    /// is refused so that a typo in `--out` never deletes someone's files.
+    pub fn new(target: &Path) -> Result<Staging> {
+        check_target(target)?;
+        let parent = parent_of(target);
+        let name = file_name(target)?;
+        remove_stale(&parent, &name);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let tmp = parent.join(format!(".{name}{TMP_TAG}{}-{stamp}", std::process::id()));
+        fs::create_dir_all(&tmp).map_err(|e| out_err(target, format!("cannot create a folder beside it: {e}")))?;
+        Ok(Staging { target: target.to_path_buf(), tmp, committed: false })
+    }
+
+    /// Where files of this run go before the commit.
+    pub fn dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Write one table as `<name>.parquet`; returns the file name.
+    pub fn write_table(&self, name: &str, df: &mut DataFrame) -> Result<String> {
+        let file = format!("{name}.parquet");
+        let path = self.tmp.join(&file);
+        let f = fs::File::create(&path).map_err(|e| out_err(&path, e))?;
+        ParquetWriter::new(f)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
+        Ok(file)
+    }
+
+    /// Write a small text file (the manifest).
+    pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.tmp.join(name);
+        fs::write(&path, text).map_err(|e| out_err(&path, e))
+    }
+
+    /// Write `_SUCCESS` and move the folder into place, replacing the previous output.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        self.write_text(SUCCESS, "")?;
+        sync_dir(&self.tmp);
+        if self.target.exists() {
+            let old = parent_of(&self.target).join(format!(
+                ".{}{OLD_TAG}{}",
+                file_name(&self.target)?,
+                std::process::id()
+            ));
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(&self.target, &old).map_err(|e| out_err(&self.target, format!("cannot move aside: {e}")))?;
+            if let Err(e) = fs::rename(&self.tmp, &self.target) {
+                let _ = fs::rename(&old, &self.target);
+                return Err(out_err(&self.target, e));
+            }
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&self.tmp, &self.target).map_err(|e| out_err(&self.target, e))?;
+        }
+        sync_dir(&parent_of(&self.target));
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+fn parent_of(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn file_name(p: &Path) -> Result<String> {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .ok_or_else(|| out_err(p, "expected a folder name, found none"))
+}
+
+fn check_target(target: &Path) -> Result<()> {
+    if !target.exists() {
+        return Ok(());
+    }
+    if !target.is_dir() {
+        return Err(out_err(target, "expected a folder, found an existing file"));
+    }
+    let mut entries = fs::read_dir(target).map_err(|e| out_err(target, e))?;
+    let empty = entries.next().is_none();
+    if empty || target.join(MANIFEST).exists() || target.join(SUCCESS).exists() {
+        Ok(())
+    } else {
+        Err(out_err(target, "expected an empty folder or a previous evergreen output, found other files; refusing to replace it"))
+    }
+}
+
+/// Remove temporary folders left by killed runs for the same target.
+fn remove_stale(parent: &Path, name: &str) {
+    let Ok(rd) = fs::read_dir(parent) else { return };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.starts_with(&format!(".{name}{TMP_TAG}")) || n.starts_with(&format!(".{name}{OLD_TAG}")) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn sync_dir(p: &Path) {
+    if let Ok(f) = fs::File::open(p) {
+        let _ = f.sync_all();
+    }
+}
