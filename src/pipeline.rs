@@ -46,12 +46,18 @@ pub struct Tables {
     pub tables: Vec<(&'static str, DataFrame)>,
 }
 
-struct Stopwatch {
+/// Seconds per stage, as the manifest reports them.
+pub struct Stopwatch {
     t: Instant,
     timings: BTreeMap<String, f64>,
 }
 
 impl Stopwatch {
+    /// Start timing now.
+    pub fn start() -> Self {
+        Stopwatch { t: Instant::now(), timings: BTreeMap::new() }
+    }
+
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         self.timings.insert(stage.to_string(), (now - self.t).as_secs_f64());
@@ -60,7 +66,7 @@ impl Stopwatch {
 }
 
 /// Compute every table of the run without writing anything.
-fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
+pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
     let files = input::resolve_inputs(&cfg.inputs)?;
     let dump = input::load(files, &cfg.columns)?;
     let d = cfg.money_decimals;
@@ -124,7 +130,7 @@ fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 /// Run the whole job: compute every table, then write them, the manifest and `_SUCCESS` into
 /// `cfg.out` atomically. `arguments` are recorded in the manifest.
 pub fn run(cfg: &Config, arguments: Vec<String>) -> Result<Manifest> {
-    let mut sw = Stopwatch { t: Instant::now(), timings: BTreeMap::new() };
+    let mut sw = Stopwatch::start();
     let staging = Staging::new(&cfg.out)?;
     let mut computed = compute(cfg, &mut sw)?;
     let mut tables = BTreeMap::new();

@@ -1,0 +1,134 @@
+"""An independent implementation of the SPEC's customer tables in DuckDB SQL.
+
+Used by bench/bench.py both as the speed baseline and as the correctness check: evergreen's
+tables must equal these on the same file. Written from ../shared/SPEC.md, not from evergreen's code.
+"""
+import duckdb
+
+DEFAULT_SELECT = "customer_id, order_id, ts::TIMESTAMP AS ts, amount::DOUBLE AS amount, product_id"
+
+
+def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 5, select: str = DEFAULT_SELECT,
+                  money_decimals: int = 2) -> list[str]:
+    """SQL statements that write customers / score_bins / monetary_deciles / purchase_deciles as Parquet."""
+    d = money_decimals
+    as_of_sql = f"DATE '{as_of}'" if as_of else "(SELECT max(ts)::DATE + 1 FROM valid)"
+    score = lambda key: f"1 + floor({bins} * (rank() OVER (ORDER BY {key}) - 1) / count(*) OVER ())::BIGINT"
+    return [
+        f"CREATE OR REPLACE TEMP TABLE lines AS SELECT {select} FROM read_parquet({src})",
+        "CREATE OR REPLACE TEMP TABLE valid AS SELECT * FROM lines WHERE order_id IS NOT NULL AND ts IS NOT NULL "
+        "AND amount IS NOT NULL AND isfinite(amount)",
+        f"CREATE OR REPLACE TEMP TABLE params AS SELECT {as_of_sql} AS as_of",
+        "CREATE OR REPLACE TEMP TABLE cur AS SELECT * FROM valid WHERE ts < (SELECT as_of FROM params)",
+        f"""CREATE OR REPLACE TEMP TABLE ord AS
+            SELECT order_id, min(customer_id) AS customer_id,
+                   round(sum(amount), {d}) > 0 AS is_purchase,
+                   sum(amount) FILTER (WHERE customer_id IS NOT NULL) AS cust_amount,
+                   min(ts) AS ordered_at
+            FROM cur GROUP BY order_id
+            HAVING min(customer_id) IS NULL OR min(customer_id) = max(customer_id)""",
+        f"""CREATE OR REPLACE TEMP TABLE fav AS
+            SELECT customer_id, product_id AS favourite_product FROM (
+              SELECT l.customer_id, l.product_id, count(DISTINCT l.order_id) AS n
+              FROM cur l JOIN ord o ON l.order_id = o.order_id
+              WHERE o.is_purchase AND l.amount > 0 AND l.customer_id IS NOT NULL AND l.product_id IS NOT NULL
+              GROUP BY ALL)
+            QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY n DESC, product_id) = 1""",
+        f"""CREATE OR REPLACE TEMP TABLE rfm AS
+            SELECT customer_id,
+                   min(ordered_at) FILTER (WHERE is_purchase) AS first_purchase_at,
+                   max(ordered_at) FILTER (WHERE is_purchase) AS last_purchase_at,
+                   count(*) FILTER (WHERE is_purchase) AS frequency,
+                   round(sum(cust_amount), {d}) AS monetary
+            FROM ord WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) FILTER (WHERE is_purchase) > 0""",
+        f"""CREATE OR REPLACE TEMP TABLE customers AS
+            WITH base AS (
+              SELECT r.*, (SELECT as_of FROM params) - last_purchase_at::DATE AS recency_days,
+                     (SELECT as_of FROM params) - first_purchase_at::DATE AS tenure_days,
+                     round(monetary * {10 ** d})::BIGINT AS minor
+              FROM rfm r),
+            ordered AS (
+              SELECT *, row_number() OVER (ORDER BY monetary DESC, customer_id) - 1 AS p,
+                     coalesce(sum(minor) OVER (ORDER BY monetary DESC, customer_id
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cum_before,
+                     sum(minor) OVER () AS total, count(*) OVER () AS n
+              FROM base)
+            SELECT o.customer_id, first_purchase_at, last_purchase_at, recency_days, tenure_days, frequency, monetary,
+                   monetary / frequency AS avg_order_value,
+                   {score('-recency_days')} AS r_score, {score('frequency')} AS f_score, {score('monetary')} AS m_score,
+                   CASE WHEN recency_days <= 30 THEN '0-30' WHEN recency_days <= 60 THEN '31-60'
+                        WHEN recency_days <= 90 THEN '61-90' WHEN recency_days <= 120 THEN '91-120' ELSE '121+' END AS lapse_bucket,
+                   1 + (10 * p) // n AS monetary_decile,
+                   CASE WHEN total > 0 THEN least(greatest(1 + (10 * cum_before) // total, 1), 10) ELSE 1 END AS purchase_decile,
+                   f.favourite_product,
+                   CASE WHEN frequency > 1 THEN epoch_us(last_purchase_at - first_purchase_at) / 86400e6 / (frequency - 1) END
+                     AS avg_days_between_orders
+            FROM ordered o LEFT JOIN fav f ON o.customer_id = f.customer_id""",
+        f"COPY (SELECT * FROM customers ORDER BY monetary DESC, customer_id) TO '{out_dir}/customers.parquet' (FORMAT parquet)",
+        f"""COPY (
+              SELECT dimension, score, min_value, max_value, customers FROM (
+                SELECT 'recency_days' AS dimension, 0 AS k, r_score AS score, min(recency_days)::DOUBLE AS min_value,
+                       max(recency_days)::DOUBLE AS max_value, count(*) AS customers FROM customers GROUP BY r_score
+                UNION ALL SELECT 'frequency', 1, f_score, min(frequency), max(frequency), count(*) FROM customers GROUP BY f_score
+                UNION ALL SELECT 'monetary', 2, m_score, min(monetary), max(monetary), count(*) FROM customers GROUP BY m_score)
+              ORDER BY k, score) TO '{out_dir}/score_bins.parquet' (FORMAT parquet)""",
+        f"""COPY (
+              WITH g AS (SELECT monetary_decile AS decile, count(*) AS customers, round(sum(monetary), {d}) AS revenue,
+                                sum(frequency) AS orders, min(monetary) AS min_monetary, max(monetary) AS max_monetary
+                         FROM customers GROUP BY 1)
+              SELECT *, revenue / sum(revenue) OVER () AS revenue_share,
+                     sum(revenue) OVER (ORDER BY decile) / sum(revenue) OVER () AS cumulative_revenue_share
+              FROM g ORDER BY decile) TO '{out_dir}/monetary_deciles.parquet' (FORMAT parquet)""",
+        f"""COPY (
+              WITH g AS (SELECT purchase_decile AS decile, count(*) AS customers, round(sum(monetary), {d}) AS revenue,
+                                min(monetary) AS min_monetary, max(monetary) AS max_monetary FROM customers GROUP BY 1)
+              SELECT decile, customers, customers / sum(customers) OVER () AS customer_share, revenue,
+                     revenue / sum(revenue) OVER () AS revenue_share, min_monetary, max_monetary
+              FROM g ORDER BY decile) TO '{out_dir}/purchase_deciles.parquet' (FORMAT parquet)""",
+    ]
+
+
+def run_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    for stmt in reference_sql(src_list_sql, out_dir, **kw):
+        con.execute(stmt)
+    con.close()
+
+
+TABLE_KEYS = {
+    "customers": ["customer_id"],
+    "score_bins": ["dimension", "score"],
+    "monetary_deciles": ["decile"],
+    "purchase_deciles": ["decile"],
+}
+
+
+def compare(ours: str, ref: str, tables=TABLE_KEYS, tol: float = 1e-9) -> list[str]:
+    """Differences between two output folders, table by table, column by column (empty = equal)."""
+    con = duckdb.connect()
+    problems = []
+    for t, keys in tables.items():
+        a = con.execute(f"SELECT * FROM read_parquet('{ours}/{t}.parquet')").fetch_df()
+        b = con.execute(f"SELECT * FROM read_parquet('{ref}/{t}.parquet')").fetch_df()
+        if len(a) != len(b):
+            problems.append(f"{t}: {len(a)} rows vs {len(b)} in the reference")
+            continue
+        a = a.sort_values(keys).reset_index(drop=True)
+        b = b.sort_values(keys).reset_index(drop=True)
+        for c in b.columns:
+            if c not in a.columns:
+                problems.append(f"{t}: column {c} missing")
+                continue
+            x, y = a[c], b[c]
+            if x.dtype.kind in "fi" and y.dtype.kind in "fi":
+                diff = ((x.astype(float) - y.astype(float)).abs() > tol * (1 + y.astype(float).abs()))
+                diff &= ~(x.isna() & y.isna())
+                diff |= (x.isna() != y.isna())
+            else:
+                diff = ~((x.astype(str) == y.astype(str)) | (x.isna() & y.isna()))
+            n = int(diff.sum())
+            if n:
+                i = diff.idxmax()
+                problems.append(f"{t}.{c}: {n} rows differ, e.g. keys {a.loc[i, keys].tolist()}: {x[i]!r} vs {y[i]!r}")
+    return problems

@@ -1,0 +1,162 @@
+//! Helpers: build tiny dumps as Parquet, run the job, read the tables back.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use evergreen::config::Settings;
+use polars::prelude::*;
+
+/// One order line of a test dump in the default layout.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub customer: Option<i64>,
+    pub order: i64,
+    pub ts: &'static str,
+    pub amount: f64,
+    pub product: Option<i64>,
+}
+
+/// `line(customer, order, "2024-02-01 10:00", amount)` with no product.
+pub fn line(customer: Option<i64>, order: i64, ts: &'static str, amount: f64) -> Line {
+    Line { customer, order, ts, amount, product: None }
+}
+
+/// Same with a product.
+pub fn pline(customer: Option<i64>, order: i64, ts: &'static str, amount: f64, product: i64) -> Line {
+    Line { customer, order, ts, amount, product: Some(product) }
+}
+
+/// Microseconds since the epoch of "YYYY-MM-DD HH:MM[:SS]".
+pub fn micros(ts: &str) -> i64 {
+    let full = if ts.len() == 16 { format!("{ts}:00") } else { ts.to_string() };
+    NaiveDateTime::parse_from_str(&full, "%Y-%m-%d %H:%M:%S").expect("test timestamp").and_utc().timestamp_micros()
+}
+
+/// A frame of lines in the default column names.
+pub fn frame(lines: &[Line]) -> DataFrame {
+    let ts: Vec<i64> = lines.iter().map(|l| micros(l.ts)).collect();
+    let mut df = df!(
+        "customer_id" => lines.iter().map(|l| l.customer).collect::<Vec<_>>(),
+        "order_id" => lines.iter().map(|l| l.order).collect::<Vec<_>>(),
+        "ts" => ts,
+        "amount" => lines.iter().map(|l| l.amount).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
+    if lines.iter().any(|l| l.product.is_some()) {
+        df.with_column(Column::new("product_id".into(), lines.iter().map(|l| l.product).collect::<Vec<_>>()))
+            .unwrap();
+    }
+    df
+}
+
+/// Write a frame as Parquet.
+pub fn write_parquet(df: &mut DataFrame, path: &Path) {
+    let f = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(f).finish(df).unwrap();
+}
+
+/// A temp folder holding `dump.parquet` made of `lines`.
+pub fn dump(lines: &[Line]) -> (tempfile::TempDir, PathBuf) {
+    dump_frame(&mut frame(lines))
+}
+
+pub fn dump_frame(df: &mut DataFrame) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dump.parquet");
+    write_parquet(df, &p);
+    (dir, p)
+}
+
+/// Settings for a run over `input` into `<dir>/out`.
+pub fn settings(input: &Path, as_of: Option<&str>) -> Settings {
+    Settings {
+        input: Some(vec![input.display().to_string()]),
+        out: Some(input.parent().unwrap().join("out")),
+        as_of: as_of.map(String::from),
+        ..Default::default()
+    }
+}
+
+/// The tables of a run, computed in memory.
+pub struct Run {
+    pub tables: Vec<(&'static str, DataFrame)>,
+    pub counts: evergreen::orders::Counts,
+    pub as_of: chrono::NaiveDate,
+}
+
+impl Run {
+    pub fn table(&self, name: &str) -> &DataFrame {
+        &self.tables.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no table {name}")).1
+    }
+
+    /// The row of `customers` for an integer customer id, as (column → value) lookups.
+    pub fn customer(&self, id: i64) -> Row<'_> {
+        let df = self.table("customers");
+        let ids = df.column("customer_id").unwrap().i64().unwrap();
+        let idx = ids.iter().position(|v| v == Some(id)).unwrap_or_else(|| panic!("customer {id} not in table"));
+        Row { df, idx }
+    }
+
+    pub fn has_customer(&self, id: i64) -> bool {
+        let df = self.table("customers");
+        df.column("customer_id").unwrap().i64().unwrap().iter().any(|v| v == Some(id))
+    }
+}
+
+pub struct Row<'a> {
+    df: &'a DataFrame,
+    idx: usize,
+}
+
+impl Row<'_> {
+    pub fn get(&self, c: &str) -> AnyValue<'_> {
+        self.df.column(c).unwrap_or_else(|_| panic!("no column {c}")).get(self.idx).unwrap()
+    }
+    pub fn i(&self, c: &str) -> i64 {
+        self.get(c).extract::<i64>().unwrap_or_else(|| panic!("{c} is not an integer: {:?}", self.get(c)))
+    }
+    pub fn f(&self, c: &str) -> f64 {
+        self.get(c).extract::<f64>().unwrap_or_else(|| panic!("{c} is not a number: {:?}", self.get(c)))
+    }
+    pub fn s(&self, c: &str) -> String {
+        match self.get(c) {
+            AnyValue::String(s) => s.to_string(),
+            AnyValue::StringOwned(s) => s.to_string(),
+            v => panic!("{c} is not a string: {v:?}"),
+        }
+    }
+    pub fn is_null(&self, c: &str) -> bool {
+        matches!(self.get(c), AnyValue::Null)
+    }
+}
+
+/// Compute the tables for `settings`.
+pub fn compute(s: Settings) -> Run {
+    let cfg = s.resolve().expect("valid settings");
+    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).expect("run succeeds");
+    Run { tables: t.tables, counts: t.counts, as_of: t.as_of }
+}
+
+/// Compute over `lines` with an as-of date.
+pub fn run_lines(lines: &[Line], as_of: Option<&str>) -> Run {
+    let (_dir, p) = dump(lines);
+    compute(settings(&p, as_of))
+}
+
+/// An integer column of a table, in row order.
+pub fn ints(df: &DataFrame, c: &str) -> Vec<i64> {
+    let s = df.column(c).unwrap().cast(&DataType::Int64).unwrap();
+    s.i64().unwrap().iter().map(|v| v.unwrap()).collect()
+}
+
+/// A float column of a table, in row order.
+pub fn floats(df: &DataFrame, c: &str) -> Vec<f64> {
+    let s = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
+    s.f64().unwrap().iter().map(|v| v.unwrap()).collect()
+}
+
+/// The evergreen binary built for these tests.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_evergreen"))
+}

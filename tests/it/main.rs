@@ -1,0 +1,9 @@
+//! evergreen's one integration-test binary. Expected values are worked out by hand in each test.
+
+mod common;
+mod customers;
+mod deciles;
+mod errors;
+mod input;
+mod properties;
+mod scores;
