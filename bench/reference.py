@@ -88,6 +88,52 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
     ]
 
 
+def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, money_decimals: int = 2,
+               has_amount: bool = True) -> list[str]:
+    """products and basket_pairs by a self-join (the usual SQL way), written as Parquet.
+    `select` must yield order_id, product_id and (optionally) customer_id, amount."""
+    d = money_decimals
+    amount = "amount" if has_amount else "1.0::DOUBLE AS amount"
+    return [
+        f"CREATE OR REPLACE TEMP TABLE bl AS SELECT {select} FROM read_parquet({src})",
+        f"CREATE OR REPLACE TEMP TABLE bl2 AS SELECT order_id, product_id, customer_id, {amount} FROM bl "
+        "WHERE order_id IS NOT NULL",
+        "CREATE OR REPLACE TEMP TABLE bo AS SELECT order_id FROM bl2 GROUP BY order_id "
+        f"HAVING (min(customer_id) IS NULL OR min(customer_id) = max(customer_id)) AND round(sum(amount), {d}) > 0",
+        "CREATE OR REPLACE TEMP TABLE btot AS SELECT count(*) AS total FROM bo",
+        "CREATE OR REPLACE TEMP TABLE bpos AS SELECT l.* FROM bl2 l SEMI JOIN bo ON l.order_id = bo.order_id "
+        "WHERE l.amount > 0 AND l.product_id IS NOT NULL",
+        f"""COPY (SELECT product_id, count(DISTINCT order_id) AS orders,
+                         count(DISTINCT order_id) / (SELECT total FROM btot) AS support,
+                         count(DISTINCT customer_id) AS customers, round(sum(amount), {d}) AS revenue
+                  FROM bpos GROUP BY product_id ORDER BY orders DESC, product_id)
+            TO '{out_dir}/products.parquet' (FORMAT parquet)""",
+        "CREATE OR REPLACE TEMP TABLE bitems AS SELECT DISTINCT order_id, product_id FROM bpos",
+        "CREATE OR REPLACE TEMP TABLE bcount AS SELECT product_id, count(*) AS n FROM bitems GROUP BY product_id",
+        f"""COPY (
+              WITH p AS (SELECT a.product_id AS product_a, b.product_id AS product_b, count(*) AS pair_orders
+                         FROM bitems a JOIN bitems b ON a.order_id = b.order_id AND a.product_id < b.product_id
+                         GROUP BY ALL HAVING count(*) >= {min_pair_orders})
+              SELECT product_a, product_b, pair_orders, pair_orders / t.total AS support,
+                     pair_orders / ca.n AS confidence_a_to_b, pair_orders / cb.n AS confidence_b_to_a,
+                     pair_orders * t.total / (ca.n * cb.n) AS lift
+              FROM p JOIN bcount ca ON ca.product_id = product_a JOIN bcount cb ON cb.product_id = product_b, btot t
+              ORDER BY pair_orders DESC, product_a, product_b)
+            TO '{out_dir}/basket_pairs.parquet' (FORMAT parquet)""",
+    ]
+
+
+def run_basket_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    for stmt in basket_sql(src_list_sql, out_dir, **kw):
+        con.execute(stmt)
+    con.close()
+
+
+BASKET_KEYS = {"products": ["product_id"], "basket_pairs": ["product_a", "product_b"]}
+
+
 def run_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{parse_as_of, ColumnSettings, ScoringMethod, Settings};
 use crate::error::Result;
+use crate::pipeline::Job;
 
 const ABOUT: &str = "Customer-value tables from Parquet transaction dumps: RFM scores, lapse buckets, \
 monetary and purchase deciles.";
@@ -45,7 +46,28 @@ pub enum Command {
     /// Compute the customer tables from a dump and write them into --out.
     #[command(long_about = RUN_LONG)]
     Run(RunArgs),
+    /// Compute products and basket_pairs only; needs just an order and an item column.
+    #[command(long_about = BASKET_LONG)]
+    Basket(RunArgs),
 }
+
+const BASKET_LONG: &str = "\
+Writes products and basket_pairs (and _manifest.json, _SUCCESS) into --out, atomically. Needs only an \
+order column and an item column (--item-col, default the product column); amount, customer and \
+timestamp are used when present. Without an amount column every line counts as positive.
+
+Semantics:
+  items        the distinct items on an order's positive lines; only purchase orders (net > 0) count, guest orders included.
+  pair_orders  purchase orders holding both a and b (a < b).
+  support      pair_orders / total purchase orders.   confidence_a_to_b = pair_orders / orders(a).
+  lift         pair_orders * total / (orders(a) * orders(b)); above 1: bought together more than by chance.
+  threshold    pairs kept when pair_orders >= max(--min-pair-orders, ceil(--min-support * total)); default 2.
+  top          --top-per-item K keeps a pair when it is among the K strongest partners of either item \
+(most pair_orders, then highest lift, then smallest partner).
+  large orders --max-basket-items N skips orders with more than N distinct items (counted in the manifest).
+  memory       counts live in hash maps sized by the pairs that occur among items that can reach the threshold.
+
+Exit codes as for `run`.";
 
 /// Flags of `run`.
 #[derive(Debug, Args)]
@@ -74,8 +96,28 @@ pub struct RunArgs {
     /// Decimals every money sum is rounded to, 0..=6 [default: 2].
     #[arg(long, env = "EVERGREEN_MONEY_DECIMALS", value_parser = clap::value_parser!(u32).range(0..=6))]
     pub money_decimals: Option<u32>,
+    /// Keep pairs bought together in at least N purchase orders [default: 2].
+    #[arg(long, env = "EVERGREEN_MIN_PAIR_ORDERS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_pair_orders: Option<u64>,
+    /// Keep pairs with support >= F (fraction of purchase orders, 0 < F <= 1); with
+    /// --min-pair-orders too, the larger count wins.
+    #[arg(long, env = "EVERGREEN_MIN_SUPPORT", value_parser = support_parser)]
+    pub min_support: Option<f64>,
+    /// Keep only each item's K strongest partners (by pair_orders, then lift).
+    #[arg(long, env = "EVERGREEN_TOP_PER_ITEM", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top_per_item: Option<u64>,
+    /// Skip orders with more than N distinct items when pairing (counted in the manifest) [default: no limit].
+    #[arg(long, env = "EVERGREEN_MAX_BASKET_ITEMS", value_parser = clap::value_parser!(u64).range(2..))]
+    pub max_basket_items: Option<u64>,
     #[command(flatten)]
     pub columns: ColumnArgs,
+}
+
+fn support_parser(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("expected a fraction 0 < F <= 1, found `{s}`")),
+    }
 }
 
 /// Column-role flags shared by the subcommands.
@@ -102,6 +144,9 @@ pub struct ColumnArgs {
     /// Quantity column [default: quantity, used when present].
     #[arg(long, env = "EVERGREEN_QUANTITY_COL")]
     pub quantity_col: Option<String>,
+    /// Basket item column, when not the product (a category, a brand) [default: the product column].
+    #[arg(long, env = "EVERGREEN_ITEM_COL")]
+    pub item_col: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -124,6 +169,7 @@ impl ColumnArgs {
             product: self.product_col,
             cost: self.cost_col,
             quantity: self.quantity_col,
+            item: self.item_col,
         }
     }
 }
@@ -146,6 +192,10 @@ impl RunArgs {
             }),
             lapse_thresholds: self.lapse_thresholds,
             money_decimals: self.money_decimals,
+            min_pair_orders: self.min_pair_orders,
+            min_support: self.min_support,
+            top_per_item: self.top_per_item.map(|v| v as usize),
+            max_basket_items: self.max_basket_items.map(|v| v as usize),
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -178,21 +228,20 @@ where
 }
 
 fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
-    match cli.command {
-        Command::Run(args) => {
-            let cfg = args.to_config()?;
-            let m = crate::pipeline::run(&cfg, recorded)?;
-            let customers = m.tables.get("customers").map(|t| t.rows).unwrap_or(0);
-            eprintln!(
-                "evergreen: wrote {} tables to {} (as_of {}, {} lines read, {} used, {} customers)",
-                m.tables.len(),
-                cfg.out.display(),
-                m.as_of,
-                m.counts.lines_read,
-                m.counts.lines_used,
-                customers
-            );
-            Ok(())
-        }
-    }
+    let (args, job) = match cli.command {
+        Command::Run(args) => (args, Job::Run),
+        Command::Basket(args) => (args, Job::Basket),
+    };
+    let cfg = args.to_config()?;
+    let m = crate::pipeline::run(&cfg, job, recorded)?;
+    let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
+    eprintln!(
+        "evergreen: wrote {} to {} (as_of {}, {} lines read, {} used)",
+        rows.join(", "),
+        cfg.out.display(),
+        m.as_of.as_deref().unwrap_or("-"),
+        m.counts.lines_read,
+        m.counts.lines_used,
+    );
+    Ok(())
 }

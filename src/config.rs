@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::basket::BasketOptions;
 use crate::error::{Error, Result};
 
 /// How the 1..B scores are assigned (SPEC "Scores").
@@ -30,6 +31,8 @@ pub struct ColumnSettings {
     pub product: Option<String>,
     pub cost: Option<String>,
     pub quantity: Option<String>,
+    /// The basket item, when it is not the product (a category, a brand).
+    pub item: Option<String>,
 }
 
 /// One layer of settings (the config file, or the flags). Every field is optional; see
@@ -44,6 +47,10 @@ pub struct Settings {
     pub scoring: Option<ScoringMethod>,
     pub lapse_thresholds: Option<Vec<u32>>,
     pub money_decimals: Option<u32>,
+    pub min_pair_orders: Option<u64>,
+    pub min_support: Option<f64>,
+    pub top_per_item: Option<usize>,
+    pub max_basket_items: Option<usize>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -52,14 +59,19 @@ pub struct Settings {
 /// the user named them (then the column must exist) or they are the default name (used if present).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Columns {
-    pub customer: String,
+    /// Required by `run`; optional for `basket`.
+    pub customer: OptionalColumn,
     pub order: String,
-    pub timestamp: String,
+    /// Required by `run`; optional for `basket`.
+    pub timestamp: OptionalColumn,
     /// A column name or an expression over columns such as `Quantity * UnitPrice`.
-    pub amount: String,
+    /// Required by `run`; optional for `basket` (without it every line counts as positive).
+    pub amount: OptionalColumn,
     pub product: OptionalColumn,
     pub cost: OptionalColumn,
     pub quantity: OptionalColumn,
+    /// The basket item column; `None` means the product.
+    pub item: Option<String>,
 }
 
 /// An optional role's column name, and whether the user asked for it explicitly.
@@ -93,6 +105,7 @@ pub struct Config {
     /// Decimals every money sum is rounded to.
     pub money_decimals: u32,
     pub columns: Columns,
+    pub basket: BasketOptions,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -121,6 +134,10 @@ impl Settings {
             scoring: self.scoring.or(base.scoring),
             lapse_thresholds: self.lapse_thresholds.or(base.lapse_thresholds),
             money_decimals: self.money_decimals.or(base.money_decimals),
+            min_pair_orders: self.min_pair_orders.or(base.min_pair_orders),
+            min_support: self.min_support.or(base.min_support),
+            top_per_item: self.top_per_item.or(base.top_per_item),
+            max_basket_items: self.max_basket_items.or(base.max_basket_items),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -129,6 +146,7 @@ impl Settings {
                 product: c.product.or(b.product),
                 cost: c.cost.or(b.cost),
                 quantity: c.quantity.or(b.quantity),
+                item: c.item.or(b.item),
             },
         }
     }
@@ -153,22 +171,37 @@ impl Settings {
         if money_decimals > 6 {
             return Err(Error::Config(format!("money_decimals: expected 0..=6, found {money_decimals}")));
         }
+        let basket = BasketOptions {
+            min_pair_orders: self.min_pair_orders,
+            min_support: self.min_support,
+            top_per_item: self.top_per_item,
+            max_basket_items: self.max_basket_items,
+        };
+        check_basket(&basket)?;
         let c = self.columns;
-        let required = |v: Option<String>, default: &str, what: &str| -> Result<String> {
-            let v = v.unwrap_or_else(|| default.to_string());
-            if v.trim().is_empty() {
+        for (v, what) in [
+            (&c.customer, "customer"),
+            (&c.order, "order"),
+            (&c.timestamp, "timestamp"),
+            (&c.amount, "amount"),
+            (&c.product, "product"),
+            (&c.cost, "cost"),
+            (&c.quantity, "quantity"),
+            (&c.item, "item"),
+        ] {
+            if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::Config(format!("{what} column: expected a name, found an empty string")));
             }
-            Ok(v)
-        };
+        }
         let columns = Columns {
-            customer: required(c.customer, "customer_id", "customer")?,
-            order: required(c.order, "order_id", "order")?,
-            timestamp: required(c.timestamp, "ts", "timestamp")?,
-            amount: required(c.amount, "amount", "amount")?,
+            customer: OptionalColumn::new(c.customer, "customer_id"),
+            order: c.order.unwrap_or_else(|| "order_id".to_string()),
+            timestamp: OptionalColumn::new(c.timestamp, "ts"),
+            amount: OptionalColumn::new(c.amount, "amount"),
             product: OptionalColumn::new(c.product, "product_id"),
             cost: OptionalColumn::new(c.cost, "cost"),
             quantity: OptionalColumn::new(c.quantity, "quantity"),
+            item: c.item,
         };
         Ok(Config {
             inputs,
@@ -179,6 +212,7 @@ impl Settings {
             lapse_thresholds,
             money_decimals,
             columns,
+            basket,
         })
     }
 }
@@ -199,4 +233,23 @@ fn check_thresholds(t: &[u32]) -> Result<()> {
             "lapse_thresholds: expected positive, strictly ascending days such as 30,60,90,120, found {t:?}"
         )))
     }
+}
+
+/// Basket thresholds must make sense: a positive count, a support fraction in (0, 1], limits >= 1.
+fn check_basket(b: &BasketOptions) -> Result<()> {
+    if b.min_pair_orders == Some(0) {
+        return Err(Error::Config("min_pair_orders: expected a count >= 1, found 0".into()));
+    }
+    if let Some(s) = b.min_support {
+        if !(s > 0.0 && s <= 1.0) {
+            return Err(Error::Config(format!("min_support: expected a fraction in (0, 1], found {s}")));
+        }
+    }
+    if b.top_per_item == Some(0) {
+        return Err(Error::Config("top_per_item: expected a count >= 1, found 0".into()));
+    }
+    if matches!(b.max_basket_items, Some(m) if m < 2) {
+        return Err(Error::Config("max_basket_items: expected at least 2 (a pair needs two items)".into()));
+    }
+    Ok(())
 }

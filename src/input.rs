@@ -13,6 +13,7 @@
 //! | `product_id`  | Int64 or String (optional)   | product            |
 //! | `cost`        | Float64 (optional)           | cost               |
 //! | `quantity`    | Float64 (optional)           | quantity           |
+//! | `item`        | as product (optional)        | item, else product |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::config::{Columns, OptionalColumn};
+use crate::basket::ITEM;
 use crate::error::{one_line, Error, Result};
 
 /// Canonical column names of the line frame.
@@ -53,9 +55,31 @@ enum IdKind {
 pub struct Dump {
     pub files: Vec<InputFile>,
     pub lines: LazyFrame,
-    pub has_product: bool,
-    pub has_cost: bool,
-    pub has_quantity: bool,
+    pub has: Present,
+}
+
+/// Which roles the canonical frame carries from the dump. An absent customer is a null
+/// `customer_id`, an absent amount is `1.0` per line (every line positive); an absent timestamp
+/// has no column and turns off the time rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Present {
+    pub customer: bool,
+    pub timestamp: bool,
+    pub amount: bool,
+    pub product: bool,
+    /// The basket item column (`item`): the product or `--item-col`.
+    pub item: bool,
+    pub cost: bool,
+    pub quantity: bool,
+}
+
+/// What a subcommand needs from the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `run`: customer, order, timestamp and amount required; product, cost, quantity optional.
+    Customers,
+    /// `basket`: order and item required; the rest optional.
+    Basket,
 }
 
 const TS_EXPECTED: &str = "a timestamp, a date or an ISO-8601 string";
@@ -292,20 +316,21 @@ fn ts_micros(name: &str, dt: &DataType) -> Expr {
 }
 
 /// Check every file against the roles and build the canonical lazy line frame.
-pub fn load(files: Vec<InputFile>, cols: &Columns) -> Result<Dump> {
+pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
     let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
     for f in &files {
         let mut lf = scan_file(f)?;
         let schema = file_schema(f, &mut lf)?;
         scans.push((lf, schema));
     }
-    let amount_is_column = scans.iter().all(|(_, s)| s.contains(&cols.amount));
-    let amount_expr = if amount_is_column {
-        col(cols.amount.as_str())
+    let amount_name = cols.amount.name.as_str();
+    let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));
+    let amount_expr = if amount_is_column || !cols.amount.explicit {
+        col(amount_name)
     } else {
-        polars::sql::sql_expr(&cols.amount).map_err(|e| Error::BadAmountExpr {
+        polars::sql::sql_expr(amount_name).map_err(|e| Error::BadAmountExpr {
             file: files[0].path.clone(),
-            expr: cols.amount.clone(),
+            expr: amount_name.to_string(),
             reason: one_line(&e.to_string()),
         })?
     };
@@ -314,9 +339,19 @@ pub fn load(files: Vec<InputFile>, cols: &Columns) -> Result<Dump> {
     // An optional role is used when named explicitly (then it must exist) or when its default
     // name is present in every file.
     let optional_used = |oc: &OptionalColumn| oc.explicit || scans.iter().all(|(_, s)| s.contains(&oc.name));
-    let has_product = optional_used(&cols.product);
-    let has_cost = optional_used(&cols.cost);
-    let has_quantity = optional_used(&cols.quantity);
+    let required_in_run = |oc: &OptionalColumn| mode == Mode::Customers || optional_used(oc);
+    let item_name = cols.item.clone().unwrap_or_else(|| cols.product.name.clone());
+    let has = Present {
+        customer: required_in_run(&cols.customer),
+        timestamp: required_in_run(&cols.timestamp),
+        amount: mode == Mode::Customers
+            || cols.amount.explicit
+            || amount_leaves.iter().all(|l| scans.iter().all(|(_, s)| s.contains(l))),
+        product: optional_used(&cols.product),
+        item: mode == Mode::Basket || cols.item.is_some() || optional_used(&cols.product),
+        cost: optional_used(&cols.cost),
+        quantity: optional_used(&cols.quantity),
+    };
 
     let mut agreed = Agreed::default();
     let mut frames = Vec::with_capacity(scans.len());
@@ -345,52 +380,40 @@ pub fn load(files: Vec<InputFile>, cols: &Columns) -> Result<Dump> {
             };
             Ok(id_expr(column, target).alias(out))
         };
-        select.push(id_role("customer", &cols.customer, c::CUSTOMER, &mut agreed)?);
+        if has.customer {
+            select.push(id_role("customer", &cols.customer.name, c::CUSTOMER, &mut agreed)?);
+        } else {
+            select.push(lit(NULL).cast(DataType::Int64).alias(c::CUSTOMER));
+        }
         select.push(id_role("order", &cols.order, c::ORDER, &mut agreed)?);
-        if has_product {
+        if has.product {
             select.push(id_role("product", &cols.product.name, c::PRODUCT, &mut agreed)?);
         }
+        if has.item {
+            select.push(id_role("item", &item_name, ITEM, &mut agreed)?);
+        }
         drop(id_role);
+        if has.timestamp {
+            select.push(timestamp_expr(f, &lf, &schema, &cols.timestamp.name, &mut agreed)?);
+        }
 
-        // Timestamp.
-        let ts_rc = RoleCheck { role: "timestamp", column: &cols.timestamp };
-        let ts_dt = get(&ts_rc, TS_EXPECTED)?;
-        if !ts_ok(&ts_dt) {
-            return Err(ts_rc.bad(file, TS_EXPECTED, ts_dt.to_string()));
-        }
-        match &agreed.ts {
-            Some((dt0, f0)) if std::mem::discriminant(dt0) != std::mem::discriminant(&ts_dt) => {
-                return Err(Error::SchemaMismatch {
-                    file: file.to_path_buf(),
-                    other_file: f0.clone(),
-                    column: cols.timestamp.clone(),
-                    role: "timestamp",
-                    expected: dt0.to_string(),
-                    found: ts_dt.to_string(),
-                })
+        // Amount: a column or an expression over numeric columns; without one, every line is positive.
+        if has.amount {
+            for leaf in &amount_leaves {
+                let rc = RoleCheck { role: "amount", column: leaf };
+                let dt = get(&rc, NUM_EXPECTED)?;
+                if !is_numeric(&dt) {
+                    return Err(rc.bad(file, NUM_EXPECTED, dt.to_string()));
+                }
             }
-            Some(_) => {}
-            None => agreed.ts = Some((ts_dt.clone(), file.to_path_buf())),
+            select.push(amount_expr.clone().cast(DataType::Float64).alias(c::AMOUNT));
+        } else {
+            select.push(lit(1.0f64).alias(c::AMOUNT));
         }
-        let ts = ts_micros(&cols.timestamp, &ts_dt);
-        if ts_dt == DataType::String {
-            check_timestamps(f, &lf, &cols.timestamp, ts.clone())?;
-        }
-        select.push(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS));
-
-        // Amount: a column or an expression over numeric columns.
-        for leaf in &amount_leaves {
-            let rc = RoleCheck { role: "amount", column: leaf };
-            let dt = get(&rc, NUM_EXPECTED)?;
-            if !is_numeric(&dt) {
-                return Err(rc.bad(file, NUM_EXPECTED, dt.to_string()));
-            }
-        }
-        select.push(amount_expr.clone().cast(DataType::Float64).alias(c::AMOUNT));
 
         for (used, oc, role, out) in [
-            (has_cost, &cols.cost, "cost", c::COST),
-            (has_quantity, &cols.quantity, "quantity", c::QUANTITY),
+            (has.cost, &cols.cost, "cost", c::COST),
+            (has.quantity, &cols.quantity, "quantity", c::QUANTITY),
         ] {
             if used {
                 let rc = RoleCheck { role, column: &oc.name };
@@ -412,7 +435,37 @@ pub fn load(files: Vec<InputFile>, cols: &Columns) -> Result<Dump> {
     } else {
         concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
-    Ok(Dump { files, lines, has_product, has_cost, has_quantity })
+    Ok(Dump { files, lines, has })
+}
+
+/// The canonical `ts` expression for one file, after checking the column's type (and agreeing
+/// with the other files) and, for strings, that every value parses.
+fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, agreed: &mut Agreed) -> Result<Expr> {
+    let file = f.path.as_path();
+    let ts_rc = RoleCheck { role: "timestamp", column };
+    let ts_dt = schema.get(column).cloned().ok_or_else(|| ts_rc.missing(file, schema, TS_EXPECTED))?;
+    if !ts_ok(&ts_dt) {
+        return Err(ts_rc.bad(file, TS_EXPECTED, ts_dt.to_string()));
+    }
+    match &agreed.ts {
+        Some((dt0, f0)) if std::mem::discriminant(dt0) != std::mem::discriminant(&ts_dt) => {
+            return Err(Error::SchemaMismatch {
+                file: file.to_path_buf(),
+                other_file: f0.clone(),
+                column: column.to_string(),
+                role: "timestamp",
+                expected: dt0.to_string(),
+                found: ts_dt.to_string(),
+            })
+        }
+        Some(_) => {}
+        None => agreed.ts = Some((ts_dt.clone(), file.to_path_buf())),
+    }
+    let ts = ts_micros(column, &ts_dt);
+    if ts_dt == DataType::String {
+        check_timestamps(f, lf, column, ts.clone())?;
+    }
+    Ok(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS))
 }
 
 /// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.

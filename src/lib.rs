@@ -5,6 +5,7 @@
 //! order net, purchase flag) → [`customers`] / [`scores`] / [`deciles`] (the tables) →
 //! [`output`] (atomic folder, manifest). [`pipeline`] ties them together; [`cli`] is the skin.
 
+pub mod basket;
 pub mod cli;
 pub mod config;
 pub mod customers;

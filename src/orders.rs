@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::exprs::{date_to_micros, round_money};
-use crate::input::col_names as c;
+use crate::input::{col_names as c, Present};
 
 /// Canonical column names of the order frame (besides `order_id` and `customer_id`).
 pub mod order_cols {
@@ -46,12 +46,19 @@ pub struct Counts {
 
 /// The cleaned dump: used lines, orders, the as-of date and the counts.
 pub struct Cleaned {
-    pub as_of: NaiveDate,
+    /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).
+    pub as_of: Option<NaiveDate>,
     /// Lines that passed every rule, canonical columns.
     pub lines: DataFrame,
     /// One row per kept order: order_id, customer_id (null for guest orders) and [`order_cols`].
     pub orders: DataFrame,
     pub counts: Counts,
+}
+
+/// The date after the one holding `micros` (microseconds since the epoch).
+fn day_after(micros: i64) -> NaiveDate {
+    let day = micros.div_euclid(86_400_000_000);
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day + 1)
 }
 
 fn count(df: &DataFrame, name: &str) -> Result<u64> {
@@ -62,12 +69,19 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
 /// different customers rejected whole. Then build the order table.
-pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has_cost: bool) -> Result<Cleaned> {
+pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has: Present) -> Result<Cleaned> {
     let raw = raw.collect()?;
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
     let null_order = order.clone().is_null();
-    let null_ts = null_order.clone().not().and(ts.clone().is_null());
-    let valid_so_far = order.clone().is_not_null().and(ts.clone().is_not_null());
+    let (null_ts, valid_so_far, max_ts) = if has.timestamp {
+        (
+            null_order.clone().not().and(ts.clone().is_null()),
+            order.clone().is_not_null().and(ts.clone().is_not_null()),
+            ts.clone().max().cast(DataType::Int64),
+        )
+    } else {
+        (lit(false), order.clone().is_not_null(), lit(NULL).cast(DataType::Int64))
+    };
     let null_amount = valid_so_far.clone().and(amount.clone().is_null());
     let non_finite = valid_so_far.clone().and(amount.clone().is_not_null()).and(amount.clone().is_finite().not());
     let valid = valid_so_far.and(amount.clone().is_finite());
@@ -81,39 +95,33 @@ pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has_
             null_ts.sum().cast(DataType::UInt64).alias("null_timestamp"),
             null_amount.sum().cast(DataType::UInt64).alias("null_amount"),
             non_finite.sum().cast(DataType::UInt64).alias("non_finite_amount"),
-            ts.clone().filter(valid.clone()).max().cast(DataType::Int64).alias("max_ts"),
+            max_ts.filter(valid.clone()).alias("max_ts"),
         ])
         .collect()?;
     let mut counts = Counts { lines_read: count(&stats, "lines_read")?, ..Default::default() };
     for reason in ["null_order", "null_timestamp", "null_amount", "non_finite_amount"] {
         counts.rejected.insert(reason.to_string(), count(&stats, reason)?);
     }
-    let as_of = match as_of {
-        Some(d) => d,
-        None => {
-            let max_ts = stats.column("max_ts")?.get(0)?;
-            let micros = match max_ts.extract::<i64>() {
-                Some(v) => v,
-                None => {
-                    return Err(Error::Empty {
-                        what: "input".into(),
-                        reason: format!(
-                            "no usable line among {} read (every line lacks an order, timestamp or amount)",
-                            counts.lines_read
-                        ),
-                    })
-                }
-            };
-            let day = micros.div_euclid(86_400_000_000);
-            NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day + 1)
-        }
-    };
-    let as_of_ts = lit(date_to_micros(as_of)).cast(DataType::Datetime(TimeUnit::Microseconds, None));
+    let max_ts = stats.column("max_ts")?.get(0)?.extract::<i64>();
+    if max_ts.is_none() && stats.height() > 0 && has.timestamp {
+        return Err(Error::Empty {
+            what: "input".into(),
+            reason: format!(
+                "no usable line among {} read (every line lacks an order, timestamp or amount)",
+                counts.lines_read
+            ),
+        });
+    }
     let valid_lines = raw.lazy().filter(valid);
-    let current = valid_lines.clone().filter(ts.clone().lt(as_of_ts.clone()));
-    let future = valid_lines.filter(ts.clone().gt_eq(as_of_ts)).select([len().cast(DataType::UInt64).alias("n")]);
-    counts.future_lines = count(&future.collect()?, "n")?;
-    let current = current.collect()?;
+    let (as_of, current) = if has.timestamp {
+        let as_of = as_of.unwrap_or_else(|| day_after(max_ts.unwrap_or(0)));
+        let as_of_ts = lit(date_to_micros(as_of)).cast(DataType::Datetime(TimeUnit::Microseconds, None));
+        let future = valid_lines.clone().filter(ts.clone().gt_eq(as_of_ts.clone()));
+        counts.future_lines = count(&future.select([len().cast(DataType::UInt64).alias("n")]).collect()?, "n")?;
+        (Some(as_of), valid_lines.filter(ts.clone().lt(as_of_ts)).collect()?)
+    } else {
+        (None, valid_lines.collect()?)
+    };
 
     // Orders, with the conflict check: min and max of the non-null customers differ.
     let customer = col(c::CUSTOMER);
@@ -123,10 +131,12 @@ pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has_
         customer.clone().max().alias("cmax"),
         amount.clone().sum().alias("net_raw"),
         amount.clone().filter(known.clone()).sum().alias(o::CUSTOMER_AMOUNT),
-        ts.clone().min().alias(o::ORDERED_AT),
         len().alias(o::LINES),
     ];
-    if has_cost {
+    if has.timestamp {
+        aggs.push(ts.clone().min().alias(o::ORDERED_AT));
+    }
+    if has.cost {
         aggs.push((amount.clone() - col(c::COST)).filter(known).sum().alias(o::CUSTOMER_PROFIT));
     }
     let grouped = current.clone().lazy().group_by([col(c::ORDER)]).agg(aggs).collect()?;

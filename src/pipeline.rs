@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::customers;
 use crate::deciles;
 use crate::error::{Error, Result};
-use crate::input::{self, col_names as c};
+use crate::basket::{self, BasketStats, Known};
+use crate::input::{self, col_names as c, Mode, Present};
 use crate::orders::{self, Counts};
 use crate::output::{Staging, MANIFEST};
 use crate::scores;
@@ -30,9 +31,11 @@ pub struct Manifest {
     pub version: &'static str,
     pub arguments: Vec<String>,
     pub config: Config,
-    pub as_of: String,
+    pub as_of: Option<String>,
     pub input_files: Vec<String>,
     pub counts: Counts,
+    /// Pair-counting facts (threshold, items kept, orders skipped as too large…).
+    pub basket: Option<BasketStats>,
     pub tables: BTreeMap<String, TableInfo>,
     /// Seconds per stage.
     pub timings: BTreeMap<String, f64>,
@@ -40,8 +43,9 @@ pub struct Manifest {
 
 /// The computed tables of a run, in memory, before writing.
 pub struct Tables {
-    pub as_of: chrono::NaiveDate,
+    pub as_of: Option<chrono::NaiveDate>,
     pub counts: Counts,
+    pub basket: Option<BasketStats>,
     pub files: Vec<PathBuf>,
     pub tables: Vec<(&'static str, DataFrame)>,
 }
@@ -65,12 +69,23 @@ impl Stopwatch {
     }
 }
 
-/// Compute every table of the run without writing anything.
-pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
+/// Which family of tables a job computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// `run`: the customer tables, plus products and basket_pairs when the dump has products.
+    Run,
+    /// `basket`: products and basket_pairs only; needs only order and item columns.
+    Basket,
+}
+
+/// Compute every table of the job without writing anything.
+pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
+    let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
     let files = input::resolve_inputs(&cfg.inputs)?;
-    let dump = input::load(files, &cfg.columns)?;
+    let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
-    let cleaned = orders::clean(dump.lines, cfg.as_of, d, dump.has_cost)?;
+    let has = dump.has;
+    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has)?;
     sw.lap("scan_and_clean");
     if cleaned.counts.lines_used == 0 {
         return Err(Error::Empty {
@@ -81,10 +96,42 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
             ),
         });
     }
+    let mut tables = Vec::new();
+    if job == Job::Run {
+        tables.extend(customer_tables(cfg, &cleaned, has)?);
+        sw.lap("customers");
+    }
+    let mut basket_stats = None;
+    if has.item {
+        let lines = orders::purchase_lines(&cleaned).filter(col(c::AMOUNT).gt(lit(0.0)));
+        let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
+        let b = basket::basket_tables(lines, cleaned.counts.purchase_orders, known, &cfg.basket, d)?;
+        tables.push(("products", b.products));
+        tables.push(("basket_pairs", b.basket_pairs));
+        basket_stats = Some(b.stats);
+        sw.lap("basket");
+    }
+    Ok(Tables {
+        as_of: cleaned.as_of,
+        counts: cleaned.counts,
+        basket: basket_stats,
+        files: dump.files.into_iter().map(|f| f.path).collect(),
+        tables,
+    })
+}
 
-    let rfm = customers::rfm(cleaned.orders.clone().lazy(), cleaned.as_of, d, dump.has_cost);
-    let with_fav = if dump.has_product {
-        let fav = customers::favourite_products(orders::purchase_lines(&cleaned));
+/// Compute the `run` tables (kept for callers that only want those).
+pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
+    compute_job(cfg, Job::Run, sw)
+}
+
+/// customers, score_bins, monetary_deciles, purchase_deciles.
+fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Result<Vec<(&'static str, DataFrame)>> {
+    let d = cfg.money_decimals;
+    let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
+    let rfm = customers::rfm(cleaned.orders.clone().lazy(), as_of, d, has.cost);
+    let with_fav = if has.product {
+        let fav = customers::favourite_products(orders::purchase_lines(cleaned));
         rfm.join(fav, [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
     } else {
         rfm.with_column(lit(NULL).cast(DataType::String).alias("favourite_product"))
@@ -97,7 +144,7 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
         cfg.bins,
         cfg.scoring,
     );
-    let columns: Vec<Expr> = customers::columns(dump.has_cost).into_iter().map(col).collect();
+    let columns: Vec<Expr> = customers::columns(has.cost).into_iter().map(col).collect();
     let customers_df = deciles::add_deciles(scored, d).select(columns).collect()?;
     if customers_df.height() == 0 {
         return Err(Error::Empty {
@@ -108,31 +155,24 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
             ),
         });
     }
-    sw.lap("customers");
     let cust = customers_df.clone().lazy();
     let score_bins = scores::score_bins(cust.clone())?.collect()?;
-    let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, dump.has_cost).collect()?;
+    let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, has.cost).collect()?;
     let purchase_deciles = deciles::purchase_deciles(cust, d).collect()?;
-    sw.lap("deciles");
-    Ok(Tables {
-        as_of: cleaned.as_of,
-        counts: cleaned.counts,
-        files: dump.files.into_iter().map(|f| f.path).collect(),
-        tables: vec![
-            ("customers", customers_df),
-            ("score_bins", score_bins),
-            ("monetary_deciles", monetary_deciles),
-            ("purchase_deciles", purchase_deciles),
-        ],
-    })
+    Ok(vec![
+        ("customers", customers_df),
+        ("score_bins", score_bins),
+        ("monetary_deciles", monetary_deciles),
+        ("purchase_deciles", purchase_deciles),
+    ])
 }
 
 /// Run the whole job: compute every table, then write them, the manifest and `_SUCCESS` into
 /// `cfg.out` atomically. `arguments` are recorded in the manifest.
-pub fn run(cfg: &Config, arguments: Vec<String>) -> Result<Manifest> {
+pub fn run(cfg: &Config, job: Job, arguments: Vec<String>) -> Result<Manifest> {
     let mut sw = Stopwatch::start();
     let staging = Staging::new(&cfg.out)?;
-    let mut computed = compute(cfg, &mut sw)?;
+    let mut computed = compute_job(cfg, job, &mut sw)?;
     let mut tables = BTreeMap::new();
     for (name, df) in computed.tables.iter_mut() {
         let file = staging.write_table(name, df)?;
@@ -144,9 +184,10 @@ pub fn run(cfg: &Config, arguments: Vec<String>) -> Result<Manifest> {
         version: env!("CARGO_PKG_VERSION"),
         arguments,
         config: cfg.clone(),
-        as_of: computed.as_of.to_string(),
+        as_of: computed.as_of.map(|d| d.to_string()),
         input_files: computed.files.iter().map(|p| p.display().to_string()).collect(),
         counts: computed.counts,
+        basket: computed.basket,
         tables,
         timings: sw.timings,
     };

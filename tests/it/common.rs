@@ -135,7 +135,7 @@ impl Row<'_> {
 pub fn compute(s: Settings) -> Run {
     let cfg = s.resolve().expect("valid settings");
     let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).expect("run succeeds");
-    Run { tables: t.tables, counts: t.counts, as_of: t.as_of }
+    Run { tables: t.tables, counts: t.counts, as_of: t.as_of.unwrap() }
 }
 
 /// Compute over `lines` with an as-of date.

@@ -31,7 +31,7 @@ fn tables_of(df: &mut DataFrame, bins: u8) -> Option<Run> {
     let cfg = s.resolve().unwrap();
     evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start())
         .ok()
-        .map(|t| Run { tables: t.tables, counts: t.counts, as_of: t.as_of })
+        .map(|t| Run { tables: t.tables, counts: t.counts, as_of: t.as_of.unwrap() })
 }
 
 proptest! {
