@@ -253,15 +253,28 @@ fn pairs_table(pairs: LazyFrame, items: LazyFrame, total: u64, top: Option<usize
         ]);
     if let Some(k) = top {
         // A pair stays when it is among the K strongest partners of either of its items:
-        // strongest = most pair_orders, then highest lift, then smallest partner.
-        let position_within = |id: &str| int_range(lit(0i64), len(), 1, DataType::Int64).over([col(id)]);
-        lf = lf
+        // strongest = most pair_orders, then highest lift, then smallest partner. Each pair is
+        // seen from both of its items (two half-edges), ranked within the item.
+        let indexed = lf.with_row_index("_pair", None);
+        let half = |me: &str, other: &str| {
+            indexed.clone().select([
+                col("_pair"),
+                col(me).alias("_item"),
+                col(other).alias("_partner"),
+                col("pair_orders"),
+                col("lift"),
+            ])
+        };
+        let kept = concat([half("a_id", "b_id"), half("b_id", "a_id")], UnionArgs::default())?
             .sort_by_exprs(
-                [col("pair_orders"), col("lift"), col("a_id"), col("b_id")],
-                SortMultipleOptions::default().with_order_descending_multi([true, true, false, false]),
+                [col("pair_orders"), col("lift"), col("_partner")],
+                SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
             )
-            .with_columns([position_within("a_id")?.alias("_rank_a"), position_within("b_id")?.alias("_rank_b")])
-            .filter(col("_rank_a").lt(lit(k as i64)).or(col("_rank_b").lt(lit(k as i64))));
+            .with_column(int_range(lit(0i64), len(), 1, DataType::Int64).over([col("_item")])?.alias("_rank"))
+            .filter(col("_rank").lt(lit(k as i64)))
+            .select([col("_pair")])
+            .unique(None, UniqueKeepStrategy::Any);
+        lf = indexed.semi_join(kept, col("_pair"), col("_pair"));
     }
     Ok(lf.sort_by_exprs(
         [col("pair_orders"), col("a_id"), col("b_id")],

@@ -143,5 +143,5 @@ fn flags_override_the_config_file_and_env() {
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
     assert_eq!(m["config"]["bins"], 3, "from the file");
     assert_eq!(m["as_of"], "2024-01-10", "from the file");
-    assert_eq!(m["config"]["columns"]["customer"], "customer_id", "the flag wins");
+    assert_eq!(m["config"]["columns"]["customer"]["name"], "customer_id", "the flag wins");
 }

@@ -1,0 +1,184 @@
+//! SPEC "Table products" and "Table basket_pairs", on hand-worked baskets, and the kernel
+//! against a naive all-pairs count.
+
+use std::collections::HashMap;
+
+use evergreen::basket::{count_pairs, BasketOptions};
+use proptest::prelude::*;
+
+use crate::common::*;
+
+/// Five purchase orders and some that must not count:
+///   o1: A B C      o2: A B (B twice)      o3: A C      o4: B C (guest)      o5: A B
+///   o6: A B with a return line of C and net 0 → not a purchase
+///   o7: D with a negative line only → not a purchase
+/// Products are 1 = A, 2 = B, 3 = C, 4 = D.
+fn baskets() -> Vec<Line> {
+    vec![
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 1),
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 2),
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 3),
+        pline(Some(2), 2, "2024-01-02 10:00", 4.0, 1),
+        pline(Some(2), 2, "2024-01-02 10:00", 3.0, 2),
+        pline(Some(2), 2, "2024-01-02 10:00", 3.0, 2),
+        pline(Some(1), 3, "2024-01-03 10:00", 2.0, 1),
+        pline(Some(1), 3, "2024-01-03 10:00", 2.0, 3),
+        pline(None, 4, "2024-01-04 10:00", 1.0, 2),
+        pline(None, 4, "2024-01-04 10:00", 1.0, 3),
+        pline(Some(3), 5, "2024-01-05 10:00", 1.0, 1),
+        pline(Some(3), 5, "2024-01-05 10:00", 1.0, 2),
+        pline(Some(3), 5, "2024-01-05 10:00", -1.0, 3),
+        pline(Some(3), 6, "2024-01-06 10:00", 1.0, 1),
+        pline(Some(3), 6, "2024-01-06 10:00", 1.0, 2),
+        pline(Some(3), 6, "2024-01-06 10:00", -2.0, 3),
+        pline(Some(4), 7, "2024-01-07 10:00", -3.0, 4),
+    ]
+}
+
+fn strings(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
+    let s = df.column(c).unwrap().cast(&polars::prelude::DataType::String).unwrap();
+    s.str().unwrap().iter().map(|v| v.unwrap().to_string()).collect()
+}
+
+#[test]
+fn pairs_count_distinct_items_of_purchase_orders_only() {
+    let r = run_lines(&baskets(), Some("2024-02-01"));
+    // Purchase orders: o1..o5 (o5 nets 1 > 0; its C line is a return, so not an item). Total 5.
+    // Items: o1 {A,B,C}, o2 {A,B}, o3 {A,C}, o4 {B,C}, o5 {A,B}.
+    // Pairs: AB = o1,o2,o5 = 3; AC = o1,o3 = 2; BC = o1,o4 = 2.
+    let p = r.table("basket_pairs");
+    assert_eq!(strings(p, "product_a"), vec!["1", "1", "2"]);
+    assert_eq!(strings(p, "product_b"), vec!["2", "3", "3"], "ties in pair_orders sorted by a, then b");
+    assert_eq!(ints(p, "pair_orders"), vec![3, 2, 2]);
+    // orders: A 4 (o1,o2,o3,o5), B 4 (o1,o2,o4,o5), C 3 (o1,o3,o4).
+    let sup = floats(p, "support");
+    assert!((sup[0] - 3.0 / 5.0).abs() < 1e-12);
+    let ab_conf = floats(p, "confidence_a_to_b");
+    assert!((ab_conf[0] - 3.0 / 4.0).abs() < 1e-12);
+    let bc_conf_ba = floats(p, "confidence_b_to_a");
+    assert!((bc_conf_ba[2] - 2.0 / 3.0).abs() < 1e-12, "BC: 2 / orders(C) = 2/3");
+    let lift = floats(p, "lift");
+    assert!((lift[0] - 3.0 * 5.0 / (4.0 * 4.0)).abs() < 1e-12);
+    assert!((lift[1] - 2.0 * 5.0 / (4.0 * 3.0)).abs() < 1e-12);
+}
+
+#[test]
+fn products_table_counts_orders_customers_and_revenue() {
+    let r = run_lines(&baskets(), Some("2024-02-01"));
+    let p = r.table("products");
+    // Sorted by orders desc, then id: A 4, B 4, C 3. D never on a positive line of a purchase order.
+    assert_eq!(strings(p, "product_id"), vec!["1", "2", "3"]);
+    assert_eq!(ints(p, "orders"), vec![4, 4, 3]);
+    // Known customers: A → o1 (1), o2 (2), o3 (1), o5 (3) = 3; B → 1, 2, guest, 3 = 3; C → 1, 1, guest = 1.
+    assert_eq!(ints(p, "customers"), vec![3, 3, 1]);
+    // Revenue of positive purchase lines: A 5+4+2+1 = 12; B 5+3+3+1+1 = 13; C 5+2+1 = 8.
+    assert_eq!(floats(p, "revenue"), vec![12.0, 13.0, 8.0]);
+    assert!((floats(p, "support")[2] - 3.0 / 5.0).abs() < 1e-12);
+}
+
+#[test]
+fn thresholds_as_count_and_as_fraction() {
+    let (_d, path) = dump(&baskets());
+    let mut s = settings(&path, Some("2024-02-01"));
+    s.min_pair_orders = Some(3);
+    assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3]);
+    // min_support 0.5 of 5 orders → ceil(2.5) = 3 orders.
+    s.min_pair_orders = None;
+    s.min_support = Some(0.5);
+    assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3]);
+    // Both: 0.2 * 5 = 1 vs 2 → the larger (2) wins.
+    s.min_support = Some(0.2);
+    s.min_pair_orders = Some(2);
+    assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3, 2, 2]);
+    s.min_pair_orders = None;
+    s.min_support = Some(0.2);
+    assert_eq!(compute(s).table("basket_pairs").height(), 3, "threshold 1: every pair");
+}
+
+#[test]
+fn threshold_rule() {
+    let o = |c: Option<u64>, s: Option<f64>| BasketOptions { min_pair_orders: c, min_support: s, ..Default::default() };
+    assert_eq!(o(None, None).threshold(1000), 2);
+    assert_eq!(o(Some(5), None).threshold(1000), 5);
+    assert_eq!(o(None, Some(0.0105)).threshold(1000), 11, "ceil(10.5)");
+    assert_eq!(o(None, Some(0.01)).threshold(1000), 10, "exactly 10, not 11");
+    assert_eq!(o(Some(20), Some(0.01)).threshold(1000), 20);
+}
+
+#[test]
+fn max_basket_items_skips_large_orders() {
+    let (_d, path) = dump(&baskets());
+    let mut s = settings(&path, Some("2024-02-01"));
+    s.max_basket_items = Some(2);
+    let cfg = s.resolve().unwrap();
+    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).unwrap();
+    // o1 (3 items) skipped: AB = 2 (o2, o5), AC = 1, BC = 1 → only AB kept.
+    assert_eq!(t.basket.as_ref().unwrap().orders_skipped_too_large, 1);
+    let p = &t.tables.iter().find(|(n, _)| *n == "basket_pairs").unwrap().1;
+    assert_eq!(ints(p, "pair_orders"), vec![2]);
+}
+
+#[test]
+fn basket_only_dump_needs_just_order_and_item() {
+    use polars::prelude::*;
+    let mut df = df!(
+        "basket" => [1i64, 1, 2, 2, 2, 3],
+        "sku" => ["x", "y", "x", "y", "z", "z"],
+    )
+    .unwrap();
+    let (_d, p) = dump_frame(&mut df);
+    let out = p.parent().unwrap().join("out");
+    let st = bin()
+        .args(["basket", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--order-col", "basket", "--item-col", "sku"])
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let pairs = ParquetReader::new(std::fs::File::open(out.join("basket_pairs.parquet")).unwrap()).finish().unwrap();
+    assert_eq!(strings(&pairs, "product_a"), vec!["x"]);
+    assert_eq!(strings(&pairs, "product_b"), vec!["y"]);
+    assert_eq!(ints(&pairs, "pair_orders"), vec![2]);
+    assert!((floats(&pairs, "support")[0] - 2.0 / 3.0).abs() < 1e-12);
+    assert!(!out.join("customers.parquet").exists());
+}
+
+#[test]
+fn top_per_item_keeps_each_items_strongest_partners() {
+    let (_d, path) = dump(&baskets());
+    let mut s = settings(&path, Some("2024-02-01"));
+    s.top_per_item = Some(1);
+    // A's strongest: B (3). B's strongest: A (3). C's: A vs B both 2; lift AC = 10/12 > BC = 10/12? equal,
+    // so the smaller partner (A) wins. Kept: AB, AC.
+    let p = compute(s).table("basket_pairs").clone();
+    assert_eq!(strings(&p, "product_a"), vec!["1", "1"]);
+    assert_eq!(strings(&p, "product_b"), vec!["2", "3"]);
+}
+
+fn naive(baskets: &[Vec<u32>]) -> HashMap<u64, u32> {
+    let mut m = HashMap::new();
+    for b in baskets {
+        let mut s = b.clone();
+        s.sort_unstable();
+        s.dedup();
+        for i in 0..s.len() {
+            for j in i + 1..s.len() {
+                *m.entry(((s[i] as u64) << 32) | s[j] as u64).or_insert(0) += 1;
+            }
+        }
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    #[test]
+    fn kernel_matches_naive_all_pairs(baskets in prop::collection::vec(prop::collection::vec(0u32..30, 0..12), 0..200)) {
+        let mut offsets = vec![0i64];
+        let mut values = Vec::new();
+        for b in &baskets {
+            values.extend_from_slice(b);
+            offsets.push(values.len() as i64);
+        }
+        let got: HashMap<u64, u32> = count_pairs(&offsets, &values).into_iter().collect();
+        prop_assert_eq!(got, naive(&baskets));
+    }
+}
