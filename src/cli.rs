@@ -49,6 +49,8 @@ pub enum Command {
     /// Compute products and basket_pairs only; needs just an order and an item column.
     #[command(long_about = BASKET_LONG)]
     Basket(RunArgs),
+    /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
+    Query(QueryArgs),
 }
 
 const BASKET_LONG: &str = "\
@@ -109,8 +111,32 @@ pub struct RunArgs {
     /// Skip orders with more than N distinct items when pairing (counted in the manifest) [default: no limit].
     #[arg(long, env = "EVERGREEN_MAX_BASKET_ITEMS", value_parser = clap::value_parser!(u64).range(2..))]
     pub max_basket_items: Option<u64>,
+    /// Folder of your own *.sql queries, run after the shipped ones (file-name order); each result
+    /// is written as <file stem>.parquet. A file named like a shipped query replaces it.
+    #[arg(long, env = "EVERGREEN_QUERIES")]
+    pub queries: Option<PathBuf>,
+    /// TOML segment map (Segment = ["555", ...]) replacing queries/segments.sql; every cell of
+    /// --bins must be in exactly one segment.
+    #[arg(long, env = "EVERGREEN_SEGMENT_MAP")]
+    pub segment_map: Option<PathBuf>,
     #[command(flatten)]
     pub columns: ColumnArgs,
+}
+
+/// Flags of `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// An evergreen output folder; each <table>.parquet in it is a table of that name.
+    #[arg(long, env = "EVERGREEN_TABLES")]
+    pub tables: PathBuf,
+    /// Write the result to FILE (.parquet or .csv) instead of printing it.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Rows to print (ignored with --out).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// The SQL (Polars SQL dialect), e.g. "SELECT segment, COUNT(*) FROM customers GROUP BY segment".
+    pub sql: String,
 }
 
 fn support_parser(s: &str) -> std::result::Result<f64, String> {
@@ -196,6 +222,8 @@ impl RunArgs {
             min_support: self.min_support,
             top_per_item: self.top_per_item.map(|v| v as usize),
             max_basket_items: self.max_basket_items.map(|v| v as usize),
+            queries: self.queries,
+            segment_map: self.segment_map,
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -231,6 +259,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
     let (args, job) = match cli.command {
         Command::Run(args) => (args, Job::Run),
         Command::Basket(args) => (args, Job::Basket),
+        Command::Query(q) => return query(q),
     };
     let cfg = args.to_config()?;
     let m = crate::pipeline::run(&cfg, job, recorded)?;
@@ -244,4 +273,37 @@ fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
         m.counts.lines_used,
     );
     Ok(())
+}
+
+/// `evergreen query`: print the result as a table, or write it as Parquet or CSV.
+fn query(q: QueryArgs) -> Result<()> {
+    use polars::prelude::*;
+    let mut df = crate::queries::ad_hoc(&q.tables, &q.sql)?;
+    let Some(out) = q.out else {
+        std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
+        std::env::set_var("POLARS_FMT_MAX_COLS", "30");
+        std::env::set_var("POLARS_FMT_STR_LEN", "40");
+        if std::env::var_os("POLARS_TABLE_WIDTH").is_none() {
+            std::env::set_var("POLARS_TABLE_WIDTH", "200");
+        }
+        println!("{df}");
+        return Ok(());
+    };
+    let err = |e: &dyn std::fmt::Display| crate::Error::Output { path: out.clone(), reason: crate::error::one_line(&e.to_string()) };
+    let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let tmp = out.with_extension(format!("{ext}.tmp"));
+    let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
+    let written = match ext.as_str() {
+        "parquet" => ParquetWriter::new(f).finish(&mut df).map(|_| ()),
+        "csv" => CsvWriter::new(f).finish(&mut df),
+        _ => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(crate::Error::Config(format!("--out {}: expected a .parquet or .csv file", out.display())));
+        }
+    };
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(&e));
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| err(&e))
 }

@@ -51,6 +51,10 @@ pub struct Settings {
     pub min_support: Option<f64>,
     pub top_per_item: Option<usize>,
     pub max_basket_items: Option<usize>,
+    /// Folder of the analyst's own `*.sql` queries.
+    pub queries: Option<PathBuf>,
+    /// TOML segment map (segment → cells) replacing queries/segments.sql.
+    pub segment_map: Option<PathBuf>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -106,6 +110,10 @@ pub struct Config {
     pub money_decimals: u32,
     pub columns: Columns,
     pub basket: BasketOptions,
+    /// Folder of the analyst's own `*.sql` queries.
+    pub queries: Option<PathBuf>,
+    /// TOML segment map replacing queries/segments.sql.
+    pub segment_map: Option<PathBuf>,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -138,6 +146,8 @@ impl Settings {
             min_support: self.min_support.or(base.min_support),
             top_per_item: self.top_per_item.or(base.top_per_item),
             max_basket_items: self.max_basket_items.or(base.max_basket_items),
+            queries: self.queries.or(base.queries),
+            segment_map: self.segment_map.or(base.segment_map),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -213,6 +223,8 @@ impl Settings {
             money_decimals,
             columns,
             basket,
+            queries: self.queries,
+            segment_map: self.segment_map,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod input;
 pub mod orders;
 pub mod output;
 pub mod pipeline;
+pub mod queries;
 pub mod scores;
 
 pub use config::Config;

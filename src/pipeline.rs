@@ -15,6 +15,7 @@ use crate::basket::{self, BasketStats, Known};
 use crate::input::{self, col_names as c, Mode, Present};
 use crate::orders::{self, Counts};
 use crate::output::{Staging, MANIFEST};
+use crate::queries;
 use crate::scores;
 
 /// Per table: its file and row count, for the manifest.
@@ -47,7 +48,7 @@ pub struct Tables {
     pub counts: Counts,
     pub basket: Option<BasketStats>,
     pub files: Vec<PathBuf>,
-    pub tables: Vec<(&'static str, DataFrame)>,
+    pub tables: Vec<(String, DataFrame)>,
 }
 
 /// Seconds per stage, as the manifest reports them.
@@ -81,6 +82,7 @@ pub enum Job {
 /// Compute every table of the job without writing anything.
 pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
     let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
+    let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
     let files = input::resolve_inputs(&cfg.inputs)?;
     let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
@@ -106,10 +108,14 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
         let lines = orders::purchase_lines(&cleaned).filter(col(c::AMOUNT).gt(lit(0.0)));
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
         let b = basket::basket_tables(lines, cleaned.counts.purchase_orders, known, &cfg.basket, d)?;
-        tables.push(("products", b.products));
-        tables.push(("basket_pairs", b.basket_pairs));
+        tables.push(("products".to_string(), b.products));
+        tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
         sw.lap("basket");
+    }
+    if let Some(set) = &queries {
+        queries::run_all(set, cfg, cleaned.as_of, &mut tables)?;
+        sw.lap("queries");
     }
     Ok(Tables {
         as_of: cleaned.as_of,
@@ -126,7 +132,7 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 }
 
 /// customers, score_bins, monetary_deciles, purchase_deciles.
-fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Result<Vec<(&'static str, DataFrame)>> {
+fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Result<Vec<(String, DataFrame)>> {
     let d = cfg.money_decimals;
     let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
     let rfm = customers::rfm(cleaned.orders.clone().lazy(), as_of, d, has.cost);
@@ -160,11 +166,25 @@ fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Res
     let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, has.cost).collect()?;
     let purchase_deciles = deciles::purchase_deciles(cust, d).collect()?;
     Ok(vec![
-        ("customers", customers_df),
-        ("score_bins", score_bins),
-        ("monetary_deciles", monetary_deciles),
-        ("purchase_deciles", purchase_deciles),
+        ("customers".to_string(), customers_df),
+        ("score_bins".to_string(), score_bins),
+        ("monetary_deciles".to_string(), monetary_deciles),
+        ("purchase_deciles".to_string(), purchase_deciles),
     ])
+}
+
+/// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
+fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
+    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins)?;
+    let shipped = set.segments.sql == queries::SHIPPED[0].1;
+    if shipped && cfg.bins != 5 {
+        return Err(Error::Config(format!(
+            "bins = {}: the shipped segment map (queries/segments.sql) needs bins = 5; give --segment-map FILE \
+             or your own segments.sql in --queries",
+            cfg.bins
+        )));
+    }
+    Ok(set)
 }
 
 /// Run the whole job: compute every table, then write them, the manifest and `_SUCCESS` into

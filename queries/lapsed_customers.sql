@@ -1,0 +1,13 @@
+-- lapsed_customers: customers whose last purchase is more than the smallest lapse threshold
+-- (default 30 days) before as_of, most valuable first: the win-back list.
+SELECT
+  customer_id,
+  recency_days,
+  lapse_bucket,
+  frequency,
+  monetary,
+  segment,
+  last_purchase_at
+FROM customers
+WHERE recency_days > ${min_lapse_days}
+ORDER BY monetary DESC, customer_id

@@ -1,0 +1,31 @@
+-- segment_summary: one row per segment, largest revenue first.
+-- customer_share and revenue_share are fractions of all customers / all revenue;
+-- avg_order_value = revenue / orders (purchase orders).
+WITH totals AS (
+  SELECT COUNT(*) AS all_customers, SUM(monetary) AS all_revenue FROM customers
+),
+per_segment AS (
+  SELECT
+    segment,
+    COUNT(*) AS customers,
+    SUM(frequency) AS orders,
+    ROUND(SUM(monetary), ${money_decimals}) AS revenue,
+    AVG(recency_days) AS avg_recency_days,
+    AVG(frequency) AS avg_frequency,
+    AVG(monetary) AS avg_monetary
+  FROM customers
+  GROUP BY segment
+)
+SELECT
+  s.segment,
+  s.customers,
+  CAST(s.customers AS DOUBLE) / t.all_customers AS customer_share,
+  s.orders,
+  s.revenue,
+  s.revenue / t.all_revenue AS revenue_share,
+  s.revenue / s.orders AS avg_order_value,
+  s.avg_recency_days,
+  s.avg_frequency,
+  s.avg_monetary
+FROM per_segment s CROSS JOIN totals t
+ORDER BY s.revenue DESC, s.segment

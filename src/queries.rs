@@ -1,0 +1,268 @@
+//! Business definitions in SQL (the `queries/` folder), run through Polars SQL over the tables.
+//!
+//! Order: `segments.sql` runs first and its `segment` is written into `customers`; then every other
+//! shipped query in file-name order, then the user's `--queries DIR` files in file-name order. Each
+//! result is registered under its file stem as soon as it exists, so a query can read the tables
+//! and any query that ran before it. A user file named like a shipped one replaces it.
+//!
+//! Parameters: `${money_decimals}`, `${min_lapse_days}`, `${bins}` and `${as_of}` in a query's
+//! text are replaced by the run's values before it is parsed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use crate::config::Config;
+use crate::error::{one_line, Error, Result};
+
+/// The queries shipped in the repository's `queries/` folder (compiled in).
+pub const SHIPPED: [(&str, &str); 4] = [
+    ("segments", include_str!("../queries/segments.sql")),
+    ("lapsed_customers", include_str!("../queries/lapsed_customers.sql")),
+    ("segment_summary", include_str!("../queries/segment_summary.sql")),
+    ("top_customers", include_str!("../queries/top_customers.sql")),
+];
+
+/// The name of the segment query.
+pub const SEGMENTS: &str = "segments";
+
+/// One query: its table name (file stem), where it came from, and its SQL text.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub name: String,
+    pub origin: PathBuf,
+    pub sql: String,
+}
+
+/// The queries of a run, in run order, the segment query apart.
+#[derive(Debug, Clone)]
+pub struct QuerySet {
+    pub segments: Query,
+    pub others: Vec<Query>,
+}
+
+/// Shipped queries, overridden or extended by `*.sql` files of `user_dir`, and the segment map
+/// from `segment_map` (TOML) when given. Checked before anything runs: the segment query must give
+/// every cell of `bins` exactly one segment.
+pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Result<QuerySet> {
+    let mut by_name: BTreeMap<String, Query> = SHIPPED
+        .iter()
+        .map(|(n, sql)| {
+            let q = Query { name: n.to_string(), origin: PathBuf::from(format!("queries/{n}.sql")), sql: sql.to_string() };
+            (n.to_string(), q)
+        })
+        .collect();
+    let mut user: Vec<Query> = Vec::new();
+    if let Some(dir) = user_dir {
+        let rd = std::fs::read_dir(dir)
+            .map_err(|e| Error::Config(format!("--queries {}: cannot read folder: {e}", dir.display())))?;
+        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
+        files.sort();
+        for f in files {
+            let name = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            check_name(&name, &f)?;
+            let sql = std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
+            let q = Query { name: name.clone(), origin: f, sql };
+            if by_name.contains_key(&name) {
+                by_name.insert(name, q);
+            } else {
+                user.push(q);
+            }
+        }
+    }
+    let mut segments = by_name.remove(SEGMENTS).expect("shipped segments query");
+    if let Some(map) = segment_map {
+        segments = Query { name: SEGMENTS.into(), origin: map.to_path_buf(), sql: segment_sql_from_map(map, bins)? };
+    }
+    check_segments(&segments, bins)?;
+    let mut others: Vec<Query> = by_name.into_values().collect();
+    others.extend(user);
+    Ok(QuerySet { segments, others })
+}
+
+/// Table names must be plain identifiers (and not the names of the core tables).
+fn check_name(name: &str, file: &Path) -> Result<()> {
+    let plain = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    let core = ["customers", "score_bins", "monetary_deciles", "purchase_deciles", "products", "basket_pairs"];
+    if !plain {
+        return Err(Error::Query { file: file.to_path_buf(), reason: "expected a file name made of letters, digits and _".into() });
+    }
+    if core.contains(&name) {
+        return Err(Error::Query { file: file.to_path_buf(), reason: format!("`{name}` is a core table; name the query otherwise") });
+    }
+    Ok(())
+}
+
+/// Replace `${name}` parameters with the run's values.
+pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> String {
+    let mut s = sql
+        .replace("${money_decimals}", &cfg.money_decimals.to_string())
+        .replace("${min_lapse_days}", &cfg.lapse_thresholds[0].to_string())
+        .replace("${bins}", &cfg.bins.to_string());
+    if let Some(d) = as_of {
+        s = s.replace("${as_of}", &format!("'{d}'"));
+    }
+    s
+}
+
+fn query_err(q: &Query, e: impl std::fmt::Display) -> Error {
+    Error::Query { file: q.origin.clone(), reason: one_line(&e.to_string()) }
+}
+
+/// Run one query over the registered tables and collect its result.
+fn execute(ctx: &mut SQLContext, q: &Query, sql: &str) -> Result<DataFrame> {
+    ctx.execute(sql).and_then(|lf| lf.collect()).map_err(|e| query_err(q, e))
+}
+
+/// All B³ cells as strings, e.g. "111" … "555".
+fn all_cells(bins: u8) -> Vec<String> {
+    let b = bins as u32;
+    (0..b.pow(3)).map(|i| format!("{}{}{}", i / (b * b) + 1, (i / b) % b + 1, i % b + 1)).collect()
+}
+
+/// Check the segment query on a table holding every cell once: each must get exactly one
+/// non-null segment. The error lists the cells without one (or with two).
+pub fn check_segments(q: &Query, bins: u8) -> Result<()> {
+    let cells = all_cells(bins);
+    let digit = |k: usize| -> Vec<i32> { cells.iter().map(|c| (c.as_bytes()[k] - b'0') as i32).collect() };
+    let probe = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), (0..cells.len() as i64).collect::<Vec<_>>()),
+        Column::new("r_score".into(), digit(0)),
+        Column::new("f_score".into(), digit(1)),
+        Column::new("m_score".into(), digit(2)),
+        Column::new("rfm_cell".into(), cells.clone()),
+    ])?;
+    let mut ctx = SQLContext::new();
+    ctx.register("customers", probe.lazy());
+    let out = execute(&mut ctx, q, &q.sql)?;
+    let seg = out.column("segment").map_err(|_| query_err(q, "expected a `segment` column"))?;
+    let ids = out.column("customer_id").map_err(|_| query_err(q, "expected a `customer_id` column"))?;
+    let ids = ids.cast(&DataType::Int64)?;
+    let mut per_cell = vec![0u32; cells.len()];
+    for (id, s) in ids.i64()?.iter().zip(seg.as_materialized_series().iter()) {
+        if let (Some(id), false) = (id, s.is_null()) {
+            if let Some(n) = per_cell.get_mut(id as usize) {
+                *n += 1;
+            }
+        }
+    }
+    let none: Vec<&str> = cells.iter().zip(&per_cell).filter(|(_, n)| **n == 0).map(|(c, _)| c.as_str()).collect();
+    let many: Vec<&str> = cells.iter().zip(&per_cell).filter(|(_, n)| **n > 1).map(|(c, _)| c.as_str()).collect();
+    if !none.is_empty() {
+        return Err(query_err(q, format!("cells in no segment (bins = {bins}): {}", none.join(", "))));
+    }
+    if !many.is_empty() {
+        return Err(query_err(q, format!("cells in more than one segment: {}", many.join(", "))));
+    }
+    Ok(())
+}
+
+/// Turn a TOML segment map (`Segment = ["555", "554", …]`) into the segment query, after checking
+/// that every cell of `bins` is in exactly one segment and that no cell is malformed.
+pub fn segment_sql_from_map(path: &Path, bins: u8) -> Result<String> {
+    let err = |reason: String| Error::Config(format!("{}: {reason}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read segment map: {e}")))?;
+    let map: BTreeMap<String, Vec<String>> =
+        toml::from_str(&text).map_err(|e| err(format!("expected `Segment = [\"555\", …]` lines: {}", one_line(&e.to_string()))))?;
+    let cells = all_cells(bins);
+    let mut owner: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (seg, list) in &map {
+        for c in list {
+            if cells.contains(c) {
+                owner.entry(c.as_str()).or_default().push(seg.as_str());
+            } else {
+                bad.push(c.clone());
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(err(format!("cells that are not scores 1..{bins} (three digits): {}", bad.join(", "))));
+    }
+    let none: Vec<&str> = cells.iter().map(|c| c.as_str()).filter(|c| !owner.contains_key(c)).collect();
+    if !none.is_empty() {
+        return Err(err(format!("cells in no segment (bins = {bins}): {}", none.join(", "))));
+    }
+    let many: Vec<String> =
+        owner.iter().filter(|(_, s)| s.len() > 1).map(|(c, s)| format!("{c} ({})", s.join(", "))).collect();
+    if !many.is_empty() {
+        return Err(err(format!("cells in more than one segment: {}", many.join("; "))));
+    }
+    let mut sql = String::from("SELECT customer_id, CASE\n");
+    for (seg, list) in &map {
+        let cells: Vec<String> = list.iter().map(|c| format!("'{c}'")).collect();
+        sql.push_str(&format!("  WHEN rfm_cell IN ({}) THEN '{}'\n", cells.join(", "), seg.replace('\'', "''")));
+    }
+    sql.push_str("END AS segment FROM customers\n");
+    Ok(sql)
+}
+
+/// Give `customers` its `segment` from the segment query, then run every other query, adding
+/// each result to `tables` under its name.
+pub fn run_all(
+    set: &QuerySet,
+    cfg: &Config,
+    as_of: Option<chrono::NaiveDate>,
+    tables: &mut Vec<(String, DataFrame)>,
+) -> Result<()> {
+    let mut ctx = SQLContext::new();
+    for (name, df) in tables.iter() {
+        ctx.register(name, df.clone().lazy());
+    }
+    if let Some(pos) = tables.iter().position(|(n, _)| n == "customers") {
+        let q = &set.segments;
+        let seg = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
+        let seg = seg
+            .lazy()
+            .select([col("customer_id"), col("segment").cast(DataType::String)])
+            .collect()
+            .map_err(|e| query_err(q, e))?;
+        let customers = &tables[pos].1;
+        let order: Vec<Expr> = customers.get_column_names().iter().map(|n| col(n.as_str())).collect();
+        let joined = customers
+            .clone()
+            .lazy()
+            .drop(cols(["segment"]))
+            .join(seg.lazy(), [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Left))
+            .select(order)
+            .collect()?;
+        if joined.height() != customers.height() {
+            return Err(query_err(q, "the query gave some customers more than one row"));
+        }
+        tables[pos].1 = joined;
+        ctx.register("customers", tables[pos].1.clone().lazy());
+    }
+    for q in &set.others {
+        let df = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
+        ctx.register(&q.name, df.clone().lazy());
+        tables.push((q.name.clone(), df));
+    }
+    Ok(())
+}
+
+/// `evergreen query`: register every `*.parquet` of an output folder under its stem and run `sql`.
+pub fn ad_hoc(tables_dir: &Path, sql: &str) -> Result<DataFrame> {
+    let rd = std::fs::read_dir(tables_dir)
+        .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", tables_dir.display())))?;
+    let mut ctx = SQLContext::new();
+    let mut n = 0;
+    for p in rd.flatten().map(|e| e.path()) {
+        if p.extension().is_some_and(|x| x == "parquet") {
+            let name = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let lf = LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
+                .map_err(|e| Error::Unreadable { file: p.clone(), reason: one_line(&e.to_string()) })?;
+            ctx.register(&name, lf);
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Err(Error::NoInput { path: tables_dir.display().to_string() });
+    }
+    ctx.execute(sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| Error::Query { file: PathBuf::from("<command line>"), reason: one_line(&e.to_string()) })
+}
