@@ -2,20 +2,24 @@
 //!
 //! Items of an order are the distinct items on its positive lines; only purchase orders count,
 //! guest orders included. The pair counting is a purpose-built kernel rather than a self-join:
-//! items are encoded to dense ids in item order (so `a < b` on ids is `a < b` on items), items
-//! seen in fewer orders than the threshold are dropped before pairing (a pair is never more
-//! frequent than either of its items), each order's ids are sorted and deduplicated, and pair
-//! counts go into hash maps keyed by `(a << 32) | b`, one per thread, merged at the end, so memory
-//! is sized by the pairs that actually occur among surviving items. No order × item matrix exists.
+//! items are encoded to dense ids in item order (so `a < b` on ids is `a < b` on items), each
+//! purchase order's ids are sorted and deduplicated into one flat array (CSR), items seen in fewer
+//! orders than the threshold are dropped before pairing (a pair is never more frequent than either
+//! of its items), and pairs are counted item by item: for item `a`, every order holding it adds one
+//! to a small dense counter for each later item `b` of that order. Items are shared out across
+//! threads. Memory: the CSR (one u32 per distinct order item), an inverted index of the same size,
+//! a counter of one u32 per item per thread, and the kept pairs. No order × item matrix exists.
 
-use hashbrown::HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::exprs::round_money;
+use crate::codes::{self, offsets_from_counts, Codes, NONE};
+use crate::error::Result;
+use crate::exprs::round_money_value;
 use crate::input::col_names as c;
+use crate::orders::Cleaned;
+use crate::pipeline::Stopwatch;
 
 /// Thresholds and limits of the pair table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -65,134 +69,231 @@ pub struct BasketStats {
     pub pairs_kept: u64,
 }
 
-/// Count, for every pair of ids `a < b`, the baskets holding both. Each basket is
-/// `values[offsets[i]..offsets[i+1]]`; ids may repeat and come in any order within a basket.
-/// Work is split across threads by basket; the per-thread maps are merged.
-pub fn count_pairs(offsets: &[i64], values: &[u32]) -> HashMap<u64, u32> {
-    let n = offsets.len().saturating_sub(1);
-    let threads = rayon::current_num_threads().max(1);
-    let chunk = n.div_ceil(threads * 4).max(1);
-    let maps: Vec<HashMap<u64, u32>> = (0..n)
-        .into_par_iter()
-        .with_min_len(chunk)
-        .fold(
-            || (HashMap::<u64, u32>::new(), Vec::<u32>::new()),
-            |(mut map, mut buf), i| {
-                let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
-                if hi - lo >= 2 {
-                    buf.clear();
-                    buf.extend_from_slice(&values[lo..hi]);
-                    buf.sort_unstable();
-                    buf.dedup();
-                    for (k, &a) in buf.iter().enumerate() {
-                        let hi_key = (a as u64) << 32;
-                        for &b in &buf[k + 1..] {
-                            *map.entry(hi_key | b as u64).or_insert(0) += 1;
-                        }
-                    }
-                }
-                (map, buf)
-            },
-        )
-        .map(|(m, _)| m)
-        .collect();
-    let mut maps = maps.into_iter();
-    let mut acc = maps.next().unwrap_or_default();
-    for m in maps {
-        let (mut big, small) = if m.len() > acc.len() { (m, acc) } else { (acc, m) };
-        for (k, v) in small {
-            *big.entry(k).or_insert(0) += v;
-        }
-        acc = big;
-    }
-    acc
+/// The distinct items of every purchase order, as CSR over order codes: order `o` holds
+/// `items[offsets[o]..offsets[o + 1]]`, sorted ascending, no duplicates. Item codes are in key
+/// order. Orders that are not purchases hold nothing.
+pub struct Baskets {
+    pub offsets: Vec<usize>,
+    pub items: Vec<u32>,
+    /// Item key per item code.
+    pub keys: Column,
 }
 
-/// Build `products` and `basket_pairs` from the positive lines of purchase orders.
-///
-/// `lines` has `order_id`, `item` and, when known, `customer_id`, `quantity`, `amount`.
-/// `total_orders` is the number of purchase orders (the support denominator).
-pub fn basket_tables(
-    lines: LazyFrame,
-    total_orders: u64,
-    known: Known,
-    opts: &BasketOptions,
-    money_decimals: u32,
-) -> Result<BasketTables> {
-    let lines = lines.filter(col(ITEM).is_not_null()).collect()?;
-    let products = products_table(lines.clone().lazy(), total_orders, known, money_decimals).collect()?;
-    let threshold = opts.threshold(total_orders);
-    let mut stats = BasketStats {
-        threshold,
-        total_purchase_orders: total_orders,
-        items: products.height() as u64,
-        ..Default::default()
-    };
-
-    // Items that can reach the threshold, with dense ids in item order.
-    let frequent = products
-        .clone()
-        .lazy()
-        .filter(col("orders").gt_eq(lit(threshold as i64)))
-        .select([col(c::PRODUCT).alias(ITEM), col("orders")])
-        .sort([ITEM], SortMultipleOptions::default())
-        .with_row_index("id", None)
-        .collect()?;
-    stats.items_kept_for_pairing = frequent.height() as u64;
-
-    let mut per_order = lines
-        .lazy()
-        .select([col(c::ORDER), col(ITEM)])
-        .join(
-            frequent.clone().lazy().select([col(ITEM), col("id")]),
-            [col(ITEM)],
-            [col(ITEM)],
-            JoinArgs::new(if opts.max_basket_items.is_some() { JoinType::Left } else { JoinType::Inner }),
-        )
-        .group_by([col(c::ORDER)])
-        .agg([
-            col("id").drop_nulls().alias("ids"),
-            col("id").count().cast(DataType::Int64).alias("n_ids"),
-            col(ITEM).n_unique().cast(DataType::Int64).alias("n_items"),
-        ]);
-    if let Some(max) = opts.max_basket_items {
-        let sizes = per_order.clone().select([col("n_items").gt(lit(max as i64)).sum().alias("skipped")]).collect()?;
-        stats.orders_skipped_too_large = sizes.column("skipped")?.get(0)?.extract::<u64>().unwrap_or(0);
-        per_order = per_order.filter(col("n_items").lt_eq(lit(max as i64)));
+impl Baskets {
+    /// Number of item codes.
+    pub fn n_items(&self) -> usize {
+        self.keys.len()
     }
-    let per_order = per_order.select([col("ids"), col("n_ids")]).collect()?;
-    stats.orders_paired = per_order.height() as u64;
 
-    let lists = per_order.column("ids")?.list()?.rechunk();
-    let mut offsets: Vec<i64> = Vec::with_capacity(lists.len() + 1);
-    offsets.push(0);
-    for len in per_order.column("n_ids")?.i64()?.into_no_null_iter() {
-        offsets.push(offsets[offsets.len() - 1] + len);
+    /// The items of order `o`.
+    pub fn of(&self, o: usize) -> &[u32] {
+        &self.items[self.offsets[o]..self.offsets[o + 1]]
     }
-    let inner = lists.get_inner();
-    let ids: Vec<u32> = inner.idx()?.into_no_null_iter().map(|v| v as u32).collect();
-    if ids.len() as i64 != offsets[offsets.len() - 1] {
-        return Err(Error::Internal("basket kernel: list offsets do not match their values".into()));
-    }
-    let counts = count_pairs(&offsets, &ids);
-    stats.distinct_pairs_counted = counts.len() as u64;
+}
 
-    let (mut a, mut b, mut n) = (Vec::new(), Vec::new(), Vec::new());
-    for (k, v) in counts {
-        if v as u64 >= threshold {
-            a.push((k >> 32) as IdxSize);
-            b.push((k & 0xffff_ffff) as IdxSize);
-            n.push(v as i64);
+/// Whether a line is an item line: a positive line of a purchase order.
+fn item_line(cleaned: &Cleaned, amount: &[f64], row: usize) -> bool {
+    cleaned.index.purchase[cleaned.index.line_order[row] as usize] && amount[row] > 0.0
+}
+
+/// Build the baskets of `column` (the product, or another item column).
+pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<(Baskets, Codes)> {
+    let col = cleaned.lines.column(column)?;
+    let mut item_codes = codes::encode(col)?;
+    item_codes.sort_by_key(col)?;
+    let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;
+    let n_orders = cleaned.index.len();
+    let mut counts = vec![0u32; n_orders];
+    let line_order = &cleaned.index.line_order;
+    for row in 0..amount.len() {
+        if item_codes.codes[row] != NONE && item_line(cleaned, &amount, row) {
+            counts[line_order[row] as usize] += 1;
         }
     }
-    let pairs = DataFrame::new_infer_height(vec![
-        Column::new("a_id".into(), a),
-        Column::new("b_id".into(), b),
-        Column::new("pair_orders".into(), n),
-    ])?;
-    let basket_pairs = pairs_table(pairs.lazy(), frequent.lazy(), total_orders, opts.top_per_item)?.collect()?;
-    stats.pairs_kept = basket_pairs.height() as u64;
-    Ok(BasketTables { products, basket_pairs, stats })
+    let offsets = offsets_from_counts(&counts);
+    let mut cursor = offsets.clone();
+    let mut items = vec![0u32; offsets[n_orders]];
+    for row in 0..amount.len() {
+        let it = item_codes.codes[row];
+        if it != NONE && item_line(cleaned, &amount, row) {
+            let o = line_order[row] as usize;
+            items[cursor[o]] = it;
+            cursor[o] += 1;
+        }
+    }
+    // Sort and deduplicate each order's items, compacting in place.
+    let mut out_offsets = Vec::with_capacity(n_orders + 1);
+    out_offsets.push(0);
+    let mut w = 0;
+    for o in 0..n_orders {
+        let (lo, hi) = (offsets[o], offsets[o + 1]);
+        items[lo..hi].sort_unstable();
+        let mut last = NONE;
+        for r in lo..hi {
+            let v = items[r];
+            if v != last {
+                items[w] = v;
+                w += 1;
+                last = v;
+            }
+        }
+        out_offsets.push(w);
+    }
+    items.truncate(w);
+    let keys = item_codes.keys(col)?;
+    Ok((Baskets { offsets: out_offsets, items, keys }, item_codes))
+}
+
+/// For each customer with purchase orders, call `visit(customer, item, orders)` once per distinct
+/// item of the customer's purchase orders, items ascending; `orders` counts the customer's
+/// purchase orders holding the item.
+pub fn for_each_customer_item(cleaned: &Cleaned, b: &Baskets, mut visit: impl FnMut(u32, u32, u32)) {
+    let ix = &cleaned.index;
+    let n_customers = ix.line_customer.len();
+    let mut counts = vec![0u32; n_customers];
+    for o in 0..ix.len() {
+        if ix.purchase[o] && ix.customer[o] != NONE {
+            counts[ix.customer[o] as usize] += 1;
+        }
+    }
+    let offsets = offsets_from_counts(&counts);
+    let mut cursor = offsets.clone();
+    let mut orders = vec![0u32; offsets[n_customers]];
+    for o in 0..ix.len() {
+        if ix.purchase[o] && ix.customer[o] != NONE {
+            let cu = ix.customer[o] as usize;
+            orders[cursor[cu]] = o as u32;
+            cursor[cu] += 1;
+        }
+    }
+    let mut scratch: Vec<u32> = Vec::new();
+    for cu in 0..n_customers {
+        scratch.clear();
+        for &o in &orders[offsets[cu]..offsets[cu + 1]] {
+            scratch.extend_from_slice(b.of(o as usize));
+        }
+        scratch.sort_unstable();
+        let mut r = 0;
+        while r < scratch.len() {
+            let item = scratch[r];
+            let mut e = r + 1;
+            while e < scratch.len() && scratch[e] == item {
+                e += 1;
+            }
+            visit(cu as u32, item, (e - r) as u32);
+            r = e;
+        }
+    }
+}
+
+/// What the pair kernel found.
+pub struct PairCounts {
+    /// `(a, b, pair_orders)` with `a < b` and pair_orders >= threshold, ordered by a, then b.
+    pub pairs: Vec<(u32, u32, u32)>,
+    pub items_kept: u64,
+    pub baskets_paired: u64,
+    pub baskets_skipped: u64,
+}
+
+/// Count, for every pair of item ids `a < b`, the baskets holding both, keeping pairs with at
+/// least `threshold` baskets. Basket `i` is `items[offsets[i]..offsets[i + 1]]` (any order,
+/// duplicates allowed). Baskets with more than `max_items` distinct items are skipped.
+pub fn count_pairs(offsets: &[usize], items: &[u32], n_items: usize, threshold: u32, max_items: Option<usize>) -> PairCounts {
+    let n_baskets = offsets.len().saturating_sub(1);
+    // Distinct items per basket, and how many baskets hold each item.
+    let mut clean: Vec<u32> = Vec::with_capacity(items.len());
+    let mut clean_off: Vec<usize> = Vec::with_capacity(n_baskets + 1);
+    clean_off.push(0);
+    let mut skipped = 0u64;
+    let mut item_baskets = vec![0u32; n_items];
+    for i in 0..n_baskets {
+        let start = clean.len();
+        clean.extend_from_slice(&items[offsets[i]..offsets[i + 1]]);
+        clean[start..].sort_unstable();
+        let mut w = start;
+        for r in start..clean.len() {
+            if r == start || clean[r] != clean[w - 1] {
+                clean[w] = clean[r];
+                w += 1;
+            }
+        }
+        clean.truncate(w);
+        if max_items.is_some_and(|m| w - start > m) {
+            skipped += 1;
+            clean.truncate(start);
+        } else {
+            for &it in &clean[start..] {
+                item_baskets[it as usize] += 1;
+            }
+        }
+        clean_off.push(clean.len());
+    }
+    // Keep only items that can reach the threshold; baskets of fewer than two kept items drop out.
+    let keep: Vec<bool> = item_baskets.iter().map(|&n| n >= threshold).collect();
+    let mut f_items: Vec<u32> = Vec::with_capacity(clean.len());
+    let mut f_off: Vec<usize> = vec![0];
+    for i in 0..n_baskets {
+        let start = f_items.len();
+        f_items.extend(clean[clean_off[i]..clean_off[i + 1]].iter().copied().filter(|&it| keep[it as usize]));
+        if f_items.len() - start < 2 {
+            f_items.truncate(start);
+        } else {
+            f_off.push(f_items.len());
+        }
+    }
+    let n_f = f_off.len() - 1;
+    // Inverted index: for each item, the (basket, position) where it occurs.
+    let mut inv_counts = vec![0u32; n_items];
+    for &it in &f_items {
+        inv_counts[it as usize] += 1;
+    }
+    let inv_off = offsets_from_counts(&inv_counts);
+    let mut cursor = inv_off.clone();
+    let mut inv: Vec<(u32, u32)> = vec![(0, 0); f_items.len()];
+    for bk in 0..n_f {
+        for (pos, &it) in f_items[f_off[bk]..f_off[bk + 1]].iter().enumerate() {
+            inv[cursor[it as usize]] = (bk as u32, pos as u32);
+            cursor[it as usize] += 1;
+        }
+    }
+    let per_item: Vec<Vec<(u32, u32, u32)>> = (0..n_items as u32)
+        .into_par_iter()
+        .with_max_len(64)
+        .map_init(
+            || (vec![0u32; n_items], Vec::<u32>::new()),
+            |(counter, touched), a| {
+                if !keep[a as usize] {
+                    return Vec::new();
+                }
+                for &(bk, pos) in &inv[inv_off[a as usize]..inv_off[a as usize + 1]] {
+                    let seg = &f_items[f_off[bk as usize]..f_off[bk as usize + 1]];
+                    for &x in &seg[pos as usize + 1..] {
+                        let slot = &mut counter[x as usize];
+                        if *slot == 0 {
+                            touched.push(x);
+                        }
+                        *slot += 1;
+                    }
+                }
+                touched.sort_unstable();
+                let mut out = Vec::new();
+                for &x in touched.iter() {
+                    let n = std::mem::take(&mut counter[x as usize]);
+                    if n >= threshold {
+                        out.push((a, x, n));
+                    }
+                }
+                touched.clear();
+                out
+            },
+        )
+        .collect();
+    PairCounts {
+        pairs: per_item.into_iter().flatten().collect(),
+        items_kept: keep.iter().filter(|k| **k).count() as u64,
+        baskets_paired: n_f as u64,
+        baskets_skipped: skipped,
+    }
 }
 
 /// Canonical name of the basket item column (the product, or `--item-col`).
@@ -206,87 +307,157 @@ pub struct Known {
     pub amount: bool,
 }
 
-/// `products`: per item on a positive line of a purchase order, its orders, support, distinct
-/// known customers, quantity and revenue; sorted by orders descending, then item.
-fn products_table(lines: LazyFrame, total_orders: u64, known: Known, money_decimals: u32) -> LazyFrame {
-    let null_f = || lit(NULL).cast(DataType::Float64);
-    let customers = if known.customer {
-        col(c::CUSTOMER).drop_nulls().n_unique().cast(DataType::Int64)
-    } else {
-        lit(NULL).cast(DataType::Int64)
+/// Build `products` and `basket_pairs` for the item column `column` of the cleaned lines.
+pub fn basket_tables(
+    cleaned: &Cleaned,
+    column: &str,
+    known: Known,
+    opts: &BasketOptions,
+    money_decimals: u32,
+    sw: &mut Stopwatch,
+) -> Result<BasketTables> {
+    let total_orders = cleaned.counts.purchase_orders;
+    let (b, item_codes) = baskets(cleaned, column)?;
+    sw.lap("basket_lists");
+    let n_items = b.n_items();
+    let mut item_orders = vec![0u32; n_items];
+    for &it in &b.items {
+        item_orders[it as usize] += 1;
+    }
+    let products = products_table(cleaned, &b, &item_codes, &item_orders, known, money_decimals)?;
+    sw.lap("products");
+
+    let threshold = opts.threshold(total_orders);
+    let counted = count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items);
+    sw.lap("pair_count");
+    let basket_pairs = pairs_table(&counted.pairs, &b.keys, &item_orders, total_orders, opts.top_per_item)?;
+    sw.lap("pairs_table");
+    let stats = BasketStats {
+        threshold,
+        total_purchase_orders: total_orders,
+        items: products.height() as u64,
+        items_kept_for_pairing: counted.items_kept,
+        orders_paired: counted.baskets_paired,
+        orders_skipped_too_large: counted.baskets_skipped,
+        distinct_pairs_counted: counted.pairs.len() as u64,
+        pairs_kept: basket_pairs.height() as u64,
     };
-    let quantity = if known.quantity { col(c::QUANTITY).sum() } else { null_f() };
-    let revenue = if known.amount { round_money(col(c::AMOUNT).sum(), money_decimals) } else { null_f() };
-    lines
-        .group_by([col(ITEM).alias(c::PRODUCT)])
-        .agg([
-            col(c::ORDER).n_unique().cast(DataType::Int64).alias("orders"),
-            customers.alias("customers"),
-            quantity.alias("quantity"),
-            revenue.alias("revenue"),
-        ])
-        .with_column((col("orders").cast(DataType::Float64) / lit(total_orders as f64)).alias("support"))
-        .sort_by_exprs(
-            [col("orders"), col(c::PRODUCT)],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .select([col(c::PRODUCT), col("orders"), col("support"), col("customers"), col("quantity"), col("revenue")])
+    Ok(BasketTables { products, basket_pairs, stats })
 }
 
-/// `basket_pairs` from counted pairs: item values back from ids, the measures, the sort.
-fn pairs_table(pairs: LazyFrame, items: LazyFrame, total: u64, top: Option<usize>) -> PolarsResult<LazyFrame> {
-    let side = |name: &str, id: &str, orders: &str| {
-        items.clone().select([col("id").alias(id), col(ITEM).alias(name), col("orders").alias(orders)])
-    };
-    let total_f = lit(total as f64);
-    let n = col("pair_orders").cast(DataType::Float64);
-    let mut lf = pairs
-        .join(side("product_a", "a_id", "orders_a"), [col("a_id")], [col("a_id")], JoinArgs::new(JoinType::Inner))
-        .join(side("product_b", "b_id", "orders_b"), [col("b_id")], [col("b_id")], JoinArgs::new(JoinType::Inner))
-        .with_columns([
-            (n.clone() / total_f.clone()).alias("support"),
-            (n.clone() / col("orders_a").cast(DataType::Float64)).alias("confidence_a_to_b"),
-            (n.clone() / col("orders_b").cast(DataType::Float64)).alias("confidence_b_to_a"),
-            (n * total_f
-                / (col("orders_a").cast(DataType::Float64) * col("orders_b").cast(DataType::Float64)))
-            .alias("lift"),
-        ]);
-    if let Some(k) = top {
-        // A pair stays when it is among the K strongest partners of either of its items:
-        // strongest = most pair_orders, then highest lift, then smallest partner. Each pair is
-        // seen from both of its items (two half-edges), ranked within the item.
-        let indexed = lf.with_row_index("_pair", None);
-        let half = |me: &str, other: &str| {
-            indexed.clone().select([
-                col("_pair"),
-                col(me).alias("_item"),
-                col(other).alias("_partner"),
-                col("pair_orders"),
-                col("lift"),
-            ])
-        };
-        let kept = concat([half("a_id", "b_id"), half("b_id", "a_id")], UnionArgs::default())?
-            .sort_by_exprs(
-                [col("pair_orders"), col("lift"), col("_partner")],
-                SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
-            )
-            .with_column(int_range(lit(0i64), len(), 1, DataType::Int64).over([col("_item")])?.alias("_rank"))
-            .filter(col("_rank").lt(lit(k as i64)))
-            .select([col("_pair")])
-            .unique(None, UniqueKeepStrategy::Any);
-        lf = indexed.semi_join(kept, col("_pair"), col("_pair"));
+/// `products`: per item on a positive line of a purchase order, its orders, support, distinct
+/// known customers, quantity and revenue; sorted by orders descending, then item.
+fn products_table(
+    cleaned: &Cleaned,
+    b: &Baskets,
+    item_codes: &Codes,
+    item_orders: &[u32],
+    known: Known,
+    money_decimals: u32,
+) -> Result<DataFrame> {
+    let n_items = b.n_items();
+    let mut customers = vec![0i64; n_items];
+    if known.customer {
+        for_each_customer_item(cleaned, b, |_, item, _| customers[item as usize] += 1);
     }
-    Ok(lf.sort_by_exprs(
-        [col("pair_orders"), col("a_id"), col("b_id")],
-        SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
-    )
-    .select([
-        col("product_a"),
-        col("product_b"),
-        col("pair_orders"),
-        col("support"),
-        col("confidence_a_to_b"),
-        col("confidence_b_to_a"),
-        col("lift"),
-    ]))
+    let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;
+    let quantity: Option<Vec<Option<f64>>> =
+        if known.quantity { Some(cleaned.lines.column(c::QUANTITY)?.f64()?.iter().collect()) } else { None };
+    let mut revenue = vec![0f64; n_items];
+    let mut qty = vec![0f64; n_items];
+    for row in 0..amount.len() {
+        let it = item_codes.codes[row];
+        if it != NONE && item_line(cleaned, &amount, row) {
+            revenue[it as usize] += amount[row];
+            if let Some(Some(q)) = quantity.as_ref().map(|v| v[row]) {
+                qty[it as usize] += q;
+            }
+        }
+    }
+    let mut order: Vec<u32> = (0..n_items as u32).filter(|&i| item_orders[i as usize] > 0).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(item_orders[i as usize]), i));
+    let idx: Vec<IdxSize> = order.iter().map(|&i| i as IdxSize).collect();
+    let total = cleaned.counts.purchase_orders.max(1) as f64;
+    let pick_f = |v: &[f64], known: bool| -> Column {
+        let vals: Vec<Option<f64>> = order.iter().map(|&i| known.then(|| v[i as usize])).collect();
+        Column::new("".into(), vals)
+    };
+    let columns = vec![
+        b.keys.take_slice(&idx)?.with_name(c::PRODUCT.into()),
+        Column::new("orders".into(), order.iter().map(|&i| item_orders[i as usize] as i64).collect::<Vec<_>>()),
+        Column::new("support".into(), order.iter().map(|&i| item_orders[i as usize] as f64 / total).collect::<Vec<_>>()),
+        Column::new(
+            "customers".into(),
+            order.iter().map(|&i| known.customer.then(|| customers[i as usize])).collect::<Vec<_>>(),
+        ),
+        pick_f(&qty, known.quantity).with_name("quantity".into()),
+        pick_f(&revenue.iter().map(|r| round_money_value(*r, money_decimals)).collect::<Vec<_>>(), known.amount)
+            .with_name("revenue".into()),
+    ];
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// `basket_pairs` from the counted pairs: measures, the optional top-K per item, the sort, keys.
+fn pairs_table(
+    pairs: &[(u32, u32, u32)],
+    keys: &Column,
+    item_orders: &[u32],
+    total: u64,
+    top: Option<usize>,
+) -> Result<DataFrame> {
+    let t = total as f64;
+    let lift = |&(a, b, n): &(u32, u32, u32)| {
+        (n as f64 * t) / (item_orders[a as usize] as f64 * item_orders[b as usize] as f64)
+    };
+    let mut kept: Vec<usize> = match top {
+        None => (0..pairs.len()).collect(),
+        Some(k) => top_per_item(pairs, k, &lift),
+    };
+    kept.sort_by_key(|&i| (std::cmp::Reverse(pairs[i].2), pairs[i].0, pairs[i].1));
+    let sel: Vec<&(u32, u32, u32)> = kept.iter().map(|&i| &pairs[i]).collect();
+    let a_idx: Vec<IdxSize> = sel.iter().map(|p| p.0 as IdxSize).collect();
+    let b_idx: Vec<IdxSize> = sel.iter().map(|p| p.1 as IdxSize).collect();
+    let f = |name: &str, g: &dyn Fn(&(u32, u32, u32)) -> f64| Column::new(name.into(), sel.iter().map(|p| g(p)).collect::<Vec<f64>>());
+    let columns = vec![
+        keys.take_slice(&a_idx)?.with_name("product_a".into()),
+        keys.take_slice(&b_idx)?.with_name("product_b".into()),
+        Column::new("pair_orders".into(), sel.iter().map(|p| p.2 as i64).collect::<Vec<_>>()),
+        f("support", &|p| p.2 as f64 / t),
+        f("confidence_a_to_b", &|p| p.2 as f64 / item_orders[p.0 as usize] as f64),
+        f("confidence_b_to_a", &|p| p.2 as f64 / item_orders[p.1 as usize] as f64),
+        f("lift", &|p| lift(p)),
+    ];
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// Indices of the pairs that are among the K strongest partners of either of their items:
+/// strongest = most pair_orders, then highest lift, then smallest partner.
+fn top_per_item(pairs: &[(u32, u32, u32)], k: usize, lift: &dyn Fn(&(u32, u32, u32)) -> f64) -> Vec<usize> {
+    // Each pair seen from both items: (item, partner, pair index).
+    let mut half: Vec<(u32, u32, usize)> = Vec::with_capacity(pairs.len() * 2);
+    for (i, p) in pairs.iter().enumerate() {
+        half.push((p.0, p.1, i));
+        half.push((p.1, p.0, i));
+    }
+    half.sort_by(|x, y| {
+        let (px, py) = (&pairs[x.2], &pairs[y.2]);
+        x.0.cmp(&y.0)
+            .then(py.2.cmp(&px.2))
+            .then(lift(py).total_cmp(&lift(px)))
+            .then(x.1.cmp(&y.1))
+    });
+    let mut keep = vec![false; pairs.len()];
+    let mut r = 0;
+    while r < half.len() {
+        let item = half[r].0;
+        let mut taken = 0;
+        while r < half.len() && half[r].0 == item {
+            if taken < k {
+                keep[half[r].2] = true;
+                taken += 1;
+            }
+            r += 1;
+        }
+    }
+    (0..pairs.len()).filter(|&i| keep[i]).collect()
 }

@@ -4,7 +4,11 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::basket;
+use crate::codes::NONE;
+use crate::error::Result;
 use crate::exprs::{days_until, fractional_days, round_money};
+use crate::orders::Cleaned;
 use crate::input::col_names as c;
 use crate::orders::order_cols as o;
 
@@ -17,8 +21,8 @@ pub fn rfm(orders: LazyFrame, as_of: NaiveDate, money_decimals: u32, has_cost: b
     let mut aggs = vec![
         purchase.clone().cast(DataType::Int64).sum().alias("frequency"),
         col(o::CUSTOMER_AMOUNT).sum().alias("_monetary_raw"),
-        col(o::ORDERED_AT).filter(purchase.clone()).min().alias("first_purchase_at"),
-        col(o::ORDERED_AT).filter(purchase).max().alias("last_purchase_at"),
+        col("_purchase_at").min().alias("first_purchase_at"),
+        col("_purchase_at").max().alias("last_purchase_at"),
     ];
     if has_cost {
         aggs.push(round_money(col(o::CUSTOMER_PROFIT).sum(), money_decimals).alias("profit"));
@@ -26,6 +30,7 @@ pub fn rfm(orders: LazyFrame, as_of: NaiveDate, money_decimals: u32, has_cost: b
     let freq = col("frequency");
     let mut lf = orders
         .filter(col(c::CUSTOMER).is_not_null())
+        .with_column(when(purchase.clone()).then(col(o::ORDERED_AT)).otherwise(lit(NULL)).alias("_purchase_at"))
         .group_by([col(c::CUSTOMER)])
         .agg(aggs)
         .filter(freq.clone().gt(lit(0i64)))
@@ -70,25 +75,26 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
 }
 
 /// Favourite product per customer: the product on the positive lines of most of the customer's
-/// purchase orders; ties go to the smallest product id.
-pub fn favourite_products(purchase_lines: LazyFrame) -> LazyFrame {
-    purchase_lines
-        .filter(
-            col(c::CUSTOMER)
-                .is_not_null()
-                .and(col(c::PRODUCT).is_not_null())
-                .and(col(c::AMOUNT).gt(lit(0.0))),
-        )
-        .group_by([col(c::CUSTOMER), col(c::PRODUCT)])
-        .agg([col(c::ORDER).n_unique().alias("_orders")])
-        .group_by([col(c::CUSTOMER)])
-        .agg([col(c::PRODUCT)
-            .sort_by(
-                [col("_orders"), col(c::PRODUCT)],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .first()
-            .alias("favourite_product")])
+/// purchase orders; ties go to the smallest product id. Returns `customer_id, favourite_product`.
+pub fn favourite_products(cleaned: &Cleaned) -> Result<DataFrame> {
+    let (b, _) = basket::baskets(cleaned, c::PRODUCT)?;
+    let n_customers = cleaned.index.line_customer.len();
+    let mut best = vec![NONE; n_customers];
+    let mut best_orders = vec![0u32; n_customers];
+    // Items arrive ascending per customer, so a strict `>` keeps the smallest id among ties.
+    basket::for_each_customer_item(cleaned, &b, |cu, item, orders| {
+        if orders > best_orders[cu as usize] {
+            best_orders[cu as usize] = orders;
+            best[cu as usize] = item;
+        }
+    });
+    let who: Vec<usize> = (0..n_customers).filter(|&cu| best[cu] != NONE).collect();
+    let customer_rows: Vec<IdxSize> = who.iter().map(|&cu| cleaned.index.line_customer.first_row[cu]).collect();
+    let items: Vec<IdxSize> = who.iter().map(|&cu| best[cu] as IdxSize).collect();
+    Ok(DataFrame::new_infer_height(vec![
+        cleaned.lines.column(c::CUSTOMER)?.take_slice(&customer_rows)?,
+        b.keys.take_slice(&items)?.with_name("favourite_product".into()),
+    ])?)
 }
 
 /// Column order of the `customers` table (profit only with a cost column).

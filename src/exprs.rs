@@ -10,6 +10,17 @@ pub fn round_money(e: Expr, decimals: u32) -> Expr {
     e.round(decimals, RoundMode::HalfAwayFromZero)
 }
 
+/// [`round_money`] for one value (the same arithmetic as Polars' `round`).
+pub fn round_money_value(x: f64, decimals: u32) -> f64 {
+    let m = 10f64.powi(decimals as i32);
+    let r = (x * m).round() / m;
+    if r.is_finite() {
+        r
+    } else {
+        x
+    }
+}
+
 /// Days since 1970-01-01 of a date.
 pub fn epoch_days(d: NaiveDate) -> i64 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()

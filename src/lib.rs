@@ -7,6 +7,7 @@
 
 pub mod basket;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod customers;
 pub mod deciles;

@@ -9,8 +9,10 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::exprs::{date_to_micros, round_money};
+use crate::codes::{self, Codes, NONE};
+use crate::exprs::{date_to_micros, round_money_value};
 use crate::input::{col_names as c, Present};
+use crate::pipeline::Stopwatch;
 
 /// Canonical column names of the order frame (besides `order_id` and `customer_id`).
 pub mod order_cols {
@@ -48,8 +50,11 @@ pub struct Counts {
 pub struct Cleaned {
     /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).
     pub as_of: Option<NaiveDate>,
-    /// Lines that passed every rule, canonical columns.
+    /// Lines that passed the line rules, canonical columns. Lines of orders rejected for naming two
+    /// customers are still here: `index.conflict` flags their orders.
     pub lines: DataFrame,
+    /// Per-order facts by dense order code, aligned with `lines`.
+    pub index: OrderIndex,
     /// One row per kept order: order_id, customer_id (null for guest orders) and [`order_cols`].
     pub orders: DataFrame,
     pub counts: Counts,
@@ -69,8 +74,15 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
 /// different customers rejected whole. Then build the order table.
-pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has: Present) -> Result<Cleaned> {
+pub fn clean(
+    raw: LazyFrame,
+    as_of: Option<NaiveDate>,
+    money_decimals: u32,
+    has: Present,
+    sw: &mut Stopwatch,
+) -> Result<Cleaned> {
     let raw = raw.collect()?;
+    sw.lap("scan");
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
     let null_order = order.clone().is_null();
     let (null_ts, valid_so_far, max_ts) = if has.timestamp {
@@ -112,66 +124,163 @@ pub fn clean(raw: LazyFrame, as_of: Option<NaiveDate>, money_decimals: u32, has:
             ),
         });
     }
-    let valid_lines = raw.lazy().filter(valid);
+    // Filtering copies every column: skip it when no rule removes a line.
+    let all_valid = counts.rejected.values().all(|n| *n == 0);
+    let valid_lines = if all_valid { raw.clone().lazy() } else { raw.clone().lazy().filter(valid) };
     let (as_of, current) = if has.timestamp {
         let as_of = as_of.unwrap_or_else(|| day_after(max_ts.unwrap_or(0)));
         let as_of_ts = lit(date_to_micros(as_of)).cast(DataType::Datetime(TimeUnit::Microseconds, None));
         let future = valid_lines.clone().filter(ts.clone().gt_eq(as_of_ts.clone()));
         counts.future_lines = count(&future.select([len().cast(DataType::UInt64).alias("n")]).collect()?, "n")?;
-        (Some(as_of), valid_lines.filter(ts.clone().lt(as_of_ts)).collect()?)
+        let current = if all_valid && counts.future_lines == 0 {
+            raw
+        } else {
+            valid_lines.filter(ts.clone().lt(as_of_ts)).collect()?
+        };
+        (Some(as_of), current)
+    } else if all_valid {
+        (None, raw)
     } else {
         (None, valid_lines.collect()?)
     };
 
-    // Orders, with the conflict check: min and max of the non-null customers differ.
-    let customer = col(c::CUSTOMER);
-    let known = customer.clone().is_not_null();
-    let mut aggs = vec![
-        customer.clone().min().alias("cmin"),
-        customer.clone().max().alias("cmax"),
-        amount.clone().sum().alias("net_raw"),
-        amount.clone().filter(known.clone()).sum().alias(o::CUSTOMER_AMOUNT),
-        len().alias(o::LINES),
-    ];
-    if has.timestamp {
-        aggs.push(ts.clone().min().alias(o::ORDERED_AT));
-    }
-    if has.cost {
-        aggs.push((amount.clone() - col(c::COST)).filter(known).sum().alias(o::CUSTOMER_PROFIT));
-    }
-    let grouped = current.clone().lazy().group_by([col(c::ORDER)]).agg(aggs).collect()?;
-    let conflict = col("cmin").is_not_null().and(col("cmin").neq(col("cmax")));
-    let conflicts = grouped.clone().lazy().filter(conflict.clone()).select([col(c::ORDER), col(o::LINES)]).collect()?;
-    counts.orders_rejected_conflict = conflicts.height() as u64;
-    let conflict_lines: u64 = conflicts.column(o::LINES)?.as_materialized_series().sum::<u64>().unwrap_or(0);
+    sw.lap("line_rules");
+    let index = OrderIndex::build(&current, has, money_decimals)?;
+    counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
+    let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
+    let orders = index.order_frame(&current, has)?;
+    sw.lap("orders");
 
-    let lines = if conflicts.height() == 0 {
-        current
-    } else {
-        let bad = conflicts.column(c::ORDER)?.as_materialized_series().clone();
-        current.lazy().filter(col(c::ORDER).is_in(lit(bad).implode(false), false).not()).collect()?
-    };
-    let orders = grouped
-        .lazy()
-        .filter(conflict.not())
-        .with_columns([
-            col("cmin").alias(c::CUSTOMER),
-            round_money(col("net_raw"), money_decimals).alias(o::NET),
-        ])
-        .with_column(col(o::NET).gt(lit(0.0)).alias(o::IS_PURCHASE))
-        .drop(cols(["cmin", "cmax", "net_raw"]))
-        .collect()?;
-
-    counts.lines_used = lines.height() as u64;
-    counts.guest_lines = lines.column(c::CUSTOMER)?.null_count() as u64;
+    counts.lines_used = counts_lines_used(&current, &index);
+    counts.guest_lines = index
+        .line_order
+        .iter()
+        .zip(&index.line_customer.codes)
+        .filter(|(o, cu)| **cu == NONE && !index.conflict[**o as usize])
+        .count() as u64;
     counts.orders = orders.height() as u64;
-    counts.purchase_orders = orders.column(o::IS_PURCHASE)?.as_materialized_series().bool()?.sum().unwrap_or(0) as u64;
-    Ok(Cleaned { as_of, lines, orders, counts })
+    counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
+    Ok(Cleaned { as_of, lines: current, index, orders, counts })
 }
 
-/// Lines of purchase orders only (for products, baskets and favourite product).
-pub fn purchase_lines(cleaned: &Cleaned) -> LazyFrame {
-    let purchase_ids = cleaned.orders.clone().lazy().filter(col(o::IS_PURCHASE)).select([col(c::ORDER)]);
-    cleaned.lines.clone().lazy().semi_join(purchase_ids, col(c::ORDER), col(c::ORDER))
+fn counts_lines_used(lines: &DataFrame, index: &OrderIndex) -> u64 {
+    let rejected: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
+    lines.height() as u64 - rejected
+}
+
+/// Per-order facts computed in one pass over the lines, by dense order code. An order's customer
+/// is the one its lines name; an order whose lines name two customers is a conflict.
+pub struct OrderIndex {
+    /// Order code of each line.
+    pub line_order: Vec<u32>,
+    /// Customer codes of the lines ([`NONE`] for guest lines).
+    pub line_customer: Codes,
+    /// Per order: first line.
+    pub first_row: Vec<IdxSize>,
+    /// Per order: the customer code ([`NONE`] for a guest order).
+    pub customer: Vec<u32>,
+    /// Per order: the first line naming the customer ([`NONE`] for a guest order).
+    pub customer_row: Vec<u32>,
+    /// Per order: lines name two different customers (the order is rejected).
+    pub conflict: Vec<bool>,
+    /// Per order: kept and net > 0.
+    pub purchase: Vec<bool>,
+    pub lines: Vec<u32>,
+    net: Vec<f64>,
+    customer_amount: Vec<f64>,
+    customer_profit: Vec<f64>,
+    ordered_at: Vec<i64>,
+}
+
+impl OrderIndex {
+    /// Number of orders (kept or not).
+    pub fn len(&self) -> usize {
+        self.first_row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first_row.is_empty()
+    }
+
+    fn build(lines: &DataFrame, has: Present, money_decimals: u32) -> Result<OrderIndex> {
+        let orders = codes::encode(lines.column(c::ORDER)?)?;
+        let line_customer = codes::encode(lines.column(c::CUSTOMER)?)?;
+        let amount = codes::f64_values(lines.column(c::AMOUNT)?)?;
+        let ts = if has.timestamp { Some(codes::i64_values(lines.column(c::TS)?)?) } else { None };
+        let cost: Option<Vec<Option<f64>>> =
+            if has.cost { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
+        let n = orders.len();
+        let mut ix = OrderIndex {
+            line_order: Vec::new(),
+            line_customer,
+            first_row: orders.first_row,
+            customer: vec![NONE; n],
+            customer_row: vec![NONE; n],
+            conflict: vec![false; n],
+            purchase: vec![false; n],
+            lines: vec![0; n],
+            net: vec![0.0; n],
+            customer_amount: vec![0.0; n],
+            customer_profit: vec![0.0; n],
+            ordered_at: vec![i64::MAX; n],
+        };
+        for (row, &oc) in orders.codes.iter().enumerate() {
+            let o = oc as usize;
+            let a = amount[row];
+            ix.net[o] += a;
+            ix.lines[o] += 1;
+            if let Some(ts) = &ts {
+                ix.ordered_at[o] = ix.ordered_at[o].min(ts[row]);
+            }
+            let cu = ix.line_customer.codes[row];
+            if cu != NONE {
+                ix.customer_amount[o] += a;
+                if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
+                    ix.customer_profit[o] += a - cost;
+                }
+                if ix.customer[o] == NONE {
+                    ix.customer[o] = cu;
+                    ix.customer_row[o] = row as u32;
+                } else if ix.customer[o] != cu {
+                    ix.conflict[o] = true;
+                }
+            }
+        }
+        for o in 0..n {
+            ix.net[o] = round_money_value(ix.net[o], money_decimals);
+            ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
+        }
+        ix.line_order = orders.codes;
+        Ok(ix)
+    }
+
+    /// One row per kept order: order_id, customer_id, [`order_cols`].
+    fn order_frame(&self, lines: &DataFrame, has: Present) -> Result<DataFrame> {
+        let kept: Vec<usize> = (0..self.len()).filter(|&o| !self.conflict[o]).collect();
+        let rows: Vec<IdxSize> = kept.iter().map(|&o| self.first_row[o]).collect();
+        let customer_rows: IdxCa = kept
+            .iter()
+            .map(|&o| (self.customer_row[o] != NONE).then_some(self.customer_row[o] as IdxSize))
+            .collect();
+        let pick = |v: &Vec<f64>| kept.iter().map(|&o| v[o]).collect::<Vec<f64>>();
+        let mut columns = vec![
+            lines.column(c::ORDER)?.take_slice(&rows)?,
+            lines.column(c::CUSTOMER)?.take(&customer_rows)?,
+            Column::new(o::NET.into(), pick(&self.net)),
+            Column::new(o::CUSTOMER_AMOUNT.into(), pick(&self.customer_amount)),
+            Column::new(o::IS_PURCHASE.into(), kept.iter().map(|&o| self.purchase[o]).collect::<Vec<bool>>()),
+            Column::new(o::LINES.into(), kept.iter().map(|&o| self.lines[o]).collect::<Vec<u32>>()),
+        ];
+        if has.timestamp {
+            let ts: Vec<i64> = kept.iter().map(|&o| self.ordered_at[o]).collect();
+            columns.push(
+                Column::new(o::ORDERED_AT.into(), ts).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+            );
+        }
+        if has.cost {
+            columns.push(Column::new(o::CUSTOMER_PROFIT.into(), pick(&self.customer_profit)));
+        }
+        Ok(DataFrame::new_infer_height(columns)?)
+    }
 }

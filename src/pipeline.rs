@@ -63,7 +63,8 @@ impl Stopwatch {
         Stopwatch { t: Instant::now(), timings: BTreeMap::new() }
     }
 
-    fn lap(&mut self, stage: &str) {
+    /// Record the time since the last lap under `stage`.
+    pub fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         self.timings.insert(stage.to_string(), (now - self.t).as_secs_f64());
         self.t = now;
@@ -87,8 +88,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
     let has = dump.has;
-    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has)?;
-    sw.lap("scan_and_clean");
+    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has, sw)?;
     if cleaned.counts.lines_used == 0 {
         return Err(Error::Empty {
             what: cfg.inputs.join(" "),
@@ -100,18 +100,15 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     }
     let mut tables = Vec::new();
     if job == Job::Run {
-        tables.extend(customer_tables(cfg, &cleaned, has)?);
-        sw.lap("customers");
+        tables.extend(customer_tables(cfg, &cleaned, has, sw)?);
     }
     let mut basket_stats = None;
     if has.item {
-        let lines = orders::purchase_lines(&cleaned).filter(col(c::AMOUNT).gt(lit(0.0)));
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
-        let b = basket::basket_tables(lines, cleaned.counts.purchase_orders, known, &cfg.basket, d)?;
+        let b = basket::basket_tables(&cleaned, basket::ITEM, known, &cfg.basket, d, sw)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
-        sw.lap("basket");
     }
     if let Some(set) = &queries {
         queries::run_all(set, cfg, cleaned.as_of, &mut tables)?;
@@ -132,13 +129,19 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 }
 
 /// customers, score_bins, monetary_deciles, purchase_deciles.
-fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Result<Vec<(String, DataFrame)>> {
+fn customer_tables(
+    cfg: &Config,
+    cleaned: &orders::Cleaned,
+    has: Present,
+    sw: &mut Stopwatch,
+) -> Result<Vec<(String, DataFrame)>> {
     let d = cfg.money_decimals;
     let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
     let rfm = customers::rfm(cleaned.orders.clone().lazy(), as_of, d, has.cost);
     let with_fav = if has.product {
-        let fav = customers::favourite_products(orders::purchase_lines(cleaned));
-        rfm.join(fav, [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
+        let fav = customers::favourite_products(cleaned)?;
+        sw.lap("favourite_product");
+        rfm.join(fav.lazy(), [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
     } else {
         rfm.with_column(lit(NULL).cast(DataType::String).alias("favourite_product"))
     };
@@ -161,10 +164,12 @@ fn customer_tables(cfg: &Config, cleaned: &orders::Cleaned, has: Present) -> Res
             ),
         });
     }
+    sw.lap("customers");
     let cust = customers_df.clone().lazy();
     let score_bins = scores::score_bins(cust.clone())?.collect()?;
     let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, has.cost).collect()?;
     let purchase_deciles = deciles::purchase_deciles(cust, d).collect()?;
+    sw.lap("deciles");
     Ok(vec![
         ("customers".to_string(), customers_df),
         ("score_bins".to_string(), score_bins),

@@ -170,15 +170,45 @@ fn naive(baskets: &[Vec<u32>]) -> HashMap<u64, u32> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
     #[test]
-    fn kernel_matches_naive_all_pairs(baskets in prop::collection::vec(prop::collection::vec(0u32..30, 0..12), 0..200)) {
-        let mut offsets = vec![0i64];
+    fn kernel_threshold_and_size_limit_match_the_naive_count(
+        baskets in prop::collection::vec(prop::collection::vec(0u32..20, 0..10), 0..150),
+        threshold in 1u32..5,
+        max_items in 2usize..8,
+    ) {
+        let mut offsets = vec![0usize];
         let mut values = Vec::new();
         for b in &baskets {
             values.extend_from_slice(b);
-            offsets.push(values.len() as i64);
+            offsets.push(values.len());
         }
-        let got: HashMap<u64, u32> = count_pairs(&offsets, &values).into_iter().collect();
+        let small: Vec<Vec<u32>> = baskets
+            .iter()
+            .filter(|b| { let mut s = (*b).clone(); s.sort_unstable(); s.dedup(); s.len() <= max_items })
+            .cloned()
+            .collect();
+        let want: HashMap<u64, u32> = naive(&small).into_iter().filter(|(_, n)| *n >= threshold).collect();
+        let got = count_pairs(&offsets, &values, 20, threshold, Some(max_items));
+        let got_map: HashMap<u64, u32> = got.pairs.iter().map(|&(a, b, n)| (((a as u64) << 32) | b as u64, n)).collect();
+        prop_assert_eq!(got_map, want);
+        // Ordered by a, then b.
+        prop_assert!(got.pairs.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        prop_assert_eq!(got.baskets_skipped as usize, baskets.len() - small.len());
+    }
+    #[test]
+    fn kernel_matches_naive_all_pairs(baskets in prop::collection::vec(prop::collection::vec(0u32..30, 0..12), 0..200)) {
+        let mut offsets = vec![0usize];
+        let mut values = Vec::new();
+        for b in &baskets {
+            values.extend_from_slice(b);
+            offsets.push(values.len());
+        }
+        let got: HashMap<u64, u32> = count_pairs(&offsets, &values, 30, 1, None)
+            .pairs
+            .into_iter()
+            .map(|(a, b, n)| (((a as u64) << 32) | b as u64, n))
+            .collect();
         prop_assert_eq!(got, naive(&baskets));
     }
 }

@@ -80,7 +80,7 @@ pub fn settings(input: &Path, as_of: Option<&str>) -> Settings {
 
 /// The tables of a run, computed in memory.
 pub struct Run {
-    pub tables: Vec<(&'static str, DataFrame)>,
+    pub tables: Vec<(String, DataFrame)>,
     pub counts: evergreen::orders::Counts,
     pub as_of: chrono::NaiveDate,
 }
@@ -159,4 +159,14 @@ pub fn floats(df: &DataFrame, c: &str) -> Vec<f64> {
 /// The evergreen binary built for these tests.
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_evergreen"))
+}
+
+/// A segment map putting every cell of `bins` into one segment "All" (for runs with bins != 5).
+pub fn any_segment_map(dir: &Path, bins: u8) -> PathBuf {
+    let cells: Vec<String> = (1..=bins)
+        .flat_map(|r| (1..=bins).flat_map(move |f| (1..=bins).map(move |m| format!("\"{r}{f}{m}\""))))
+        .collect();
+    let p = dir.join(format!("all_{bins}.toml"));
+    std::fs::write(&p, format!("All = [{}]\n", cells.join(", "))).unwrap();
+    p
 }

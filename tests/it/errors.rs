@@ -132,7 +132,12 @@ fn as_of_before_all_data_is_an_empty_input_error() {
 fn flags_override_the_config_file_and_env() {
     let (d, p) = write_sample();
     let cfg = d.path().join("c.toml");
-    std::fs::write(&cfg, "bins = 3\nas_of = \"2024-01-10\"\n[columns]\ncustomer = \"nope\"\n").unwrap();
+    let map = any_segment_map(d.path(), 3);
+    std::fs::write(
+        &cfg,
+        format!("bins = 3\nas_of = \"2024-01-10\"\nsegment_map = {:?}\n[columns]\ncustomer = \"nope\"\n", map.display().to_string()),
+    )
+    .unwrap();
     let out = d.path().join("out");
     let st = bin()
         .args(["run", "--config", cfg.to_str().unwrap(), "--input", p.to_str().unwrap(), "--customer-col", "customer_id"])

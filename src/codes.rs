@@ -1,0 +1,120 @@
+//! Dense integer codes for key columns (orders, customers, items), so that per-order,
+//! per-customer and per-item work runs over plain arrays instead of repeated hash group-bys.
+//!
+//! Encoding is one pass; consecutive rows with the same key (dumps list an order's lines together)
+//! reuse the previous code without a hash lookup.
+
+use std::hash::Hash;
+
+use hashbrown::HashMap;
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The code of a null key.
+pub const NONE: u32 = u32::MAX;
+
+/// Per-row codes of a key column and, per code, the first row holding that key.
+#[derive(Debug, Clone, Default)]
+pub struct Codes {
+    /// Code of each row, [`NONE`] for a null key. Codes are 0..len() in order of first appearance,
+    /// or in key order after [`Codes::sort_by_key`].
+    pub codes: Vec<u32>,
+    /// For each code, the first row holding its key.
+    pub first_row: Vec<IdxSize>,
+}
+
+impl Codes {
+    /// Number of distinct non-null keys.
+    pub fn len(&self) -> usize {
+        self.first_row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first_row.is_empty()
+    }
+
+    /// The key of every code, in code order.
+    pub fn keys(&self, column: &Column) -> Result<Column> {
+        Ok(column.take_slice(&self.first_row)?)
+    }
+
+    /// Renumber codes so that code order is key order (ascending): then `a < b` on codes is
+    /// `a < b` on keys (numbers numerically, strings by bytes).
+    pub fn sort_by_key(&mut self, column: &Column) -> Result<()> {
+        let keys = self.keys(column)?;
+        let order = keys.arg_sort(SortOptions::default());
+        let mut remap = vec![0u32; self.len()];
+        let mut first_row = Vec::with_capacity(self.len());
+        for (new, old) in order.into_no_null_iter().enumerate() {
+            remap[old as usize] = new as u32;
+            first_row.push(self.first_row[old as usize]);
+        }
+        for c in self.codes.iter_mut().filter(|c| **c != NONE) {
+            *c = remap[*c as usize];
+        }
+        self.first_row = first_row;
+        Ok(())
+    }
+}
+
+/// Encode a canonical key column (Int64 or String).
+pub fn encode(column: &Column) -> Result<Codes> {
+    match column.dtype() {
+        DataType::Int64 => Ok(encode_iter(column.i64()?.iter(), column.len())),
+        DataType::String => Ok(encode_iter(column.str()?.iter(), column.len())),
+        DataType::Null => Ok(Codes { codes: vec![NONE; column.len()], first_row: Vec::new() }),
+        other => Err(Error::Internal(format!("cannot encode a key column of type {other}"))),
+    }
+}
+
+fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: usize) -> Codes {
+    let mut map: HashMap<K, u32> = HashMap::new();
+    let mut codes = Vec::with_capacity(n);
+    let mut first_row: Vec<IdxSize> = Vec::new();
+    let mut last: Option<(K, u32)> = None;
+    for (row, v) in values.enumerate() {
+        let Some(k) = v else {
+            codes.push(NONE);
+            continue;
+        };
+        if let Some((lk, lc)) = last {
+            if lk == k {
+                codes.push(lc);
+                continue;
+            }
+        }
+        let next = first_row.len() as u32;
+        let c = *map.entry(k).or_insert_with(|| {
+            first_row.push(row as IdxSize);
+            next
+        });
+        last = Some((k, c));
+        codes.push(c);
+    }
+    Codes { codes, first_row }
+}
+
+/// A Float64 column without nulls as a contiguous vector.
+pub fn f64_values(column: &Column) -> Result<Vec<f64>> {
+    let ca = column.f64()?;
+    Ok(ca.iter().map(|v| v.unwrap_or(0.0)).collect())
+}
+
+/// The physical i64 values of a Datetime column (nulls as `i64::MAX`).
+pub fn i64_values(column: &Column) -> Result<Vec<i64>> {
+    let phys = column.cast(&DataType::Int64)?;
+    Ok(phys.i64()?.iter().map(|v| v.unwrap_or(i64::MAX)).collect())
+}
+
+/// Offsets of a CSR layout from per-group counts: `offsets[g]..offsets[g + 1]`.
+pub fn offsets_from_counts(counts: &[u32]) -> Vec<usize> {
+    let mut offsets = Vec::with_capacity(counts.len() + 1);
+    let mut acc = 0usize;
+    offsets.push(0);
+    for &c in counts {
+        acc += c as usize;
+        offsets.push(acc);
+    }
+    offsets
+}
