@@ -1,8 +1,9 @@
 -- segment_summary: one row per segment, largest revenue first.
 -- customer_share and revenue_share are fractions of all customers / all revenue;
--- avg_order_value = revenue / orders (purchase orders).
+-- avg_order_value = revenue / orders (purchase orders); avg_monetary = revenue / customers.
+-- Money sums are rounded to money_decimals, so no share depends on the order of additions.
 WITH totals AS (
-  SELECT COUNT(*) AS all_customers, SUM(monetary) AS all_revenue FROM customers
+  SELECT COUNT(*) AS all_customers, ROUND(SUM(monetary), ${money_decimals}) AS all_revenue FROM customers
 ),
 per_segment AS (
   SELECT
@@ -11,8 +12,7 @@ per_segment AS (
     SUM(frequency) AS orders,
     ROUND(SUM(monetary), ${money_decimals}) AS revenue,
     AVG(recency_days) AS avg_recency_days,
-    AVG(frequency) AS avg_frequency,
-    AVG(monetary) AS avg_monetary
+    AVG(frequency) AS avg_frequency
   FROM customers
   GROUP BY segment
 )
@@ -26,6 +26,6 @@ SELECT
   s.revenue / s.orders AS avg_order_value,
   s.avg_recency_days,
   s.avg_frequency,
-  s.avg_monetary
+  s.revenue / s.customers AS avg_monetary
 FROM per_segment s CROSS JOIN totals t
 ORDER BY s.revenue DESC, s.segment

@@ -1,7 +1,8 @@
 -- top_customers: the customers who make the top 20% of revenue, i.e. whose spend begins in the
 -- first two tenths of total revenue (purchase_decile 1 or 2), with their share of revenue and the
--- running share, most valuable first.
-WITH totals AS (SELECT SUM(monetary) AS all_revenue FROM customers)
+-- running share, most valuable first. Money sums are rounded to money_decimals so that the shares
+-- never depend on the order of floating-point additions.
+WITH totals AS (SELECT ROUND(SUM(monetary), ${money_decimals}) AS all_revenue FROM customers)
 SELECT
   c.customer_id,
   c.monetary,
@@ -9,7 +10,8 @@ SELECT
   c.segment,
   c.purchase_decile,
   c.monetary / t.all_revenue AS revenue_share,
-  SUM(c.monetary) OVER (ORDER BY -c.monetary, c.customer_id) / t.all_revenue AS cumulative_revenue_share
+  ROUND(SUM(c.monetary) OVER (ORDER BY -c.monetary, c.customer_id), ${money_decimals}) / t.all_revenue
+    AS cumulative_revenue_share
 FROM customers c CROSS JOIN totals t
 WHERE c.purchase_decile <= 2
 ORDER BY c.monetary DESC, c.customer_id

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::codes::{self, offsets_from_counts, Codes, NONE};
+use crate::codes::{self, offsets_from_counts, NONE};
 use crate::error::Result;
 use crate::exprs::round_money_value;
 use crate::input::col_names as c;
@@ -77,6 +77,8 @@ pub struct Baskets {
     pub items: Vec<u32>,
     /// Item key per item code.
     pub keys: Column,
+    /// Item code of each line ([`NONE`] for a null item).
+    pub line_items: Vec<u32>,
 }
 
 impl Baskets {
@@ -97,7 +99,7 @@ fn item_line(cleaned: &Cleaned, amount: &[f64], row: usize) -> bool {
 }
 
 /// Build the baskets of `column` (the product, or another item column).
-pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<(Baskets, Codes)> {
+pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     let col = cleaned.lines.column(column)?;
     let mut item_codes = codes::encode(col)?;
     item_codes.sort_by_key(col)?;
@@ -141,7 +143,7 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<(Baskets, Codes)> {
     }
     items.truncate(w);
     let keys = item_codes.keys(col)?;
-    Ok((Baskets { offsets: out_offsets, items, keys }, item_codes))
+    Ok(Baskets { offsets: out_offsets, items, keys, line_items: item_codes.codes })
 }
 
 /// For each customer with purchase orders, call `visit(customer, item, orders)` once per distinct
@@ -199,6 +201,18 @@ pub struct PairCounts {
 /// least `threshold` baskets. Basket `i` is `items[offsets[i]..offsets[i + 1]]` (any order,
 /// duplicates allowed). Baskets with more than `max_items` distinct items are skipped.
 pub fn count_pairs(offsets: &[usize], items: &[u32], n_items: usize, threshold: u32, max_items: Option<usize>) -> PairCounts {
+    count_pairs_within(offsets, items, n_items, threshold, max_items, PAIR_BUDGET)
+}
+
+/// [`count_pairs`] holding at most `budget` pair occurrences in memory per pass.
+pub fn count_pairs_within(
+    offsets: &[usize],
+    items: &[u32],
+    n_items: usize,
+    threshold: u32,
+    max_items: Option<usize>,
+    budget: usize,
+) -> PairCounts {
     let n_baskets = offsets.len().saturating_sub(1);
     // Distinct items per basket, and how many baskets hold each item.
     let mut clean: Vec<u32> = Vec::with_capacity(items.len());
@@ -242,58 +256,111 @@ pub fn count_pairs(offsets: &[usize], items: &[u32], n_items: usize, threshold: 
         }
     }
     let n_f = f_off.len() - 1;
-    // Inverted index: for each item, the (basket, position) where it occurs.
-    let mut inv_counts = vec![0u32; n_items];
-    for &it in &f_items {
-        inv_counts[it as usize] += 1;
-    }
-    let inv_off = offsets_from_counts(&inv_counts);
-    let mut cursor = inv_off.clone();
-    let mut inv: Vec<(u32, u32)> = vec![(0, 0); f_items.len()];
-    for bk in 0..n_f {
-        for (pos, &it) in f_items[f_off[bk]..f_off[bk + 1]].iter().enumerate() {
-            inv[cursor[it as usize]] = (bk as u32, pos as u32);
-            cursor[it as usize] += 1;
-        }
-    }
-    let per_item: Vec<Vec<(u32, u32, u32)>> = (0..n_items as u32)
-        .into_par_iter()
-        .with_max_len(64)
-        .map_init(
-            || (vec![0u32; n_items], Vec::<u32>::new()),
-            |(counter, touched), a| {
-                if !keep[a as usize] {
-                    return Vec::new();
-                }
-                for &(bk, pos) in &inv[inv_off[a as usize]..inv_off[a as usize + 1]] {
-                    let seg = &f_items[f_off[bk as usize]..f_off[bk as usize + 1]];
-                    for &x in &seg[pos as usize + 1..] {
-                        let slot = &mut counter[x as usize];
-                        if *slot == 0 {
-                            touched.push(x);
-                        }
-                        *slot += 1;
-                    }
-                }
-                touched.sort_unstable();
-                let mut out = Vec::new();
-                for &x in touched.iter() {
-                    let n = std::mem::take(&mut counter[x as usize]);
-                    if n >= threshold {
-                        out.push((a, x, n));
-                    }
-                }
-                touched.clear();
-                out
-            },
-        )
-        .collect();
+    let pairs = count_sorted_pairs(&f_items, &f_off, n_items, threshold, budget);
     PairCounts {
-        pairs: per_item.into_iter().flatten().collect(),
+        pairs,
         items_kept: keep.iter().filter(|k| **k).count() as u64,
         baskets_paired: n_f as u64,
         baskets_skipped: skipped,
     }
+}
+
+/// Pair occurrences held in memory at once (u32 each): 64M = 256 MiB. Larger inputs are counted
+/// in several passes over the baskets, one range of first items at a time.
+const PAIR_BUDGET: usize = 64 << 20;
+
+/// The counting core. Baskets are sorted, distinct and hold at least two items. For a range of
+/// first items `a`, every basket's later items `b` are copied into a bucket per `a` (a one-pass
+/// bucket sort), then each bucket is counted with a dense per-thread counter, items in parallel.
+/// Ranges are chosen so a pass holds at most `budget` occurrences.
+fn count_sorted_pairs(items: &[u32], offsets: &[usize], n_items: usize, threshold: u32, budget: usize) -> Vec<(u32, u32, u32)> {
+    let n = offsets.len() - 1;
+    // Occurrences per first item: a at position p of a basket of length L has L - p - 1 partners.
+    let mut per_a = vec![0usize; n_items];
+    for bk in 0..n {
+        let seg = &items[offsets[bk]..offsets[bk + 1]];
+        for (p, &a) in seg.iter().enumerate() {
+            per_a[a as usize] += seg.len() - p - 1;
+        }
+    }
+    let mut out = Vec::new();
+    let mut lo = 0usize;
+    while lo < n_items {
+        // The largest range [lo, hi) within the budget (at least one item).
+        let mut hi = lo;
+        let mut size = 0usize;
+        while hi < n_items && (hi == lo || size + per_a[hi] <= budget) {
+            size += per_a[hi];
+            hi += 1;
+        }
+        if size > 0 {
+            out.extend(count_range(items, offsets, &per_a, lo as u32, hi as u32, n_items, threshold));
+        }
+        lo = hi;
+    }
+    out
+}
+
+fn count_range(
+    items: &[u32],
+    offsets: &[usize],
+    per_a: &[usize],
+    lo: u32,
+    hi: u32,
+    n_items: usize,
+    threshold: u32,
+) -> Vec<(u32, u32, u32)> {
+    let width = (hi - lo) as usize;
+    let mut start = Vec::with_capacity(width + 1);
+    start.push(0usize);
+    for a in lo..hi {
+        start.push(start[start.len() - 1] + per_a[a as usize]);
+    }
+    let mut cursor = start.clone();
+    let mut partners = vec![0u32; start[width]];
+    for bk in 0..offsets.len() - 1 {
+        let seg = &items[offsets[bk]..offsets[bk + 1]];
+        // Items are sorted: the first items in range form one run.
+        let from = seg.partition_point(|&x| x < lo);
+        for p in from..seg.len().saturating_sub(1) {
+            let a = seg[p];
+            if a >= hi {
+                break;
+            }
+            let k = (a - lo) as usize;
+            let rest = &seg[p + 1..];
+            partners[cursor[k]..cursor[k] + rest.len()].copy_from_slice(rest);
+            cursor[k] += rest.len();
+        }
+    }
+    let per_item: Vec<Vec<(u32, u32, u32)>> = (lo..hi)
+        .into_par_iter()
+        .with_max_len(16)
+        .map_init(
+            || (vec![0u32; n_items], Vec::<u32>::new()),
+            |(counter, touched), a| {
+                let k = (a - lo) as usize;
+                for &b in &partners[start[k]..start[k + 1]] {
+                    let slot = &mut counter[b as usize];
+                    if *slot == 0 {
+                        touched.push(b);
+                    }
+                    *slot += 1;
+                }
+                touched.sort_unstable();
+                let mut found = Vec::new();
+                for &b in touched.iter() {
+                    let c = std::mem::take(&mut counter[b as usize]);
+                    if c >= threshold {
+                        found.push((a, b, c));
+                    }
+                }
+                touched.clear();
+                found
+            },
+        )
+        .collect();
+    per_item.into_iter().flatten().collect()
 }
 
 /// Canonical name of the basket item column (the product, or `--item-col`).
@@ -310,21 +377,19 @@ pub struct Known {
 /// Build `products` and `basket_pairs` for the item column `column` of the cleaned lines.
 pub fn basket_tables(
     cleaned: &Cleaned,
-    column: &str,
+    b: &Baskets,
     known: Known,
     opts: &BasketOptions,
     money_decimals: u32,
     sw: &mut Stopwatch,
 ) -> Result<BasketTables> {
     let total_orders = cleaned.counts.purchase_orders;
-    let (b, item_codes) = baskets(cleaned, column)?;
-    sw.lap("basket_lists");
     let n_items = b.n_items();
     let mut item_orders = vec![0u32; n_items];
     for &it in &b.items {
         item_orders[it as usize] += 1;
     }
-    let products = products_table(cleaned, &b, &item_codes, &item_orders, known, money_decimals)?;
+    let products = products_table(cleaned, b, &item_orders, known, money_decimals)?;
     sw.lap("products");
 
     let threshold = opts.threshold(total_orders);
@@ -350,7 +415,6 @@ pub fn basket_tables(
 fn products_table(
     cleaned: &Cleaned,
     b: &Baskets,
-    item_codes: &Codes,
     item_orders: &[u32],
     known: Known,
     money_decimals: u32,
@@ -366,7 +430,7 @@ fn products_table(
     let mut revenue = vec![0f64; n_items];
     let mut qty = vec![0f64; n_items];
     for row in 0..amount.len() {
-        let it = item_codes.codes[row];
+        let it = b.line_items[row];
         if it != NONE && item_line(cleaned, &amount, row) {
             revenue[it as usize] += amount[row];
             if let Some(Some(q)) = quantity.as_ref().map(|v| v[row]) {

@@ -61,7 +61,14 @@ impl Codes {
 /// Encode a canonical key column (Int64 or String).
 pub fn encode(column: &Column) -> Result<Codes> {
     match column.dtype() {
-        DataType::Int64 => Ok(encode_iter(column.i64()?.iter(), column.len())),
+        DataType::Int64 => {
+            let ca = column.i64()?;
+            if ca.null_count() == 0 {
+                Ok(encode_iter(ca.downcast_iter().flat_map(|a| a.values().iter().map(|v| Some(*v))), ca.len()))
+            } else {
+                Ok(encode_iter(ca.iter(), ca.len()))
+            }
+        }
         DataType::String => Ok(encode_iter(column.str()?.iter(), column.len())),
         DataType::Null => Ok(Codes { codes: vec![NONE; column.len()], first_row: Vec::new() }),
         other => Err(Error::Internal(format!("cannot encode a key column of type {other}"))),
@@ -98,13 +105,28 @@ fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: 
 /// A Float64 column without nulls as a contiguous vector.
 pub fn f64_values(column: &Column) -> Result<Vec<f64>> {
     let ca = column.f64()?;
+    if ca.null_count() == 0 {
+        let mut v = Vec::with_capacity(ca.len());
+        for a in ca.downcast_iter() {
+            v.extend_from_slice(a.values());
+        }
+        return Ok(v);
+    }
     Ok(ca.iter().map(|v| v.unwrap_or(0.0)).collect())
 }
 
 /// The physical i64 values of a Datetime column (nulls as `i64::MAX`).
 pub fn i64_values(column: &Column) -> Result<Vec<i64>> {
     let phys = column.cast(&DataType::Int64)?;
-    Ok(phys.i64()?.iter().map(|v| v.unwrap_or(i64::MAX)).collect())
+    let ca = phys.i64()?;
+    if ca.null_count() == 0 {
+        let mut v = Vec::with_capacity(ca.len());
+        for a in ca.downcast_iter() {
+            v.extend_from_slice(a.values());
+        }
+        return Ok(v);
+    }
+    Ok(ca.iter().map(|v| v.unwrap_or(i64::MAX)).collect())
 }
 
 /// Offsets of a CSR layout from per-group counts: `offsets[g]..offsets[g + 1]`.

@@ -76,13 +76,12 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
 
 /// Favourite product per customer: the product on the positive lines of most of the customer's
 /// purchase orders; ties go to the smallest product id. Returns `customer_id, favourite_product`.
-pub fn favourite_products(cleaned: &Cleaned) -> Result<DataFrame> {
-    let (b, _) = basket::baskets(cleaned, c::PRODUCT)?;
+pub fn favourite_products(cleaned: &Cleaned, b: &basket::Baskets) -> Result<DataFrame> {
     let n_customers = cleaned.index.line_customer.len();
     let mut best = vec![NONE; n_customers];
     let mut best_orders = vec![0u32; n_customers];
     // Items arrive ascending per customer, so a strict `>` keeps the smallest id among ties.
-    basket::for_each_customer_item(cleaned, &b, |cu, item, orders| {
+    basket::for_each_customer_item(cleaned, b, |cu, item, orders| {
         if orders > best_orders[cu as usize] {
             best_orders[cu as usize] = orders;
             best[cu as usize] = item;

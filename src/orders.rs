@@ -204,10 +204,23 @@ impl OrderIndex {
     }
 
     fn build(lines: &DataFrame, has: Present, money_decimals: u32) -> Result<OrderIndex> {
-        let orders = codes::encode(lines.column(c::ORDER)?)?;
-        let line_customer = codes::encode(lines.column(c::CUSTOMER)?)?;
-        let amount = codes::f64_values(lines.column(c::AMOUNT)?)?;
-        let ts = if has.timestamp { Some(codes::i64_values(lines.column(c::TS)?)?) } else { None };
+        // The four extractions are independent: run them on both cores.
+        let ((orders, line_customer), (amount, ts)) = rayon::join(
+            || rayon::join(|| codes::encode(lines.column(c::ORDER)?), || codes::encode(lines.column(c::CUSTOMER)?)),
+            || {
+                rayon::join(
+                    || codes::f64_values(lines.column(c::AMOUNT)?),
+                    || -> Result<Option<Vec<i64>>> {
+                        if has.timestamp {
+                            Ok(Some(codes::i64_values(lines.column(c::TS)?)?))
+                        } else {
+                            Ok(None)
+                        }
+                    },
+                )
+            },
+        );
+        let (orders, line_customer, amount, ts) = (orders?, line_customer?, amount?, ts?);
         let cost: Option<Vec<Option<f64>>> =
             if has.cost { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
         let n = orders.len();

@@ -98,14 +98,27 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
             ),
         });
     }
+    // The product baskets serve favourite_product and, when the item is the product, the pairs.
+    let item_is_product = cfg.columns.item.is_none();
+    let need_products = has.product && (job == Job::Run || item_is_product);
+    let product_baskets = if need_products { Some(basket::baskets(&cleaned, c::PRODUCT)?) } else { None };
+    sw.lap("basket_lists");
     let mut tables = Vec::new();
     if job == Job::Run {
-        tables.extend(customer_tables(cfg, &cleaned, has, sw)?);
+        tables.extend(customer_tables(cfg, &cleaned, has, product_baskets.as_ref(), sw)?);
     }
     let mut basket_stats = None;
     if has.item {
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
-        let b = basket::basket_tables(&cleaned, basket::ITEM, known, &cfg.basket, d, sw)?;
+        let own;
+        let item_baskets = match &product_baskets {
+            Some(b) if item_is_product => b,
+            _ => {
+                own = basket::baskets(&cleaned, basket::ITEM)?;
+                &own
+            }
+        };
+        let b = basket::basket_tables(&cleaned, item_baskets, known, &cfg.basket, d, sw)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
@@ -133,13 +146,14 @@ fn customer_tables(
     cfg: &Config,
     cleaned: &orders::Cleaned,
     has: Present,
+    product_baskets: Option<&basket::Baskets>,
     sw: &mut Stopwatch,
 ) -> Result<Vec<(String, DataFrame)>> {
     let d = cfg.money_decimals;
     let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
     let rfm = customers::rfm(cleaned.orders.clone().lazy(), as_of, d, has.cost);
-    let with_fav = if has.product {
-        let fav = customers::favourite_products(cleaned)?;
+    let with_fav = if let Some(b) = product_baskets {
+        let fav = customers::favourite_products(cleaned, b)?;
         sw.lap("favourite_product");
         rfm.join(fav.lazy(), [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
     } else {

@@ -210,7 +210,9 @@ pub fn run_all(
     tables: &mut Vec<(String, DataFrame)>,
 ) -> Result<()> {
     let mut ctx = SQLContext::new();
-    for (name, df) in tables.iter() {
+    for (name, df) in tables.iter_mut() {
+        // One chunk per column: reductions then see the rows in one fixed order.
+        df.rechunk_mut();
         ctx.register(name, df.clone().lazy());
     }
     if let Some(pos) = tables.iter().position(|(n, _)| n == "customers") {

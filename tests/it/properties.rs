@@ -67,7 +67,7 @@ proptest! {
         let mut shuffled = df.sample_n_literal(df.height(), false, Some(true), Some(seed)).unwrap();
         let b = tables_of(&mut shuffled, 5).unwrap();
         for ((name, x), (_, y)) in a.tables.iter().zip(b.tables.iter()) {
-            prop_assert!(x.equals_missing(y), "table {} differs after shuffling", name);
+            prop_assert!(x.equals_missing(y), "table {} differs after shuffling:\n{}\n{}", name, x, y);
         }
     }
 }
