@@ -103,12 +103,12 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     let col = cleaned.lines.column(column)?;
     let mut item_codes = codes::encode(col)?;
     item_codes.sort_by_key(col)?;
-    let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;
+    let amount = &cleaned.index.amount;
     let n_orders = cleaned.index.len();
     let mut counts = vec![0u32; n_orders];
     let line_order = &cleaned.index.line_order;
     for row in 0..amount.len() {
-        if item_codes.codes[row] != NONE && item_line(cleaned, &amount, row) {
+        if item_codes.codes[row] != NONE && item_line(cleaned, amount, row) {
             counts[line_order[row] as usize] += 1;
         }
     }
@@ -117,7 +117,7 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     let mut items = vec![0u32; offsets[n_orders]];
     for row in 0..amount.len() {
         let it = item_codes.codes[row];
-        if it != NONE && item_line(cleaned, &amount, row) {
+        if it != NONE && item_line(cleaned, amount, row) {
             let o = line_order[row] as usize;
             items[cursor[o]] = it;
             cursor[o] += 1;
@@ -146,12 +146,21 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     Ok(Baskets { offsets: out_offsets, items, keys, line_items: item_codes.codes })
 }
 
-/// For each customer with purchase orders, call `visit(customer, item, orders)` once per distinct
-/// item of the customer's purchase orders, items ascending; `orders` counts the customer's
-/// purchase orders holding the item.
-pub fn for_each_customer_item(cleaned: &Cleaned, b: &Baskets, mut visit: impl FnMut(u32, u32, u32)) {
+/// What one pass over each customer's purchase orders finds (see [`customer_items`]).
+pub struct CustomerItems {
+    /// Per customer code: the item on most of the customer's purchase orders, ties to the
+    /// smallest item; [`NONE`] for customers without item lines.
+    pub favourite: Vec<u32>,
+    /// Per item code: distinct known customers whose purchase orders hold it.
+    pub customers: Vec<u32>,
+}
+
+/// For each customer, count per item the customer's purchase orders holding it; from that the
+/// favourite item and, per item, its distinct customers. Customers are shared out across threads.
+pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
     let ix = &cleaned.index;
     let n_customers = ix.line_customer.len();
+    let n_items = b.n_items();
     let mut counts = vec![0u32; n_customers];
     for o in 0..ix.len() {
         if ix.purchase[o] && ix.customer[o] != NONE {
@@ -168,24 +177,55 @@ pub fn for_each_customer_item(cleaned: &Cleaned, b: &Baskets, mut visit: impl Fn
             cursor[cu] += 1;
         }
     }
-    let mut scratch: Vec<u32> = Vec::new();
-    for cu in 0..n_customers {
-        scratch.clear();
-        for &o in &orders[offsets[cu]..offsets[cu + 1]] {
-            scratch.extend_from_slice(b.of(o as usize));
-        }
-        scratch.sort_unstable();
-        let mut r = 0;
-        while r < scratch.len() {
-            let item = scratch[r];
-            let mut e = r + 1;
-            while e < scratch.len() && scratch[e] == item {
-                e += 1;
-            }
-            visit(cu as u32, item, (e - r) as u32);
-            r = e;
-        }
+    let chunk = 256;
+    let (favourite, customers) = (0..n_customers.div_ceil(chunk))
+        .into_par_iter()
+        .fold(
+            || (Vec::<(u32, u32)>::new(), vec![0u32; n_items], Vec::<u32>::new()),
+            |(mut fav, mut per_item, mut scratch), k| {
+                for cu in k * chunk..((k + 1) * chunk).min(n_customers) {
+                    scratch.clear();
+                    for &o in &orders[offsets[cu]..offsets[cu + 1]] {
+                        scratch.extend_from_slice(b.of(o as usize));
+                    }
+                    scratch.sort_unstable();
+                    let (mut best, mut best_n) = (NONE, 0u32);
+                    let mut r = 0;
+                    while r < scratch.len() {
+                        let item = scratch[r];
+                        let mut e = r + 1;
+                        while e < scratch.len() && scratch[e] == item {
+                            e += 1;
+                        }
+                        per_item[item as usize] += 1;
+                        // Items ascend, so a strict `>` keeps the smallest among ties.
+                        if (e - r) as u32 > best_n {
+                            best_n = (e - r) as u32;
+                            best = item;
+                        }
+                        r = e;
+                    }
+                    if best != NONE {
+                        fav.push((cu as u32, best));
+                    }
+                }
+                (fav, per_item, scratch)
+            },
+        )
+        .map(|(fav, per_item, _)| (fav, per_item))
+        .reduce(
+            || (Vec::new(), vec![0u32; n_items]),
+            |(mut fa, mut pa), (fb, pb)| {
+                fa.extend(fb);
+                pa.iter_mut().zip(pb).for_each(|(x, y)| *x += y);
+                (fa, pa)
+            },
+        );
+    let mut fav = vec![NONE; n_customers];
+    for (cu, item) in favourite {
+        fav[cu as usize] = item;
     }
+    CustomerItems { favourite: fav, customers }
 }
 
 /// What the pair kernel found.
@@ -378,6 +418,7 @@ pub struct Known {
 pub fn basket_tables(
     cleaned: &Cleaned,
     b: &Baskets,
+    per_customer: &CustomerItems,
     known: Known,
     opts: &BasketOptions,
     money_decimals: u32,
@@ -389,7 +430,7 @@ pub fn basket_tables(
     for &it in &b.items {
         item_orders[it as usize] += 1;
     }
-    let products = products_table(cleaned, b, &item_orders, known, money_decimals)?;
+    let products = products_table(cleaned, b, per_customer, &item_orders, known, money_decimals)?;
     sw.lap("products");
 
     let threshold = opts.threshold(total_orders);
@@ -415,23 +456,21 @@ pub fn basket_tables(
 fn products_table(
     cleaned: &Cleaned,
     b: &Baskets,
+    per_customer: &CustomerItems,
     item_orders: &[u32],
     known: Known,
     money_decimals: u32,
 ) -> Result<DataFrame> {
     let n_items = b.n_items();
-    let mut customers = vec![0i64; n_items];
-    if known.customer {
-        for_each_customer_item(cleaned, b, |_, item, _| customers[item as usize] += 1);
-    }
-    let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;
+    let customers = &per_customer.customers;
+    let amount = &cleaned.index.amount;
     let quantity: Option<Vec<Option<f64>>> =
         if known.quantity { Some(cleaned.lines.column(c::QUANTITY)?.f64()?.iter().collect()) } else { None };
     let mut revenue = vec![0f64; n_items];
     let mut qty = vec![0f64; n_items];
     for row in 0..amount.len() {
         let it = b.line_items[row];
-        if it != NONE && item_line(cleaned, &amount, row) {
+        if it != NONE && item_line(cleaned, amount, row) {
             revenue[it as usize] += amount[row];
             if let Some(Some(q)) = quantity.as_ref().map(|v| v[row]) {
                 qty[it as usize] += q;
@@ -452,7 +491,7 @@ fn products_table(
         Column::new("support".into(), order.iter().map(|&i| item_orders[i as usize] as f64 / total).collect::<Vec<_>>()),
         Column::new(
             "customers".into(),
-            order.iter().map(|&i| known.customer.then(|| customers[i as usize])).collect::<Vec<_>>(),
+            order.iter().map(|&i| known.customer.then(|| customers[i as usize] as i64)).collect::<Vec<_>>(),
         ),
         pick_f(&qty, known.quantity).with_name("quantity".into()),
         pick_f(&revenue.iter().map(|r| round_money_value(*r, money_decimals)).collect::<Vec<_>>(), known.amount)
@@ -473,11 +512,12 @@ fn pairs_table(
     let lift = |&(a, b, n): &(u32, u32, u32)| {
         (n as f64 * t) / (item_orders[a as usize] as f64 * item_orders[b as usize] as f64)
     };
-    let mut kept: Vec<usize> = match top {
+    let kept: Vec<usize> = match top {
         None => (0..pairs.len()).collect(),
         Some(k) => top_per_item(pairs, k, &lift),
     };
-    kept.sort_by_key(|&i| (std::cmp::Reverse(pairs[i].2), pairs[i].0, pairs[i].1));
+    // `pairs` come ordered by (a, b): a stable sort on pair_orders descending gives the SPEC order.
+    let kept = stable_by_count_desc(kept, |i| pairs[i].2);
     let sel: Vec<&(u32, u32, u32)> = kept.iter().map(|&i| &pairs[i]).collect();
     let a_idx: Vec<IdxSize> = sel.iter().map(|p| p.0 as IdxSize).collect();
     let b_idx: Vec<IdxSize> = sel.iter().map(|p| p.1 as IdxSize).collect();
@@ -492,6 +532,30 @@ fn pairs_table(
         f("lift", &|p| lift(p)),
     ];
     Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// Stable counting sort of indices by a small count, largest first.
+fn stable_by_count_desc(idx: Vec<usize>, count: impl Fn(usize) -> u32) -> Vec<usize> {
+    let max = idx.iter().map(|&i| count(i)).max().unwrap_or(0) as usize;
+    if max > 4 * idx.len() + 1024 {
+        let mut idx = idx;
+        idx.sort_by_key(|&i| std::cmp::Reverse(count(i)));
+        return idx;
+    }
+    let mut start = vec![0usize; max + 2];
+    for &i in &idx {
+        start[max - count(i) as usize + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut out = vec![0usize; idx.len()];
+    for &i in &idx {
+        let slot = &mut start[max - count(i) as usize];
+        out[*slot] = i;
+        *slot += 1;
+    }
+    out
 }
 
 /// Indices of the pairs that are among the K strongest partners of either of their items:

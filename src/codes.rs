@@ -63,6 +63,13 @@ pub fn encode(column: &Column) -> Result<Codes> {
     match column.dtype() {
         DataType::Int64 => {
             let ca = column.i64()?;
+            if let (Some(lo), Some(hi)) = (ca.min(), ca.max()) {
+                // Keys in a compact range: a direct-address table instead of hashing.
+                let span = (hi as i128 - lo as i128) as u128;
+                if span < (ca.len() as u128 * 4).max(1 << 20) {
+                    return Ok(encode_dense(ca, lo, span as usize + 1));
+                }
+            }
             if ca.null_count() == 0 {
                 Ok(encode_iter(ca.downcast_iter().flat_map(|a| a.values().iter().map(|v| Some(*v))), ca.len()))
             } else {
@@ -73,6 +80,39 @@ pub fn encode(column: &Column) -> Result<Codes> {
         DataType::Null => Ok(Codes { codes: vec![NONE; column.len()], first_row: Vec::new() }),
         other => Err(Error::Internal(format!("cannot encode a key column of type {other}"))),
     }
+}
+
+/// Encoding through a table indexed by `key - lo` (keys span `span` values).
+fn encode_dense(ca: &Int64Chunked, lo: i64, span: usize) -> Codes {
+    let mut table = vec![NONE; span];
+    let mut codes = Vec::with_capacity(ca.len());
+    let mut first_row: Vec<IdxSize> = Vec::new();
+    let mut row = 0usize;
+    let mut code_of = |k: i64, row: usize, first_row: &mut Vec<IdxSize>| -> u32 {
+        let slot = &mut table[(k - lo) as usize];
+        if *slot == NONE {
+            *slot = first_row.len() as u32;
+            first_row.push(row as IdxSize);
+        }
+        *slot
+    };
+    for arr in ca.downcast_iter() {
+        if arr.validity().is_none() {
+            for &k in arr.values().iter() {
+                codes.push(code_of(k, row, &mut first_row));
+                row += 1;
+            }
+        } else {
+            for v in arr.iter() {
+                codes.push(match v {
+                    Some(&k) => code_of(k, row, &mut first_row),
+                    None => NONE,
+                });
+                row += 1;
+            }
+        }
+    }
+    Codes { codes, first_row }
 }
 
 fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: usize) -> Codes {

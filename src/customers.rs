@@ -76,18 +76,9 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
 
 /// Favourite product per customer: the product on the positive lines of most of the customer's
 /// purchase orders; ties go to the smallest product id. Returns `customer_id, favourite_product`.
-pub fn favourite_products(cleaned: &Cleaned, b: &basket::Baskets) -> Result<DataFrame> {
-    let n_customers = cleaned.index.line_customer.len();
-    let mut best = vec![NONE; n_customers];
-    let mut best_orders = vec![0u32; n_customers];
-    // Items arrive ascending per customer, so a strict `>` keeps the smallest id among ties.
-    basket::for_each_customer_item(cleaned, b, |cu, item, orders| {
-        if orders > best_orders[cu as usize] {
-            best_orders[cu as usize] = orders;
-            best[cu as usize] = item;
-        }
-    });
-    let who: Vec<usize> = (0..n_customers).filter(|&cu| best[cu] != NONE).collect();
+pub fn favourite_products(cleaned: &Cleaned, b: &basket::Baskets, per_customer: &basket::CustomerItems) -> Result<DataFrame> {
+    let best = &per_customer.favourite;
+    let who: Vec<usize> = (0..best.len()).filter(|&cu| best[cu] != NONE).collect();
     let customer_rows: Vec<IdxSize> = who.iter().map(|&cu| cleaned.index.line_customer.first_row[cu]).collect();
     let items: Vec<IdxSize> = who.iter().map(|&cu| best[cu] as IdxSize).collect();
     Ok(DataFrame::new_infer_height(vec![

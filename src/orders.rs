@@ -55,8 +55,8 @@ pub struct Cleaned {
     pub lines: DataFrame,
     /// Per-order facts by dense order code, aligned with `lines`.
     pub index: OrderIndex,
-    /// One row per kept order: order_id, customer_id (null for guest orders) and [`order_cols`].
-    pub orders: DataFrame,
+    /// Which roles the lines carry.
+    pub has: Present,
     pub counts: Counts,
 }
 
@@ -149,7 +149,6 @@ pub fn clean(
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
     let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
-    let orders = index.order_frame(&current, has)?;
     sw.lap("orders");
 
     counts.lines_used = counts_lines_used(&current, &index);
@@ -159,14 +158,21 @@ pub fn clean(
         .zip(&index.line_customer.codes)
         .filter(|(o, cu)| **cu == NONE && !index.conflict[**o as usize])
         .count() as u64;
-    counts.orders = orders.height() as u64;
+    counts.orders = (index.len() as u64) - counts.orders_rejected_conflict;
     counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
-    Ok(Cleaned { as_of, lines: current, index, orders, counts })
+    Ok(Cleaned { as_of, lines: current, index, has, counts })
 }
 
 fn counts_lines_used(lines: &DataFrame, index: &OrderIndex) -> u64 {
     let rejected: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
     lines.height() as u64 - rejected
+}
+
+impl Cleaned {
+    /// One row per kept order: order_id, customer_id (null for guest orders) and [`order_cols`].
+    pub fn orders(&self) -> Result<DataFrame> {
+        self.index.order_frame(&self.lines, self.has)
+    }
 }
 
 /// Per-order facts computed in one pass over the lines, by dense order code. An order's customer
@@ -187,6 +193,8 @@ pub struct OrderIndex {
     /// Per order: kept and net > 0.
     pub purchase: Vec<bool>,
     pub lines: Vec<u32>,
+    /// Amount of each line.
+    pub amount: Vec<f64>,
     net: Vec<f64>,
     customer_amount: Vec<f64>,
     customer_profit: Vec<f64>,
@@ -233,6 +241,7 @@ impl OrderIndex {
             conflict: vec![false; n],
             purchase: vec![false; n],
             lines: vec![0; n],
+            amount: Vec::new(),
             net: vec![0.0; n],
             customer_amount: vec![0.0; n],
             customer_profit: vec![0.0; n],
@@ -265,6 +274,7 @@ impl OrderIndex {
             ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
         }
         ix.line_order = orders.codes;
+        ix.amount = amount;
         Ok(ix)
     }
 

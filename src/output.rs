@@ -56,7 +56,7 @@ impl Staging {
         let path = self.tmp.join(&file);
         let f = fs::File::create(&path).map_err(|e| out_err(&path, e))?;
         ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(None))
+            .with_compression(ParquetCompression::Snappy)
             .finish(df)
             .map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
         Ok(file)

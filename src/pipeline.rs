@@ -103,22 +103,27 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let need_products = has.product && (job == Job::Run || item_is_product);
     let product_baskets = if need_products { Some(basket::baskets(&cleaned, c::PRODUCT)?) } else { None };
     sw.lap("basket_lists");
+    let product_customers = product_baskets.as_ref().map(|b| basket::customer_items(&cleaned, b));
+    sw.lap("customer_items");
     let mut tables = Vec::new();
     if job == Job::Run {
-        tables.extend(customer_tables(cfg, &cleaned, has, product_baskets.as_ref(), sw)?);
+        let fav = product_baskets.as_ref().zip(product_customers.as_ref());
+        tables.extend(customer_tables(cfg, &cleaned, has, fav, sw)?);
     }
     let mut basket_stats = None;
     if has.item {
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
         let own;
-        let item_baskets = match &product_baskets {
-            Some(b) if item_is_product => b,
+        let (item_baskets, item_customers) = match (&product_baskets, &product_customers) {
+            (Some(b), Some(pc)) if item_is_product => (b, pc),
             _ => {
-                own = basket::baskets(&cleaned, basket::ITEM)?;
-                &own
+                let b = basket::baskets(&cleaned, basket::ITEM)?;
+                let pc = basket::customer_items(&cleaned, &b);
+                own = (b, pc);
+                (&own.0, &own.1)
             }
         };
-        let b = basket::basket_tables(&cleaned, item_baskets, known, &cfg.basket, d, sw)?;
+        let b = basket::basket_tables(&cleaned, item_baskets, item_customers, known, &cfg.basket, d, sw)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
@@ -146,14 +151,14 @@ fn customer_tables(
     cfg: &Config,
     cleaned: &orders::Cleaned,
     has: Present,
-    product_baskets: Option<&basket::Baskets>,
+    product_baskets: Option<(&basket::Baskets, &basket::CustomerItems)>,
     sw: &mut Stopwatch,
 ) -> Result<Vec<(String, DataFrame)>> {
     let d = cfg.money_decimals;
     let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
-    let rfm = customers::rfm(cleaned.orders.clone().lazy(), as_of, d, has.cost);
-    let with_fav = if let Some(b) = product_baskets {
-        let fav = customers::favourite_products(cleaned, b)?;
+    let rfm = customers::rfm(cleaned.orders()?.lazy(), as_of, d, has.cost);
+    let with_fav = if let Some((b, per_customer)) = product_baskets {
+        let fav = customers::favourite_products(cleaned, b, per_customer)?;
         sw.lap("favourite_product");
         rfm.join(fav.lazy(), [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
     } else {
