@@ -104,26 +104,75 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     let mut item_codes = codes::encode(col)?;
     item_codes.sort_by_key(col)?;
     let amount = &cleaned.index.amount;
-    let n_orders = cleaned.index.len();
-    let mut counts = vec![0u32; n_orders];
     let line_order = &cleaned.index.line_order;
-    for row in 0..amount.len() {
-        if item_codes.codes[row] != NONE && item_line(cleaned, amount, row) {
+    let is_item = |row: usize| item_codes.codes[row] != NONE && item_line(cleaned, amount, row);
+    // Codes number orders by first appearance, so a dump listing each order's lines together has
+    // non-decreasing codes: then one streaming pass builds the baskets.
+    let clustered = line_order.windows(2).all(|w| w[0] <= w[1]);
+    let (offsets, items) = if clustered {
+        clustered_baskets(line_order, &item_codes.codes, cleaned.index.len(), is_item)
+    } else {
+        scattered_baskets(line_order, &item_codes.codes, cleaned.index.len(), is_item)
+    };
+    let keys = item_codes.keys(col)?;
+    Ok(Baskets { offsets, items, keys, line_items: item_codes.codes })
+}
+
+/// Sort and deduplicate `items[from..]` in place; returns the new end.
+fn sort_dedup_tail(items: &mut Vec<u32>, from: usize) -> usize {
+    items[from..].sort_unstable();
+    let mut w = from;
+    for r in from..items.len() {
+        if w == from || items[r] != items[w - 1] {
+            items[w] = items[r];
+            w += 1;
+        }
+    }
+    items.truncate(w);
+    w
+}
+
+/// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
+fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
+    let mut offsets = Vec::with_capacity(n_orders + 1);
+    let mut items = Vec::with_capacity(line_items.len());
+    offsets.push(0);
+    let mut start = 0;
+    for row in 0..line_order.len() {
+        let o = line_order[row] as usize;
+        while offsets.len() <= o {
+            start = sort_dedup_tail(&mut items, start);
+            offsets.push(start);
+        }
+        if is_item(row) {
+            items.push(line_items[row]);
+        }
+    }
+    while offsets.len() <= n_orders {
+        start = sort_dedup_tail(&mut items, start);
+        offsets.push(start);
+    }
+    (offsets, items)
+}
+
+/// Baskets from lines in any order: count per order, place, then sort and deduplicate each.
+fn scattered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
+    let mut counts = vec![0u32; n_orders];
+    for row in 0..line_order.len() {
+        if is_item(row) {
             counts[line_order[row] as usize] += 1;
         }
     }
     let offsets = offsets_from_counts(&counts);
     let mut cursor = offsets.clone();
     let mut items = vec![0u32; offsets[n_orders]];
-    for row in 0..amount.len() {
-        let it = item_codes.codes[row];
-        if it != NONE && item_line(cleaned, amount, row) {
+    for row in 0..line_order.len() {
+        if is_item(row) {
             let o = line_order[row] as usize;
-            items[cursor[o]] = it;
+            items[cursor[o]] = line_items[row];
             cursor[o] += 1;
         }
     }
-    // Sort and deduplicate each order's items, compacting in place.
     let mut out_offsets = Vec::with_capacity(n_orders + 1);
     out_offsets.push(0);
     let mut w = 0;
@@ -142,8 +191,7 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
         out_offsets.push(w);
     }
     items.truncate(w);
-    let keys = item_codes.keys(col)?;
-    Ok(Baskets { offsets: out_offsets, items, keys, line_items: item_codes.codes })
+    (out_offsets, items)
 }
 
 /// What one pass over each customer's purchase orders finds (see [`customer_items`]).
@@ -254,39 +302,48 @@ pub fn count_pairs_within(
     budget: usize,
 ) -> PairCounts {
     let n_baskets = offsets.len().saturating_sub(1);
-    // Distinct items per basket, and how many baskets hold each item.
-    let mut clean: Vec<u32> = Vec::with_capacity(items.len());
-    let mut clean_off: Vec<usize> = Vec::with_capacity(n_baskets + 1);
-    clean_off.push(0);
+    // Distinct items per basket (copied only when some basket is unsorted or repeats an item).
+    let distinct = (0..n_baskets).all(|i| items[offsets[i]..offsets[i + 1]].windows(2).all(|w| w[0] < w[1]));
+    let (clean, clean_off): (std::borrow::Cow<[u32]>, std::borrow::Cow<[usize]>) = if distinct {
+        (items.into(), offsets.into())
+    } else {
+        let mut clean: Vec<u32> = Vec::with_capacity(items.len());
+        let mut clean_off: Vec<usize> = Vec::with_capacity(n_baskets + 1);
+        clean_off.push(0);
+        for i in 0..n_baskets {
+            let start = clean.len();
+            clean.extend_from_slice(&items[offsets[i]..offsets[i + 1]]);
+            clean[start..].sort_unstable();
+            let mut w = start;
+            for r in start..clean.len() {
+                if r == start || clean[r] != clean[w - 1] {
+                    clean[w] = clean[r];
+                    w += 1;
+                }
+            }
+            clean.truncate(w);
+            clean_off.push(clean.len());
+        }
+        (clean.into(), clean_off.into())
+    };
+    // Baskets too large to pair, and how many baskets hold each item.
+    let too_large = |i: usize| max_items.is_some_and(|m| clean_off[i + 1] - clean_off[i] > m);
     let mut skipped = 0u64;
     let mut item_baskets = vec![0u32; n_items];
     for i in 0..n_baskets {
-        let start = clean.len();
-        clean.extend_from_slice(&items[offsets[i]..offsets[i + 1]]);
-        clean[start..].sort_unstable();
-        let mut w = start;
-        for r in start..clean.len() {
-            if r == start || clean[r] != clean[w - 1] {
-                clean[w] = clean[r];
-                w += 1;
-            }
-        }
-        clean.truncate(w);
-        if max_items.is_some_and(|m| w - start > m) {
+        if too_large(i) {
             skipped += 1;
-            clean.truncate(start);
         } else {
-            for &it in &clean[start..] {
+            for &it in &clean[clean_off[i]..clean_off[i + 1]] {
                 item_baskets[it as usize] += 1;
             }
         }
-        clean_off.push(clean.len());
     }
     // Keep only items that can reach the threshold; baskets of fewer than two kept items drop out.
     let keep: Vec<bool> = item_baskets.iter().map(|&n| n >= threshold).collect();
     let mut f_items: Vec<u32> = Vec::with_capacity(clean.len());
     let mut f_off: Vec<usize> = vec![0];
-    for i in 0..n_baskets {
+    for i in (0..n_baskets).filter(|&i| !too_large(i)) {
         let start = f_items.len();
         f_items.extend(clean[clean_off[i]..clean_off[i + 1]].iter().copied().filter(|&it| keep[it as usize]));
         if f_items.len() - start < 2 {
@@ -315,14 +372,24 @@ const PAIR_BUDGET: usize = 64 << 20;
 /// Ranges are chosen so a pass holds at most `budget` occurrences.
 fn count_sorted_pairs(items: &[u32], offsets: &[usize], n_items: usize, threshold: u32, budget: usize) -> Vec<(u32, u32, u32)> {
     let n = offsets.len() - 1;
-    // Occurrences per first item: a at position p of a basket of length L has L - p - 1 partners.
-    let mut per_a = vec![0usize; n_items];
-    for bk in 0..n {
-        let seg = &items[offsets[bk]..offsets[bk + 1]];
-        for (p, &a) in seg.iter().enumerate() {
-            per_a[a as usize] += seg.len() - p - 1;
-        }
-    }
+    // Baskets are split into parts filled in parallel; per part, the occurrences per first item
+    // (a at position p of a basket of length L has L - p - 1 partners).
+    let parts = (rayon::current_num_threads() * 2).clamp(1, n.max(1));
+    let bounds: Vec<usize> = (0..=parts).map(|p| n * p / parts).collect();
+    let per_part: Vec<Vec<usize>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut v = vec![0usize; n_items];
+            for bk in bounds[p]..bounds[p + 1] {
+                let seg = &items[offsets[bk]..offsets[bk + 1]];
+                for (i, &a) in seg.iter().enumerate() {
+                    v[a as usize] += seg.len() - i - 1;
+                }
+            }
+            v
+        })
+        .collect();
+    let per_a: Vec<usize> = (0..n_items).map(|a| per_part.iter().map(|v| v[a]).sum()).collect();
     let mut out = Vec::new();
     let mut lo = 0usize;
     while lo < n_items {
@@ -334,45 +401,63 @@ fn count_sorted_pairs(items: &[u32], offsets: &[usize], n_items: usize, threshol
             hi += 1;
         }
         if size > 0 {
-            out.extend(count_range(items, offsets, &per_a, lo as u32, hi as u32, n_items, threshold));
+            let split = Split { items, offsets, bounds: &bounds, per_part: &per_part };
+            out.extend(count_range(&split, &per_a, lo as u32, hi as u32, n_items, threshold));
         }
         lo = hi;
     }
     out
 }
 
-fn count_range(
-    items: &[u32],
-    offsets: &[usize],
-    per_a: &[usize],
-    lo: u32,
-    hi: u32,
-    n_items: usize,
-    threshold: u32,
-) -> Vec<(u32, u32, u32)> {
+/// Baskets in CSR form, split into parts with their per-item occurrence counts.
+struct Split<'a> {
+    items: &'a [u32],
+    offsets: &'a [usize],
+    bounds: &'a [usize],
+    per_part: &'a [Vec<usize>],
+}
+
+/// A pointer that threads may share because each writes a disjoint region.
+struct DisjointWrites(*mut u32);
+// SAFETY: used only in `count_range`, where every part writes its own precomputed, non-overlapping
+// sub-ranges of the buffer, and the buffer outlives the parallel loop.
+unsafe impl Sync for DisjointWrites {}
+unsafe impl Send for DisjointWrites {}
+
+fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, threshold: u32) -> Vec<(u32, u32, u32)> {
     let width = (hi - lo) as usize;
     let mut start = Vec::with_capacity(width + 1);
     start.push(0usize);
     for a in lo..hi {
         start.push(start[start.len() - 1] + per_a[a as usize]);
     }
-    let mut cursor = start.clone();
     let mut partners = vec![0u32; start[width]];
-    for bk in 0..offsets.len() - 1 {
-        let seg = &items[offsets[bk]..offsets[bk + 1]];
-        // Items are sorted: the first items in range form one run.
-        let from = seg.partition_point(|&x| x < lo);
-        for p in from..seg.len().saturating_sub(1) {
-            let a = seg[p];
-            if a >= hi {
-                break;
+    let buf = DisjointWrites(partners.as_mut_ptr());
+    let buf = &buf;
+    (0..s.per_part.len()).into_par_iter().for_each(|p| {
+        // This part's sub-range of each bucket starts after the earlier parts' shares.
+        let mut cursor: Vec<usize> = (0..width)
+            .map(|k| start[k] + s.per_part[..p].iter().map(|v| v[lo as usize + k]).sum::<usize>())
+            .collect();
+        for bk in s.bounds[p]..s.bounds[p + 1] {
+            let seg = &s.items[s.offsets[bk]..s.offsets[bk + 1]];
+            // Items are sorted: the first items in range form one run.
+            let from = seg.partition_point(|&x| x < lo);
+            for i in from..seg.len().saturating_sub(1) {
+                let a = seg[i];
+                if a >= hi {
+                    break;
+                }
+                let k = (a - lo) as usize;
+                let rest = &seg[i + 1..];
+                // SAFETY: [cursor[k], cursor[k] + rest.len()) lies inside this part's share of
+                // bucket k, which no other part writes; the counts were computed from the same baskets.
+                unsafe { std::ptr::copy_nonoverlapping(rest.as_ptr(), buf.0.add(cursor[k]), rest.len()) };
+                cursor[k] += rest.len();
             }
-            let k = (a - lo) as usize;
-            let rest = &seg[p + 1..];
-            partners[cursor[k]..cursor[k] + rest.len()].copy_from_slice(rest);
-            cursor[k] += rest.len();
         }
-    }
+    });
+    let partners = &partners;
     let per_item: Vec<Vec<(u32, u32, u32)>> = (lo..hi)
         .into_par_iter()
         .with_max_len(16)

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use evergreen::basket::{count_pairs, BasketOptions};
+use evergreen::basket::{count_pairs, count_pairs_within, BasketOptions};
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -176,6 +176,7 @@ proptest! {
         baskets in prop::collection::vec(prop::collection::vec(0u32..20, 0..10), 0..150),
         threshold in 1u32..5,
         max_items in 2usize..8,
+        budget in 1usize..60,
     ) {
         let mut offsets = vec![0usize];
         let mut values = Vec::new();
@@ -189,7 +190,8 @@ proptest! {
             .cloned()
             .collect();
         let want: HashMap<u64, u32> = naive(&small).into_iter().filter(|(_, n)| *n >= threshold).collect();
-        let got = count_pairs(&offsets, &values, 20, threshold, Some(max_items));
+        // A small budget forces many passes over the baskets, one range of first items at a time.
+        let got = count_pairs_within(&offsets, &values, 20, threshold, Some(max_items), budget);
         let got_map: HashMap<u64, u32> = got.pairs.iter().map(|&(a, b, n)| (((a as u64) << 32) | b as u64, n)).collect();
         prop_assert_eq!(got_map, want);
         // Ordered by a, then b.
