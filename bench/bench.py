@@ -62,7 +62,7 @@ def generate_public_baskets(path: str, orders: int = 100_000, items: int = 16_00
 def public_basket_bench(a, work: str) -> list[str]:
     path = os.path.join(work, "public_baskets.parquet")
     generate_public_baskets(path)
-    lines = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchone()[0]
+    lines = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
     ours, ref = os.path.join(work, "pb_ours"), os.path.join(work, "pb_ref")
     os.makedirs(ref)
     t_ours = timed(lambda: subprocess.run(

@@ -97,18 +97,18 @@ fn encode_dense(ca: &Int64Chunked, lo: i64, span: usize) -> Codes {
         *slot
     };
     for arr in ca.downcast_iter() {
-        if arr.validity().is_none() {
-            for &k in arr.values().iter() {
-                codes.push(code_of(k, row, &mut first_row));
-                row += 1;
+        match arr.validity() {
+            None => {
+                for &k in arr.values().iter() {
+                    codes.push(code_of(k, row, &mut first_row));
+                    row += 1;
+                }
             }
-        } else {
-            for v in arr.iter() {
-                codes.push(match v {
-                    Some(&k) => code_of(k, row, &mut first_row),
-                    None => NONE,
-                });
-                row += 1;
+            Some(valid) => {
+                for (&k, ok) in arr.values().iter().zip(valid.iter()) {
+                    codes.push(if ok { code_of(k, row, &mut first_row) } else { NONE });
+                    row += 1;
+                }
             }
         }
     }

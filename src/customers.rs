@@ -7,50 +7,49 @@ use polars::prelude::*;
 use crate::basket;
 use crate::codes::NONE;
 use crate::error::Result;
-use crate::exprs::{days_until, fractional_days, round_money};
+use crate::exprs::{days_until, fractional_days, round_money_value};
 use crate::orders::Cleaned;
 use crate::input::col_names as c;
-use crate::orders::order_cols as o;
 
-/// Per-customer recency, frequency, monetary (and profit with a cost column) from the order frame.
+/// Per-customer recency, frequency, monetary (and profit with a cost column), one row per
+/// customer with at least one purchase order.
 ///
 /// frequency = purchase orders; monetary = the customer's line amounts over all kept orders
 /// (returns included), rounded; first/last purchase = earliest/latest purchase order timestamp.
-pub fn rfm(orders: LazyFrame, as_of: NaiveDate, money_decimals: u32, has_cost: bool) -> LazyFrame {
-    let purchase = col(o::IS_PURCHASE);
-    let mut aggs = vec![
-        purchase.clone().cast(DataType::Int64).sum().alias("frequency"),
-        col(o::CUSTOMER_AMOUNT).sum().alias("_monetary_raw"),
-        col("_purchase_at").min().alias("first_purchase_at"),
-        col("_purchase_at").max().alias("last_purchase_at"),
-    ];
-    if has_cost {
-        aggs.push(round_money(col(o::CUSTOMER_PROFIT).sum(), money_decimals).alias("profit"));
-    }
+pub fn rfm(cleaned: &Cleaned, as_of: NaiveDate, money_decimals: u32, has_cost: bool) -> Result<LazyFrame> {
+    let t = cleaned.index.customer_totals();
+    let who: Vec<usize> = (0..t.frequency.len()).filter(|&cu| t.frequency[cu] > 0).collect();
+    let rows: Vec<IdxSize> = who.iter().map(|&cu| cleaned.index.line_customer.first_row[cu]).collect();
+    let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
+    let pick_ts = |v: &[i64], name: &str| -> Result<Column> {
+        Ok(Column::new(name.into(), who.iter().map(|&cu| v[cu]).collect::<Vec<i64>>()).cast(&datetime)?)
+    };
+    let profit: Vec<Option<f64>> =
+        who.iter().map(|&cu| has_cost.then(|| round_money_value(t.profit[cu], money_decimals))).collect();
+    let base = DataFrame::new_infer_height(vec![
+        cleaned.lines.column(c::CUSTOMER)?.take_slice(&rows)?,
+        Column::new("frequency".into(), who.iter().map(|&cu| t.frequency[cu] as i64).collect::<Vec<i64>>()),
+        Column::new(
+            "monetary".into(),
+            who.iter().map(|&cu| round_money_value(t.amount[cu], money_decimals)).collect::<Vec<f64>>(),
+        ),
+        pick_ts(&t.first_purchase, "first_purchase_at")?,
+        pick_ts(&t.last_purchase, "last_purchase_at")?,
+        Column::new("profit".into(), profit),
+    ])?;
     let freq = col("frequency");
-    let mut lf = orders
-        .filter(col(c::CUSTOMER).is_not_null())
-        .with_column(when(purchase.clone()).then(col(o::ORDERED_AT)).otherwise(lit(NULL)).alias("_purchase_at"))
-        .group_by([col(c::CUSTOMER)])
-        .agg(aggs)
-        .filter(freq.clone().gt(lit(0i64)))
-        .with_columns([
-            round_money(col("_monetary_raw"), money_decimals).alias("monetary"),
-            days_until(as_of, col("last_purchase_at")).alias("recency_days"),
-            days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
-            when(freq.clone().gt(lit(1i64)))
-                .then(
-                    fractional_days(col("last_purchase_at"), col("first_purchase_at"))
-                        / (freq.clone() - lit(1i64)).cast(DataType::Float64),
-                )
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("avg_days_between_orders"),
-        ])
-        .with_column((col("monetary") / freq.cast(DataType::Float64)).alias("avg_order_value"));
-    if !has_cost {
-        lf = lf.with_column(lit(NULL).cast(DataType::Float64).alias("profit"));
-    }
-    lf
+    Ok(base.lazy().with_columns([
+        days_until(as_of, col("last_purchase_at")).alias("recency_days"),
+        days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
+        (col("monetary") / freq.clone().cast(DataType::Float64)).alias("avg_order_value"),
+        when(freq.clone().gt(lit(1i64)))
+            .then(
+                fractional_days(col("last_purchase_at"), col("first_purchase_at"))
+                    / (freq - lit(1i64)).cast(DataType::Float64),
+            )
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("avg_days_between_orders"),
+    ]))
 }
 
 /// Lapse bucket labels for ascending thresholds: `0-30`, `31-60`, …, `121+`.

@@ -14,23 +14,6 @@ use crate::exprs::{date_to_micros, round_money_value};
 use crate::input::{col_names as c, Present};
 use crate::pipeline::Stopwatch;
 
-/// Canonical column names of the order frame (besides `order_id` and `customer_id`).
-pub mod order_cols {
-    /// Timestamp of the order's earliest line.
-    pub const ORDERED_AT: &str = "ordered_at";
-    /// Sum of all the order's line amounts, rounded to money_decimals.
-    pub const NET: &str = "net";
-    /// Unrounded sum of the amounts of the order's lines that name its customer.
-    pub const CUSTOMER_AMOUNT: &str = "customer_amount";
-    /// Unrounded sum of (amount - cost) of those lines; only with a cost column.
-    pub const CUSTOMER_PROFIT: &str = "customer_profit";
-    /// net > 0.
-    pub const IS_PURCHASE: &str = "is_purchase";
-    /// Number of lines.
-    pub const LINES: &str = "lines";
-}
-use order_cols as o;
-
 /// What the cleaning rules did, for the manifest.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counts {
@@ -168,11 +151,14 @@ fn counts_lines_used(lines: &DataFrame, index: &OrderIndex) -> u64 {
     lines.height() as u64 - rejected
 }
 
-impl Cleaned {
-    /// One row per kept order: order_id, customer_id (null for guest orders) and [`order_cols`].
-    pub fn orders(&self) -> Result<DataFrame> {
-        self.index.order_frame(&self.lines, self.has)
-    }
+/// Per-customer sums over orders, by customer code (see [`OrderIndex::customer_totals`]).
+pub struct CustomerTotals {
+    pub frequency: Vec<u32>,
+    pub amount: Vec<f64>,
+    pub profit: Vec<f64>,
+    /// Microseconds since the epoch; `i64::MAX` / `i64::MIN` without a purchase.
+    pub first_purchase: Vec<i64>,
+    pub last_purchase: Vec<i64>,
 }
 
 /// Per-order facts computed in one pass over the lines, by dense order code. An order's customer
@@ -186,8 +172,6 @@ pub struct OrderIndex {
     pub first_row: Vec<IdxSize>,
     /// Per order: the customer code ([`NONE`] for a guest order).
     pub customer: Vec<u32>,
-    /// Per order: the first line naming the customer ([`NONE`] for a guest order).
-    pub customer_row: Vec<u32>,
     /// Per order: lines name two different customers (the order is rejected).
     pub conflict: Vec<bool>,
     /// Per order: kept and net > 0.
@@ -237,7 +221,6 @@ impl OrderIndex {
             line_customer,
             first_row: orders.first_row,
             customer: vec![NONE; n],
-            customer_row: vec![NONE; n],
             conflict: vec![false; n],
             purchase: vec![false; n],
             lines: vec![0; n],
@@ -263,7 +246,6 @@ impl OrderIndex {
                 }
                 if ix.customer[o] == NONE {
                     ix.customer[o] = cu;
-                    ix.customer_row[o] = row as u32;
                 } else if ix.customer[o] != cu {
                     ix.conflict[o] = true;
                 }
@@ -278,32 +260,31 @@ impl OrderIndex {
         Ok(ix)
     }
 
-    /// One row per kept order: order_id, customer_id, [`order_cols`].
-    fn order_frame(&self, lines: &DataFrame, has: Present) -> Result<DataFrame> {
-        let kept: Vec<usize> = (0..self.len()).filter(|&o| !self.conflict[o]).collect();
-        let rows: Vec<IdxSize> = kept.iter().map(|&o| self.first_row[o]).collect();
-        let customer_rows: IdxCa = kept
-            .iter()
-            .map(|&o| (self.customer_row[o] != NONE).then_some(self.customer_row[o] as IdxSize))
-            .collect();
-        let pick = |v: &Vec<f64>| kept.iter().map(|&o| v[o]).collect::<Vec<f64>>();
-        let mut columns = vec![
-            lines.column(c::ORDER)?.take_slice(&rows)?,
-            lines.column(c::CUSTOMER)?.take(&customer_rows)?,
-            Column::new(o::NET.into(), pick(&self.net)),
-            Column::new(o::CUSTOMER_AMOUNT.into(), pick(&self.customer_amount)),
-            Column::new(o::IS_PURCHASE.into(), kept.iter().map(|&o| self.purchase[o]).collect::<Vec<bool>>()),
-            Column::new(o::LINES.into(), kept.iter().map(|&o| self.lines[o]).collect::<Vec<u32>>()),
-        ];
-        if has.timestamp {
-            let ts: Vec<i64> = kept.iter().map(|&o| self.ordered_at[o]).collect();
-            columns.push(
-                Column::new(o::ORDERED_AT.into(), ts).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-            );
+    /// Per customer code, over the customer's kept orders: purchase orders, the unrounded sum of
+    /// the customer's line amounts (and of amount - cost), and the first and last purchase time.
+    pub fn customer_totals(&self) -> CustomerTotals {
+        let n = self.line_customer.len();
+        let mut t = CustomerTotals {
+            frequency: vec![0; n],
+            amount: vec![0.0; n],
+            profit: vec![0.0; n],
+            first_purchase: vec![i64::MAX; n],
+            last_purchase: vec![i64::MIN; n],
+        };
+        for o in 0..self.len() {
+            let cu = self.customer[o];
+            if cu == NONE || self.conflict[o] {
+                continue;
+            }
+            let cu = cu as usize;
+            t.amount[cu] += self.customer_amount[o];
+            t.profit[cu] += self.customer_profit[o];
+            if self.purchase[o] {
+                t.frequency[cu] += 1;
+                t.first_purchase[cu] = t.first_purchase[cu].min(self.ordered_at[o]);
+                t.last_purchase[cu] = t.last_purchase[cu].max(self.ordered_at[o]);
+            }
         }
-        if has.cost {
-            columns.push(Column::new(o::CUSTOMER_PROFIT.into(), pick(&self.customer_profit)));
-        }
-        Ok(DataFrame::new_infer_height(columns)?)
+        t
     }
 }

@@ -156,7 +156,7 @@ fn customer_tables(
 ) -> Result<Vec<(String, DataFrame)>> {
     let d = cfg.money_decimals;
     let as_of = cleaned.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
-    let rfm = customers::rfm(cleaned.orders()?.lazy(), as_of, d, has.cost);
+    let rfm = customers::rfm(cleaned, as_of, d, has.cost)?;
     let with_fav = if let Some((b, per_customer)) = product_baskets {
         let fav = customers::favourite_products(cleaned, b, per_customer)?;
         sw.lap("favourite_product");
