@@ -7,4 +7,5 @@ mod deciles;
 mod errors;
 mod input;
 mod properties;
+mod queries;
 mod scores;
