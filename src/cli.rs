@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{parse_as_of, ColumnSettings, ScoringMethod, Settings};
 use crate::error::Result;
@@ -37,8 +37,24 @@ Exit codes: 0 ok, 1 internal error, 2 bad arguments/config, 3 input not found/un
 #[derive(Debug, Parser)]
 #[command(name = "evergreen", version, about = ABOUT)]
 pub struct Cli {
+    /// More log detail on stderr: -v debug (stage timings), -vv trace. Overrides EVERGREEN_LOG.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log format on stderr: text for people, json (one object per line) for schedulers.
+    #[arg(long, global = true, value_enum, env = "EVERGREEN_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +67,16 @@ pub enum Command {
     Basket(RunArgs),
     /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
     Query(QueryArgs),
+    /// Check inputs, column roles and the segment map; print the resolved schema, row and
+    /// rejection counts. Writes nothing; exit codes as for `run`.
+    Validate(RunArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) built from these definitions.
+    Man,
 }
 
 const BASKET_LONG: &str = "\
@@ -119,6 +145,10 @@ pub struct RunArgs {
     /// --bins must be in exactly one segment.
     #[arg(long, env = "EVERGREEN_SEGMENT_MAP")]
     pub segment_map: Option<PathBuf>,
+    /// Write into DIR/as_of=YYYY-MM-DD/ (a hive partition per analysis date); a rerun of the same
+    /// date replaces that partition atomically, other dates are kept.
+    #[arg(long, env = "EVERGREEN_PARTITION_BY_AS_OF")]
+    pub partition_by_as_of: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -224,6 +254,7 @@ impl RunArgs {
             max_basket_items: self.max_basket_items.map(|v| v as usize),
             queries: self.queries,
             segment_map: self.segment_map,
+            partition_by_as_of: self.partition_by_as_of.then_some(true),
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -245,29 +276,78 @@ where
             return code;
         }
     };
+    init_logging(&cli);
+    let json = cli.log_format == LogFormat::Json;
     let recorded: Vec<String> = args.iter().map(|a| a.to_string_lossy().to_string()).collect();
     match dispatch(cli, recorded) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("evergreen: {e}");
+            if json {
+                tracing::error!(exit_code = e.exit_code(), "{e}");
+            } else {
+                eprintln!("evergreen: {e}");
+            }
             e.exit_code()
         }
     }
 }
 
-fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
-    let (args, job) = match cli.command {
-        Command::Run(args) => (args, Job::Run),
-        Command::Basket(args) => (args, Job::Basket),
-        Command::Query(q) => return query(q),
+/// Logs go to stderr. Level: -q errors, default info (one summary line after a successful run),
+/// -v debug (files, cleaning counts, stage timings), -vv trace; without -v/-q the EVERGREEN_LOG
+/// variable (a tracing filter such as `debug`) decides. Nothing but the error is printed before
+/// a failure at the default level, so a failed run leaves exactly one line on stderr.
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let flag_level = match (cli.quiet, cli.verbose) {
+        (true, _) => Some("error"),
+        (false, 0) => None,
+        (false, 1) => Some("debug"),
+        (false, _) => Some("trace"),
     };
+    let filter = match flag_level {
+        Some(level) => EnvFilter::new(format!("evergreen={level}")),
+        None => EnvFilter::try_from_env("EVERGREEN_LOG").unwrap_or_else(|_| EnvFilter::new("evergreen=info")),
+    };
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false);
+    let _ = match cli.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.without_time().with_ansi(false).try_init(),
+    };
+}
+
+fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
+    let (args, job, validate_only) = match cli.command {
+        Command::Run(args) => (args, Job::Run, false),
+        Command::Basket(args) => (args, Job::Basket, false),
+        Command::Validate(args) => (args, Job::Run, true),
+        Command::Query(q) => return query(q),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "evergreen", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Man => {
+            let out = &mut std::io::stdout();
+            return clap_mangen::Man::new(Cli::command())
+                .render(out)
+                .map_err(|e| crate::Error::Output { path: "<stdout>".into(), reason: e.to_string() });
+        }
+    };
+    let mut args = args;
+    if validate_only && args.out.is_none() {
+        // validate writes nothing; the output folder is not needed.
+        args.out = Some(PathBuf::from("-"));
+    }
     let cfg = args.to_config()?;
+    if validate_only {
+        print!("{}", crate::pipeline::validate(&cfg)?);
+        return Ok(());
+    }
     let m = crate::pipeline::run(&cfg, job, recorded)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
-    eprintln!(
-        "evergreen: wrote {} to {} (as_of {}, {} lines read, {} used)",
+    tracing::info!(
+        "wrote {} to {} (as_of {}, {} lines read, {} used)",
         rows.join(", "),
-        cfg.out.display(),
+        m.out.display(),
         m.as_of.as_deref().unwrap_or("-"),
         m.counts.lines_read,
         m.counts.lines_used,

@@ -55,6 +55,8 @@ pub struct Settings {
     pub queries: Option<PathBuf>,
     /// TOML segment map (segment → cells) replacing queries/segments.sql.
     pub segment_map: Option<PathBuf>,
+    /// Write into `out/as_of=YYYY-MM-DD/` (hive partition) instead of `out/`.
+    pub partition_by_as_of: Option<bool>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -114,6 +116,8 @@ pub struct Config {
     pub queries: Option<PathBuf>,
     /// TOML segment map replacing queries/segments.sql.
     pub segment_map: Option<PathBuf>,
+    /// Write into `out/as_of=YYYY-MM-DD/`; a rerun of the same date replaces that partition.
+    pub partition_by_as_of: bool,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -148,6 +152,7 @@ impl Settings {
             max_basket_items: self.max_basket_items.or(base.max_basket_items),
             queries: self.queries.or(base.queries),
             segment_map: self.segment_map.or(base.segment_map),
+            partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -225,6 +230,7 @@ impl Settings {
             basket,
             queries: self.queries,
             segment_map: self.segment_map,
+            partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
         })
     }
 }

@@ -42,9 +42,10 @@ pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
         .drop(cols(["_minor", "_cum_before", "_total"]))
 }
 
-/// Share of a column in its total (0 when the total is 0).
-fn share(e: Expr) -> Expr {
-    let total = e.clone().sum();
+/// Share of a money column in its total (0 when the total is 0). The total is a money sum, so it
+/// is rounded: the share then never depends on how the sum was split across threads.
+fn share(e: Expr, money_decimals: u32) -> Expr {
+    let total = round_money(e.clone().sum(), money_decimals);
     when(total.clone().neq(lit(0.0))).then(e / total).otherwise(lit(0.0))
 }
 
@@ -65,11 +66,13 @@ pub fn monetary_deciles(customers: LazyFrame, money_decimals: u32, has_cost: boo
         .agg(aggs)
         .sort(["decile"], SortMultipleOptions::default())
         .with_columns([
-            share(col("revenue")).alias("revenue_share"),
-            (col("revenue").cum_sum(false) / col("revenue").sum()).alias("cumulative_revenue_share"),
+            share(col("revenue"), money_decimals).alias("revenue_share"),
+            (round_money(col("revenue").cum_sum(false), money_decimals)
+                / round_money(col("revenue").sum(), money_decimals))
+            .alias("cumulative_revenue_share"),
         ]);
     if has_cost {
-        lf = lf.with_column(share(col("profit")).alias("profit_share"));
+        lf = lf.with_column(share(col("profit"), money_decimals).alias("profit_share"));
     }
     lf
 }
@@ -88,7 +91,7 @@ pub fn purchase_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame 
         .with_columns([
             (col("customers").cast(DataType::Float64) / col("customers").sum().cast(DataType::Float64))
                 .alias("customer_share"),
-            share(col("revenue")).alias("revenue_share"),
+            share(col("revenue"), money_decimals).alias("revenue_share"),
         ])
         .select([
             col("decile"),

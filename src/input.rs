@@ -266,11 +266,16 @@ impl Agreed {
     }
 }
 
-/// Expression turning an id column into its canonical type (Int64 or String).
+/// Expression turning an id column into its canonical type (Int64 or String). An empty or
+/// blank string id is no id: it reads as null (a guest line for customers, a rejected line for orders).
 fn id_expr(name: &str, kind: IdKind) -> Expr {
     match kind {
         IdKind::Int | IdKind::WholeFloat => col(name).strict_cast(DataType::Int64),
-        IdKind::Str => col(name).cast(DataType::String),
+        IdKind::Str => {
+            let s = col(name).cast(DataType::String);
+            let blank = s.clone().str().strip_chars(lit(NULL)).str().len_bytes().eq(lit(0u32));
+            when(blank).then(lit(NULL).cast(DataType::String)).otherwise(s)
+        }
     }
 }
 

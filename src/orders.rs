@@ -72,7 +72,7 @@ pub fn clean(
         (
             null_order.clone().not().and(ts.clone().is_null()),
             order.clone().is_not_null().and(ts.clone().is_not_null()),
-            ts.clone().max().cast(DataType::Int64),
+            ts.clone().cast(DataType::Int64),
         )
     } else {
         (lit(false), order.clone().is_not_null(), lit(NULL).cast(DataType::Int64))
@@ -90,7 +90,7 @@ pub fn clean(
             null_ts.sum().cast(DataType::UInt64).alias("null_timestamp"),
             null_amount.sum().cast(DataType::UInt64).alias("null_amount"),
             non_finite.sum().cast(DataType::UInt64).alias("non_finite_amount"),
-            max_ts.filter(valid.clone()).alias("max_ts"),
+            max_ts.filter(valid.clone()).max().alias("max_ts"),
         ])
         .collect()?;
     let mut counts = Counts { lines_read: count(&stats, "lines_read")?, ..Default::default() };

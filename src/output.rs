@@ -50,16 +50,21 @@ impl Staging {
         &self.tmp
     }
 
-    /// Write one table as `<name>.parquet`; returns the file name.
-    pub fn write_table(&self, name: &str, df: &mut DataFrame) -> Result<String> {
+    /// Write one table as `<name>.parquet`; returns the file name and the BLAKE3 hash of its
+    /// bytes (the same input and arguments give the same hash).
+    pub fn write_table(&self, name: &str, df: &mut DataFrame) -> Result<(String, String)> {
         let file = format!("{name}.parquet");
         let path = self.tmp.join(&file);
-        let f = fs::File::create(&path).map_err(|e| out_err(&path, e))?;
-        ParquetWriter::new(f)
+        // One chunk per column, so the file layout (row groups, pages) never depends on how many
+        // threads produced the frame.
+        df.rechunk_mut();
+        let mut bytes: Vec<u8> = Vec::new();
+        ParquetWriter::new(&mut bytes)
             .with_compression(ParquetCompression::Snappy)
             .finish(df)
             .map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
-        Ok(file)
+        fs::write(&path, &bytes).map_err(|e| out_err(&path, e))?;
+        Ok((file, blake3::hash(&bytes).to_hex().to_string()))
     }
 
     /// Write a small text file (the manifest).
@@ -70,6 +75,11 @@ impl Staging {
 
     /// Write `_SUCCESS` and move the folder into place, replacing the previous output.
     pub fn commit(mut self) -> Result<PathBuf> {
+        // Test hook for the crash-safety test: hold the finished temporary folder for a while,
+        // so a test can kill the process before the swap.
+        if let Some(ms) = std::env::var("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse().ok()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         self.write_text(SUCCESS, "")?;
         sync_dir(&self.tmp);
         if self.target.exists() {
@@ -113,6 +123,28 @@ fn file_name(p: &Path) -> Result<String> {
     p.file_name()
         .map(|n| n.to_string_lossy().to_string())
         .ok_or_else(|| out_err(p, "expected a folder name, found none"))
+}
+
+/// Check that `--out` can hold `as_of=YYYY-MM-DD` partitions: absent or a folder.
+pub fn check_partition_root(root: &Path) -> Result<()> {
+    if root.exists() && !root.is_dir() {
+        return Err(out_err(root, "expected a folder for as_of partitions, found an existing file"));
+    }
+    Ok(())
+}
+
+/// The folder of one as-of partition, creating its parent.
+pub fn partition_dir(root: &Path, as_of: chrono::NaiveDate) -> Result<PathBuf> {
+    fs::create_dir_all(root).map_err(|e| out_err(root, format!("cannot create: {e}")))?;
+    Ok(root.join(format!("as_of={as_of}")))
+}
+
+/// Peak resident memory of this process in bytes, where the OS tells it (Linux).
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 fn check_target(target: &Path) -> Result<()> {

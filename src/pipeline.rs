@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::basket::{self, BasketStats, Known};
 use crate::input::{self, col_names as c, Mode, Present};
 use crate::orders::{self, Counts};
-use crate::output::{Staging, MANIFEST};
+use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
 use crate::scores;
 
@@ -23,11 +23,16 @@ use crate::scores;
 pub struct TableInfo {
     pub file: String,
     pub rows: u64,
+    /// BLAKE3 of the file's bytes: equal inputs and arguments give equal hashes.
+    pub blake3: String,
 }
 
 /// What `_manifest.json` holds.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
+    /// The folder the tables landed in (`--out`, or its `as_of=` partition).
+    #[serde(skip)]
+    pub out: PathBuf,
     pub tool: &'static str,
     pub version: &'static str,
     pub arguments: Vec<String>,
@@ -40,6 +45,8 @@ pub struct Manifest {
     pub tables: BTreeMap<String, TableInfo>,
     /// Seconds per stage.
     pub timings: BTreeMap<String, f64>,
+    /// Peak resident memory of the run in bytes (Linux).
+    pub peak_memory_bytes: Option<u64>,
 }
 
 /// The computed tables of a run, in memory, before writing.
@@ -63,10 +70,12 @@ impl Stopwatch {
         Stopwatch { t: Instant::now(), timings: BTreeMap::new() }
     }
 
-    /// Record the time since the last lap under `stage`.
+    /// Record the time since the last lap under `stage` (and log it at debug level).
     pub fn lap(&mut self, stage: &str) {
         let now = Instant::now();
-        self.timings.insert(stage.to_string(), (now - self.t).as_secs_f64());
+        let secs = (now - self.t).as_secs_f64();
+        tracing::debug!(stage, seconds = secs, "stage done");
+        self.timings.insert(stage.to_string(), secs);
         self.t = now;
     }
 }
@@ -85,10 +94,24 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
     let files = input::resolve_inputs(&cfg.inputs)?;
+    tracing::debug!(files = files.len(), "reading {} Parquet file(s)", files.len());
     let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
     let has = dump.has;
     let cleaned = orders::clean(dump.lines, cfg.as_of, d, has, sw)?;
+    let k = &cleaned.counts;
+    tracing::debug!(
+        lines_read = k.lines_read,
+        lines_used = k.lines_used,
+        future_lines = k.future_lines,
+        guest_lines = k.guest_lines,
+        purchase_orders = k.purchase_orders,
+        "cleaned: {} of {} lines used, {} future, {} rejected",
+        k.lines_used,
+        k.lines_read,
+        k.future_lines,
+        k.rejected.values().sum::<u64>()
+    );
     if cleaned.counts.lines_used == 0 {
         return Err(Error::Empty {
             what: cfg.inputs.join(" "),
@@ -215,15 +238,31 @@ fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
 /// `cfg.out` atomically. `arguments` are recorded in the manifest.
 pub fn run(cfg: &Config, job: Job, arguments: Vec<String>) -> Result<Manifest> {
     let mut sw = Stopwatch::start();
-    let staging = Staging::new(&cfg.out)?;
+    // Check the output before any work; with as_of partitions the folder is known only after.
+    let early = if cfg.partition_by_as_of {
+        output::check_partition_root(&cfg.out)?;
+        None
+    } else {
+        Some(Staging::new(&cfg.out)?)
+    };
     let mut computed = compute_job(cfg, job, &mut sw)?;
+    let staging = match early {
+        Some(s) => s,
+        None => {
+            let as_of = computed.as_of.ok_or_else(|| {
+                Error::Config("--partition-by-as-of needs a timestamp column (the partition is the as_of date)".into())
+            })?;
+            Staging::new(&output::partition_dir(&cfg.out, as_of)?)?
+        }
+    };
     let mut tables = BTreeMap::new();
     for (name, df) in computed.tables.iter_mut() {
-        let file = staging.write_table(name, df)?;
-        tables.insert(name.to_string(), TableInfo { file, rows: df.height() as u64 });
+        let (file, blake3) = staging.write_table(name, df)?;
+        tables.insert(name.to_string(), TableInfo { file, rows: df.height() as u64, blake3 });
     }
     sw.lap("write");
     let manifest = Manifest {
+        out: PathBuf::new(),
         tool: "evergreen",
         version: env!("CARGO_PKG_VERSION"),
         arguments,
@@ -234,9 +273,53 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>) -> Result<Manifest> {
         basket: computed.basket,
         tables,
         timings: sw.timings,
+        peak_memory_bytes: output::peak_memory_bytes(),
     };
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     staging.write_text(MANIFEST, &json)?;
-    staging.commit()?;
-    Ok(manifest)
+    let written = staging.commit()?;
+    Ok(Manifest { out: written, ..manifest })
+}
+
+/// `evergreen validate`: check the inputs, roles and segment map, and describe what a run would
+/// read, without writing anything.
+pub fn validate(cfg: &Config) -> Result<String> {
+    use std::fmt::Write;
+    let set = load_queries(cfg)?;
+    let files = input::resolve_inputs(&cfg.inputs)?;
+    let mut dump = input::load(files, &cfg.columns, Mode::Customers)?;
+    let schema = dump.lines.collect_schema()?;
+    let mut sw = Stopwatch::start();
+    let cleaned = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, &mut sw)?;
+    let k = &cleaned.counts;
+    let mut r = String::new();
+    let _ = writeln!(r, "files: {}", dump.files.len());
+    for f in &dump.files {
+        let _ = writeln!(r, "  {}", f.path.display());
+    }
+    let _ = writeln!(r, "columns (canonical name: type):");
+    for (name, dtype) in schema.iter() {
+        let _ = writeln!(r, "  {name}: {dtype}");
+    }
+    let _ = writeln!(r, "as_of: {}", cleaned.as_of.map(|d| d.to_string()).unwrap_or_else(|| "-".into()));
+    let _ = writeln!(
+        r,
+        "lines: {} read, {} used, {} future, {} guest",
+        k.lines_read, k.lines_used, k.future_lines, k.guest_lines
+    );
+    let rejected: Vec<String> = k.rejected.iter().map(|(why, n)| format!("{why} {n}")).collect();
+    let _ = writeln!(r, "rejected lines: {}", rejected.join(", "));
+    let _ = writeln!(
+        r,
+        "orders: {} kept, {} purchase, {} rejected for naming two customers",
+        k.orders, k.purchase_orders, k.orders_rejected_conflict
+    );
+    let _ = writeln!(r, "segments: {} ({} bins, every cell in one segment)", set.segments.origin.display(), cfg.bins);
+    let names: Vec<&str> = set.others.iter().map(|q| q.name.as_str()).collect();
+    let _ = writeln!(r, "queries: {}", names.join(", "));
+    if k.lines_used == 0 {
+        return Err(Error::Empty { what: cfg.inputs.join(" "), reason: "no line left after the cleaning rules".into() });
+    }
+    let _ = writeln!(r, "ok: nothing written");
+    Ok(r)
 }

@@ -206,3 +206,20 @@ fn cost_column_gives_profit() {
     let ps = floats(md, "profit_share");
     assert!((ps[0] - 13.5 / 17.5).abs() < 1e-12);
 }
+
+#[test]
+fn default_as_of_ignores_rejected_lines() {
+    // The latest timestamp belongs to a line without an amount: it is rejected, so D comes from
+    // the latest usable line (regression: the maximum was once taken before the rejection).
+    use polars::prelude::*;
+    let mut df = frame(&[line(Some(1), 1, "2024-05-01 08:00", 10.0), line(Some(1), 2, "2024-06-30 08:00", 1.0)]);
+    df = df
+        .lazy()
+        .with_column(when(col("order_id").eq(lit(2i64))).then(lit(NULL)).otherwise(col("amount")).alias("amount"))
+        .collect()
+        .unwrap();
+    let (_d, p) = dump_frame(&mut df);
+    let r = compute(settings(&p, None));
+    assert_eq!(r.as_of.to_string(), "2024-05-02");
+    assert_eq!(r.counts.rejected["null_amount"], 1);
+}

@@ -5,6 +5,7 @@ mod basket;
 mod customers;
 mod deciles;
 mod errors;
+mod hardening;
 mod input;
 mod properties;
 mod queries;
