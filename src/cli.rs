@@ -278,8 +278,10 @@ where
     };
     init_logging(&cli);
     let json = cli.log_format == LogFormat::Json;
+    use std::io::IsTerminal;
+    let progress = !json && !cli.quiet && std::io::stderr().is_terminal();
     let recorded: Vec<String> = args.iter().map(|a| a.to_string_lossy().to_string()).collect();
-    match dispatch(cli, recorded) {
+    match dispatch(cli, recorded, progress) {
         Ok(()) => 0,
         Err(e) => {
             if json {
@@ -315,7 +317,7 @@ fn init_logging(cli: &Cli) {
     };
 }
 
-fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
+fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     let (args, job, validate_only) = match cli.command {
         Command::Run(args) => (args, Job::Run, false),
         Command::Basket(args) => (args, Job::Basket, false),
@@ -342,7 +344,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>) -> Result<()> {
         print!("{}", crate::pipeline::validate(&cfg)?);
         return Ok(());
     }
-    let m = crate::pipeline::run(&cfg, job, recorded)?;
+    let m = crate::pipeline::run(&cfg, job, recorded, progress)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
     tracing::info!(
         "wrote {} to {} (as_of {}, {} lines read, {} used)",

@@ -62,12 +62,26 @@ pub struct Tables {
 pub struct Stopwatch {
     t: Instant,
     timings: BTreeMap<String, f64>,
+    /// A spinner on the terminal naming the stage just finished; `None` when not a terminal.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Stopwatch {
     /// Start timing now.
     pub fn start() -> Self {
-        Stopwatch { t: Instant::now(), timings: BTreeMap::new() }
+        Stopwatch { t: Instant::now(), timings: BTreeMap::new(), progress: None }
+    }
+
+    /// Start timing now, with a spinner on stderr (for people at a terminal).
+    pub fn start_with_progress() -> Self {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} evergreen {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message("reading…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Stopwatch { t: Instant::now(), timings: BTreeMap::new(), progress: Some(bar) }
     }
 
     /// Record the time since the last lap under `stage` (and log it at debug level).
@@ -75,8 +89,19 @@ impl Stopwatch {
         let now = Instant::now();
         let secs = (now - self.t).as_secs_f64();
         tracing::debug!(stage, seconds = secs, "stage done");
+        if let Some(bar) = &self.progress {
+            bar.set_message(format!("{stage} done ({secs:.2}s)…"));
+        }
         self.timings.insert(stage.to_string(), secs);
         self.t = now;
+    }
+}
+
+impl Drop for Stopwatch {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -236,8 +261,9 @@ fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
 
 /// Run the whole job: compute every table, then write them, the manifest and `_SUCCESS` into
 /// `cfg.out` atomically. `arguments` are recorded in the manifest.
-pub fn run(cfg: &Config, job: Job, arguments: Vec<String>) -> Result<Manifest> {
-    let mut sw = Stopwatch::start();
+/// With `progress`, a spinner on stderr names the stages as they finish.
+pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Result<Manifest> {
+    let mut sw = if progress { Stopwatch::start_with_progress() } else { Stopwatch::start() };
     // Check the output before any work; with as_of partitions the folder is known only after.
     let early = if cfg.partition_by_as_of {
         output::check_partition_root(&cfg.out)?;
@@ -272,12 +298,13 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>) -> Result<Manifest> {
         counts: computed.counts,
         basket: computed.basket,
         tables,
-        timings: sw.timings,
+        timings: std::mem::take(&mut sw.timings),
         peak_memory_bytes: output::peak_memory_bytes(),
     };
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     staging.write_text(MANIFEST, &json)?;
     let written = staging.commit()?;
+    drop(sw);
     Ok(Manifest { out: written, ..manifest })
 }
 
