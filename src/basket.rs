@@ -14,7 +14,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::codes::{self, offsets_from_counts, NONE};
+use crate::codes::{self, NONE};
 use crate::error::Result;
 use crate::exprs::round_money_value;
 use crate::input::col_names as c;
@@ -132,6 +132,19 @@ fn sort_dedup_tail(items: &mut Vec<u32>, from: usize) -> usize {
     w
 }
 
+/// Each set `items[offsets[i]..offsets[i + 1]]` sorted and without repeats, as a new CSR.
+fn distinct_sets(offsets: &[usize], items: &[u32]) -> (Vec<usize>, Vec<u32>) {
+    let mut out: Vec<u32> = Vec::with_capacity(items.len());
+    let mut out_offsets = Vec::with_capacity(offsets.len());
+    out_offsets.push(0);
+    for w in offsets.windows(2) {
+        let start = out.len();
+        out.extend_from_slice(&items[w[0]..w[1]]);
+        out_offsets.push(sort_dedup_tail(&mut out, start));
+    }
+    (out_offsets, out)
+}
+
 /// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
 fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
     let mut offsets = Vec::with_capacity(n_orders + 1);
@@ -157,41 +170,9 @@ fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is
 
 /// Baskets from lines in any order: count per order, place, then sort and deduplicate each.
 fn scattered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
-    let mut counts = vec![0u32; n_orders];
-    for row in 0..line_order.len() {
-        if is_item(row) {
-            counts[line_order[row] as usize] += 1;
-        }
-    }
-    let offsets = offsets_from_counts(&counts);
-    let mut cursor = offsets.clone();
-    let mut items = vec![0u32; offsets[n_orders]];
-    for row in 0..line_order.len() {
-        if is_item(row) {
-            let o = line_order[row] as usize;
-            items[cursor[o]] = line_items[row];
-            cursor[o] += 1;
-        }
-    }
-    let mut out_offsets = Vec::with_capacity(n_orders + 1);
-    out_offsets.push(0);
-    let mut w = 0;
-    for o in 0..n_orders {
-        let (lo, hi) = (offsets[o], offsets[o + 1]);
-        items[lo..hi].sort_unstable();
-        let mut last = NONE;
-        for r in lo..hi {
-            let v = items[r];
-            if v != last {
-                items[w] = v;
-                w += 1;
-                last = v;
-            }
-        }
-        out_offsets.push(w);
-    }
-    items.truncate(w);
-    (out_offsets, items)
+    let (offsets, rows) = codes::group_by_code(n_orders, line_order.len(), |row| is_item(row).then(|| line_order[row]));
+    let items: Vec<u32> = rows.iter().map(|&row| line_items[row as usize]).collect();
+    distinct_sets(&offsets, &items)
 }
 
 /// What one pass over each customer's purchase orders finds (see [`customer_items`]).
@@ -209,22 +190,9 @@ pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
     let ix = &cleaned.index;
     let n_customers = ix.line_customer.len();
     let n_items = b.n_items();
-    let mut counts = vec![0u32; n_customers];
-    for o in 0..ix.len() {
-        if ix.purchase[o] && ix.customer[o] != NONE {
-            counts[ix.customer[o] as usize] += 1;
-        }
-    }
-    let offsets = offsets_from_counts(&counts);
-    let mut cursor = offsets.clone();
-    let mut orders = vec![0u32; offsets[n_customers]];
-    for o in 0..ix.len() {
-        if ix.purchase[o] && ix.customer[o] != NONE {
-            let cu = ix.customer[o] as usize;
-            orders[cursor[cu]] = o as u32;
-            cursor[cu] += 1;
-        }
-    }
+    let (offsets, orders) = codes::group_by_code(n_customers, ix.len(), |o| {
+        (ix.purchase[o] && ix.customer[o] != NONE).then(|| ix.customer[o])
+    });
     let chunk = 256;
     let (favourite, customers) = (0..n_customers.div_ceil(chunk))
         .into_par_iter()
@@ -307,23 +275,7 @@ pub fn count_pairs_within(
     let (clean, clean_off): (std::borrow::Cow<[u32]>, std::borrow::Cow<[usize]>) = if distinct {
         (items.into(), offsets.into())
     } else {
-        let mut clean: Vec<u32> = Vec::with_capacity(items.len());
-        let mut clean_off: Vec<usize> = Vec::with_capacity(n_baskets + 1);
-        clean_off.push(0);
-        for i in 0..n_baskets {
-            let start = clean.len();
-            clean.extend_from_slice(&items[offsets[i]..offsets[i + 1]]);
-            clean[start..].sort_unstable();
-            let mut w = start;
-            for r in start..clean.len() {
-                if r == start || clean[r] != clean[w - 1] {
-                    clean[w] = clean[r];
-                    w += 1;
-                }
-            }
-            clean.truncate(w);
-            clean_off.push(clean.len());
-        }
+        let (clean_off, clean) = distinct_sets(offsets, items);
         (clean.into(), clean_off.into())
     };
     // Baskets too large to pair, and how many baskets hold each item.

@@ -180,3 +180,24 @@ pub fn offsets_from_counts(counts: &[u32]) -> Vec<usize> {
     }
     offsets
 }
+
+/// Group `0..len` by a code (a counting sort): members of group `g` are
+/// `members[offsets[g]..offsets[g + 1]]`, ascending. `code_of` returns `None` to leave an index out.
+pub fn group_by_code(n_groups: usize, len: usize, code_of: impl Fn(usize) -> Option<u32>) -> (Vec<usize>, Vec<u32>) {
+    let mut counts = vec![0u32; n_groups];
+    for i in 0..len {
+        if let Some(g) = code_of(i) {
+            counts[g as usize] += 1;
+        }
+    }
+    let offsets = offsets_from_counts(&counts);
+    let mut cursor = offsets.clone();
+    let mut members = vec![0u32; offsets[n_groups]];
+    for i in 0..len {
+        if let Some(g) = code_of(i) {
+            members[cursor[g as usize]] = i as u32;
+            cursor[g as usize] += 1;
+        }
+    }
+    (offsets, members)
+}
