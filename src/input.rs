@@ -397,7 +397,6 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
         if has.item {
             select.push(id_role("item", &item_name, ITEM, &mut agreed)?);
         }
-        drop(id_role);
         if has.timestamp {
             select.push(timestamp_expr(f, &lf, &schema, &cols.timestamp.name, &mut agreed)?);
         }

@@ -134,7 +134,7 @@ pub fn clean(
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
     sw.lap("orders");
 
-    counts.lines_used = counts_lines_used(&current, &index);
+    counts.lines_used = current.height() as u64 - conflict_lines;
     counts.guest_lines = index
         .line_order
         .iter()
@@ -144,11 +144,6 @@ pub fn clean(
     counts.orders = (index.len() as u64) - counts.orders_rejected_conflict;
     counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
     Ok(Cleaned { as_of, lines: current, index, has, counts })
-}
-
-fn counts_lines_used(lines: &DataFrame, index: &OrderIndex) -> u64 {
-    let rejected: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
-    lines.height() as u64 - rejected
 }
 
 /// Per-customer sums over orders, by customer code (see [`OrderIndex::customer_totals`]).

@@ -65,10 +65,9 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Re
             check_name(&name, &f)?;
             let sql = std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
             let q = Query { name: name.clone(), origin: f, sql };
-            if by_name.contains_key(&name) {
-                by_name.insert(name, q);
-            } else {
-                user.push(q);
+            match by_name.get_mut(&name) {
+                Some(shipped) => *shipped = q,
+                None => user.push(q),
             }
         }
     }
