@@ -282,9 +282,19 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         }
     };
     let mut tables = BTreeMap::new();
-    for (name, df) in computed.tables.iter_mut() {
-        let (file, blake3) = staging.write_table(name, df)?;
-        tables.insert(name.to_string(), TableInfo { file, rows: df.height() as u64, blake3 });
+    // Tables are encoded and written in parallel (each to its own file).
+    use rayon::prelude::*;
+    let written: Vec<Result<(String, TableInfo)>> = computed
+        .tables
+        .par_iter_mut()
+        .map(|(name, df)| {
+            let (file, blake3) = staging.write_table(name, df)?;
+            Ok((name.clone(), TableInfo { file, rows: df.height() as u64, blake3 }))
+        })
+        .collect();
+    for w in written {
+        let (name, info) = w?;
+        tables.insert(name, info);
     }
     sw.lap("write");
     let manifest = Manifest {
