@@ -117,7 +117,7 @@ pub struct RunArgs {
     pub bins: Option<u8>,
     /// Scoring method [default: rank].
     #[arg(long, env = "EVERGREEN_SCORING", value_enum)]
-    pub scoring: Option<ScoringArg>,
+    pub scoring: Option<ScoringMethod>,
     /// Ascending recency thresholds in days for lapse buckets [default: 30,60,90,120].
     #[arg(long, env = "EVERGREEN_LAPSE_THRESHOLDS", value_delimiter = ',')]
     pub lapse_thresholds: Option<Vec<u32>>,
@@ -205,12 +205,6 @@ pub struct ColumnArgs {
     pub item_col: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ScoringArg {
-    Rank,
-    Ntile,
-}
-
 fn as_of_parser(s: &str) -> std::result::Result<String, String> {
     parse_as_of(s).map(|d| d.to_string()).map_err(|e| e.to_string())
 }
@@ -242,10 +236,7 @@ impl RunArgs {
             out: self.out,
             as_of: self.as_of,
             bins: self.bins,
-            scoring: self.scoring.map(|s| match s {
-                ScoringArg::Rank => ScoringMethod::Rank,
-                ScoringArg::Ntile => ScoringMethod::Ntile,
-            }),
+            scoring: self.scoring,
             lapse_thresholds: self.lapse_thresholds,
             money_decimals: self.money_decimals,
             min_pair_orders: self.min_pair_orders,

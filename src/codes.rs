@@ -142,31 +142,27 @@ fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: 
     Codes { codes, first_row }
 }
 
-/// A Float64 column without nulls as a contiguous vector.
-pub fn f64_values(column: &Column) -> Result<Vec<f64>> {
-    let ca = column.f64()?;
+/// The values of a numeric column as one vector, nulls replaced by `null`.
+fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>, null: T::Native) -> Vec<T::Native> {
     if ca.null_count() == 0 {
         let mut v = Vec::with_capacity(ca.len());
         for a in ca.downcast_iter() {
             v.extend_from_slice(a.values());
         }
-        return Ok(v);
+        return v;
     }
-    Ok(ca.iter().map(|v| v.unwrap_or(0.0)).collect())
+    ca.iter().map(|v| v.unwrap_or(null)).collect()
+}
+
+/// A Float64 column as a vector (nulls as 0).
+pub fn f64_values(column: &Column) -> Result<Vec<f64>> {
+    Ok(values(column.f64()?, 0.0))
 }
 
 /// The physical i64 values of a Datetime column (nulls as `i64::MAX`).
 pub fn i64_values(column: &Column) -> Result<Vec<i64>> {
     let phys = column.cast(&DataType::Int64)?;
-    let ca = phys.i64()?;
-    if ca.null_count() == 0 {
-        let mut v = Vec::with_capacity(ca.len());
-        for a in ca.downcast_iter() {
-            v.extend_from_slice(a.values());
-        }
-        return Ok(v);
-    }
-    Ok(ca.iter().map(|v| v.unwrap_or(i64::MAX)).collect())
+    Ok(values(phys.i64()?, i64::MAX))
 }
 
 /// Offsets of a CSR layout from per-group counts: `offsets[g]..offsets[g + 1]`.

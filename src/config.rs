@@ -11,7 +11,7 @@ use crate::basket::BasketOptions;
 use crate::error::{Error, Result};
 
 /// How the 1..B scores are assigned (SPEC "Scores").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoringMethod {
     /// `1 + floor(B * (rank - 1) / N)` with rank = 1 + number of strictly smaller keys: ties share a score.

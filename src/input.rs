@@ -472,35 +472,37 @@ fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, 
     Ok(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS))
 }
 
-/// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.
-fn check_whole_floats(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr) -> Result<()> {
+/// The first value of `column` on a row where `bad` holds, if any: the "found" of a value error.
+fn first_bad_value(f: &InputFile, lf: &LazyFrame, column: &str, bad: Expr) -> Result<Option<String>> {
     let df = lf
         .clone()
         .filter(bad)
-        .select([col(rc.column)])
-        .limit(1)
-        .collect()
-        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
-    if df.height() > 0 {
-        let v = df.column(rc.column)?.get(0).map(|v| v.to_string()).unwrap_or_default();
-        return Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}")));
-    }
-    Ok(())
-}
-
-/// String timestamps must all parse; the first that does not is named in the error.
-fn check_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, parsed: Expr) -> Result<()> {
-    let df = lf
-        .clone()
-        .filter(col(column).is_not_null().and(parsed.is_null()))
         .select([col(column)])
         .limit(1)
         .collect()
         .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
-    if df.height() > 0 {
-        let v = df.column(column)?.get(0).map(|v| v.to_string()).unwrap_or_default();
-        let rc = RoleCheck { role: "timestamp", column };
-        return Err(rc.bad(&f.path, "ISO-8601 timestamps such as 2024-03-01T12:30:00", format!("the value {v}")));
+    if df.height() == 0 {
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(df.column(column)?.get(0).map(|v| v.to_string()).unwrap_or_default()))
+}
+
+/// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.
+fn check_whole_floats(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr) -> Result<()> {
+    match first_bad_value(f, lf, rc.column, bad)? {
+        Some(v) => Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}"))),
+        None => Ok(()),
+    }
+}
+
+/// String timestamps must all parse; the first that does not is named in the error.
+fn check_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, parsed: Expr) -> Result<()> {
+    let unparsed = col(column).is_not_null().and(parsed.is_null());
+    match first_bad_value(f, lf, column, unparsed)? {
+        Some(v) => {
+            let rc = RoleCheck { role: "timestamp", column };
+            Err(rc.bad(&f.path, "ISO-8601 timestamps such as 2024-03-01T12:30:00", format!("the value {v}")))
+        }
+        None => Ok(()),
+    }
 }
