@@ -11,13 +11,15 @@ use crate::config::{parse_as_of, ColumnSettings, ScoringMethod, Settings};
 use crate::error::Result;
 use crate::pipeline::Job;
 
-const ABOUT: &str = "Customer-value tables from Parquet transaction dumps: RFM scores, lapse buckets, \
-monetary and purchase deciles.";
+const ABOUT: &str = "Customer-value tables from Parquet transaction dumps: RFM scores and segments, lapse \
+buckets, monetary and purchase deciles, and the products bought together.";
 
 const RUN_LONG: &str = "\
 Reads a transaction dump (one row per order line) and writes customers, score_bins, \
-monetary_deciles and purchase_deciles as <table>.parquet into --out, with _manifest.json and \
-_SUCCESS. The folder is replaced atomically: a failed run leaves the previous output untouched.
+monetary_deciles, purchase_deciles, products and basket_pairs (with a product column), and the \
+results of the queries (segment_summary, lapsed_customers, top_customers, and --queries DIR) as \
+<table>.parquet into --out, with _manifest.json and _SUCCESS. The folder is replaced atomically: a \
+failed run leaves the previous output untouched.
 
 Semantics:
   as-of D      lines with ts >= D 00:00 are future lines (excluded, counted); default: the day after the latest line.

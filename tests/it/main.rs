@@ -10,3 +10,4 @@ mod input;
 mod properties;
 mod queries;
 mod scores;
+mod snapshots;
