@@ -146,13 +146,43 @@ fn distinct_sets(offsets: &[usize], items: &[u32]) -> (Vec<usize>, Vec<u32>) {
 }
 
 /// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
-fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
-    let mut offsets = Vec::with_capacity(n_orders + 1);
-    let mut items = Vec::with_capacity(line_items.len());
+/// The lines are cut in two at an order boundary and the halves built on both cores: each half
+/// holds a consecutive range of orders, so the two results simply follow each other.
+fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool + Sync) -> (Vec<usize>, Vec<u32>) {
+    let rows = line_order.len();
+    let mut mid = rows / 2;
+    while mid > 0 && mid < rows && line_order[mid] == line_order[mid - 1] {
+        mid += 1;
+    }
+    if rows < 100_000 || mid == 0 || mid >= rows {
+        return clustered_range(line_order, line_items, 0..rows, 0, n_orders, &is_item);
+    }
+    let split = line_order[mid] as usize;
+    let ((mut offsets, mut items), (off_b, items_b)) = rayon::join(
+        || clustered_range(line_order, line_items, 0..mid, 0, split, &is_item),
+        || clustered_range(line_order, line_items, mid..rows, split, n_orders, &is_item),
+    );
+    let shift = items.len();
+    offsets.extend(off_b.iter().skip(1).map(|o| o + shift));
+    items.extend_from_slice(&items_b);
+    (offsets, items)
+}
+
+/// The baskets of orders `first..end` from the lines `rows` (which hold exactly those orders).
+fn clustered_range(
+    line_order: &[u32],
+    line_items: &[u32],
+    rows: std::ops::Range<usize>,
+    first: usize,
+    end: usize,
+    is_item: &(impl Fn(usize) -> bool + Sync),
+) -> (Vec<usize>, Vec<u32>) {
+    let mut offsets = Vec::with_capacity(end - first + 1);
+    let mut items = Vec::with_capacity(rows.len());
     offsets.push(0);
     let mut start = 0;
-    for row in 0..line_order.len() {
-        let o = line_order[row] as usize;
+    for row in rows {
+        let o = line_order[row] as usize - first;
         while offsets.len() <= o {
             start = sort_dedup_tail(&mut items, start);
             offsets.push(start);
@@ -161,7 +191,7 @@ fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is
             items.push(line_items[row]);
         }
     }
-    while offsets.len() <= n_orders {
+    while offsets.len() <= end - first {
         start = sort_dedup_tail(&mut items, start);
         offsets.push(start);
     }
@@ -555,18 +585,23 @@ fn pairs_table(
     };
     // `pairs` come ordered by (a, b): a stable sort on pair_orders descending gives the SPEC order.
     let kept = stable_by_count_desc(kept, |i| pairs[i].2);
-    let sel: Vec<&(u32, u32, u32)> = kept.iter().map(|&i| &pairs[i]).collect();
-    let a_idx: Vec<IdxSize> = sel.iter().map(|p| p.0 as IdxSize).collect();
-    let b_idx: Vec<IdxSize> = sel.iter().map(|p| p.1 as IdxSize).collect();
-    let f = |name: &str, g: &dyn Fn(&(u32, u32, u32)) -> f64| Column::new(name.into(), sel.iter().map(|p| g(p)).collect::<Vec<f64>>());
+    let sel: Vec<(u32, u32, u32)> = kept.par_iter().map(|&i| pairs[i]).collect();
+    // Columns of up to millions of rows, each built on both cores.
+    let float = |name: &str, g: &(dyn Fn(&(u32, u32, u32)) -> f64 + Sync)| {
+        Float64Chunked::from_vec(name.into(), sel.par_iter().map(g).collect()).into_column()
+    };
+    let side = |name: &str, pick: fn(&(u32, u32, u32)) -> u32| -> Result<Column> {
+        let idx: Vec<IdxSize> = sel.par_iter().map(|p| pick(p) as IdxSize).collect();
+        Ok(keys.take_slice(&idx)?.with_name(name.into()))
+    };
     let columns = vec![
-        keys.take_slice(&a_idx)?.with_name("product_a".into()),
-        keys.take_slice(&b_idx)?.with_name("product_b".into()),
-        Column::new("pair_orders".into(), sel.iter().map(|p| p.2 as i64).collect::<Vec<_>>()),
-        f("support", &|p| p.2 as f64 / t),
-        f("confidence_a_to_b", &|p| p.2 as f64 / item_orders[p.0 as usize] as f64),
-        f("confidence_b_to_a", &|p| p.2 as f64 / item_orders[p.1 as usize] as f64),
-        f("lift", &|p| lift(p)),
+        side("product_a", |p| p.0)?,
+        side("product_b", |p| p.1)?,
+        Int64Chunked::from_vec("pair_orders".into(), sel.par_iter().map(|p| p.2 as i64).collect()).into_column(),
+        float("support", &|p| p.2 as f64 / t),
+        float("confidence_a_to_b", &|p| p.2 as f64 / item_orders[p.0 as usize] as f64),
+        float("confidence_b_to_a", &|p| p.2 as f64 / item_orders[p.1 as usize] as f64),
+        float("lift", &|p| lift(p)),
     ];
     Ok(DataFrame::new_infer_height(columns)?)
 }
