@@ -454,7 +454,6 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
                     }
                     *slot += 1;
                 }
-                touched.sort_unstable();
                 let mut found = Vec::new();
                 for &b in touched.iter() {
                     let c = std::mem::take(&mut counter[b as usize]);
@@ -463,6 +462,8 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
                     }
                 }
                 touched.clear();
+                // Only the kept pairs need ordering by b (most touched pairs fall below the threshold).
+                found.sort_unstable_by_key(|p| p.1);
                 found
             },
         )

@@ -180,9 +180,12 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
         queries::run_all(set, cfg, cleaned.as_of, &mut tables)?;
         sw.lap("queries");
     }
+    let (as_of, counts) = (cleaned.as_of, cleaned.counts.clone());
+    // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
+    std::thread::spawn(move || drop((cleaned, product_baskets, product_customers)));
     Ok(Tables {
-        as_of: cleaned.as_of,
-        counts: cleaned.counts,
+        as_of,
+        counts,
         basket: basket_stats,
         files: dump.files.into_iter().map(|f| f.path).collect(),
         tables,
