@@ -112,7 +112,7 @@ def main() -> int:
     os.makedirs(ref_b)
     env = dict(os.environ, POLARS_MAX_THREADS="2", RAYON_NUM_THREADS="2")
     peak = {}
-    basket_select = "customer_id, order_id, product_id, amount"
+    basket_select = "customer_id, order_id, product_id, amount, ts"
 
     def evergreen(cmd, out):
         def go():
@@ -123,10 +123,10 @@ def main() -> int:
 
     def ref_run():
         run_reference(f"'{dump}'", ref, threads=2)
-        run_basket_reference(f"'{dump}'", ref, threads=2, select=basket_select)
+        run_basket_reference(f"'{dump}'", ref, threads=2, select=basket_select, has_ts=True)
 
     def ref_basket():
-        run_basket_reference(f"'{dump}'", ref_b, threads=2, select=basket_select)
+        run_basket_reference(f"'{dump}'", ref_b, threads=2, select=basket_select, has_ts=True)
 
     def scan():
         # Every needed column is decoded (hash defeats answers from Parquet statistics).

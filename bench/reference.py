@@ -27,11 +27,12 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
                    min(ts) AS ordered_at
             FROM cur GROUP BY order_id
             HAVING min(customer_id) IS NULL OR min(customer_id) = max(customer_id)""",
+        # The customer's purchase orders and the positive lines of those orders (the order's customer).
         f"""CREATE OR REPLACE TEMP TABLE fav AS
             SELECT customer_id, product_id AS favourite_product FROM (
-              SELECT l.customer_id, l.product_id, count(DISTINCT l.order_id) AS n
+              SELECT o.customer_id, l.product_id, count(DISTINCT l.order_id) AS n
               FROM cur l JOIN ord o ON l.order_id = o.order_id
-              WHERE o.is_purchase AND l.amount > 0 AND l.customer_id IS NOT NULL AND l.product_id IS NOT NULL
+              WHERE o.is_purchase AND l.amount > 0 AND o.customer_id IS NOT NULL AND l.product_id IS NOT NULL
               GROUP BY ALL)
             QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY n DESC, product_id) = 1""",
         f"""CREATE OR REPLACE TEMP TABLE rfm AS
@@ -89,24 +90,32 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
 
 
 def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, money_decimals: int = 2,
-               has_amount: bool = True) -> list[str]:
+               has_amount: bool = True, has_ts: bool = False) -> list[str]:
     """products and basket_pairs by a self-join (the usual SQL way), written as Parquet.
-    `select` must yield order_id, product_id and (optionally) customer_id, amount."""
+    `select` must yield order_id, product_id and (optionally) customer_id, amount, ts. The cleaning
+    rules apply as for the customer tables: null order / timestamp / amount lines are rejected,
+    future lines (ts >= the day after the latest line) excluded."""
     d = money_decimals
     amount = "amount" if has_amount else "1.0::DOUBLE AS amount"
+    valid = "order_id IS NOT NULL" + (" AND ts IS NOT NULL" if has_ts else "") + \
+        (" AND amount IS NOT NULL AND isfinite(amount)" if has_amount else "")
     return [
         f"CREATE OR REPLACE TEMP TABLE bl AS SELECT {select} FROM read_parquet({src})",
         f"CREATE OR REPLACE TEMP TABLE bl2 AS SELECT order_id, product_id, customer_id, {amount} FROM bl "
-        "WHERE order_id IS NOT NULL",
+        f"WHERE {valid}",
         "CREATE OR REPLACE TEMP TABLE bo AS SELECT order_id FROM bl2 GROUP BY order_id "
         f"HAVING (min(customer_id) IS NULL OR min(customer_id) = max(customer_id)) AND round(sum(amount), {d}) > 0",
         "CREATE OR REPLACE TEMP TABLE btot AS SELECT count(*) AS total FROM bo",
         "CREATE OR REPLACE TEMP TABLE bpos AS SELECT l.* FROM bl2 l SEMI JOIN bo ON l.order_id = bo.order_id "
         "WHERE l.amount > 0 AND l.product_id IS NOT NULL",
-        f"""COPY (SELECT product_id, count(DISTINCT order_id) AS orders,
-                         count(DISTINCT order_id) / (SELECT total FROM btot) AS support,
-                         count(DISTINCT customer_id) AS customers, round(sum(amount), {d}) AS revenue
-                  FROM bpos GROUP BY product_id ORDER BY orders DESC, product_id)
+        # customers: the distinct known customers of the orders holding the product.
+        "CREATE OR REPLACE TEMP TABLE bocust AS SELECT order_id, min(customer_id) AS order_customer FROM bl2 "
+        "GROUP BY order_id",
+        f"""COPY (SELECT product_id, count(DISTINCT p.order_id) AS orders,
+                         count(DISTINCT p.order_id) / (SELECT total FROM btot) AS support,
+                         count(DISTINCT c.order_customer) AS customers, round(sum(amount), {d}) AS revenue
+                  FROM bpos p JOIN bocust c ON p.order_id = c.order_id
+                  GROUP BY product_id ORDER BY orders DESC, product_id)
             TO '{out_dir}/products.parquet' (FORMAT parquet)""",
         "CREATE OR REPLACE TEMP TABLE bitems AS SELECT DISTINCT order_id, product_id FROM bpos",
         "CREATE OR REPLACE TEMP TABLE bcount AS SELECT product_id, count(*) AS n FROM bitems GROUP BY product_id",
