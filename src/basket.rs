@@ -223,50 +223,41 @@ pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
     let (offsets, orders) = codes::group_by_code(n_customers, ix.len(), |o| {
         (ix.purchase[o] && ix.customer[o] != NONE).then(|| ix.customer[o])
     });
-    let chunk = 256;
-    let (favourite, customers) = (0..n_customers.div_ceil(chunk))
+    // A few contiguous ranges of customers, each with its own buffers. Per customer, the items
+    // of all its purchase orders are gathered and sorted; each run of one item is one order.
+    let parts = (rayon::current_num_threads() * 4).max(1);
+    let results: Vec<(Vec<(u32, u32)>, Vec<u32>)> = (0..parts)
         .into_par_iter()
-        .fold(
-            || (Vec::<(u32, u32)>::new(), vec![0u32; n_items], Vec::<u32>::new()),
-            |(mut fav, mut per_item, mut scratch), k| {
-                for cu in k * chunk..((k + 1) * chunk).min(n_customers) {
-                    scratch.clear();
-                    for &o in &orders[offsets[cu]..offsets[cu + 1]] {
-                        scratch.extend_from_slice(b.of(o as usize));
-                    }
-                    scratch.sort_unstable();
-                    let (mut best, mut best_n) = (NONE, 0u32);
-                    let mut r = 0;
-                    while r < scratch.len() {
-                        let item = scratch[r];
-                        let mut e = r + 1;
-                        while e < scratch.len() && scratch[e] == item {
-                            e += 1;
-                        }
-                        per_item[item as usize] += 1;
-                        // Items ascend, so a strict `>` keeps the smallest among ties.
-                        if (e - r) as u32 > best_n {
-                            best_n = (e - r) as u32;
-                            best = item;
-                        }
-                        r = e;
-                    }
-                    if best != NONE {
-                        fav.push((cu as u32, best));
+        .map(|p| {
+            let (mut fav, mut per_item, mut scratch) = (Vec::new(), vec![0u32; n_items], Vec::<u32>::new());
+            for cu in n_customers * p / parts..n_customers * (p + 1) / parts {
+                scratch.clear();
+                for &o in &orders[offsets[cu]..offsets[cu + 1]] {
+                    scratch.extend_from_slice(b.of(o as usize));
+                }
+                scratch.sort_unstable();
+                let (mut best, mut best_n) = (NONE, 0u32);
+                for run in scratch.chunk_by(|x, y| x == y) {
+                    per_item[run[0] as usize] += 1;
+                    // Items ascend, so a strict `>` keeps the smallest among ties.
+                    if run.len() as u32 > best_n {
+                        best_n = run.len() as u32;
+                        best = run[0];
                     }
                 }
-                (fav, per_item, scratch)
-            },
-        )
-        .map(|(fav, per_item, _)| (fav, per_item))
-        .reduce(
-            || (Vec::new(), vec![0u32; n_items]),
-            |(mut fa, mut pa), (fb, pb)| {
-                fa.extend(fb);
-                pa.iter_mut().zip(pb).for_each(|(x, y)| *x += y);
-                (fa, pa)
-            },
-        );
+                if best != NONE {
+                    fav.push((cu as u32, best));
+                }
+            }
+            (fav, per_item)
+        })
+        .collect();
+    let mut customers = vec![0u32; n_items];
+    let mut favourite = Vec::new();
+    for (fav, per_item) in results {
+        customers.iter_mut().zip(&per_item).for_each(|(x, y)| *x += y);
+        favourite.extend(fav);
+    }
     let mut fav = vec![NONE; n_customers];
     for (cu, item) in favourite {
         fav[cu as usize] = item;

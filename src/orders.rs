@@ -56,12 +56,14 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
-/// different customers rejected whole. Then build the order table.
+/// different customers rejected whole. Then build the order index; `order_times` asks for each
+/// order's timestamp too (the customer tables need it, baskets do not).
 pub fn clean(
     raw: LazyFrame,
     as_of: Option<NaiveDate>,
     money_decimals: u32,
     has: Present,
+    order_times: bool,
     sw: &mut Stopwatch,
 ) -> Result<Cleaned> {
     let raw = raw.collect()?;
@@ -128,7 +130,7 @@ pub fn clean(
     };
 
     sw.lap("line_rules");
-    let index = OrderIndex::build(&current, has, money_decimals)?;
+    let index = OrderIndex::build(&current, has, order_times && has.timestamp, money_decimals)?;
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
     let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
@@ -190,7 +192,7 @@ impl OrderIndex {
         self.first_row.is_empty()
     }
 
-    fn build(lines: &DataFrame, has: Present, money_decimals: u32) -> Result<OrderIndex> {
+    fn build(lines: &DataFrame, has: Present, times: bool, money_decimals: u32) -> Result<OrderIndex> {
         // The four extractions are independent: run them on both cores.
         let ((orders, line_customer), (amount, ts)) = rayon::join(
             || rayon::join(|| codes::encode(lines.column(c::ORDER)?), || codes::encode(lines.column(c::CUSTOMER)?)),
@@ -198,7 +200,7 @@ impl OrderIndex {
                 rayon::join(
                     || codes::f64_values(lines.column(c::AMOUNT)?),
                     || -> Result<Option<Vec<i64>>> {
-                        if has.timestamp {
+                        if times {
                             Ok(Some(codes::i64_values(lines.column(c::TS)?)?))
                         } else {
                             Ok(None)

@@ -123,7 +123,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
     let has = dump.has;
-    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has, sw)?;
+    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has, job == Job::Run, sw)?;
     let k = &cleaned.counts;
     tracing::debug!(
         lines_read = k.lines_read,
@@ -330,7 +330,7 @@ pub fn validate(cfg: &Config) -> Result<String> {
     let mut dump = input::load(files, &cfg.columns, Mode::Customers)?;
     let schema = dump.lines.collect_schema()?;
     let mut sw = Stopwatch::start();
-    let cleaned = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, &mut sw)?;
+    let cleaned = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, true, &mut sw)?;
     let k = &cleaned.counts;
     let mut r = String::new();
     let _ = writeln!(r, "files: {}", dump.files.len());
