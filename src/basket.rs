@@ -148,7 +148,12 @@ fn distinct_sets(offsets: &[usize], items: &[u32]) -> (Vec<usize>, Vec<u32>) {
 /// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
 /// The lines are cut in two at an order boundary and the halves built on both cores: each half
 /// holds a consecutive range of orders, so the two results simply follow each other.
-fn clustered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool + Sync) -> (Vec<usize>, Vec<u32>) {
+fn clustered_baskets(
+    line_order: &[u32],
+    line_items: &[u32],
+    n_orders: usize,
+    is_item: impl Fn(usize) -> bool + Sync,
+) -> (Vec<usize>, Vec<u32>) {
     let rows = line_order.len();
     let mut mid = rows / 2;
     while mid > 0 && mid < rows && line_order[mid] == line_order[mid - 1] {
@@ -199,7 +204,12 @@ fn clustered_range(
 }
 
 /// Baskets from lines in any order: count per order, place, then sort and deduplicate each.
-fn scattered_baskets(line_order: &[u32], line_items: &[u32], n_orders: usize, is_item: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<u32>) {
+fn scattered_baskets(
+    line_order: &[u32],
+    line_items: &[u32],
+    n_orders: usize,
+    is_item: impl Fn(usize) -> bool,
+) -> (Vec<usize>, Vec<u32>) {
     let (offsets, rows) = codes::group_by_code(n_orders, line_order.len(), |row| is_item(row).then(|| line_order[row]));
     let items: Vec<u32> = rows.iter().map(|&row| line_items[row as usize]).collect();
     distinct_sets(&offsets, &items)
@@ -277,7 +287,13 @@ pub struct PairCounts {
 /// Count, for every pair of item ids `a < b`, the baskets holding both, keeping pairs with at
 /// least `threshold` baskets. Basket `i` is `items[offsets[i]..offsets[i + 1]]` (any order,
 /// duplicates allowed). Baskets with more than `max_items` distinct items are skipped.
-pub fn count_pairs(offsets: &[usize], items: &[u32], n_items: usize, threshold: u32, max_items: Option<usize>) -> PairCounts {
+pub fn count_pairs(
+    offsets: &[usize],
+    items: &[u32],
+    n_items: usize,
+    threshold: u32,
+    max_items: Option<usize>,
+) -> PairCounts {
     count_pairs_within(offsets, items, n_items, threshold, max_items, PAIR_BUDGET)
 }
 
@@ -343,7 +359,13 @@ const PAIR_BUDGET: usize = 64 << 20;
 /// first items `a`, every basket's later items `b` are copied into a bucket per `a` (a one-pass
 /// bucket sort), then each bucket is counted with a dense per-thread counter, items in parallel.
 /// Ranges are chosen so a pass holds at most `budget` occurrences.
-fn count_sorted_pairs(items: &[u32], offsets: &[usize], n_items: usize, threshold: u32, budget: usize) -> Vec<(u32, u32, u32)> {
+fn count_sorted_pairs(
+    items: &[u32],
+    offsets: &[usize],
+    n_items: usize,
+    threshold: u32,
+    budget: usize,
+) -> Vec<(u32, u32, u32)> {
     let n = offsets.len() - 1;
     // Baskets are split into parts filled in parallel; per part, the occurrences per first item
     // (a at position p of a basket of length L has L - p - 1 partners).
@@ -409,9 +431,8 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
     let buf = &buf;
     (0..s.per_part.len()).into_par_iter().for_each(|p| {
         // This part's sub-range of each bucket starts after the earlier parts' shares.
-        let mut cursor: Vec<usize> = (0..width)
-            .map(|k| start[k] + s.per_part[..p].iter().map(|v| v[lo as usize + k]).sum::<usize>())
-            .collect();
+        let mut cursor: Vec<usize> =
+            (0..width).map(|k| start[k] + s.per_part[..p].iter().map(|v| v[lo as usize + k]).sum::<usize>()).collect();
         for bk in s.bounds[p]..s.bounds[p + 1] {
             let seg = &s.items[s.offsets[bk]..s.offsets[bk + 1]];
             // Items are sorted: the first items in range form one run.
@@ -493,7 +514,8 @@ pub fn basket_tables(
     sw.lap("products");
 
     let threshold = opts.threshold(total_orders);
-    let counted = count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items);
+    let counted =
+        count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items);
     sw.lap("pair_count");
     let basket_pairs = pairs_table(&counted.pairs, &b.keys, &item_orders, total_orders, opts.top_per_item)?;
     sw.lap("pairs_table");
@@ -547,7 +569,10 @@ fn products_table(
     let columns = vec![
         b.keys.take_slice(&idx)?.with_name(c::PRODUCT.into()),
         Column::new("orders".into(), order.iter().map(|&i| item_orders[i as usize] as i64).collect::<Vec<_>>()),
-        Column::new("support".into(), order.iter().map(|&i| item_orders[i as usize] as f64 / total).collect::<Vec<_>>()),
+        Column::new(
+            "support".into(),
+            order.iter().map(|&i| item_orders[i as usize] as f64 / total).collect::<Vec<_>>(),
+        ),
         Column::new(
             "customers".into(),
             order.iter().map(|&i| known.customer.then(|| customers[i as usize] as i64)).collect::<Vec<_>>(),
@@ -633,10 +658,7 @@ fn top_per_item(pairs: &[(u32, u32, u32)], k: usize, lift: &dyn Fn(&(u32, u32, u
     }
     half.sort_by(|x, y| {
         let (px, py) = (&pairs[x.2], &pairs[y.2]);
-        x.0.cmp(&y.0)
-            .then(py.2.cmp(&px.2))
-            .then(lift(py).total_cmp(&lift(px)))
-            .then(x.1.cmp(&y.1))
+        x.0.cmp(&y.0).then(py.2.cmp(&px.2)).then(lift(py).total_cmp(&lift(px))).then(x.1.cmp(&y.1))
     });
     let mut keep = vec![false; pairs.len()];
     let mut r = 0;

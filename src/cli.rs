@@ -364,7 +364,10 @@ fn query(q: QueryArgs) -> Result<()> {
         println!("{df}");
         return Ok(());
     };
-    let err = |e: &dyn std::fmt::Display| crate::Error::Output { path: out.clone(), reason: crate::error::one_line(&e.to_string()) };
+    let err = |e: &dyn std::fmt::Display| crate::Error::Output {
+        path: out.clone(),
+        reason: crate::error::one_line(&e.to_string()),
+    };
     let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let tmp = out.with_extension(format!("{ext}.tmp"));
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;

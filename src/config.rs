@@ -129,9 +129,8 @@ impl Settings {
     pub fn from_toml_file(path: &Path) -> Result<Settings> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("{}: cannot read config file: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| {
-            Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string())))
-        })
+        toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string()))))
     }
 
     /// This layer laid over `base`: every field set here wins.

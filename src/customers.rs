@@ -8,8 +8,8 @@ use crate::basket;
 use crate::codes::NONE;
 use crate::error::Result;
 use crate::exprs::{days_until, fractional_days, round_money_value};
-use crate::orders::Cleaned;
 use crate::input::col_names as c;
+use crate::orders::Cleaned;
 
 /// Per-customer recency, frequency, monetary (and profit with a cost column), one row per
 /// customer with at least one purchase order.
@@ -75,7 +75,11 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
 
 /// Favourite product per customer: the product on the positive lines of most of the customer's
 /// purchase orders; ties go to the smallest product id. Returns `customer_id, favourite_product`.
-pub fn favourite_products(cleaned: &Cleaned, b: &basket::Baskets, per_customer: &basket::CustomerItems) -> Result<DataFrame> {
+pub fn favourite_products(
+    cleaned: &Cleaned,
+    b: &basket::Baskets,
+    per_customer: &basket::CustomerItems,
+) -> Result<DataFrame> {
     let best = &per_customer.favourite;
     let who: Vec<usize> = (0..best.len()).filter(|&cu| best[cu] != NONE).collect();
     let customer_rows: Vec<IdxSize> = who.iter().map(|&cu| cleaned.index.line_customer.first_row[cu]).collect();

@@ -30,7 +30,14 @@ pub enum Error {
 
     /// Files of one dump disagree on a column's type.
     #[error("input error: {file}: column `{column}` ({role}) is {found}, but {other_file} has {expected}; all files of one dump must agree")]
-    SchemaMismatch { file: PathBuf, other_file: PathBuf, column: String, role: &'static str, expected: String, found: String },
+    SchemaMismatch {
+        file: PathBuf,
+        other_file: PathBuf,
+        column: String,
+        role: &'static str,
+        expected: String,
+        found: String,
+    },
 
     /// The amount expression cannot be parsed or used.
     #[error("input error: {file}: amount expression `{expr}`: {reason}")]

@@ -38,8 +38,7 @@ pub fn days_until(as_of: NaiveDate, ts: Expr) -> Expr {
 
 /// Fractional days between two timestamp expressions (`later - earlier`).
 pub fn fractional_days(later: Expr, earlier: Expr) -> Expr {
-    (later.cast(DataType::Int64) - earlier.cast(DataType::Int64)).cast(DataType::Float64)
-        / lit(MICROS_PER_DAY as f64)
+    (later.cast(DataType::Int64) - earlier.cast(DataType::Int64)).cast(DataType::Float64) / lit(MICROS_PER_DAY as f64)
 }
 
 /// 0-based position of each row when the frame is ordered by `by` (with per-key directions).

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::config::{Columns, OptionalColumn};
 use crate::basket::ITEM;
+use crate::config::{Columns, OptionalColumn};
 use crate::error::{one_line, Error, Result};
 
 /// Canonical column names of the line frame.
@@ -120,8 +120,8 @@ pub fn resolve_inputs(inputs: &[String]) -> Result<Vec<InputFile>> {
 }
 
 fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| Error::Unreadable { file: dir.to_path_buf(), reason: e.to_string() })?;
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| Error::Unreadable { file: dir.to_path_buf(), reason: e.to_string() })?;
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
@@ -186,8 +186,7 @@ fn hive_literal(v: &str) -> Expr {
 }
 
 fn file_schema(f: &InputFile, lf: &mut LazyFrame) -> Result<SchemaRef> {
-    lf.collect_schema()
-        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })
+    lf.collect_schema().map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })
 }
 
 /// What one role needs to know while checking files.
@@ -339,8 +338,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
             reason: one_line(&e.to_string()),
         })?
     };
-    let amount_leaves: Vec<String> =
-        amount_expr.clone().meta().root_names().iter().map(|s| s.to_string()).collect();
+    let amount_leaves: Vec<String> = amount_expr.clone().meta().root_names().iter().map(|s| s.to_string()).collect();
     // An optional role is used when named explicitly (then it must exist) or when its default
     // name is present in every file.
     let optional_used = |oc: &OptionalColumn| oc.explicit || scans.iter().all(|(_, s)| s.contains(&oc.name));
@@ -415,10 +413,9 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
             select.push(lit(1.0f64).alias(c::AMOUNT));
         }
 
-        for (used, oc, role, out) in [
-            (has.cost, &cols.cost, "cost", c::COST),
-            (has.quantity, &cols.quantity, "quantity", c::QUANTITY),
-        ] {
+        for (used, oc, role, out) in
+            [(has.cost, &cols.cost, "cost", c::COST), (has.quantity, &cols.quantity, "quantity", c::QUANTITY)]
+        {
             if used {
                 let rc = RoleCheck { role, column: &oc.name };
                 let dt = get(&rc, NUM_EXPECTED)?;
@@ -490,7 +487,9 @@ fn first_bad_value(f: &InputFile, lf: &LazyFrame, column: &str, bad: Expr) -> Re
 /// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.
 fn check_whole_floats(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr) -> Result<()> {
     match first_bad_value(f, lf, rc.column, bad)? {
-        Some(v) => Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}"))),
+        Some(v) => {
+            Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}")))
+        }
         None => Ok(()),
     }
 }

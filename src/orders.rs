@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::codes::{self, Codes, NONE};
+use crate::error::{Error, Result};
 use crate::exprs::{date_to_micros, round_money_value};
 use crate::input::{col_names as c, Present};
 use crate::pipeline::Stopwatch;

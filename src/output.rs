@@ -36,10 +36,8 @@ impl Staging {
         let parent = parent_of(target);
         let name = file_name(target)?;
         remove_stale(&parent, &name);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let tmp = parent.join(format!(".{name}{TMP_TAG}{}-{stamp}", std::process::id()));
         fs::create_dir_all(&tmp).map_err(|e| out_err(target, format!("cannot create a folder beside it: {e}")))?;
         Ok(Staging { target: target.to_path_buf(), tmp, committed: false })
@@ -83,11 +81,8 @@ impl Staging {
         self.write_text(SUCCESS, "")?;
         sync_dir(&self.tmp);
         if self.target.exists() {
-            let old = parent_of(&self.target).join(format!(
-                ".{}{OLD_TAG}{}",
-                file_name(&self.target)?,
-                std::process::id()
-            ));
+            let old =
+                parent_of(&self.target).join(format!(".{}{OLD_TAG}{}", file_name(&self.target)?, std::process::id()));
             let _ = fs::remove_dir_all(&old);
             fs::rename(&self.target, &old).map_err(|e| out_err(&self.target, format!("cannot move aside: {e}")))?;
             if let Err(e) = fs::rename(&self.tmp, &self.target) {
@@ -159,7 +154,10 @@ fn check_target(target: &Path) -> Result<()> {
     if empty || target.join(MANIFEST).exists() || target.join(SUCCESS).exists() {
         Ok(())
     } else {
-        Err(out_err(target, "expected an empty folder or a previous evergreen output, found other files; refusing to replace it"))
+        Err(out_err(
+            target,
+            "expected an empty folder or a previous evergreen output, found other files; refusing to replace it",
+        ))
     }
 }
 

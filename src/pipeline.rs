@@ -7,11 +7,11 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::basket::{self, BasketStats, Known};
 use crate::config::Config;
 use crate::customers;
 use crate::deciles;
 use crate::error::{Error, Result};
-use crate::basket::{self, BasketStats, Known};
 use crate::input::{self, col_names as c, Mode, Present};
 use crate::orders::{self, Counts};
 use crate::output::{self, Staging, MANIFEST};
@@ -183,13 +183,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let (as_of, counts) = (cleaned.as_of, cleaned.counts.clone());
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop((cleaned, product_baskets, product_customers)));
-    Ok(Tables {
-        as_of,
-        counts,
-        basket: basket_stats,
-        files: dump.files.into_iter().map(|f| f.path).collect(),
-        tables,
-    })
+    Ok(Tables { as_of, counts, basket: basket_stats, files: dump.files.into_iter().map(|f| f.path).collect(), tables })
 }
 
 /// Compute the `run` tables (kept for callers that only want those).
@@ -358,7 +352,10 @@ pub fn validate(cfg: &Config) -> Result<String> {
     let names: Vec<&str> = set.others.iter().map(|q| q.name.as_str()).collect();
     let _ = writeln!(r, "queries: {}", names.join(", "));
     if k.lines_used == 0 {
-        return Err(Error::Empty { what: cfg.inputs.join(" "), reason: "no line left after the cleaning rules".into() });
+        return Err(Error::Empty {
+            what: cfg.inputs.join(" "),
+            reason: "no line left after the cleaning rules".into(),
+        });
     }
     let _ = writeln!(r, "ok: nothing written");
     Ok(r)

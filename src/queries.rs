@@ -50,7 +50,8 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Re
     let mut by_name: BTreeMap<String, Query> = SHIPPED
         .iter()
         .map(|(n, sql)| {
-            let q = Query { name: n.to_string(), origin: PathBuf::from(format!("queries/{n}.sql")), sql: sql.to_string() };
+            let q =
+                Query { name: n.to_string(), origin: PathBuf::from(format!("queries/{n}.sql")), sql: sql.to_string() };
             (n.to_string(), q)
         })
         .collect();
@@ -58,12 +59,14 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Re
     if let Some(dir) = user_dir {
         let rd = std::fs::read_dir(dir)
             .map_err(|e| Error::Config(format!("--queries {}: cannot read folder: {e}", dir.display())))?;
-        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
+        let mut files: Vec<PathBuf> =
+            rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
         files.sort();
         for f in files {
             let name = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
             check_name(&name, &f)?;
-            let sql = std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
+            let sql =
+                std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
             let q = Query { name: name.clone(), origin: f, sql };
             match by_name.get_mut(&name) {
                 Some(shipped) => *shipped = q,
@@ -88,10 +91,16 @@ fn check_name(name: &str, file: &Path) -> Result<()> {
         && !name.starts_with(|c: char| c.is_ascii_digit());
     let core = ["customers", "score_bins", "monetary_deciles", "purchase_deciles", "products", "basket_pairs"];
     if !plain {
-        return Err(Error::Query { file: file.to_path_buf(), reason: "expected a file name made of letters, digits and _".into() });
+        return Err(Error::Query {
+            file: file.to_path_buf(),
+            reason: "expected a file name made of letters, digits and _".into(),
+        });
     }
     if core.contains(&name) {
-        return Err(Error::Query { file: file.to_path_buf(), reason: format!("`{name}` is a core table; name the query otherwise") });
+        return Err(Error::Query {
+            file: file.to_path_buf(),
+            reason: format!("`{name}` is a core table; name the query otherwise"),
+        });
     }
     Ok(())
 }
@@ -165,8 +174,8 @@ pub fn check_segments(q: &Query, bins: u8) -> Result<()> {
 pub fn segment_sql_from_map(path: &Path, bins: u8) -> Result<String> {
     let err = |reason: String| Error::Config(format!("{}: {reason}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read segment map: {e}")))?;
-    let map: BTreeMap<String, Vec<String>> =
-        toml::from_str(&text).map_err(|e| err(format!("expected `Segment = [\"555\", …]` lines: {}", one_line(&e.to_string()))))?;
+    let map: BTreeMap<String, Vec<String>> = toml::from_str(&text)
+        .map_err(|e| err(format!("expected `Segment = [\"555\", …]` lines: {}", one_line(&e.to_string()))))?;
     let cells = all_cells(bins);
     let mut owner: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut bad = Vec::new();

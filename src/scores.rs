@@ -9,11 +9,8 @@ use crate::exprs::{count_rows, position, slice_of};
 use crate::input::col_names as c;
 
 /// The three dimensions: value column, score column, and whether a larger value is better.
-pub const DIMENSIONS: [(&str, &str, bool); 3] = [
-    ("recency_days", "r_score", false),
-    ("frequency", "f_score", true),
-    ("monetary", "m_score", true),
-];
+pub const DIMENSIONS: [(&str, &str, bool); 3] =
+    [("recency_days", "r_score", false), ("frequency", "f_score", true), ("monetary", "m_score", true)];
 
 /// The score of one dimension as an expression over the customers frame.
 ///
@@ -23,10 +20,12 @@ pub const DIMENSIONS: [(&str, &str, bool); 3] = [
 pub fn score(value: &str, larger_is_better: bool, bins: u8, method: ScoringMethod) -> Expr {
     let below = match method {
         // rank(Min) counts strictly smaller keys + 1; descending when a smaller value is better.
-        ScoringMethod::Rank => col(value)
-            .rank(RankOptions { method: RankMethod::Min, descending: !larger_is_better }, None)
-            .cast(DataType::Int64)
-            - lit(1i64),
+        ScoringMethod::Rank => {
+            col(value)
+                .rank(RankOptions { method: RankMethod::Min, descending: !larger_is_better }, None)
+                .cast(DataType::Int64)
+                - lit(1i64)
+        }
         ScoringMethod::Ntile => position(vec![col(value), col(c::CUSTOMER)], vec![!larger_is_better, false]),
     };
     slice_of(below, count_rows(), bins as i64).cast(DataType::Int32)
@@ -34,8 +33,7 @@ pub fn score(value: &str, larger_is_better: bool, bins: u8, method: ScoringMetho
 
 /// Add `r_score`, `f_score`, `m_score` and `rfm_cell` (e.g. `"545"`).
 pub fn add_scores(customers: LazyFrame, bins: u8, method: ScoringMethod) -> LazyFrame {
-    let scores: Vec<Expr> =
-        DIMENSIONS.iter().map(|(v, s, better)| score(v, *better, bins, method).alias(*s)).collect();
+    let scores: Vec<Expr> = DIMENSIONS.iter().map(|(v, s, better)| score(v, *better, bins, method).alias(*s)).collect();
     customers.with_columns(scores).with_column(
         concat_str([col("r_score"), col("f_score"), col("m_score")].map(|e| e.cast(DataType::String)), "", false)
             .alias("rfm_cell"),

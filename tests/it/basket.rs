@@ -129,7 +129,17 @@ fn basket_only_dump_needs_just_order_and_item() {
     let (_d, p) = dump_frame(&mut df);
     let out = p.parent().unwrap().join("out");
     let st = bin()
-        .args(["basket", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--order-col", "basket", "--item-col", "sku"])
+        .args([
+            "basket",
+            "--input",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--order-col",
+            "basket",
+            "--item-col",
+            "sku",
+        ])
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));

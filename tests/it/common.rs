@@ -44,8 +44,7 @@ pub fn frame(lines: &[Line]) -> DataFrame {
     .unwrap();
     df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
     if lines.iter().any(|l| l.product.is_some()) {
-        df.with_column(Column::new("product_id".into(), lines.iter().map(|l| l.product).collect::<Vec<_>>()))
-            .unwrap();
+        df.with_column(Column::new("product_id".into(), lines.iter().map(|l| l.product).collect::<Vec<_>>())).unwrap();
     }
     df
 }

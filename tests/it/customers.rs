@@ -75,10 +75,7 @@ fn future_lines_are_excluded_and_counted() {
 
 #[test]
 fn default_as_of_is_the_day_after_the_latest_line() {
-    let r = run_lines(
-        &[line(Some(1), 1, "2024-05-01 08:00", 10.0), line(None, 2, "2024-05-09 22:00", 3.0)],
-        None,
-    );
+    let r = run_lines(&[line(Some(1), 1, "2024-05-01 08:00", 10.0), line(None, 2, "2024-05-09 22:00", 3.0)], None);
     assert_eq!(r.as_of.to_string(), "2024-05-10", "latest line (a guest's) is on May 9");
     assert_eq!(r.customer(1).i("recency_days"), 9);
     assert_eq!(r.counts.future_lines, 0);
@@ -153,10 +150,7 @@ fn lapse_buckets_have_inclusive_upper_thresholds() {
     );
     let got: Vec<(i64, String)> =
         (1..=4).map(|i| (r.customer(i).i("recency_days"), r.customer(i).s("lapse_bucket"))).collect();
-    assert_eq!(
-        got,
-        vec![(30, "0-30".into()), (31, "31-60".into()), (120, "91-120".into()), (121, "121+".into())]
-    );
+    assert_eq!(got, vec![(30, "0-30".into()), (31, "31-60".into()), (120, "91-120".into()), (121, "121+".into())]);
 }
 
 #[test]

@@ -18,10 +18,18 @@ fn a_good_run_writes_every_table_manifest_and_success() {
     let out = d.path().join("out");
     let (code, err) = run_cli(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    for f in ["customers.parquet", "score_bins.parquet", "monetary_deciles.parquet", "purchase_deciles.parquet", "_manifest.json", "_SUCCESS"] {
+    for f in [
+        "customers.parquet",
+        "score_bins.parquet",
+        "monetary_deciles.parquet",
+        "purchase_deciles.parquet",
+        "_manifest.json",
+        "_SUCCESS",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
     assert_eq!(m["as_of"], "2024-01-07");
     assert_eq!(m["counts"]["lines_read"], 2);
     assert_eq!(m["tables"]["customers"]["rows"], 2);
@@ -35,13 +43,23 @@ fn missing_column_names_file_and_column_and_leaves_previous_output() {
     assert_eq!(code, 0);
     let before = std::fs::read(out.join("customers.parquet")).unwrap();
     let (code, err) = run_cli(&[
-        "run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--customer-col", "CustomerID",
+        "run",
+        "--input",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--customer-col",
+        "CustomerID",
     ]);
     assert_eq!(code, 4);
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("dump.parquet") && err.contains("`CustomerID`") && err.contains("found columns"), "{err}");
     assert_eq!(std::fs::read(out.join("customers.parquet")).unwrap(), before, "previous output untouched");
-    let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "no temporary folder left behind");
 }
 
@@ -49,9 +67,13 @@ fn missing_column_names_file_and_column_and_leaves_previous_output() {
 fn wrong_type_is_named() {
     let (d, p) = write_sample();
     let out = d.path().join("out");
-    let (code, err) = run_cli(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--ts-col", "amount"]);
+    let (code, err) =
+        run_cli(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--ts-col", "amount"]);
     assert_eq!(code, 4);
-    assert!(err.contains("`amount` (timestamp)") && err.contains("expected a timestamp") && err.contains("found f64"), "{err}");
+    assert!(
+        err.contains("`amount` (timestamp)") && err.contains("expected a timestamp") && err.contains("found f64"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing written");
 }
 
@@ -69,7 +91,8 @@ fn corrupt_parquet_is_exit_3() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("bad.parquet");
     std::fs::write(&p, b"PAR1 this is not parquet").unwrap();
-    let (code, err) = run_cli(&["run", "--input", p.to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap()]);
+    let (code, err) =
+        run_cli(&["run", "--input", p.to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap()]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("bad.parquet"), "{err}");
 }
@@ -79,7 +102,8 @@ fn unparseable_timestamp_string_is_named() {
     use polars::prelude::*;
     let mut df = df!("customer_id" => [1i64, 2], "order_id" => [1i64, 2], "ts" => ["2024-01-01", "yesterday"], "amount" => [1.0, 2.0]).unwrap();
     let (d, p) = dump_frame(&mut df);
-    let (code, err) = run_cli(&["run", "--input", p.to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap()]);
+    let (code, err) =
+        run_cli(&["run", "--input", p.to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap()]);
     assert_eq!(code, 4);
     assert!(err.contains("`ts`") && err.contains("yesterday"), "{err}");
 }
@@ -98,7 +122,15 @@ fn unknown_config_keys_are_an_error() {
     let (d, p) = write_sample();
     let cfg = d.path().join("e.toml");
     std::fs::write(&cfg, "binz = 4\n").unwrap();
-    let (code, err) = run_cli(&["run", "--config", cfg.to_str().unwrap(), "--input", p.to_str().unwrap(), "--out", d.path().join("o").to_str().unwrap()]);
+    let (code, err) = run_cli(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--input",
+        p.to_str().unwrap(),
+        "--out",
+        d.path().join("o").to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("binz"), "{err}");
 }
@@ -122,7 +154,8 @@ fn out_that_is_a_file_or_a_foreign_folder_is_refused() {
 fn as_of_before_all_data_is_an_empty_input_error() {
     let (d, p) = write_sample();
     let out = d.path().join("out");
-    let (code, err) = run_cli(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2020-01-01"]);
+    let (code, err) =
+        run_cli(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2020-01-01"]);
     assert_eq!(code, 4);
     assert!(err.contains("no line left") && err.contains("2 future"), "{err}");
     assert!(!out.exists());
@@ -135,17 +168,29 @@ fn flags_override_the_config_file_and_env() {
     let map = any_segment_map(d.path(), 3);
     std::fs::write(
         &cfg,
-        format!("bins = 3\nas_of = \"2024-01-10\"\nsegment_map = {:?}\n[columns]\ncustomer = \"nope\"\n", map.display().to_string()),
+        format!(
+            "bins = 3\nas_of = \"2024-01-10\"\nsegment_map = {:?}\n[columns]\ncustomer = \"nope\"\n",
+            map.display().to_string()
+        ),
     )
     .unwrap();
     let out = d.path().join("out");
     let st = bin()
-        .args(["run", "--config", cfg.to_str().unwrap(), "--input", p.to_str().unwrap(), "--customer-col", "customer_id"])
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--input",
+            p.to_str().unwrap(),
+            "--customer-col",
+            "customer_id",
+        ])
         .env("EVERGREEN_OUT", out.to_str().unwrap())
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
     assert_eq!(m["config"]["bins"], 3, "from the file");
     assert_eq!(m["as_of"], "2024-01-10", "from the file");
     assert_eq!(m["config"]["columns"]["customer"]["name"], "customer_id", "the flag wins");

@@ -80,60 +80,177 @@ fn plus(mut v: Vec<String>, extra: &[&str]) -> Vec<String> {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "missing required column", build: |d| run_args(file(d, "x.parquet", without(good_frame(), "customer_id"))),
-            expect: Expect::Error(4, &["x.parquet", "`customer_id` (customer) not found", "found columns"]) },
-        Case { name: "customer of a wrong type", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "customer_id", Column::new("".into(), [true, false, true, true, false])))),
-            expect: Expect::Error(4, &["x.parquet", "`customer_id` (customer)", "expected integers or strings", "found bool"]) },
-        Case { name: "order of a wrong type", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "order_id", Column::new("".into(), [true, false, true, true, false])))),
-            expect: Expect::Error(4, &["`order_id` (order)", "found bool"]) },
-        Case { name: "timestamp of a wrong type", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "ts", Column::new("".into(), [1.0, 2.0, 3.0, 4.0, 5.0])))),
-            expect: Expect::Error(4, &["`ts` (timestamp)", "expected a timestamp, a date or an ISO-8601 string", "found f64"]) },
-        Case { name: "amount of a wrong type", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), ["1", "2", "3", "4", "5"])))),
-            expect: Expect::Error(4, &["`amount` (amount)", "expected numbers", "found str"]) },
-        Case { name: "product with fractions", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "product_id", Column::new("".into(), [1.5, 2.0, 3.0, 4.0, 5.0])))),
-            expect: Expect::Error(4, &["`product_id` (product)", "whole numbers", "1.5"]) },
-        Case { name: "cost of a wrong type", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "cost", Column::new("".into(), ["a", "b", "c", "d", "e"])))),
-            expect: Expect::Error(4, &["`cost` (cost)", "found str"]) },
-        Case { name: "binary (non-UTF-8) customer ids", build: |d| {
+        Case {
+            name: "missing required column",
+            build: |d| run_args(file(d, "x.parquet", without(good_frame(), "customer_id"))),
+            expect: Expect::Error(4, &["x.parquet", "`customer_id` (customer) not found", "found columns"]),
+        },
+        Case {
+            name: "customer of a wrong type",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "customer_id", Column::new("".into(), [true, false, true, true, false])),
+                ))
+            },
+            expect: Expect::Error(
+                4,
+                &["x.parquet", "`customer_id` (customer)", "expected integers or strings", "found bool"],
+            ),
+        },
+        Case {
+            name: "order of a wrong type",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "order_id", Column::new("".into(), [true, false, true, true, false])),
+                ))
+            },
+            expect: Expect::Error(4, &["`order_id` (order)", "found bool"]),
+        },
+        Case {
+            name: "timestamp of a wrong type",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "ts", Column::new("".into(), [1.0, 2.0, 3.0, 4.0, 5.0])),
+                ))
+            },
+            expect: Expect::Error(
+                4,
+                &["`ts` (timestamp)", "expected a timestamp, a date or an ISO-8601 string", "found f64"],
+            ),
+        },
+        Case {
+            name: "amount of a wrong type",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "amount", Column::new("".into(), ["1", "2", "3", "4", "5"])),
+                ))
+            },
+            expect: Expect::Error(4, &["`amount` (amount)", "expected numbers", "found str"]),
+        },
+        Case {
+            name: "product with fractions",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "product_id", Column::new("".into(), [1.5, 2.0, 3.0, 4.0, 5.0])),
+                ))
+            },
+            expect: Expect::Error(4, &["`product_id` (product)", "whole numbers", "1.5"]),
+        },
+        Case {
+            name: "cost of a wrong type",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "cost", Column::new("".into(), ["a", "b", "c", "d", "e"])),
+                ))
+            },
+            expect: Expect::Error(4, &["`cost` (cost)", "found str"]),
+        },
+        Case {
+            name: "binary (non-UTF-8) customer ids",
+            build: |d| {
                 let ids: Vec<&[u8]> = vec![b"\xff\x01", b"\xfe", b"\xff\x01", b"\x00", b"\x80"];
                 run_args(file(d, "x.parquet", with(good_frame(), "customer_id", Column::new("".into(), ids))))
             },
-            expect: Expect::Error(4, &["`customer_id` (customer)", "found binary"]) },
-        Case { name: "NaN in a float customer id", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "customer_id", Column::new("".into(), [1.0, f64::NAN, 1.0, 2.0, 2.0])))),
-            expect: Expect::Error(4, &["`customer_id` (customer)", "whole numbers", "NaN"]) },
-        Case { name: "empty file", build: |d| run_args(file(d, "x.parquet", good_frame().slice(0, 0))),
-            expect: Expect::Error(4, &["no usable line among 0 read"]) },
-        Case { name: "zero rows after the cleaning rules", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [None::<f64>; 5])))),
-            expect: Expect::Error(4, &["no usable line among 5 read"]) },
-        Case { name: "as_of before all data", build: |d| plus(vec!["run".into(), "--input".into(), file(d, "x.parquet", good_frame())], &["--as-of", "2020-01-01"]),
-            expect: Expect::Error(4, &["no line left after the cleaning rules", "5 future"]) },
-        Case { name: "only guest lines", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "customer_id", Column::new("".into(), [None::<i64>; 5])))),
-            expect: Expect::Error(4, &["no customer has a purchase order", "5 guest lines"]) },
-        Case { name: "only returns", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [-1.0; 5])))),
-            expect: Expect::Error(4, &["no customer has a purchase order", "0 purchase orders"]) },
-        Case { name: "no file matches the glob", build: |d| run_args(format!("{}/nothing*.parquet", d.display())),
-            expect: Expect::Error(3, &["nothing*.parquet", "no Parquet file matches"]) },
-        Case { name: "folder without Parquet files", build: |d| {
+            expect: Expect::Error(4, &["`customer_id` (customer)", "found binary"]),
+        },
+        Case {
+            name: "NaN in a float customer id",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "customer_id", Column::new("".into(), [1.0, f64::NAN, 1.0, 2.0, 2.0])),
+                ))
+            },
+            expect: Expect::Error(4, &["`customer_id` (customer)", "whole numbers", "NaN"]),
+        },
+        Case {
+            name: "empty file",
+            build: |d| run_args(file(d, "x.parquet", good_frame().slice(0, 0))),
+            expect: Expect::Error(4, &["no usable line among 0 read"]),
+        },
+        Case {
+            name: "zero rows after the cleaning rules",
+            build: |d| {
+                run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [None::<f64>; 5]))))
+            },
+            expect: Expect::Error(4, &["no usable line among 5 read"]),
+        },
+        Case {
+            name: "as_of before all data",
+            build: |d| {
+                plus(
+                    vec!["run".into(), "--input".into(), file(d, "x.parquet", good_frame())],
+                    &["--as-of", "2020-01-01"],
+                )
+            },
+            expect: Expect::Error(4, &["no line left after the cleaning rules", "5 future"]),
+        },
+        Case {
+            name: "only guest lines",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "customer_id", Column::new("".into(), [None::<i64>; 5])),
+                ))
+            },
+            expect: Expect::Error(4, &["no customer has a purchase order", "5 guest lines"]),
+        },
+        Case {
+            name: "only returns",
+            build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [-1.0; 5])))),
+            expect: Expect::Error(4, &["no customer has a purchase order", "0 purchase orders"]),
+        },
+        Case {
+            name: "no file matches the glob",
+            build: |d| run_args(format!("{}/nothing*.parquet", d.display())),
+            expect: Expect::Error(3, &["nothing*.parquet", "no Parquet file matches"]),
+        },
+        Case {
+            name: "folder without Parquet files",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 std::fs::write(f.join("notes.txt"), "hello").unwrap();
                 run_args(f.display().to_string())
             },
-            expect: Expect::Error(3, &["dump", "no Parquet file matches"]) },
-        Case { name: "truncated Parquet", build: |d| {
+            expect: Expect::Error(3, &["dump", "no Parquet file matches"]),
+        },
+        Case {
+            name: "truncated Parquet",
+            build: |d| {
                 let p = file(d, "x.parquet", good_frame());
                 let bytes = std::fs::read(&p).unwrap();
                 std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
                 run_args(p)
             },
-            expect: Expect::Error(3, &["x.parquet", "cannot read Parquet"]) },
-        Case { name: "corrupt Parquet", build: |d| {
+            expect: Expect::Error(3, &["x.parquet", "cannot read Parquet"]),
+        },
+        Case {
+            name: "corrupt Parquet",
+            build: |d| {
                 let p = d.join("x.parquet");
                 std::fs::write(&p, b"PAR1 garbage garbage garbage PAR1").unwrap();
                 run_args(p.display().to_string())
             },
-            expect: Expect::Error(3, &["x.parquet", "cannot read Parquet"]) },
-        Case { name: "a column renamed in one file", build: |d| {
+            expect: Expect::Error(3, &["x.parquet", "cannot read Parquet"]),
+        },
+        Case {
+            name: "a column renamed in one file",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 file(&f, "a.parquet", good_frame());
@@ -142,48 +259,113 @@ fn cases() -> Vec<Case> {
                 file(&f, "b.parquet", b);
                 run_args(f.display().to_string())
             },
-            expect: Expect::Error(4, &["b.parquet", "`customer_id` (customer) not found", "CustomerID"]) },
-        Case { name: "integer ids in one file, strings in another", build: |d| {
+            expect: Expect::Error(4, &["b.parquet", "`customer_id` (customer) not found", "CustomerID"]),
+        },
+        Case {
+            name: "integer ids in one file, strings in another",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 file(&f, "a.parquet", good_frame());
-                file(&f, "b.parquet", with(good_frame(), "customer_id", Column::new("".into(), ["1", "2", "1", "2", "3"])));
+                file(
+                    &f,
+                    "b.parquet",
+                    with(good_frame(), "customer_id", Column::new("".into(), ["1", "2", "1", "2", "3"])),
+                );
                 run_args(f.display().to_string())
             },
-            expect: Expect::Error(4, &["b.parquet", "a.parquet", "all files of one dump must agree"]) },
-        Case { name: "unparseable timestamp strings", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "ts", Column::new("".into(), ["2024-01-05", "2024-01-06", "5 Jan", "2024-01-07", "2024-01-07"])))),
-            expect: Expect::Error(4, &["`ts` (timestamp)", "ISO-8601", "5 Jan"]) },
-        Case { name: "a bad amount expression", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--amount", "amount * * 2"]),
-            expect: Expect::Error(4, &["amount expression `amount * * 2`"]) },
-        Case { name: "an amount expression naming a missing column", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--amount", "Quantity * UnitPrice"]),
-            expect: Expect::Error(4, &["`Quantity` (amount) not found"]) },
-        Case { name: "unknown config key", build: |d| {
+            expect: Expect::Error(4, &["b.parquet", "a.parquet", "all files of one dump must agree"]),
+        },
+        Case {
+            name: "unparseable timestamp strings",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(
+                        good_frame(),
+                        "ts",
+                        Column::new("".into(), ["2024-01-05", "2024-01-06", "5 Jan", "2024-01-07", "2024-01-07"]),
+                    ),
+                ))
+            },
+            expect: Expect::Error(4, &["`ts` (timestamp)", "ISO-8601", "5 Jan"]),
+        },
+        Case {
+            name: "a bad amount expression",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--amount", "amount * * 2"]),
+            expect: Expect::Error(4, &["amount expression `amount * * 2`"]),
+        },
+        Case {
+            name: "an amount expression naming a missing column",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--amount", "Quantity * UnitPrice"]),
+            expect: Expect::Error(4, &["`Quantity` (amount) not found"]),
+        },
+        Case {
+            name: "unknown config key",
+            build: |d| {
                 let c = d.join("c.toml");
                 std::fs::write(&c, "bins = 5\nscorng = \"rank\"\n").unwrap();
                 plus(run_args(file(d, "x.parquet", good_frame())), &["--config", c.to_str().unwrap()])
             },
-            expect: Expect::Error(2, &["c.toml", "scorng"]) },
-        Case { name: "missing config file", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--config", "/nonexistent/evergreen.toml"]),
-            expect: Expect::Error(2, &["evergreen.toml", "cannot read config file"]) },
-        Case { name: "missing queries folder", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--queries", "/nonexistent/queries"]),
-            expect: Expect::Error(2, &["--queries /nonexistent/queries"]) },
-        Case { name: "bins out of range", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--bins", "10"]),
-            expect: Expect::Error(2, &["--bins"]) },
-        Case { name: "a bad as_of date", build: |d| plus(vec!["run".into(), "--input".into(), file(d, "x.parquet", good_frame())], &["--as-of", "2024-02-30"]),
-            expect: Expect::Error(2, &["YYYY-MM-DD", "2024-02-30"]) },
-        Case { name: "an unknown scoring method", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--scoring", "quantile"]),
-            expect: Expect::Error(2, &["quantile"]) },
-        Case { name: "min_support out of range", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--min-support", "1.5"]),
-            expect: Expect::Error(2, &["fraction", "1.5"]) },
-        Case { name: "lapse thresholds not ascending", build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--lapse-thresholds", "60,30"]),
-            expect: Expect::Error(2, &["lapse_thresholds", "ascending"]) },
+            expect: Expect::Error(2, &["c.toml", "scorng"]),
+        },
+        Case {
+            name: "missing config file",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--config", "/nonexistent/evergreen.toml"]),
+            expect: Expect::Error(2, &["evergreen.toml", "cannot read config file"]),
+        },
+        Case {
+            name: "missing queries folder",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--queries", "/nonexistent/queries"]),
+            expect: Expect::Error(2, &["--queries /nonexistent/queries"]),
+        },
+        Case {
+            name: "bins out of range",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--bins", "10"]),
+            expect: Expect::Error(2, &["--bins"]),
+        },
+        Case {
+            name: "a bad as_of date",
+            build: |d| {
+                plus(
+                    vec!["run".into(), "--input".into(), file(d, "x.parquet", good_frame())],
+                    &["--as-of", "2024-02-30"],
+                )
+            },
+            expect: Expect::Error(2, &["YYYY-MM-DD", "2024-02-30"]),
+        },
+        Case {
+            name: "an unknown scoring method",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--scoring", "quantile"]),
+            expect: Expect::Error(2, &["quantile"]),
+        },
+        Case {
+            name: "min_support out of range",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--min-support", "1.5"]),
+            expect: Expect::Error(2, &["fraction", "1.5"]),
+        },
+        Case {
+            name: "lapse thresholds not ascending",
+            build: |d| plus(run_args(file(d, "x.parquet", good_frame())), &["--lapse-thresholds", "60,30"]),
+            expect: Expect::Error(2, &["lapse_thresholds", "ascending"]),
+        },
         // Counted, not fatal: each of these lands, with the manifest saying what happened.
-        Case { name: "null ids, timestamps and amounts are counted", build: |d| {
-                let df = good_frame().lazy().with_columns([
-                    when(col("order_id").eq(lit(2i64))).then(lit(NULL)).otherwise(col("amount")).alias("amount"),
-                    when(col("order_id").eq(lit(3i64))).then(lit(NULL)).otherwise(col("ts")).alias("ts"),
-                    when(col("order_id").eq(lit(4i64))).then(lit(NULL)).otherwise(col("order_id")).alias("order_id"),
-                ]).collect().unwrap();
+        Case {
+            name: "null ids, timestamps and amounts are counted",
+            build: |d| {
+                let df = good_frame()
+                    .lazy()
+                    .with_columns([
+                        when(col("order_id").eq(lit(2i64))).then(lit(NULL)).otherwise(col("amount")).alias("amount"),
+                        when(col("order_id").eq(lit(3i64))).then(lit(NULL)).otherwise(col("ts")).alias("ts"),
+                        when(col("order_id").eq(lit(4i64)))
+                            .then(lit(NULL))
+                            .otherwise(col("order_id"))
+                            .alias("order_id"),
+                    ])
+                    .collect()
+                    .unwrap();
                 run_args(file(d, "x.parquet", df))
             },
             expect: Expect::Ok(|m| {
@@ -191,35 +373,88 @@ fn cases() -> Vec<Case> {
                 assert_eq!(m["counts"]["rejected"]["null_timestamp"], 1);
                 assert_eq!(m["counts"]["rejected"]["null_order"], 1);
                 assert_eq!(m["counts"]["lines_used"], 2);
-            }) },
-        Case { name: "NaN and infinite amounts are counted", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [10.0, f64::NAN, 20.0, f64::INFINITY, 4.0])))),
-            expect: Expect::Ok(|m| assert_eq!(m["counts"]["rejected"]["non_finite_amount"], 2)) },
-        Case { name: "duplicate lines both count", build: |d| {
+            }),
+        },
+        Case {
+            name: "NaN and infinite amounts are counted",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "amount", Column::new("".into(), [10.0, f64::NAN, 20.0, f64::INFINITY, 4.0])),
+                ))
+            },
+            expect: Expect::Ok(|m| assert_eq!(m["counts"]["rejected"]["non_finite_amount"], 2)),
+        },
+        Case {
+            name: "duplicate lines both count",
+            build: |d| {
                 let df = good_frame();
                 let dup = df.vstack(&df.slice(0, 1)).unwrap();
                 run_args(file(d, "x.parquet", dup))
             },
-            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 6)) },
-        Case { name: "empty-string customer ids are guests", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "customer_id", Column::new("".into(), ["a", "a", "", " ", "b"])))),
+            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 6)),
+        },
+        Case {
+            name: "empty-string customer ids are guests",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "customer_id", Column::new("".into(), ["a", "a", "", " ", "b"])),
+                ))
+            },
             expect: Expect::Ok(|m| {
                 assert_eq!(m["counts"]["guest_lines"], 2);
                 assert_eq!(m["tables"]["customers"]["rows"], 2);
-            }) },
-        Case { name: "far-future timestamps are future lines", build: |d| {
+            }),
+        },
+        Case {
+            name: "far-future timestamps are future lines",
+            build: |d| {
                 let far = micros("2199-01-01 00:00");
-                let ts = Column::new("".into(), [micros("2024-01-05 10:00"), far, micros("2024-01-06 10:00"), micros("1901-01-01 00:00"), far])
-                    .cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap();
+                let ts = Column::new(
+                    "".into(),
+                    [micros("2024-01-05 10:00"), far, micros("2024-01-06 10:00"), micros("1901-01-01 00:00"), far],
+                )
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .unwrap();
                 run_args(file(d, "x.parquet", with(good_frame(), "ts", ts)))
             },
-            expect: Expect::Ok(|m| assert_eq!(m["counts"]["future_lines"], 2)) },
-        Case { name: "huge amounts stay exact", build: |d| run_args(file(d, "x.parquet", with(good_frame(), "amount", Column::new("".into(), [1e12, 0.01, 5e11, 1.0, 4.0])))),
-            expect: Expect::Ok(|m| assert_eq!(m["tables"]["customers"]["rows"], 2)) },
-        Case { name: "mixed time zones across files", build: |d| {
+            expect: Expect::Ok(|m| assert_eq!(m["counts"]["future_lines"], 2)),
+        },
+        Case {
+            name: "huge amounts stay exact",
+            build: |d| {
+                run_args(file(
+                    d,
+                    "x.parquet",
+                    with(good_frame(), "amount", Column::new("".into(), [1e12, 0.01, 5e11, 1.0, 4.0])),
+                ))
+            },
+            expect: Expect::Ok(|m| assert_eq!(m["tables"]["customers"]["rows"], 2)),
+        },
+        Case {
+            name: "mixed time zones across files",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 let zoned = |tz: &str| {
-                    let c = Column::new("".into(), [micros("2024-01-05 10:00"), micros("2024-01-05 10:00"), micros("2024-01-06 10:00"), micros("2024-01-07 10:00"), micros("2024-01-07 11:00")])
-                        .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::opt_try_new(Some(tz)).unwrap().unwrap()))).unwrap();
+                    let c = Column::new(
+                        "".into(),
+                        [
+                            micros("2024-01-05 10:00"),
+                            micros("2024-01-05 10:00"),
+                            micros("2024-01-06 10:00"),
+                            micros("2024-01-07 10:00"),
+                            micros("2024-01-07 11:00"),
+                        ],
+                    )
+                    .cast(&DataType::Datetime(
+                        TimeUnit::Microseconds,
+                        Some(TimeZone::opt_try_new(Some(tz)).unwrap().unwrap()),
+                    ))
+                    .unwrap();
                     with(good_frame(), "ts", c)
                 };
                 file(&f, "a.parquet", zoned("UTC"));
@@ -227,8 +462,11 @@ fn cases() -> Vec<Case> {
                 file(&f, "b.parquet", b);
                 run_args(f.display().to_string())
             },
-            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 10)) },
-        Case { name: "a non-Parquet file beside the dump is skipped", build: |d| {
+            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 10)),
+        },
+        Case {
+            name: "a non-Parquet file beside the dump is skipped",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 file(&f, "a.parquet", good_frame());
@@ -236,19 +474,26 @@ fn cases() -> Vec<Case> {
                 std::fs::write(f.join("_SUCCESS"), "").unwrap();
                 run_args(f.display().to_string())
             },
-            expect: Expect::Ok(|m| assert_eq!(m["input_files"].as_array().unwrap().len(), 1)) },
-        Case { name: "a column added and a type widened in a later file", build: |d| {
+            expect: Expect::Ok(|m| assert_eq!(m["input_files"].as_array().unwrap().len(), 1)),
+        },
+        Case {
+            name: "a column added and a type widened in a later file",
+            build: |d| {
                 let f = d.join("dump");
                 std::fs::create_dir(&f).unwrap();
                 let mut a = good_frame();
                 a.apply("customer_id", |s| s.cast(&DataType::Int32).unwrap()).unwrap();
                 file(&f, "a.parquet", a);
                 let b = with(good_frame(), "Country", Column::new("".into(), ["UK"; 5]))
-                    .lazy().with_column(col("order_id") + lit(100i64)).collect().unwrap();
+                    .lazy()
+                    .with_column(col("order_id") + lit(100i64))
+                    .collect()
+                    .unwrap();
                 file(&f, "b.parquet", b);
                 run_args(f.display().to_string())
             },
-            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 10)) },
+            expect: Expect::Ok(|m| assert_eq!(m["counts"]["lines_used"], 10)),
+        },
     ]
 }
 
@@ -262,7 +507,8 @@ fn issue5_bad_input_matrix() {
         let out = d.path().join("out");
         // A previous good output to protect.
         let (_g, good) = dump_frame(&mut good_frame());
-        let o = bin().args(["run", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        let o =
+            bin().args(["run", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
         assert!(o.status.success());
         let before = snapshot(&out);
         let mut args = (case.build)(d.path());
@@ -292,7 +538,8 @@ fn issue5_bad_input_matrix() {
                 if code != 0 {
                     problems.push(format!("exit {code}"));
                 } else {
-                    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+                    let m: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
                     if let Err(e) = std::panic::catch_unwind(|| check(&m)) {
                         problems.push(format!("manifest check failed: {e:?}"));
                     }
@@ -382,7 +629,8 @@ fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() 
         assert!(c[name] == *bytes, "{name} differs after shuffling the input rows");
     }
     let hash = |out: &str| -> serde_json::Value {
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join(out).join("_manifest.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join(out).join("_manifest.json")).unwrap()).unwrap();
         m["tables"]["customers"]["blake3"].clone()
     };
     assert_eq!(hash("a"), hash("c"));
@@ -411,7 +659,8 @@ fn issue5_partition_by_as_of_keeps_one_folder_per_date() {
     let again = snapshot(&out.join("as_of=2024-02-01"));
     assert_eq!(first.len(), again.len());
     assert!(out.join("as_of=2024-02-02/_SUCCESS").exists(), "other dates kept");
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
@@ -428,7 +677,9 @@ fn issue5_log_levels_and_json_logs() {
     let out = d.path().join("out");
     let base = |extra: &[&str]| {
         let mut c = bin();
-        c.args(["run", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap()]).args(extra).env_remove("EVERGREEN_LOG");
+        c.args(["run", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .args(extra)
+            .env_remove("EVERGREEN_LOG");
         c
     };
     assert_eq!(stderr_of(&mut base(&["-q"])), "");
@@ -456,10 +707,20 @@ fn issue5_validate_writes_nothing_and_reports_schema_and_counts() {
     let d = tempfile::tempdir().unwrap();
     let (_g, good) = dump_frame(&mut good_frame());
     let out = d.path().join("out");
-    let o = bin().args(["validate", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2024-01-07"]).output().unwrap();
+    let o = bin()
+        .args(["validate", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2024-01-07"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    for want in ["files: 1", "customer_id: i64", "ts: datetime[μs]", "as_of: 2024-01-07", "lines: 5 read, 3 used, 2 future, 0 guest", "ok: nothing written"] {
+    for want in [
+        "files: 1",
+        "customer_id: i64",
+        "ts: datetime[μs]",
+        "as_of: 2024-01-07",
+        "lines: 5 read, 3 used, 2 future, 0 guest",
+        "ok: nothing written",
+    ] {
         assert!(text.contains(want), "lacks `{want}`:\n{text}");
     }
     assert!(!out.exists());

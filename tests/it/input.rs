@@ -7,10 +7,11 @@ use crate::common::*;
 /// A UCI-style dump: string invoices with a cancellation, float customer ids with a null,
 /// string stock codes, quantity × unit price, nanosecond timestamps.
 fn retail() -> DataFrame {
-    let ts: Vec<i64> = ["2024-01-05 10:00", "2024-01-05 10:00", "2024-01-06 09:00", "2024-01-20 12:00", "2024-01-07 10:00"]
-        .iter()
-        .map(|t| micros(t) * 1000)
-        .collect();
+    let ts: Vec<i64> =
+        ["2024-01-05 10:00", "2024-01-05 10:00", "2024-01-06 09:00", "2024-01-20 12:00", "2024-01-07 10:00"]
+            .iter()
+            .map(|t| micros(t) * 1000)
+            .collect();
     let mut df = df!(
         "InvoiceNo" => ["536365", "536365", "C536379", "536400", "536401"],
         "StockCode" => ["85099B", "22423", "85099B", "22423", "22423"],
@@ -84,14 +85,17 @@ fn string_ids_and_iso_string_timestamps() {
 #[test]
 fn date_and_zoned_timestamps_are_accepted() {
     let days: Vec<i32> = vec![19_723, 19_724]; // 2024-01-01, 2024-01-02
-    let mut df = df!("customer_id" => [1i64, 1], "order_id" => [1i64, 2], "ts" => days, "amount" => [1.0, 2.0]).unwrap();
+    let mut df =
+        df!("customer_id" => [1i64, 1], "order_id" => [1i64, 2], "ts" => days, "amount" => [1.0, 2.0]).unwrap();
     df.apply("ts", |s| s.cast(&DataType::Date).unwrap()).unwrap();
     let (_d, p) = dump_frame(&mut df);
     let r = compute(settings(&p, None));
     assert_eq!(r.as_of.to_string(), "2024-01-03");
     assert_eq!(r.customer(1).i("tenure_days"), 2);
 
-    let mut z = df!("customer_id" => [1i64], "order_id" => [1i64], "ts" => [micros("2024-01-01 23:30")], "amount" => [1.0]).unwrap();
+    let mut z =
+        df!("customer_id" => [1i64], "order_id" => [1i64], "ts" => [micros("2024-01-01 23:30")], "amount" => [1.0])
+            .unwrap();
     z.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))).unwrap()).unwrap();
     // Built from microseconds, reinterpreted as ms would be wrong: rebuild from ms properly.
     z.with_column(

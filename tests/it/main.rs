@@ -1,7 +1,7 @@
 //! evergreen's one integration-test binary. Expected values are worked out by hand in each test.
 
-mod common;
 mod basket;
+mod common;
 mod customers;
 mod deciles;
 mod errors;

@@ -135,10 +135,8 @@ fn read(p: &std::path::Path) -> DataFrame {
 
 #[test]
 fn a_user_query_can_read_a_shipped_querys_result() {
-    let (code, err, out, _d) = run_with(
-        &[],
-        &[("champions_value.sql", "SELECT COUNT(*) AS n, SUM(revenue) AS revenue FROM segment_summary")],
-    );
+    let (code, err, out, _d) =
+        run_with(&[], &[("champions_value.sql", "SELECT COUNT(*) AS n, SUM(revenue) AS revenue FROM segment_summary")]);
     assert_eq!(code, 0, "{err}");
     let df = read(&out.join("champions_value.parquet"));
     assert_eq!(ints(&df, "n"), vec![ints(&read(&out.join("segment_summary.parquet")), "customers").len() as i64]);
@@ -166,7 +164,8 @@ fn a_user_segments_file_replaces_the_shipped_one() {
     let (code, err, out, _d) = run_with(&[], &[("segments.sql", sql)]);
     assert_eq!(code, 0, "{err}");
     let c = read(&out.join("customers.parquet"));
-    let segs: Vec<String> = c.column("segment").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    let segs: Vec<String> =
+        c.column("segment").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
     // Monetary 20, 10, 5 (sorted desc): m ranks 3, 2, 1 of N = 3 → scores 4, 2, 1.
     assert_eq!(segs, vec!["Big", "Small", "Small"]);
 }
@@ -234,19 +233,37 @@ fn segment_maps_are_checked_for_gaps_overlaps_and_bins() {
 fn ad_hoc_query_prints_or_writes_csv_and_parquet() {
     let (code, err, out, d) = run_with(&[], &[]);
     assert_eq!(code, 0, "{err}");
-    let o = bin().args(["query", "--tables", out.to_str().unwrap(), "SELECT customer_id, monetary FROM customers ORDER BY customer_id"]).output().unwrap();
+    let o = bin()
+        .args([
+            "query",
+            "--tables",
+            out.to_str().unwrap(),
+            "SELECT customer_id, monetary FROM customers ORDER BY customer_id",
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("customer_id") && text.contains("20.0") && text.contains("shape: (3, 2)"), "{text}");
     let csv = d.path().join("r.csv");
     let o = bin()
-        .args(["query", "--tables", out.to_str().unwrap(), "--out", csv.to_str().unwrap(), "SELECT customer_id, monetary FROM customers ORDER BY customer_id"])
+        .args([
+            "query",
+            "--tables",
+            out.to_str().unwrap(),
+            "--out",
+            csv.to_str().unwrap(),
+            "SELECT customer_id, monetary FROM customers ORDER BY customer_id",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), "customer_id,monetary\n1,10.0\n2,20.0\n3,5.0\n");
     let pq = d.path().join("r.parquet");
-    let o = bin().args(["query", "--tables", out.to_str().unwrap(), "--out", pq.to_str().unwrap(), "SELECT 1 AS x"]).output().unwrap();
+    let o = bin()
+        .args(["query", "--tables", out.to_str().unwrap(), "--out", pq.to_str().unwrap(), "SELECT 1 AS x"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     assert_eq!(ints(&read(&pq), "x"), vec![1]);
     let o = bin().args(["query", "--tables", out.to_str().unwrap(), "SELECT * FROM nope"]).output().unwrap();
