@@ -5,10 +5,12 @@
 //! items are encoded to dense ids in item order (so `a < b` on ids is `a < b` on items), each
 //! purchase order's ids are sorted and deduplicated into one flat array (CSR), items seen in fewer
 //! orders than the threshold are dropped before pairing (a pair is never more frequent than either
-//! of its items), and pairs are counted item by item: for item `a`, every order holding it adds one
-//! to a small dense counter for each later item `b` of that order. Items are shared out across
-//! threads. Memory: the CSR (one u32 per distinct order item), an inverted index of the same size,
-//! a counter of one u32 per item per thread, and the kept pairs. No order × item matrix exists.
+//! of its items), and pairs are counted item by item: the later items `b` of every order holding
+//! `a` are gathered into a bucket per `a` (a one-pass bucket sort, filled on both cores), and each
+//! bucket is counted with a small dense counter per thread. Memory: the CSR (one u32 per distinct
+//! order item), the buckets (one u32 per pair occurrence, at most 256 MiB per pass over a
+//! range of first items), a counter of one u32 per item per thread, and the kept pairs. No
+//! order × item matrix exists.
 
 use polars::prelude::*;
 use rayon::prelude::*;

@@ -95,7 +95,8 @@ Semantics:
   top          --top-per-item K keeps a pair when it is among the K strongest partners of either item \
 (most pair_orders, then highest lift, then smallest partner).
   large orders --max-basket-items N skips orders with more than N distinct items (counted in the manifest).
-  memory       counts live in hash maps sized by the pairs that occur among items that can reach the threshold.
+  memory       the order items (4 bytes each), pair occurrences bucketed by first item (at most 256 MiB per pass,
+               more passes beyond), one counter per item per thread, and the kept pairs.
 
 Exit codes as for `run`.";
 
@@ -140,7 +141,7 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_MAX_BASKET_ITEMS", value_parser = clap::value_parser!(u64).range(2..))]
     pub max_basket_items: Option<u64>,
     /// Folder of your own *.sql queries, run after the shipped ones (file-name order); each result
-    /// is written as <file stem>.parquet. A file named like a shipped query replaces it.
+    /// is written as STEM.parquet (the file stem). A file named like a shipped query replaces it.
     #[arg(long, env = "EVERGREEN_QUERIES")]
     pub queries: Option<PathBuf>,
     /// TOML segment map (Segment = ["555", ...]) replacing queries/segments.sql; every cell of
@@ -158,7 +159,7 @@ pub struct RunArgs {
 /// Flags of `query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// An evergreen output folder; each <table>.parquet in it is a table of that name.
+    /// An evergreen output folder; each TABLE.parquet in it is a table of that name.
     #[arg(long, env = "EVERGREEN_TABLES")]
     pub tables: PathBuf,
     /// Write the result to FILE (.parquet or .csv) instead of printing it.
