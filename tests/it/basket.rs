@@ -143,7 +143,7 @@ fn basket_only_dump_needs_just_order_and_item() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let pairs = ParquetReader::new(std::fs::File::open(out.join("basket_pairs.parquet")).unwrap()).finish().unwrap();
+    let pairs = read_parquet(&out.join("basket_pairs.parquet"));
     assert_eq!(strings(&pairs, "product_a"), vec!["x"]);
     assert_eq!(strings(&pairs, "product_b"), vec!["y"]);
     assert_eq!(ints(&pairs, "pair_orders"), vec![2]);

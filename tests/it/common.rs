@@ -55,6 +55,16 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) {
     ParquetWriter::new(f).finish(df).unwrap();
 }
 
+/// Read a Parquet file (an output table, or a sample).
+pub fn read_parquet(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+}
+
+/// The `_manifest.json` of an output folder.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap()
+}
+
 /// A temp folder holding `dump.parquet` made of `lines`.
 pub fn dump(lines: &[Line]) -> (tempfile::TempDir, PathBuf) {
     dump_frame(&mut frame(lines))

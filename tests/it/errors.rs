@@ -28,8 +28,7 @@ fn a_good_run_writes_every_table_manifest_and_success() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert_eq!(m["as_of"], "2024-01-07");
     assert_eq!(m["counts"]["lines_read"], 2);
     assert_eq!(m["tables"]["customers"]["rows"], 2);
@@ -189,8 +188,7 @@ fn flags_override_the_config_file_and_env() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert_eq!(m["config"]["bins"], 3, "from the file");
     assert_eq!(m["as_of"], "2024-01-10", "from the file");
     assert_eq!(m["config"]["columns"]["customer"]["name"], "customer_id", "the flag wins");

@@ -538,8 +538,7 @@ fn issue5_bad_input_matrix() {
                 if code != 0 {
                     problems.push(format!("exit {code}"));
                 } else {
-                    let m: serde_json::Value =
-                        serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+                    let m: serde_json::Value = manifest(&out);
                     if let Err(e) = std::panic::catch_unwind(|| check(&m)) {
                         problems.push(format!("manifest check failed: {e:?}"));
                     }
@@ -591,7 +590,7 @@ fn issue5_killed_mid_write_leaves_previous_output_and_a_rerun_succeeds() {
     let o = bin().args(args).args(["--as-of", "2024-03-01"]).output().unwrap();
     assert!(o.status.success());
     assert!(hidden_beside(&out).is_empty());
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert_eq!(m["as_of"], "2024-03-01");
 }
 
@@ -607,7 +606,7 @@ fn tables_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
 fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() {
     let d = tempfile::tempdir().unwrap();
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/transactions.parquet");
-    let df = ParquetReader::new(std::fs::File::open(src).unwrap()).finish().unwrap();
+    let df = read_parquet(std::path::Path::new(src));
     let shuffled = d.path().join("shuffled.parquet");
     write_parquet(&mut df.sample_n_literal(df.height(), false, Some(true), Some(7)).unwrap(), &shuffled);
     let run = |input: &str, out: &str, threads: &str| {
@@ -629,8 +628,7 @@ fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() 
         assert!(c[name] == *bytes, "{name} differs after shuffling the input rows");
     }
     let hash = |out: &str| -> serde_json::Value {
-        let m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(d.path().join(out).join("_manifest.json")).unwrap()).unwrap();
+        let m: serde_json::Value = manifest(&d.path().join(out));
         m["tables"]["customers"]["blake3"].clone()
     };
     assert_eq!(hash("a"), hash("c"));
@@ -697,7 +695,7 @@ fn issue5_log_levels_and_json_logs() {
     assert!(json.contains("wrote"), "{json}");
     let json_debug = stderr_of(&mut base(&["--log-format", "json", "-v"]));
     assert!(json_debug.contains("\"lines_read\":5"), "{json_debug}");
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert!(m["timings"]["scan"].is_number());
     assert!(m["peak_memory_bytes"].as_u64().unwrap() > 1_000_000);
 }

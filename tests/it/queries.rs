@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use polars::prelude::*;
-
 use crate::common::*;
 
 /// The shipped map, read from queries/segments.sql: segment → cells.
@@ -129,17 +127,16 @@ fn run_with(extra: &[&str], files: &[(&str, &str)]) -> (i32, String, std::path::
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).to_string(), out, d)
 }
 
-fn read(p: &std::path::Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(p).unwrap()).finish().unwrap()
-}
-
 #[test]
 fn a_user_query_can_read_a_shipped_querys_result() {
     let (code, err, out, _d) =
         run_with(&[], &[("champions_value.sql", "SELECT COUNT(*) AS n, SUM(revenue) AS revenue FROM segment_summary")]);
     assert_eq!(code, 0, "{err}");
-    let df = read(&out.join("champions_value.parquet"));
-    assert_eq!(ints(&df, "n"), vec![ints(&read(&out.join("segment_summary.parquet")), "customers").len() as i64]);
+    let df = read_parquet(&out.join("champions_value.parquet"));
+    assert_eq!(
+        ints(&df, "n"),
+        vec![ints(&read_parquet(&out.join("segment_summary.parquet")), "customers").len() as i64]
+    );
     assert_eq!(floats(&df, "revenue"), vec![35.0]);
 }
 
@@ -163,7 +160,7 @@ fn a_user_segments_file_replaces_the_shipped_one() {
     let sql = "SELECT customer_id, CASE WHEN m_score >= 3 THEN 'Big' ELSE 'Small' END AS segment FROM customers";
     let (code, err, out, _d) = run_with(&[], &[("segments.sql", sql)]);
     assert_eq!(code, 0, "{err}");
-    let c = read(&out.join("customers.parquet"));
+    let c = read_parquet(&out.join("customers.parquet"));
     let segs: Vec<String> =
         c.column("segment").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
     // Monetary 20, 10, 5 (sorted desc): m ranks 3, 2, 1 of N = 3 → scores 4, 2, 1.
@@ -265,7 +262,7 @@ fn ad_hoc_query_prints_or_writes_csv_and_parquet() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    assert_eq!(ints(&read(&pq), "x"), vec![1]);
+    assert_eq!(ints(&read_parquet(&pq), "x"), vec![1]);
     let o = bin().args(["query", "--tables", out.to_str().unwrap(), "SELECT * FROM nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(4));
 }
