@@ -137,15 +137,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
         k.future_lines,
         k.rejected.values().sum::<u64>()
     );
-    if cleaned.counts.lines_used == 0 {
-        return Err(Error::Empty {
-            what: cfg.inputs.join(" "),
-            reason: format!(
-                "no line left after the cleaning rules ({} read, {} future, rejected {:?})",
-                cleaned.counts.lines_read, cleaned.counts.future_lines, cleaned.counts.rejected
-            ),
-        });
-    }
+    require_lines(cfg, &cleaned.counts)?;
     // The product baskets serve favourite_product and, when the item is the product, the pairs.
     let item_is_product = cfg.columns.item.is_none();
     let need_products = has.product && (job == Job::Run || item_is_product);
@@ -184,6 +176,20 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop((cleaned, product_baskets, product_customers)));
     Ok(Tables { as_of, counts, basket: basket_stats, files: dump.files.into_iter().map(|f| f.path).collect(), tables })
+}
+
+/// A dump with no line left after the cleaning rules is an error, not an empty output.
+fn require_lines(cfg: &Config, k: &Counts) -> Result<()> {
+    if k.lines_used > 0 {
+        return Ok(());
+    }
+    Err(Error::Empty {
+        what: cfg.inputs.join(" "),
+        reason: format!(
+            "no line left after the cleaning rules ({} read, {} future, rejected {:?})",
+            k.lines_read, k.future_lines, k.rejected
+        ),
+    })
 }
 
 /// Compute the `run` tables (kept for callers that only want those).
@@ -351,12 +357,7 @@ pub fn validate(cfg: &Config) -> Result<String> {
     let _ = writeln!(r, "segments: {} ({} bins, every cell in one segment)", set.segments.origin.display(), cfg.bins);
     let names: Vec<&str> = set.others.iter().map(|q| q.name.as_str()).collect();
     let _ = writeln!(r, "queries: {}", names.join(", "));
-    if k.lines_used == 0 {
-        return Err(Error::Empty {
-            what: cfg.inputs.join(" "),
-            reason: "no line left after the cleaning rules".into(),
-        });
-    }
+    require_lines(cfg, k)?;
     let _ = writeln!(r, "ok: nothing written");
     Ok(r)
 }
