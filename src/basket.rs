@@ -238,7 +238,9 @@ pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
     // A few contiguous ranges of customers, each with its own buffers. Per customer, the items
     // of all its purchase orders are gathered and sorted; each run of one item is one order.
     let parts = (rayon::current_num_threads() * 4).max(1);
-    let results: Vec<(Vec<(u32, u32)>, Vec<u32>)> = (0..parts)
+    // Per range: (customer, favourite item) pairs and per-item customer counts.
+    type Part = (Vec<(u32, u32)>, Vec<u32>);
+    let results: Vec<Part> = (0..parts)
         .into_par_iter()
         .map(|p| {
             let (mut fav, mut per_item, mut scratch) = (Vec::new(), vec![0u32; n_items], Vec::<u32>::new());
