@@ -100,11 +100,25 @@ fn item_line(cleaned: &Cleaned, amount: &[f64], row: usize) -> bool {
     cleaned.index.purchase[cleaned.index.line_order[row] as usize] && amount[row] > 0.0
 }
 
-/// Build the baskets of `column` (the product, or another item column).
-pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
-    let col = cleaned.lines.column(column)?;
-    let mut item_codes = codes::encode(col)?;
-    item_codes.sort_by_key(col)?;
+/// Item codes of every line, numbered in item order, and the item of each code.
+pub struct ItemCodes {
+    codes: codes::Codes,
+    keys: Column,
+}
+
+/// Code the item column `column` (the product, or another item column) of the used lines. Needs
+/// only the lines, so it can run beside the order index (see [`crate::orders::clean_with`]).
+pub fn encode_items(lines: &DataFrame, column: &str) -> Result<ItemCodes> {
+    let col = lines.column(column)?;
+    let mut codes = codes::encode(col)?;
+    codes.sort_by_key(col)?;
+    let keys = codes.keys(col)?;
+    Ok(ItemCodes { codes, keys })
+}
+
+/// Build the baskets from the coded items of the cleaned lines.
+pub fn baskets(cleaned: &Cleaned, items: ItemCodes) -> Baskets {
+    let ItemCodes { codes: item_codes, keys } = items;
     let amount = &cleaned.index.amount;
     let line_order = &cleaned.index.line_order;
     let is_item = |row: usize| item_codes.codes[row] != NONE && item_line(cleaned, amount, row);
@@ -116,8 +130,7 @@ pub fn baskets(cleaned: &Cleaned, column: &str) -> Result<Baskets> {
     } else {
         scattered_baskets(line_order, &item_codes.codes, cleaned.index.len(), is_item)
     };
-    let keys = item_codes.keys(col)?;
-    Ok(Baskets { offsets, items, keys, line_items: item_codes.codes })
+    Baskets { offsets, items, keys, line_items: item_codes.codes }
 }
 
 /// Sort and deduplicate `items[from..]` in place; returns the new end.
@@ -247,7 +260,10 @@ pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
             for cu in n_customers * p / parts..n_customers * (p + 1) / parts {
                 scratch.clear();
                 for &o in &orders[offsets[cu]..offsets[cu + 1]] {
-                    scratch.extend_from_slice(b.of(o as usize));
+                    // Baskets hold a few items: a plain loop beats a memcpy call per basket.
+                    for &it in b.of(o as usize) {
+                        scratch.push(it);
+                    }
                 }
                 scratch.sort_unstable();
                 let (mut best, mut best_n) = (NONE, 0u32);
@@ -333,33 +349,36 @@ pub fn count_pairs_within(
         }
     }
     // Keep only items that can reach the threshold; baskets of fewer than two kept items drop out.
+    // When nothing is dropped the baskets are paired as they are (no copy).
     let keep: Vec<bool> = item_baskets.iter().map(|&n| n >= threshold).collect();
-    let mut f_items: Vec<u32> = Vec::with_capacity(clean.len());
-    let mut f_off: Vec<usize> = vec![0];
-    for i in (0..n_baskets).filter(|&i| !too_large(i)) {
-        let start = f_items.len();
-        f_items.extend(clean[clean_off[i]..clean_off[i + 1]].iter().copied().filter(|&it| keep[it as usize]));
-        if f_items.len() - start < 2 {
-            f_items.truncate(start);
+    let items_kept = keep.iter().filter(|k| **k).count();
+    let (f_items, f_off): (std::borrow::Cow<[u32]>, std::borrow::Cow<[usize]>) =
+        if skipped == 0 && items_kept == item_baskets.iter().filter(|n| **n > 0).count() {
+            (clean, clean_off)
         } else {
-            f_off.push(f_items.len());
-        }
-    }
-    let n_f = f_off.len() - 1;
+            let mut f_items: Vec<u32> = Vec::with_capacity(clean.len());
+            let mut f_off: Vec<usize> = vec![0];
+            for i in (0..n_baskets).filter(|&i| !too_large(i)) {
+                let start = f_items.len();
+                f_items.extend(clean[clean_off[i]..clean_off[i + 1]].iter().copied().filter(|&it| keep[it as usize]));
+                if f_items.len() - start < 2 {
+                    f_items.truncate(start);
+                } else {
+                    f_off.push(f_items.len());
+                }
+            }
+            (f_items.into(), f_off.into())
+        };
+    let paired = f_off.windows(2).filter(|w| w[1] - w[0] >= 2).count();
     let pairs = count_sorted_pairs(&f_items, &f_off, n_items, threshold, budget);
-    PairCounts {
-        pairs,
-        items_kept: keep.iter().filter(|k| **k).count() as u64,
-        baskets_paired: n_f as u64,
-        baskets_skipped: skipped,
-    }
+    PairCounts { pairs, items_kept: items_kept as u64, baskets_paired: paired as u64, baskets_skipped: skipped }
 }
 
 /// Pair occurrences held in memory at once (u32 each): 64M = 256 MiB. Larger inputs are counted
 /// in several passes over the baskets, one range of first items at a time.
 const PAIR_BUDGET: usize = 64 << 20;
 
-/// The counting core. Baskets are sorted, distinct and hold at least two items. For a range of
+/// The counting core. Baskets are sorted and distinct (those of fewer than two items add nothing). For a range of
 /// first items `a`, every basket's later items `b` are copied into a bucket per `a` (a one-pass
 /// bucket sort), then each bucket is counted with a dense per-thread counter, items in parallel.
 /// Ranges are chosen so a pass holds at most `budget` occurrences.
@@ -450,7 +469,10 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
                 let rest = &seg[i + 1..];
                 // SAFETY: [cursor[k], cursor[k] + rest.len()) lies inside this part's share of
                 // bucket k, which no other part writes; the counts were computed from the same baskets.
-                unsafe { std::ptr::copy_nonoverlapping(rest.as_ptr(), buf.0.add(cursor[k]), rest.len()) };
+                // (A plain loop: the copies are a few items long, too short for a memcpy call.)
+                for (j, &x) in rest.iter().enumerate() {
+                    unsafe { buf.0.add(cursor[k] + j).write(x) };
+                }
                 cursor[k] += rest.len();
             }
         }

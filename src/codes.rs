@@ -142,27 +142,39 @@ fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: 
     Codes { codes, first_row }
 }
 
-/// The values of a numeric column as one vector, nulls replaced by `null`.
-fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>, null: T::Native) -> Vec<T::Native> {
-    if ca.null_count() == 0 {
-        let mut v = Vec::with_capacity(ca.len());
-        for a in ca.downcast_iter() {
-            v.extend_from_slice(a.values());
+/// The values of a numeric column as one contiguous slice. When the column already is one buffer
+/// without nulls (the usual case after cleaning) the buffer is shared, not copied: these columns
+/// are tens of megabytes, and fresh memory costs page faults as well as the copy.
+pub struct Values<T: PolarsNumericType>(ChunkedArray<T>);
+
+impl<T: PolarsNumericType> Values<T> {
+    /// The values of `ca`, nulls replaced by `null`.
+    fn new(ca: &ChunkedArray<T>, null: T::Native) -> Self {
+        if ca.null_count() == 0 {
+            return Values(ca.rechunk().into_owned());
         }
-        return v;
+        Values(ca.iter().map(|v| Some(v.unwrap_or(null))).collect())
     }
-    ca.iter().map(|v| v.unwrap_or(null)).collect()
 }
 
-/// A Float64 column as a vector (nulls as 0).
-pub fn f64_values(column: &Column) -> Result<Vec<f64>> {
-    Ok(values(column.f64()?, 0.0))
+impl<T: PolarsNumericType> std::ops::Deref for Values<T> {
+    type Target = [T::Native];
+
+    fn deref(&self) -> &[T::Native] {
+        // One chunk without nulls by construction.
+        self.0.downcast_iter().next().map(|a| a.values().as_slice()).unwrap_or(&[])
+    }
+}
+
+/// A Float64 column's values (nulls as 0).
+pub fn f64_values(column: &Column) -> Result<Values<Float64Type>> {
+    Ok(Values::new(column.f64()?, 0.0))
 }
 
 /// The physical i64 values of a Datetime column (nulls as `i64::MAX`).
-pub fn i64_values(column: &Column) -> Result<Vec<i64>> {
+pub fn i64_values(column: &Column) -> Result<Values<Int64Type>> {
     let phys = column.cast(&DataType::Int64)?;
-    Ok(values(phys.i64()?, i64::MAX))
+    Ok(Values::new(phys.i64()?, i64::MAX))
 }
 
 /// Offsets of a CSR layout from per-group counts: `offsets[g]..offsets[g + 1]`.

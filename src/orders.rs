@@ -66,6 +66,20 @@ pub fn clean(
     order_times: bool,
     sw: &mut Stopwatch,
 ) -> Result<Cleaned> {
+    Ok(clean_with(raw, as_of, money_decimals, has, order_times, sw, |_| ())?.0)
+}
+
+/// [`clean`], running `beside` on the used lines while the order index is built (the index leaves
+/// part of the second core idle; work that needs only the lines, such as coding the items, fits there).
+pub fn clean_with<R: Send>(
+    raw: LazyFrame,
+    as_of: Option<NaiveDate>,
+    money_decimals: u32,
+    has: Present,
+    order_times: bool,
+    sw: &mut Stopwatch,
+    beside: impl FnOnce(&DataFrame) -> R + Send,
+) -> Result<(Cleaned, R)> {
     let raw = raw.collect()?;
     sw.lap("scan");
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
@@ -113,10 +127,14 @@ pub fn clean(
     let all_valid = counts.rejected.values().all(|n| *n == 0);
     let valid_lines = if all_valid { raw.clone().lazy() } else { raw.clone().lazy().filter(valid) };
     let (as_of, current) = if has.timestamp {
+        let as_of_given = as_of.is_some();
         let as_of = as_of.unwrap_or_else(|| day_after(max_ts.unwrap_or(0)));
         let as_of_ts = lit(date_to_micros(as_of)).cast(DataType::Datetime(TimeUnit::Microseconds, None));
-        let future = valid_lines.clone().filter(ts.clone().gt_eq(as_of_ts.clone()));
-        counts.future_lines = count(&future.select([len().cast(DataType::UInt64).alias("n")]).collect()?, "n")?;
+        // The default as_of is the day after the latest used line: nothing lies in its future.
+        if as_of_given {
+            let future = valid_lines.clone().filter(ts.clone().gt_eq(as_of_ts.clone()));
+            counts.future_lines = count(&future.select([len().cast(DataType::UInt64).alias("n")]).collect()?, "n")?;
+        }
         let current = if all_valid && counts.future_lines == 0 {
             raw
         } else {
@@ -130,7 +148,11 @@ pub fn clean(
     };
 
     sw.lap("line_rules");
-    let index = OrderIndex::build(&current, has, order_times && has.timestamp, money_decimals)?;
+    let (index, side) = rayon::join(
+        || OrderIndex::build(&current, has, order_times && has.timestamp, money_decimals),
+        || beside(&current),
+    );
+    let index = index?;
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
     let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
@@ -145,7 +167,7 @@ pub fn clean(
         .count() as u64;
     counts.orders = (index.len() as u64) - counts.orders_rejected_conflict;
     counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
-    Ok(Cleaned { as_of, lines: current, index, has, counts })
+    Ok((Cleaned { as_of, lines: current, index, has, counts }, side))
 }
 
 /// Per-customer sums over orders, by customer code (see [`OrderIndex::customer_totals`]).
@@ -175,7 +197,7 @@ pub struct OrderIndex {
     pub purchase: Vec<bool>,
     pub lines: Vec<u32>,
     /// Amount of each line.
-    pub amount: Vec<f64>,
+    pub amount: codes::Values<Float64Type>,
     net: Vec<f64>,
     customer_amount: Vec<f64>,
     customer_profit: Vec<f64>,
@@ -199,7 +221,7 @@ impl OrderIndex {
             || {
                 rayon::join(
                     || codes::f64_values(lines.column(c::AMOUNT)?),
-                    || -> Result<Option<Vec<i64>>> {
+                    || -> Result<Option<codes::Values<Int64Type>>> {
                         if times {
                             Ok(Some(codes::i64_values(lines.column(c::TS)?)?))
                         } else {
@@ -221,15 +243,16 @@ impl OrderIndex {
             conflict: vec![false; n],
             purchase: vec![false; n],
             lines: vec![0; n],
-            amount: Vec::new(),
+            amount,
             net: vec![0.0; n],
             customer_amount: vec![0.0; n],
             customer_profit: vec![0.0; n],
             ordered_at: vec![i64::MAX; n],
         };
+        let a_values: &[f64] = &ix.amount;
         for (row, &oc) in orders.codes.iter().enumerate() {
             let o = oc as usize;
-            let a = amount[row];
+            let a = a_values[row];
             ix.net[o] += a;
             ix.lines[o] += 1;
             if let Some(ts) = &ts {
@@ -253,7 +276,6 @@ impl OrderIndex {
             ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
         }
         ix.line_order = orders.codes;
-        ix.amount = amount;
         Ok(ix)
     }
 

@@ -123,7 +123,17 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let dump = input::load(files, &cfg.columns, mode)?;
     let d = cfg.money_decimals;
     let has = dump.has;
-    let cleaned = orders::clean(dump.lines, cfg.as_of, d, has, job == Job::Run, sw)?;
+    // The product baskets serve favourite_product and, when the item is the product, the pairs.
+    let item_is_product = cfg.columns.item.is_none();
+    let need_products = has.product && (job == Job::Run || item_is_product);
+    let need_items = has.item && !item_is_product;
+    // Item coding needs only the lines: it runs beside the order index.
+    let (cleaned, (product_codes, item_codes)) =
+        orders::clean_with(dump.lines, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
+            let code = |wanted: bool, column: &str| wanted.then(|| basket::encode_items(lines, column)).transpose();
+            (code(need_products, c::PRODUCT), code(need_items, basket::ITEM))
+        })?;
+    let (product_codes, item_codes) = (product_codes?, item_codes?);
     let k = &cleaned.counts;
     tracing::debug!(
         lines_read = k.lines_read,
@@ -138,10 +148,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
         k.rejected.values().sum::<u64>()
     );
     require_lines(cfg, &cleaned.counts)?;
-    // The product baskets serve favourite_product and, when the item is the product, the pairs.
-    let item_is_product = cfg.columns.item.is_none();
-    let need_products = has.product && (job == Job::Run || item_is_product);
-    let product_baskets = if need_products { Some(basket::baskets(&cleaned, c::PRODUCT)?) } else { None };
+    let product_baskets = product_codes.map(|codes| basket::baskets(&cleaned, codes));
     sw.lap("basket_lists");
     let product_customers = product_baskets.as_ref().map(|b| basket::customer_items(&cleaned, b));
     sw.lap("customer_items");
@@ -154,10 +161,11 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     if has.item {
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
         let own;
-        let (item_baskets, item_customers) = match (&product_baskets, &product_customers) {
-            (Some(b), Some(pc)) if item_is_product => (b, pc),
-            _ => {
-                let b = basket::baskets(&cleaned, basket::ITEM)?;
+        let (item_baskets, item_customers) = match (&product_baskets, &product_customers, item_codes) {
+            (Some(b), Some(pc), _) if item_is_product => (b, pc),
+            (_, _, codes) => {
+                let codes = codes.ok_or_else(|| Error::Internal("item column not coded".into()))?;
+                let b = basket::baskets(&cleaned, codes);
                 let pc = basket::customer_items(&cleaned, &b);
                 own = (b, pc);
                 (&own.0, &own.1)
