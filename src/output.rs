@@ -56,11 +56,7 @@ impl Staging {
         // One chunk per column, so the file layout (row groups, pages) never depends on how many
         // threads produced the frame.
         df.rechunk_mut();
-        let mut bytes: Vec<u8> = Vec::new();
-        ParquetWriter::new(&mut bytes)
-            .with_compression(ParquetCompression::Snappy)
-            .finish(df)
-            .map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
+        let bytes = parquet_bytes(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
         fs::write(&path, &bytes).map_err(|e| out_err(&path, e))?;
         Ok((file, blake3::hash(&bytes).to_hex().to_string()))
     }
@@ -105,6 +101,62 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.tmp);
         }
     }
+}
+
+/// Rows per Parquet row group (polars' own default size).
+const ROW_GROUP_ROWS: usize = 512 * 512;
+
+/// `df` as a Snappy-compressed Parquet file. Polars' writer encodes and compresses a frame's pages
+/// on one thread, which made the 2M-row pair table's write the slowest stage of `basket`; here every
+/// (row group, column) is encoded on the thread pool and the row groups are then written in order,
+/// through polars' own file writer (same schema, statistics and metadata). The bytes depend only on
+/// `df`, never on the number of threads.
+fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
+    use polars_parquet::parquet::error::ParquetError;
+    use polars_parquet::write::{array_to_columns, CompressedPage, Compressor, Version, WriteOptions};
+    use rayon::prelude::*;
+    let compression = ParquetCompression::Snappy;
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: compression.into(),
+        data_page_size: None,
+    };
+    let arrow_schema = df.schema().to_arrow(CompatLevel::newest());
+    let encodings = get_encodings(&arrow_schema);
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut writer = ParquetWriter::new(&mut bytes).with_compression(compression).batched(df.schema())?;
+    let types = writer.parquet_schema().fields().to_vec();
+    let (groups, width) = (df.height().div_ceil(ROW_GROUP_ROWS), df.width());
+    let encode = |task: usize| -> PolarsResult<Vec<Vec<CompressedPage>>> {
+        let (g, c) = (task / width, task % width);
+        let part = df.columns()[c].slice((g * ROW_GROUP_ROWS) as i64, ROW_GROUP_ROWS);
+        let array = part.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest());
+        let mut leaves = Vec::new();
+        for pages in array_to_columns(array, types[c].clone(), options, &encodings[c])? {
+            let compressed = Compressor::new_from_vec(
+                pages.map(|p| p.map_err(|e| ParquetError::OutOfSpec(e.to_string()))),
+                options.compression,
+                vec![],
+            );
+            leaves.push(compressed.collect::<std::result::Result<Vec<CompressedPage>, ParquetError>>()?);
+        }
+        Ok(leaves)
+    };
+    let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> =
+        (0..groups * width).into_par_iter().map(encode).collect();
+    let mut encoded = encoded.into_iter();
+    for g in 0..groups {
+        let mut columns = Vec::with_capacity(width);
+        for _ in 0..width {
+            columns.extend(encoded.next().into_iter().flatten().flatten());
+        }
+        let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
+        writer.write_row_group(rows as u64, &columns)?;
+    }
+    writer.finish()?;
+    drop(writer);
+    Ok(bytes)
 }
 
 fn parent_of(p: &Path) -> PathBuf {
