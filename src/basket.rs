@@ -96,8 +96,8 @@ impl Baskets {
 }
 
 /// Whether a line is an item line: a positive line of a purchase order.
-fn item_line(cleaned: &Cleaned, amount: &[f64], row: usize) -> bool {
-    cleaned.index.purchase[cleaned.index.line_order[row] as usize] && amount[row] > 0.0
+fn item_line(cleaned: &Cleaned, row: usize) -> bool {
+    cleaned.index.purchase[cleaned.index.line_order[row] as usize] && cleaned.index.positive[row]
 }
 
 /// Item codes of every line, numbered in item order, and the item of each code.
@@ -119,13 +119,10 @@ pub fn encode_items(lines: &DataFrame, column: &str) -> Result<ItemCodes> {
 /// Build the baskets from the coded items of the cleaned lines.
 pub fn baskets(cleaned: &Cleaned, items: ItemCodes) -> Baskets {
     let ItemCodes { codes: item_codes, keys } = items;
-    let amount = &cleaned.index.amount;
     let line_order = &cleaned.index.line_order;
-    let is_item = |row: usize| item_codes.codes[row] != NONE && item_line(cleaned, amount, row);
-    // Codes number orders by first appearance, so a dump listing each order's lines together has
-    // non-decreasing codes: then one streaming pass builds the baskets.
-    let clustered = line_order.windows(2).all(|w| w[0] <= w[1]);
-    let (offsets, items) = if clustered {
+    let is_item = |row: usize| item_codes.codes[row] != NONE && item_line(cleaned, row);
+    // When each order's lines are consecutive, one streaming pass builds the baskets.
+    let (offsets, items) = if cleaned.index.clustered {
         clustered_baskets(line_order, &item_codes.codes, cleaned.index.len(), is_item)
     } else {
         scattered_baskets(line_order, &item_codes.codes, cleaned.index.len(), is_item)
@@ -570,15 +567,15 @@ fn products_table(
 ) -> Result<DataFrame> {
     let n_items = b.n_items();
     let customers = &per_customer.customers;
-    let amount = &cleaned.index.amount;
+    let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;
     let quantity: Option<Vec<Option<f64>>> =
         if known.quantity { Some(cleaned.lines.column(c::QUANTITY)?.f64()?.iter().collect()) } else { None };
     let mut revenue = vec![0f64; n_items];
     let mut qty = vec![0f64; n_items];
-    for row in 0..amount.len() {
+    for (row, a) in amount.iter().enumerate() {
         let it = b.line_items[row];
-        if it != NONE && item_line(cleaned, amount, row) {
-            revenue[it as usize] += amount[row];
+        if it != NONE && item_line(cleaned, row) {
+            revenue[it as usize] += a;
             if let Some(Some(q)) = quantity.as_ref().map(|v| v[row]) {
                 qty[it as usize] += q;
             }

@@ -142,27 +142,27 @@ fn encode_iter<K: Hash + Eq + Copy>(values: impl Iterator<Item = Option<K>>, n: 
     Codes { codes, first_row }
 }
 
-/// The values of a numeric column as one contiguous slice. When the column already is one buffer
-/// without nulls (the usual case after cleaning) the buffer is shared, not copied: these columns
-/// are tens of megabytes, and fresh memory costs page faults as well as the copy.
+/// The values of a numeric column in row order, read chunk by chunk where they lie (a column read
+/// from Parquet holds one chunk per row group; gathering them into one buffer would copy tens of
+/// megabytes into fresh memory). Nulls read as a fixed value.
 pub struct Values<T: PolarsNumericType>(ChunkedArray<T>);
 
 impl<T: PolarsNumericType> Values<T> {
-    /// The values of `ca`, nulls replaced by `null`.
     fn new(ca: &ChunkedArray<T>, null: T::Native) -> Self {
         if ca.null_count() == 0 {
-            return Values(ca.rechunk().into_owned());
+            return Values(ca.clone());
         }
         Values(ca.iter().map(|v| Some(v.unwrap_or(null))).collect())
     }
-}
 
-impl<T: PolarsNumericType> std::ops::Deref for Values<T> {
-    type Target = [T::Native];
+    /// Every value, in row order.
+    pub fn iter(&self) -> impl Iterator<Item = T::Native> + '_ {
+        self.chunks().flat_map(|c| c.iter().copied())
+    }
 
-    fn deref(&self) -> &[T::Native] {
-        // One chunk without nulls by construction.
-        self.0.downcast_iter().next().map(|a| a.values().as_slice()).unwrap_or(&[])
+    /// The values as consecutive slices, in row order.
+    pub fn chunks(&self) -> impl Iterator<Item = &[T::Native]> + '_ {
+        self.0.downcast_iter().map(|a| a.values().as_slice())
     }
 }
 

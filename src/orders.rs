@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::codes::{self, Codes, NONE};
@@ -189,6 +190,8 @@ pub struct OrderIndex {
     pub line_customer: Codes,
     /// Per order: first line.
     pub first_row: Vec<IdxSize>,
+    /// Each order's lines are consecutive (order codes never decrease along the lines).
+    pub clustered: bool,
     /// Per order: the customer code ([`NONE`] for a guest order).
     pub customer: Vec<u32>,
     /// Per order: lines name two different customers (the order is rejected).
@@ -196,8 +199,8 @@ pub struct OrderIndex {
     /// Per order: kept and net > 0.
     pub purchase: Vec<bool>,
     pub lines: Vec<u32>,
-    /// Amount of each line.
-    pub amount: codes::Values<Float64Type>,
+    /// Per line: amount > 0.
+    pub positive: Vec<bool>,
     net: Vec<f64>,
     customer_amount: Vec<f64>,
     customer_profit: Vec<f64>,
@@ -215,12 +218,16 @@ impl OrderIndex {
     }
 
     fn build(lines: &DataFrame, has: Present, times: bool, money_decimals: u32) -> Result<OrderIndex> {
-        // The four extractions are independent: run them on both cores.
+        // The extractions are independent: run them on both cores.
         let ((orders, line_customer), (amount, ts)) = rayon::join(
             || rayon::join(|| codes::encode(lines.column(c::ORDER)?), || codes::encode(lines.column(c::CUSTOMER)?)),
             || {
                 rayon::join(
-                    || codes::f64_values(lines.column(c::AMOUNT)?),
+                    || -> Result<_> {
+                        let amount = codes::f64_values(lines.column(c::AMOUNT)?)?;
+                        let positive: Vec<bool> = amount.iter().map(|a| a > 0.0).collect();
+                        Ok((amount, positive))
+                    },
                     || -> Result<Option<codes::Values<Int64Type>>> {
                         if times {
                             Ok(Some(codes::i64_values(lines.column(c::TS)?)?))
@@ -231,7 +238,7 @@ impl OrderIndex {
                 )
             },
         );
-        let (orders, line_customer, amount, ts) = (orders?, line_customer?, amount?, ts?);
+        let (orders, line_customer, (amount, positive), ts) = (orders?, line_customer?, amount?, ts?);
         let cost: Option<Vec<Option<f64>>> =
             if has.cost { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
         let n = orders.len();
@@ -239,36 +246,43 @@ impl OrderIndex {
             line_order: Vec::new(),
             line_customer,
             first_row: orders.first_row,
+            // Codes number orders by first appearance: non-decreasing codes mean each order's
+            // lines come together.
+            clustered: orders.codes.par_windows(2).all(|w| w[0] <= w[1]),
             customer: vec![NONE; n],
             conflict: vec![false; n],
             purchase: vec![false; n],
             lines: vec![0; n],
-            amount,
+            positive,
             net: vec![0.0; n],
             customer_amount: vec![0.0; n],
-            customer_profit: vec![0.0; n],
-            ordered_at: vec![i64::MAX; n],
+            // Only what the job reads: profit with a cost column, order times for the customer tables.
+            customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
+            ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
-        let a_values: &[f64] = &ix.amount;
-        for (row, &oc) in orders.codes.iter().enumerate() {
-            let o = oc as usize;
-            let a = a_values[row];
-            ix.net[o] += a;
-            ix.lines[o] += 1;
-            if let Some(ts) = &ts {
-                ix.ordered_at[o] = ix.ordered_at[o].min(ts[row]);
-            }
-            let cu = ix.line_customer.codes[row];
-            if cu != NONE {
-                ix.customer_amount[o] += a;
-                if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
-                    ix.customer_profit[o] += a - cost;
+        let mut times = ts.as_ref().map(|t| t.iter());
+        let mut row = 0;
+        for chunk in amount.chunks() {
+            for (&a, &oc) in chunk.iter().zip(&orders.codes[row..]) {
+                let o = oc as usize;
+                ix.net[o] += a;
+                ix.lines[o] += 1;
+                if let Some(t) = times.as_mut().and_then(|t| t.next()) {
+                    ix.ordered_at[o] = ix.ordered_at[o].min(t);
                 }
-                if ix.customer[o] == NONE {
-                    ix.customer[o] = cu;
-                } else if ix.customer[o] != cu {
-                    ix.conflict[o] = true;
+                let cu = ix.line_customer.codes[row];
+                if cu != NONE {
+                    ix.customer_amount[o] += a;
+                    if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
+                        ix.customer_profit[o] += a - cost;
+                    }
+                    if ix.customer[o] == NONE {
+                        ix.customer[o] = cu;
+                    } else if ix.customer[o] != cu {
+                        ix.conflict[o] = true;
+                    }
                 }
+                row += 1;
             }
         }
         for o in 0..n {
@@ -297,11 +311,12 @@ impl OrderIndex {
             }
             let cu = cu as usize;
             t.amount[cu] += self.customer_amount[o];
-            t.profit[cu] += self.customer_profit[o];
+            t.profit[cu] += self.customer_profit.get(o).copied().unwrap_or(0.0);
             if self.purchase[o] {
                 t.frequency[cu] += 1;
-                t.first_purchase[cu] = t.first_purchase[cu].min(self.ordered_at[o]);
-                t.last_purchase[cu] = t.last_purchase[cu].max(self.ordered_at[o]);
+                let at = self.ordered_at.get(o).copied().unwrap_or(i64::MAX);
+                t.first_purchase[cu] = t.first_purchase[cu].min(at);
+                t.last_purchase[cu] = t.last_purchase[cu].max(at);
             }
         }
         t
