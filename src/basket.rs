@@ -533,13 +533,14 @@ pub fn basket_tables(
     for &it in &b.items {
         item_orders[it as usize] += 1;
     }
-    let products = products_table(cleaned, b, per_customer, &item_orders, known, money_decimals)?;
-    sw.lap("products");
-
     let threshold = opts.threshold(total_orders);
-    let counted =
-        count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items);
-    sw.lap("pair_count");
+    // The products table is one serial pass over the lines: it fills the pair kernel's serial stretches.
+    let (products, counted) = rayon::join(
+        || products_table(cleaned, b, per_customer, &item_orders, known, money_decimals),
+        || count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items),
+    );
+    let products = products?;
+    sw.lap("products_and_pair_count");
     let basket_pairs = pairs_table(&counted.pairs, &b.keys, &item_orders, total_orders, opts.top_per_item)?;
     sw.lap("pairs_table");
     let stats = BasketStats {
