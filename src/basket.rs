@@ -230,66 +230,95 @@ fn scattered_baskets(
 /// What one pass over each customer's purchase orders finds (see [`customer_items`]).
 pub struct CustomerItems {
     /// Per customer code: the item on most of the customer's purchase orders, ties to the
-    /// smallest item; [`NONE`] for customers without item lines.
+    /// smallest item; [`NONE`] for customers without item lines. Empty unless asked for.
     pub favourite: Vec<u32>,
     /// Per item code: distinct known customers whose purchase orders hold it.
     pub customers: Vec<u32>,
 }
 
-/// For each customer, count per item the customer's purchase orders holding it; from that the
-/// favourite item and, per item, its distinct customers. Customers are shared out across threads.
-pub fn customer_items(cleaned: &Cleaned, b: &Baskets) -> CustomerItems {
+/// Per item, its distinct customers; with `favourite`, also each customer's favourite item (per
+/// customer, count per item the purchase orders holding it). Customers are shared out across threads.
+pub fn customer_items(cleaned: &Cleaned, b: &Baskets, favourite: bool) -> CustomerItems {
     let ix = &cleaned.index;
     let n_customers = ix.line_customer.len();
     let n_items = b.n_items();
-    let (offsets, orders) = codes::group_by_code(n_customers, ix.len(), |o| {
-        (ix.purchase[o] && ix.customer[o] != NONE).then(|| ix.customer[o])
-    });
-    // A few contiguous ranges of customers, each with its own buffers. Per customer, the items
-    // of all its purchase orders are gathered and sorted; each run of one item is one order.
+    // The items of each customer's orders, customer after customer: a counting sort of the baskets
+    // by customer that reads them once, in order (looking each order's basket up customer by
+    // customer instead waits on memory for every order).
+    let mut counts = vec![0u32; n_customers];
+    for o in 0..ix.len() {
+        if ix.customer[o] != NONE {
+            counts[ix.customer[o] as usize] += b.of(o).len() as u32;
+        }
+    }
+    let offsets = codes::offsets_from_counts(&counts);
+    let mut cursor = offsets.clone();
+    let mut items = vec![0u32; offsets[n_customers]];
+    for o in 0..ix.len() {
+        if ix.customer[o] != NONE {
+            let at = &mut cursor[ix.customer[o] as usize];
+            // Baskets hold a few items: a plain loop beats a memcpy call per basket.
+            for &it in b.of(o) {
+                items[*at] = it;
+                *at += 1;
+            }
+        }
+    }
+    drop(cursor);
     let parts = (rayon::current_num_threads() * 4).max(1);
-    // Per range: (customer, favourite item) pairs and per-item customer counts.
+    // Per range of customers: (customer, favourite item) pairs and per-item customer counts.
     type Part = (Vec<(u32, u32)>, Vec<u32>);
     let results: Vec<Part> = (0..parts)
         .into_par_iter()
         .map(|p| {
-            let (mut fav, mut per_item, mut scratch) = (Vec::new(), vec![0u32; n_items], Vec::<u32>::new());
-            for cu in n_customers * p / parts..n_customers * (p + 1) / parts {
-                scratch.clear();
-                for &o in &orders[offsets[cu]..offsets[cu + 1]] {
-                    // Baskets hold a few items: a plain loop beats a memcpy call per basket.
-                    for &it in b.of(o as usize) {
-                        scratch.push(it);
+            let customers = n_customers * p / parts..n_customers * (p + 1) / parts;
+            let items_of = |cu: usize| &items[offsets[cu]..offsets[cu + 1]];
+            let (mut fav, mut per_item) = (Vec::new(), vec![0u32; n_items]);
+            if favourite {
+                // The items of all the customer's orders, sorted: each basket holds an item at
+                // most once, so each run of one item is one order holding it.
+                let mut scratch = Vec::<u32>::new();
+                for cu in customers {
+                    scratch.clear();
+                    scratch.extend_from_slice(items_of(cu));
+                    scratch.sort_unstable();
+                    let (mut best, mut best_n) = (NONE, 0u32);
+                    for run in scratch.chunk_by(|x, y| x == y) {
+                        per_item[run[0] as usize] += 1;
+                        // Items ascend, so a strict `>` keeps the smallest among ties.
+                        if run.len() as u32 > best_n {
+                            best_n = run.len() as u32;
+                            best = run[0];
+                        }
+                    }
+                    if best != NONE {
+                        fav.push((cu as u32, best));
                     }
                 }
-                scratch.sort_unstable();
-                let (mut best, mut best_n) = (NONE, 0u32);
-                for run in scratch.chunk_by(|x, y| x == y) {
-                    per_item[run[0] as usize] += 1;
-                    // Items ascend, so a strict `>` keeps the smallest among ties.
-                    if run.len() as u32 > best_n {
-                        best_n = run.len() as u32;
-                        best = run[0];
+            } else {
+                // Distinct customers only: the last customer counted for each item, no sorting.
+                let mut last = vec![NONE; n_items];
+                for cu in customers {
+                    for &it in items_of(cu) {
+                        if last[it as usize] != cu as u32 {
+                            last[it as usize] = cu as u32;
+                            per_item[it as usize] += 1;
+                        }
                     }
-                }
-                if best != NONE {
-                    fav.push((cu as u32, best));
                 }
             }
             (fav, per_item)
         })
         .collect();
     let mut customers = vec![0u32; n_items];
-    let mut favourite = Vec::new();
+    let mut favourite_of = if favourite { vec![NONE; n_customers] } else { Vec::new() };
     for (fav, per_item) in results {
         customers.iter_mut().zip(&per_item).for_each(|(x, y)| *x += y);
-        favourite.extend(fav);
+        for (cu, item) in fav {
+            favourite_of[cu as usize] = item;
+        }
     }
-    let mut fav = vec![NONE; n_customers];
-    for (cu, item) in favourite {
-        fav[cu as usize] = item;
-    }
-    CustomerItems { favourite: fav, customers }
+    CustomerItems { favourite: favourite_of, customers }
 }
 
 /// What the pair kernel found.

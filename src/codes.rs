@@ -63,7 +63,7 @@ pub fn encode(column: &Column) -> Result<Codes> {
     match column.dtype() {
         DataType::Int64 => {
             let ca = column.i64()?;
-            if let (Some(lo), Some(hi)) = (ca.min(), ca.max()) {
+            if let Some((lo, hi)) = min_max(ca) {
                 // Keys in a compact range: a direct-address table instead of hashing.
                 let span = (hi as i128 - lo as i128) as u128;
                 if span < (ca.len() as u128 * 4).max(1 << 20) {
@@ -80,6 +80,41 @@ pub fn encode(column: &Column) -> Result<Codes> {
         DataType::Null => Ok(Codes { codes: vec![NONE; column.len()], first_row: Vec::new() }),
         other => Err(Error::Internal(format!("cannot encode a key column of type {other}"))),
     }
+}
+
+/// The smallest and largest non-null key, in one pass.
+fn min_max(ca: &Int64Chunked) -> Option<(i64, i64)> {
+    let mut acc: Option<(i64, i64)> = None;
+    let mut merge = |lo: i64, hi: i64| acc = Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    for arr in ca.downcast_iter() {
+        let values = arr.values().as_slice();
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            None if !values.is_empty() => {
+                // A plain loop over the whole slice, which the compiler vectorizes.
+                let (mut lo, mut hi) = (values[0], values[0]);
+                for &k in values {
+                    lo = lo.min(k);
+                    hi = hi.max(k);
+                }
+                merge(lo, hi);
+            }
+            None => {}
+            Some(valid) => {
+                let (mut lo, mut hi, mut any) = (i64::MAX, i64::MIN, false);
+                for (&k, ok) in values.iter().zip(valid.iter()) {
+                    if ok {
+                        lo = lo.min(k);
+                        hi = hi.max(k);
+                        any = true;
+                    }
+                }
+                if any {
+                    merge(lo, hi);
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// Encoding through a table indexed by `key - lo` (keys span `span` values).

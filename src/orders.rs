@@ -57,17 +57,18 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
-/// different customers rejected whole. Then build the order index; `order_times` asks for each
-/// order's timestamp too (the customer tables need it, baskets do not).
+/// different customers rejected whole. Then build the order index; `for_customers` says the
+/// customer tables follow, which read each order's time and the customer's share of its amount
+/// (baskets read neither).
 pub fn clean(
     raw: LazyFrame,
     as_of: Option<NaiveDate>,
     money_decimals: u32,
     has: Present,
-    order_times: bool,
+    for_customers: bool,
     sw: &mut Stopwatch,
 ) -> Result<Cleaned> {
-    Ok(clean_with(raw, as_of, money_decimals, has, order_times, sw, |_| ())?.0)
+    Ok(clean_with(raw, as_of, money_decimals, has, for_customers, sw, |_| ())?.0)
 }
 
 /// [`clean`], running `beside` on the used lines while the order index is built (the index leaves
@@ -77,7 +78,7 @@ pub fn clean_with<R: Send>(
     as_of: Option<NaiveDate>,
     money_decimals: u32,
     has: Present,
-    order_times: bool,
+    for_customers: bool,
     sw: &mut Stopwatch,
     beside: impl FnOnce(&DataFrame) -> R + Send,
 ) -> Result<(Cleaned, R)> {
@@ -149,10 +150,8 @@ pub fn clean_with<R: Send>(
     };
 
     sw.lap("line_rules");
-    let (index, side) = rayon::join(
-        || OrderIndex::build(&current, has, order_times && has.timestamp, money_decimals),
-        || beside(&current),
-    );
+    let (index, side) =
+        rayon::join(|| OrderIndex::build(&current, has, for_customers, money_decimals), || beside(&current));
     let index = index?;
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
     let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
@@ -217,7 +216,8 @@ impl OrderIndex {
         self.first_row.is_empty()
     }
 
-    fn build(lines: &DataFrame, has: Present, times: bool, money_decimals: u32) -> Result<OrderIndex> {
+    fn build(lines: &DataFrame, has: Present, for_customers: bool, money_decimals: u32) -> Result<OrderIndex> {
+        let times = for_customers && has.timestamp;
         // The extractions are independent: run them on both cores.
         let ((orders, line_customer), (amount, ts)) = rayon::join(
             || rayon::join(|| codes::encode(lines.column(c::ORDER)?), || codes::encode(lines.column(c::CUSTOMER)?)),
@@ -240,7 +240,7 @@ impl OrderIndex {
         );
         let (orders, line_customer, (amount, positive), ts) = (orders?, line_customer?, amount?, ts?);
         let cost: Option<Vec<Option<f64>>> =
-            if has.cost { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
+            if has.cost && for_customers { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
         let n = orders.len();
         let mut ix = OrderIndex {
             line_order: Vec::new(),
@@ -255,8 +255,9 @@ impl OrderIndex {
             lines: vec![0; n],
             positive,
             net: vec![0.0; n],
-            customer_amount: vec![0.0; n],
-            // Only what the job reads: profit with a cost column, order times for the customer tables.
+            // Only what the job reads: the customer tables read the customer sums (profit with a
+            // cost column) and order times.
+            customer_amount: if for_customers { vec![0.0; n] } else { Vec::new() },
             customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
@@ -272,7 +273,9 @@ impl OrderIndex {
                 }
                 let cu = ix.line_customer.codes[row];
                 if cu != NONE {
-                    ix.customer_amount[o] += a;
+                    if for_customers {
+                        ix.customer_amount[o] += a;
+                    }
                     if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
                         ix.customer_profit[o] += a - cost;
                     }
@@ -310,7 +313,7 @@ impl OrderIndex {
                 continue;
             }
             let cu = cu as usize;
-            t.amount[cu] += self.customer_amount[o];
+            t.amount[cu] += self.customer_amount.get(o).copied().unwrap_or(0.0);
             t.profit[cu] += self.customer_profit.get(o).copied().unwrap_or(0.0);
             if self.purchase[o] {
                 t.frequency[cu] += 1;

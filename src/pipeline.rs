@@ -150,7 +150,8 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     require_lines(cfg, &cleaned.counts)?;
     let product_baskets = product_codes.map(|codes| basket::baskets(&cleaned, codes));
     sw.lap("basket_lists");
-    let product_customers = product_baskets.as_ref().map(|b| basket::customer_items(&cleaned, b));
+    // favourite_product is a column of the customer tables only.
+    let product_customers = product_baskets.as_ref().map(|b| basket::customer_items(&cleaned, b, job == Job::Run));
     sw.lap("customer_items");
     let mut tables = Vec::new();
     if job == Job::Run {
@@ -166,7 +167,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
             (_, _, codes) => {
                 let codes = codes.ok_or_else(|| Error::Internal("item column not coded".into()))?;
                 let b = basket::baskets(&cleaned, codes);
-                let pc = basket::customer_items(&cleaned, &b);
+                let pc = basket::customer_items(&cleaned, &b, false);
                 own = (b, pc);
                 (&own.0, &own.1)
             }
