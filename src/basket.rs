@@ -546,11 +546,12 @@ pub struct Known {
     pub amount: bool,
 }
 
-/// Build `products` and `basket_pairs` for the item column `column` of the cleaned lines.
+/// Build `products` and `basket_pairs` from the baskets of the cleaned lines. `per_customer` is
+/// the per-customer pass over these baskets when the caller has it already.
 pub fn basket_tables(
     cleaned: &Cleaned,
     b: &Baskets,
-    per_customer: &CustomerItems,
+    per_customer: Option<&CustomerItems>,
     known: Known,
     opts: &BasketOptions,
     money_decimals: u32,
@@ -563,9 +564,20 @@ pub fn basket_tables(
         item_orders[it as usize] += 1;
     }
     let threshold = opts.threshold(total_orders);
-    // The products table is one serial pass over the lines: it fills the pair kernel's serial stretches.
+    // The products table (and the per-customer pass, when not done already) is mostly serial
+    // passes: they run beside the pair kernel and fill its serial stretches.
     let (products, counted) = rayon::join(
-        || products_table(cleaned, b, per_customer, &item_orders, known, money_decimals),
+        || {
+            let own;
+            let per_customer = match per_customer {
+                Some(pc) => pc,
+                None => {
+                    own = customer_items(cleaned, b, false);
+                    &own
+                }
+            };
+            products_table(cleaned, b, per_customer, &item_orders, known, money_decimals)
+        },
         || count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items),
     );
     let products = products?;
@@ -649,18 +661,22 @@ fn pairs_table(
     let lift = |&(a, b, n): &(u32, u32, u32)| {
         (n as f64 * t) / (item_orders[a as usize] as f64 * item_orders[b as usize] as f64)
     };
-    let kept: Vec<usize> = match top {
-        None => (0..pairs.len()).collect(),
-        Some(k) => top_per_item(pairs, k, &lift),
-    };
     // `pairs` come ordered by (a, b): a stable sort on pair_orders descending gives the SPEC order.
-    let kept = stable_by_count_desc(kept, |i| pairs[i].2);
-    let sel: Vec<(u32, u32, u32)> = kept.par_iter().map(|&i| pairs[i]).collect();
+    let sel = match top {
+        None => by_count_desc(pairs),
+        Some(k) => by_count_desc(&top_per_item(pairs, k, &lift).into_iter().map(|i| pairs[i]).collect::<Vec<_>>()),
+    };
     // Columns of up to millions of rows, each built on both cores.
     let float = |name: &str, g: &(dyn Fn(&(u32, u32, u32)) -> f64 + Sync)| {
         Float64Chunked::from_vec(name.into(), sel.par_iter().map(g).collect()).into_column()
     };
+    let int_keys = keys.i64().ok().and_then(|k| k.cont_slice().ok());
     let side = |name: &str, pick: fn(&(u32, u32, u32)) -> u32| -> Result<Column> {
+        if let Some(k) = int_keys {
+            // Integer items (the usual case): read the keys directly.
+            return Ok(Int64Chunked::from_vec(name.into(), sel.par_iter().map(|p| k[pick(p) as usize]).collect())
+                .into_column());
+        }
         let idx: Vec<IdxSize> = sel.par_iter().map(|p| pick(p) as IdxSize).collect();
         Ok(keys.take_slice(&idx)?.with_name(name.into()))
     };
@@ -676,25 +692,25 @@ fn pairs_table(
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
-/// Stable counting sort of indices by a small count, largest first.
-fn stable_by_count_desc(idx: Vec<usize>, count: impl Fn(usize) -> u32) -> Vec<usize> {
-    let max = idx.iter().map(|&i| count(i)).max().unwrap_or(0) as usize;
-    if max > 4 * idx.len() + 1024 {
-        let mut idx = idx;
-        idx.sort_by_key(|&i| std::cmp::Reverse(count(i)));
-        return idx;
+/// The pairs stably sorted by pair_orders, largest first (a counting sort: counts are small).
+fn by_count_desc(pairs: &[(u32, u32, u32)]) -> Vec<(u32, u32, u32)> {
+    let max = pairs.iter().map(|p| p.2).max().unwrap_or(0) as usize;
+    if max > 4 * pairs.len() + 1024 {
+        let mut out = pairs.to_vec();
+        out.sort_by_key(|p| std::cmp::Reverse(p.2));
+        return out;
     }
     let mut start = vec![0usize; max + 2];
-    for &i in &idx {
-        start[max - count(i) as usize + 1] += 1;
+    for p in pairs {
+        start[max - p.2 as usize + 1] += 1;
     }
     for k in 1..start.len() {
         start[k] += start[k - 1];
     }
-    let mut out = vec![0usize; idx.len()];
-    for &i in &idx {
-        let slot = &mut start[max - count(i) as usize];
-        out[*slot] = i;
+    let mut out = vec![(0u32, 0u32, 0u32); pairs.len()];
+    for &p in pairs {
+        let slot = &mut start[max - p.2 as usize];
+        out[*slot] = p;
         *slot += 1;
     }
     out

@@ -150,9 +150,16 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     require_lines(cfg, &cleaned.counts)?;
     let product_baskets = product_codes.map(|codes| basket::baskets(&cleaned, codes));
     sw.lap("basket_lists");
-    // favourite_product is a column of the customer tables only.
-    let product_customers = product_baskets.as_ref().map(|b| basket::customer_items(&cleaned, b, job == Job::Run));
-    sw.lap("customer_items");
+    // favourite_product (customer tables) needs the per-customer pass before the customer tables;
+    // otherwise basket_tables runs it beside the pair kernel.
+    let product_customers = match (&product_baskets, job) {
+        (Some(b), Job::Run) => {
+            let pc = basket::customer_items(&cleaned, b, true);
+            sw.lap("customer_items");
+            Some(pc)
+        }
+        _ => None,
+    };
     let mut tables = Vec::new();
     if job == Job::Run {
         let fav = product_baskets.as_ref().zip(product_customers.as_ref());
@@ -162,14 +169,12 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     if has.item {
         let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
         let own;
-        let (item_baskets, item_customers) = match (&product_baskets, &product_customers, item_codes) {
-            (Some(b), Some(pc), _) if item_is_product => (b, pc),
-            (_, _, codes) => {
+        let (item_baskets, item_customers) = match (&product_baskets, item_codes) {
+            (Some(b), _) if item_is_product => (b, product_customers.as_ref()),
+            (_, codes) => {
                 let codes = codes.ok_or_else(|| Error::Internal("item column not coded".into()))?;
-                let b = basket::baskets(&cleaned, codes);
-                let pc = basket::customer_items(&cleaned, &b, false);
-                own = (b, pc);
-                (&own.0, &own.1)
+                own = basket::baskets(&cleaned, codes);
+                (&own, None)
             }
         };
         let b = basket::basket_tables(&cleaned, item_baskets, item_customers, known, &cfg.basket, d, sw)?;
