@@ -55,6 +55,30 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
     Ok(v.extract::<u64>().unwrap_or(0))
 }
 
+/// The line counts and latest timestamp of [`clean`] without a masked pass, when no line can be
+/// rejected: no null order, timestamp or amount, and every amount finite (the usual dump). `None`
+/// otherwise (the general query then counts each reason).
+fn quick_stats(raw: &DataFrame, has: Present) -> Result<Option<DataFrame>> {
+    let nulls = |name: &str| -> Result<usize> { Ok(raw.column(name)?.null_count()) };
+    if nulls(c::ORDER)? > 0 || nulls(c::AMOUNT)? > 0 || (has.timestamp && nulls(c::TS)? > 0) {
+        return Ok(None);
+    }
+    let amount = raw.column(c::AMOUNT)?.f64()?;
+    if amount.downcast_iter().any(|a| a.values().iter().any(|v| !v.is_finite())) {
+        return Ok(None);
+    }
+    let max_ts = if has.timestamp { raw.column(c::TS)?.cast(&DataType::Int64)?.i64()?.max() } else { None };
+    let zero = |name: &str| Column::new(name.into(), [0u64]);
+    Ok(Some(DataFrame::new_infer_height(vec![
+        Column::new("lines_read".into(), [raw.height() as u64]),
+        zero("null_order"),
+        zero("null_timestamp"),
+        zero("null_amount"),
+        zero("non_finite_amount"),
+        Column::new("max_ts".into(), [max_ts]),
+    ])?))
+}
+
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
 /// different customers rejected whole. Then build the order index; `for_customers` says the
@@ -99,18 +123,21 @@ pub fn clean_with<R: Send>(
     let non_finite = valid_so_far.clone().and(amount.clone().is_not_null()).and(amount.clone().is_finite().not());
     let valid = valid_so_far.and(amount.clone().is_finite());
 
-    let stats = raw
-        .clone()
-        .lazy()
-        .select([
-            len().cast(DataType::UInt64).alias("lines_read"),
-            null_order.sum().cast(DataType::UInt64).alias("null_order"),
-            null_ts.sum().cast(DataType::UInt64).alias("null_timestamp"),
-            null_amount.sum().cast(DataType::UInt64).alias("null_amount"),
-            non_finite.sum().cast(DataType::UInt64).alias("non_finite_amount"),
-            max_ts.filter(valid.clone()).max().alias("max_ts"),
-        ])
-        .collect()?;
+    let stats = match quick_stats(&raw, has)? {
+        Some(stats) => stats,
+        None => raw
+            .clone()
+            .lazy()
+            .select([
+                len().cast(DataType::UInt64).alias("lines_read"),
+                null_order.sum().cast(DataType::UInt64).alias("null_order"),
+                null_ts.sum().cast(DataType::UInt64).alias("null_timestamp"),
+                null_amount.sum().cast(DataType::UInt64).alias("null_amount"),
+                non_finite.sum().cast(DataType::UInt64).alias("non_finite_amount"),
+                max_ts.filter(valid.clone()).max().alias("max_ts"),
+            ])
+            .collect()?,
+    };
     let mut counts = Counts { lines_read: count(&stats, "lines_read")?, ..Default::default() };
     for reason in ["null_order", "null_timestamp", "null_amount", "non_finite_amount"] {
         counts.rejected.insert(reason.to_string(), count(&stats, reason)?);
@@ -159,12 +186,7 @@ pub fn clean_with<R: Send>(
     sw.lap("orders");
 
     counts.lines_used = current.height() as u64 - conflict_lines;
-    counts.guest_lines = index
-        .line_order
-        .iter()
-        .zip(&index.line_customer.codes)
-        .filter(|(o, cu)| **cu == NONE && !index.conflict[**o as usize])
-        .count() as u64;
+    counts.guest_lines = index.guest_lines;
     counts.orders = (index.len() as u64) - counts.orders_rejected_conflict;
     counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
     Ok((Cleaned { as_of, lines: current, index, has, counts }, side))
@@ -198,8 +220,10 @@ pub struct OrderIndex {
     /// Per order: kept and net > 0.
     pub purchase: Vec<bool>,
     pub lines: Vec<u32>,
-    /// Per line: amount > 0.
+    /// Per line: amount > 0 (empty when the dump has no item column: only baskets read it).
     pub positive: Vec<bool>,
+    /// Lines without a customer, in orders that are kept.
+    pub guest_lines: u64,
     net: Vec<f64>,
     customer_amount: Vec<f64>,
     customer_profit: Vec<f64>,
@@ -225,7 +249,8 @@ impl OrderIndex {
                 rayon::join(
                     || -> Result<_> {
                         let amount = codes::f64_values(lines.column(c::AMOUNT)?)?;
-                        let positive: Vec<bool> = amount.iter().map(|a| a > 0.0).collect();
+                        let positive: Vec<bool> =
+                            if has.item || has.product { amount.iter().map(|a| a > 0.0).collect() } else { Vec::new() };
                         Ok((amount, positive))
                     },
                     || -> Result<Option<codes::Values<Int64Type>>> {
@@ -254,6 +279,7 @@ impl OrderIndex {
             purchase: vec![false; n],
             lines: vec![0; n],
             positive,
+            guest_lines: 0,
             net: vec![0.0; n],
             // Only what the job reads: the customer tables read the customer sums (profit with a
             // cost column) and order times.
@@ -261,18 +287,42 @@ impl OrderIndex {
             customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
-        let mut times = ts.as_ref().map(|t| t.iter());
+        // One pass over the lines, chunk by chunk (order times, when read, come in the same chunks
+        // as the amounts unless the frame was assembled unevenly; then they are gathered first).
+        let ts_chunks: Option<Vec<&[i64]>> = ts.as_ref().map(|t| t.chunks().collect());
+        let gathered: Vec<i64>;
+        let ts_chunks = match ts_chunks {
+            Some(t) if t.iter().map(|c| c.len()).eq(amount.chunks().map(|c| c.len())) => Some(t),
+            Some(_) => {
+                gathered = ts.as_ref().map(|t| t.iter().collect()).unwrap_or_default();
+                let mut at = 0;
+                Some(
+                    amount
+                        .chunks()
+                        .map(|c| {
+                            at += c.len();
+                            &gathered[at - c.len()..at]
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        let mut guests = 0u64;
         let mut row = 0;
-        for chunk in amount.chunks() {
-            for (&a, &oc) in chunk.iter().zip(&orders.codes[row..]) {
+        for (k, chunk) in amount.chunks().enumerate() {
+            let times = ts_chunks.as_ref().map(|t| t[k]);
+            for (j, (&a, &oc)) in chunk.iter().zip(&orders.codes[row..]).enumerate() {
                 let o = oc as usize;
                 ix.net[o] += a;
                 ix.lines[o] += 1;
-                if let Some(t) = times.as_mut().and_then(|t| t.next()) {
-                    ix.ordered_at[o] = ix.ordered_at[o].min(t);
+                if let Some(t) = times {
+                    ix.ordered_at[o] = ix.ordered_at[o].min(t[j]);
                 }
                 let cu = ix.line_customer.codes[row];
-                if cu != NONE {
+                if cu == NONE {
+                    guests += 1;
+                } else {
                     if for_customers {
                         ix.customer_amount[o] += a;
                     }
@@ -288,6 +338,13 @@ impl OrderIndex {
                 row += 1;
             }
         }
+        // Guest lines of rejected orders do not count (a second pass only when some order is rejected).
+        if ix.conflict.iter().any(|c| *c) {
+            guests -= (0..row)
+                .filter(|&r| ix.line_customer.codes[r] == NONE && ix.conflict[orders.codes[r] as usize])
+                .count() as u64;
+        }
+        ix.guest_lines = guests;
         for o in 0..n {
             ix.net[o] = round_money_value(ix.net[o], money_decimals);
             ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;

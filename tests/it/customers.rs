@@ -137,6 +137,26 @@ fn an_order_naming_two_customers_is_rejected_whole() {
 }
 
 #[test]
+fn guest_lines_of_a_rejected_order_are_not_counted_as_guest_lines() {
+    // Order 7 names customers 1 and 2 and has a guest line: rejected whole, its guest line with it.
+    // Order 9 is a guest order: its two lines are the only guest lines left.
+    let r = run_lines(
+        &[
+            line(Some(1), 7, "2024-01-01 10:00", 10.0),
+            line(None, 7, "2024-01-01 10:00", 1.0),
+            line(Some(2), 7, "2024-01-01 10:00", 20.0),
+            line(None, 9, "2024-01-03 10:00", 4.0),
+            line(None, 9, "2024-01-03 10:00", 2.0),
+            line(Some(1), 8, "2024-01-02 10:00", 5.0),
+        ],
+        Some("2024-02-01"),
+    );
+    assert_eq!(r.counts.guest_lines, 2);
+    assert_eq!(r.counts.lines_used, 3);
+    assert_eq!(r.counts.purchase_orders, 2, "orders 8 and 9");
+}
+
+#[test]
 fn lapse_buckets_have_inclusive_upper_thresholds() {
     // D = 2024-06-01. Recency 30 → 0-30, 31 → 31-60, 120 → 91-120, 121 → 121+.
     let r = run_lines(
