@@ -144,17 +144,43 @@ fn sort_dedup_tail(items: &mut Vec<u32>, from: usize) -> usize {
     w
 }
 
-/// Each set `items[offsets[i]..offsets[i + 1]]` sorted and without repeats, as a new CSR.
+/// Each set `items[offsets[i]..offsets[i + 1]]` sorted and without repeats, as a new CSR. Large
+/// inputs are cut into consecutive ranges of sets, one per thread.
 fn distinct_sets(offsets: &[usize], items: &[u32]) -> (Vec<usize>, Vec<u32>) {
-    let mut out: Vec<u32> = Vec::with_capacity(items.len());
-    let mut out_offsets = Vec::with_capacity(offsets.len());
-    out_offsets.push(0);
-    for w in offsets.windows(2) {
-        let start = out.len();
-        out.extend_from_slice(&items[w[0]..w[1]]);
-        out_offsets.push(sort_dedup_tail(&mut out, start));
+    if offsets.len() < 2 {
+        return (vec![0], Vec::new());
     }
-    (out_offsets, out)
+    let n = offsets.len() - 1;
+    let parts = if items.len() < 1 << 20 { 1 } else { rayon::current_num_threads().max(1) };
+    let cuts: Vec<usize> = (0..=parts).map(|p| n * p / parts).collect();
+    let pieces: Vec<(Vec<usize>, Vec<u32>)> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let sets = &offsets[cuts[p]..=cuts[p + 1]];
+            let mut out: Vec<u32> = Vec::with_capacity(sets[sets.len() - 1] - sets[0]);
+            let mut out_offsets = Vec::with_capacity(sets.len());
+            out_offsets.push(0);
+            for w in sets.windows(2) {
+                let start = out.len();
+                out.extend_from_slice(&items[w[0]..w[1]]);
+                out_offsets.push(sort_dedup_tail(&mut out, start));
+            }
+            (out_offsets, out)
+        })
+        .collect();
+    concat_csr(pieces)
+}
+
+/// CSR pieces over consecutive ranges of sets, joined into one.
+fn concat_csr(pieces: Vec<(Vec<usize>, Vec<u32>)>) -> (Vec<usize>, Vec<u32>) {
+    let mut pieces = pieces.into_iter();
+    let (mut offsets, mut items) = pieces.next().unwrap_or_else(|| (vec![0], Vec::new()));
+    for (off, its) in pieces {
+        let shift = items.len();
+        offsets.extend(off.iter().skip(1).map(|o| o + shift));
+        items.extend_from_slice(&its);
+    }
+    (offsets, items)
 }
 
 /// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
@@ -175,14 +201,11 @@ fn clustered_baskets(
         return clustered_range(line_order, line_items, 0..rows, 0, n_orders, &is_item);
     }
     let split = line_order[mid] as usize;
-    let ((mut offsets, mut items), (off_b, items_b)) = rayon::join(
+    let (a, b) = rayon::join(
         || clustered_range(line_order, line_items, 0..mid, 0, split, &is_item),
         || clustered_range(line_order, line_items, mid..rows, split, n_orders, &is_item),
     );
-    let shift = items.len();
-    offsets.extend(off_b.iter().skip(1).map(|o| o + shift));
-    items.extend_from_slice(&items_b);
-    (offsets, items)
+    concat_csr(vec![a, b])
 }
 
 /// The baskets of orders `first..end` from the lines `rows` (which hold exactly those orders).
@@ -220,10 +243,10 @@ fn scattered_baskets(
     line_order: &[u32],
     line_items: &[u32],
     n_orders: usize,
-    is_item: impl Fn(usize) -> bool,
+    is_item: impl Fn(usize) -> bool + Sync,
 ) -> (Vec<usize>, Vec<u32>) {
     let (offsets, rows) = codes::group_by_code(n_orders, line_order.len(), |row| is_item(row).then(|| line_order[row]));
-    let items: Vec<u32> = rows.iter().map(|&row| line_items[row as usize]).collect();
+    let items: Vec<u32> = rows.par_iter().map(|&row| line_items[row as usize]).collect();
     distinct_sets(&offsets, &items)
 }
 
@@ -461,13 +484,6 @@ struct Split<'a> {
     per_part: &'a [Vec<usize>],
 }
 
-/// A pointer that threads may share because each writes a disjoint region.
-struct DisjointWrites(*mut u32);
-// SAFETY: used only in `count_range`, where every part writes its own precomputed, non-overlapping
-// sub-ranges of the buffer, and the buffer outlives the parallel loop.
-unsafe impl Sync for DisjointWrites {}
-unsafe impl Send for DisjointWrites {}
-
 fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, threshold: u32) -> Vec<(u32, u32, u32)> {
     let width = (hi - lo) as usize;
     let mut start = Vec::with_capacity(width + 1);
@@ -476,7 +492,7 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
         start.push(start[start.len() - 1] + per_a[a as usize]);
     }
     let mut partners = vec![0u32; start[width]];
-    let buf = DisjointWrites(partners.as_mut_ptr());
+    let buf = codes::DisjointWrites(partners.as_mut_ptr());
     let buf = &buf;
     (0..s.per_part.len()).into_par_iter().for_each(|p| {
         // This part's sub-range of each bucket starts after the earlier parts' shares.

@@ -224,23 +224,63 @@ pub fn offsets_from_counts(counts: &[u32]) -> Vec<usize> {
     offsets
 }
 
+/// A pointer that threads may share because each writes a disjoint region of the buffer.
+pub(crate) struct DisjointWrites(pub(crate) *mut u32);
+// SAFETY: every user writes only precomputed, non-overlapping sub-ranges of the buffer from each
+// thread, and the buffer outlives the parallel loop.
+unsafe impl Sync for DisjointWrites {}
+unsafe impl Send for DisjointWrites {}
+
 /// Group `0..len` by a code (a counting sort): members of group `g` are
 /// `members[offsets[g]..offsets[g + 1]]`, ascending. `code_of` returns `None` to leave an index out.
-pub fn group_by_code(n_groups: usize, len: usize, code_of: impl Fn(usize) -> Option<u32>) -> (Vec<usize>, Vec<u32>) {
-    let mut counts = vec![0u32; n_groups];
-    for i in 0..len {
-        if let Some(g) = code_of(i) {
-            counts[g as usize] += 1;
+/// Large inputs are cut into one range per thread, counted and placed in parallel (each range's
+/// members of a group follow the earlier ranges', so members still ascend).
+pub fn group_by_code(
+    n_groups: usize,
+    len: usize,
+    code_of: impl Fn(usize) -> Option<u32> + Sync,
+) -> (Vec<usize>, Vec<u32>) {
+    use rayon::prelude::*;
+    let parts = if len < 1 << 20 { 1 } else { rayon::current_num_threads().max(1) };
+    let bounds: Vec<usize> = (0..=parts).map(|p| len * p / parts).collect();
+    let mut counts: Vec<Vec<u32>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut c = vec![0u32; n_groups];
+            for i in bounds[p]..bounds[p + 1] {
+                if let Some(g) = code_of(i) {
+                    c[g as usize] += 1;
+                }
+            }
+            c
+        })
+        .collect();
+    // Offsets, and each range's counts turned into where its members of each group go. Members are
+    // u32 row numbers, so positions fit in u32 too.
+    let mut offsets = Vec::with_capacity(n_groups + 1);
+    let mut at = 0usize;
+    for g in 0..n_groups {
+        offsets.push(at);
+        for c in counts.iter_mut() {
+            let n = c[g] as usize;
+            c[g] = at as u32;
+            at += n;
         }
     }
-    let offsets = offsets_from_counts(&counts);
-    let mut cursor = offsets.clone();
-    let mut members = vec![0u32; offsets[n_groups]];
-    for i in 0..len {
-        if let Some(g) = code_of(i) {
-            members[cursor[g as usize]] = i as u32;
-            cursor[g as usize] += 1;
+    offsets.push(at);
+    let mut members = vec![0u32; at];
+    let out = DisjointWrites(members.as_mut_ptr());
+    let out = &out;
+    counts.into_par_iter().enumerate().for_each(|(p, mut cursor)| {
+        for i in bounds[p]..bounds[p + 1] {
+            if let Some(g) = code_of(i) {
+                let slot = &mut cursor[g as usize];
+                // SAFETY: `slot` walks this range's share of group g, which no other range writes
+                // and which lies inside `members` (the shares were counted from the same codes).
+                unsafe { out.0.add(*slot as usize).write(i as u32) };
+                *slot += 1;
+            }
         }
-    }
+    });
     (offsets, members)
 }
