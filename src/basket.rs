@@ -151,7 +151,7 @@ fn distinct_sets(offsets: &[usize], items: &[u32]) -> (Vec<usize>, Vec<u32>) {
         return (vec![0], Vec::new());
     }
     let n = offsets.len() - 1;
-    let parts = if items.len() < 1 << 20 { 1 } else { rayon::current_num_threads().max(1) };
+    let parts = if items.len() < codes::PARALLEL_MIN { 1 } else { rayon::current_num_threads().max(1) };
     let cuts: Vec<usize> = (0..=parts).map(|p| n * p / parts).collect();
     let pieces: Vec<(Vec<usize>, Vec<u32>)> = (0..parts)
         .into_par_iter()

@@ -224,6 +224,9 @@ pub fn offsets_from_counts(counts: &[u32]) -> Vec<usize> {
     offsets
 }
 
+/// Inputs at least this long are split across threads (below it the split costs more than it saves).
+pub const PARALLEL_MIN: usize = 1 << 16;
+
 /// A pointer that threads may share because each writes a disjoint region of the buffer.
 pub(crate) struct DisjointWrites(pub(crate) *mut u32);
 // SAFETY: every user writes only precomputed, non-overlapping sub-ranges of the buffer from each
@@ -241,7 +244,7 @@ pub fn group_by_code(
     code_of: impl Fn(usize) -> Option<u32> + Sync,
 ) -> (Vec<usize>, Vec<u32>) {
     use rayon::prelude::*;
-    let parts = if len < 1 << 20 { 1 } else { rayon::current_num_threads().max(1) };
+    let parts = if len < PARALLEL_MIN { 1 } else { rayon::current_num_threads().max(1) };
     let bounds: Vec<usize> = (0..=parts).map(|p| len * p / parts).collect();
     let mut counts: Vec<Vec<u32>> = (0..parts)
         .into_par_iter()

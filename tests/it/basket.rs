@@ -228,7 +228,8 @@ proptest! {
 #[test]
 fn large_clustered_dumps_build_the_same_baskets_as_scattered_ones() {
     // Over 100k lines, a dump listing each order's lines together is built in two halves on both
-    // cores; shuffled, the same lines take the counting-sort path. Every table must be identical.
+    // cores; shuffled, the same lines take the counting-sort path (itself split across threads).
+    // Every table must be identical.
     use polars::prelude::*;
     let n = 150_000usize;
     let lines: Vec<Line> = (0..n)
@@ -251,4 +252,19 @@ fn large_clustered_dumps_build_the_same_baskets_as_scattered_ones() {
         assert!(a.table(name).equals_missing(b.table(name)), "{name} differs");
     }
     assert!(a.table("basket_pairs").height() > 100);
+}
+
+#[test]
+fn grouping_by_code_on_all_threads_equals_a_stable_sort() {
+    // Long enough to be split across threads; codes in a scrambled order, some left out.
+    let n = 300_000usize;
+    let code = |i: usize| ((i * 7919 + 13) % 1009 != 0).then(|| ((i * 2654435761) % 5003) as u32);
+    let (offsets, members) = evergreen::codes::group_by_code(5003, n, code);
+    let mut want: Vec<(u32, u32)> = (0..n).filter_map(|i| code(i).map(|g| (g, i as u32))).collect();
+    want.sort();
+    assert_eq!(members, want.iter().map(|p| p.1).collect::<Vec<_>>());
+    for g in 0..5003usize {
+        assert!(members[offsets[g]..offsets[g + 1]].iter().all(|&i| code(i as usize) == Some(g as u32)));
+    }
+    assert_eq!(offsets[5003], want.len());
 }
