@@ -107,7 +107,7 @@ pub struct ItemCodes {
 }
 
 /// Code the item column `column` (the product, or another item column) of the used lines. Needs
-/// only the lines, so it can run beside the order index (see [`crate::orders::clean_with`]).
+/// only the lines, so it can run beside the order index (see [`crate::orders::clean`]).
 pub fn encode_items(lines: &DataFrame, column: &str) -> Result<ItemCodes> {
     let col = lines.column(column)?;
     let mut codes = codes::encode(col)?;

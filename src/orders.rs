@@ -83,21 +83,10 @@ fn quick_stats(raw: &DataFrame, has: Present) -> Result<Option<DataFrame>> {
 /// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
 /// different customers rejected whole. Then build the order index; `for_customers` says the
 /// customer tables follow, which read each order's time and the customer's share of its amount
-/// (baskets read neither).
-pub fn clean(
-    raw: LazyFrame,
-    as_of: Option<NaiveDate>,
-    money_decimals: u32,
-    has: Present,
-    for_customers: bool,
-    sw: &mut Stopwatch,
-) -> Result<Cleaned> {
-    Ok(clean_with(raw, as_of, money_decimals, has, for_customers, sw, |_| ())?.0)
-}
-
-/// [`clean`], running `beside` on the used lines while the order index is built (the index leaves
-/// part of the second core idle; work that needs only the lines, such as coding the items, fits there).
-pub fn clean_with<R: Send>(
+/// (baskets read neither). `beside` runs on the used lines while the index is built (the index
+/// leaves part of the second core idle; work that needs only the lines, such as coding the items,
+/// fits there); its result comes back with the cleaned lines.
+pub fn clean<R: Send>(
     raw: LazyFrame,
     as_of: Option<NaiveDate>,
     money_decimals: u32,

@@ -129,7 +129,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let need_items = has.item && !item_is_product;
     // Item coding needs only the lines: it runs beside the order index.
     let (cleaned, (product_codes, item_codes)) =
-        orders::clean_with(dump.lines, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
+        orders::clean(dump.lines, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
             let code = |wanted: bool, column: &str| wanted.then(|| basket::encode_items(lines, column)).transpose();
             (code(need_products, c::PRODUCT), code(need_items, basket::ITEM))
         })?;
@@ -344,7 +344,7 @@ pub fn validate(cfg: &Config) -> Result<String> {
     let mut dump = input::load(files, &cfg.columns, Mode::Customers)?;
     let schema = dump.lines.collect_schema()?;
     let mut sw = Stopwatch::start();
-    let cleaned = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, true, &mut sw)?;
+    let (cleaned, ()) = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, true, &mut sw, |_| ())?;
     let k = &cleaned.counts;
     let mut r = String::new();
     let _ = writeln!(r, "files: {}", dump.files.len());
