@@ -735,3 +735,33 @@ fn issue5_completions_and_man_page_come_from_the_cli_definitions() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && text.contains(".TH evergreen") && text.contains("validate"));
 }
+
+#[test]
+fn a_table_of_several_row_groups_reads_back_equal_and_its_bytes_ignore_the_thread_count() {
+    // 600k rows: three row groups of at most 262,144 rows, encoded in parallel and written in order.
+    let n = 600_000i64;
+    let mut df = df!(
+        "product_a" => (0..n).map(|i| i % 997).collect::<Vec<i64>>(),
+        "name" => (0..n).map(|i| format!("p{}", i % 31)).collect::<Vec<String>>(),
+        "lift" => (0..n).map(|i| (i as f64).sqrt()).collect::<Vec<f64>>(),
+        "maybe" => (0..n).map(|i| (i % 5 != 0).then_some(i)).collect::<Vec<Option<i64>>>(),
+    )
+    .unwrap();
+    // Write with `threads` threads; the BLAKE3 hash, the frame read back, and the row groups' sizes.
+    let write = |threads: usize, df: &mut DataFrame| {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = evergreen::output::Staging::new(&dir.path().join("out")).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (file, hash) = pool.install(|| staging.write_table("t", df)).unwrap();
+        let path = staging.dir().join(&file);
+        let back = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
+        let meta = polars_parquet::read::read_metadata(&mut std::fs::File::open(&path).unwrap()).unwrap();
+        let groups: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
+        (hash, back, groups)
+    };
+    let (one, back, groups) = write(1, &mut df);
+    let (two, _, _) = write(2, &mut df);
+    assert_eq!(one, two, "same bytes whatever the thread count");
+    assert!(back.equals_missing(&df));
+    assert_eq!(groups, vec![262_144, 262_144, 75_712]);
+}
