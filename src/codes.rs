@@ -199,6 +199,29 @@ impl<T: PolarsNumericType> Values<T> {
     pub fn chunks(&self) -> impl Iterator<Item = &[T::Native]> + '_ {
         self.0.downcast_iter().map(|a| a.values().as_slice())
     }
+
+    /// The values cut at the same places as `like` (a column of as many values), so two columns
+    /// can be walked chunk by chunk together: the chunks themselves when they already line up (the
+    /// usual case for columns of one frame), otherwise slices of a copy gathered into `scratch`.
+    pub fn chunks_like<'a, U: PolarsNumericType>(
+        &'a self,
+        like: &Values<U>,
+        scratch: &'a mut Vec<T::Native>,
+    ) -> Vec<&'a [T::Native]> {
+        if self.chunks().map(|c| c.len()).eq(like.chunks().map(|c| c.len())) {
+            return self.chunks().collect();
+        }
+        scratch.clear();
+        scratch.extend(self.iter());
+        let all: &'a [T::Native] = scratch;
+        let mut at = 0;
+        like.chunks()
+            .map(|c| {
+                at += c.len();
+                &all[at - c.len()..at]
+            })
+            .collect()
+    }
 }
 
 /// A Float64 column's values (nulls as 0).

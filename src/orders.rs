@@ -276,27 +276,9 @@ impl OrderIndex {
             customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
-        // One pass over the lines, chunk by chunk (order times, when read, come in the same chunks
-        // as the amounts unless the frame was assembled unevenly; then they are gathered first).
-        let ts_chunks: Option<Vec<&[i64]>> = ts.as_ref().map(|t| t.chunks().collect());
-        let gathered: Vec<i64>;
-        let ts_chunks = match ts_chunks {
-            Some(t) if t.iter().map(|c| c.len()).eq(amount.chunks().map(|c| c.len())) => Some(t),
-            Some(_) => {
-                gathered = ts.as_ref().map(|t| t.iter().collect()).unwrap_or_default();
-                let mut at = 0;
-                Some(
-                    amount
-                        .chunks()
-                        .map(|c| {
-                            at += c.len();
-                            &gathered[at - c.len()..at]
-                        })
-                        .collect(),
-                )
-            }
-            None => None,
-        };
+        // One pass over the lines, chunk by chunk (the order times cut like the amounts).
+        let mut scratch = Vec::new();
+        let ts_chunks = ts.as_ref().map(|t| t.chunks_like(&amount, &mut scratch));
         let mut guests = 0u64;
         let mut row = 0;
         for (k, chunk) in amount.chunks().enumerate() {

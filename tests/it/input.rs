@@ -128,3 +128,22 @@ fn a_folder_of_files_with_hive_partitions_and_a_glob_read_the_same_lines() {
     let r2 = compute(s);
     assert_eq!(r2.customer(1).f("monetary"), 25.0);
 }
+
+#[test]
+fn values_of_two_columns_cut_differently_walk_together_chunk_by_chunk() {
+    use evergreen::codes::{f64_values, i64_values};
+    // Times in chunks of 3 and 2 values, amounts in chunks of 1 and 4: the times are re-cut 1 + 4.
+    let mut ts = Int64Chunked::from_vec("ts".into(), vec![10, 11, 12]);
+    ts.append(&Int64Chunked::from_vec("ts".into(), vec![13, 14])).unwrap();
+    let mut amount = Float64Chunked::from_vec("amount".into(), vec![1.0]);
+    amount.append(&Float64Chunked::from_vec("amount".into(), vec![2.0, 3.0, 4.0, 5.0])).unwrap();
+    let (ts, amount) = (i64_values(&ts.into_column()).unwrap(), f64_values(&amount.into_column()).unwrap());
+    let mut scratch = Vec::new();
+    let cut: Vec<Vec<i64>> = ts.chunks_like(&amount, &mut scratch).iter().map(|c| c.to_vec()).collect();
+    assert_eq!(cut, vec![vec![10], vec![11, 12, 13, 14]]);
+    // Already lined up: the chunks themselves.
+    let mut scratch = Vec::new();
+    let same: Vec<usize> = ts.chunks_like(&ts, &mut scratch).iter().map(|c| c.len()).collect();
+    assert_eq!(same, vec![3, 2]);
+    assert!(scratch.is_empty(), "nothing copied");
+}
