@@ -270,16 +270,16 @@ pub fn customer_items(cleaned: &Cleaned, b: &Baskets, favourite: bool) -> Custom
     // customer instead waits on memory for every order).
     let mut counts = vec![0u32; n_customers];
     for o in 0..ix.len() {
-        if ix.customer[o] != NONE {
-            counts[ix.customer[o] as usize] += b.of(o).len() as u32;
+        if ix.customer(o) != NONE {
+            counts[ix.customer(o) as usize] += b.of(o).len() as u32;
         }
     }
     let offsets = codes::offsets_from_counts(&counts);
     let mut cursor = offsets.clone();
     let mut items = vec![0u32; offsets[n_customers]];
     for o in 0..ix.len() {
-        if ix.customer[o] != NONE {
-            let at = &mut cursor[ix.customer[o] as usize];
+        if ix.customer(o) != NONE {
+            let at = &mut cursor[ix.customer(o) as usize];
             // Baskets hold a few items: a plain loop beats a memcpy call per basket.
             for &it in b.of(o) {
                 items[*at] = it;

@@ -170,7 +170,7 @@ pub fn clean<R: Send>(
         rayon::join(|| OrderIndex::build(&current, has, for_customers, money_decimals), || beside(&current));
     let index = index?;
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
-    let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines[o] as u64).sum();
+    let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines(o) as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
     sw.lap("orders");
 
@@ -191,6 +191,15 @@ pub struct CustomerTotals {
     pub last_purchase: Vec<i64>,
 }
 
+/// What the line pass adds up per order, in one record: when an order's lines are scattered over
+/// the dump, each line then touches one cache line instead of one per array.
+#[derive(Debug, Clone, Copy)]
+struct OrderSum {
+    net: f64,
+    customer: u32,
+    lines: u32,
+}
+
 /// Per-order facts computed in one pass over the lines, by dense order code. An order's customer
 /// is the one its lines name; an order whose lines name two customers is a conflict.
 pub struct OrderIndex {
@@ -202,18 +211,16 @@ pub struct OrderIndex {
     pub first_row: Vec<IdxSize>,
     /// Each order's lines are consecutive (order codes never decrease along the lines).
     pub clustered: bool,
-    /// Per order: the customer code ([`NONE`] for a guest order).
-    pub customer: Vec<u32>,
+    /// Per order: net, customer and line count (see [`OrderIndex::customer`]).
+    sums: Vec<OrderSum>,
     /// Per order: lines name two different customers (the order is rejected).
     pub conflict: Vec<bool>,
     /// Per order: kept and net > 0.
     pub purchase: Vec<bool>,
-    pub lines: Vec<u32>,
     /// Per line: amount > 0 (empty when the dump has no item column: only baskets read it).
     pub positive: Vec<bool>,
     /// Lines without a customer, in orders that are kept.
     pub guest_lines: u64,
-    net: Vec<f64>,
     customer_amount: Vec<f64>,
     customer_profit: Vec<f64>,
     ordered_at: Vec<i64>,
@@ -227,6 +234,17 @@ impl OrderIndex {
 
     pub fn is_empty(&self) -> bool {
         self.first_row.is_empty()
+    }
+
+    /// The customer code of order `o` ([`NONE`] for a guest order; for a rejected order, the
+    /// first customer its lines name).
+    pub fn customer(&self, o: usize) -> u32 {
+        self.sums[o].customer
+    }
+
+    /// How many lines order `o` has.
+    pub fn lines(&self, o: usize) -> u32 {
+        self.sums[o].lines
     }
 
     fn build(lines: &DataFrame, has: Present, for_customers: bool, money_decimals: u32) -> Result<OrderIndex> {
@@ -263,13 +281,11 @@ impl OrderIndex {
             // Codes number orders by first appearance: non-decreasing codes mean each order's
             // lines come together.
             clustered: orders.codes.par_windows(2).all(|w| w[0] <= w[1]),
-            customer: vec![NONE; n],
+            sums: vec![OrderSum { net: 0.0, customer: NONE, lines: 0 }; n],
             conflict: vec![false; n],
             purchase: vec![false; n],
-            lines: vec![0; n],
             positive,
             guest_lines: 0,
-            net: vec![0.0; n],
             // Only what the job reads: the customer tables read the customer sums (profit with a
             // cost column) and order times.
             customer_amount: if for_customers { vec![0.0; n] } else { Vec::new() },
@@ -285,8 +301,9 @@ impl OrderIndex {
             let times = ts_chunks.as_ref().map(|t| t[k]);
             for (j, (&a, &oc)) in chunk.iter().zip(&orders.codes[row..]).enumerate() {
                 let o = oc as usize;
-                ix.net[o] += a;
-                ix.lines[o] += 1;
+                let sum = &mut ix.sums[o];
+                sum.net += a;
+                sum.lines += 1;
                 if let Some(t) = times {
                     ix.ordered_at[o] = ix.ordered_at[o].min(t[j]);
                 }
@@ -300,9 +317,9 @@ impl OrderIndex {
                     if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
                         ix.customer_profit[o] += a - cost;
                     }
-                    if ix.customer[o] == NONE {
-                        ix.customer[o] = cu;
-                    } else if ix.customer[o] != cu {
+                    if sum.customer == NONE {
+                        sum.customer = cu;
+                    } else if sum.customer != cu {
                         ix.conflict[o] = true;
                     }
                 }
@@ -317,8 +334,9 @@ impl OrderIndex {
         }
         ix.guest_lines = guests;
         for o in 0..n {
-            ix.net[o] = round_money_value(ix.net[o], money_decimals);
-            ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
+            let net = round_money_value(ix.sums[o].net, money_decimals);
+            ix.sums[o].net = net;
+            ix.purchase[o] = !ix.conflict[o] && net > 0.0;
         }
         ix.line_order = orders.codes;
         Ok(ix)
@@ -336,7 +354,7 @@ impl OrderIndex {
             last_purchase: vec![i64::MIN; n],
         };
         for o in 0..self.len() {
-            let cu = self.customer[o];
+            let cu = self.customer(o);
             if cu == NONE || self.conflict[o] {
                 continue;
             }
