@@ -295,12 +295,17 @@ impl OrderIndex {
         // One pass over the lines, chunk by chunk (the order times cut like the amounts).
         let mut scratch = Vec::new();
         let ts_chunks = ts.as_ref().map(|t| t.chunks_like(&amount, &mut scratch));
+        let scattered = !ix.clustered;
         let mut guests = 0u64;
         let mut row = 0;
         for (k, chunk) in amount.chunks().enumerate() {
             let times = ts_chunks.as_ref().map(|t| t[k]);
             for (j, (&a, &oc)) in chunk.iter().zip(&orders.codes[row..]).enumerate() {
                 let o = oc as usize;
+                // Orders whose lines are scattered: fetch the record of a line a few steps ahead.
+                if let Some(&ahead) = orders.codes.get(row + codes::PREFETCH_AHEAD).filter(|_| scattered) {
+                    codes::prefetch(ix.sums.as_ptr().wrapping_add(ahead as usize));
+                }
                 let sum = &mut ix.sums[o];
                 sum.net += a;
                 sum.lines += 1;
