@@ -268,3 +268,26 @@ fn grouping_by_code_on_all_threads_equals_a_stable_sort() {
     }
     assert_eq!(offsets[5003], want.len());
 }
+
+#[test]
+fn dense_codes_of_scattered_ids_number_keys_by_first_appearance() {
+    // 400k lines over ids spanning 1.6M values in scrambled order (the table outgrows the caches,
+    // so the encoder prefetches); every 7th id is null. Codes must number keys by first appearance.
+    use polars::prelude::*;
+    let n = 400_000u64;
+    let ids: Vec<Option<i64>> =
+        (0..n).map(|i| (i % 7 != 3).then(|| ((i * 2_654_435_761) % 400_000 * 4) as i64)).collect();
+    let codes = evergreen::codes::encode(&Column::new("order_id".into(), &ids)).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (row, id) in ids.iter().enumerate() {
+        let want = match id {
+            None => evergreen::codes::NONE,
+            Some(k) => {
+                let next = seen.len() as u32;
+                *seen.entry(*k).or_insert(next)
+            }
+        };
+        assert_eq!(codes.codes[row], want, "row {row}");
+    }
+    assert_eq!(codes.len(), seen.len());
+}
