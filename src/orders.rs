@@ -191,12 +191,11 @@ pub struct CustomerTotals {
     pub last_purchase: Vec<i64>,
 }
 
-/// What the line pass adds up per order, in one record: when an order's lines are scattered over
+/// What the order pass adds up per order, in one record: when an order's lines are scattered over
 /// the dump, each line then touches one cache line instead of one per array.
 #[derive(Debug, Clone, Copy)]
 struct OrderSum {
     net: f64,
-    customer: u32,
     lines: u32,
 }
 
@@ -211,8 +210,10 @@ pub struct OrderIndex {
     pub first_row: Vec<IdxSize>,
     /// Each order's lines are consecutive (order codes never decrease along the lines).
     pub clustered: bool,
-    /// Per order: net, customer and line count (see [`OrderIndex::customer`]).
+    /// Per order: net and line count.
     sums: Vec<OrderSum>,
+    /// Per order: the customer its lines name (see [`OrderIndex::customer`]).
+    customer: Vec<u32>,
     /// Per order: lines name two different customers (the order is rejected).
     pub conflict: Vec<bool>,
     /// Per order: kept and net > 0.
@@ -239,7 +240,7 @@ impl OrderIndex {
     /// The customer code of order `o` ([`NONE`] for a guest order; for a rejected order, the
     /// first customer its lines name).
     pub fn customer(&self, o: usize) -> u32 {
-        self.sums[o].customer
+        self.customer[o]
     }
 
     /// How many lines order `o` has.
@@ -281,7 +282,8 @@ impl OrderIndex {
             // Codes number orders by first appearance: non-decreasing codes mean each order's
             // lines come together.
             clustered: orders.codes.par_windows(2).all(|w| w[0] <= w[1]),
-            sums: vec![OrderSum { net: 0.0, customer: NONE, lines: 0 }; n],
+            sums: vec![OrderSum { net: 0.0, lines: 0 }; n],
+            customer: vec![NONE; n],
             conflict: vec![false; n],
             purchase: vec![false; n],
             positive,
@@ -292,45 +294,67 @@ impl OrderIndex {
             customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
-        // One pass over the lines, chunk by chunk (the order times cut like the amounts).
+        // Two passes over the lines, side by side on both cores: one adds up each order (net, lines,
+        // time), the other finds its customer (and the customer's share). Each walks the lines chunk
+        // by chunk (the order times cut like the amounts) and writes its own per-order arrays.
         let mut scratch = Vec::new();
         let ts_chunks = ts.as_ref().map(|t| t.chunks_like(&amount, &mut scratch));
         let scattered = !ix.clustered;
-        let mut guests = 0u64;
-        let mut row = 0;
-        for (k, chunk) in amount.chunks().enumerate() {
-            let times = ts_chunks.as_ref().map(|t| t[k]);
-            for (j, (&a, &oc)) in chunk.iter().zip(&orders.codes[row..]).enumerate() {
-                let o = oc as usize;
-                // Orders whose lines are scattered: fetch the record of a line a few steps ahead.
-                if let Some(&ahead) = orders.codes.get(row + codes::PREFETCH_AHEAD).filter(|_| scattered) {
-                    codes::prefetch(ix.sums.as_ptr().wrapping_add(ahead as usize));
-                }
-                let sum = &mut ix.sums[o];
-                sum.net += a;
-                sum.lines += 1;
-                if let Some(t) = times {
-                    ix.ordered_at[o] = ix.ordered_at[o].min(t[j]);
-                }
-                let cu = ix.line_customer.codes[row];
-                if cu == NONE {
-                    guests += 1;
-                } else {
-                    if for_customers {
-                        ix.customer_amount[o] += a;
+        // The record of an order a few lines ahead, fetched early when orders are scattered.
+        let ahead = |row: usize| orders.codes.get(row + codes::PREFETCH_AHEAD).filter(|_| scattered).copied();
+        let order_pass = |sums: &mut [OrderSum], ordered_at: &mut [i64]| {
+            let mut row = 0;
+            for (k, chunk) in amount.chunks().enumerate() {
+                let times = ts_chunks.as_ref().map(|t| t[k]);
+                for (j, (&a, &oc)) in chunk.iter().zip(&orders.codes[row..]).enumerate() {
+                    if let Some(next) = ahead(row) {
+                        codes::prefetch(sums.as_ptr().wrapping_add(next as usize));
                     }
-                    if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
-                        ix.customer_profit[o] += a - cost;
+                    let o = oc as usize;
+                    sums[o].net += a;
+                    sums[o].lines += 1;
+                    if let Some(t) = times {
+                        ordered_at[o] = ordered_at[o].min(t[j]);
                     }
-                    if sum.customer == NONE {
-                        sum.customer = cu;
-                    } else if sum.customer != cu {
-                        ix.conflict[o] = true;
-                    }
+                    row += 1;
                 }
-                row += 1;
             }
-        }
+        };
+        let line_customer = &ix.line_customer.codes;
+        let customer_pass = |customer: &mut [u32], conflict: &mut [bool], amounts: &mut [f64], profit: &mut [f64]| {
+            let mut guests = 0u64;
+            let mut row = 0;
+            for chunk in amount.chunks() {
+                for (&a, (&oc, &cu)) in chunk.iter().zip(orders.codes[row..].iter().zip(&line_customer[row..])) {
+                    if let Some(next) = ahead(row) {
+                        codes::prefetch(customer.as_ptr().wrapping_add(next as usize));
+                    }
+                    let o = oc as usize;
+                    if cu == NONE {
+                        guests += 1;
+                    } else {
+                        if for_customers {
+                            amounts[o] += a;
+                        }
+                        if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
+                            profit[o] += a - cost;
+                        }
+                        if customer[o] == NONE {
+                            customer[o] = cu;
+                        } else if customer[o] != cu {
+                            conflict[o] = true;
+                        }
+                    }
+                    row += 1;
+                }
+            }
+            guests
+        };
+        let ((), mut guests) = rayon::join(
+            || order_pass(&mut ix.sums, &mut ix.ordered_at),
+            || customer_pass(&mut ix.customer, &mut ix.conflict, &mut ix.customer_amount, &mut ix.customer_profit),
+        );
+        let row = orders.codes.len();
         // Guest lines of rejected orders do not count (a second pass only when some order is rejected).
         if ix.conflict.iter().any(|c| *c) {
             guests -= (0..row)
