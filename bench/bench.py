@@ -199,7 +199,7 @@ def main() -> int:
     print(f"duckdb scan only         median {t_scan:7.3f}s")
     print(f"ratio run/duckdb          {t_run / t_ref:.2f}  (target <= 0.33)")
     print(f"ratio basket/duckdb       {t_bk / t_ref_bk:.2f}  (target <= 0.20)")
-    print(f"ratio run/duckdb-scan     {t_run / t_scan:.2f}  (target <= 4)")
+    print(f"ratio run/duckdb-scan     {t_run / t_scan:.2f}  (all tables against decoding 5 columns; the <= 4 target is the customer-only line above)")
     print("tables agree with the DuckDB reference" if not problems else "DIFFERENCES:\n  " + "\n  ".join(problems))
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
