@@ -245,7 +245,10 @@ fn scattered_baskets(
     n_orders: usize,
     is_item: impl Fn(usize) -> bool + Sync,
 ) -> (Vec<usize>, Vec<u32>) {
-    let (offsets, rows) = codes::group_by_code(n_orders, line_order.len(), |row| is_item(row).then(|| line_order[row]));
+    let order_of: Vec<u32> =
+        (0..line_order.len()).into_par_iter().map(|row| if is_item(row) { line_order[row] } else { NONE }).collect();
+    let (offsets, rows) = codes::group_by_code(n_orders, &order_of);
+    drop(order_of);
     let items: Vec<u32> = rows.par_iter().map(|&row| line_items[row as usize]).collect();
     distinct_sets(&offsets, &items)
 }

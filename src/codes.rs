@@ -295,32 +295,36 @@ pub(crate) struct DisjointWrites(pub(crate) *mut u32);
 unsafe impl Sync for DisjointWrites {}
 unsafe impl Send for DisjointWrites {}
 
-/// Group `0..len` by a code (a counting sort): members of group `g` are
-/// `members[offsets[g]..offsets[g + 1]]`, ascending. `code_of` returns `None` to leave an index out.
+/// Group the indices of `codes` by their code (a counting sort): members of group `g` are
+/// `members[offsets[g]..offsets[g + 1]]`, ascending; indices coded [`NONE`] are left out.
 /// Large inputs are cut into one range per thread, counted and placed in parallel (each range's
-/// members of a group follow the earlier ranges', so members still ascend).
-pub fn group_by_code(
-    n_groups: usize,
-    len: usize,
-    code_of: impl Fn(usize) -> Option<u32> + Sync,
-) -> (Vec<usize>, Vec<u32>) {
+/// members of a group follow the earlier ranges', so members still ascend). The counter of the code
+/// a few indices ahead is fetched early: codes that jump around would otherwise wait on memory.
+pub fn group_by_code(n_groups: usize, codes: &[u32]) -> (Vec<usize>, Vec<u32>) {
     use rayon::prelude::*;
+    let len = codes.len();
     let parts = if len < PARALLEL_MIN { 1 } else { rayon::current_num_threads().max(1) };
     let bounds: Vec<usize> = (0..=parts).map(|p| len * p / parts).collect();
+    let ahead = |counter: &[u32], i: usize| {
+        if let Some(&g) = codes.get(i + PREFETCH_AHEAD).filter(|g| **g != NONE) {
+            prefetch(counter.as_ptr().wrapping_add(g as usize));
+        }
+    };
     let mut counts: Vec<Vec<u32>> = (0..parts)
         .into_par_iter()
         .map(|p| {
             let mut c = vec![0u32; n_groups];
             for i in bounds[p]..bounds[p + 1] {
-                if let Some(g) = code_of(i) {
-                    c[g as usize] += 1;
+                ahead(&c, i);
+                if codes[i] != NONE {
+                    c[codes[i] as usize] += 1;
                 }
             }
             c
         })
         .collect();
     // Offsets, and each range's counts turned into where its members of each group go. Members are
-    // u32 row numbers, so positions fit in u32 too.
+    // u32 indices, so positions fit in u32 too.
     let mut offsets = Vec::with_capacity(n_groups + 1);
     let mut at = 0usize;
     for g in 0..n_groups {
@@ -337,8 +341,9 @@ pub fn group_by_code(
     let out = &out;
     counts.into_par_iter().enumerate().for_each(|(p, mut cursor)| {
         for i in bounds[p]..bounds[p + 1] {
-            if let Some(g) = code_of(i) {
-                let slot = &mut cursor[g as usize];
+            ahead(&cursor, i);
+            if codes[i] != NONE {
+                let slot = &mut cursor[codes[i] as usize];
                 // SAFETY: `slot` walks this range's share of group g, which no other range writes
                 // and which lies inside `members` (the shares were counted from the same codes).
                 unsafe { out.0.add(*slot as usize).write(i as u32) };

@@ -259,7 +259,8 @@ fn grouping_by_code_on_all_threads_equals_a_stable_sort() {
     // Long enough to be split across threads; codes in a scrambled order, some left out.
     let n = 300_000usize;
     let code = |i: usize| (!(i * 7919 + 13).is_multiple_of(1009)).then(|| ((i * 2654435761) % 5003) as u32);
-    let (offsets, members) = evergreen::codes::group_by_code(5003, n, code);
+    let codes: Vec<u32> = (0..n).map(|i| code(i).unwrap_or(evergreen::codes::NONE)).collect();
+    let (offsets, members) = evergreen::codes::group_by_code(5003, &codes);
     let mut want: Vec<(u32, u32)> = (0..n).filter_map(|i| code(i).map(|g| (g, i as u32))).collect();
     want.sort();
     assert_eq!(members, want.iter().map(|p| p.1).collect::<Vec<_>>());
