@@ -557,21 +557,12 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
 /// Canonical name of the basket item column (the product, or `--item-col`).
 pub const ITEM: &str = "item";
 
-/// Which optional columns the lines carry.
-#[derive(Debug, Clone, Copy)]
-pub struct Known {
-    pub customer: bool,
-    pub quantity: bool,
-    pub amount: bool,
-}
-
 /// Build `products` and `basket_pairs` from the baskets of the cleaned lines. `per_customer` is
 /// the per-customer pass over these baskets when the caller has it already.
 pub fn basket_tables(
     cleaned: &Cleaned,
     b: &Baskets,
     per_customer: Option<&CustomerItems>,
-    known: Known,
     opts: &BasketOptions,
     money_decimals: u32,
     sw: &mut Stopwatch,
@@ -595,7 +586,7 @@ pub fn basket_tables(
                     &own
                 }
             };
-            products_table(cleaned, b, per_customer, &item_orders, known, money_decimals)
+            products_table(cleaned, b, per_customer, &item_orders, money_decimals)
         },
         || count_pairs(&b.offsets, &b.items, n_items, threshold.min(u32::MAX as u64) as u32, opts.max_basket_items),
     );
@@ -623,9 +614,10 @@ fn products_table(
     b: &Baskets,
     per_customer: &CustomerItems,
     item_orders: &[u32],
-    known: Known,
     money_decimals: u32,
 ) -> Result<DataFrame> {
+    // Columns the dump lacks (customer, quantity, amount) are reported as unknown (null).
+    let known = cleaned.has;
     let n_items = b.n_items();
     let customers = &per_customer.customers;
     let amount = codes::f64_values(cleaned.lines.column(c::AMOUNT)?)?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::basket::{self, BasketStats, Known};
+use crate::basket::{self, BasketStats};
 use crate::config::Config;
 use crate::customers;
 use crate::deciles;
@@ -167,7 +167,6 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     }
     let mut basket_stats = None;
     if has.item {
-        let known = Known { customer: has.customer, quantity: has.quantity, amount: has.amount };
         let own;
         let (item_baskets, item_customers) = match (&product_baskets, item_codes) {
             (Some(b), _) if item_is_product => (b, product_customers.as_ref()),
@@ -177,7 +176,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
                 (&own, None)
             }
         };
-        let b = basket::basket_tables(&cleaned, item_baskets, item_customers, known, &cfg.basket, d, sw)?;
+        let b = basket::basket_tables(&cleaned, item_baskets, item_customers, &cfg.basket, d, sw)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
