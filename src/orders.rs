@@ -50,33 +50,48 @@ fn day_after(micros: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day + 1)
 }
 
+/// The u64 in the first row of column `name`.
 fn count(df: &DataFrame, name: &str) -> Result<u64> {
     let v = df.column(name)?.get(0)?;
     Ok(v.extract::<u64>().unwrap_or(0))
 }
 
-/// The line counts and latest timestamp of [`clean`] without a masked pass, when no line can be
-/// rejected: no null order, timestamp or amount, and every amount finite (the usual dump). `None`
-/// otherwise (the general query then counts each reason).
-fn quick_stats(raw: &DataFrame, has: Present) -> Result<Option<DataFrame>> {
-    let nulls = |name: &str| -> Result<usize> { Ok(raw.column(name)?.null_count()) };
-    if nulls(c::ORDER)? > 0 || nulls(c::AMOUNT)? > 0 || (has.timestamp && nulls(c::TS)? > 0) {
-        return Ok(None);
+/// The line rules' rejection reasons, in the order they apply (a line counts under its first).
+const REASONS: [&str; 4] = ["null_order", "null_timestamp", "null_amount", "non_finite_amount"];
+
+/// What the line rules find before any line is removed: lines read, rejected lines per reason of
+/// [`REASONS`], and the latest timestamp among the valid lines.
+struct LineStats {
+    lines_read: u64,
+    rejected: [u64; 4],
+    max_ts: Option<i64>,
+}
+
+impl LineStats {
+    /// Without a masked pass, when no line can be rejected: no null order, timestamp or amount,
+    /// and every amount finite (the usual dump). `None` otherwise.
+    fn quick(raw: &DataFrame, has: Present) -> Result<Option<LineStats>> {
+        let nulls = |name: &str| -> Result<usize> { Ok(raw.column(name)?.null_count()) };
+        if nulls(c::ORDER)? > 0 || nulls(c::AMOUNT)? > 0 || (has.timestamp && nulls(c::TS)? > 0) {
+            return Ok(None);
+        }
+        let amount = raw.column(c::AMOUNT)?.f64()?;
+        if amount.downcast_iter().any(|a| a.values().iter().any(|v| !v.is_finite())) {
+            return Ok(None);
+        }
+        let max_ts = if has.timestamp { raw.column(c::TS)?.cast(&DataType::Int64)?.i64()?.max() } else { None };
+        Ok(Some(LineStats { lines_read: raw.height() as u64, rejected: [0; 4], max_ts }))
     }
-    let amount = raw.column(c::AMOUNT)?.f64()?;
-    if amount.downcast_iter().any(|a| a.values().iter().any(|v| !v.is_finite())) {
-        return Ok(None);
+
+    /// From the one-row frame of the general query (`lines_read`, one column per reason, `max_ts`).
+    fn from_frame(stats: &DataFrame) -> Result<LineStats> {
+        let mut rejected = [0u64; 4];
+        for (n, reason) in rejected.iter_mut().zip(REASONS) {
+            *n = count(stats, reason)?;
+        }
+        let max_ts = stats.column("max_ts")?.get(0)?.extract::<i64>();
+        Ok(LineStats { lines_read: count(stats, "lines_read")?, rejected, max_ts })
     }
-    let max_ts = if has.timestamp { raw.column(c::TS)?.cast(&DataType::Int64)?.i64()?.max() } else { None };
-    let zero = |name: &str| Column::new(name.into(), [0u64]);
-    Ok(Some(DataFrame::new_infer_height(vec![
-        Column::new("lines_read".into(), [raw.height() as u64]),
-        zero("null_order"),
-        zero("null_timestamp"),
-        zero("null_amount"),
-        zero("non_finite_amount"),
-        Column::new("max_ts".into(), [max_ts]),
-    ])?))
 }
 
 /// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
@@ -112,27 +127,28 @@ pub fn clean<R: Send>(
     let non_finite = valid_so_far.clone().and(amount.clone().is_not_null()).and(amount.clone().is_finite().not());
     let valid = valid_so_far.and(amount.clone().is_finite());
 
-    let stats = match quick_stats(&raw, has)? {
+    let stats = match LineStats::quick(&raw, has)? {
         Some(stats) => stats,
-        None => raw
-            .clone()
-            .lazy()
-            .select([
-                len().cast(DataType::UInt64).alias("lines_read"),
-                null_order.sum().cast(DataType::UInt64).alias("null_order"),
-                null_ts.sum().cast(DataType::UInt64).alias("null_timestamp"),
-                null_amount.sum().cast(DataType::UInt64).alias("null_amount"),
-                non_finite.sum().cast(DataType::UInt64).alias("non_finite_amount"),
-                max_ts.filter(valid.clone()).max().alias("max_ts"),
-            ])
-            .collect()?,
+        None => LineStats::from_frame(
+            &raw.clone()
+                .lazy()
+                .select([
+                    len().cast(DataType::UInt64).alias("lines_read"),
+                    null_order.sum().cast(DataType::UInt64).alias(REASONS[0]),
+                    null_ts.sum().cast(DataType::UInt64).alias(REASONS[1]),
+                    null_amount.sum().cast(DataType::UInt64).alias(REASONS[2]),
+                    non_finite.sum().cast(DataType::UInt64).alias(REASONS[3]),
+                    max_ts.filter(valid.clone()).max().alias("max_ts"),
+                ])
+                .collect()?,
+        )?,
     };
-    let mut counts = Counts { lines_read: count(&stats, "lines_read")?, ..Default::default() };
-    for reason in ["null_order", "null_timestamp", "null_amount", "non_finite_amount"] {
-        counts.rejected.insert(reason.to_string(), count(&stats, reason)?);
+    let mut counts = Counts { lines_read: stats.lines_read, ..Default::default() };
+    for (reason, n) in REASONS.iter().zip(stats.rejected) {
+        counts.rejected.insert(reason.to_string(), n);
     }
-    let max_ts = stats.column("max_ts")?.get(0)?.extract::<i64>();
-    if max_ts.is_none() && stats.height() > 0 && has.timestamp {
+    let max_ts = stats.max_ts;
+    if max_ts.is_none() && has.timestamp {
         return Err(Error::Empty {
             what: "input".into(),
             reason: format!(
