@@ -184,7 +184,7 @@ fn concat_csr(pieces: Vec<(Vec<usize>, Vec<u32>)>) -> (Vec<usize>, Vec<u32>) {
 }
 
 /// Baskets from lines whose order codes never decrease: append, and close each order as it ends.
-/// The lines are cut in two at an order boundary and the halves built on both cores: each half
+/// Enough lines are cut in two at an order boundary and the halves built on both cores: each half
 /// holds a consecutive range of orders, so the two results simply follow each other.
 fn clustered_baskets(
     line_order: &[u32],
@@ -197,7 +197,7 @@ fn clustered_baskets(
     while mid > 0 && mid < rows && line_order[mid] == line_order[mid - 1] {
         mid += 1;
     }
-    if rows < 100_000 || mid == 0 || mid >= rows {
+    if rows < codes::PARALLEL_MIN || mid == 0 || mid >= rows {
         return clustered_range(line_order, line_items, 0..rows, 0, n_orders, &is_item);
     }
     let split = line_order[mid] as usize;

@@ -370,10 +370,9 @@ impl OrderIndex {
             || order_pass(&mut ix.sums, &mut ix.ordered_at),
             || customer_pass(&mut ix.customer, &mut ix.conflict, &mut ix.customer_amount, &mut ix.customer_profit),
         );
-        let row = orders.codes.len();
         // Guest lines of rejected orders do not count (a second pass only when some order is rejected).
         if ix.conflict.iter().any(|c| *c) {
-            guests -= (0..row)
+            guests -= (0..orders.codes.len())
                 .filter(|&r| ix.line_customer.codes[r] == NONE && ix.conflict[orders.codes[r] as usize])
                 .count() as u64;
         }

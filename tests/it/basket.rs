@@ -227,7 +227,7 @@ proptest! {
 
 #[test]
 fn large_clustered_dumps_build_the_same_baskets_as_scattered_ones() {
-    // Over 100k lines, a dump listing each order's lines together is built in two halves on both
+    // Over 64k lines, a dump listing each order's lines together is built in two halves on both
     // cores; shuffled, the same lines take the counting-sort path (itself split across threads).
     // Every table must be identical.
     use polars::prelude::*;
