@@ -132,23 +132,24 @@ def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, mo
     ]
 
 
-def run_basket_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
+def execute(statements: list[str], threads: int) -> None:
+    """Run the statements in order on a fresh DuckDB connection with `threads` threads."""
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
-    for stmt in basket_sql(src_list_sql, out_dir, **kw):
+    for stmt in statements:
         con.execute(stmt)
     con.close()
+
+
+def run_basket_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
+    execute(basket_sql(src_list_sql, out_dir, **kw), threads)
 
 
 BASKET_KEYS = {"products": ["product_id"], "basket_pairs": ["product_a", "product_b"]}
 
 
 def run_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:
-    con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
-    for stmt in reference_sql(src_list_sql, out_dir, **kw):
-        con.execute(stmt)
-    con.close()
+    execute(reference_sql(src_list_sql, out_dir, **kw), threads)
 
 
 TABLE_KEYS = {
