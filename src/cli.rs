@@ -19,7 +19,9 @@ Reads a transaction dump (one row per order line) and writes customers, score_bi
 monetary_deciles, purchase_deciles, products and basket_pairs (with a product column), and the \
 results of the queries (segment_summary, lapsed_customers, top_customers, and --queries DIR) as \
 <table>.parquet into --out, with _manifest.json and _SUCCESS. The folder is replaced atomically: a \
-failed run leaves the previous output untouched.
+failed or killed run leaves the previous output untouched. evergreen replaces only a folder it wrote \
+(its manifest lists every file and the folder holds nothing else), never an input, and one run at a \
+time (a lock beside --out; see --lock-timeout).
 
 Semantics:
   as-of D      lines with ts >= D 00:00 are future lines (excluded, counted); default: the day after the latest line.
@@ -34,7 +36,7 @@ purchase decile = the tenth of total revenue in which the customer's spend begin
 indexes, the peak is about 90 bytes per line (0.9 GB for 10M lines).
 
 Exit codes: 0 ok, 1 internal error, 2 bad arguments/config, 3 input not found/unreadable, \
-4 input does not fit the contract, 5 output not writable.";
+4 input does not fit the contract, 5 output not writable (not evergreen's, an input, or locked by another run).";
 
 /// evergreen's command line.
 #[derive(Debug, Parser)]
@@ -104,8 +106,9 @@ Exit codes as for `run`.";
 /// Flags of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Parquet file, folder (recursive, hive partitions) or glob; repeatable.
-    #[arg(long, short = 'i', num_args = 1.., env = "EVERGREEN_INPUT", value_delimiter = ',')]
+    /// Parquet file, folder (recursive, hive partitions) or glob; repeatable, each value one path
+    /// (commas included). The EVERGREEN_INPUT variable may list several paths separated by commas.
+    #[arg(long, short = 'i', num_args = 1..)]
     pub input: Vec<String>,
     /// Output folder; replaced atomically (must be absent, empty or a previous evergreen output).
     #[arg(long, short = 'o', env = "EVERGREEN_OUT")]
@@ -153,6 +156,14 @@ pub struct RunArgs {
     /// date replaces that partition atomically, other dates are kept.
     #[arg(long, env = "EVERGREEN_PARTITION_BY_AS_OF")]
     pub partition_by_as_of: bool,
+    /// Seconds to wait when another evergreen run is writing the same --out; then exit 5
+    /// [default: 0, fail at once].
+    #[arg(long, env = "EVERGREEN_LOCK_TIMEOUT", value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+    /// Let SQL queries read files with table functions (read_parquet, read_csv, ...); by default
+    /// a query can read only the run's tables.
+    #[arg(long, env = "EVERGREEN_ALLOW_FILE_READS")]
+    pub allow_file_reads: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -169,6 +180,10 @@ pub struct QueryArgs {
     /// Rows to print (ignored with --out).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Let the SQL read files with table functions (read_parquet, read_csv, ...); by default it
+    /// reads only the tables of --tables.
+    #[arg(long)]
+    pub allow_file_reads: bool,
     /// The SQL (Polars SQL dialect), e.g. "SELECT segment, COUNT(*) FROM customers GROUP BY segment".
     pub sql: String,
 }
@@ -235,8 +250,17 @@ impl RunArgs {
             Some(p) => Settings::from_toml_file(p)?,
             None => Settings::default(),
         };
+        // The flag takes each value whole; only the environment variable is split on commas.
+        let input = if self.input.is_empty() {
+            std::env::var("EVERGREEN_INPUT")
+                .ok()
+                .map(|v| v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect::<Vec<_>>())
+                .filter(|v| !v.is_empty())
+        } else {
+            Some(self.input)
+        };
         let flags = Settings {
-            input: if self.input.is_empty() { None } else { Some(self.input) },
+            input,
             out: self.out,
             as_of: self.as_of,
             bins: self.bins,
@@ -250,6 +274,8 @@ impl RunArgs {
             queries: self.queries,
             segment_map: self.segment_map,
             partition_by_as_of: self.partition_by_as_of.then_some(true),
+            lock_timeout: self.lock_timeout,
+            allow_file_reads: self.allow_file_reads.then_some(true),
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -265,10 +291,14 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own text on stdout (a closed pipe is not an error).
+            let _ = print_stdout(&e.render().to_string());
+            return 0;
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            print_error(&clap_one_line(&e), 2, wants_json(&args));
+            return 2;
         }
     };
     init_logging(&cli);
@@ -282,10 +312,68 @@ where
             if json {
                 tracing::error!(exit_code = e.exit_code(), "{e}");
             } else {
-                eprintln!("evergreen: {e}");
+                print_error(&e.to_string(), e.exit_code(), false);
             }
             e.exit_code()
         }
+    }
+}
+
+/// clap's error as one line: its first line without the `error: ` prefix, then its tips, then
+/// where to look for help (clap prints a usage block over several lines).
+fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error:").trim().to_string();
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    let mut out = format!("argument error: {first}");
+    for tip in tips {
+        out.push_str(&format!(" ({tip})"));
+    }
+    out.push_str("; see --help");
+    out
+}
+
+/// Whether the arguments (or EVERGREEN_LOG_FORMAT) ask for JSON logs, read before clap parses them
+/// so that an argument error is one JSON object too.
+fn wants_json(args: &[OsString]) -> bool {
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().to_string()).collect();
+    for (i, a) in args.iter().enumerate() {
+        if a == "--log-format=json" || (a == "--log-format" && args.get(i + 1).is_some_and(|v| v == "json")) {
+            return true;
+        }
+        if a == "--log-format" || a.starts_with("--log-format=") {
+            return false;
+        }
+    }
+    std::env::var("EVERGREEN_LOG_FORMAT").is_ok_and(|v| v == "json")
+}
+
+/// One error line on stderr: `evergreen: MESSAGE`, or with JSON logs one object in the shape of
+/// the JSON log lines (`level`, `fields.message`, `fields.exit_code`).
+fn print_error(message: &str, exit_code: i32, json: bool) {
+    let message = crate::error::one_line(message);
+    if json {
+        let obj = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "ERROR",
+            "fields": { "message": message, "exit_code": exit_code },
+        });
+        eprintln!("{obj}");
+    } else {
+        eprintln!("evergreen: {message}");
+    }
+}
+
+/// Write to stdout; a reader that closed the pipe early (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(crate::Error::Output { path: "<stdout>".into(), reason: e.to_string() })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -319,14 +407,16 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         Command::Validate(args) => (args, Job::Run, true),
         Command::Query(q) => return query(q),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "evergreen", &mut std::io::stdout());
-            return Ok(());
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "evergreen", &mut buf);
+            return print_stdout(&String::from_utf8_lossy(&buf));
         }
         Command::Man => {
-            let out = &mut std::io::stdout();
-            return clap_mangen::Man::new(Cli::command())
-                .render(out)
-                .map_err(|e| crate::Error::Output { path: "<stdout>".into(), reason: e.to_string() });
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(|e| crate::Error::Output { path: "<stdout>".into(), reason: e.to_string() })?;
+            return print_stdout(&String::from_utf8_lossy(&buf));
         }
     };
     let mut args = args;
@@ -336,8 +426,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     }
     let cfg = args.to_config()?;
     if validate_only {
-        print!("{}", crate::pipeline::validate(&cfg)?);
-        return Ok(());
+        return print_stdout(&crate::pipeline::validate(&cfg)?);
     }
     let m = crate::pipeline::run(&cfg, job, recorded, progress)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
@@ -355,7 +444,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
 /// `evergreen query`: print the result as a table, or write it as Parquet or CSV.
 fn query(q: QueryArgs) -> Result<()> {
     use polars::prelude::*;
-    let mut df = crate::queries::ad_hoc(&q.tables, &q.sql)?;
+    let mut df = crate::queries::ad_hoc(&q.tables, &q.sql, q.allow_file_reads)?;
     let Some(out) = q.out else {
         std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
         std::env::set_var("POLARS_FMT_MAX_COLS", "30");
@@ -363,8 +452,7 @@ fn query(q: QueryArgs) -> Result<()> {
         if std::env::var_os("POLARS_TABLE_WIDTH").is_none() {
             std::env::set_var("POLARS_TABLE_WIDTH", "200");
         }
-        println!("{df}");
-        return Ok(());
+        return print_stdout(&format!("{df}\n"));
     };
     let err = |e: &dyn std::fmt::Display| crate::Error::Output {
         path: out.clone(),

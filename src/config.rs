@@ -57,6 +57,10 @@ pub struct Settings {
     pub segment_map: Option<PathBuf>,
     /// Write into `out/as_of=YYYY-MM-DD/` (hive partition) instead of `out/`.
     pub partition_by_as_of: Option<bool>,
+    /// Seconds to wait for another run writing the same output (default 0: fail at once).
+    pub lock_timeout: Option<u64>,
+    /// Let SQL queries call table functions such as `read_parquet` (default false).
+    pub allow_file_reads: Option<bool>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -118,6 +122,10 @@ pub struct Config {
     pub segment_map: Option<PathBuf>,
     /// Write into `out/as_of=YYYY-MM-DD/`; a rerun of the same date replaces that partition.
     pub partition_by_as_of: bool,
+    /// How long to wait for another run's lock on the output.
+    pub lock_timeout_secs: u64,
+    /// SQL queries may read files through table functions (`read_parquet`, `read_csv`, ...).
+    pub allow_file_reads: bool,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -152,6 +160,8 @@ impl Settings {
             queries: self.queries.or(base.queries),
             segment_map: self.segment_map.or(base.segment_map),
             partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
+            lock_timeout: self.lock_timeout.or(base.lock_timeout),
+            allow_file_reads: self.allow_file_reads.or(base.allow_file_reads),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -230,6 +240,8 @@ impl Settings {
             queries: self.queries,
             segment_map: self.segment_map,
             partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
+            lock_timeout_secs: self.lock_timeout.unwrap_or(0),
+            allow_file_reads: self.allow_file_reads.unwrap_or(false),
         })
     }
 }

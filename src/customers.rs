@@ -55,10 +55,10 @@ pub fn rfm(cleaned: &Cleaned, as_of: NaiveDate, money_decimals: u32, has_cost: b
 /// Lapse bucket labels for ascending thresholds: `0-30`, `31-60`, …, `121+`.
 pub fn lapse_labels(thresholds: &[u32]) -> Vec<String> {
     let mut labels = Vec::with_capacity(thresholds.len() + 1);
-    let mut lo = 0;
+    let mut lo = 0u64;
     for &t in thresholds {
         labels.push(format!("{lo}-{t}"));
-        lo = t + 1;
+        lo = u64::from(t) + 1;
     }
     labels.push(format!("{lo}+"));
     labels

@@ -46,7 +46,12 @@ pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
 /// is rounded: the share then never depends on how the sum was split across threads.
 fn share(e: Expr, money_decimals: u32) -> Expr {
     let total = round_money(e.clone().sum(), money_decimals);
-    when(total.clone().neq(lit(0.0))).then(e / total).otherwise(lit(0.0))
+    share_of_total(e, total)
+}
+
+/// `part / total`, and 0 when the total is 0 (refunds cancelling all revenue): a share is never NaN.
+fn share_of_total(part: Expr, total: Expr) -> Expr {
+    when(total.clone().neq(lit(0.0))).then(part / total).otherwise(lit(0.0))
 }
 
 /// `monetary_deciles`: per monetary decile its customers, revenue, orders, monetary range and shares.
@@ -67,8 +72,10 @@ pub fn monetary_deciles(customers: LazyFrame, money_decimals: u32, has_cost: boo
         .sort(["decile"], SortMultipleOptions::default())
         .with_columns([
             share(col("revenue"), money_decimals).alias("revenue_share"),
-            (round_money(col("revenue").cum_sum(false), money_decimals)
-                / round_money(col("revenue").sum(), money_decimals))
+            share_of_total(
+                round_money(col("revenue").cum_sum(false), money_decimals),
+                round_money(col("revenue").sum(), money_decimals),
+            )
             .alias("cumulative_revenue_share"),
         ]);
     if has_cost {

@@ -51,6 +51,10 @@ pub enum Error {
     #[error("output error: {path}: {reason}")]
     Output { path: PathBuf, reason: String },
 
+    /// Another run holds the output's lock (see `output::RunLock`).
+    #[error("output error: another evergreen run (pid {pid}) is writing {}", path.display())]
+    Locked { path: PathBuf, pid: String },
+
     /// An analyst's SQL query failed.
     #[error("query error: {file}: {reason}")]
     Query { file: PathBuf, reason: String },
@@ -73,7 +77,7 @@ impl Error {
             | Error::BadAmountExpr { .. }
             | Error::Empty { .. }
             | Error::Query { .. } => 4,
-            Error::Output { .. } => 5,
+            Error::Output { .. } | Error::Locked { .. } => 5,
         }
     }
 }

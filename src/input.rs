@@ -56,6 +56,37 @@ pub struct Dump {
     pub files: Vec<InputFile>,
     pub lines: LazyFrame,
     pub has: Present,
+    /// Per file: its scan and the input columns the lines read, to name the culprit when reading fails.
+    sources: Vec<(LazyFrame, Vec<String>)>,
+}
+
+impl Dump {
+    /// Read the canonical lines. A failure while decoding (invalid UTF-8 in a string column, a
+    /// file damaged or changed during the run) is traced to its file and column: bad values are
+    /// exit 4 naming both, a file that cannot be read is exit 3 naming it.
+    pub fn collect(&self) -> Result<DataFrame> {
+        let err = match self.lines.clone().collect() {
+            Ok(df) => return Ok(df),
+            Err(e) => e,
+        };
+        for (f, (lf, columns)) in self.files.iter().zip(&self.sources) {
+            for column in columns {
+                let Err(e) = lf.clone().select([col(column.as_str())]).collect() else { continue };
+                let reason = one_line(&e.to_string());
+                if reason.to_lowercase().contains("utf-8") || reason.to_lowercase().contains("utf8") {
+                    return Err(Error::BadColumn {
+                        file: f.path.clone(),
+                        column: column.clone(),
+                        role: "string",
+                        expected: "valid UTF-8 strings".into(),
+                        found: reason,
+                    });
+                }
+                return Err(Error::Unreadable { file: f.path.clone(), reason });
+            }
+        }
+        Err(err.into())
+    }
 }
 
 /// Which roles the canonical frame carries from the dump. An absent customer is a null
@@ -86,40 +117,102 @@ const TS_EXPECTED: &str = "a timestamp, a date or an ISO-8601 string";
 const ID_EXPECTED: &str = "integers or strings";
 const NUM_EXPECTED: &str = "numbers (float, decimal or integer)";
 
+/// Input entries that were not read, counted for the manifest (each also logged as a warning).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Skipped {
+    /// A file reached a second time (through a symlink, a repeated `--input`, an overlapping glob):
+    /// every file is read once, whatever the paths that name it.
+    pub duplicate_files: u64,
+    /// A symlinked folder leading back into a folder being walked.
+    pub symlink_loops: u64,
+    /// Entries named like Parquet files that are not regular files (FIFOs, sockets, devices).
+    pub not_regular: u64,
+}
+
+/// The resolved input: files in reading order, and what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub files: Vec<InputFile>,
+    pub skipped: Skipped,
+}
+
+/// The (device, inode) of a path, following symlinks.
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Walking state: the files already taken (by device and inode) and the skip counts.
+#[derive(Default)]
+struct Walk {
+    out: Resolved,
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+impl Walk {
+    /// Take a file found at `path`: regular files only, each (device, inode) once.
+    fn take(&mut self, path: PathBuf, hive: BTreeMap<String, String>, named: bool) -> Result<()> {
+        let meta = std::fs::metadata(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
+        if !meta.is_file() {
+            if named {
+                return Err(Error::Unreadable { file: path, reason: "not a regular file".into() });
+            }
+            tracing::warn!("skipped {}: not a regular file", path.display());
+            self.out.skipped.not_regular += 1;
+            return Ok(());
+        }
+        if file_id(&path).is_some_and(|id| !self.seen.insert(id)) {
+            tracing::warn!("skipped {}: the same file was already read", path.display());
+            self.out.skipped.duplicate_files += 1;
+            return Ok(());
+        }
+        self.out.files.push(InputFile { path, hive });
+        Ok(())
+    }
+}
+
 /// Resolve the `--input` paths: files, folders (recursively, hive `key=value` folders recorded) and
 /// globs. Inside folders only `*.parquet`, `*.parq` and `*.pq` files are read; names starting with
-/// `_` or `.` (such as `_SUCCESS`) are skipped.
-pub fn resolve_inputs(inputs: &[String]) -> Result<Vec<InputFile>> {
-    let mut out: Vec<InputFile> = Vec::new();
+/// `_` or `.` (such as `_SUCCESS`) are skipped. Every file is read once (by device and inode),
+/// symlink loops are not followed, and only regular files are read; each skip is counted.
+pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
+    let mut walk = Walk::default();
     for input in inputs {
-        let before = out.len();
+        let before = walk.out.files.len() as u64 + walk.out.skipped.duplicate_files;
         let p = Path::new(input);
-        if p.is_file() {
-            out.push(InputFile { path: p.to_path_buf(), hive: BTreeMap::new() });
-        } else if p.is_dir() {
-            walk_dir(p, p, &mut out)?;
+        if p.is_dir() {
+            walk_dir(p, p, &mut walk, &mut Vec::new())?;
+        } else if p.exists() {
+            walk.take(p.to_path_buf(), BTreeMap::new(), true)?;
         } else if input.contains(['*', '?', '[']) {
             let paths = glob::glob(input).map_err(|e| Error::Config(format!("--input {input}: bad glob: {e}")))?;
             let mut matched: Vec<PathBuf> = paths.filter_map(|r| r.ok()).collect();
             matched.sort();
             for m in matched {
                 if m.is_dir() {
-                    walk_dir(&m, &m, &mut out)?;
-                } else if m.is_file() {
-                    out.push(InputFile { path: m, hive: BTreeMap::new() });
+                    walk_dir(&m, &m, &mut walk, &mut Vec::new())?;
+                } else {
+                    walk.take(m, BTreeMap::new(), false)?;
                 }
             }
         }
-        if out.len() == before {
+        if walk.out.files.len() as u64 + walk.out.skipped.duplicate_files == before {
             return Err(Error::NoInput { path: input.clone() });
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|f| seen.insert(f.path.clone()));
-    Ok(out)
+    Ok(walk.out)
 }
 
-fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
+/// Walk a folder; `stack` holds the (device, inode) of the folders above, to stop symlink loops.
+fn walk_dir(root: &Path, dir: &Path, walk: &mut Walk, stack: &mut Vec<(u64, u64)>) -> Result<()> {
+    if let Some(id) = file_id(dir) {
+        if stack.contains(&id) {
+            tracing::warn!("skipped {}: a symlink loop back into a folder being read", dir.display());
+            walk.out.skipped.symlink_loops += 1;
+            return Ok(());
+        }
+        stack.push(id);
+    }
     let rd =
         std::fs::read_dir(dir).map_err(|e| Error::Unreadable { file: dir.to_path_buf(), reason: e.to_string() })?;
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -130,11 +223,12 @@ fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk_dir(root, &path, out)?;
+            walk_dir(root, &path, walk, stack)?;
         } else if [".parquet", ".parq", ".pq"].iter().any(|ext| name.ends_with(ext)) {
-            out.push(InputFile { hive: hive_values(root, &path), path });
+            walk.take(path.clone(), hive_values(root, &path), false)?;
         }
     }
+    stack.pop();
     Ok(())
 }
 
@@ -146,22 +240,28 @@ fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> {
         for comp in parent.components() {
             let s = comp.as_os_str().to_string_lossy();
             if let Some((k, v)) = s.split_once('=') {
-                m.insert(k.to_string(), v.to_string());
+                // Percent-decoded, as Spark and DuckDB read them (`ACME%2FEU` is `ACME/EU`).
+                let decode = |x: &str| percent_encoding::percent_decode_str(x).decode_utf8_lossy().to_string();
+                m.insert(decode(k), decode(v));
             }
         }
     }
     m
 }
 
+/// Scan one file from its bytes read into memory. Files are never memory-mapped: a mapped file
+/// that another process truncates kills the reader with SIGBUS, while a short read here is a
+/// clean "cannot read Parquet" error naming the file.
 fn scan_file(f: &InputFile) -> Result<LazyFrame> {
-    let path = f.path.to_string_lossy().to_string();
+    let unreadable = |reason: String| Error::Unreadable { file: f.path.clone(), reason };
+    let bytes = std::fs::read(&f.path).map_err(|e| unreadable(e.to_string()))?;
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
         glob: false,
         ..Default::default()
     };
-    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(path), args)
-        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
+    let sources = ScanSources::Buffers(vec![polars_buffer::Buffer::from_vec(bytes)].into());
+    let mut lf = LazyFrame::scan_parquet_sources(sources, args).map_err(|e| unreadable(one_line(&e.to_string())))?;
     if !f.hive.is_empty() {
         let schema = file_schema(f, &mut lf)?;
         let extra: Vec<Expr> = f
@@ -358,23 +458,34 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
 
     let mut agreed = Agreed::default();
     let mut frames = Vec::with_capacity(scans.len());
+    let mut sources = Vec::with_capacity(scans.len());
     for (f, (lf, schema)) in files.iter().zip(scans) {
         let file = f.path.as_path();
         let get = |rc: &RoleCheck, expected: &'static str| -> Result<DataType> {
             schema.get(rc.column).cloned().ok_or_else(|| rc.missing(file, &schema, expected))
         };
         let mut select: Vec<Expr> = Vec::with_capacity(7);
-        let mut whole_float_checks: Vec<(&'static str, String, Expr)> = Vec::new();
+        let mut value_checks: Vec<(&'static str, String, Expr, &'static str)> = Vec::new();
         let mut id_role = |role: &'static str, column: &str, out: &str, agreed: &mut Agreed| -> Result<Expr> {
             let rc = RoleCheck { role, column };
             let dt = get(&rc, ID_EXPECTED)?;
             let kind = agreed.id(&rc, file, &dt)?;
+            let e = col(column);
             if kind == IdKind::WholeFloat {
-                let e = col(column);
-                whole_float_checks.push((
+                // Whole numbers that fit Int64 (|x| < 2^63).
+                let out_of_range = e.clone().abs().gt_eq(lit(9.223_372_036_854_775_808e18f64));
+                value_checks.push((
                     role,
                     column.to_string(),
-                    e.clone().is_not_null().and(e.clone().neq(e.clone().floor()).or(e.is_nan())),
+                    e.clone().is_not_null().and(e.clone().neq(e.clone().floor()).or(e.is_nan()).or(out_of_range)),
+                    "whole numbers below 2^63 (a float id column must hold integers)",
+                ));
+            } else if dt == DataType::UInt64 {
+                value_checks.push((
+                    role,
+                    column.to_string(),
+                    e.gt(lit(i64::MAX as u64)),
+                    "integer ids up to 9223372036854775807 (the largest signed 64-bit integer)",
                 ));
             }
             let target = match agreed.kinds[role].0 {
@@ -426,9 +537,15 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
             }
         }
 
-        for (role, column, bad) in whole_float_checks {
-            check_whole_floats(f, &lf, &RoleCheck { role, column: &column }, bad)?;
+        for (role, column, bad, expected) in value_checks {
+            check_values(f, &lf, &RoleCheck { role, column: &column }, bad, expected)?;
         }
+        let mut read: Vec<String> =
+            select.iter().flat_map(|e| e.clone().meta().root_names()).map(|n| n.to_string()).collect();
+        read.sort();
+        read.dedup();
+        read.retain(|n| schema.contains(n));
+        sources.push((lf.clone(), read));
         frames.push(lf.select(select));
     }
     let lines = if frames.len() == 1 {
@@ -436,7 +553,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
     } else {
         concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
-    Ok(Dump { files, lines, has })
+    Ok(Dump { files, lines, has, sources })
 }
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing
@@ -465,8 +582,26 @@ fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, 
     let ts = ts_micros(column, &ts_dt);
     if ts_dt == DataType::String {
         check_timestamps(f, lf, column, ts.clone())?;
+    } else if let Some((lo, hi)) = physical_range(&ts_dt) {
+        let raw = col(column).cast(DataType::Int64);
+        let bad = raw.clone().lt(lit(lo)).or(raw.gt(lit(hi)));
+        check_values(f, lf, &ts_rc, bad, "timestamps between 0001-01-01 and 9999-12-31")?;
     }
     Ok(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS))
+}
+
+/// The physical values (in the type's own unit) of the years 0001..=9999, which every timestamp
+/// must lie in: beyond them, converting to microseconds would overflow. `None`: every value fits.
+fn physical_range(dt: &DataType) -> Option<(i64, i64)> {
+    const MIN_US: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00
+    const MAX_US: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999
+    match dt {
+        DataType::Datetime(TimeUnit::Milliseconds, _) => Some((MIN_US / 1000, MAX_US / 1000)),
+        DataType::Datetime(TimeUnit::Microseconds, _) => Some((MIN_US, MAX_US)),
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => None,
+        DataType::Date => Some((MIN_US / 86_400_000_000, MAX_US / 86_400_000_000)),
+        _ => None,
+    }
 }
 
 /// The first value of `column` on a row where `bad` holds, if any: the "found" of a value error.
@@ -484,12 +619,11 @@ fn first_bad_value(f: &InputFile, lf: &LazyFrame, column: &str, bad: Expr) -> Re
     Ok(Some(df.column(column)?.get(0).map(|v| v.to_string()).unwrap_or_default()))
 }
 
-/// A float id column (pandas writes integer ids with nulls as floats) must hold whole numbers.
-fn check_whole_floats(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr) -> Result<()> {
+/// No value of the column may make `bad` true: a float id column (pandas writes integer ids with
+/// nulls as floats) must hold whole numbers, an unsigned id must fit Int64, a timestamp its range.
+fn check_values(f: &InputFile, lf: &LazyFrame, rc: &RoleCheck, bad: Expr, expected: &str) -> Result<()> {
     match first_bad_value(f, lf, rc.column, bad)? {
-        Some(v) => {
-            Err(rc.bad(&f.path, "whole numbers (a float id column must hold integers)", format!("the value {v}")))
-        }
+        Some(v) => Err(rc.bad(&f.path, expected, format!("the value {v}"))),
         None => Ok(()),
     }
 }

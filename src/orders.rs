@@ -102,7 +102,7 @@ impl LineStats {
 /// leaves part of the second core idle; work that needs only the lines, such as coding the items,
 /// fits there); its result comes back with the cleaned lines.
 pub fn clean<R: Send>(
-    raw: LazyFrame,
+    raw: DataFrame,
     as_of: Option<NaiveDate>,
     money_decimals: u32,
     has: Present,
@@ -110,8 +110,6 @@ pub fn clean<R: Send>(
     sw: &mut Stopwatch,
     beside: impl FnOnce(&DataFrame) -> R + Send,
 ) -> Result<(Cleaned, R)> {
-    let raw = raw.collect()?;
-    sw.lap("scan");
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
     let null_order = order.clone().is_null();
     let (null_ts, valid_so_far, max_ts) = if has.timestamp {

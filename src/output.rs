@@ -1,9 +1,20 @@
-//! Writing a run's output folder atomically: every table, `_manifest.json`, then `_SUCCESS`, all
-//! into a temporary folder beside the target, which then replaces the target in one step.
-//! A run that fails or is killed leaves the previous output exactly as it was.
+//! Writing a run's output folder so that a user's data is never lost.
+//!
+//! * **Ownership.** evergreen replaces only a folder it can prove it wrote: its `_manifest.json`
+//!   names the tool and lists every file of the output, and the folder holds nothing else (see
+//!   [`check_owned`]). Anything else is refused (exit 5) naming the unexpected entry.
+//! * **One writer.** A lock file beside the target (`.NAME.evergreen-lock`, `flock`) admits one run
+//!   at a time; a second run waits up to `--lock-timeout` and then fails naming the first one's pid.
+//! * **Atomic swap.** Every table, the manifest and `_SUCCESS` go into a temporary folder beside the
+//!   target, which is then exchanged with the target in one step (`renameat2(RENAME_EXCHANGE)`). Where
+//!   the filesystem has no exchange, the old output is first renamed aside to `.NAME.evergreen-old-*`
+//!   and the next run restores it if a crash came between the two renames ([`recover`]).
+//! * A symlinked `--out` is followed: the link keeps pointing at the same path, which then holds the
+//!   new output.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use polars::prelude::*;
 
@@ -13,34 +24,127 @@ use crate::error::{Error, Result};
 pub const SUCCESS: &str = "_SUCCESS";
 /// The run manifest's file name.
 pub const MANIFEST: &str = "_manifest.json";
+/// The manifest's `tool` value: the proof (with the file list) that a folder is evergreen's.
+pub const TOOL: &str = "evergreen";
 const TMP_TAG: &str = ".evergreen-tmp-";
 const OLD_TAG: &str = ".evergreen-old-";
-
-/// A temporary output folder being filled; [`Staging::commit`] moves it into place.
-pub struct Staging {
-    target: PathBuf,
-    tmp: PathBuf,
-    committed: bool,
-}
+const LOCK_TAG: &str = ".evergreen-lock";
 
 fn out_err(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Output { path: path.to_path_buf(), reason: reason.to_string() }
 }
 
+/// Test hook of the crash tests: `EVERGREEN_TEST_CRASH_AT=<step>` aborts the process at that step of
+/// the commit, as a kill would (no destructor runs).
+fn crash_point(step: &str) {
+    if std::env::var("EVERGREEN_TEST_CRASH_AT").is_ok_and(|v| v == step) {
+        std::process::abort();
+    }
+}
+
+/// A unique suffix for this process's temporary folders.
+fn stamp() -> String {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// The folder a `--out` path really names: a symlink is followed (the link keeps pointing at it);
+/// a dangling link is refused.
+fn real_target(target: &Path) -> Result<PathBuf> {
+    match fs::symlink_metadata(target) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(target)
+            .map_err(|e| out_err(target, format!("is a symlink whose target cannot be used ({e}); refusing it"))),
+        _ => Ok(target.to_path_buf()),
+    }
+}
+
+/// The advisory lock of one target, held for a whole run; released (and its file removed) on drop.
+pub struct RunLock {
+    file: fs::File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Take the lock of `target`, waiting up to `timeout` for another run to finish.
+    pub fn acquire(target: &Path, shown: &Path, timeout: Duration) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let path = parent_of(target).join(format!(".{}{LOCK_TAG}", file_name(target)?));
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| out_err(shown, format!("cannot create the lock file {}: {e}", path.display())))?;
+            // SAFETY: flock on a file descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                // The file may have been removed by the run that just finished: then lock anew.
+                let same = match (fs::metadata(&path), file.metadata()) {
+                    (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+                    _ => false,
+                };
+                if !same {
+                    continue;
+                }
+                let _ = file.set_len(0);
+                let _ = file.seek(std::io::SeekFrom::Start(0));
+                let _ = write!(file, "{}", std::process::id());
+                return Ok(RunLock { file, path });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(out_err(shown, format!("cannot lock {}: {err}", path.display())));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let pid = pid.trim().parse::<u32>().map(|p| p.to_string()).unwrap_or_else(|_| "unknown".into());
+                return Err(Error::Locked { path: shown.to_path_buf(), pid });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Remove while still holding the lock; a waiter then sees a different file and locks anew.
+        let _ = fs::remove_file(&self.path);
+        let _ = &self.file;
+    }
+}
+
+/// A temporary output folder being filled; [`Staging::commit`] moves it into place.
+pub struct Staging {
+    /// The path as the user gave it (messages, the result).
+    shown: PathBuf,
+    /// The folder really replaced (a symlink followed).
+    target: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+    _lock: RunLock,
+}
+
 impl Staging {
-    /// Check the target and create an empty temporary folder beside it. The target may be absent,
-    /// an empty folder, or a previous evergreen output (it holds `_manifest.json`); anything else
-    /// is refused so that a typo in `--out` never deletes someone's files.
-    pub fn new(target: &Path) -> Result<Staging> {
-        check_target(target)?;
-        let parent = parent_of(target);
-        let name = file_name(target)?;
-        remove_stale(&parent, &name);
-        let stamp =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let tmp = parent.join(format!(".{name}{TMP_TAG}{}-{stamp}", std::process::id()));
-        fs::create_dir_all(&tmp).map_err(|e| out_err(target, format!("cannot create a folder beside it: {e}")))?;
-        Ok(Staging { target: target.to_path_buf(), tmp, committed: false })
+    /// Lock the target, restore a previous output a crash left aside, check that the target is
+    /// absent, empty or evergreen's own output ([`check_owned`]), and create an empty temporary
+    /// folder beside it.
+    pub fn new(target: &Path, lock_timeout: Duration) -> Result<Staging> {
+        let shown = target.to_path_buf();
+        let target = real_target(target)?;
+        let parent = parent_of(&target);
+        fs::create_dir_all(&parent).map_err(|e| out_err(&shown, format!("cannot create its parent folder: {e}")))?;
+        let lock = RunLock::acquire(&target, &shown, lock_timeout)?;
+        recover(&target)?;
+        check_owned(&target)?;
+        let tmp = parent.join(format!(".{}{TMP_TAG}{}", file_name(&target)?, stamp()));
+        fs::create_dir(&tmp).map_err(|e| out_err(&shown, format!("cannot create a folder beside it: {e}")))?;
+        Ok(Staging { shown, target, tmp, committed: false, _lock: lock })
     }
 
     /// Where files of this run go before the commit.
@@ -53,45 +157,61 @@ impl Staging {
     pub fn write_table(&self, name: &str, df: &mut DataFrame) -> Result<(String, String)> {
         let file = format!("{name}.parquet");
         let path = self.tmp.join(&file);
+        *df = for_every_reader(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
         // One chunk per column, so the file layout (row groups, pages) never depends on how many
         // threads produced the frame.
         df.rechunk_mut();
         let bytes = parquet_bytes(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
-        fs::write(&path, &bytes).map_err(|e| out_err(&path, e))?;
+        write_synced(&path, &bytes)?;
         Ok((file, blake3::hash(&bytes).to_hex().to_string()))
     }
 
     /// Write a small text file (the manifest).
     pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
-        let path = self.tmp.join(name);
-        fs::write(&path, text).map_err(|e| out_err(&path, e))
+        write_synced(&self.tmp.join(name), text.as_bytes())
     }
 
-    /// Write `_SUCCESS` and move the folder into place, replacing the previous output.
+    /// Write `_SUCCESS` and swap the folder into place. At every instant the target is either the
+    /// previous output or the new one, whole (or, without an exchange, the previous one is saved
+    /// beside it and [`recover`] puts it back).
     pub fn commit(mut self) -> Result<PathBuf> {
         // Test hook for the crash-safety test: hold the finished temporary folder for a while,
         // so a test can kill the process before the swap.
         if let Some(ms) = std::env::var("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse().ok()) {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
+            std::thread::sleep(Duration::from_millis(ms));
         }
+        crash_point("before-success");
         self.write_text(SUCCESS, "")?;
         sync_dir(&self.tmp);
-        if self.target.exists() {
-            let old =
-                parent_of(&self.target).join(format!(".{}{OLD_TAG}{}", file_name(&self.target)?, std::process::id()));
-            let _ = fs::remove_dir_all(&old);
-            fs::rename(&self.target, &old).map_err(|e| out_err(&self.target, format!("cannot move aside: {e}")))?;
-            if let Err(e) = fs::rename(&self.tmp, &self.target) {
-                let _ = fs::rename(&old, &self.target);
-                return Err(out_err(&self.target, e));
+        crash_point("before-swap");
+        // A file a user put into the old output while this run computed is not evergreen's.
+        check_owned(&self.target)?;
+        let parent = parent_of(&self.target);
+        if fs::symlink_metadata(&self.target).is_ok() {
+            if exchange(&self.tmp, &self.target)? {
+                // The temporary path now holds the previous output.
+                self.committed = true;
+                crash_point("after-exchange");
+                let _ = fs::remove_dir_all(&self.tmp);
+            } else {
+                let old = parent.join(format!(".{}{OLD_TAG}{}", file_name(&self.target)?, stamp()));
+                fs::rename(&self.target, &old).map_err(|e| out_err(&self.shown, format!("cannot move aside: {e}")))?;
+                crash_point("after-move-aside");
+                if let Err(e) = fs::rename(&self.tmp, &self.target) {
+                    let _ = fs::rename(&old, &self.target);
+                    return Err(out_err(&self.shown, e));
+                }
+                self.committed = true;
+                crash_point("after-move-in");
+                let _ = fs::remove_dir_all(&old);
             }
-            let _ = fs::remove_dir_all(&old);
         } else {
-            fs::rename(&self.tmp, &self.target).map_err(|e| out_err(&self.target, e))?;
+            fs::rename(&self.tmp, &self.target).map_err(|e| out_err(&self.shown, e))?;
+            self.committed = true;
         }
-        sync_dir(&parent_of(&self.target));
-        self.committed = true;
-        Ok(self.target.clone())
+        sync_dir(&parent);
+        crash_point("after-commit");
+        Ok(self.shown.clone())
     }
 }
 
@@ -101,6 +221,158 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.tmp);
         }
     }
+}
+
+/// Exchange two paths atomically. `Ok(false)` when the filesystem (or the test hook
+/// `EVERGREEN_TEST_NO_EXCHANGE`) offers no exchange: the caller falls back to two renames.
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    if std::env::var_os("EVERGREEN_TEST_NO_EXCHANGE").is_some() {
+        return Ok(false);
+    }
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|e| out_err(p, e));
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: two NUL-terminated paths relative to the working directory.
+    let r = unsafe {
+        libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE)
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::ENOTSUP) => Ok(false),
+        _ => Err(out_err(b, format!("cannot swap in the new output: {err}"))),
+    }
+}
+
+/// Write a file and flush it to disk, so a crash after the swap never shows a short table.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = fs::File::create(path).map_err(|e| out_err(path, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_data()).map_err(|e| out_err(path, e))
+}
+
+/// The files an evergreen output lists in its manifest (`files`, or the `tables` of manifests
+/// written before `files` existed), when `dir/_manifest.json` is evergreen's. `None` otherwise.
+fn listed_files(dir: &Path) -> Option<Vec<String>> {
+    let text = fs::read(dir.join(MANIFEST)).ok()?;
+    let m: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    if m.get("tool")?.as_str()? != TOOL {
+        return None;
+    }
+    if let Some(files) = m.get("files").and_then(|f| f.as_array()) {
+        return files.iter().map(|f| f.as_str().map(String::from)).collect();
+    }
+    m.get("tables")?.as_object()?.values().map(|t| t.get("file")?.as_str().map(String::from)).collect()
+}
+
+/// The ownership rule: `dir` may be replaced when it is absent, empty, or holds exactly files its
+/// evergreen manifest lists (plus `_manifest.json` and `_SUCCESS`), each a plain file. Anything
+/// else is an error naming the first unexpected entry (exit 5).
+pub fn check_owned(dir: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(dir) {
+        Err(_) => return Ok(()),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        return Err(out_err(dir, "expected a folder, found an existing file; refusing to replace it"));
+    }
+    let mut names: Vec<(String, fs::FileType)> = fs::read_dir(dir)
+        .map_err(|e| out_err(dir, e))?
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().to_string(), e.file_type().unwrap_or_else(|_| meta.file_type())))
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    let Some(listed) = listed_files(dir) else {
+        return Err(out_err(
+            dir,
+            format!(
+                "holds `{}` and no evergreen manifest: not a folder evergreen wrote; refusing to replace it",
+                names[0].0
+            ),
+        ));
+    };
+    for (name, kind) in &names {
+        let ours = name == MANIFEST || name == SUCCESS || listed.iter().any(|f| f == name);
+        if !ours || !kind.is_file() {
+            return Err(out_err(
+                dir,
+                format!(
+                    "holds `{name}`, which evergreen did not write; move it elsewhere or choose another --out \
+                     (nothing was replaced)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Before a run: put back a previous output that a crash left aside (the target is missing and a
+/// whole `.NAME.evergreen-old-*` is beside it), then remove what killed runs left beside the target
+/// (their temporary folders, and saved copies whose swap completed). Runs under the lock, so no
+/// other run's folder is touched; a leftover holding anything evergreen does not write is kept.
+pub fn recover(target: &Path) -> Result<()> {
+    let parent = parent_of(target);
+    let name = file_name(target)?;
+    let Ok(rd) = fs::read_dir(&parent) else { return Ok(()) };
+    let mut left: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(&format!(".{name}{TMP_TAG}")) || n.starts_with(&format!(".{name}{OLD_TAG}")))
+        .map(|n| parent.join(n))
+        .collect();
+    left.sort();
+    if fs::symlink_metadata(target).is_err() {
+        let saved = left.iter().rev().find(|p| {
+            p.to_string_lossy().contains(OLD_TAG) && p.join(SUCCESS).exists() && listed_files(p).is_some()
+        });
+        if let Some(saved) = saved.cloned() {
+            fs::rename(&saved, target).map_err(|e| out_err(target, format!("cannot restore the saved output: {e}")))?;
+            tracing::warn!("restored the previous output of {} that an interrupted run left aside", target.display());
+            left.retain(|p| *p != saved);
+        }
+    }
+    for p in left {
+        let only_ours = fs::read_dir(&p).map(|rd| {
+            rd.flatten().all(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                e.file_type().is_ok_and(|t| t.is_file())
+                    && (n == MANIFEST || n == SUCCESS || n.ends_with(".parquet"))
+            })
+        });
+        if only_ours.unwrap_or(false) {
+            let _ = fs::remove_dir_all(&p);
+        } else {
+            tracing::warn!("kept {}: it holds files evergreen did not write", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// A table as every reader opens it: strings as plain UTF-8 (not the string_view that pyarrow < 15
+/// cannot read), unsigned integers as Int64, and `-0.0` as `0.0` in float columns.
+pub fn for_every_reader(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| -> PolarsResult<Column> {
+            Ok(match c.dtype() {
+                d if d.is_unsigned_integer() => c.cast(&DataType::Int64)?,
+                DataType::Float32 | DataType::Float64 => {
+                    // -0.0 + 0.0 is +0.0; every other value (NaN included) is unchanged.
+                    let s = c.as_materialized_series();
+                    (s + 0.0f64).cast(c.dtype())?.into_column()
+                }
+                _ => c.clone(),
+            })
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(df.height(), columns)
 }
 
 /// Rows per Parquet row group (polars' own default size).
@@ -122,7 +394,7 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
         compression: compression.into(),
         data_page_size: None,
     };
-    let arrow_schema = df.schema().to_arrow(CompatLevel::newest());
+    let arrow_schema = df.schema().to_arrow(CompatLevel::oldest());
     let encodings = get_encodings(&arrow_schema);
     let mut bytes: Vec<u8> = Vec::new();
     let mut writer = ParquetWriter::new(&mut bytes).with_compression(compression).batched(df.schema())?;
@@ -131,7 +403,7 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     let encode = |task: usize| -> PolarsResult<Vec<Vec<CompressedPage>>> {
         let (g, c) = (task / width, task % width);
         let part = df.columns()[c].slice((g * ROW_GROUP_ROWS) as i64, ROW_GROUP_ROWS);
-        let array = part.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest());
+        let array = part.as_materialized_series().rechunk().to_arrow(0, CompatLevel::oldest());
         let mut leaves = Vec::new();
         for pages in array_to_columns(array, types[c].clone(), options, &encodings[c])? {
             let compressed = Compressor::new_from_vec(
@@ -194,38 +466,68 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn check_target(target: &Path) -> Result<()> {
-    if !target.exists() {
-        return Ok(());
-    }
-    if !target.is_dir() {
-        return Err(out_err(target, "expected a folder, found an existing file"));
-    }
-    let mut entries = fs::read_dir(target).map_err(|e| out_err(target, e))?;
-    let empty = entries.next().is_none();
-    if empty || target.join(MANIFEST).exists() || target.join(SUCCESS).exists() {
-        Ok(())
-    } else {
-        Err(out_err(
-            target,
-            "expected an empty folder or a previous evergreen output, found other files; refusing to replace it",
-        ))
-    }
-}
-
-/// Remove temporary folders left by killed runs for the same target.
-fn remove_stale(parent: &Path, name: &str) {
-    let Ok(rd) = fs::read_dir(parent) else { return };
-    for e in rd.flatten() {
-        let n = e.file_name().to_string_lossy().to_string();
-        if n.starts_with(&format!(".{name}{TMP_TAG}")) || n.starts_with(&format!(".{name}{OLD_TAG}")) {
-            let _ = fs::remove_dir_all(e.path());
-        }
-    }
-}
-
 fn sync_dir(p: &Path) {
     if let Ok(f) = fs::File::open(p) {
         let _ = f.sync_all();
     }
+}
+
+/// A path with symlinks resolved as far as it exists (the rest appended as given), so two
+/// spellings of one folder compare equal even before the output is created.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(real) = fs::canonicalize(cur) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// `--out` must not be, hold, or lie inside any input (symlinks resolved), nor be matched by an
+/// input glob: replacing it would delete the dump. Checked before any data is read.
+pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Result<()> {
+    let out_real = resolved(out);
+    let refuse = |what: String| {
+        Err(out_err(out, format!("{what}; refusing to write there (it would replace the data being read)")))
+    };
+    for input in inputs {
+        let p = Path::new(input);
+        if input.contains(['*', '?', '[']) {
+            if let Ok(pattern) = glob::Pattern::new(input) {
+                if pattern.matches_path(out) || pattern.matches_path(&out_real) {
+                    return refuse(format!("is matched by the input glob `{input}`"));
+                }
+            }
+            continue;
+        }
+        let in_real = resolved(p);
+        if in_real == out_real {
+            return refuse(format!("is the input `{input}`"));
+        }
+        if out_real.starts_with(&in_real) {
+            return refuse(format!("lies inside the input `{input}`"));
+        }
+        if in_real.starts_with(&out_real) {
+            return refuse(format!("contains the input `{input}`"));
+        }
+    }
+    for f in files {
+        if resolved(f).starts_with(&out_real) {
+            return refuse(format!("contains the input file {}", f.display()));
+        }
+    }
+    Ok(())
 }

@@ -33,12 +33,17 @@ pub struct Manifest {
     /// The folder the tables landed in (`--out`, or its `as_of=` partition).
     #[serde(skip)]
     pub out: PathBuf,
+    /// Always `evergreen`: with `files`, the proof that a folder may be replaced by a later run.
     pub tool: &'static str,
     pub version: &'static str,
+    /// Every file of the output besides `_manifest.json` and `_SUCCESS`.
+    pub files: Vec<String>,
     pub arguments: Vec<String>,
     pub config: Config,
     pub as_of: Option<String>,
     pub input_files: Vec<String>,
+    /// Input entries not read: duplicates of a file already read, symlink loops, non-regular files.
+    pub input_skipped: input::Skipped,
     pub counts: Counts,
     /// Pair-counting facts (threshold, items kept, orders skipped as too large…).
     pub basket: Option<BasketStats>,
@@ -55,6 +60,7 @@ pub struct Tables {
     pub counts: Counts,
     pub basket: Option<BasketStats>,
     pub files: Vec<PathBuf>,
+    pub skipped: input::Skipped,
     pub tables: Vec<(String, DataFrame)>,
 }
 
@@ -116,11 +122,19 @@ pub enum Job {
 
 /// Compute every table of the job without writing anything.
 pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
+    let files = input::resolve_inputs(&cfg.inputs)?;
+    compute_files(cfg, job, files, sw)
+}
+
+/// [`compute_job`] over input files already resolved.
+fn compute_files(cfg: &Config, job: Job, files: input::Resolved, sw: &mut Stopwatch) -> Result<Tables> {
     let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
-    let files = input::resolve_inputs(&cfg.inputs)?;
-    tracing::debug!(files = files.len(), "reading {} Parquet file(s)", files.len());
-    let dump = input::load(files, &cfg.columns, mode)?;
+    tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
+    let skipped = files.skipped;
+    let dump = input::load(files.files, &cfg.columns, mode)?;
+    let raw = dump.collect()?;
+    sw.lap("scan");
     let d = cfg.money_decimals;
     let has = dump.has;
     // The product baskets serve favourite_product and, when the item is the product, the pairs.
@@ -129,7 +143,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let need_items = has.item && !item_is_product;
     // Item coding needs only the lines: it runs beside the order index.
     let (cleaned, (product_codes, item_codes)) =
-        orders::clean(dump.lines, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
+        orders::clean(raw, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
             let code = |wanted: bool, column: &str| wanted.then(|| basket::encode_items(lines, column)).transpose();
             (code(need_products, c::PRODUCT), code(need_items, basket::ITEM))
         })?;
@@ -148,6 +162,7 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
         k.rejected.values().sum::<u64>()
     );
     require_lines(cfg, &cleaned.counts)?;
+    require_representable_money(cfg, &cleaned)?;
     let product_baskets = product_codes.map(|codes| basket::baskets(&cleaned, codes));
     sw.lap("basket_lists");
     // favourite_product (customer tables) needs the per-customer pass before the customer tables;
@@ -188,7 +203,8 @@ pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables>
     let (as_of, counts) = (cleaned.as_of, cleaned.counts.clone());
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop((cleaned, product_baskets, product_customers)));
-    Ok(Tables { as_of, counts, basket: basket_stats, files: dump.files.into_iter().map(|f| f.path).collect(), tables })
+    let files = dump.files.into_iter().map(|f| f.path).collect();
+    Ok(Tables { as_of, counts, basket: basket_stats, files, skipped, tables })
 }
 
 /// A dump with no line left after the cleaning rules is an error, not an empty output.
@@ -203,6 +219,37 @@ fn require_lines(cfg: &Config, k: &Counts) -> Result<()> {
             k.lines_read, k.future_lines, k.rejected
         ),
     })
+}
+
+/// Money sums are exact in minor units (cents at 2 decimals) only while they stay below 2^53 minor
+/// units (the integers a 64-bit float holds exactly): 9.0e13 at 2 decimals, 9.0e9 at 6. The sum
+/// of the absolute line amounts (and costs) bounds every sum a table holds, so when it is below
+/// the limit no sum can overflow, lose a cent or become infinite; above it the run stops (exit 4).
+fn require_representable_money(cfg: &Config, cleaned: &orders::Cleaned) -> Result<()> {
+    let limit = 2f64.powi(53) / 10f64.powi(cfg.money_decimals as i32);
+    let abs_sum = |name: &str| -> Result<f64> {
+        let Ok(column) = cleaned.lines.column(name) else { return Ok(0.0) };
+        Ok(column.as_materialized_series().f64()?.iter().flatten().map(f64::abs).sum())
+    };
+    for (canonical, role, column) in [
+        (c::AMOUNT, "amount", cfg.columns.amount.name.as_str()),
+        (c::COST, "cost", cfg.columns.cost.name.as_str()),
+    ] {
+        let total = abs_sum(canonical)?;
+        if !(total < limit) {
+            return Err(Error::BadColumn {
+                file: PathBuf::from(cfg.inputs.join(" ")),
+                column: column.to_string(),
+                role,
+                expected: format!(
+                    "amounts whose absolute values add up to less than {limit:.3e} (2^53 minor units at {} money                      decimals), the largest money total that stays exact",
+                    cfg.money_decimals
+                ),
+                found: format!("a total of {total:.3e}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Compute the `run` tables (kept for callers that only want those).
@@ -263,7 +310,7 @@ fn customer_tables(
 
 /// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
 fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
-    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins)?;
+    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins, cfg.allow_file_reads)?;
     let shipped = set.segments.sql == queries::SHIPPED[0].1;
     if shipped && cfg.bins != 5 {
         return Err(Error::Config(format!(
@@ -280,21 +327,26 @@ fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
 /// With `progress`, a spinner on stderr names the stages as they finish.
 pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Result<Manifest> {
     let mut sw = if progress { Stopwatch::start_with_progress() } else { Stopwatch::start() };
-    // Check the output before any work; with as_of partitions the folder is known only after.
+    let lock_timeout = std::time::Duration::from_secs(cfg.lock_timeout_secs);
+    // Check the output before any data is read: never the input itself, and (under its lock)
+    // absent, empty or evergreen's own; with as_of partitions the folder is known only after.
+    let files = input::resolve_inputs(&cfg.inputs)?;
+    let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
+    output::check_not_input(&cfg.out, &cfg.inputs, &paths)?;
     let early = if cfg.partition_by_as_of {
         output::check_partition_root(&cfg.out)?;
         None
     } else {
-        Some(Staging::new(&cfg.out)?)
+        Some(Staging::new(&cfg.out, lock_timeout)?)
     };
-    let mut computed = compute_job(cfg, job, &mut sw)?;
+    let mut computed = compute_files(cfg, job, files, &mut sw)?;
     let staging = match early {
         Some(s) => s,
         None => {
             let as_of = computed.as_of.ok_or_else(|| {
                 Error::Config("--partition-by-as-of needs a timestamp column (the partition is the as_of date)".into())
             })?;
-            Staging::new(&output::partition_dir(&cfg.out, as_of)?)?
+            Staging::new(&output::partition_dir(&cfg.out, as_of)?, lock_timeout)?
         }
     };
     let mut tables = BTreeMap::new();
@@ -315,12 +367,14 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     sw.lap("write");
     let manifest = Manifest {
         out: PathBuf::new(),
-        tool: "evergreen",
+        tool: output::TOOL,
         version: env!("CARGO_PKG_VERSION"),
+        files: tables.values().map(|t| t.file.clone()).collect(),
         arguments,
         config: cfg.clone(),
         as_of: computed.as_of.map(|d| d.to_string()),
         input_files: computed.files.iter().map(|p| p.display().to_string()).collect(),
+        input_skipped: computed.skipped,
         counts: computed.counts,
         basket: computed.basket,
         tables,
@@ -340,10 +394,10 @@ pub fn validate(cfg: &Config) -> Result<String> {
     use std::fmt::Write;
     let set = load_queries(cfg)?;
     let files = input::resolve_inputs(&cfg.inputs)?;
-    let mut dump = input::load(files, &cfg.columns, Mode::Customers)?;
+    let mut dump = input::load(files.files, &cfg.columns, Mode::Customers)?;
     let schema = dump.lines.collect_schema()?;
     let mut sw = Stopwatch::start();
-    let (cleaned, ()) = orders::clean(dump.lines, cfg.as_of, cfg.money_decimals, dump.has, true, &mut sw, |_| ())?;
+    let (cleaned, ()) = orders::clean(dump.collect()?, cfg.as_of, cfg.money_decimals, dump.has, true, &mut sw, |_| ())?;
     let k = &cleaned.counts;
     let mut r = String::new();
     let _ = writeln!(r, "files: {}", dump.files.len());

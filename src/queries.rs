@@ -46,7 +46,7 @@ pub struct QuerySet {
 /// Shipped queries, overridden or extended by `*.sql` files of `user_dir`, and the segment map
 /// from `segment_map` (TOML) when given. Checked before anything runs: the segment query must give
 /// every cell of `bins` exactly one segment.
-pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Result<QuerySet> {
+pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow_file_reads: bool) -> Result<QuerySet> {
     let mut by_name: BTreeMap<String, Query> = SHIPPED
         .iter()
         .map(|(n, sql)| {
@@ -67,6 +67,7 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8) -> Re
             check_name(&name, &f)?;
             let sql =
                 std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
+            check_reads_only_tables(&f, &sql, allow_file_reads)?;
             let q = Query { name: name.clone(), origin: f, sql };
             match by_name.get_mut(&name) {
                 Some(shipped) => *shipped = q,
@@ -119,6 +120,48 @@ pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> 
 
 fn query_err(q: &Query, e: impl std::fmt::Display) -> Error {
     Error::Query { file: q.origin.clone(), reason: one_line(&e.to_string()) }
+}
+
+/// Polars SQL's table functions: each reads any file the process can read.
+const TABLE_FUNCTIONS: [&str; 4] = ["read_csv", "read_parquet", "read_ipc", "read_json"];
+
+/// The first table function (`read_parquet(...)` and the like) that `sql` calls, if any. Read from
+/// the SQL's tokens, so names inside string literals, quoted identifiers and comments do not count.
+pub fn table_function_in(sql: &str) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        // Not SQL polars can parse either; still refuse a visible call.
+        let lower = sql.to_lowercase();
+        return TABLE_FUNCTIONS.iter().find(|f| lower.contains(*f)).map(|f| f.to_string());
+    };
+    let mut words = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).peekable();
+    while let Some(t) = words.next() {
+        if let Token::Word(w) = t {
+            let name = w.value.to_lowercase();
+            if w.quote_style.is_none()
+                && TABLE_FUNCTIONS.contains(&name.as_str())
+                && matches!(words.peek(), Some(Token::LParen))
+            {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+/// SQL reads only the tables: a table function is refused unless `--allow-file-reads` is given.
+pub fn check_reads_only_tables(file: &Path, sql: &str, allow_file_reads: bool) -> Result<()> {
+    match table_function_in(sql) {
+        Some(f) if !allow_file_reads => Err(Error::Query {
+            file: file.to_path_buf(),
+            reason: format!(
+                "calls the table function {f}(), which reads files outside the tables; queries read only the \
+                 tables unless --allow-file-reads is given"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Run one query over the registered tables and collect its result.
@@ -255,7 +298,8 @@ pub fn run_all(
 }
 
 /// `evergreen query`: register every `*.parquet` of an output folder under its stem and run `sql`.
-pub fn ad_hoc(tables_dir: &Path, sql: &str) -> Result<DataFrame> {
+pub fn ad_hoc(tables_dir: &Path, sql: &str, allow_file_reads: bool) -> Result<DataFrame> {
+    check_reads_only_tables(Path::new("<command line>"), sql, allow_file_reads)?;
     let rd = std::fs::read_dir(tables_dir)
         .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", tables_dir.display())))?;
     let mut ctx = SQLContext::new();
