@@ -462,7 +462,8 @@ fn query(q: QueryArgs) -> Result<()> {
     let tmp = out.with_extension(format!("{ext}.tmp"));
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
     let written = match ext.as_str() {
-        "parquet" => ParquetWriter::new(f).finish(&mut df).map(|_| ()),
+        "parquet" => crate::output::table_bytes(&mut df)
+            .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
         "csv" => CsvWriter::new(f).finish(&mut df),
         _ => {
             let _ = std::fs::remove_file(&tmp);

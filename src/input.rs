@@ -583,9 +583,18 @@ fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, 
     if ts_dt == DataType::String {
         check_timestamps(f, lf, column, ts.clone())?;
     } else if let Some((lo, hi)) = physical_range(&ts_dt) {
+        // The raw number is shown: such a value cannot be formatted as a date.
         let raw = col(column).cast(DataType::Int64);
-        let bad = raw.clone().lt(lit(lo)).or(raw.gt(lit(hi)));
-        check_values(f, lf, &ts_rc, bad, "timestamps between 0001-01-01 and 9999-12-31")?;
+        let bad = raw.clone().lt(lit(lo)).or(raw.clone().gt(lit(hi)));
+        let with_raw = lf.clone().with_column(raw.alias("__raw_ts"));
+        if let Some(v) = first_bad_value(f, &with_raw, "__raw_ts", bad)? {
+            let unit = if ts_dt == DataType::Date { "days" } else { "in its unit" };
+            return Err(ts_rc.bad(
+                file,
+                "timestamps between 0001-01-01 and 9999-12-31",
+                format!("the value {v} ({unit} since 1970-01-01)"),
+            ));
+        }
     }
     Ok(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS))
 }

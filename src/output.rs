@@ -157,11 +157,7 @@ impl Staging {
     pub fn write_table(&self, name: &str, df: &mut DataFrame) -> Result<(String, String)> {
         let file = format!("{name}.parquet");
         let path = self.tmp.join(&file);
-        *df = for_every_reader(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
-        // One chunk per column, so the file layout (row groups, pages) never depends on how many
-        // threads produced the frame.
-        df.rechunk_mut();
-        let bytes = parquet_bytes(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
+        let bytes = table_bytes(df).map_err(|e| out_err(&path, crate::error::one_line(&e.to_string())))?;
         write_synced(&path, &bytes)?;
         Ok((file, blake3::hash(&bytes).to_hex().to_string()))
     }
@@ -363,16 +359,27 @@ pub fn for_every_reader(df: &DataFrame) -> PolarsResult<DataFrame> {
         .map(|c| -> PolarsResult<Column> {
             Ok(match c.dtype() {
                 d if d.is_unsigned_integer() => c.cast(&DataType::Int64)?,
-                DataType::Float32 | DataType::Float64 => {
-                    // -0.0 + 0.0 is +0.0; every other value (NaN included) is unchanged.
-                    let s = c.as_materialized_series();
-                    (s + 0.0f64).cast(c.dtype())?.into_column()
+                // -0.0 == 0.0, so both become +0.0; every other value (NaN included) is unchanged.
+                DataType::Float64 => {
+                    c.f64()?.apply_values(|v| if v == 0.0 { 0.0 } else { v }).into_series().into_column()
+                }
+                DataType::Float32 => {
+                    c.f32()?.apply_values(|v| if v == 0.0 { 0.0 } else { v }).into_series().into_column()
                 }
                 _ => c.clone(),
             })
         })
         .collect::<PolarsResult<Vec<Column>>>()?;
     DataFrame::new(df.height(), columns)
+}
+
+/// A table as the bytes of its Parquet file, in the types every reader opens ([`for_every_reader`]).
+pub fn table_bytes(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
+    *df = for_every_reader(df)?;
+    // One chunk per column, so the file layout (row groups, pages) never depends on how many
+    // threads produced the frame.
+    df.rechunk_mut();
+    parquet_bytes(df)
 }
 
 /// Rows per Parquet row group (polars' own default size).
@@ -385,7 +392,10 @@ const ROW_GROUP_ROWS: usize = 512 * 512;
 /// `df`, never on the number of threads.
 fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     use polars_parquet::parquet::error::ParquetError;
-    use polars_parquet::write::{array_to_columns, CompressedPage, Compressor, Version, WriteOptions};
+    use polars_parquet::write::{
+        array_to_columns, fallible_streaming_iterator, CompressedPage, Compressor, DynIter, DynStreamingIterator,
+        FileWriter, Version, WriteOptions,
+    };
     use rayon::prelude::*;
     let compression = ParquetCompression::Snappy;
     let options = WriteOptions {
@@ -397,7 +407,9 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     let arrow_schema = df.schema().to_arrow(CompatLevel::oldest());
     let encodings = get_encodings(&arrow_schema);
     let mut bytes: Vec<u8> = Vec::new();
-    let mut writer = ParquetWriter::new(&mut bytes).with_compression(compression).batched(df.schema())?;
+    // The oldest compatibility level: the Arrow schema embedded in the file declares plain (large)
+    // strings, which pyarrow < 15 reads, not string_view (polars' own writer embeds the newest).
+    let mut writer = FileWriter::try_new(&mut bytes, arrow_schema, options)?;
     let types = writer.parquet_schema().fields().to_vec();
     let (groups, width) = (df.height().div_ceil(ROW_GROUP_ROWS), df.width());
     let encode = |task: usize| -> PolarsResult<Vec<Vec<CompressedPage>>> {
@@ -424,9 +436,14 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
             columns.extend(encoded.next().into_iter().flatten().flatten());
         }
         let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
-        writer.write_row_group(rows as u64, &columns)?;
+        let pages = DynIter::new(columns.iter().map(|col_pages| {
+            Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(
+                col_pages.iter().map(PolarsResult::Ok),
+            )))
+        }));
+        writer.write(rows as u64, pages)?;
     }
-    writer.finish()?;
+    writer.end(None)?;
     drop(writer);
     Ok(bytes)
 }

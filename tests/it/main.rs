@@ -10,6 +10,7 @@ mod deciles;
 mod errors;
 mod hardening;
 mod input;
+mod issue9;
 mod properties;
 mod queries;
 mod scores;
