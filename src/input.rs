@@ -82,7 +82,7 @@ impl Dump {
                         found: reason,
                     });
                 }
-                return Err(Error::Unreadable { file: f.path.clone(), reason });
+                return Err(unreadable(&f.path, reason));
             }
         }
         Err(err.into())
@@ -152,7 +152,8 @@ struct Walk {
 impl Walk {
     /// Take a file found at `path`: regular files only, each (device, inode) once.
     fn take(&mut self, path: PathBuf, hive: BTreeMap<String, String>, named: bool) -> Result<()> {
-        let meta = std::fs::metadata(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
         if !meta.is_file() {
             if named {
                 return Err(Error::Unreadable { file: path, reason: "not a regular file".into() });
@@ -260,10 +261,17 @@ fn scan_file(f: &InputFile) -> Result<LazyFrame> {
         glob: false,
         ..Default::default()
     };
-    let sources = ScanSources::Buffers(vec![polars_buffer::Buffer::from_vec(bytes)].into());
-    let mut lf = LazyFrame::scan_parquet_sources(sources, args).map_err(|e| unreadable(one_line(&e.to_string())))?;
+    let buffer = polars_buffer::Buffer::from_vec(bytes);
+    let sources = ScanSources::Buffers(vec![buffer.clone()].into());
+    let scanned = LazyFrame::scan_parquet_sources(sources, args)
+        .and_then(|mut lf| lf.collect_schema().map(|schema| (lf, schema)));
+    let (mut lf, schema) = match scanned {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(unreadable_or_too_wide(&f.path, &buffer, one_line(&e.to_string())));
+        }
+    };
     if !f.hive.is_empty() {
-        let schema = file_schema(f, &mut lf)?;
         let extra: Vec<Expr> = f
             .hive
             .iter()
@@ -277,6 +285,44 @@ fn scan_file(f: &InputFile) -> Result<LazyFrame> {
     Ok(lf)
 }
 
+/// The first column of a Parquet file whose decimal type is wider than polars reads (precision
+/// above 38, such as Arrow's decimal256), with its type: a contract error, not an unreadable file.
+/// Why a file could not be read: a decimal too wide for polars is the contract's exit 4 naming the
+/// column; anything else is exit 3.
+fn unreadable_or_too_wide(file: &Path, bytes: &[u8], reason: String) -> Error {
+    match too_wide_decimal(bytes) {
+        Some((column, found)) => Error::BadColumn {
+            file: file.to_path_buf(),
+            column,
+            role: "number",
+            expected: "numbers of at most 38 digits (decimal128, float or integer)".into(),
+            found,
+        },
+        None => Error::Unreadable { file: file.to_path_buf(), reason },
+    }
+}
+
+/// [`unreadable_or_too_wide`] reading the file again (on the error path only).
+fn unreadable(file: &Path, reason: String) -> Error {
+    let bytes = std::fs::read(file).unwrap_or_default();
+    unreadable_or_too_wide(file, &bytes, reason)
+}
+
+fn too_wide_decimal(bytes: &[u8]) -> Option<(String, String)> {
+    use polars_parquet::parquet::schema::types::{PrimitiveConvertedType, PrimitiveLogicalType};
+    let meta = polars_parquet::parquet::read::read_metadata(&mut std::io::Cursor::new(bytes)).ok()?;
+    meta.schema().columns().iter().find_map(|c| {
+        let t = &c.descriptor.primitive_type;
+        let (p, s) = match (&t.logical_type, &t.converted_type) {
+            (Some(PrimitiveLogicalType::Decimal(p, s)), _) | (_, Some(PrimitiveConvertedType::Decimal(p, s))) => {
+                (*p, *s)
+            }
+            _ => return None,
+        };
+        (p > 38).then(|| (t.field_info.name.to_string(), format!("decimal({p}, {s})")))
+    })
+}
+
 /// A hive partition value as a literal: an integer when it reads as one, else a string.
 fn hive_literal(v: &str) -> Expr {
     match v.parse::<i64>() {
@@ -286,7 +332,7 @@ fn hive_literal(v: &str) -> Expr {
 }
 
 fn file_schema(f: &InputFile, lf: &mut LazyFrame) -> Result<SchemaRef> {
-    lf.collect_schema().map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })
+    lf.collect_schema().map_err(|e| unreadable(&f.path, one_line(&e.to_string())))
 }
 
 /// What one role needs to know while checking files.
@@ -621,7 +667,7 @@ fn first_bad_value(f: &InputFile, lf: &LazyFrame, column: &str, bad: Expr) -> Re
         .select([col(column)])
         .limit(1)
         .collect()
-        .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: one_line(&e.to_string()) })?;
+        .map_err(|e| unreadable(&f.path, one_line(&e.to_string())))?;
     if df.height() == 0 {
         return Ok(None);
     }

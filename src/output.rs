@@ -44,8 +44,7 @@ fn crash_point(step: &str) {
 
 /// A unique suffix for this process's temporary folders.
 fn stamp() -> String {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
 }
 
@@ -230,9 +229,7 @@ fn exchange(a: &Path, b: &Path) -> Result<bool> {
     let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|e| out_err(p, e));
     let (ca, cb) = (c(a)?, c(b)?);
     // SAFETY: two NUL-terminated paths relative to the working directory.
-    let r = unsafe {
-        libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE)
-    };
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
     if r == 0 {
         return Ok(true);
     }
@@ -324,9 +321,10 @@ pub fn recover(target: &Path) -> Result<()> {
         .collect();
     left.sort();
     if fs::symlink_metadata(target).is_err() {
-        let saved = left.iter().rev().find(|p| {
-            p.to_string_lossy().contains(OLD_TAG) && p.join(SUCCESS).exists() && listed_files(p).is_some()
-        });
+        let saved = left
+            .iter()
+            .rev()
+            .find(|p| p.to_string_lossy().contains(OLD_TAG) && p.join(SUCCESS).exists() && listed_files(p).is_some());
         if let Some(saved) = saved.cloned() {
             fs::rename(&saved, target).map_err(|e| out_err(target, format!("cannot restore the saved output: {e}")))?;
             tracing::warn!("restored the previous output of {} that an interrupted run left aside", target.display());
@@ -337,8 +335,7 @@ pub fn recover(target: &Path) -> Result<()> {
         let only_ours = fs::read_dir(&p).map(|rd| {
             rd.flatten().all(|e| {
                 let n = e.file_name().to_string_lossy().to_string();
-                e.file_type().is_ok_and(|t| t.is_file())
-                    && (n == MANIFEST || n == SUCCESS || n.ends_with(".parquet"))
+                e.file_type().is_ok_and(|t| t.is_file()) && (n == MANIFEST || n == SUCCESS || n.ends_with(".parquet"))
             })
         });
         if only_ours.unwrap_or(false) {
@@ -437,9 +434,7 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
         }
         let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
         let pages = DynIter::new(columns.iter().map(|col_pages| {
-            Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(
-                col_pages.iter().map(PolarsResult::Ok),
-            )))
+            Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(col_pages.iter().map(PolarsResult::Ok))))
         }));
         writer.write(rows as u64, pages)?;
     }

@@ -142,11 +142,10 @@ fn compute_files(cfg: &Config, job: Job, files: input::Resolved, sw: &mut Stopwa
     let need_products = has.product && (job == Job::Run || item_is_product);
     let need_items = has.item && !item_is_product;
     // Item coding needs only the lines: it runs beside the order index.
-    let (cleaned, (product_codes, item_codes)) =
-        orders::clean(raw, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
-            let code = |wanted: bool, column: &str| wanted.then(|| basket::encode_items(lines, column)).transpose();
-            (code(need_products, c::PRODUCT), code(need_items, basket::ITEM))
-        })?;
+    let (cleaned, (product_codes, item_codes)) = orders::clean(raw, cfg.as_of, d, has, job == Job::Run, sw, |lines| {
+        let code = |wanted: bool, column: &str| wanted.then(|| basket::encode_items(lines, column)).transpose();
+        (code(need_products, c::PRODUCT), code(need_items, basket::ITEM))
+    })?;
     let (product_codes, item_codes) = (product_codes?, item_codes?);
     let k = &cleaned.counts;
     tracing::debug!(
@@ -231,10 +230,9 @@ fn require_representable_money(cfg: &Config, cleaned: &orders::Cleaned) -> Resul
         let Ok(column) = cleaned.lines.column(name) else { return Ok(0.0) };
         Ok(column.as_materialized_series().f64()?.iter().flatten().map(f64::abs).sum())
     };
-    for (canonical, role, column) in [
-        (c::AMOUNT, "amount", cfg.columns.amount.name.as_str()),
-        (c::COST, "cost", cfg.columns.cost.name.as_str()),
-    ] {
+    for (canonical, role, column) in
+        [(c::AMOUNT, "amount", cfg.columns.amount.name.as_str()), (c::COST, "cost", cfg.columns.cost.name.as_str())]
+    {
         let total = abs_sum(canonical)?;
         if !(total < limit) {
             return Err(Error::BadColumn {

@@ -39,7 +39,8 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
 
 fn blake(b: &[u8]) -> String {
     // A cheap content fingerprint (length and a few sums) is enough to see a change.
-    let s: u64 = b.iter().enumerate().map(|(i, &x)| (i as u64 + 1).wrapping_mul(x as u64 + 7)).fold(0, u64::wrapping_add);
+    let s: u64 =
+        b.iter().enumerate().map(|(i, &x)| (i as u64 + 1).wrapping_mul(x as u64 + 7)).fold(0, u64::wrapping_add);
     format!("{}:{s}", b.len())
 }
 
@@ -343,7 +344,9 @@ fn refused_cases() -> Vec<Refused> {
         },
         Refused {
             name: "a far-past millisecond timestamp",
-            build: |d| run(d, &put(d, "ts.parquet", ts_column(DataType::Datetime(TimeUnit::Milliseconds, None), i64::MIN + 1))),
+            build: |d| {
+                run(d, &put(d, "ts.parquet", ts_column(DataType::Datetime(TimeUnit::Milliseconds, None), i64::MIN + 1)))
+            },
             code: 4,
             says: &["`ts`"],
         },
@@ -447,6 +450,16 @@ fn refused_cases() -> Vec<Refused> {
             says: &["`customer_id`"],
         },
         Refused {
+            name: "decimal256 amounts",
+            build: |d| {
+                let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decimal256.parquet");
+                std::fs::copy(fixture, d.join("d256.parquet")).unwrap();
+                run(d, &s(&d.join("d256.parquet")))
+            },
+            code: 4,
+            says: &["d256.parquet", "`amount`", "decimal(50, 2)"],
+        },
+        Refused {
             name: "invalid UTF-8 in a string product column",
             build: |d| run(d, &invalid_utf8_dump(d)),
             code: 4,
@@ -463,12 +476,7 @@ fn refused_cases() -> Vec<Refused> {
             code: 2,
             says: &["argument error", "--as-off"],
         },
-        Refused {
-            name: "an unknown subcommand",
-            build: |_| args(&["rnu"]),
-            code: 2,
-            says: &["argument error", "rnu"],
-        },
+        Refused { name: "an unknown subcommand", build: |_| args(&["rnu"]), code: 2, says: &["argument error", "rnu"] },
         Refused {
             name: "a value out of range",
             build: |d| {
@@ -536,7 +544,14 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "an ad-hoc query calling read_ipc, written to a file",
             build: |d| {
-                args(&["query", "--tables", &s(&d.join("out")), "--out", &s(&d.join("r.csv")), "SELECT * FROM read_ipc('x')"])
+                args(&[
+                    "query",
+                    "--tables",
+                    &s(&d.join("out")),
+                    "--out",
+                    &s(&d.join("r.csv")),
+                    "SELECT * FROM read_ipc('x')",
+                ])
             },
             code: 4,
             says: &["read_ipc()"],
@@ -552,7 +567,11 @@ fn invalid_utf8_dump(d: &Path) -> String {
     df.with_column(Column::new("product_id".into(), names)).unwrap();
     let p = d.join("bad_utf8.parquet");
     let f = std::fs::File::create(&p).unwrap();
-    ParquetWriter::new(f).with_compression(ParquetCompression::Uncompressed).with_statistics(StatisticsOptions::empty()).finish(&mut df).unwrap();
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Uncompressed)
+        .with_statistics(StatisticsOptions::empty())
+        .finish(&mut df)
+        .unwrap();
     let mut bytes = std::fs::read(&p).unwrap();
     let marker = b"QQQQZZZZ";
     let mut hits = 0;
@@ -806,8 +825,11 @@ fn accepted_cases() -> Vec<Accepted> {
             name: "a string literal naming read_parquet is not a table function",
             build: |d| {
                 std::fs::create_dir(d.join("q")).unwrap();
-                std::fs::write(d.join("q/note.sql"), "SELECT 'read_parquet(x)' AS s, COUNT(*) AS n FROM customers -- read_csv(\n")
-                    .unwrap();
+                std::fs::write(
+                    d.join("q/note.sql"),
+                    "SELECT 'read_parquet(x)' AS s, COUNT(*) AS n FROM customers -- read_csv(\n",
+                )
+                .unwrap();
                 let mut a = run(d, &s(&d.join("good.parquet")));
                 a.extend(args(&["--queries", &s(&d.join("q"))]));
                 a
@@ -821,7 +843,15 @@ fn accepted_cases() -> Vec<Accepted> {
             name: "--allow-file-reads lets a query read a file",
             build: |d| {
                 let sql = format!("SELECT COUNT(*) AS n FROM read_parquet('{}')", d.join("good.parquet").display());
-                args(&["query", "--allow-file-reads", "--tables", &s(&d.join("out")), "--out", &s(&d.join("n.csv")), &sql])
+                args(&[
+                    "query",
+                    "--allow-file-reads",
+                    "--tables",
+                    &s(&d.join("out")),
+                    "--out",
+                    &s(&d.join("n.csv")),
+                    &sql,
+                ])
             },
             check: |d, _| {
                 let text = std::fs::read_to_string(d.join("n.csv")).unwrap();
@@ -914,7 +944,8 @@ fn issue9_a_closed_stdout_pipe_is_not_a_panic() {
         format!("'{exe}' man | head -n 1"),
         format!("'{exe}' validate --input '{}' | head -n 1", d.path().join("good.parquet").display()),
     ] {
-        let o = Command::new("bash").arg("-c").arg(format!("{cmd} >/dev/null; echo ${{PIPESTATUS[0]}}")).output().unwrap();
+        let o =
+            Command::new("bash").arg("-c").arg(format!("{cmd} >/dev/null; echo ${{PIPESTATUS[0]}}")).output().unwrap();
         let code = String::from_utf8_lossy(&o.stdout).trim().to_string();
         let err = stderr(&o);
         assert_eq!(code, "0", "{cmd}: {err}");
@@ -955,10 +986,13 @@ fn issue9_a_crash_at_each_step_of_the_commit_leaves_one_whole_output() {
         let o = cmd.output().unwrap();
         assert!(!o.status.success(), "{step}: the hook aborts");
         let now = if out.exists() { Some(tables_of(&out)) } else { None };
-        let whole_new = now.as_ref().is_some_and(|_| manifest(&out)["as_of"] == "2024-03-01" && out.join("_SUCCESS").exists());
+        let whole_new =
+            now.as_ref().is_some_and(|_| manifest(&out)["as_of"] == "2024-03-01" && out.join("_SUCCESS").exists());
         match step {
             "after-move-aside" => assert!(now.is_none(), "{step}: the old output is saved aside"),
-            "after-exchange" | "after-commit" | "after-move-in" => assert!(whole_new, "{step}: the new output is in place"),
+            "after-exchange" | "after-commit" | "after-move-in" => {
+                assert!(whole_new, "{step}: the new output is in place")
+            }
             _ => assert_eq!(now.as_ref(), Some(&old), "{step}: the previous output, byte for byte"),
         }
         // A failing next run (bad input) still restores a saved output and leaves it as it was.
@@ -1007,7 +1041,11 @@ fn issue9_two_writers_on_one_out_one_waits_or_fails_naming_the_other() {
     let mut first = bin().args(&a).env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "4000").spawn().unwrap();
     // Wait until the first run holds the lock (its temporary folder exists).
     let t0 = std::time::Instant::now();
-    while !std::fs::read_dir(d.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("evergreen-tmp")) {
+    while !std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains("evergreen-tmp"))
+    {
         assert!(t0.elapsed().as_secs() < 60, "the first run never started writing");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
