@@ -519,7 +519,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
             let e = col(column);
             if kind == IdKind::WholeFloat {
                 // Whole numbers that fit Int64 (|x| < 2^63).
-                let out_of_range = e.clone().abs().gt_eq(lit(9.223_372_036_854_775_808e18f64));
+                let out_of_range = e.clone().abs().gt_eq(lit(2f64.powi(63)));
                 value_checks.push((
                     role,
                     column.to_string(),

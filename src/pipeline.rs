@@ -234,7 +234,7 @@ fn require_representable_money(cfg: &Config, cleaned: &orders::Cleaned) -> Resul
         [(c::AMOUNT, "amount", cfg.columns.amount.name.as_str()), (c::COST, "cost", cfg.columns.cost.name.as_str())]
     {
         let total = abs_sum(canonical)?;
-        if !(total < limit) {
+        if total.is_nan() || total >= limit {
             return Err(Error::BadColumn {
                 file: PathBuf::from(cfg.inputs.join(" ")),
                 column: column.to_string(),

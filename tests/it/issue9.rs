@@ -442,8 +442,7 @@ fn refused_cases() -> Vec<Refused> {
             name: "a float id of exactly 2^63",
             build: |d| {
                 let mut df = good_lines();
-                df.with_column(Column::new("customer_id".into(), vec![1.0, 1.0, 2.0, 9.223372036854775808e18, 3.0]))
-                    .unwrap();
+                df.with_column(Column::new("customer_id".into(), vec![1.0, 1.0, 2.0, 2f64.powi(63), 3.0])).unwrap();
                 run(d, &put(d, "f.parquet", df))
             },
             code: 4,
