@@ -179,3 +179,15 @@ pub fn any_segment_map(dir: &Path, bins: u8) -> PathBuf {
     std::fs::write(&p, format!("All = [{}]\n", cells.join(", "))).unwrap();
     p
 }
+
+/// A small good dump: customer 1 orders once (10 + 3), customer 2 twice (20, then 5), and a guest
+/// order; products 7 and 8.
+pub fn good_frame() -> DataFrame {
+    frame(&[
+        pline(Some(1), 1, "2024-01-05 10:00", 10.0, 7),
+        pline(Some(1), 1, "2024-01-05 10:00", 3.0, 8),
+        pline(Some(2), 2, "2024-01-06 10:00", 20.0, 7),
+        pline(Some(2), 3, "2024-01-07 10:00", 5.0, 8),
+        pline(None, 4, "2024-01-07 11:00", 4.0, 7),
+    ])
+}

@@ -29,15 +29,6 @@ fn hidden_beside(out: &Path) -> Vec<String> {
         .collect()
 }
 
-fn good_frame() -> DataFrame {
-    frame(&[
-        pline(Some(1), 1, "2024-01-05 10:00", 10.0, 7),
-        pline(Some(1), 1, "2024-01-05 10:00", 3.0, 8),
-        pline(Some(2), 2, "2024-01-06 10:00", 20.0, 7),
-        pline(Some(2), 3, "2024-01-07 10:00", 5.0, 8),
-        pline(None, 4, "2024-01-07 11:00", 4.0, 7),
-    ])
-}
 
 fn with(mut df: DataFrame, name: &str, c: Column) -> DataFrame {
     df.with_column(c.with_name(name.into())).unwrap();

@@ -44,16 +44,6 @@ fn blake(b: &[u8]) -> String {
     format!("{}:{s}", b.len())
 }
 
-fn good_lines() -> DataFrame {
-    frame(&[
-        pline(Some(1), 1, "2024-01-05 10:00", 10.0, 7),
-        pline(Some(1), 1, "2024-01-05 10:00", 3.0, 8),
-        pline(Some(2), 2, "2024-01-06 10:00", 20.0, 7),
-        pline(Some(2), 3, "2024-01-07 10:00", 5.0, 8),
-        pline(None, 4, "2024-01-07 11:00", 4.0, 7),
-    ])
-}
-
 fn put(dir: &Path, name: &str, mut df: DataFrame) -> String {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
@@ -103,7 +93,7 @@ fn amounts(v: &[f64]) -> DataFrame {
 }
 
 fn ts_column(dtype: DataType, raw: i64) -> DataFrame {
-    let mut df = good_lines();
+    let mut df = good_frame();
     let c = Column::new("ts".into(), vec![raw; df.height()]).cast(&dtype).unwrap();
     df.with_column(c).unwrap();
     df
@@ -115,7 +105,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out is the input folder of a Spark dump (_SUCCESS)",
             build: |d| {
-                put(d, "spark/part-0.parquet", good_lines());
+                put(d, "spark/part-0.parquet", good_frame());
                 std::fs::write(d.join("spark/_SUCCESS"), "").unwrap();
                 args(&["run", "--input", &s(&d.join("spark")), "--out", &s(&d.join("spark"))])
             },
@@ -125,7 +115,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out is someone else's Spark dump (not the input)",
             build: |d| {
-                put(d, "spark/part-0.parquet", good_lines());
+                put(d, "spark/part-0.parquet", good_frame());
                 std::fs::write(d.join("spark/_SUCCESS"), "").unwrap();
                 args(&["run", "--input", &s(&d.join("good.parquet")), "--out", &s(&d.join("spark"))])
             },
@@ -203,7 +193,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out inside the input folder",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 args(&["run", "--input", &s(&d.join("dump")), "--out", &s(&d.join("dump/out"))])
             },
             code: 5,
@@ -212,7 +202,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out containing the input file",
             build: |d| {
-                put(d, "data/a.parquet", good_lines());
+                put(d, "data/a.parquet", good_frame());
                 args(&["run", "--input", &s(&d.join("data/a.parquet")), "--out", &s(&d.join("data"))])
             },
             code: 5,
@@ -221,7 +211,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out is a symlink to the input folder",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 symlink(d.join("dump"), d.join("alias")).unwrap();
                 args(&["run", "--input", &s(&d.join("dump")), "--out", &s(&d.join("alias"))])
             },
@@ -231,7 +221,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out spelled another way than the input (dots)",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 let other = format!("{}/dump/../dump", d.display());
                 args(&["run", "--input", &s(&d.join("dump")), "--out", &other])
             },
@@ -241,7 +231,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "out matched by an input glob",
             build: |d| {
-                put(d, "parts/a.parquet", good_lines());
+                put(d, "parts/a.parquet", good_frame());
                 let glob = format!("{}/parts/*", d.display());
                 args(&["run", "--input", &glob, "--out", &s(&d.join("parts/new"))])
             },
@@ -269,7 +259,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "basket into the input folder",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 args(&["basket", "--input", &s(&d.join("dump")), "--out", &s(&d.join("dump"))])
             },
             code: 5,
@@ -301,7 +291,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "integer amounts near i64::MAX",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 df.with_column(Column::new("amount".into(), vec![i64::MAX - 1; 5])).unwrap();
                 run(d, &put(d, "big.parquet", df))
             },
@@ -369,7 +359,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a truncated Parquet file",
             build: |d| {
-                let p = put(d, "cut.parquet", good_lines());
+                let p = put(d, "cut.parquet", good_frame());
                 let bytes = std::fs::read(&p).unwrap();
                 std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
                 run(d, &p)
@@ -399,7 +389,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a uint64 customer id above i64::MAX",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 let ids = Column::new("customer_id".into(), vec![1u64, 1, 2, u64::MAX, 3]);
                 df.with_column(ids).unwrap();
                 run(d, &put(d, "u64.parquet", df))
@@ -410,7 +400,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a uint64 order id above i64::MAX",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 let ids = Column::new("order_id".into(), vec![1u64, 1, 2, 3, 1u64 << 63]);
                 df.with_column(ids).unwrap();
                 run(d, &put(d, "u64.parquet", df))
@@ -421,7 +411,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a float customer id of 1e19",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 df.with_column(Column::new("customer_id".into(), vec![1.0, 1.0, 2.0, 1e19, 3.0])).unwrap();
                 run(d, &put(d, "f.parquet", df))
             },
@@ -431,7 +421,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a float order id of -1e19",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 df.with_column(Column::new("order_id".into(), vec![1.0, 1.0, 2.0, 3.0, -1e19])).unwrap();
                 run(d, &put(d, "f.parquet", df))
             },
@@ -441,7 +431,7 @@ fn refused_cases() -> Vec<Refused> {
         Refused {
             name: "a float id of exactly 2^63",
             build: |d| {
-                let mut df = good_lines();
+                let mut df = good_frame();
                 df.with_column(Column::new("customer_id".into(), vec![1.0, 1.0, 2.0, 2f64.powi(63), 3.0])).unwrap();
                 run(d, &put(d, "f.parquet", df))
             },
@@ -561,7 +551,7 @@ fn refused_cases() -> Vec<Refused> {
 /// A dump whose string product column holds bytes that are not UTF-8: written with a marker value,
 /// uncompressed, then the marker's bytes patched in the file.
 fn invalid_utf8_dump(d: &Path) -> String {
-    let mut df = good_lines();
+    let mut df = good_frame();
     let names: Vec<&str> = vec!["apple", "QQQQZZZZ", "apple", "pear", "pear"];
     df.with_column(Column::new("product_id".into(), names)).unwrap();
     let p = d.join("bad_utf8.parquet");
@@ -593,7 +583,7 @@ fn mkfifo(p: &Path) {
 /// A folder holding `good.parquet` and a previous output `out/` made from it.
 fn folder_with_previous_output() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    let good = put(d.path(), "good.parquet", good_lines());
+    let good = put(d.path(), "good.parquet", good_frame());
     let o = evergreen(&run(d.path(), &good));
     assert!(o.status.success(), "{}", stderr(&o));
     d
@@ -666,7 +656,7 @@ fn accepted_cases() -> Vec<Accepted> {
         Accepted {
             name: "a symlink loop in the input folder: every file read once",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 symlink(d.join("dump"), d.join("dump/loop")).unwrap();
                 run(d, &s(&d.join("dump")))
             },
@@ -678,7 +668,7 @@ fn accepted_cases() -> Vec<Accepted> {
         Accepted {
             name: "a file linked twice into the input folder",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 symlink(d.join("dump/a.parquet"), d.join("dump/b.parquet")).unwrap();
                 run(d, &s(&d.join("dump")))
             },
@@ -690,7 +680,7 @@ fn accepted_cases() -> Vec<Accepted> {
         Accepted {
             name: "a hard link beside its file",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 std::fs::hard_link(d.join("dump/a.parquet"), d.join("dump/c.parquet")).unwrap();
                 run(d, &s(&d.join("dump")))
             },
@@ -699,7 +689,7 @@ fn accepted_cases() -> Vec<Accepted> {
         Accepted {
             name: "the same file given twice, by two spellings",
             build: |d| {
-                let p = put(d, "a.parquet", good_lines());
+                let p = put(d, "a.parquet", good_frame());
                 let mut a = run(d, &p);
                 a.extend(args(&["--input", &format!("{}/./a.parquet", d.display())]));
                 a
@@ -709,7 +699,7 @@ fn accepted_cases() -> Vec<Accepted> {
         Accepted {
             name: "a FIFO named x.parquet inside the input folder is skipped, not waited on",
             build: |d| {
-                put(d, "dump/a.parquet", good_lines());
+                put(d, "dump/a.parquet", good_frame());
                 mkfifo(&d.join("dump/x.parquet"));
                 run(d, &s(&d.join("dump")))
             },
@@ -720,13 +710,13 @@ fn accepted_cases() -> Vec<Accepted> {
         },
         Accepted {
             name: "a comma inside an --input path",
-            build: |d| run(d, &put(d, "sales,2024.parquet", good_lines())),
+            build: |d| run(d, &put(d, "sales,2024.parquet", good_frame())),
             check: |d, _| ensure(customer_rows(&d.join("out")) == GOOD, "read whole"),
         },
         Accepted {
             name: "hive partition values are percent-decoded",
             build: |d| {
-                let mut df = good_lines().drop("product_id").unwrap();
+                let mut df = good_frame().drop("product_id").unwrap();
                 df = df.head(Some(4));
                 put(d, "dump/region=ACME%2FEU/part.parquet", df);
                 let mut a = run(d, &s(&d.join("dump")));
@@ -909,8 +899,8 @@ fn issue9_hostile_inputs_that_must_succeed() {
 #[test]
 fn issue9_the_environment_variable_may_list_inputs_the_flag_may_not() {
     let d = tempfile::tempdir().unwrap();
-    let a = put(d.path(), "a.parquet", good_lines().head(Some(2)));
-    let b = put(d.path(), "b.parquet", good_lines().slice(2, 3));
+    let a = put(d.path(), "a.parquet", good_frame().head(Some(2)));
+    let b = put(d.path(), "b.parquet", good_frame().slice(2, 3));
     let out = d.path().join("out");
     let o = bin().args(["run", "--out", &s(&out)]).env("EVERGREEN_INPUT", format!("{a},{b}")).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -995,7 +985,7 @@ fn issue9_a_crash_at_each_step_of_the_commit_leaves_one_whole_output() {
             _ => assert_eq!(now.as_ref(), Some(&old), "{step}: the previous output, byte for byte"),
         }
         // A failing next run (bad input) still restores a saved output and leaves it as it was.
-        put(d.path(), "bad.parquet", good_lines().drop("amount").unwrap());
+        put(d.path(), "bad.parquet", good_frame().drop("amount").unwrap());
         let o = evergreen(&run(d.path(), &s(&d.path().join("bad.parquet"))));
         assert_eq!(o.status.code(), Some(4), "{step}: {}", stderr(&o));
         if step == "after-move-aside" {
