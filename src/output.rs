@@ -42,10 +42,11 @@ fn crash_point(step: &str) {
     }
 }
 
-/// A unique suffix for this process's temporary folders.
+/// A unique suffix for this process's temporary folders: the time first (fixed width), so that
+/// names sort by age and [`recover`] restores the latest saved output.
 fn stamp() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{}-{nanos}", std::process::id())
+    format!("{nanos:020}-{}", std::process::id())
 }
 
 /// The folder a `--out` path really names: a symlink is followed (the link keeps pointing at it);
@@ -114,7 +115,7 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Remove while still holding the lock; a waiter then sees a different file and locks anew.
         let _ = fs::remove_file(&self.path);
-        let _ = &self.file;
+        // Closing `file` (after this) releases the lock.
     }
 }
 
