@@ -310,7 +310,7 @@ where
         Ok(()) => 0,
         Err(e) => {
             if json {
-                tracing::error!(exit_code = e.exit_code(), "{e}");
+                tracing::error!(exit_code = e.exit_code(), "{}", crate::error::one_line(&e.to_string()));
             } else {
                 print_error(&e.to_string(), e.exit_code(), false);
             }
@@ -459,16 +459,20 @@ fn query(q: QueryArgs) -> Result<()> {
         reason: crate::error::one_line(&e.to_string()),
     };
     let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let tmp = out.with_extension(format!("{ext}.tmp"));
+    if ext != "parquet" && ext != "csv" {
+        return Err(crate::Error::Config(format!("--out {}: expected a .parquet or .csv file", out.display())));
+    }
+    // Never into (or over) the output folder being queried: it holds only what its run wrote.
+    crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[])?;
+    // A hidden name of evergreen's own beside the result, renamed over it when complete.
+    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let tmp = out.with_file_name(format!(".{name}.evergreen-tmp-{nanos}-{}", std::process::id()));
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
     let written = match ext.as_str() {
         "parquet" => crate::output::table_bytes(&mut df)
             .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
-        "csv" => CsvWriter::new(f).finish(&mut df),
-        _ => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(crate::Error::Config(format!("--out {}: expected a .parquet or .csv file", out.display())));
-        }
+        _ => CsvWriter::new(f).finish(&mut df),
     };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

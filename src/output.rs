@@ -52,6 +52,9 @@ fn stamp() -> String {
 /// The folder a `--out` path really names: a symlink is followed (the link keeps pointing at it);
 /// a dangling link is refused.
 fn real_target(target: &Path) -> Result<PathBuf> {
+    // `link/` would follow the link in symlink_metadata: compare without trailing separators.
+    let target: PathBuf = target.components().collect();
+    let target = target.as_path();
     match fs::symlink_metadata(target) {
         Ok(m) if m.file_type().is_symlink() => fs::canonicalize(target)
             .map_err(|e| out_err(target, format!("is a symlink whose target cannot be used ({e}); refusing it"))),
@@ -61,7 +64,7 @@ fn real_target(target: &Path) -> Result<PathBuf> {
 
 /// The advisory lock of one target, held for a whole run; released (and its file removed) on drop.
 pub struct RunLock {
-    file: fs::File,
+    _file: fs::File,
     path: PathBuf,
 }
 
@@ -70,7 +73,7 @@ impl RunLock {
     pub fn acquire(target: &Path, shown: &Path, timeout: Duration) -> Result<RunLock> {
         use std::io::{Read, Seek, Write};
         use std::os::fd::AsRawFd;
-        use std::os::unix::fs::MetadataExt;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         let path = parent_of(target).join(format!(".{}{LOCK_TAG}", file_name(target)?));
         let deadline = Instant::now().checked_add(timeout);
         loop {
@@ -79,6 +82,7 @@ impl RunLock {
                 .write(true)
                 .create(true)
                 .truncate(false)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .map_err(|e| out_err(shown, format!("cannot create the lock file {}: {e}", path.display())))?;
             // SAFETY: flock on a file descriptor this function owns.
@@ -94,7 +98,7 @@ impl RunLock {
                 let _ = file.set_len(0);
                 let _ = file.seek(std::io::SeekFrom::Start(0));
                 let _ = write!(file, "{}", std::process::id());
-                return Ok(RunLock { file, path });
+                return Ok(RunLock { _file: file, path });
             }
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
@@ -188,7 +192,7 @@ impl Staging {
                 // The temporary path now holds the previous output.
                 self.committed = true;
                 crash_point("after-exchange");
-                let _ = fs::remove_dir_all(&self.tmp);
+                remove_ours(&self.tmp);
             } else {
                 let old = parent.join(format!(".{}{OLD_TAG}{}", file_name(&self.target)?, stamp()));
                 fs::rename(&self.target, &old).map_err(|e| out_err(&self.shown, format!("cannot move aside: {e}")))?;
@@ -199,7 +203,7 @@ impl Staging {
                 }
                 self.committed = true;
                 crash_point("after-move-in");
-                let _ = fs::remove_dir_all(&old);
+                remove_ours(&old);
             }
         } else {
             fs::rename(&self.tmp, &self.target).map_err(|e| out_err(&self.shown, e))?;
@@ -236,8 +240,28 @@ fn exchange(a: &Path, b: &Path) -> Result<bool> {
     }
     let err = std::io::Error::last_os_error();
     match err.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::ENOTSUP) => Ok(false),
+        // EPERM: seccomp filters of some container runtimes refuse renameat2.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::ENOTSUP) | Some(libc::EPERM) => Ok(false),
         _ => Err(out_err(b, format!("cannot swap in the new output: {err}"))),
+    }
+}
+
+/// Remove a previous output (or a killed run's folder) file by file: only plain files evergreen
+/// writes (the manifest's list, `_manifest.json`, `_SUCCESS`, `*.parquet`), then the folder if that
+/// left it empty. A file someone put there in the meantime is kept, with a warning.
+fn remove_ours(dir: &Path) {
+    let listed = listed_files(dir).unwrap_or_default();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            let ours = n == MANIFEST || n == SUCCESS || n.ends_with(".parquet") || listed.contains(&n);
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+    if fs::remove_dir(dir).is_err() && dir.exists() {
+        tracing::warn!("kept {}: it holds files evergreen did not write", dir.display());
     }
 }
 
@@ -322,10 +346,11 @@ pub fn recover(target: &Path) -> Result<()> {
         .collect();
     left.sort();
     if fs::symlink_metadata(target).is_err() {
-        let saved = left
-            .iter()
-            .rev()
-            .find(|p| p.to_string_lossy().contains(OLD_TAG) && p.join(SUCCESS).exists() && listed_files(p).is_some());
+        let saved = left.iter().rev().find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().contains(OLD_TAG))
+                && p.join(SUCCESS).exists()
+                && listed_files(p).is_some()
+        });
         if let Some(saved) = saved.cloned() {
             fs::rename(&saved, target).map_err(|e| out_err(target, format!("cannot restore the saved output: {e}")))?;
             tracing::warn!("restored the previous output of {} that an interrupted run left aside", target.display());
@@ -340,7 +365,7 @@ pub fn recover(target: &Path) -> Result<()> {
             })
         });
         if only_ours.unwrap_or(false) {
-            let _ = fs::remove_dir_all(&p);
+            remove_ours(&p);
         } else {
             tracing::warn!("kept {}: it holds files evergreen did not write", p.display());
         }
@@ -518,23 +543,33 @@ pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Resu
     };
     for input in inputs {
         let p = Path::new(input);
-        if input.contains(['*', '?', '[']) {
+        let is_glob = input.contains(['*', '?', '[']) && !p.exists();
+        if is_glob {
+            // The output would be read by the next run with the same glob.
+            let opts = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
             if let Ok(pattern) = glob::Pattern::new(input) {
-                if pattern.matches_path(out) || pattern.matches_path(&out_real) {
+                let abs = std::env::current_dir().unwrap_or_default().join(out);
+                if [out, abs.as_path(), out_real.as_path()].iter().any(|o| pattern.matches_path_with(o, opts)) {
                     return refuse(format!("is matched by the input glob `{input}`"));
                 }
             }
-            continue;
         }
-        let in_real = resolved(p);
-        if in_real == out_real {
-            return refuse(format!("is the input `{input}`"));
-        }
-        if out_real.starts_with(&in_real) {
-            return refuse(format!("lies inside the input `{input}`"));
-        }
-        if in_real.starts_with(&out_real) {
-            return refuse(format!("contains the input `{input}`"));
+        let matches: Vec<PathBuf> = if is_glob {
+            glob::glob(input).map(|m| m.flatten().collect()).unwrap_or_default()
+        } else {
+            vec![p.to_path_buf()]
+        };
+        for m in matches {
+            let in_real = resolved(&m);
+            if in_real == out_real {
+                return refuse(format!("is the input `{input}`"));
+            }
+            if out_real.starts_with(&in_real) {
+                return refuse(format!("lies inside the input `{input}`"));
+            }
+            if in_real.starts_with(&out_real) {
+                return refuse(format!("contains the input `{input}`"));
+            }
         }
     }
     for f in files {

@@ -240,7 +240,7 @@ fn require_representable_money(cfg: &Config, cleaned: &orders::Cleaned) -> Resul
                 column: column.to_string(),
                 role,
                 expected: format!(
-                    "amounts whose absolute values add up to less than {limit:.3e} (2^53 minor units at {} money                      decimals), the largest money total that stays exact",
+                    "amounts whose absolute values add up to less than {limit:.3e} (2^53 minor units at {} money decimals), the largest money total that stays exact",
                     cfg.money_decimals
                 ),
                 found: format!("a total of {total:.3e}"),

@@ -34,6 +34,8 @@ pub struct Query {
     pub name: String,
     pub origin: PathBuf,
     pub sql: String,
+    /// `--allow-file-reads`: the query may call table functions.
+    pub allow_file_reads: bool,
 }
 
 /// The queries of a run, in run order, the segment query apart.
@@ -50,8 +52,12 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow
     let mut by_name: BTreeMap<String, Query> = SHIPPED
         .iter()
         .map(|(n, sql)| {
-            let q =
-                Query { name: n.to_string(), origin: PathBuf::from(format!("queries/{n}.sql")), sql: sql.to_string() };
+            let q = Query {
+                name: n.to_string(),
+                origin: PathBuf::from(format!("queries/{n}.sql")),
+                sql: sql.to_string(),
+                allow_file_reads,
+            };
             (n.to_string(), q)
         })
         .collect();
@@ -68,7 +74,7 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow
             let sql =
                 std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
             check_reads_only_tables(&f, &sql, allow_file_reads)?;
-            let q = Query { name: name.clone(), origin: f, sql };
+            let q = Query { name: name.clone(), origin: f, sql, allow_file_reads };
             match by_name.get_mut(&name) {
                 Some(shipped) => *shipped = q,
                 None => user.push(q),
@@ -77,7 +83,8 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow
     }
     let mut segments = by_name.remove(SEGMENTS).expect("shipped segments query");
     if let Some(map) = segment_map {
-        segments = Query { name: SEGMENTS.into(), origin: map.to_path_buf(), sql: segment_sql_from_map(map, bins)? };
+        let sql = segment_sql_from_map(map, bins)?;
+        segments = Query { name: SEGMENTS.into(), origin: map.to_path_buf(), sql, allow_file_reads };
     }
     check_segments(&segments, bins)?;
     let mut others: Vec<Query> = by_name.into_values().collect();
@@ -126,7 +133,7 @@ fn query_err(q: &Query, e: impl std::fmt::Display) -> Error {
 const TABLE_FUNCTIONS: [&str; 4] = ["read_csv", "read_parquet", "read_ipc", "read_json"];
 
 /// The first table function (`read_parquet(...)` and the like) that `sql` calls, if any. Read from
-/// the SQL's tokens, so names inside string literals, quoted identifiers and comments do not count.
+/// the SQL's tokens, so names inside string literals and comments do not count.
 pub fn table_function_in(sql: &str) -> Option<String> {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::GenericDialect {};
@@ -139,10 +146,8 @@ pub fn table_function_in(sql: &str) -> Option<String> {
     while let Some(t) = words.next() {
         if let Token::Word(w) = t {
             let name = w.value.to_lowercase();
-            if w.quote_style.is_none()
-                && TABLE_FUNCTIONS.contains(&name.as_str())
-                && matches!(words.peek(), Some(Token::LParen))
-            {
+            // Quoted or not: polars-sql takes the bare name (`"read_csv"(...)` is a call too).
+            if TABLE_FUNCTIONS.contains(&name.as_str()) && matches!(words.peek(), Some(Token::LParen)) {
                 return Some(name);
             }
         }
@@ -164,8 +169,10 @@ pub fn check_reads_only_tables(file: &Path, sql: &str, allow_file_reads: bool) -
     }
 }
 
-/// Run one query over the registered tables and collect its result.
+/// Run one query over the registered tables and collect its result. The SQL is checked again
+/// as it runs (after `${...}` substitution), so a parameter cannot turn a literal into a call.
 fn execute(ctx: &mut SQLContext, q: &Query, sql: &str) -> Result<DataFrame> {
+    check_reads_only_tables(&q.origin, sql, q.allow_file_reads)?;
     ctx.execute(sql).and_then(|lf| lf.collect()).map_err(|e| query_err(q, e))
 }
 

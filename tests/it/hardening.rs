@@ -29,7 +29,6 @@ fn hidden_beside(out: &Path) -> Vec<String> {
         .collect()
 }
 
-
 fn with(mut df: DataFrame, name: &str, c: Column) -> DataFrame {
     df.with_column(c.with_name(name.into())).unwrap();
     df

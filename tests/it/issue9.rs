@@ -265,6 +265,34 @@ fn refused_cases() -> Vec<Refused> {
             code: 5,
             says: &["is the input"],
         },
+        Refused {
+            name: "out inside a folder an input glob matches",
+            build: |d| {
+                put(d, "dump/a.parquet", good_frame());
+                let glob = format!("{}/dum?", d.display());
+                args(&["run", "--input", &glob, "--out", &s(&d.join("dump/out"))])
+            },
+            code: 5,
+            says: &["lies inside the input"],
+        },
+        Refused {
+            name: "the lock file is a symlink to a user's file",
+            build: |d| {
+                std::fs::write(d.join("victim.txt"), "precious").unwrap();
+                symlink(d.join("victim.txt"), d.join(".out.evergreen-lock")).unwrap();
+                run(d, &s(&d.join("good.parquet")))
+            },
+            code: 5,
+            says: &["lock file"],
+        },
+        Refused {
+            name: "an ad-hoc query written into the output folder it reads",
+            build: |d| {
+                args(&["query", "--tables", &s(&d.join("out")), "--out", &s(&d.join("out/mine.csv")), "SELECT 1 AS x"])
+            },
+            code: 5,
+            says: &["lies inside the input"],
+        },
         // 4. Input files: only regular files.
         Refused {
             name: "a FIFO given as the input",
@@ -529,6 +557,25 @@ fn refused_cases() -> Vec<Refused> {
             },
             code: 4,
             says: &["<command line>", "read_parquet()"],
+        },
+        Refused {
+            name: "an ad-hoc query calling a quoted \"read_parquet\"",
+            build: |d| args(&["query", "--tables", &s(&d.join("out")), "SELECT * FROM \"read_parquet\"('x.parquet')"]),
+            code: 4,
+            says: &["read_parquet()"],
+        },
+        Refused {
+            name: "a parameter that would turn a literal into a call",
+            build: |d| {
+                std::fs::create_dir(d.join("q")).unwrap();
+                let sql = "SELECT $5$ x $${bins}$ AS a, * FROM read_csv('/etc/hosts') -- $5$";
+                std::fs::write(d.join("q/sneaky.sql"), sql).unwrap();
+                let mut a = run(d, &s(&d.join("good.parquet")));
+                a.extend(args(&["--queries", &s(&d.join("q"))]));
+                a
+            },
+            code: 4,
+            says: &["sneaky.sql", "read_csv()"],
         },
         Refused {
             name: "an ad-hoc query calling read_ipc, written to a file",
@@ -1021,6 +1068,24 @@ fn issue9_a_symlinked_out_keeps_pointing_at_the_new_output() {
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
     assert_eq!(std::fs::read_link(&link).unwrap(), real);
     assert_eq!(manifest(&link)["as_of"], "2024-03-01", "the link shows the new output");
+}
+
+#[test]
+fn issue9_a_symlinked_out_with_a_trailing_slash_is_the_link() {
+    let d = folder_with_previous_output();
+    let real = d.path().join("real");
+    std::fs::rename(d.path().join("out"), &real).unwrap();
+    let link = d.path().join("out");
+    symlink(&real, &link).unwrap();
+    let mut a = run(d.path(), &s(&d.path().join("good.parquet")));
+    let last = a.len() - 1;
+    a[last] = "2024-03-01".into();
+    let out_at = a.iter().position(|x| x == "--out").unwrap() + 1;
+    a[out_at] = format!("{}/", link.display());
+    let o = evergreen(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_link(&link).unwrap(), real, "still the same link");
+    assert_eq!(manifest(&real)["as_of"], "2024-03-01");
 }
 
 #[test]
