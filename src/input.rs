@@ -58,15 +58,36 @@ pub struct Dump {
     pub has: Present,
     /// Per file: its scan and the input columns the lines read, to name the culprit when reading fails.
     sources: Vec<(LazyFrame, Vec<String>)>,
+    /// The input's timestamp column, when the lines carry one.
+    ts_column: Option<String>,
 }
 
 impl Dump {
+    /// The microsecond timestamps read must lie in the years 0001..=9999: one min/max over the
+    /// lines; only when that fails are the files scanned again to name the first bad one.
+    fn check_ts_range(&self, df: DataFrame) -> Result<DataFrame> {
+        let Ok(ts) = df.column(c::TS) else { return Ok(df) };
+        let (lo, hi) = physical_range(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap_or((i64::MIN, i64::MAX));
+        let phys = ts.as_materialized_series().to_physical_repr();
+        let phys = phys.i64()?;
+        if phys.min().is_none_or(|m| m >= lo) && phys.max().is_none_or(|m| m <= hi) {
+            return Ok(df);
+        }
+        for (f, (lf, _)) in self.files.iter().zip(&self.sources) {
+            let schema = lf.clone().collect_schema().map_err(|e| unreadable(&f.path, one_line(&e.to_string())))?;
+            if let Some((name, dt)) = self.ts_column.as_deref().and_then(|n| schema.get(n).map(|dt| (n, dt.clone()))) {
+                check_ts_range(f, lf, name, &dt)?;
+            }
+        }
+        Ok(df)
+    }
+
     /// Read the canonical lines. A failure while decoding (invalid UTF-8 in a string column, a
     /// file damaged or changed during the run) is traced to its file and column: bad values are
     /// exit 4 naming both, a file that cannot be read is exit 3 naming it.
     pub fn collect(&self) -> Result<DataFrame> {
         let err = match self.lines.clone().collect() {
-            Ok(df) => return Ok(df),
+            Ok(df) => return self.check_ts_range(df),
             Err(e) => e,
         };
         for (f, (lf, columns)) in self.files.iter().zip(&self.sources) {
@@ -599,7 +620,8 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
     } else {
         concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
-    Ok(Dump { files, lines, has, sources })
+    let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
+    Ok(Dump { files, lines, has, sources, ts_column })
 }
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing
@@ -628,21 +650,32 @@ fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, 
     let ts = ts_micros(column, &ts_dt);
     if ts_dt == DataType::String {
         check_timestamps(f, lf, column, ts.clone())?;
-    } else if let Some((lo, hi)) = physical_range(&ts_dt) {
-        // The raw number is shown: such a value cannot be formatted as a date.
-        let raw = col(column).cast(DataType::Int64);
-        let bad = raw.clone().lt(lit(lo)).or(raw.clone().gt(lit(hi)));
-        let with_raw = lf.clone().with_column(raw.alias("__raw_ts"));
-        if let Some(v) = first_bad_value(f, &with_raw, "__raw_ts", bad)? {
-            let unit = if ts_dt == DataType::Date { "days" } else { "in its unit" };
-            return Err(ts_rc.bad(
-                file,
-                "timestamps between 0001-01-01 and 9999-12-31",
-                format!("the value {v} ({unit} since 1970-01-01)"),
-            ));
-        }
+    } else if !matches!(ts_dt, DataType::Datetime(TimeUnit::Microseconds, _)) {
+        // Microseconds are checked on the lines read (Dump::collect), without a second decode;
+        // other units overflow while converting, so they are checked first.
+        check_ts_range(f, lf, column, &ts_dt)?;
     }
     Ok(ts.cast(DataType::Datetime(TimeUnit::Microseconds, None)).alias(c::TS))
+}
+
+/// Every timestamp of `column` must lie in the years 0001..=9999 ([`physical_range`]); the first
+/// that does not is named with its raw number (it cannot be formatted as a date).
+fn check_ts_range(f: &InputFile, lf: &LazyFrame, column: &str, ts_dt: &DataType) -> Result<()> {
+    let Some((lo, hi)) = physical_range(ts_dt) else { return Ok(()) };
+    let raw = col(column).cast(DataType::Int64);
+    let bad = raw.clone().lt(lit(lo)).or(raw.clone().gt(lit(hi)));
+    let with_raw = lf.clone().with_column(raw.alias("__raw_ts"));
+    match first_bad_value(f, &with_raw, "__raw_ts", bad)? {
+        Some(v) => {
+            let unit = if *ts_dt == DataType::Date { "days" } else { "in its unit" };
+            Err(RoleCheck { role: "timestamp", column }.bad(
+                &f.path,
+                "timestamps between 0001-01-01 and 9999-12-31",
+                format!("the value {v} ({unit} since 1970-01-01)"),
+            ))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The physical values (in the type's own unit) of the years 0001..=9999, which every timestamp
