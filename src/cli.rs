@@ -465,9 +465,7 @@ fn query(q: QueryArgs) -> Result<()> {
     // Never into (or over) the output folder being queried: it holds only what its run wrote.
     crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[])?;
     // A hidden name of evergreen's own beside the result, renamed over it when complete.
-    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let tmp = out.with_file_name(format!(".{name}.evergreen-tmp-{nanos}-{}", std::process::id()));
+    let tmp = crate::output::temp_beside(&out)?;
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
     let written = match ext.as_str() {
         "parquet" => crate::output::table_bytes(&mut df)

@@ -283,9 +283,8 @@ fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> {
 /// Scan one file from its bytes read into memory. Files are never memory-mapped: a mapped file
 /// that another process truncates kills the reader with SIGBUS, while a short read here is a
 /// clean "cannot read Parquet" error naming the file.
-fn scan_file(f: &InputFile) -> Result<LazyFrame> {
-    let unreadable = |reason: String| Error::Unreadable { file: f.path.clone(), reason };
-    let bytes = read_whole(&f.path).map_err(|e| unreadable(e.to_string()))?;
+fn scan_file(f: &InputFile) -> Result<(LazyFrame, SchemaRef)> {
+    let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
         glob: false,
@@ -310,9 +309,12 @@ fn scan_file(f: &InputFile) -> Result<LazyFrame> {
             .collect();
         if !extra.is_empty() {
             lf = lf.with_columns(extra);
+            // The partition columns are part of the file's schema now.
+            let schema = file_schema(f, &mut lf)?;
+            return Ok((lf, schema));
         }
     }
-    Ok(lf)
+    Ok((lf, schema))
 }
 
 /// A file's bytes, read in parallel blocks (as fast as a memory map, without the SIGBUS a mapped
@@ -331,8 +333,6 @@ fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The first column of a Parquet file whose decimal type is wider than polars reads (precision
-/// above 38, such as Arrow's decimal256), with its type: a contract error, not an unreadable file.
 /// Why a file could not be read: a decimal too wide for polars is the contract's exit 4 naming the
 /// column; anything else is exit 3.
 fn unreadable_or_too_wide(file: &Path, bytes: &[u8], reason: String) -> Error {
@@ -350,10 +350,12 @@ fn unreadable_or_too_wide(file: &Path, bytes: &[u8], reason: String) -> Error {
 
 /// [`unreadable_or_too_wide`] reading the file again (on the error path only).
 fn unreadable(file: &Path, reason: String) -> Error {
-    let bytes = std::fs::read(file).unwrap_or_default();
+    let bytes = read_whole(file).unwrap_or_default();
     unreadable_or_too_wide(file, &bytes, reason)
 }
 
+/// The first column of a Parquet file whose decimal type is wider than polars reads (precision
+/// above 38, such as Arrow's decimal256), with its type: a contract error, not an unreadable file.
 fn too_wide_decimal(bytes: &[u8]) -> Option<(String, String)> {
     use polars_parquet::parquet::schema::types::{PrimitiveConvertedType, PrimitiveLogicalType};
     let meta = polars_parquet::parquet::read::read_metadata(&mut std::io::Cursor::new(bytes)).ok()?;
@@ -515,9 +517,7 @@ fn ts_micros(name: &str, dt: &DataType) -> Expr {
 pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
     let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
     for f in &files {
-        let mut lf = scan_file(f)?;
-        let schema = file_schema(f, &mut lf)?;
-        scans.push((lf, schema));
+        scans.push(scan_file(f)?);
     }
     let amount_name = cols.amount.name.as_str();
     let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));

@@ -49,6 +49,12 @@ fn stamp() -> String {
     format!("{nanos:020}-{}", std::process::id())
 }
 
+/// A fresh hidden name beside `target` for what is written before it replaces `target`
+/// (`.NAME.evergreen-tmp-<time>-<pid>`): evergreen's own, so a killed run's leftover is recognised.
+pub fn temp_beside(target: &Path) -> Result<PathBuf> {
+    Ok(parent_of(target).join(format!(".{}{TMP_TAG}{}", file_name(target)?, stamp())))
+}
+
 /// The folder a `--out` path really names: a symlink is followed (the link keeps pointing at it);
 /// a dangling link is refused.
 fn real_target(target: &Path) -> Result<PathBuf> {
@@ -146,7 +152,7 @@ impl Staging {
         let lock = RunLock::acquire(&target, &shown, lock_timeout)?;
         recover(&target)?;
         check_owned(&target)?;
-        let tmp = parent.join(format!(".{}{TMP_TAG}{}", file_name(&target)?, stamp()));
+        let tmp = temp_beside(&target)?;
         fs::create_dir(&tmp).map_err(|e| out_err(&shown, format!("cannot create a folder beside it: {e}")))?;
         Ok(Staging { shown, target, tmp, committed: false, _lock: lock })
     }
@@ -246,6 +252,11 @@ fn exchange(a: &Path, b: &Path) -> Result<bool> {
     }
 }
 
+/// A file name evergreen writes into an output folder: a table or one of its markers.
+fn written_by_evergreen(name: &str) -> bool {
+    name == MANIFEST || name == SUCCESS || name.ends_with(".parquet")
+}
+
 /// Remove a previous output (or a killed run's folder) file by file: only plain files evergreen
 /// writes (the manifest's list, `_manifest.json`, `_SUCCESS`, `*.parquet`), then the folder if that
 /// left it empty. A file someone put there in the meantime is kept, with a warning.
@@ -254,8 +265,7 @@ fn remove_ours(dir: &Path) {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().to_string();
-            let ours = n == MANIFEST || n == SUCCESS || n.ends_with(".parquet") || listed.contains(&n);
-            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+            if (written_by_evergreen(&n) || listed.contains(&n)) && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -361,7 +371,7 @@ pub fn recover(target: &Path) -> Result<()> {
         let only_ours = fs::read_dir(&p).map(|rd| {
             rd.flatten().all(|e| {
                 let n = e.file_name().to_string_lossy().to_string();
-                e.file_type().is_ok_and(|t| t.is_file()) && (n == MANIFEST || n == SUCCESS || n.ends_with(".parquet"))
+                e.file_type().is_ok_and(|t| t.is_file()) && written_by_evergreen(&n)
             })
         });
         if only_ours.unwrap_or(false) {
