@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{parse_as_of, ColumnSettings, ScoringMethod, Settings};
+use crate::config::{parse_as_of, ColumnSettings, EngineChoice, ScoringMethod, Settings};
 use crate::error::Result;
 use crate::pipeline::Job;
 
@@ -165,7 +165,32 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_ALLOW_FILE_READS")]
     pub allow_file_reads: bool,
     #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
     pub columns: ColumnArgs,
+}
+
+/// Which engine computes the facts, and its memory.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// auto: the memory engine when the dump's estimated peak (110 bytes a line, from the Parquet
+    /// footers) fits --memory-limit, else partitioned. memory: the whole dump's needed columns in
+    /// memory. partitioned: stream the dump slice by slice into --spill-dir, partitioned by order,
+    /// holding about --memory-limit. Every engine writes the same tables, byte for byte [default: auto].
+    #[arg(long, env = "EVERGREEN_ENGINE", value_enum)]
+    pub engine: Option<EngineChoice>,
+    /// Memory the run may hold, e.g. 4GB or 512MiB; picks the engine and sizes the partitioned
+    /// engine's partitions [default: 60% of the machine's memory].
+    #[arg(long, env = "EVERGREEN_MEMORY_LIMIT", value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Folder for the partitioned engine's spill files (a `.evergreen-spill-*` folder inside it,
+    /// removed at the end, or by the next run after a crash) [default: the folder holding --out].
+    #[arg(long, env = "EVERGREEN_SPILL_DIR", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Order partitions of the partitioned engine [default: enough that one partition's lines
+    /// take half of --memory-limit].
+    #[arg(long, env = "EVERGREEN_PARTITIONS", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub partitions: Option<u32>,
 }
 
 /// Flags of `query`.
@@ -276,6 +301,10 @@ impl RunArgs {
             partition_by_as_of: self.partition_by_as_of.then_some(true),
             lock_timeout: self.lock_timeout,
             allow_file_reads: self.allow_file_reads.then_some(true),
+            engine: self.engine.engine,
+            memory_limit: self.engine.memory_limit,
+            spill_dir: self.engine.spill_dir,
+            partitions: self.engine.partitions,
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()

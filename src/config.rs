@@ -7,8 +7,48 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::basket::BasketOptions;
 use crate::error::{Error, Result};
+
+/// Thresholds and limits of the pair table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BasketOptions {
+    /// Keep pairs with at least this many orders (default 2 when no threshold is given).
+    pub min_pair_orders: Option<u64>,
+    /// Keep pairs with `pair_orders >= ceil(min_support * total purchase orders)`.
+    pub min_support: Option<f64>,
+    /// Keep, for each item, only its K strongest partners (by pair_orders, then lift, then partner).
+    pub top_per_item: Option<usize>,
+    /// Skip orders with more distinct items than this (counted in the manifest).
+    pub max_basket_items: Option<usize>,
+}
+
+impl BasketOptions {
+    /// The count threshold: the larger of `min_pair_orders` and `ceil(min_support * total)`;
+    /// 2 when neither is given. Never below 1.
+    pub fn threshold(&self, total_orders: u64) -> u64 {
+        let by_support = self.min_support.map(|s| (s * total_orders as f64 - 1e-9).ceil().max(0.0) as u64);
+        let t = match (self.min_pair_orders, by_support) {
+            (None, None) => 2,
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (Some(a), Some(b)) => a.max(b),
+        };
+        t.max(1)
+    }
+}
+
+/// Which engine computes the facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// The memory engine when the dump's estimated peak (110 bytes a line) fits --memory-limit,
+    /// the partitioned engine otherwise.
+    Auto,
+    /// The whole dump's needed columns in memory.
+    Memory,
+    /// Stream the dump into a spill folder partitioned by order; memory follows --memory-limit.
+    Partitioned,
+}
 
 /// How the 1..B scores are assigned (SPEC "Scores").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -61,6 +101,11 @@ pub struct Settings {
     pub lock_timeout: Option<u64>,
     /// Let SQL queries call table functions such as `read_parquet` (default false).
     pub allow_file_reads: Option<bool>,
+    pub engine: Option<EngineChoice>,
+    /// A byte size such as `4GB`, `512MiB` or `2000000`.
+    pub memory_limit: Option<String>,
+    pub spill_dir: Option<PathBuf>,
+    pub partitions: Option<u32>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -126,6 +171,13 @@ pub struct Config {
     pub lock_timeout_secs: u64,
     /// SQL queries may read files through table functions (`read_parquet`, `read_csv`, ...).
     pub allow_file_reads: bool,
+    pub engine: EngineChoice,
+    /// Bytes the run may hold (default: 60 % of the machine's memory).
+    pub memory_limit_bytes: u64,
+    /// Where the partitioned engine spills (default: the folder holding `out`).
+    pub spill_dir: Option<PathBuf>,
+    /// The partitioned engine's order partitions (default: planned from the memory limit).
+    pub partitions: Option<u32>,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -162,6 +214,10 @@ impl Settings {
             partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
             lock_timeout: self.lock_timeout.or(base.lock_timeout),
             allow_file_reads: self.allow_file_reads.or(base.allow_file_reads),
+            engine: self.engine.or(base.engine),
+            memory_limit: self.memory_limit.or(base.memory_limit),
+            spill_dir: self.spill_dir.or(base.spill_dir),
+            partitions: self.partitions.or(base.partitions),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -242,6 +298,16 @@ impl Settings {
             partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
             lock_timeout_secs: self.lock_timeout.unwrap_or(0),
             allow_file_reads: self.allow_file_reads.unwrap_or(false),
+            engine: self.engine.unwrap_or(EngineChoice::Auto),
+            memory_limit_bytes: match self.memory_limit.as_deref() {
+                Some(v) => parse_bytes(v)?,
+                None => default_memory_limit(),
+            },
+            spill_dir: self.spill_dir,
+            partitions: match self.partitions {
+                Some(0) => return Err(Error::Config("partitions: expected at least 1, found 0".into())),
+                p => p,
+            },
         })
     }
 }
@@ -281,4 +347,41 @@ fn check_basket(b: &BasketOptions) -> Result<()> {
         return Err(Error::Config("max_basket_items: expected at least 2 (a pair needs two items)".into()));
     }
     Ok(())
+}
+
+/// The default memory limit: 60 % of the machine's memory (MemTotal in /proc/meminfo), 4 GiB when
+/// that cannot be read.
+pub fn default_memory_limit() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+    });
+    total.map(|kb| kb * 1024 / 10 * 6).unwrap_or(4 << 30)
+}
+
+/// A byte size: a number with an optional unit (B, KB, MB, GB, TB in powers of 1000; KiB, MiB,
+/// GiB, TiB in powers of 1024; case ignored), e.g. `4GB`, `512MiB`, `2000000`.
+pub fn parse_bytes(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|ch: char| !(ch.is_ascii_digit() || ch == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "mb" | "m" => 1_000_000,
+        "gb" | "g" => 1_000_000_000,
+        "tb" | "t" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => 0,
+    };
+    match num.parse::<f64>() {
+        Ok(v) if scale > 0 && v.is_finite() && v * scale as f64 >= 1.0 && v * (scale as f64) < 1.8e19 => {
+            Ok((v * scale as f64) as u64)
+        }
+        _ => Err(Error::Config(format!("memory_limit: expected a size such as 4GB or 512MiB, found `{s}`"))),
+    }
 }

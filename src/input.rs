@@ -20,20 +20,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::basket::ITEM;
 use crate::config::{Columns, OptionalColumn};
 use crate::error::{one_line, Error, Result};
 
-/// Canonical column names of the line frame.
-pub mod col_names {
-    pub const CUSTOMER: &str = "customer_id";
-    pub const ORDER: &str = "order_id";
-    pub const TS: &str = "ts";
-    pub const AMOUNT: &str = "amount";
-    pub const PRODUCT: &str = "product_id";
-    pub const COST: &str = "cost";
-    pub const QUANTITY: &str = "quantity";
-}
+pub use crate::facts::{col_names, Present};
 use col_names as c;
 
 /// One Parquet file of the dump, with the hive partition values found in its path.
@@ -55,6 +45,8 @@ enum IdKind {
 pub struct Dump {
     pub files: Vec<InputFile>,
     pub lines: LazyFrame,
+    /// Per file: its canonical lines (`lines` is their union).
+    pub frames: Vec<LazyFrame>,
     pub has: Present,
     /// Per file: its scan and the input columns the lines read, to name the culprit when reading fails.
     sources: Vec<(LazyFrame, Vec<String>)>,
@@ -95,11 +87,21 @@ impl Dump {
     /// file damaged or changed during the run) is traced to its file and column: bad values are
     /// exit 4 naming both, a file that cannot be read is exit 3 naming it.
     pub fn collect(&self) -> Result<DataFrame> {
-        let err = match self.lines.clone().collect() {
+        self.collect_frame(self.lines.clone(), 0..self.files.len())
+    }
+
+    /// Read `len` canonical lines of file `file` from line `offset` on (the partitioned engine
+    /// streams the dump this way), with the same checks and diagnosis as [`Dump::collect`].
+    pub fn collect_slice(&self, file: usize, offset: usize, len: usize) -> Result<DataFrame> {
+        self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1)
+    }
+
+    fn collect_frame(&self, lf: LazyFrame, files: std::ops::Range<usize>) -> Result<DataFrame> {
+        let err = match lf.collect() {
             Ok(df) => return self.check_ts_range(df),
             Err(e) => e,
         };
-        for (f, (lf, columns)) in self.files.iter().zip(&self.sources) {
+        for (f, (lf, columns)) in self.files[files.clone()].iter().zip(&self.sources[files]) {
             for column in columns {
                 let Err(e) = lf.clone().select([col(column.as_str())]).collect() else { continue };
                 let reason = one_line(&e.to_string());
@@ -117,21 +119,6 @@ impl Dump {
         }
         Err(err.into())
     }
-}
-
-/// Which roles the canonical frame carries from the dump. An absent customer is a null
-/// `customer_id`, an absent amount is `1.0` per line (every line positive); an absent timestamp
-/// has no column and turns off the time rules.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Present {
-    pub customer: bool,
-    pub timestamp: bool,
-    pub amount: bool,
-    pub product: bool,
-    /// The basket item column (`item`): the product or `--item-col`.
-    pub item: bool,
-    pub cost: bool,
-    pub quantity: bool,
 }
 
 /// What a subcommand needs from the dump.
@@ -283,21 +270,30 @@ fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> {
 /// Scan one file from its bytes read into memory. Files are never memory-mapped: a mapped file
 /// that another process truncates kills the reader with SIGBUS, while a short read here is a
 /// clean "cannot read Parquet" error naming the file.
-fn scan_file(f: &InputFile) -> Result<(LazyFrame, SchemaRef)> {
-    let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+///
+/// `streamed` (the partitioned engine, which reads a file slice by slice) scans the open file
+/// instead: only the slice being read is in memory.
+fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef)> {
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
         glob: false,
         ..Default::default()
     };
-    let buffer = polars_buffer::Buffer::from_vec(bytes);
-    let sources = ScanSources::Buffers(vec![buffer.clone()].into());
+    let (buffer, sources) = if streamed {
+        let file = std::fs::File::open(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+        (polars_buffer::Buffer::from_vec(Vec::new()), ScanSources::Files(vec![file].into()))
+    } else {
+        let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+        let buffer = polars_buffer::Buffer::from_vec(bytes);
+        (buffer.clone(), ScanSources::Buffers(vec![buffer].into()))
+    };
     let scanned = LazyFrame::scan_parquet_sources(sources, args)
         .and_then(|mut lf| lf.collect_schema().map(|schema| (lf, schema)));
     let (mut lf, schema) = match scanned {
         Ok(v) => v,
         Err(e) => {
-            return Err(unreadable_or_too_wide(&f.path, &buffer, one_line(&e.to_string())));
+            let bytes = if streamed { std::fs::read(&f.path).unwrap_or_default() } else { buffer.to_vec() };
+            return Err(unreadable_or_too_wide(&f.path, &bytes, one_line(&e.to_string())));
         }
     };
     if !f.hive.is_empty() {
@@ -514,10 +510,10 @@ fn ts_micros(name: &str, dt: &DataType) -> Expr {
 }
 
 /// Check every file against the roles and build the canonical lazy line frame.
-pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
+pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -> Result<Dump> {
     let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
     for f in &files {
-        scans.push(scan_file(f)?);
+        scans.push(scan_file(f, streamed)?);
     }
     let amount_name = cols.amount.name.as_str();
     let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));
@@ -596,7 +592,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
             select.push(id_role("product", &cols.product.name, c::PRODUCT, &mut agreed)?);
         }
         if has.item {
-            select.push(id_role("item", &item_name, ITEM, &mut agreed)?);
+            select.push(id_role("item", &item_name, c::ITEM, &mut agreed)?);
         }
         if has.timestamp {
             select.push(timestamp_expr(f, &lf, &schema, &cols.timestamp.name, &mut agreed)?);
@@ -641,12 +637,12 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode) -> Result<Dump> {
         frames.push(lf.select(select));
     }
     let lines = if frames.len() == 1 {
-        frames.pop().expect("one frame")
+        frames[0].clone()
     } else {
-        concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
+        concat(frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
-    Ok(Dump { files, lines, has, sources, ts_column })
+    Ok(Dump { files, lines, frames, has, sources, ts_column })
 }
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing
@@ -751,4 +747,27 @@ fn check_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, parsed: Expr) -
         }
         None => Ok(()),
     }
+}
+
+/// Lines of each file, from its Parquet footer (no data read).
+pub fn file_lines(files: &[InputFile]) -> Result<Vec<u64>> {
+    files
+        .iter()
+        .map(|f| {
+            let file = std::fs::File::open(&f.path)
+                .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+            ParquetReader::new(file)
+                .num_rows()
+                .map(|n| n as u64)
+                .map_err(|e| {
+                    let bytes = std::fs::read(&f.path).unwrap_or_default();
+                    unreadable_or_too_wide(&f.path, &bytes, one_line(&e.to_string()))
+                })
+        })
+        .collect()
+}
+
+/// Lines of the dump, from the Parquet footers.
+pub fn count_lines(files: &[InputFile]) -> Result<u64> {
+    Ok(file_lines(files)?.iter().sum())
 }

@@ -1,28 +1,46 @@
 //! evergreen: customer-value tables (RFM scores, segments, lapse, deciles, baskets) from Parquet
-//! transaction dumps, computed with lazy Polars pipelines.
+//! transaction dumps.
 //!
-//! Flow of one line: [`input`] (files, roles, canonical columns) → [`orders`] (cleaning rules,
-//! order net, purchase flag) → [`customers`] / [`scores`] / [`deciles`] (the tables) →
-//! [`output`] (atomic folder, manifest). [`pipeline`] ties them together; [`cli`] is the skin.
+//! Flow of one line: [`input`] (files, roles, canonical columns) → an [`engine`] (cleaning rules
+//! in [`engine::orders`], then per-order, per-customer, per-item and per-pair facts: [`facts`]) →
+//! the table families in [`tables`] (facts in, tables out) → [`queries`] (SQL over the tables) →
+//! [`output`] (atomic folder, manifest). [`pipeline`] runs one job end to end; [`cli`] is the skin.
+//!
+//! Where each SPEC rule lives:
+//!
+//! | rule | function |
+//! |---|---|
+//! | rejected lines (null order / timestamp / amount, non-finite amount) | [`engine::orders::reject_invalid_lines`] |
+//! | as-of date D | [`engine::orders::as_of_date`] |
+//! | future lines (`ts >= D`) | [`engine::orders::exclude_future_lines`] |
+//! | orders naming two customers, purchase flag (net > 0), guest lines | [`engine::orders::OrderIndex::build`], [`engine::orders::count_orders`] |
+//! | money sums exact, rounded once | [`kernels::money`], [`exprs::round_money`] |
+//! | money range (2^53 minor units) | [`engine::check_money_range`] |
+//! | frequency, monetary, first/last purchase, favourite product | [`engine::customers::customer_facts`] |
+//! | recency, tenure, avg order value, days between orders | [`tables::customers::rfm`] |
+//! | lapse buckets | [`tables::customers::lapse_bucket`] |
+//! | scores, score_bins | [`tables::customers::scores`] |
+//! | monetary and purchase deciles | [`tables::customers::deciles`] |
+//! | baskets (distinct items on positive lines of purchase orders) | [`kernels::baskets::build`] |
+//! | pair counting and threshold | [`kernels::pairs::count_pairs`], [`config::BasketOptions::threshold`] |
+//! | products, basket_pairs, top per item | [`tables::basket`] |
 
 // Errors carry the file, column, expectation and finding for their one-line message; they are
 // returned once per run, never in a hot loop, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
-pub mod basket;
 pub mod cli;
-pub mod codes;
 pub mod config;
-pub mod customers;
-pub mod deciles;
+pub mod engine;
 pub mod error;
 pub mod exprs;
+pub mod facts;
 pub mod input;
-pub mod orders;
+pub mod kernels;
 pub mod output;
 pub mod pipeline;
 pub mod queries;
-pub mod scores;
+pub mod tables;
 
 pub use config::Config;
 pub use error::{Error, Result};

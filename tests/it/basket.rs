@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use evergreen::basket::{count_pairs, count_pairs_within, BasketOptions};
+use evergreen::config::BasketOptions;
+use evergreen::kernels::pairs::{count_pairs, count_pairs_within};
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -259,8 +260,8 @@ fn grouping_by_code_on_all_threads_equals_a_stable_sort() {
     // Long enough to be split across threads; codes in a scrambled order, some left out.
     let n = 300_000usize;
     let code = |i: usize| (!(i * 7919 + 13).is_multiple_of(1009)).then(|| ((i * 2654435761) % 5003) as u32);
-    let codes: Vec<u32> = (0..n).map(|i| code(i).unwrap_or(evergreen::codes::NONE)).collect();
-    let (offsets, members) = evergreen::codes::group_by_code(5003, &codes);
+    let codes: Vec<u32> = (0..n).map(|i| code(i).unwrap_or(evergreen::kernels::codes::NONE)).collect();
+    let (offsets, members) = evergreen::kernels::codes::group_by_code(5003, &codes);
     let mut want: Vec<(u32, u32)> = (0..n).filter_map(|i| code(i).map(|g| (g, i as u32))).collect();
     want.sort();
     assert_eq!(members, want.iter().map(|p| p.1).collect::<Vec<_>>());
@@ -278,11 +279,11 @@ fn dense_codes_of_scattered_ids_number_keys_by_first_appearance() {
     let n = 400_000u64;
     let ids: Vec<Option<i64>> =
         (0..n).map(|i| (i % 7 != 3).then(|| ((i * 2_654_435_761) % 400_000 * 4) as i64)).collect();
-    let codes = evergreen::codes::encode(&Column::new("order_id".into(), &ids)).unwrap();
+    let codes = evergreen::kernels::codes::encode(&Column::new("order_id".into(), &ids)).unwrap();
     let mut seen = std::collections::HashMap::new();
     for (row, id) in ids.iter().enumerate() {
         let want = match id {
-            None => evergreen::codes::NONE,
+            None => evergreen::kernels::codes::NONE,
             Some(k) => {
                 let next = seen.len() as u32;
                 *seen.entry(*k).or_insert(next)

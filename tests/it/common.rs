@@ -90,7 +90,7 @@ pub fn settings(input: &Path, as_of: Option<&str>) -> Settings {
 /// The tables of a run, computed in memory.
 pub struct Run {
     pub tables: Vec<(String, DataFrame)>,
-    pub counts: evergreen::orders::Counts,
+    pub counts: evergreen::facts::Counts,
     pub as_of: chrono::NaiveDate,
 }
 

@@ -131,7 +131,7 @@ fn a_folder_of_files_with_hive_partitions_and_a_glob_read_the_same_lines() {
 
 #[test]
 fn values_of_two_columns_cut_differently_walk_together_chunk_by_chunk() {
-    use evergreen::codes::{f64_values, i64_values};
+    use evergreen::kernels::codes::{f64_values, i64_values};
     // Times in chunks of 3 and 2 values, amounts in chunks of 1 and 4: the times are re-cut 1 + 4.
     let mut ts = Int64Chunked::from_vec("ts".into(), vec![10, 11, 12]);
     ts.append(&Int64Chunked::from_vec("ts".into(), vec![13, 14])).unwrap();

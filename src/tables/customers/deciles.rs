@@ -9,7 +9,7 @@
 use polars::prelude::*;
 
 use crate::exprs::{count_rows, round_money, slice_of};
-use crate::input::col_names as c;
+use crate::facts::col_names as c;
 
 /// Sort customers by monetary descending, then customer_id ascending (the order both analyses
 /// use, and the row order of the `customers` table), and add `monetary_decile` and `purchase_decile`.

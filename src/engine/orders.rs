@@ -1,48 +1,17 @@
-//! Cleaning rules and the order table (SPEC "Cleaning rules"): rejected and future lines,
-//! orders naming two customers, order nets and the purchase flag. Every rule is counted in
-//! [`Counts`], which the run manifest carries.
-
-use std::collections::BTreeMap;
+//! Cleaning rules and the order index (SPEC "Cleaning rules"): rejected and future lines, orders
+//! naming two customers, order nets and the purchase flag. Each rule is one function below; both
+//! engines apply them (the partitioned engine to each part of the dump), and every rule is counted
+//! in [`Counts`], which the run manifest carries.
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
-use serde::Serialize;
 
-use crate::codes::{self, Codes, NONE};
 use crate::error::{Error, Result};
 use crate::exprs::{date_to_micros, round_money_value};
-use crate::input::{col_names as c, Present};
-use crate::pipeline::Stopwatch;
-
-/// What the cleaning rules did, for the manifest.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counts {
-    pub lines_read: u64,
-    pub lines_used: u64,
-    pub future_lines: u64,
-    /// Rejected lines by reason: `null_order`, `null_timestamp`, `null_amount`,
-    /// `non_finite_amount`, `order_customer_conflict`. A line is counted under its first reason.
-    pub rejected: BTreeMap<String, u64>,
-    pub guest_lines: u64,
-    pub orders: u64,
-    pub purchase_orders: u64,
-    pub orders_rejected_conflict: u64,
-}
-
-/// The cleaned dump: used lines, orders, the as-of date and the counts.
-pub struct Cleaned {
-    /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).
-    pub as_of: Option<NaiveDate>,
-    /// Lines that passed the line rules, canonical columns. Lines of orders rejected for naming two
-    /// customers are still here: `index.conflict` flags their orders.
-    pub lines: DataFrame,
-    /// Per-order facts by dense order code, aligned with `lines`.
-    pub index: OrderIndex,
-    /// Which roles the lines carry.
-    pub has: Present,
-    pub counts: Counts,
-}
+use crate::facts::{col_names as c, Counts, Present};
+use crate::kernels::codes::{self, Codes, NONE};
+use crate::kernels::money::{self, Exact};
 
 /// The date after the one holding `micros` (microseconds since the epoch).
 fn day_after(micros: i64) -> NaiveDate {
@@ -94,22 +63,10 @@ impl LineStats {
     }
 }
 
-/// Apply every cleaning rule of the SPEC, in this order: null order / timestamp / amount (and
-/// non-finite amounts) rejected; future lines (`ts >= as_of`) excluded; orders whose lines name two
-/// different customers rejected whole. Then build the order index; `for_customers` says the
-/// customer tables follow, which read each order's time and the customer's share of its amount
-/// (baskets read neither). `beside` runs on the used lines while the index is built (the index
-/// leaves part of the second core idle; work that needs only the lines, such as coding the items,
-/// fits there); its result comes back with the cleaned lines.
-pub fn clean<R: Send>(
-    raw: DataFrame,
-    as_of: Option<NaiveDate>,
-    money_decimals: u32,
-    has: Present,
-    for_customers: bool,
-    sw: &mut Stopwatch,
-    beside: impl FnOnce(&DataFrame) -> R + Send,
-) -> Result<(Cleaned, R)> {
+/// Rule "rejected lines": null order, null timestamp, null amount, non-finite amount (a line
+/// counts under its first reason). Returns the counts (lines read, rejected per reason), the latest
+/// timestamp among the valid lines, and the valid lines.
+pub fn reject_invalid_lines(raw: DataFrame, has: Present) -> Result<(Counts, Option<i64>, DataFrame)> {
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
     let null_order = order.clone().is_null();
     let (null_ts, valid_so_far, max_ts) = if has.timestamp {
@@ -145,71 +102,61 @@ pub fn clean<R: Send>(
     for (reason, n) in REASONS.iter().zip(stats.rejected) {
         counts.rejected.insert(reason.to_string(), n);
     }
-    let max_ts = stats.max_ts;
-    if max_ts.is_none() && has.timestamp {
-        return Err(Error::Empty {
-            what: "input".into(),
-            reason: format!(
-                "no usable line among {} read (every line lacks an order, timestamp or amount)",
-                counts.lines_read
-            ),
-        });
-    }
     // Filtering copies every column: skip it when no rule removes a line.
-    let all_valid = counts.rejected.values().all(|n| *n == 0);
-    let valid_lines = if all_valid { raw.clone().lazy() } else { raw.clone().lazy().filter(valid) };
-    let (as_of, current) = if has.timestamp {
-        let as_of_given = as_of.is_some();
-        let as_of = as_of.unwrap_or_else(|| day_after(max_ts.unwrap_or(0)));
-        let as_of_ts = lit(date_to_micros(as_of)).cast(DataType::Datetime(TimeUnit::Microseconds, None));
-        // The default as_of is the day after the latest used line: nothing lies in its future.
-        if as_of_given {
-            let future = valid_lines.clone().filter(ts.clone().gt_eq(as_of_ts.clone()));
-            counts.future_lines = count(&future.select([len().cast(DataType::UInt64).alias("n")]).collect()?, "n")?;
-        }
-        let current = if all_valid && counts.future_lines == 0 {
-            raw
-        } else {
-            valid_lines.filter(ts.clone().lt(as_of_ts)).collect()?
-        };
-        (Some(as_of), current)
-    } else if all_valid {
-        (None, raw)
-    } else {
-        (None, valid_lines.collect()?)
-    };
+    let valid_lines = if stats.rejected.iter().all(|n| *n == 0) { raw } else { raw.lazy().filter(valid).collect()? };
+    Ok((counts, stats.max_ts, valid_lines))
+}
 
-    sw.lap("line_rules");
-    let (index, side) =
-        rayon::join(|| OrderIndex::build(&current, has, for_customers, money_decimals), || beside(&current));
-    let index = index?;
+/// Rule "as-of": the analysis date D is the given one, or the day after the latest valid line.
+/// A dump with a timestamp column but no valid line has no D: an error.
+pub fn as_of_date(given: Option<NaiveDate>, max_ts: Option<i64>, has: Present, lines_read: u64) -> Result<Option<NaiveDate>> {
+    if !has.timestamp {
+        return Ok(None);
+    }
+    match max_ts {
+        Some(t) => Ok(Some(given.unwrap_or_else(|| day_after(t)))),
+        None => Err(Error::Empty {
+            what: "input".into(),
+            reason: format!("no usable line among {lines_read} read (every line lacks an order, timestamp or amount)"),
+        }),
+    }
+}
+
+/// Rule "future lines": lines with `ts >= D 00:00` are excluded (and counted).
+pub fn exclude_future_lines(valid: DataFrame, as_of: Option<NaiveDate>) -> Result<(DataFrame, u64)> {
+    let Some(as_of) = as_of else { return Ok((valid, 0)) };
+    let ts = valid.column(c::TS)?.cast(&DataType::Int64)?;
+    let limit = date_to_micros(as_of);
+    let ts = ts.i64()?;
+    let future: u64 = if ts.null_count() == 0 {
+        ts.downcast_iter().map(|a| a.values().iter().filter(|&&t| t >= limit).count() as u64).sum()
+    } else {
+        ts.iter().filter(|t| t.is_some_and(|t| t >= limit)).count() as u64
+    };
+    if future == 0 {
+        return Ok((valid, 0));
+    }
+    let keep = ts.lt(limit);
+    Ok((valid.filter(&keep)?, future))
+}
+
+/// The counts the order index adds (rule "orders naming two customers", guest lines, orders,
+/// purchase orders, lines used), merged into the line counts.
+pub fn count_orders(counts: &mut Counts, index: &OrderIndex, used_lines: usize) {
     counts.orders_rejected_conflict = index.conflict.iter().filter(|c| **c).count() as u64;
     let conflict_lines: u64 = (0..index.len()).filter(|&o| index.conflict[o]).map(|o| index.lines(o) as u64).sum();
     counts.rejected.insert("order_customer_conflict".into(), conflict_lines);
-    sw.lap("orders");
-
-    counts.lines_used = current.height() as u64 - conflict_lines;
+    counts.lines_used = used_lines as u64 - conflict_lines;
     counts.guest_lines = index.guest_lines;
     counts.orders = (index.len() as u64) - counts.orders_rejected_conflict;
     counts.purchase_orders = index.purchase.iter().filter(|p| **p).count() as u64;
-    Ok((Cleaned { as_of, lines: current, index, has, counts }, side))
-}
-
-/// Per-customer sums over orders, by customer code (see [`OrderIndex::customer_totals`]).
-pub struct CustomerTotals {
-    pub frequency: Vec<u32>,
-    pub amount: Vec<f64>,
-    pub profit: Vec<f64>,
-    /// Microseconds since the epoch; `i64::MAX` / `i64::MIN` without a purchase.
-    pub first_purchase: Vec<i64>,
-    pub last_purchase: Vec<i64>,
 }
 
 /// What the order pass adds up per order, in one record: when an order's lines are scattered over
 /// the dump, each line then touches one cache line instead of one per array.
 #[derive(Debug, Clone, Copy)]
 struct OrderSum {
-    net: f64,
+    net: Exact,
     lines: u32,
 }
 
@@ -228,6 +175,8 @@ pub struct OrderIndex {
     sums: Vec<OrderSum>,
     /// Per order: the customer its lines name (see [`OrderIndex::customer`]).
     customer: Vec<u32>,
+    /// Per order: its net, rounded to the money decimals.
+    pub net: Vec<f64>,
     /// Per order: lines name two different customers (the order is rejected).
     pub conflict: Vec<bool>,
     /// Per order: kept and net > 0.
@@ -236,9 +185,12 @@ pub struct OrderIndex {
     pub positive: Vec<bool>,
     /// Lines without a customer, in orders that are kept.
     pub guest_lines: u64,
-    customer_amount: Vec<f64>,
-    customer_profit: Vec<f64>,
-    ordered_at: Vec<i64>,
+    /// Per order (customer tables only): the customer's lines' amounts, and amount - cost (with a
+    /// cost column), exact.
+    pub customer_amount: Vec<Exact>,
+    pub customer_profit: Vec<Exact>,
+    /// Per order (customer tables, with a timestamp): its earliest line time.
+    pub ordered_at: Vec<i64>,
 }
 
 impl OrderIndex {
@@ -262,7 +214,7 @@ impl OrderIndex {
         self.sums[o].lines
     }
 
-    fn build(lines: &DataFrame, has: Present, for_customers: bool, money_decimals: u32) -> Result<OrderIndex> {
+    pub fn build(lines: &DataFrame, has: Present, for_customers: bool, money_decimals: u32) -> Result<OrderIndex> {
         let times = for_customers && has.timestamp;
         // The extractions are independent: run them on both cores.
         let ((orders, line_customer), (amount, ts)) = rayon::join(
@@ -296,16 +248,17 @@ impl OrderIndex {
             // Codes number orders by first appearance: non-decreasing codes mean each order's
             // lines come together.
             clustered: orders.codes.par_windows(2).all(|w| w[0] <= w[1]),
-            sums: vec![OrderSum { net: 0.0, lines: 0 }; n],
+            sums: vec![OrderSum { net: 0, lines: 0 }; n],
             customer: vec![NONE; n],
+            net: Vec::new(),
             conflict: vec![false; n],
             purchase: vec![false; n],
             positive,
             guest_lines: 0,
             // Only what the job reads: the customer tables read the customer sums (profit with a
             // cost column) and order times.
-            customer_amount: if for_customers { vec![0.0; n] } else { Vec::new() },
-            customer_profit: if cost.is_some() { vec![0.0; n] } else { Vec::new() },
+            customer_amount: if for_customers { vec![0; n] } else { Vec::new() },
+            customer_profit: if cost.is_some() { vec![0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
         // Two passes over the lines, side by side on both cores: one adds up each order (net, lines,
@@ -325,7 +278,7 @@ impl OrderIndex {
                         codes::prefetch(sums.as_ptr().wrapping_add(next as usize));
                     }
                     let o = oc as usize;
-                    sums[o].net += a;
+                    money::add(&mut sums[o].net, a);
                     sums[o].lines += 1;
                     if let Some(t) = times {
                         ordered_at[o] = ordered_at[o].min(t[j]);
@@ -335,7 +288,7 @@ impl OrderIndex {
             }
         };
         let line_customer = &ix.line_customer.codes;
-        let customer_pass = |customer: &mut [u32], conflict: &mut [bool], amounts: &mut [f64], profit: &mut [f64]| {
+        let customer_pass = |customer: &mut [u32], conflict: &mut [bool], amounts: &mut [Exact], profit: &mut [Exact]| {
             let mut guests = 0u64;
             let mut row = 0;
             for chunk in amount.chunks() {
@@ -348,10 +301,10 @@ impl OrderIndex {
                         guests += 1;
                     } else {
                         if for_customers {
-                            amounts[o] += a;
+                            money::add(&mut amounts[o], a);
                         }
                         if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
-                            profit[o] += a - cost;
+                            money::add(&mut profit[o], a - cost);
                         }
                         if customer[o] == NONE {
                             customer[o] = cu;
@@ -375,41 +328,17 @@ impl OrderIndex {
                 .count() as u64;
         }
         ix.guest_lines = guests;
+        ix.net = ix.sums.iter().map(|s| round_money_value(money::to_f64(s.net), money_decimals)).collect();
         for o in 0..n {
-            let net = round_money_value(ix.sums[o].net, money_decimals);
-            ix.sums[o].net = net;
-            ix.purchase[o] = !ix.conflict[o] && net > 0.0;
+            ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
         }
         ix.line_order = orders.codes;
         Ok(ix)
     }
 
-    /// Per customer code, over the customer's kept orders: purchase orders, the unrounded sum of
-    /// the customer's line amounts (and of amount - cost), and the first and last purchase time.
-    pub fn customer_totals(&self) -> CustomerTotals {
-        let n = self.line_customer.len();
-        let mut t = CustomerTotals {
-            frequency: vec![0; n],
-            amount: vec![0.0; n],
-            profit: vec![0.0; n],
-            first_purchase: vec![i64::MAX; n],
-            last_purchase: vec![i64::MIN; n],
-        };
-        for o in 0..self.len() {
-            let cu = self.customer(o);
-            if cu == NONE || self.conflict[o] {
-                continue;
-            }
-            let cu = cu as usize;
-            t.amount[cu] += self.customer_amount.get(o).copied().unwrap_or(0.0);
-            t.profit[cu] += self.customer_profit.get(o).copied().unwrap_or(0.0);
-            if self.purchase[o] {
-                t.frequency[cu] += 1;
-                let at = self.ordered_at.get(o).copied().unwrap_or(i64::MAX);
-                t.first_purchase[cu] = t.first_purchase[cu].min(at);
-                t.last_purchase[cu] = t.last_purchase[cu].max(at);
-            }
-        }
-        t
+    /// Each order's customer code for the customer facts: [`NONE`] for guest orders and for
+    /// orders rejected for naming two customers.
+    pub fn kept_customer(&self) -> Vec<u32> {
+        self.customer.iter().zip(&self.conflict).map(|(&cu, &bad)| if bad { NONE } else { cu }).collect()
     }
 }

@@ -6,7 +6,7 @@ use polars::prelude::*;
 
 use crate::config::ScoringMethod;
 use crate::exprs::{count_rows, position, slice_of};
-use crate::input::col_names as c;
+use crate::facts::col_names as c;
 
 /// The three dimensions: value column, score column, and whether a larger value is better.
 pub const DIMENSIONS: [(&str, &str, bool); 3] =

@@ -1,0 +1,110 @@
+//! Per-order records to customer facts: the step both engines share. The memory engine hands it
+//! every order of the dump at once; the partitioned engine hands it the orders of one range of
+//! customers at a time (customers never span two ranges), so the facts are the same either way.
+
+use polars::prelude::*;
+
+use crate::error::Result;
+use crate::facts::CustomerFacts;
+use crate::kernels::baskets::{customer_items, Csr};
+use crate::kernels::codes::NONE;
+use crate::kernels::money::{self, Exact};
+
+/// Orders by position; every slice as long as `customer` (optional ones may be empty).
+pub struct OrderRecords<'a> {
+    /// Customer code per order; [`NONE`] for orders that do not count for a customer (guests,
+    /// orders rejected for naming two customers).
+    pub customer: &'a [u32],
+    pub purchase: &'a [bool],
+    /// Earliest line time (empty without a timestamp column).
+    pub ordered_at: &'a [i64],
+    /// The customer's lines' amounts, exact.
+    pub amount: &'a [Exact],
+    /// amount - cost, exact (empty without a cost column).
+    pub profit: &'a [Exact],
+    /// The items of each order (purchase orders only), for favourite_product and per-item customers.
+    pub baskets: Option<&'a Csr>,
+}
+
+/// What [`customer_facts`] returns besides the facts.
+pub struct CustomerPass {
+    pub facts: CustomerFacts,
+    /// Per item code: distinct customers whose purchase orders hold it (with baskets).
+    pub item_customers: Option<Vec<u32>>,
+}
+
+/// Customer facts from order records. `keys` holds the customer_id of each customer code;
+/// `items` the item key of each item code (for the favourite product, when `favourite`).
+pub fn customer_facts(
+    r: &OrderRecords,
+    keys: &Column,
+    items: Option<&Column>,
+    favourite: bool,
+    has_cost: bool,
+) -> Result<CustomerPass> {
+    let n = keys.len();
+    let mut frequency = vec![0u32; n];
+    let mut amount: Vec<Exact> = vec![0; n];
+    let mut profit: Vec<Exact> = if has_cost { vec![0; n] } else { Vec::new() };
+    let mut first = vec![i64::MAX; n];
+    let mut last = vec![i64::MIN; n];
+    for (o, &cu) in r.customer.iter().enumerate() {
+        if cu == NONE {
+            continue;
+        }
+        let cu = cu as usize;
+        amount[cu] = amount[cu].wrapping_add(r.amount[o]);
+        if has_cost {
+            profit[cu] = profit[cu].wrapping_add(r.profit.get(o).copied().unwrap_or(0));
+        }
+        if r.purchase[o] {
+            frequency[cu] += 1;
+            let at = r.ordered_at.get(o).copied().unwrap_or(i64::MAX);
+            first[cu] = first[cu].min(at);
+            last[cu] = last[cu].max(at);
+        }
+    }
+    let who: Vec<usize> = (0..n).filter(|&cu| frequency[cu] > 0).collect();
+    let idx: Vec<IdxSize> = who.iter().map(|&cu| cu as IdxSize).collect();
+    let pass = r.baskets.zip(items).map(|(b, item_keys)| customer_items(r.customer, n, b, item_keys.len(), favourite));
+    let favourite_product = match (&pass, items) {
+        (Some(p), Some(item_keys)) if favourite => {
+            let picks: IdxCa = who
+                .iter()
+                .map(|&cu| Some(p.favourite[cu]).filter(|&it| it != NONE).map(|it| it as IdxSize))
+                .collect();
+            Some(item_keys.take(&picks)?)
+        }
+        _ => None,
+    };
+    let facts = CustomerFacts {
+        customer_id: keys.take_slice(&idx)?,
+        frequency: who.iter().map(|&cu| frequency[cu]).collect(),
+        monetary: who.iter().map(|&cu| money::to_f64(amount[cu])).collect(),
+        profit: has_cost.then(|| who.iter().map(|&cu| money::to_f64(profit[cu])).collect()),
+        first_purchase: who.iter().map(|&cu| first[cu]).collect(),
+        last_purchase: who.iter().map(|&cu| last[cu]).collect(),
+        favourite_product,
+    };
+    Ok(CustomerPass { facts, item_customers: pass.map(|p| p.customers) })
+}
+
+/// Customer facts of disjoint sets of customers, as one.
+pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<CustomerFacts>> {
+    let mut parts = parts.into_iter();
+    let Some(mut all) = parts.next() else { return Ok(None) };
+    for p in parts {
+        all.customer_id.append(&p.customer_id)?;
+        all.frequency.extend(p.frequency);
+        all.monetary.extend(p.monetary);
+        if let (Some(a), Some(b)) = (all.profit.as_mut(), p.profit) {
+            a.extend(b);
+        }
+        all.first_purchase.extend(p.first_purchase);
+        all.last_purchase.extend(p.last_purchase);
+        if let (Some(a), Some(b)) = (all.favourite_product.as_mut(), p.favourite_product.as_ref()) {
+            a.append(b)?;
+        }
+    }
+    Ok(Some(all))
+}

@@ -1,0 +1,680 @@
+//! The partitioned engine: memory that follows `--memory-limit`, not the dump's size.
+//!
+//! 1. **Stream and partition by order.** Each input file is read a slice of lines at a time (never
+//!    the whole dump); the line rules run on the slice, and each valid line is appended to the
+//!    spill file of its order's partition (a hash of the order id), so every order lies whole in
+//!    one partition.
+//! 2. **Orders, per order partition.** One partition at a time goes through the memory engine's
+//!    steps (future rule, order index, item codes, baskets). What comes out is small and
+//!    mergeable: the counts, per item its purchase orders, revenue and quantity (exact sums, merged
+//!    by item key), the baskets (appended to a basket spill), and one record per customer order
+//!    (customer, purchase flag, time, amounts, items), appended to the spill of the customer's
+//!    partition (a hash of the customer id).
+//! 3. **Customers, per customer partition.** A customer's orders all lie in one customer partition:
+//!    the shared step [`super::customers::customer_facts`] turns each into customer facts, which
+//!    are concatenated (customer facts are held in memory: about 100 bytes a customer).
+//! 4. **Pairs.** The baskets are read back and counted by the pair kernel, in passes over ranges of
+//!    first items whose buffers fit the limit.
+//!
+//! Every fact is a count, a min/max or an exact sum, so the facts (and the tables) are the bits the
+//! memory engine computes. The spill folder is removed at the end, on error, and (after a crash) by
+//! the next run that uses the same spill folder.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use hashbrown::HashMap;
+use polars::prelude::*;
+
+use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
+use super::memory::{self, item_orders};
+use super::orders;
+use super::stopwatch::Stopwatch;
+use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
+use crate::error::{Error, Result};
+use crate::facts::{col_names as c, Counts, Facts, ItemFacts};
+use crate::input::Dump;
+use crate::kernels::baskets::{self, Csr};
+use crate::kernels::codes::{self, NONE};
+use crate::kernels::money::{self, Exact};
+
+/// What the spill did, for the manifest.
+pub struct SpillReport {
+    pub partitions: u64,
+    pub customer_partitions: u64,
+    pub bytes: u64,
+}
+
+/// Bytes one customer's facts take in memory (ids, counts, sums, times, favourite, and the
+/// customers table built from them).
+pub const CUSTOMER_FACT_BYTES: u64 = 160;
+
+/// The name prefix of spill folders (`.evergreen-spill-<pid>-<nanos>`).
+const SPILL_PREFIX: &str = ".evergreen-spill-";
+/// The marker file inside a spill folder: proof that evergreen made it.
+const SPILL_MARKER: &str = "EVERGREEN_SPILL";
+
+/// A spill folder evergreen made, removed when dropped (on success and on error alike).
+struct SpillDir {
+    path: PathBuf,
+}
+
+impl SpillDir {
+    /// A new spill folder inside `root`, after removing the folders of earlier runs that died.
+    fn create(root: &Path) -> Result<SpillDir> {
+        std::fs::create_dir_all(root).map_err(|e| spill_error(root, e))?;
+        remove_stale(root);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = root.join(format!("{SPILL_PREFIX}{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).map_err(|e| spill_error(&path, e))?;
+        std::fs::write(path.join(SPILL_MARKER), std::process::id().to_string()).map_err(|e| spill_error(&path, e))?;
+        Ok(SpillDir { path })
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Bytes in the folder.
+    fn bytes(&self) -> u64 {
+        std::fs::read_dir(&self.path)
+            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        remove_spill(&self.path);
+    }
+}
+
+/// Remove a spill folder: only the files evergreen writes there (flat, no sub-folders), then the folder.
+fn remove_spill(path: &Path) {
+    if !path.join(SPILL_MARKER).is_file() {
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(path);
+}
+
+/// Spill folders in `root` left by runs that are no longer alive (their pid is gone).
+fn remove_stale(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(SPILL_PREFIX) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            tracing::info!(folder = %e.path().display(), "removing the spill folder of an earlier run that stopped");
+            remove_spill(&e.path());
+        }
+    }
+}
+
+/// A spill write or read that failed (a full disk, most often): exit 5, the output untouched.
+fn spill_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output { path: path.to_path_buf(), reason: format!("cannot write the spill folder (--spill-dir): {e}") }
+}
+
+/// Which of `n` partitions a key goes to (a fixed mix of the key's bits, so both passes agree).
+fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(seed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let of = |h: u64| ((h >> 32) * n as u64 >> 32) as u32;
+    match keys.dtype() {
+        DataType::String => Ok(keys
+            .str()?
+            .iter()
+            .map(|k| {
+                let bytes = k.unwrap_or("").as_bytes();
+                let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+                of(mix(h))
+            })
+            .collect()),
+        _ => {
+            let ints = keys.cast(&DataType::Int64)?;
+            Ok(ints.i64()?.iter().map(|k| of(mix(k.unwrap_or(0) as u64))).collect())
+        }
+    }
+}
+
+/// Rows of `df` split by partition id, in their order.
+fn split_by(df: &DataFrame, ids: &[u32], n: u32) -> Result<Vec<(u32, DataFrame)>> {
+    let (offsets, rows) = codes::group_by_code(n as usize, ids);
+    let mut out = Vec::new();
+    for p in 0..n as usize {
+        if offsets[p + 1] > offsets[p] {
+            let idx = IdxCa::from_vec("".into(), rows[offsets[p]..offsets[p + 1]].iter().map(|&r| r as IdxSize).collect());
+            out.push((p as u32, df.take(&idx)?));
+        }
+    }
+    Ok(out)
+}
+
+/// One Parquet spill file per partition, appended batch by batch.
+struct Writers {
+    names: Vec<PathBuf>,
+    open: Vec<Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>>,
+}
+
+impl Writers {
+    fn new(dir: &SpillDir, prefix: &str, n: u32) -> Writers {
+        Writers {
+            names: (0..n).map(|p| dir.file(&format!("{prefix}-{p}.parquet"))).collect(),
+            open: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    fn write(&mut self, p: u32, df: &DataFrame) -> Result<()> {
+        let path = &self.names[p as usize];
+        let slot = &mut self.open[p as usize];
+        if slot.is_none() {
+            let file = File::create(path).map_err(|e| spill_error(path, e))?;
+            let w = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+                .with_compression(ParquetCompression::Uncompressed)
+                .with_statistics(StatisticsOptions::empty())
+                .batched(df.schema())
+                .map_err(|e| spill_error(path, e))?;
+            *slot = Some(w);
+        }
+        if let Some(w) = slot.as_mut() {
+            w.write_batch(df).map_err(|e| spill_error(path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Close every file; returns, per partition, its file when it holds rows.
+    fn finish(self) -> Result<Vec<Option<PathBuf>>> {
+        let mut out = Vec::new();
+        for (path, w) in self.names.into_iter().zip(self.open) {
+            match w {
+                Some(w) => {
+                    w.finish().map_err(|e| spill_error(&path, e))?;
+                    out.push(Some(path));
+                }
+                None => out.push(None),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn read_spill(path: &Path) -> Result<DataFrame> {
+    let file = File::open(path).map_err(|e| spill_error(path, e))?;
+    ParquetReader::new(file).finish().map_err(|e| spill_error(path, e))
+}
+
+/// Item keys of all partitions: a provisional id per distinct key as partitions report them, and
+/// at the end the key-order codes the memory engine gives the same items.
+#[derive(Default)]
+struct KeyMap {
+    ints: HashMap<i64, u32>,
+    strs: HashMap<String, u32>,
+    keys: Option<Column>,
+}
+
+impl KeyMap {
+    /// Provisional ids of `keys` (distinct, non-null), new keys added.
+    fn ids(&mut self, keys: &Column) -> Result<Vec<u32>> {
+        let start = self.keys.as_ref().map_or(0, |k| k.len()) as u32;
+        let mut fresh: Vec<IdxSize> = Vec::new();
+        let mut next = start;
+        let mut add = |found: Option<u32>, row: usize, fresh: &mut Vec<IdxSize>| -> u32 {
+            found.unwrap_or_else(|| {
+                fresh.push(row as IdxSize);
+                next += 1;
+                next - 1
+            })
+        };
+        let ids: Vec<u32> = match keys.dtype() {
+            DataType::String => {
+                let ca = keys.str()?;
+                let mut out = Vec::with_capacity(ca.len());
+                for (row, k) in ca.iter().enumerate() {
+                    let k = k.unwrap_or("");
+                    let id = add(self.strs.get(k).copied(), row, &mut fresh);
+                    self.strs.entry(k.to_string()).or_insert(id);
+                    out.push(id);
+                }
+                out
+            }
+            _ => {
+                let ints = keys.cast(&DataType::Int64)?;
+                let mut out = Vec::with_capacity(ints.len());
+                for (row, k) in ints.i64()?.iter().enumerate() {
+                    let k = k.unwrap_or(0);
+                    let id = add(self.ints.get(&k).copied(), row, &mut fresh);
+                    self.ints.entry(k).or_insert(id);
+                    out.push(id);
+                }
+                out
+            }
+        };
+        let new_keys = keys.take_slice(&fresh)?;
+        match self.keys.as_mut() {
+            Some(all) => {
+                all.append(&new_keys)?;
+            }
+            None => self.keys = Some(new_keys),
+        }
+        Ok(ids)
+    }
+
+    /// The keys in key order, and each provisional id's code in that order.
+    fn finish(self) -> Result<Option<(Column, Vec<u32>)>> {
+        let Some(keys) = self.keys else { return Ok(None) };
+        let order = keys.arg_sort(SortOptions::default());
+        let mut remap = vec![0u32; keys.len()];
+        for (code, old) in order.into_no_null_iter().enumerate() {
+            remap[old as usize] = code as u32;
+        }
+        let sorted = keys.take(&keys.arg_sort(SortOptions::default()))?;
+        Ok(Some((sorted, remap)))
+    }
+}
+
+/// Per provisional item id: purchase orders, revenue and quantity, merged over partitions.
+#[derive(Default)]
+struct ItemSums {
+    orders: Vec<u32>,
+    revenue: Vec<Exact>,
+    quantity: Vec<Exact>,
+}
+
+impl ItemSums {
+    fn add(&mut self, ids: &[u32], orders: &[u32], revenue: &[Exact], quantity: &[Exact]) {
+        let n = ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0).max(self.orders.len());
+        self.orders.resize(n, 0);
+        self.revenue.resize(n, 0);
+        self.quantity.resize(n, 0);
+        for (local, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            self.orders[id] += orders[local];
+            self.revenue[id] = self.revenue[id].wrapping_add(revenue[local]);
+            if let Some(q) = quantity.get(local) {
+                self.quantity[id] = self.quantity[id].wrapping_add(*q);
+            }
+        }
+    }
+}
+
+/// Sets of u32 appended to a file as `len, items...`, read back as one CSR.
+struct SetFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl SetFile {
+    fn create(path: PathBuf) -> Result<SetFile> {
+        let file = File::create(&path).map_err(|e| spill_error(&path, e))?;
+        Ok(SetFile { out: BufWriter::with_capacity(1 << 20, file), path })
+    }
+
+    fn push(&mut self, set: impl ExactSizeIterator<Item = u32>) -> Result<()> {
+        let mut buf = Vec::with_capacity(4 * (set.len() + 1));
+        buf.extend_from_slice(&(set.len() as u32).to_le_bytes());
+        for x in set {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        self.out.write_all(&buf).map_err(|e| spill_error(&self.path, e))
+    }
+
+    fn finish(mut self) -> Result<PathBuf> {
+        self.out.flush().map_err(|e| spill_error(&self.path, e))?;
+        Ok(self.path)
+    }
+}
+
+/// The sets of a [`SetFile`]; with `remap`, each item mapped through it and the set sorted.
+fn read_sets(path: &Path, remap: Option<&[u32]>) -> Result<Csr> {
+    let mut bytes = Vec::new();
+    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
+    let words: Vec<u32> = bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    drop(bytes);
+    let mut csr = Csr { offsets: vec![0], items: Vec::with_capacity(words.len()) };
+    let mut at = 0;
+    while at < words.len() {
+        let n = words[at] as usize;
+        let start = csr.items.len();
+        match remap {
+            Some(remap) => {
+                csr.items.extend(words[at + 1..at + 1 + n].iter().map(|&id| remap[id as usize]));
+                csr.items[start..].sort_unstable();
+            }
+            None => csr.items.extend_from_slice(&words[at + 1..at + 1 + n]),
+        }
+        csr.offsets.push(csr.items.len());
+        at += 1 + n;
+    }
+    Ok(csr)
+}
+
+/// How many order partitions: enough that one partition's lines (at the memory engine's bytes a
+/// line) take at most half the limit.
+pub fn plan_partitions(lines: u64, limit: u64, given: Option<u32>) -> u32 {
+    given.unwrap_or_else(|| {
+        let per_partition = (limit / 2).max(1);
+        lines.saturating_mul(MEMORY_BYTES_PER_LINE).div_ceil(per_partition).clamp(1, 4096) as u32
+    })
+}
+
+/// Facts of the dump, streamed through a spill folder in `spill_root`.
+pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Stopwatch) -> Result<(Facts, SpillReport)> {
+    let has = s.has;
+    let file_lines = crate::input::file_lines(&dump.files)?;
+    let lines: u64 = file_lines.iter().sum();
+    let n_parts = plan_partitions(lines, limit, s.partitions);
+    let n_cparts = n_parts;
+    let spill = SpillDir::create(spill_root)?;
+    tracing::debug!(partitions = n_parts, spill = %spill.path.display(), "partitioned engine");
+
+    // 1. Stream and partition by order.
+    let slice = (limit / (4 * MEMORY_BYTES_PER_LINE)).clamp(1 << 14, 8 << 20) as usize;
+    let mut counts = Counts::default();
+    let mut max_ts: Option<i64> = None;
+    let mut writers = Writers::new(&spill, "lines", n_parts);
+    for (file, &n) in file_lines.iter().enumerate() {
+        let mut offset = 0usize;
+        while offset < n as usize {
+            let raw = dump.collect_slice(file, offset, slice)?;
+            offset += slice;
+            let (part_counts, part_max, valid) = orders::reject_invalid_lines(raw, has)?;
+            counts.merge(&part_counts);
+            max_ts = max_ts.max(part_max);
+            if valid.height() == 0 {
+                continue;
+            }
+            let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
+            for (p, part) in split_by(&valid, &ids, n_parts)? {
+                writers.write(p, &part)?;
+            }
+        }
+    }
+    let line_files = writers.finish()?;
+    sw.lap("scan_and_partition");
+    let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
+
+    // 2. Orders, one order partition at a time.
+    let mut products = KeyMap::default();
+    let mut items = KeyMap::default();
+    let mut sums = ItemSums::default();
+    let mut money_totals = [0f64; 2];
+    let mut records = Writers::new(&spill, "orders", n_cparts);
+    let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
+    let mut basket_file = SetFile::create(spill.file("baskets.bin"))?;
+    let mut quiet = Stopwatch::start();
+    let item_is_product = s.plan.items == Some(c::PRODUCT);
+    // Which item sets the customer records carry (as the memory engine codes them).
+    let need_products = has.product && (s.plan.favourite || item_is_product);
+    let need_items = s.plan.items == Some(c::ITEM);
+    counts.rejected.insert("order_customer_conflict".into(), 0);
+    for path in line_files.iter().flatten() {
+        let part = read_spill(path)?;
+        std::fs::remove_file(path).map_err(|e| spill_error(path, e))?;
+        let (current, future) = orders::exclude_future_lines(part, s.as_of.and(as_of))?;
+        let [a, b] = super::abs_money(&current)?;
+        money_totals[0] += a;
+        money_totals[1] += b;
+        let mut part_counts = Counts::default();
+        part_counts.future_lines = future;
+        let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
+        // Count the orders' rules without double-counting the line counts of pass 1.
+        let k = &o.counts;
+        counts.future_lines += k.future_lines;
+        counts.lines_used += k.lines_used;
+        counts.guest_lines += k.guest_lines;
+        counts.orders += k.orders;
+        counts.purchase_orders += k.purchase_orders;
+        counts.orders_rejected_conflict += k.orders_rejected_conflict;
+        *counts.rejected.entry("order_customer_conflict".into()).or_insert(0) +=
+            k.rejected.get("order_customer_conflict").copied().unwrap_or(0);
+        // Provisional item ids of this partition's codes.
+        let product_ids = o.products.as_ref().map(|(codes, _)| products.ids(&codes.keys)).transpose()?;
+        let item_ids = o.items.as_ref().map(|(codes, _)| items.ids(&codes.keys)).transpose()?;
+        let (basket_ids, basket) = match (&o.items, &item_ids, &o.products, &product_ids) {
+            (Some((codes, b)), Some(ids), _, _) => (Some(ids), Some((codes, b))),
+            (None, _, Some((codes, b)), Some(ids)) if item_is_product => (Some(ids), Some((codes, b))),
+            _ => (None, None),
+        };
+        if let (Some(ids), Some((codes, b))) = (basket_ids, basket) {
+            let (revenue, qty) = memory::item_sums(&o, codes, has)?;
+            sums.add(ids, &item_orders(b, codes.keys.len()), &revenue, &qty);
+            for set in 0..b.len() {
+                let its = b.of(set);
+                if !its.is_empty() {
+                    basket_file.push(its.iter().map(|&it| ids[it as usize]))?;
+                }
+            }
+        }
+        if s.plan.customers || (has.customer && s.plan.items.is_some()) {
+            write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, &spill, n_cparts)?;
+        }
+    }
+    let record_files = records.finish()?;
+    let record_sets: Vec<Option<PathBuf>> = record_sets.into_iter().map(|f| f.map(|f| f.finish()).transpose()).collect::<Result<_>>()?;
+    let basket_path = basket_file.finish()?;
+    sw.lap("orders");
+    require_lines(s, &counts)?;
+    check_money_range(s, money_totals)?;
+
+    // 3. Customers, one customer partition at a time.
+    let products = products.finish()?;
+    let items = if item_is_product { None } else { items.finish()? };
+    let basket_keys = if item_is_product { products.as_ref() } else { items.as_ref() };
+    let n_basket_items = basket_keys.map_or(0, |(k, _)| k.len());
+    let mut item_customers = vec![0u32; n_basket_items];
+    let mut customer_parts = Vec::new();
+    let mut held = 0u64;
+    for (q, (frame, sets)) in record_files.iter().zip(&record_sets).enumerate() {
+        let (Some(frame), Some(sets)) = (frame, sets) else { continue };
+        let df = read_spill(frame)?;
+        let product_remap = products.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
+        let item_remap = items.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
+        let all_sets = read_sets(sets, None)?;
+        let (first, second) = if need_products {
+            split_record_sets(&all_sets, product_remap, need_items.then_some(item_remap))
+        } else {
+            split_record_sets(&all_sets, item_remap, None)
+        };
+        let product_sets = need_products.then_some(&first);
+        let item_sets = if need_items { second.as_ref().or(Some(&first)) } else { product_sets.filter(|_| item_is_product) };
+        let cust = codes::encode(df.column(c::CUSTOMER)?)?;
+        let keys = cust.keys(df.column(c::CUSTOMER)?)?;
+        let exact = |hi: &str, lo: &str| -> Result<Vec<Exact>> {
+            let (Ok(h), Ok(l)) = (df.column(hi), df.column(lo)) else { return Ok(Vec::new()) };
+            Ok(h.i64()?.into_no_null_iter().zip(l.i64()?.into_no_null_iter()).map(|(h, l)| money::join(h, l)).collect())
+        };
+        let purchase: Vec<bool> = df.column("purchase")?.bool()?.iter().map(|b| b.unwrap_or(false)).collect();
+        let ordered_at: Vec<i64> = match df.column("ordered_at") {
+            Ok(t) => t.i64()?.into_no_null_iter().collect(),
+            Err(_) => Vec::new(),
+        };
+        let amount = exact("amount_hi", "amount_lo")?;
+        let profit = exact("profit_hi", "profit_lo")?;
+        if s.plan.customers {
+            let records = OrderRecords {
+                customer: &cust.codes,
+                purchase: &purchase,
+                ordered_at: &ordered_at,
+                amount: &amount,
+                profit: &profit,
+                baskets: product_sets,
+            };
+            let product_keys = products.as_ref().map(|(k, _)| k);
+            let pass = customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost)?;
+            if item_is_product {
+                add_counts(&mut item_customers, pass.item_customers.as_deref());
+            }
+            held += pass.facts.len() as u64 * CUSTOMER_FACT_BYTES;
+            let done = (q + 1) as u64;
+            if held.saturating_mul(n_cparts as u64) / done > limit {
+                return Err(Error::Config(format!(
+                    "--memory-limit {limit} bytes is too small for this dump: its customer facts alone need about {} bytes ({} bytes a customer); give at least that",
+                    held.saturating_mul(n_cparts as u64) / done + limit / 4,
+                    CUSTOMER_FACT_BYTES
+                )));
+            }
+            customer_parts.push(pass.facts);
+        }
+        if !(item_is_product && s.plan.customers) {
+            if let Some(b) = item_sets {
+                let pass = baskets::customer_items(&cust.codes, keys.len(), b, n_basket_items, false);
+                add_counts(&mut item_customers, Some(&pass.customers));
+            }
+        }
+    }
+    sw.lap("customer_facts");
+    let customers = concat_customer_facts(customer_parts)?;
+    if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
+        return Err(memory::no_customers(s, &counts));
+    }
+
+    // 4. Item facts and pairs.
+    let (mut item_facts, mut pair_facts) = (None, None);
+    if let (Some((keys, remap)), Some(_)) = (basket_keys, s.plan.items) {
+        let n = keys.len();
+        let mut orders = vec![0u32; n];
+        let mut revenue = vec![0i128; n];
+        let mut quantity = vec![0i128; n];
+        for (id, &code) in remap.iter().enumerate() {
+            let code = code as usize;
+            orders[code] = sums.orders.get(id).copied().unwrap_or(0);
+            revenue[code] = sums.revenue.get(id).copied().unwrap_or(0);
+            quantity[code] = sums.quantity.get(id).copied().unwrap_or(0);
+        }
+        let total = counts.purchase_orders;
+        let b = read_sets(&basket_path, Some(remap))?;
+        let budget = ((limit / 4) / 4).clamp(1 << 16, crate::kernels::pairs::PAIR_BUDGET as u64) as usize;
+        pair_facts = Some(memory::pair_facts(&b, n, s, total, budget));
+        item_facts = Some(ItemFacts {
+            item: keys.clone(),
+            orders,
+            customers: has.customer.then_some(item_customers),
+            quantity: has.quantity.then(|| quantity.iter().map(|q| money::to_f64(*q)).collect()),
+            revenue: has.amount.then(|| revenue.iter().map(|r| money::to_f64(*r)).collect()),
+            total_purchase_orders: total,
+        });
+        sw.lap("item_and_pair_facts");
+    }
+    let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spilled_bytes(&spill) };
+    drop(spill);
+    Ok((Facts { as_of, has, counts, customers, items: item_facts, pairs: pair_facts }, report))
+}
+
+fn spilled_bytes(spill: &SpillDir) -> u64 {
+    spill.bytes()
+}
+
+fn add_counts(into: &mut [u32], from: Option<&[u32]>) {
+    if let Some(from) = from {
+        into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// The record sets hold, per order, one set, or two (the favourite-product set, then the basket
+/// item set) when `second` is given. Split them and map each to final codes.
+fn split_record_sets(all: &Csr, first: &[u32], second: Option<&[u32]>) -> (Csr, Option<Csr>) {
+    let map = |ids: &[u32], remap: &[u32], out: &mut Csr| {
+        let start = out.items.len();
+        out.items.extend(ids.iter().map(|&id| remap[id as usize]));
+        out.items[start..].sort_unstable();
+        out.offsets.push(out.items.len());
+    };
+    let mut a = Csr { offsets: vec![0], items: Vec::new() };
+    let mut b = Csr { offsets: vec![0], items: Vec::new() };
+    let step = if second.is_some() { 2 } else { 1 };
+    let mut set = 0;
+    while set + step <= all.len() {
+        map(all.of(set), first, &mut a);
+        if let Some(remap) = second {
+            map(all.of(set + 1), remap, &mut b);
+        }
+        set += step;
+    }
+    (a, second.map(|_| b))
+}
+
+/// One record per order of a known customer (kept, not rejected), appended to the spill of the
+/// customer's partition: the columns to one Parquet file, the item sets to a set file.
+#[allow(clippy::too_many_arguments)]
+fn write_customer_records(
+    o: &memory::Ordered,
+    product_ids: Option<&[u32]>,
+    item_ids: Option<&[u32]>,
+    records: &mut Writers,
+    sets: &mut [Option<SetFile>],
+    spill: &SpillDir,
+    n: u32,
+) -> Result<()> {
+    let ix = &o.index;
+    let kept = ix.kept_customer();
+    let orders: Vec<usize> = (0..ix.len()).filter(|&o| kept[o] != NONE).collect();
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let customer_rows: Vec<IdxSize> = orders.iter().map(|&ord| ix.line_customer.first_row[kept[ord] as usize]).collect();
+    let customer = o.lines.column(c::CUSTOMER)?.take_slice(&customer_rows)?;
+    let mut columns = vec![
+        customer.clone(),
+        Column::new("purchase".into(), orders.iter().map(|&ord| ix.purchase[ord]).collect::<Vec<bool>>()),
+    ];
+    if !ix.ordered_at.is_empty() {
+        columns.push(Column::new("ordered_at".into(), orders.iter().map(|&ord| ix.ordered_at[ord]).collect::<Vec<i64>>()));
+    }
+    let mut halves = |name: &str, v: &[Exact]| {
+        if v.is_empty() {
+            return;
+        }
+        let (hi, lo): (Vec<i64>, Vec<i64>) = orders.iter().map(|&ord| money::split(v[ord])).unzip();
+        columns.push(Column::new(format!("{name}_hi").into(), hi));
+        columns.push(Column::new(format!("{name}_lo").into(), lo));
+    };
+    halves("amount", &ix.customer_amount);
+    halves("profit", &ix.customer_profit);
+    let df = DataFrame::new_infer_height(columns)?;
+    let ids = partition_ids(&customer, n, 0x5EED)?;
+    let product_sets = o.products.as_ref().map(|(_, b)| b).zip(product_ids);
+    let item_sets = o.items.as_ref().map(|(_, b)| b).zip(item_ids);
+    let (first, second): (Option<(&Csr, &[u32])>, Option<(&Csr, &[u32])>) = match (product_sets, item_sets) {
+        (Some(p), Some(i)) => (Some(p), Some(i)),
+        (Some(p), None) => (Some(p), None),
+        (None, Some(i)) => (Some(i), None),
+        (None, None) => (None, None),
+    };
+    let (offsets, members) = codes::group_by_code(n as usize, &ids);
+    for q in 0..n as usize {
+        if offsets[q + 1] == offsets[q] {
+            continue;
+        }
+        let rows = &members[offsets[q]..offsets[q + 1]];
+        let idx = IdxCa::from_vec("".into(), rows.iter().map(|&r| r as IdxSize).collect());
+        records.write(q as u32, &df.take(&idx)?)?;
+        if sets[q].is_none() {
+            sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")))?);
+        }
+        let file = sets[q].as_mut().expect("created above");
+        for &r in rows {
+            let ord = orders[r as usize];
+            for (b, ids) in [first, second].into_iter().flatten() {
+                file.push(b.of(ord).iter().map(|&it| ids[it as usize]))?;
+            }
+            if first.is_none() {
+                file.push(std::iter::empty())?;
+            }
+        }
+    }
+    Ok(())
+}

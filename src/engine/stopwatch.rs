@@ -1,0 +1,53 @@
+//! Stage timings for the manifest (and a spinner for people at a terminal). Taken around stages by
+//! the engines and the run, never passed into a computation.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Seconds per stage, as the manifest reports them.
+pub struct Stopwatch {
+    t: Instant,
+    pub timings: BTreeMap<String, f64>,
+    /// A spinner on the terminal naming the stage just finished; `None` when not a terminal.
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl Stopwatch {
+    /// Start timing now.
+    pub fn start() -> Self {
+        Stopwatch { t: Instant::now(), timings: BTreeMap::new(), progress: None }
+    }
+
+    /// Start timing now, with a spinner on stderr (for people at a terminal).
+    pub fn start_with_progress() -> Self {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} evergreen {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message("reading…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Stopwatch { t: Instant::now(), timings: BTreeMap::new(), progress: Some(bar) }
+    }
+
+    /// Record the time since the last lap under `stage` (and log it at debug level).
+    pub fn lap(&mut self, stage: &str) {
+        let now = Instant::now();
+        let secs = (now - self.t).as_secs_f64();
+        tracing::debug!(stage, seconds = secs, "stage done");
+        if let Some(bar) = &self.progress {
+            bar.set_message(format!("{stage} done ({secs:.2}s)…"));
+        }
+        self.timings.insert(stage.to_string(), secs);
+        self.t = now;
+    }
+}
+
+impl Drop for Stopwatch {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+}
+

@@ -1,0 +1,159 @@
+//! The engine boundary. An engine ([`crate::engine`]) turns order lines into these facts; the
+//! table families ([`crate::tables`]) compute every table from them and from nothing else, so a
+//! table is the same whichever engine produced its facts.
+//!
+//! | fact, one row per | holds | read by |
+//! |---|---|---|
+//! | customer ([`CustomerFacts`]) | first/last purchase, frequency, monetary, profit, favourite product | customers, scores, deciles, lapse |
+//! | item ([`ItemFacts`]) | purchase orders, customers, quantity, revenue | products, basket_pairs |
+//! | pair ([`PairFacts`]) | purchase orders holding both items | basket_pairs |
+//! | run ([`Counts`]) | cleaning counts | manifest |
+//!
+//! Every fact is mergeable: counts add, first/last take min/max, money sums are exact fixed-point
+//! sums ([`crate::kernels::money`]), so a partitioned engine computes them per partition and
+//! merges them to the same bits.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+
+/// Canonical column names of the line frame (see [`crate::input`], the only reader of the user's
+/// column names).
+pub mod col_names {
+    pub const CUSTOMER: &str = "customer_id";
+    pub const ORDER: &str = "order_id";
+    pub const TS: &str = "ts";
+    pub const AMOUNT: &str = "amount";
+    pub const PRODUCT: &str = "product_id";
+    pub const COST: &str = "cost";
+    pub const QUANTITY: &str = "quantity";
+    /// The basket item (the product, or `--item-col`).
+    pub const ITEM: &str = "item";
+}
+
+/// Which roles the canonical frame carries from the dump. An absent customer is a null
+/// `customer_id`, an absent amount is `1.0` per line (every line positive); an absent timestamp
+/// has no column and turns off the time rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Present {
+    pub customer: bool,
+    pub timestamp: bool,
+    pub amount: bool,
+    pub product: bool,
+    pub item: bool,
+    pub cost: bool,
+    pub quantity: bool,
+}
+
+/// What the cleaning rules did, for the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub lines_read: u64,
+    pub lines_used: u64,
+    pub future_lines: u64,
+    /// Rejected lines by reason: `null_order`, `null_timestamp`, `null_amount`,
+    /// `non_finite_amount`, `order_customer_conflict`. A line is counted under its first reason.
+    pub rejected: BTreeMap<String, u64>,
+    pub guest_lines: u64,
+    pub orders: u64,
+    pub purchase_orders: u64,
+    pub orders_rejected_conflict: u64,
+}
+
+impl Counts {
+    /// Counts of two disjoint parts of a dump (partitions hold whole orders) added up.
+    pub fn merge(&mut self, other: &Counts) {
+        self.lines_read += other.lines_read;
+        self.lines_used += other.lines_used;
+        self.future_lines += other.future_lines;
+        for (k, v) in &other.rejected {
+            *self.rejected.entry(k.clone()).or_insert(0) += v;
+        }
+        self.guest_lines += other.guest_lines;
+        self.orders += other.orders;
+        self.purchase_orders += other.purchase_orders;
+        self.orders_rejected_conflict += other.orders_rejected_conflict;
+    }
+}
+
+/// One row per customer with at least one purchase order, in no particular order (the tables
+/// order customers themselves).
+#[derive(Debug, Clone)]
+pub struct CustomerFacts {
+    /// `customer_id` (Int64 or String, as the dump has it).
+    pub customer_id: Column,
+    /// Purchase orders.
+    pub frequency: Vec<u32>,
+    /// The customer's line amounts over all kept orders (returns included), exact, unrounded.
+    pub monetary: Vec<f64>,
+    /// amount - cost over the same lines; `None` without a cost column.
+    pub profit: Option<Vec<f64>>,
+    /// Earliest / latest purchase order time, microseconds since the epoch.
+    pub first_purchase: Vec<i64>,
+    pub last_purchase: Vec<i64>,
+    /// The product on the positive lines of most of the customer's purchase orders (ties: the
+    /// smallest product); null for customers without product lines. `None` without a product column.
+    pub favourite_product: Option<Column>,
+}
+
+impl CustomerFacts {
+    pub fn len(&self) -> usize {
+        self.frequency.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frequency.is_empty()
+    }
+}
+
+/// One row per item (code) on a positive line of a purchase order, in item order.
+#[derive(Debug, Clone)]
+pub struct ItemFacts {
+    /// Item keys, ascending; a pair's codes index this column.
+    pub item: Column,
+    /// Purchase orders holding the item.
+    pub orders: Vec<u32>,
+    /// Distinct known customers whose purchase orders hold it (`None` without a customer column).
+    pub customers: Option<Vec<u32>>,
+    /// Sum of quantity over the item lines (`None` without a quantity column).
+    pub quantity: Option<Vec<f64>>,
+    /// Sum of amount over the item lines, exact, unrounded (`None` without an amount column).
+    pub revenue: Option<Vec<f64>>,
+    /// Purchase orders of the dump (the support denominator).
+    pub total_purchase_orders: u64,
+}
+
+/// Pairs of items bought together, with what the counting kernel did.
+#[derive(Debug, Clone, Default)]
+pub struct PairFacts {
+    /// `(a, b, pair_orders)` item codes with `a < b` and pair_orders >= threshold, ordered by a, then b.
+    pub pairs: Vec<(u32, u32, u32)>,
+    pub threshold: u64,
+    pub items_kept: u64,
+    pub baskets_paired: u64,
+    pub baskets_skipped: u64,
+}
+
+/// What a job needs from an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Customer facts (the `run` tables).
+    pub customers: bool,
+    /// The customers' favourite product (needs a product column).
+    pub favourite: bool,
+    /// Item and pair facts over this canonical column (`product_id` or `item`).
+    pub items: Option<&'static str>,
+}
+
+/// Everything an engine produces for one run.
+pub struct Facts {
+    /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).
+    pub as_of: Option<NaiveDate>,
+    pub has: Present,
+    pub counts: Counts,
+    pub customers: Option<CustomerFacts>,
+    pub items: Option<ItemFacts>,
+    pub pairs: Option<PairFacts>,
+}

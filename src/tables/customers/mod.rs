@@ -1,0 +1,142 @@
+//! The customers family (SPEC "Table customers", "Scores", "monetary_deciles",
+//! "purchase_deciles"): recency, frequency, monetary and the columns derived from them, per
+//! customer with at least one purchase order, and the tables over them.
+
+pub mod deciles;
+pub mod scores;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::config::ScoringMethod;
+use crate::error::{Error, Result};
+use crate::exprs::{days_until, fractional_days, round_money_value};
+use crate::facts::{col_names as c, CustomerFacts};
+
+/// What the customers family reads from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub bins: u8,
+    pub scoring: ScoringMethod,
+    pub lapse_thresholds: &'a [u32],
+    pub money_decimals: u32,
+}
+
+/// customers, score_bins, monetary_deciles, purchase_deciles, from the customer facts.
+pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(String, DataFrame)>> {
+    let d = o.money_decimals;
+    let has_cost = f.profit.is_some();
+    let scored = scores::add_scores(
+        rfm(f, as_of, d)?.with_columns([
+            lapse_bucket(col("recency_days"), o.lapse_thresholds).alias("lapse_bucket"),
+            lit(NULL).cast(DataType::String).alias("segment"),
+        ]),
+        o.bins,
+        o.scoring,
+    );
+    let select: Vec<Expr> = columns(has_cost).into_iter().map(col).collect();
+    let customers = deciles::add_deciles(scored, d).select(select).collect()?;
+    if customers.height() == 0 {
+        return Err(Error::Internal("customer tables over no customer".into()));
+    }
+    let cust = customers.clone().lazy();
+    let score_bins = scores::score_bins(cust.clone())?.collect()?;
+    let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, has_cost).collect()?;
+    let purchase_deciles = deciles::purchase_deciles(cust, d).collect()?;
+    Ok(vec![
+        ("customers".to_string(), customers),
+        ("score_bins".to_string(), score_bins),
+        ("monetary_deciles".to_string(), monetary_deciles),
+        ("purchase_deciles".to_string(), purchase_deciles),
+    ])
+}
+
+/// Per-customer recency, frequency, monetary (and profit with a cost column) and the favourite
+/// product, one row per customer with at least one purchase order.
+///
+/// frequency = purchase orders; monetary = the customer's line amounts over all kept orders
+/// (returns included), rounded; first/last purchase = earliest/latest purchase order timestamp.
+pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<LazyFrame> {
+    let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
+    let ts = |v: &[i64], name: &str| -> Result<Column> { Ok(Column::new(name.into(), v).cast(&datetime)?) };
+    let round = |v: &[f64]| v.iter().map(|x| round_money_value(*x, money_decimals)).collect::<Vec<f64>>();
+    let profit: Column = match &f.profit {
+        Some(p) => Column::new("profit".into(), round(p)),
+        None => Column::full_null("profit".into(), f.len(), &DataType::Float64),
+    };
+    let favourite = match &f.favourite_product {
+        Some(fav) => fav.clone().with_name("favourite_product".into()),
+        None => Column::full_null("favourite_product".into(), f.len(), &DataType::String),
+    };
+    let base = DataFrame::new_infer_height(vec![
+        f.customer_id.clone().with_name(c::CUSTOMER.into()),
+        Column::new("frequency".into(), f.frequency.iter().map(|&n| n as i64).collect::<Vec<i64>>()),
+        Column::new("monetary".into(), round(&f.monetary)),
+        ts(&f.first_purchase, "first_purchase_at")?,
+        ts(&f.last_purchase, "last_purchase_at")?,
+        profit,
+        favourite,
+    ])?;
+    let freq = col("frequency");
+    Ok(base.lazy().with_columns([
+        days_until(as_of, col("last_purchase_at")).alias("recency_days"),
+        days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
+        (col("monetary") / freq.clone().cast(DataType::Float64)).alias("avg_order_value"),
+        when(freq.clone().gt(lit(1i64)))
+            .then(
+                fractional_days(col("last_purchase_at"), col("first_purchase_at"))
+                    / (freq - lit(1i64)).cast(DataType::Float64),
+            )
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("avg_days_between_orders"),
+    ]))
+}
+
+/// Lapse bucket labels for ascending thresholds: `0-30`, `31-60`, …, `121+`.
+pub fn lapse_labels(thresholds: &[u32]) -> Vec<String> {
+    let mut labels = Vec::with_capacity(thresholds.len() + 1);
+    let mut lo = 0u64;
+    for &t in thresholds {
+        labels.push(format!("{lo}-{t}"));
+        lo = u64::from(t) + 1;
+    }
+    labels.push(format!("{lo}+"));
+    labels
+}
+
+/// The lapse bucket of a recency in days: the first threshold it does not exceed.
+pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
+    let labels = lapse_labels(thresholds);
+    let last = lit(labels[thresholds.len()].clone());
+    thresholds.iter().zip(&labels).rev().fold(last, |otherwise, (t, label)| {
+        when(recency_days.clone().lt_eq(lit(*t as i64))).then(lit(label.clone())).otherwise(otherwise)
+    })
+}
+
+/// Column order of the `customers` table (profit only with a cost column).
+pub fn columns(has_cost: bool) -> Vec<&'static str> {
+    let mut v = vec![
+        "customer_id",
+        "first_purchase_at",
+        "last_purchase_at",
+        "recency_days",
+        "tenure_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_cell",
+        "segment",
+        "lapse_bucket",
+        "monetary_decile",
+        "purchase_decile",
+        "favourite_product",
+        "avg_days_between_orders",
+    ];
+    if has_cost {
+        v.push("profit");
+    }
+    v
+}

@@ -1,0 +1,25 @@
+//! Table families: facts in, tables out. A family imports [`crate::facts`], the plain options of
+//! [`crate::config`], [`crate::exprs`] and [`crate::error`] only: never an engine, the output
+//! writer, the CLI or another family (`tests/it/layout.rs` checks it).
+
+pub mod basket;
+pub mod customers;
+
+/// Every table a run writes, by family, in the order the manifest lists them (queries come after).
+pub const REGISTRY: [(&str, Family); 6] = [
+    ("customers", Family::Customers),
+    ("score_bins", Family::Customers),
+    ("monetary_deciles", Family::Customers),
+    ("purchase_deciles", Family::Customers),
+    ("products", Family::Basket),
+    ("basket_pairs", Family::Basket),
+];
+
+/// The table families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// customers, score_bins, monetary_deciles, purchase_deciles (needs customer facts).
+    Customers,
+    /// products, basket_pairs (needs item and pair facts).
+    Basket,
+}
