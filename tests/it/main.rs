@@ -6,11 +6,13 @@
 mod basket;
 mod common;
 mod customers;
+mod engines;
 mod deciles;
 mod errors;
 mod hardening;
 mod input;
 mod issue9;
+mod layout;
 mod properties;
 mod queries;
 mod scores;

@@ -1,0 +1,309 @@
+//! Issue 10: one seam, two engines. Contract tests written once and run against every engine: the
+//! partitioned engine, forced onto small dumps with many partitions, writes every table with the
+//! same BLAKE3 as the memory engine; its spill folder never outlives the run; a memory limit too
+//! small for the customer facts is a one-line error; pair counting stays linear in items.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use proptest::prelude::*;
+
+use crate::common::*;
+use evergreen::config::{EngineChoice, Settings};
+
+/// Every table of a run (BLAKE3 of its Parquet bytes) and the counts.
+fn digests(s: Settings) -> Result<(Vec<(String, String)>, evergreen::facts::Counts, String), evergreen::Error> {
+    let cfg = s.resolve().expect("valid settings");
+    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start())?;
+    let mut out = Vec::new();
+    for (name, mut df) in t.tables {
+        let bytes = evergreen::output::table_bytes(&mut df).unwrap();
+        out.push((name, blake3::hash(&bytes).to_hex().to_string()));
+    }
+    out.sort();
+    Ok((out, t.counts, t.engine.name.to_string()))
+}
+
+fn with_engine(mut s: Settings, engine: EngineChoice, partitions: Option<u32>) -> Settings {
+    s.engine = Some(engine);
+    s.partitions = partitions;
+    s
+}
+
+/// Random messy dumps: string or integer ids, guests, orders naming two customers, returns,
+/// null amounts, future lines, several products per order, lines in any order.
+fn arb_dump() -> impl Strategy<Value = (Vec<(u8, u16, u8, i32, u8, bool)>, bool)> {
+    (prop::collection::vec((0u8..14, 0u16..60, 0u8..90, -800i32..6000, 0u8..9, any::<bool>()), 1..160), any::<bool>())
+}
+
+fn frame_of(rows: &[(u8, u16, u8, i32, u8, bool)], strings: bool) -> DataFrame {
+    // customer 0 is a guest line; the order mostly decides the customer, sometimes not (conflicts).
+    let customer: Vec<Option<i64>> = rows
+        .iter()
+        .map(|r| if r.0 == 0 { None } else if r.5 && r.0 % 5 == 0 { Some(r.0 as i64) } else { Some((r.1 as i64 * 7) % 11 + 1) })
+        .collect();
+    let amount: Vec<Option<f64>> =
+        rows.iter().map(|r| if r.3 % 97 == 0 { None } else { Some(r.3 as f64 / 100.0 + 0.005 * (r.4 % 2) as f64) }).collect();
+    let ts: Vec<i64> = rows.iter().map(|r| micros("2024-01-01 08:00") + r.2 as i64 * 86_400_000_000 + r.4 as i64 * 3_600_000_000).collect();
+    let mut df = if strings {
+        df!(
+            "customer_id" => customer.iter().map(|c| c.map(|c| format!("C{c:03}"))).collect::<Vec<_>>(),
+            "order_id" => rows.iter().map(|r| format!("O-{}", r.1)).collect::<Vec<_>>(),
+            "ts" => ts,
+            "amount" => amount,
+            "product_id" => rows.iter().map(|r| format!("P{}", r.4)).collect::<Vec<_>>(),
+            "cost" => rows.iter().map(|r| r.3 as f64 / 250.0).collect::<Vec<_>>(),
+            "quantity" => rows.iter().map(|r| (r.4 % 3 + 1) as f64).collect::<Vec<_>>(),
+        )
+    } else {
+        df!(
+            "customer_id" => customer,
+            "order_id" => rows.iter().map(|r| r.1 as i64).collect::<Vec<_>>(),
+            "ts" => ts,
+            "amount" => amount,
+            "product_id" => rows.iter().map(|r| r.4 as i64).collect::<Vec<_>>(),
+            "cost" => rows.iter().map(|r| r.3 as f64 / 250.0).collect::<Vec<_>>(),
+            "quantity" => rows.iter().map(|r| (r.4 % 3 + 1) as f64).collect::<Vec<_>>(),
+        )
+    }
+    .unwrap();
+    df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
+    df
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+    /// SPEC: every table is identical whichever engine, partitioning or input order produced it.
+    #[test]
+    fn issue10_partitioned_tables_equal_memory_tables((rows, strings) in arb_dump(), parts in 1u32..9, as_of in prop::option::of(0u8..90)) {
+        let (_d, p) = dump_frame(&mut frame_of(&rows, strings));
+        let day = as_of.map(|d| (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(d as i64)).to_string());
+        let s = settings(&p, day.as_deref());
+        let memory = digests(with_engine(s.clone(), EngineChoice::Memory, None));
+        let partitioned = digests(with_engine(s.clone(), EngineChoice::Partitioned, Some(parts)));
+        match (memory, partitioned) {
+            (Ok((m, mc, me)), Ok((q, qc, qe))) => {
+                prop_assert_eq!(me, "memory");
+                prop_assert_eq!(qe, "partitioned");
+                prop_assert_eq!(mc, qc);
+                prop_assert_eq!(m, q);
+            }
+            // Both engines refuse the same dumps (no customer with a purchase, no usable line).
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => prop_assert!(false, "engines disagree: memory {:?} partitioned {:?}", a.map(|x| x.2), b.map(|x| x.2)),
+        }
+        // The same lines in reverse order: the same tables.
+        let mut reversed = frame_of(&rows, strings);
+        reversed = reversed.reverse();
+        let (_d2, p2) = dump_frame(&mut reversed);
+        let mut s2 = settings(&p2, day.as_deref());
+        s2.out = s.out.clone();
+        if let (Ok(a), Ok(b)) = (digests(with_engine(s, EngineChoice::Memory, None)), digests(with_engine(s2, EngineChoice::Partitioned, Some(parts)))) {
+            prop_assert_eq!(a.0, b.0);
+        }
+    }
+}
+
+/// The basket job (products and pairs only, item column, no customers) through both engines.
+#[test]
+fn issue10_basket_job_equal_across_engines() {
+    let rows: Vec<(u8, u16, u8, i32, u8, bool)> =
+        (0..400).map(|i| ((i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, (i * 37 % 900) as i32 - 50, (i * 11 % 9) as u8, i % 3 == 0)).collect();
+    let (_d, p) = dump_frame(&mut frame_of(&rows, false));
+    let out = p.parent().unwrap();
+    let run = |engine: &str, dir: &str| {
+        let o = bin()
+            .args(["basket", "-i", p.to_str().unwrap(), "-o", out.join(dir).to_str().unwrap(), "--engine", engine, "--partitions", "5"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        manifest(&out.join(dir))
+    };
+    let (m, q) = (run("memory", "m"), run("partitioned", "q"));
+    for t in ["products", "basket_pairs"] {
+        assert_eq!(m["tables"][t]["blake3"], q["tables"][t]["blake3"], "{t}");
+    }
+    assert_eq!(q["engine"]["name"], "partitioned");
+    assert_eq!(q["engine"]["partitions"], 5);
+}
+
+/// Every shipped sample through both engines, byte for byte, and with --item-col.
+#[test]
+fn issue10_samples_equal_across_engines() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["-i".into(), samples.join("transactions.parquet").display().to_string()],
+        vec![
+            "-i".into(),
+            samples.join("online_retail.parquet").display().to_string(),
+            "--config".into(),
+            samples.join("online_retail.toml").display().to_string(),
+        ],
+    ];
+    for (k, args) in cases.iter().enumerate() {
+        let mut hashes = Vec::new();
+        for engine in ["memory", "partitioned"] {
+            let out = dir.path().join(format!("{k}-{engine}"));
+            let o = bin()
+                .arg("run")
+                .args(args)
+                .args(["-o", out.to_str().unwrap(), "--engine", engine, "--partitions", "6"])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let m = manifest(&out);
+            assert_eq!(m["engine"]["name"], engine);
+            hashes.push((m["tables"].clone(), m["counts"].clone()));
+        }
+        let tables = hashes[0].0.as_object().unwrap();
+        for (name, info) in tables {
+            assert_eq!(info["blake3"], hashes[1].0[name]["blake3"], "case {k}: table {name}");
+        }
+        assert_eq!(hashes[0].1, hashes[1].1, "case {k}: counts");
+    }
+}
+
+/// `--engine auto` picks the partitioned engine when the dump's estimated peak passes the limit,
+/// and the spill folder (beside --out by default) is gone after the run.
+#[test]
+fn issue10_auto_engine_follows_the_memory_limit_and_spill_is_removed() {
+    // 200 lines (about 22 kB at the memory engine's 110 bytes a line), 11 customers.
+    let rows: Vec<(u8, u16, u8, i32, u8, bool)> =
+        (0..200).map(|i| (1 + (i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, 100 + i as i32, (i % 9) as u8, false)).collect();
+    let (_d, p) = dump_frame(&mut frame_of(&rows, false));
+    let root = p.parent().unwrap();
+    for (limit, engine) in [("1GB", "memory"), ("10KB", "partitioned")] {
+        let out = root.join(format!("out-{engine}"));
+        let o = bin()
+            .args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--memory-limit", limit])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(manifest(&out)["engine"]["name"], engine, "limit {limit}");
+    }
+    let left: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("spill"))
+        .collect();
+    assert!(left.is_empty(), "spill left behind: {left:?}");
+}
+
+/// A spill folder of a run that died is removed by the next run; a folder that only looks like
+/// one (no marker file: not evergreen's) is kept.
+#[test]
+fn issue10_stale_spill_of_a_dead_run_is_removed() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let spill = p.parent().unwrap().join("spill");
+    // pid 999999999 cannot be alive (Linux pids stay below 2^22).
+    let stale = spill.join(".evergreen-spill-999999999-1");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("EVERGREEN_SPILL"), "999999999").unwrap();
+    std::fs::write(stale.join("lines-0.parquet"), "x").unwrap();
+    let lookalike = spill.join(".evergreen-spill-999999998-1");
+    std::fs::create_dir_all(&lookalike).unwrap();
+    std::fs::write(lookalike.join("notes.txt"), "mine").unwrap();
+    let out = p.parent().unwrap().join("out");
+    let o = bin()
+        .args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--engine", "partitioned"])
+        .args(["--spill-dir", spill.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stale.exists(), "the dead run's spill folder is removed");
+    assert_eq!(std::fs::read_to_string(lookalike.join("notes.txt")).unwrap(), "mine");
+    let names: Vec<String> = std::fs::read_dir(&spill).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(names, vec![".evergreen-spill-999999998-1".to_string()], "only the lookalike is left");
+}
+
+/// A spill folder that cannot be written: exit 5, the previous output untouched.
+#[test]
+fn issue10_unwritable_spill_is_exit_5_and_keeps_the_previous_output() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let root = p.parent().unwrap();
+    let out = root.join("out");
+    let ok = bin().args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap()]).output().unwrap();
+    assert!(ok.status.success());
+    let before = std::fs::read(out.join("customers.parquet")).unwrap();
+    // A regular file where the spill folder should go.
+    let blocker = root.join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let o = bin()
+        .args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--engine", "partitioned"])
+        .args(["--spill-dir", blocker.join("spill").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("spill"), "{err}");
+    assert_eq!(std::fs::read(out.join("customers.parquet")).unwrap(), before);
+}
+
+/// A limit too small for the customer facts: a one-line error (exit 2) saying how much it needs.
+#[test]
+fn issue10_limit_below_the_customer_facts_says_what_it_needs() {
+    let n = 3000i64;
+    let mut df = df!(
+        "customer_id" => (0..n).collect::<Vec<_>>(),
+        "order_id" => (0..n).collect::<Vec<_>>(),
+        "ts" => (0..n).map(|i| micros("2024-01-01 00:00") + i * 1_000_000).collect::<Vec<_>>(),
+        "amount" => (0..n).map(|i| 1.0 + i as f64).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
+    let (_d, p) = dump_frame(&mut df);
+    let out = p.parent().unwrap().join("out");
+    let o = bin()
+        .args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--memory-limit", "100KB"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // 3000 customers at 160 bytes: 480 000 bytes at least.
+    let needs: u64 = err.split("need about ").nth(1).and_then(|r| r.split(' ').next()).and_then(|v| v.parse().ok()).expect(&err);
+    assert!(needs >= 480_000, "{err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+/// Pair counting with 1M distinct items: the work follows pair occurrences, not items² (a
+/// quadratic pass over 1M items would be 10^12 steps). Checked against a plain count.
+#[test]
+fn issue10_pairs_with_a_million_items_stay_linear() {
+    let n_items = 1_000_000usize;
+    let mut offsets = vec![0usize];
+    let mut items = Vec::new();
+    let mut x: u64 = 12345;
+    for _ in 0..200_000 {
+        let len = 2 + (x % 4) as usize;
+        for _ in 0..len {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Half the baskets draw from 1000 popular items, so pairs repeat.
+            let it = if x >> 63 == 0 { (x >> 33) as usize % 1000 } else { (x >> 20) as usize % n_items };
+            items.push(it as u32);
+        }
+        offsets.push(items.len());
+    }
+    let started = std::time::Instant::now();
+    let got = evergreen::kernels::pairs::count_pairs_within(&offsets, &items, n_items, 2, None, 1 << 16);
+    let took = started.elapsed();
+    let mut want = std::collections::HashMap::<(u32, u32), u32>::new();
+    for w in offsets.windows(2) {
+        let mut b: Vec<u32> = items[w[0]..w[1]].to_vec();
+        b.sort_unstable();
+        b.dedup();
+        for i in 0..b.len() {
+            for j in i + 1..b.len() {
+                *want.entry((b[i], b[j])).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut want: Vec<(u32, u32, u32)> = want.into_iter().filter(|e| e.1 >= 2).map(|((a, b), n)| (a, b, n)).collect();
+    want.sort_unstable();
+    assert_eq!(got.pairs, want);
+    assert!(took.as_secs_f64() < 20.0, "{took:?}");
+}
