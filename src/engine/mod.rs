@@ -9,6 +9,7 @@ pub mod customers;
 pub mod memory;
 pub mod orders;
 pub mod partitioned;
+pub mod spill;
 pub mod stopwatch;
 
 use std::path::PathBuf;

@@ -20,8 +20,6 @@
 //! memory engine computes. The spill folder is removed at the end, on error, and (after a crash) by
 //! the next run that uses the same spill folder.
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use hashbrown::HashMap;
@@ -30,6 +28,7 @@ use polars::prelude::*;
 use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
 use super::memory::{self, item_orders};
 use super::orders;
+use super::spill::{read_frames, read_words, FrameFile, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
@@ -49,81 +48,6 @@ pub struct SpillReport {
 /// Bytes one customer's facts take in memory (ids, counts, sums, times, favourite, and the
 /// customers table built from them).
 pub const CUSTOMER_FACT_BYTES: u64 = 160;
-
-/// The name prefix of spill folders (`.evergreen-spill-<pid>-<nanos>`).
-const SPILL_PREFIX: &str = ".evergreen-spill-";
-/// The marker file inside a spill folder: proof that evergreen made it.
-const SPILL_MARKER: &str = "EVERGREEN_SPILL";
-
-/// A spill folder evergreen made, removed when dropped (on success and on error alike).
-struct SpillDir {
-    path: PathBuf,
-}
-
-impl SpillDir {
-    /// A new spill folder inside `root`, after removing the folders of earlier runs that died.
-    fn create(root: &Path) -> Result<SpillDir> {
-        std::fs::create_dir_all(root).map_err(|e| spill_error(root, e))?;
-        remove_stale(root);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let path = root.join(format!("{SPILL_PREFIX}{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&path).map_err(|e| spill_error(&path, e))?;
-        std::fs::write(path.join(SPILL_MARKER), std::process::id().to_string()).map_err(|e| spill_error(&path, e))?;
-        Ok(SpillDir { path })
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    /// Bytes in the folder.
-    fn bytes(&self) -> u64 {
-        std::fs::read_dir(&self.path)
-            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for SpillDir {
-    fn drop(&mut self) {
-        remove_spill(&self.path);
-    }
-}
-
-/// Remove a spill folder: only the files evergreen writes there (flat, no sub-folders), then the folder.
-fn remove_spill(path: &Path) {
-    if !path.join(SPILL_MARKER).is_file() {
-        return;
-    }
-    if let Ok(entries) = std::fs::read_dir(path) {
-        for e in entries.flatten() {
-            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(path);
-}
-
-/// Spill folders in `root` left by runs that are no longer alive (their pid is gone).
-fn remove_stale(root: &Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Some(rest) = name.strip_prefix(SPILL_PREFIX) else { continue };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
-            tracing::info!(folder = %e.path().display(), "removing the spill folder of an earlier run that stopped");
-            remove_spill(&e.path());
-        }
-    }
-}
-
-/// A spill write or read that failed (a full disk, most often): exit 5, the output untouched.
-fn spill_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Output { path: path.to_path_buf(), reason: format!("cannot write the spill folder (--spill-dir): {e}") }
-}
 
 /// Which of `n` partitions a key goes to (a fixed mix of the key's bits, so both passes agree).
 fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
@@ -151,70 +75,37 @@ fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
     }
 }
 
-/// Rows of `df` split by partition id, in their order.
-fn split_by(df: &DataFrame, ids: &[u32], n: u32) -> Result<Vec<(u32, DataFrame)>> {
-    let (offsets, rows) = codes::group_by_code(n as usize, ids);
-    let mut out = Vec::new();
-    for p in 0..n as usize {
-        if offsets[p + 1] > offsets[p] {
-            let idx = IdxCa::from_vec("".into(), rows[offsets[p]..offsets[p + 1]].iter().map(|&r| r as IdxSize).collect());
-            out.push((p as u32, df.take(&idx)?));
-        }
-    }
-    Ok(out)
-}
-
-/// One Parquet spill file per partition, appended batch by batch.
+/// One spill file per partition, each appended batch by batch (all with one schema).
 struct Writers {
-    names: Vec<PathBuf>,
-    open: Vec<Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>>,
+    files: Vec<FrameFile>,
+    schema: Option<Schema>,
 }
 
 impl Writers {
     fn new(dir: &SpillDir, prefix: &str, n: u32) -> Writers {
-        Writers {
-            names: (0..n).map(|p| dir.file(&format!("{prefix}-{p}.parquet"))).collect(),
-            open: (0..n).map(|_| None).collect(),
-        }
+        Writers { files: (0..n).map(|p| FrameFile::new(dir.file(&format!("{prefix}-{p}.bin")))).collect(), schema: None }
     }
 
-    fn write(&mut self, p: u32, df: &DataFrame) -> Result<()> {
-        let path = &self.names[p as usize];
-        let slot = &mut self.open[p as usize];
-        if slot.is_none() {
-            let file = File::create(path).map_err(|e| spill_error(path, e))?;
-            let w = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
-                .with_compression(ParquetCompression::Uncompressed)
-                .with_statistics(StatisticsOptions::empty())
-                .batched(df.schema())
-                .map_err(|e| spill_error(path, e))?;
-            *slot = Some(w);
+    /// Append each row of `df` to the file of its partition (`ids`), keeping the rows' order.
+    fn write_split(&mut self, df: &DataFrame, ids: &[u32]) -> Result<()> {
+        if self.schema.is_none() {
+            self.schema = Some(df.schema().as_ref().clone());
         }
-        if let Some(w) = slot.as_mut() {
-            w.write_batch(df).map_err(|e| spill_error(path, e))?;
+        let n = self.files.len();
+        let (offsets, rows) = codes::group_by_code(n, ids);
+        for p in 0..n {
+            if offsets[p + 1] > offsets[p] {
+                self.files[p].write_rows(df, &rows[offsets[p]..offsets[p + 1]])?;
+            }
         }
         Ok(())
     }
 
-    /// Close every file; returns, per partition, its file when it holds rows.
-    fn finish(self) -> Result<Vec<Option<PathBuf>>> {
-        let mut out = Vec::new();
-        for (path, w) in self.names.into_iter().zip(self.open) {
-            match w {
-                Some(w) => {
-                    w.finish().map_err(|e| spill_error(&path, e))?;
-                    out.push(Some(path));
-                }
-                None => out.push(None),
-            }
-        }
-        Ok(out)
+    /// Close every file; per partition, its file when it holds rows, and the schema.
+    fn finish(self) -> Result<(Vec<Option<PathBuf>>, Schema)> {
+        let files = self.files.into_iter().map(|f| f.finish()).collect::<Result<_>>()?;
+        Ok((files, self.schema.unwrap_or_default()))
     }
-}
-
-fn read_spill(path: &Path) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|e| spill_error(path, e))?;
-    ParquetReader::new(file).finish().map_err(|e| spill_error(path, e))
 }
 
 /// Item keys of all partitions: a provisional id per distinct key as partitions report them, and
@@ -311,39 +202,9 @@ impl ItemSums {
     }
 }
 
-/// Sets of u32 appended to a file as `len, items...`, read back as one CSR.
-struct SetFile {
-    path: PathBuf,
-    out: BufWriter<File>,
-}
-
-impl SetFile {
-    fn create(path: PathBuf) -> Result<SetFile> {
-        let file = File::create(&path).map_err(|e| spill_error(&path, e))?;
-        Ok(SetFile { out: BufWriter::with_capacity(1 << 20, file), path })
-    }
-
-    fn push(&mut self, set: impl ExactSizeIterator<Item = u32>) -> Result<()> {
-        let mut buf = Vec::with_capacity(4 * (set.len() + 1));
-        buf.extend_from_slice(&(set.len() as u32).to_le_bytes());
-        for x in set {
-            buf.extend_from_slice(&x.to_le_bytes());
-        }
-        self.out.write_all(&buf).map_err(|e| spill_error(&self.path, e))
-    }
-
-    fn finish(mut self) -> Result<PathBuf> {
-        self.out.flush().map_err(|e| spill_error(&self.path, e))?;
-        Ok(self.path)
-    }
-}
-
 /// The sets of a [`SetFile`]; with `remap`, each item mapped through it and the set sorted.
 fn read_sets(path: &Path, remap: Option<&[u32]>) -> Result<Csr> {
-    let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
-    let words: Vec<u32> = bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-    drop(bytes);
+    let words = read_words(path)?;
     let mut csr = Csr { offsets: vec![0], items: Vec::with_capacity(words.len()) };
     let mut at = 0;
     while at < words.len() {
@@ -378,7 +239,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let lines: u64 = file_lines.iter().sum();
     let n_parts = plan_partitions(lines, limit, s.partitions);
     let n_cparts = n_parts;
-    let spill = SpillDir::create(spill_root)?;
+    let mut spill = SpillDir::create(spill_root)?;
     tracing::debug!(partitions = n_parts, spill = %spill.path.display(), "partitioned engine");
 
     // 1. Stream and partition by order.
@@ -398,12 +259,10 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
                 continue;
             }
             let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
-            for (p, part) in split_by(&valid, &ids, n_parts)? {
-                writers.write(p, &part)?;
-            }
+            writers.write_split(&valid, &ids)?;
         }
     }
-    let line_files = writers.finish()?;
+    let (line_files, line_schema) = writers.finish()?;
     sw.lap("scan_and_partition");
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
 
@@ -422,8 +281,8 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let need_items = s.plan.items == Some(c::ITEM);
     counts.rejected.insert("order_customer_conflict".into(), 0);
     for path in line_files.iter().flatten() {
-        let part = read_spill(path)?;
-        std::fs::remove_file(path).map_err(|e| spill_error(path, e))?;
+        let part = read_frames(path, &line_schema)?;
+        spill.remove(path)?;
         let (current, future) = orders::exclude_future_lines(part, s.as_of.and(as_of))?;
         let [a, b] = super::abs_money(&current)?;
         money_totals[0] += a;
@@ -463,7 +322,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
             write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, &spill, n_cparts)?;
         }
     }
-    let record_files = records.finish()?;
+    let (record_files, record_schema) = records.finish()?;
     let record_sets: Vec<Option<PathBuf>> = record_sets.into_iter().map(|f| f.map(|f| f.finish()).transpose()).collect::<Result<_>>()?;
     let basket_path = basket_file.finish()?;
     sw.lap("orders");
@@ -480,7 +339,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let mut held = 0u64;
     for (q, (frame, sets)) in record_files.iter().zip(&record_sets).enumerate() {
         let (Some(frame), Some(sets)) = (frame, sets) else { continue };
-        let df = read_spill(frame)?;
+        let df = read_frames(frame, &record_schema)?;
         let product_remap = products.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
         let item_remap = items.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
         let all_sets = read_sets(sets, None)?;
@@ -569,13 +428,9 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
         });
         sw.lap("item_and_pair_facts");
     }
-    let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spilled_bytes(&spill) };
+    let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes() };
     drop(spill);
     Ok((Facts { as_of, has, counts, customers, items: item_facts, pairs: pair_facts }, report))
-}
-
-fn spilled_bytes(spill: &SpillDir) -> u64 {
-    spill.bytes()
 }
 
 fn add_counts(into: &mut [u32], from: Option<&[u32]>) {
@@ -660,8 +515,10 @@ fn write_customer_records(
             continue;
         }
         let rows = &members[offsets[q]..offsets[q + 1]];
-        let idx = IdxCa::from_vec("".into(), rows.iter().map(|&r| r as IdxSize).collect());
-        records.write(q as u32, &df.take(&idx)?)?;
+        if records.schema.is_none() {
+            records.schema = Some(df.schema().as_ref().clone());
+        }
+        records.files[q].write_rows(&df, rows)?;
         if sets[q].is_none() {
             sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")))?);
         }

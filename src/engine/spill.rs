@@ -1,0 +1,368 @@
+//! The partitioned engine's spill folder and its files.
+//!
+//! Spill files are evergreen's own and short-lived, so they use the simplest format that is fast to
+//! write and read back: batches of raw little-endian column values (a Parquet encoder spends most
+//! of its time on dictionaries and statistics nobody reads here). A batch is `rows: u64`, then per
+//! column of the file's schema: a validity flag byte (and, when set, one byte per row), then the
+//! values: 8 bytes per row for Int64 / Datetime / Float64, 1 for Boolean, and for String the byte
+//! length (u64), one u32 length per row and the bytes.
+//!
+//! The folder (`.evergreen-spill-<pid>-<nanos>`, holding a marker file) is removed when the run
+//! ends, fails or is interrupted by an error; after a crash, the next run that spills into the same
+//! place removes it (its pid is no longer alive). Nothing else in the spill root is touched.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
+
+use crate::error::{Error, Result};
+
+/// The name prefix of spill folders (`.evergreen-spill-<pid>-<nanos>`).
+const SPILL_PREFIX: &str = ".evergreen-spill-";
+/// The marker file inside a spill folder: proof that evergreen made it.
+const SPILL_MARKER: &str = "EVERGREEN_SPILL";
+
+/// A spill write or read that failed (a full disk, most often): exit 5, the output untouched.
+pub fn spill_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output { path: path.to_path_buf(), reason: format!("cannot write the spill folder (--spill-dir): {e}") }
+}
+
+/// A spill folder evergreen made, removed when dropped (on success and on error alike).
+pub struct SpillDir {
+    pub path: PathBuf,
+    /// Bytes of the files already removed (for the manifest's spilled bytes).
+    removed: u64,
+}
+
+impl SpillDir {
+    /// A new spill folder inside `root`, after removing the folders of earlier runs that died.
+    pub fn create(root: &Path) -> Result<SpillDir> {
+        std::fs::create_dir_all(root).map_err(|e| spill_error(root, e))?;
+        remove_stale(root);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = root.join(format!("{SPILL_PREFIX}{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).map_err(|e| spill_error(&path, e))?;
+        std::fs::write(path.join(SPILL_MARKER), std::process::id().to_string()).map_err(|e| spill_error(&path, e))?;
+        Ok(SpillDir { path, removed: 0 })
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Remove one spill file once it has been read back (its bytes still count as spilled).
+    pub fn remove(&mut self, file: &Path) -> Result<()> {
+        self.removed += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        std::fs::remove_file(file).map_err(|e| spill_error(file, e))
+    }
+
+    /// Bytes written to the folder so far (files still there and files removed).
+    pub fn bytes(&self) -> u64 {
+        let present: u64 = std::fs::read_dir(&self.path)
+            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0);
+        present + self.removed
+    }
+}
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        remove_spill(&self.path);
+    }
+}
+
+/// Remove a spill folder: only the files evergreen writes there (flat, no sub-folders), then the
+/// folder; a folder without the marker is not evergreen's and is left alone.
+fn remove_spill(path: &Path) {
+    if !path.join(SPILL_MARKER).is_file() {
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(path);
+}
+
+/// Spill folders in `root` left by runs that are no longer alive (their pid is gone).
+fn remove_stale(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(SPILL_PREFIX) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            tracing::info!(folder = %e.path().display(), "removing the spill folder of an earlier run that stopped");
+            remove_spill(&e.path());
+        }
+    }
+}
+
+/// One column ready to be written row by row: its values in one contiguous array.
+enum Source<'a> {
+    Int(&'a [i64], Option<&'a Bitmap>),
+    Float(&'a [f64], Option<&'a Bitmap>),
+    Bool(&'a BooleanArray),
+    Str(&'a Utf8ViewArray),
+}
+
+/// The physical column a spill stores for `c` (Datetime as its Int64 microseconds), in one chunk.
+fn physical(c: &Column) -> Result<Series> {
+    let s = c.as_materialized_series();
+    let s = match s.dtype() {
+        DataType::Datetime(_, _) => s.cast(&DataType::Int64)?,
+        DataType::Null => s.cast(&DataType::Int64)?,
+        _ => s.clone(),
+    };
+    Ok(s.rechunk())
+}
+
+/// A spill file of frames that share one schema, appended batch by batch.
+pub struct FrameFile {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+    buf: Vec<u8>,
+}
+
+impl FrameFile {
+    pub fn new(path: PathBuf) -> FrameFile {
+        FrameFile { path, out: None, buf: Vec::new() }
+    }
+
+    /// Append the rows `rows` of `df` (ascending indices) as one batch.
+    pub fn write_rows(&mut self, df: &DataFrame, rows: &[u32]) -> Result<()> {
+        let series: Vec<Series> = df.columns().iter().map(physical).collect::<Result<_>>()?;
+        let mut sources = Vec::with_capacity(series.len());
+        for s in &series {
+            sources.push(match s.dtype() {
+                DataType::Int64 => {
+                    let a = s.i64()?.downcast_iter().next().ok_or_else(|| Error::Internal("empty column".into()))?;
+                    Source::Int(a.values().as_slice(), a.validity())
+                }
+                DataType::Float64 => {
+                    let a = s.f64()?.downcast_iter().next().ok_or_else(|| Error::Internal("empty column".into()))?;
+                    Source::Float(a.values().as_slice(), a.validity())
+                }
+                DataType::Boolean => Source::Bool(s.bool()?.downcast_iter().next().ok_or_else(|| Error::Internal("empty column".into()))?),
+                DataType::String => Source::Str(s.str()?.downcast_iter().next().ok_or_else(|| Error::Internal("empty column".into()))?),
+                other => return Err(Error::Internal(format!("cannot spill a column of type {other}"))),
+            });
+        }
+        let b = &mut self.buf;
+        b.clear();
+        b.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+        let validity = |b: &mut Vec<u8>, v: Option<&Bitmap>| match v.filter(|v| v.unset_bits() > 0) {
+            None => b.push(0),
+            Some(v) => {
+                b.push(1);
+                b.extend(rows.iter().map(|&r| v.get_bit(r as usize) as u8));
+            }
+        };
+        for src in &sources {
+            match src {
+                Source::Int(values, v) => {
+                    validity(b, *v);
+                    for &r in rows {
+                        b.extend_from_slice(&values[r as usize].to_le_bytes());
+                    }
+                }
+                Source::Float(values, v) => {
+                    validity(b, *v);
+                    for &r in rows {
+                        b.extend_from_slice(&values[r as usize].to_le_bytes());
+                    }
+                }
+                Source::Bool(a) => {
+                    validity(b, a.validity());
+                    b.extend(rows.iter().map(|&r| a.value(r as usize) as u8));
+                }
+                Source::Str(a) => {
+                    validity(b, a.validity());
+                    let total: usize = rows.iter().map(|&r| a.value(r as usize).len()).sum();
+                    b.extend_from_slice(&(total as u64).to_le_bytes());
+                    for &r in rows {
+                        b.extend_from_slice(&(a.value(r as usize).len() as u32).to_le_bytes());
+                    }
+                    for &r in rows {
+                        b.extend_from_slice(a.value(r as usize).as_bytes());
+                    }
+                }
+            }
+        }
+        if self.out.is_none() {
+            let file = File::create(&self.path).map_err(|e| spill_error(&self.path, e))?;
+            self.out = Some(BufWriter::with_capacity(1 << 20, file));
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.write_all(b).map_err(|e| spill_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Close the file; its path when it holds any batch.
+    pub fn finish(self) -> Result<Option<PathBuf>> {
+        match self.out {
+            Some(mut out) => {
+                out.flush().map_err(|e| spill_error(&self.path, e))?;
+                Ok(Some(self.path))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Read a little-endian u64 / u32 at `at`, advancing it.
+fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize, path: &Path) -> Result<&'a [u8]> {
+    let end = at.checked_add(n).filter(|&e| e <= bytes.len()).ok_or_else(|| spill_error(path, "spill file cut short"))?;
+    let out = &bytes[*at..end];
+    *at = end;
+    Ok(out)
+}
+
+fn u64_at(bytes: &[u8], at: &mut usize, path: &Path) -> Result<u64> {
+    let b = take(bytes, at, 8, path)?;
+    Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+}
+
+/// Read a [`FrameFile`] back as one frame of `schema` (the schema its frames had).
+pub fn read_frames(path: &Path, schema: &Schema) -> Result<DataFrame> {
+    let mut bytes = Vec::new();
+    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
+    let n_cols = schema.len();
+    let mut ints: Vec<Vec<i64>> = vec![Vec::new(); n_cols];
+    let mut floats: Vec<Vec<f64>> = vec![Vec::new(); n_cols];
+    let mut bools: Vec<Vec<bool>> = vec![Vec::new(); n_cols];
+    let mut strs: Vec<(Vec<u32>, Vec<u8>)> = vec![(Vec::new(), Vec::new()); n_cols];
+    let mut valid: Vec<Vec<bool>> = vec![Vec::new(); n_cols];
+    let mut any_null = vec![false; n_cols];
+    let mut rows_total = 0usize;
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let rows = u64_at(&bytes, &mut at, path)? as usize;
+        for (k, (_, dtype)) in schema.iter().enumerate() {
+            let flag = take(&bytes, &mut at, 1, path)?[0];
+            if flag == 1 {
+                let v = take(&bytes, &mut at, rows, path)?;
+                if !any_null[k] {
+                    valid[k] = vec![true; rows_total];
+                    any_null[k] = true;
+                }
+                valid[k].extend(v.iter().map(|&x| x == 1));
+            } else if any_null[k] {
+                valid[k].extend(std::iter::repeat_n(true, rows));
+            }
+            match dtype {
+                DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
+                    let raw = take(&bytes, &mut at, rows * 8, path)?;
+                    ints[k].extend(raw.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                }
+                DataType::Float64 => {
+                    let raw = take(&bytes, &mut at, rows * 8, path)?;
+                    floats[k].extend(raw.chunks_exact(8).map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                }
+                DataType::Boolean => {
+                    let raw = take(&bytes, &mut at, rows, path)?;
+                    bools[k].extend(raw.iter().map(|&x| x == 1));
+                }
+                DataType::String => {
+                    let total = u64_at(&bytes, &mut at, path)? as usize;
+                    let lens = take(&bytes, &mut at, rows * 4, path)?;
+                    strs[k].0.extend(lens.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes"))));
+                    strs[k].1.extend_from_slice(take(&bytes, &mut at, total, path)?);
+                }
+                other => return Err(Error::Internal(format!("cannot read a spilled column of type {other}"))),
+            }
+        }
+        rows_total += rows;
+    }
+    drop(bytes);
+    let mut columns = Vec::with_capacity(n_cols);
+    for (k, (name, dtype)) in schema.iter().enumerate() {
+        let v = any_null[k].then(|| std::mem::take(&mut valid[k]));
+        let ok = |i: usize| v.as_ref().is_none_or(|v| v[i]);
+        let column: Column = match dtype {
+            DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
+                let values = std::mem::take(&mut ints[k]);
+                let ca = match &v {
+                    None => Int64Chunked::from_vec(name.clone(), values),
+                    Some(_) => values.iter().enumerate().map(|(i, x)| ok(i).then_some(*x)).collect::<Int64Chunked>().with_name(name.clone()),
+                };
+                ca.into_column().cast(dtype)?
+            }
+            DataType::Float64 => {
+                let values = std::mem::take(&mut floats[k]);
+                match &v {
+                    None => Float64Chunked::from_vec(name.clone(), values).into_column(),
+                    Some(_) => values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| ok(i).then_some(*x))
+                        .collect::<Float64Chunked>()
+                        .with_name(name.clone())
+                        .into_column(),
+                }
+            }
+            DataType::Boolean => {
+                let values = std::mem::take(&mut bools[k]);
+                values.iter().enumerate().map(|(i, x)| ok(i).then_some(*x)).collect::<BooleanChunked>().with_name(name.clone()).into_column()
+            }
+            _ => {
+                let (lens, data) = std::mem::take(&mut strs[k]);
+                let mut out: Vec<Option<&str>> = Vec::with_capacity(lens.len());
+                let mut pos = 0usize;
+                for (i, &len) in lens.iter().enumerate() {
+                    let s = std::str::from_utf8(&data[pos..pos + len as usize]).map_err(|e| spill_error(path, e))?;
+                    pos += len as usize;
+                    out.push(ok(i).then_some(s));
+                }
+                StringChunked::from_iter(out).with_name(name.clone()).into_column()
+            }
+        };
+        columns.push(column);
+    }
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// Sets of u32 appended to a file as `len, items...`, read back as one CSR.
+pub struct SetFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    buf: Vec<u8>,
+}
+
+impl SetFile {
+    pub fn create(path: PathBuf) -> Result<SetFile> {
+        let file = File::create(&path).map_err(|e| spill_error(&path, e))?;
+        Ok(SetFile { out: BufWriter::with_capacity(1 << 20, file), path, buf: Vec::new() })
+    }
+
+    pub fn push(&mut self, set: impl ExactSizeIterator<Item = u32>) -> Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(&(set.len() as u32).to_le_bytes());
+        for x in set {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+        self.out.write_all(&self.buf).map_err(|e| spill_error(&self.path, e))
+    }
+
+    pub fn finish(mut self) -> Result<PathBuf> {
+        self.out.flush().map_err(|e| spill_error(&self.path, e))?;
+        Ok(self.path)
+    }
+}
+
+/// The u32 words of a [`SetFile`].
+pub fn read_words(path: &Path) -> Result<Vec<u32>> {
+    let mut bytes = Vec::new();
+    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
+    Ok(bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect())
+}
