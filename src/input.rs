@@ -33,6 +33,15 @@ pub struct InputFile {
     pub hive: BTreeMap<String, String>,
 }
 
+/// How to read a slice of one input file: its path, the input columns to read, the hive partition
+/// columns to add and the canonical columns to make.
+struct Stream {
+    path: PathBuf,
+    columns: Vec<String>,
+    extra: Vec<Expr>,
+    select: Vec<Expr>,
+}
+
 /// The kind an id column is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IdKind {
@@ -47,6 +56,8 @@ pub struct Dump {
     pub lines: LazyFrame,
     /// Per file: its canonical lines (`lines` is their union).
     pub frames: Vec<LazyFrame>,
+    /// Per file: how to read a slice of it (see [`Dump::collect_slice`]).
+    streams: Vec<Stream>,
     pub has: Present,
     /// Per file: its scan and the input columns the lines read, to name the culprit when reading fails.
     sources: Vec<(LazyFrame, Vec<String>)>,
@@ -93,7 +104,24 @@ impl Dump {
     /// Read `len` canonical lines of file `file` from line `offset` on (the partitioned engine
     /// streams the dump this way), with the same checks and diagnosis as [`Dump::collect`].
     pub fn collect_slice(&self, file: usize, offset: usize, len: usize) -> Result<DataFrame> {
-        self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1)
+        let st = &self.streams[file];
+        // Parquet's reader skips the row groups outside the slice (a lazy slice decodes the file
+        // from its start each time); the canonical columns are then made as for the whole dump.
+        let read = || -> PolarsResult<DataFrame> {
+            let reader = std::fs::File::open(&st.path)?;
+            let columns = (!st.columns.is_empty()).then(|| st.columns.clone());
+            let df = ParquetReader::new(reader).with_columns(columns).with_slice(Some((offset, len))).finish()?;
+            let mut lf = df.lazy();
+            if !st.extra.is_empty() {
+                lf = lf.with_columns(st.extra.clone());
+            }
+            lf.select(st.select.clone()).collect()
+        };
+        match read() {
+            Ok(df) => self.check_ts_range(df),
+            // Read it again the general way, which names the file and column at fault.
+            Err(_) => self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1),
+        }
     }
 
     fn collect_frame(&self, lf: LazyFrame, files: std::ops::Range<usize>) -> Result<DataFrame> {
@@ -273,7 +301,7 @@ fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> {
 ///
 /// `streamed` (the partitioned engine, which reads a file slice by slice) scans the open file
 /// instead: only the slice being read is in memory.
-fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef)> {
+fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef, Vec<Expr>)> {
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
         glob: false,
@@ -304,13 +332,13 @@ fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef)> {
             .map(|(k, v)| hive_literal(v).alias(k.as_str()))
             .collect();
         if !extra.is_empty() {
-            lf = lf.with_columns(extra);
+            lf = lf.with_columns(extra.clone());
             // The partition columns are part of the file's schema now.
             let schema = file_schema(f, &mut lf)?;
-            return Ok((lf, schema));
+            return Ok((lf, schema, extra));
         }
     }
-    Ok((lf, schema))
+    Ok((lf, schema, Vec::new()))
 }
 
 /// A file's bytes, read in parallel blocks (as fast as a memory map, without the SIGBUS a mapped
@@ -512,8 +540,11 @@ fn ts_micros(name: &str, dt: &DataType) -> Expr {
 /// Check every file against the roles and build the canonical lazy line frame.
 pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -> Result<Dump> {
     let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
+    let mut extras: Vec<Vec<Expr>> = Vec::with_capacity(files.len());
     for f in &files {
-        scans.push(scan_file(f, streamed)?);
+        let (lf, schema, extra) = scan_file(f, streamed)?;
+        scans.push((lf, schema));
+        extras.push(extra);
     }
     let amount_name = cols.amount.name.as_str();
     let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));
@@ -547,7 +578,8 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     let mut agreed = Agreed::default();
     let mut frames = Vec::with_capacity(scans.len());
     let mut sources = Vec::with_capacity(scans.len());
-    for (f, (lf, schema)) in files.iter().zip(scans) {
+    let mut streams = Vec::with_capacity(scans.len());
+    for ((f, (lf, schema)), extra) in files.iter().zip(scans).zip(extras) {
         let file = f.path.as_path();
         let get = |rc: &RoleCheck, expected: &'static str| -> Result<DataType> {
             schema.get(rc.column).cloned().ok_or_else(|| rc.missing(file, &schema, expected))
@@ -633,6 +665,13 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         read.sort();
         read.dedup();
         read.retain(|n| schema.contains(n));
+        let hive: Vec<String> = extra.iter().flat_map(|e| e.clone().meta().output_name().ok()).map(|n| n.to_string()).collect();
+        streams.push(Stream {
+            path: f.path.clone(),
+            columns: read.iter().filter(|n| !hive.contains(n)).cloned().collect(),
+            extra,
+            select: select.clone(),
+        });
         sources.push((lf.clone(), read));
         frames.push(lf.select(select));
     }
@@ -642,7 +681,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         concat(frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
-    Ok(Dump { files, lines, frames, has, sources, ts_column })
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column })
 }
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing

@@ -28,7 +28,7 @@ use polars::prelude::*;
 use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
 use super::memory::{self, item_orders};
 use super::orders;
-use super::spill::{read_frames, read_words, FrameFile, SetFile, SpillDir};
+use super::spill::{read_frames, read_words, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
@@ -93,9 +93,10 @@ impl Writers {
         }
         let n = self.files.len();
         let (offsets, rows) = codes::group_by_code(n, ids);
+        let frame = Prepared::new(df)?;
         for p in 0..n {
             if offsets[p + 1] > offsets[p] {
-                self.files[p].write_rows(df, &rows[offsets[p]..offsets[p + 1]])?;
+                self.files[p].write_rows(&frame, &rows[offsets[p]..offsets[p + 1]])?;
             }
         }
         Ok(())
@@ -247,21 +248,43 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let mut counts = Counts::default();
     let mut max_ts: Option<i64> = None;
     let mut writers = Writers::new(&spill, "lines", n_parts);
-    for (file, &n) in file_lines.iter().enumerate() {
-        let mut offset = 0usize;
-        while offset < n as usize {
-            let raw = dump.collect_slice(file, offset, slice)?;
-            offset += slice;
-            let (part_counts, part_max, valid) = orders::reject_invalid_lines(raw, has)?;
-            counts.merge(&part_counts);
-            max_ts = max_ts.max(part_max);
-            if valid.height() == 0 {
-                continue;
-            }
-            let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
-            writers.write_split(&valid, &ids)?;
-        }
+    // Seconds reading the first slice, and then reading and writing side by side (logged at debug level).
+    let mut spent = [0f64; 4];
+    let mut clock = std::time::Instant::now();
+    let mut tick = |k: usize| {
+        let now = std::time::Instant::now();
+        spent[k] += (now - clock).as_secs_f64();
+        clock = now;
+    };
+    // The slices in reading order; the next one is read while the current one is written.
+    let slices: Vec<(usize, usize)> = file_lines
+        .iter()
+        .enumerate()
+        .flat_map(|(file, &n)| (0..n as usize).step_by(slice).map(move |offset| (file, offset)))
+        .collect();
+    let read = |k: usize| slices.get(k).map(|&(file, offset)| dump.collect_slice(file, offset, slice)).transpose();
+    let mut next = read(0)?;
+    for k in 0..slices.len() {
+        let Some(raw) = next.take() else { break };
+        tick(0);
+        let (ahead, written) = rayon::join(
+            || read(k + 1),
+            || -> Result<(Counts, Option<i64>)> {
+                let (part_counts, part_max, valid) = orders::reject_invalid_lines(raw, has)?;
+                if valid.height() > 0 {
+                    let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
+                    writers.write_split(&valid, &ids)?;
+                }
+                Ok((part_counts, part_max))
+            },
+        );
+        let (part_counts, part_max) = written?;
+        counts.merge(&part_counts);
+        max_ts = max_ts.max(part_max);
+        next = ahead?;
+        tick(3);
     }
+    tracing::debug!(first_read = spent[0], read_and_write = spent[3], slices = slices.len(), "scan and partition");
     let (line_files, line_schema) = writers.finish()?;
     sw.lap("scan_and_partition");
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
@@ -510,6 +533,7 @@ fn write_customer_records(
         (None, None) => (None, None),
     };
     let (offsets, members) = codes::group_by_code(n as usize, &ids);
+    let frame = Prepared::new(&df)?;
     for q in 0..n as usize {
         if offsets[q + 1] == offsets[q] {
             continue;
@@ -518,7 +542,7 @@ fn write_customer_records(
         if records.schema.is_none() {
             records.schema = Some(df.schema().as_ref().clone());
         }
-        records.files[q].write_rows(&df, rows)?;
+        records.files[q].write_rows(&frame, rows)?;
         if sets[q].is_none() {
             sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")))?);
         }

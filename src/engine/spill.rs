@@ -4,7 +4,8 @@
 //! write and read back: batches of raw little-endian column values (a Parquet encoder spends most
 //! of its time on dictionaries and statistics nobody reads here). A batch is `rows: u64`, then per
 //! column of the file's schema: a validity flag byte (and, when set, one byte per row), then the
-//! values: 8 bytes per row for Int64 / Datetime / Float64, 1 for Boolean, and for String the byte
+//! values: for Int64 / Datetime a width byte and 4 or 8 bytes per row (4 when the batch's values
+//! fit in 32 bits), 8 for Float64, 1 for Boolean, and for String the byte
 //! length (u64), one u32 length per row and the bytes.
 //!
 //! The folder (`.evergreen-spill-<pid>-<nanos>`, holding a marker file) is removed when the run
@@ -126,6 +127,29 @@ fn physical(c: &Column) -> Result<Series> {
     Ok(s.rechunk())
 }
 
+/// A frame's columns in the form spill files are written from (one contiguous physical array per
+/// column), made once and then written in pieces to many files.
+pub struct Prepared(Vec<Series>, Vec<bool>);
+
+impl Prepared {
+    /// The columns, and per column whether its integers all fit in 32 bits (then 4 bytes a value
+    /// are written instead of 8: ids and codes mostly do).
+    pub fn new(df: &DataFrame) -> Result<Prepared> {
+        let series: Vec<Series> = df.columns().iter().map(physical).collect::<Result<_>>()?;
+        let narrow = series
+            .iter()
+            .map(|s| {
+                s.i64().ok().and_then(|ca| ca.downcast_iter().next()).is_some_and(|a| {
+                    let v = a.values().as_slice();
+                    let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                    v.is_empty() || (lo >= i32::MIN as i64 && hi <= i32::MAX as i64)
+                })
+            })
+            .collect();
+        Ok(Prepared(series, narrow))
+    }
+}
+
 /// A spill file of frames that share one schema, appended batch by batch.
 pub struct FrameFile {
     path: PathBuf,
@@ -138,11 +162,10 @@ impl FrameFile {
         FrameFile { path, out: None, buf: Vec::new() }
     }
 
-    /// Append the rows `rows` of `df` (ascending indices) as one batch.
-    pub fn write_rows(&mut self, df: &DataFrame, rows: &[u32]) -> Result<()> {
-        let series: Vec<Series> = df.columns().iter().map(physical).collect::<Result<_>>()?;
-        let mut sources = Vec::with_capacity(series.len());
-        for s in &series {
+    /// Append the rows `rows` (ascending indices) of a prepared frame as one batch.
+    pub fn write_rows(&mut self, frame: &Prepared, rows: &[u32]) -> Result<()> {
+        let mut sources = Vec::with_capacity(frame.0.len());
+        for s in &frame.0 {
             sources.push(match s.dtype() {
                 DataType::Int64 => {
                     let a = s.i64()?.downcast_iter().next().ok_or_else(|| Error::Internal("empty column".into()))?;
@@ -167,12 +190,19 @@ impl FrameFile {
                 b.extend(rows.iter().map(|&r| v.get_bit(r as usize) as u8));
             }
         };
-        for src in &sources {
+        for (src, &narrow) in sources.iter().zip(&frame.1) {
             match src {
                 Source::Int(values, v) => {
                     validity(b, *v);
-                    for &r in rows {
-                        b.extend_from_slice(&values[r as usize].to_le_bytes());
+                    b.push(narrow as u8);
+                    if narrow {
+                        for &r in rows {
+                            b.extend_from_slice(&(values[r as usize] as i32).to_le_bytes());
+                        }
+                    } else {
+                        for &r in rows {
+                            b.extend_from_slice(&values[r as usize].to_le_bytes());
+                        }
                     }
                 }
                 Source::Float(values, v) => {
@@ -262,8 +292,14 @@ pub fn read_frames(path: &Path, schema: &Schema) -> Result<DataFrame> {
             }
             match dtype {
                 DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
-                    let raw = take(&bytes, &mut at, rows * 8, path)?;
-                    ints[k].extend(raw.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                    let narrow = take(&bytes, &mut at, 1, path)?[0] == 1;
+                    if narrow {
+                        let raw = take(&bytes, &mut at, rows * 4, path)?;
+                        ints[k].extend(raw.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as i64));
+                    } else {
+                        let raw = take(&bytes, &mut at, rows * 8, path)?;
+                        ints[k].extend(raw.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                    }
                 }
                 DataType::Float64 => {
                     let raw = take(&bytes, &mut at, rows * 8, path)?;
