@@ -32,8 +32,11 @@ ties share a score. ntile: equal counts, ties broken by customer_id ascending. R
   deciles      customers by monetary desc, then customer_id asc; monetary decile = 1 + floor(10*p/N); \
 purchase decile = the tenth of total revenue in which the customer's spend begins.
   money        every money sum is rounded to money_decimals (default 2), halves away from zero.
-  memory       the needed columns of the dump are held in memory (about 40 bytes per line); with the \
-indexes, the peak is about 90 bytes per line (0.9 GB for 10M lines).
+  engines      memory: the needed columns of the dump in memory (about 110 bytes a line at the peak). \
+partitioned: the dump streamed slice by slice into --spill-dir, partitioned by order, then by customer; \
+memory follows --memory-limit (customer facts, about 160 bytes a customer, stay in memory). auto picks \
+memory when lines x 110 bytes fit --memory-limit. Every engine writes the same bytes.
+  money sums   exact fixed-point sums (independent of line order, threads and partitions), rounded once.
 
 Exit codes: 0 ok, 1 internal error, 2 bad arguments/config, 3 input not found/unreadable, \
 4 input does not fit the contract, 5 output not writable (not evergreen's, an input, or locked by another run).";

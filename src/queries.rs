@@ -97,14 +97,13 @@ fn check_name(name: &str, file: &Path) -> Result<()> {
     let plain = !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
-    let core = ["customers", "score_bins", "monetary_deciles", "purchase_deciles", "products", "basket_pairs"];
     if !plain {
         return Err(Error::Query {
             file: file.to_path_buf(),
             reason: "expected a file name made of letters, digits and _".into(),
         });
     }
-    if core.contains(&name) {
+    if crate::tables::REGISTRY.iter().any(|(core, _)| *core == name) {
         return Err(Error::Query {
             file: file.to_path_buf(),
             reason: format!("`{name}` is a core table; name the query otherwise"),

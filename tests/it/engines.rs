@@ -307,3 +307,14 @@ fn issue10_pairs_with_a_million_items_stay_linear() {
     assert_eq!(got.pairs, want);
     assert!(took.as_secs_f64() < 20.0, "{took:?}");
 }
+
+/// The table registry names exactly the tables the families write (the queries add theirs).
+#[test]
+fn issue10_registry_names_every_family_table() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let t = evergreen::pipeline::compute(&settings(&p, None).resolve().unwrap(), &mut evergreen::pipeline::Stopwatch::start()).unwrap();
+    let written: Vec<&str> = t.tables.iter().map(|(n, _)| n.as_str()).collect();
+    let registry: Vec<&str> = evergreen::tables::REGISTRY.iter().map(|(n, _)| *n).collect();
+    let queries = ["segment_summary", "lapsed_customers", "top_customers"];
+    assert_eq!(written.iter().filter(|n| !queries.contains(n)).copied().collect::<Vec<_>>(), registry);
+}
