@@ -94,3 +94,11 @@ pub fn one_line(s: &str) -> String {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Test hook of the crash tests: `EVERGREEN_TEST_CRASH_AT=<step>` aborts the process at that step
+/// (of the commit, or of the partitioned engine), as a kill would (no destructor runs).
+pub fn crash_point(step: &str) {
+    if std::env::var("EVERGREEN_TEST_CRASH_AT").is_ok_and(|v| v == step) {
+        std::process::abort();
+    }
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{crash_point, Error, Result};
 
 /// Marker written last into a complete output folder.
 pub const SUCCESS: &str = "_SUCCESS";
@@ -34,13 +34,6 @@ fn out_err(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Output { path: path.to_path_buf(), reason: reason.to_string() }
 }
 
-/// Test hook of the crash tests: `EVERGREEN_TEST_CRASH_AT=<step>` aborts the process at that step of
-/// the commit, as a kill would (no destructor runs).
-fn crash_point(step: &str) {
-    if std::env::var("EVERGREEN_TEST_CRASH_AT").is_ok_and(|v| v == step) {
-        std::process::abort();
-    }
-}
 
 /// A unique suffix for this process's temporary folders: the time first (fixed width), so that
 /// names sort by age and [`recover`] restores the latest saved output.

@@ -286,6 +286,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     }
     tracing::debug!(first_read = spent[0], read_and_write = spent[3], slices = slices.len(), "scan and partition");
     let (line_files, line_schema) = writers.finish()?;
+    crate::error::crash_point("after-spill");
     sw.lap("scan_and_partition");
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
 

@@ -318,3 +318,26 @@ fn issue10_registry_names_every_family_table() {
     let queries = ["segment_summary", "lapsed_customers", "top_customers"];
     assert_eq!(written.iter().filter(|n| !queries.contains(n)).copied().collect::<Vec<_>>(), registry);
 }
+
+/// A run killed while its spill folder is full: the previous output is untouched, and the next run
+/// removes the dead run's spill folder (and writes its own output).
+#[test]
+fn issue10_killed_partitioned_run_is_cleaned_by_the_next() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let root = p.parent().unwrap();
+    let out = root.join("out");
+    let spill = root.join("spill");
+    let ok = bin().args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap()]).output().unwrap();
+    assert!(ok.status.success());
+    let before = std::fs::read(out.join("customers.parquet")).unwrap();
+    let args = ["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--engine", "partitioned", "--spill-dir", spill.to_str().unwrap()];
+    let killed = bin().args(args).env("EVERGREEN_TEST_CRASH_AT", "after-spill").output().unwrap();
+    assert!(!killed.status.success(), "the hook aborts the run");
+    let left: Vec<_> = std::fs::read_dir(&spill).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "the killed run left its spill folder");
+    assert_eq!(std::fs::read(out.join("customers.parquet")).unwrap(), before, "previous output untouched");
+    let again = bin().args(args).output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "the dead run's spill folder is gone");
+    assert_eq!(manifest(&out)["engine"]["name"], "partitioned");
+}
