@@ -57,7 +57,7 @@ fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    let of = |h: u64| ((h >> 32) * n as u64 >> 32) as u32;
+    let of = |h: u64| (((h >> 32) * n as u64) >> 32) as u32;
     match keys.dtype() {
         DataType::String => Ok(keys
             .str()?
@@ -311,8 +311,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
         let [a, b] = super::abs_money(&current)?;
         money_totals[0] += a;
         money_totals[1] += b;
-        let mut part_counts = Counts::default();
-        part_counts.future_lines = future;
+        let part_counts = Counts { future_lines: future, ..Default::default() };
         let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
         // Count the orders' rules without double-counting the line counts of pass 1.
         let k = &o.counts;
@@ -527,7 +526,9 @@ fn write_customer_records(
     let ids = partition_ids(&customer, n, 0x5EED)?;
     let product_sets = o.products.as_ref().map(|(_, b)| b).zip(product_ids);
     let item_sets = o.items.as_ref().map(|(_, b)| b).zip(item_ids);
-    let (first, second): (Option<(&Csr, &[u32])>, Option<(&Csr, &[u32])>) = match (product_sets, item_sets) {
+    // Per record: the favourite-product set, then the basket-item set when both exist.
+    type Sets<'a> = Option<(&'a Csr, &'a [u32])>;
+    let (first, second): (Sets, Sets) = match (product_sets, item_sets) {
         (Some(p), Some(i)) => (Some(p), Some(i)),
         (Some(p), None) => (Some(p), None),
         (None, Some(i)) => (Some(i), None),

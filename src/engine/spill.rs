@@ -196,20 +196,17 @@ impl FrameFile {
                     validity(b, *v);
                     b.push(narrow as u8);
                     if narrow {
-                        for &r in rows {
-                            b.extend_from_slice(&(values[r as usize] as i32).to_le_bytes());
-                        }
+                        let picked: Vec<i32> = rows.iter().map(|&r| values[r as usize] as i32).collect();
+                        extend_le(b, &picked);
                     } else {
-                        for &r in rows {
-                            b.extend_from_slice(&values[r as usize].to_le_bytes());
-                        }
+                        let picked: Vec<i64> = rows.iter().map(|&r| values[r as usize]).collect();
+                        extend_le(b, &picked);
                     }
                 }
                 Source::Float(values, v) => {
                     validity(b, *v);
-                    for &r in rows {
-                        b.extend_from_slice(&values[r as usize].to_le_bytes());
-                    }
+                    let picked: Vec<f64> = rows.iter().map(|&r| values[r as usize]).collect();
+                    extend_le(b, &picked);
                 }
                 Source::Bool(a) => {
                     validity(b, a.validity());
@@ -219,9 +216,8 @@ impl FrameFile {
                     validity(b, a.validity());
                     let total: usize = rows.iter().map(|&r| a.value(r as usize).len()).sum();
                     b.extend_from_slice(&(total as u64).to_le_bytes());
-                    for &r in rows {
-                        b.extend_from_slice(&(a.value(r as usize).len() as u32).to_le_bytes());
-                    }
+                    let lens: Vec<u32> = rows.iter().map(|&r| a.value(r as usize).len() as u32).collect();
+                    extend_le(b, &lens);
                     for &r in rows {
                         b.extend_from_slice(a.value(r as usize).as_bytes());
                     }
@@ -248,6 +244,19 @@ impl FrameFile {
             None => Ok(None),
         }
     }
+}
+
+/// Plain numbers (i32, i64, u32, f64) as their little-endian bytes, appended in one copy.
+fn extend_le<T: Copy>(b: &mut Vec<u8>, values: &[T]) {
+    #[cfg(target_endian = "little")]
+    {
+        // SAFETY: T is a plain number type (no padding, every bit pattern valid as bytes); the
+        // slice covers exactly the values' memory.
+        let bytes = unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) };
+        b.extend_from_slice(bytes);
+    }
+    #[cfg(not(target_endian = "little"))]
+    compile_error!("spill files assume a little-endian machine");
 }
 
 /// Read a little-endian u64 / u32 at `at`, advancing it.
@@ -328,24 +337,13 @@ pub fn read_frames(path: &Path, schema: &Schema) -> Result<DataFrame> {
         let column: Column = match dtype {
             DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
                 let values = std::mem::take(&mut ints[k]);
-                let ca = match &v {
-                    None => Int64Chunked::from_vec(name.clone(), values),
-                    Some(_) => values.iter().enumerate().map(|(i, x)| ok(i).then_some(*x)).collect::<Int64Chunked>().with_name(name.clone()),
-                };
-                ca.into_column().cast(dtype)?
+                let validity = v.as_ref().map(|v| Bitmap::from_iter(v.iter().copied()));
+                Int64Chunked::from_vec_validity(name.clone(), values, validity).into_column().cast(dtype)?
             }
             DataType::Float64 => {
                 let values = std::mem::take(&mut floats[k]);
-                match &v {
-                    None => Float64Chunked::from_vec(name.clone(), values).into_column(),
-                    Some(_) => values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, x)| ok(i).then_some(*x))
-                        .collect::<Float64Chunked>()
-                        .with_name(name.clone())
-                        .into_column(),
-                }
+                let validity = v.as_ref().map(|v| Bitmap::from_iter(v.iter().copied()));
+                Float64Chunked::from_vec_validity(name.clone(), values, validity).into_column()
             }
             DataType::Boolean => {
                 let values = std::mem::take(&mut bools[k]);

@@ -11,8 +11,11 @@ use proptest::prelude::*;
 use crate::common::*;
 use evergreen::config::{EngineChoice, Settings};
 
-/// Every table of a run (BLAKE3 of its Parquet bytes) and the counts.
-fn digests(s: Settings) -> Result<(Vec<(String, String)>, evergreen::facts::Counts, String), evergreen::Error> {
+/// Per table its name and the BLAKE3 of its Parquet bytes; the counts; the engine's name.
+type Digests = (Vec<(String, String)>, evergreen::facts::Counts, String);
+
+/// Every table of a run (BLAKE3 of its Parquet bytes), the counts and the engine.
+fn digests(s: Settings) -> Result<Digests, evergreen::Error> {
     let cfg = s.resolve().expect("valid settings");
     let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start())?;
     let mut out = Vec::new();
@@ -32,11 +35,14 @@ fn with_engine(mut s: Settings, engine: EngineChoice, partitions: Option<u32>) -
 
 /// Random messy dumps: string or integer ids, guests, orders naming two customers, returns,
 /// null amounts, future lines, several products per order, lines in any order.
-fn arb_dump() -> impl Strategy<Value = (Vec<(u8, u16, u8, i32, u8, bool)>, bool)> {
+/// (customer, order, day, amount in cents, product/hour, conflict flag) per line.
+type Row = (u8, u16, u8, i32, u8, bool);
+
+fn arb_dump() -> impl Strategy<Value = (Vec<Row>, bool)> {
     (prop::collection::vec((0u8..14, 0u16..60, 0u8..90, -800i32..6000, 0u8..9, any::<bool>()), 1..160), any::<bool>())
 }
 
-fn frame_of(rows: &[(u8, u16, u8, i32, u8, bool)], strings: bool) -> DataFrame {
+fn frame_of(rows: &[Row], strings: bool) -> DataFrame {
     // customer 0 is a guest line; the order mostly decides the customer, sometimes not (conflicts).
     let customer: Vec<Option<i64>> = rows
         .iter()
@@ -108,8 +114,8 @@ proptest! {
 /// The basket job (products and pairs only, item column, no customers) through both engines.
 #[test]
 fn issue10_basket_job_equal_across_engines() {
-    let rows: Vec<(u8, u16, u8, i32, u8, bool)> =
-        (0..400).map(|i| ((i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, (i * 37 % 900) as i32 - 50, (i * 11 % 9) as u8, i % 3 == 0)).collect();
+    let rows: Vec<Row> =
+        (0..400).map(|i| ((i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, (i * 37 % 900) - 50, (i * 11 % 9) as u8, i % 3 == 0)).collect();
     let (_d, p) = dump_frame(&mut frame_of(&rows, false));
     let out = p.parent().unwrap();
     let run = |engine: &str, dir: &str| {
@@ -170,8 +176,8 @@ fn issue10_samples_equal_across_engines() {
 #[test]
 fn issue10_auto_engine_follows_the_memory_limit_and_spill_is_removed() {
     // 200 lines (about 22 kB at the memory engine's 110 bytes a line), 11 customers.
-    let rows: Vec<(u8, u16, u8, i32, u8, bool)> =
-        (0..200).map(|i| (1 + (i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, 100 + i as i32, (i % 9) as u8, false)).collect();
+    let rows: Vec<Row> =
+        (0..200).map(|i| (1 + (i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, 100 + i, (i % 9) as u8, false)).collect();
     let (_d, p) = dump_frame(&mut frame_of(&rows, false));
     let root = p.parent().unwrap();
     for (limit, engine) in [("1GB", "memory"), ("10KB", "partitioned")] {
