@@ -376,6 +376,11 @@ pub fn recover(target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether a float column holds a -0.0 (one vectorised pass over the raw values).
+fn has_negative_zero(ca: &Float64Chunked) -> bool {
+    ca.downcast_iter().any(|a| a.values().iter().any(|v| v.to_bits() == (-0.0f64).to_bits()))
+}
+
 /// A table as every reader opens it: strings as plain UTF-8 (not the string_view that pyarrow < 15
 /// cannot read), unsigned integers as Int64, and `-0.0` as `0.0` in float columns.
 pub fn for_every_reader(df: &DataFrame) -> PolarsResult<DataFrame> {
@@ -386,6 +391,8 @@ pub fn for_every_reader(df: &DataFrame) -> PolarsResult<DataFrame> {
             Ok(match c.dtype() {
                 d if d.is_unsigned_integer() => c.cast(&DataType::Int64)?,
                 // -0.0 == 0.0, so both become +0.0; every other value (NaN included) is unchanged.
+                // Columns without a -0.0 (nearly all) are kept as they are: no copy of a large table.
+                DataType::Float64 if !has_negative_zero(c.f64()?) => c.clone(),
                 DataType::Float64 => {
                     c.f64()?.apply_values(|v| if v == 0.0 { 0.0 } else { v }).into_series().into_column()
                 }
@@ -453,19 +460,25 @@ fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
         }
         Ok(leaves)
     };
-    let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> =
-        (0..groups * width).into_par_iter().map(encode).collect();
-    let mut encoded = encoded.into_iter();
-    for g in 0..groups {
-        let mut columns = Vec::with_capacity(width);
-        for _ in 0..width {
-            columns.extend(encoded.next().into_iter().flatten().flatten());
+    // A few row groups at a time, encoded in parallel and written in order: the compressed pages of
+    // one window are held, never the whole table's (the file's bytes stay the same either way).
+    const WINDOW: usize = 4;
+    for first in (0..groups).step_by(WINDOW) {
+        let last = (first + WINDOW).min(groups);
+        let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> =
+            (first * width..last * width).into_par_iter().map(encode).collect();
+        let mut encoded = encoded.into_iter();
+        for g in first..last {
+            let mut columns = Vec::with_capacity(width);
+            for _ in 0..width {
+                columns.extend(encoded.next().into_iter().flatten().flatten());
+            }
+            let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
+            let pages = DynIter::new(columns.iter().map(|col_pages| {
+                Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(col_pages.iter().map(PolarsResult::Ok))))
+            }));
+            writer.write(rows as u64, pages)?;
         }
-        let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
-        let pages = DynIter::new(columns.iter().map(|col_pages| {
-            Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(col_pages.iter().map(PolarsResult::Ok))))
-        }));
-        writer.write(rows as u64, pages)?;
     }
     writer.end(None)?;
     drop(writer);

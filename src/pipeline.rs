@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::engine::{self, orders, EngineReport};
 use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts, Plan};
+use crate::facts::{col_names as c, Counts, Facts, Plan};
 use crate::input::{self, Mode};
 use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
@@ -118,32 +118,35 @@ fn compute_files(cfg: &Config, job: Job, files: input::Resolved, sw: &mut Stopwa
         k.rejected.values().sum::<u64>()
     );
     let mut tables = Vec::new();
-    if let Some(f) = facts.customers.as_ref().filter(|_| job == Job::Run) {
-        let as_of = facts.as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
+    // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
+    // take hundreds of megabytes).
+    let Facts { as_of, counts, customers: customer_facts, items, pairs, .. } = facts;
+    if let Some(f) = customer_facts.filter(|_| job == Job::Run) {
+        let as_of = as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
         let opts = customers::Options {
             bins: cfg.bins,
             scoring: cfg.scoring,
             lapse_thresholds: &cfg.lapse_thresholds,
             money_decimals: cfg.money_decimals,
         };
-        tables.extend(customers::tables(f, as_of, opts)?);
+        tables.extend(customers::tables(&f, as_of, opts)?);
         sw.lap("customer_tables");
     }
     let mut basket_stats = None;
-    if let (Some(items), Some(pairs)) = (&facts.items, &facts.pairs) {
-        let b = basket::tables(items, pairs, &cfg.basket, cfg.money_decimals)?;
+    if let (Some(items), Some(pairs)) = (items, pairs) {
+        let b = basket::tables(&items, &pairs, &cfg.basket, cfg.money_decimals)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
         sw.lap("basket_tables");
     }
     if let Some(set) = &queries {
-        queries::run_all(set, cfg, facts.as_of, &mut tables)?;
+        queries::run_all(set, cfg, as_of, &mut tables)?;
         sw.lap("queries");
     }
     Ok(Tables {
-        as_of: facts.as_of,
-        counts: facts.counts,
+        as_of,
+        counts,
         engine: report,
         basket: basket_stats,
         files: paths,
