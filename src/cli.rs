@@ -183,7 +183,7 @@ pub struct EngineArgs {
     #[arg(long, env = "EVERGREEN_ENGINE", value_enum)]
     pub engine: Option<EngineChoice>,
     /// Memory the run may hold, e.g. 4GB or 512MiB; picks the engine and sizes the partitioned
-    /// engine's partitions [default: 60% of the machine's memory].
+    /// engine's partitions [default: 3GB, or half the machine's memory when less].
     #[arg(long, env = "EVERGREEN_MEMORY_LIMIT", value_name = "SIZE")]
     pub memory_limit: Option<String>,
     /// Folder for the partitioned engine's spill files (a `.evergreen-spill-*` folder inside it,

@@ -55,6 +55,9 @@ pub struct EngineReport {
     pub customer_partitions: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spilled_bytes: Option<u64>,
+    /// Partitioned engine: the pair kernel read the baskets from the spill pass by pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs_streamed: Option<bool>,
 }
 
 /// Bytes a line takes in the memory engine at its peak (measured: 1.2 GB for 10M lines with
@@ -103,6 +106,7 @@ pub fn facts(
         partitions: None,
         customer_partitions: None,
         spilled_bytes: None,
+        pairs_streamed: None,
     };
     let facts = if streamed {
         report.name = "partitioned";
@@ -110,6 +114,7 @@ pub fn facts(
         report.partitions = Some(spill.partitions);
         report.customer_partitions = Some(spill.customer_partitions);
         report.spilled_bytes = Some(spill.bytes);
+        report.pairs_streamed = Some(spill.pairs_streamed);
         facts
     } else {
         memory::facts(&dump, &setup, sw)?

@@ -28,11 +28,12 @@ use polars::prelude::*;
 use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
 use super::memory::{self, item_orders};
 use super::orders;
-use super::spill::{read_frames, read_words, FrameFile, Prepared, SetFile, SpillDir};
+use super::spill::{read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts, Facts, ItemFacts};
+use crate::facts::{col_names as c, Counts, Facts, ItemFacts, PairFacts};
+use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
 use crate::input::Dump;
 use crate::kernels::baskets::{self, Csr};
 use crate::kernels::codes::{self, NONE};
@@ -43,6 +44,8 @@ pub struct SpillReport {
     pub partitions: u64,
     pub customer_partitions: u64,
     pub bytes: u64,
+    /// The pair kernel read the baskets from the spill, pass by pass (they did not fit the limit).
+    pub pairs_streamed: bool,
 }
 
 /// Bytes one customer's facts take in memory (ids, counts, sums, times, favourite, and the
@@ -222,6 +225,37 @@ fn read_sets(path: &Path, remap: Option<&[u32]>) -> Result<Csr> {
         at += 1 + n;
     }
     Ok(csr)
+}
+
+/// The baskets of a basket spill file, read block by block, each mapped to final item codes and
+/// sorted (the pair kernel's streamed passes).
+struct BasketFile<'a> {
+    path: PathBuf,
+    remap: &'a [u32],
+}
+
+impl BasketPasses for BasketFile<'_> {
+    type Error = Error;
+
+    fn each(&self, f: &mut dyn FnMut(&[u32])) -> Result<()> {
+        use std::io::Read;
+        let file = std::fs::File::open(&self.path).map_err(|e| spill_error(&self.path, e))?;
+        let mut r = std::io::BufReader::with_capacity(8 << 20, file);
+        let (mut len, mut raw, mut items) = ([0u8; 4], Vec::new(), Vec::new());
+        loop {
+            match r.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(spill_error(&self.path, e)),
+            }
+            raw.resize(u32::from_le_bytes(len) as usize * 4, 0);
+            r.read_exact(&mut raw).map_err(|e| spill_error(&self.path, e))?;
+            items.clear();
+            items.extend(raw.chunks_exact(4).map(|w| self.remap[u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize]));
+            items.sort_unstable();
+            f(&items);
+        }
+    }
 }
 
 /// How many order partitions: enough that one partition's lines (at the memory engine's bytes a
@@ -425,7 +459,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     }
 
     // 4. Item facts and pairs.
-    let (mut item_facts, mut pair_facts) = (None, None);
+    let (mut item_facts, mut pair_facts, mut pairs_streamed) = (None, None, false);
     if let (Some((keys, remap)), Some(_)) = (basket_keys, s.plan.items) {
         let n = keys.len();
         let mut orders = vec![0u32; n];
@@ -438,9 +472,27 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
             quantity[code] = sums.quantity.get(id).copied().unwrap_or(0);
         }
         let total = counts.purchase_orders;
-        let b = read_sets(&basket_path, Some(remap))?;
-        let budget = ((limit / 4) / 4).clamp(1 << 16, crate::kernels::pairs::PAIR_BUDGET as u64) as usize;
-        pair_facts = Some(memory::pair_facts(&b, n, s, total, budget));
+        // The baskets in memory when they take at most a quarter of the limit (a CSR takes about
+        // 1.5 times the file), else read from the spill once per pass of the pair kernel.
+        let file_bytes = std::fs::metadata(&basket_path).map(|m| m.len()).unwrap_or(u64::MAX);
+        pairs_streamed = file_bytes.saturating_mul(3) / 2 > limit / 4;
+        pair_facts = Some(if !pairs_streamed {
+            let b = read_sets(&basket_path, Some(remap))?;
+            let budget = ((limit / 4) / 4).clamp(1 << 16, crate::kernels::pairs::PAIR_BUDGET as u64) as usize;
+            memory::pair_facts(&b, n, s, total, budget)
+        } else {
+            let threshold = s.basket.threshold(total);
+            let budget = ((limit / 3) / 4).max(1 << 16) as usize;
+            let passes = BasketFile { path: basket_path.clone(), remap };
+            let counted = count_pairs_streamed(&passes, n, threshold.min(u32::MAX as u64) as u32, s.basket.max_basket_items, budget)?;
+            PairFacts {
+                pairs: counted.pairs,
+                threshold,
+                items_kept: counted.items_kept,
+                baskets_paired: counted.baskets_paired,
+                baskets_skipped: counted.baskets_skipped,
+            }
+        });
         item_facts = Some(ItemFacts {
             item: keys.clone(),
             orders,
@@ -451,7 +503,7 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
         });
         sw.lap("item_and_pair_facts");
     }
-    let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes() };
+    let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes(), pairs_streamed };
     drop(spill);
     Ok((Facts { as_of, has, counts, customers, items: item_facts, pairs: pair_facts }, report))
 }

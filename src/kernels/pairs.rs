@@ -218,3 +218,128 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
         .collect();
     per_item.into_iter().flatten().collect()
 }
+
+/// Baskets that can be read several times in a row, each time in the same order: the source of
+/// [`count_pairs_streamed`] (a spill file read block by block). Each basket is handed over sorted
+/// ascending without repeats.
+pub trait BasketPasses {
+    type Error;
+    /// Call `f` on every basket, in order.
+    fn each(&self, f: &mut dyn FnMut(&[u32])) -> Result<(), Self::Error>;
+}
+
+/// [`count_pairs_within`] over baskets that never need to be in memory together: the same pairs,
+/// in the same order, holding at most `budget` pair occurrences (plus one counter per item per
+/// thread). One pass finds each item's baskets (the threshold filter and the too-large baskets),
+/// one counts each first item's partners, then one pass per range of first items fills its buckets.
+pub fn count_pairs_streamed<B: BasketPasses>(
+    baskets: &B,
+    n_items: usize,
+    threshold: u32,
+    max_items: Option<usize>,
+    budget: usize,
+) -> Result<PairCounts, B::Error> {
+    let too_large = |b: &[u32]| max_items.is_some_and(|m| b.len() > m);
+    let mut skipped = 0u64;
+    let mut item_baskets = vec![0u32; n_items];
+    baskets.each(&mut |b| {
+        if too_large(b) {
+            skipped += 1;
+        } else {
+            for &it in b {
+                item_baskets[it as usize] += 1;
+            }
+        }
+    })?;
+    let keep: Vec<bool> = item_baskets.iter().map(|&n| n >= threshold).collect();
+    let items_kept = keep.iter().filter(|k| **k).count() as u64;
+    // The kept items of a basket that can be paired (written into `scratch`).
+    let kept = |b: &[u32], scratch: &mut Vec<u32>| -> bool {
+        scratch.clear();
+        if too_large(b) {
+            return false;
+        }
+        scratch.extend(b.iter().copied().filter(|&it| keep[it as usize]));
+        scratch.len() >= 2
+    };
+    let mut per_a = vec![0usize; n_items];
+    let mut paired = 0u64;
+    let mut scratch = Vec::new();
+    baskets.each(&mut |b| {
+        if kept(b, &mut scratch) {
+            paired += 1;
+            for (i, &a) in scratch.iter().enumerate() {
+                per_a[a as usize] += scratch.len() - i - 1;
+            }
+        }
+    })?;
+    let mut pairs = Vec::new();
+    let mut lo = 0usize;
+    while lo < n_items {
+        let mut hi = lo;
+        let mut size = 0usize;
+        while hi < n_items && (hi == lo || size + per_a[hi] <= budget) {
+            size += per_a[hi];
+            hi += 1;
+        }
+        if size > 0 {
+            // Buckets of this range's first items, filled in basket order (so each bucket's
+            // partners come in the same order as in the in-memory kernel).
+            let width = hi - lo;
+            let mut start = Vec::with_capacity(width + 1);
+            start.push(0usize);
+            for a in lo..hi {
+                start.push(start[start.len() - 1] + per_a[a]);
+            }
+            let mut cursor = start.clone();
+            let mut partners = vec![0u32; size];
+            baskets.each(&mut |b| {
+                if kept(b, &mut scratch) {
+                    let from = scratch.partition_point(|&x| (x as usize) < lo);
+                    for i in from..scratch.len().saturating_sub(1) {
+                        let a = scratch[i] as usize;
+                        if a >= hi {
+                            break;
+                        }
+                        let rest = &scratch[i + 1..];
+                        let at = &mut cursor[a - lo];
+                        partners[*at..*at + rest.len()].copy_from_slice(rest);
+                        *at += rest.len();
+                    }
+                }
+            })?;
+            let partners = &partners;
+            let start = &start;
+            let found: Vec<Vec<(u32, u32, u32)>> = (lo as u32..hi as u32)
+                .into_par_iter()
+                .with_max_len(16)
+                .map_init(
+                    || (vec![0u32; n_items], Vec::<u32>::new()),
+                    |(counter, touched), a| {
+                        let k = a as usize - lo;
+                        for &b in &partners[start[k]..start[k + 1]] {
+                            let slot = &mut counter[b as usize];
+                            if *slot == 0 {
+                                touched.push(b);
+                            }
+                            *slot += 1;
+                        }
+                        let mut out = Vec::new();
+                        for &b in touched.iter() {
+                            let c = std::mem::take(&mut counter[b as usize]);
+                            if c >= threshold {
+                                out.push((a, b, c));
+                            }
+                        }
+                        touched.clear();
+                        out.sort_unstable_by_key(|p| p.1);
+                        out
+                    },
+                )
+                .collect();
+            pairs.extend(found.into_iter().flatten());
+        }
+        lo = hi;
+    }
+    Ok(PairCounts { pairs, items_kept, baskets_paired: paired, baskets_skipped: skipped })
+}
