@@ -136,12 +136,11 @@ def main() -> int:
     ap.add_argument("--bin", default=os.environ.get("EVERGREEN_BIN", "target/release/evergreen"))
     ap.add_argument("--engine")
     ap.add_argument("--memory-limit")
-    ap.add_argument("--keep-dumps", action="store_true", default=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     env = dict(os.environ, POLARS_MAX_THREADS="2", RAYON_NUM_THREADS="2")
     flags = (["--engine", a.engine] if a.engine else []) + (["--memory-limit", a.memory_limit] if a.memory_limit else [])
-    rows = []
+    rows, failed = [], False
     for lines in [size(s) for s in a.sizes.split(",")]:
         for order in a.orders.split(","):
             src = dump_for(a.work, lines, order)
@@ -165,12 +164,13 @@ def main() -> int:
                 d_wall, d_rss = timed_rss(duckdb_reference(src, ref, a.work))
                 s_wall, _ = timed_rss(decode_cmd(src))
                 problems = compare(out, ref) + compare(out, ref, BASKET_KEYS)
+                failed = failed or bool(problems)
                 line += (f" | duckdb SQL {d_wall:6.1f}s rss {d_rss / 2**30:5.2f} GiB ratio {wall / d_wall:.2f}"
                          f" | duckdb decode {s_wall:5.1f}s | {'tables agree' if not problems else 'DIFFER: ' + '; '.join(problems[:3])}")
             print(line, flush=True)
             print(f"        stages: {stages}", flush=True)
             rows.append(line)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
