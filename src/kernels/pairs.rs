@@ -288,8 +288,8 @@ pub fn count_pairs_streamed<B: BasketPasses>(
             let width = hi - lo;
             let mut start = Vec::with_capacity(width + 1);
             start.push(0usize);
-            for a in lo..hi {
-                start.push(start[start.len() - 1] + per_a[a]);
+            for n in &per_a[lo..hi] {
+                start.push(start[start.len() - 1] + n);
             }
             let mut cursor = start.clone();
             let mut partners = vec![0u32; size];
