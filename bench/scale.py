@@ -40,8 +40,9 @@ def size(s: str) -> int:
 
 
 def generate_part(path: str, lines: int, first_order: int, shuffled: bool, work: str) -> None:
-    """Lines like bench.py's dump (~5 lines per order, ~25 orders per customer, 20% guest orders,
-    3% returns, zipf-ish products, two years), orders numbered from `first_order`; shuffled: the
+    """Lines like bench.py's dump (~5 lines per order, 20% guest orders, 3% returns, zipf-ish
+    products, two years) with ten times its customers (~12.5 lines a customer: 800k at 10M lines),
+    orders numbered from `first_order`; shuffled: the
     lines in hash order, so no order's lines are together."""
     orders = max(1, lines // 5)
     customers = max(1, orders // 25)
