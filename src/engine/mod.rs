@@ -137,25 +137,63 @@ pub fn require_lines(s: &Setup, k: &Counts) -> Result<()> {
     })
 }
 
-/// Sums of |amount| and |cost| over lines (nulls read as 0), to add up across parts of a dump.
-pub fn abs_money(lines: &DataFrame) -> Result<[f64; 2]> {
-    let abs_sum = |name: &str| -> Result<f64> {
-        let Ok(column) = lines.column(name) else { return Ok(0.0) };
+/// Sums of |amount| and |cost| over lines (nulls read as 0), exact, to add up across parts of a
+/// dump in any order. A non-finite value makes its sum NaN (then the check fails).
+pub fn abs_money(lines: &DataFrame) -> Result<[AbsSum; 2]> {
+    let abs_sum = |name: &str| -> Result<AbsSum> {
+        let Ok(column) = lines.column(name) else { return Ok(AbsSum::default()) };
         let values = crate::kernels::codes::f64_values(column)?;
-        Ok(values.chunks().map(|c| c.iter().map(|v| v.abs()).sum::<f64>()).sum())
+        let mut sum = AbsSum::default();
+        for chunk in values.chunks() {
+            sum.shown += chunk.iter().map(|v| v.abs()).sum::<f64>();
+            for v in chunk {
+                // Values beyond 2^56 saturate in fixed point: count them as too large at once.
+                if !v.is_finite() || v.abs() >= 2f64.powi(56) {
+                    sum.too_large = true;
+                } else {
+                    sum.exact = sum.exact.saturating_add(crate::kernels::money::exact(v.abs()));
+                }
+            }
+        }
+        Ok(sum)
     };
     Ok([abs_sum(c::AMOUNT)?, abs_sum(c::COST)?])
+}
+
+/// An exact sum of absolute money values, and whether some value was beyond any exact sum.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AbsSum {
+    pub exact: crate::kernels::money::Exact,
+    pub too_large: bool,
+    /// The float sum, for the message only (the decision uses the exact sum).
+    pub shown: f64,
+}
+
+impl AbsSum {
+    /// Both parts of a dump together.
+    pub fn add(&mut self, other: AbsSum) {
+        self.exact = self.exact.saturating_add(other.exact);
+        self.too_large |= other.too_large;
+        self.shown += other.shown;
+    }
+
+    fn total(&self) -> f64 {
+        if self.too_large {
+            f64::INFINITY
+        } else {
+            crate::kernels::money::to_f64(self.exact)
+        }
+    }
 }
 
 /// Money sums are exact in minor units (cents at 2 decimals) only while they stay below 2^53 minor
 /// units (the integers a 64-bit float holds exactly): 9.0e13 at 2 decimals, 9.0e9 at 6. The sum
 /// of the absolute line amounts (and costs) bounds every sum a table holds, so when it is below
 /// the limit no sum can overflow, lose a cent or become infinite; above it the run stops (exit 4).
-pub fn check_money_range(s: &Setup, totals: [f64; 2]) -> Result<()> {
+pub fn check_money_range(s: &Setup, totals: [AbsSum; 2]) -> Result<()> {
     let limit = 2f64.powi(53) / 10f64.powi(s.money_decimals as i32);
-    for (total, role, column) in
-        [(totals[0], "amount", s.amount_column.as_str()), (totals[1], "cost", s.cost_column.as_str())]
-    {
+    for (sum, role, column) in [(totals[0], "amount", s.amount_column.as_str()), (totals[1], "cost", s.cost_column.as_str())] {
+        let total = sum.total();
         if total.is_nan() || total >= limit {
             return Err(Error::BadColumn {
                 file: PathBuf::from(&s.inputs),
@@ -165,7 +203,7 @@ pub fn check_money_range(s: &Setup, totals: [f64; 2]) -> Result<()> {
                     "amounts whose absolute values add up to less than {limit:.3e} (2^53 minor units at {} money decimals), the largest money total that stays exact",
                     s.money_decimals
                 ),
-                found: format!("a total of {total:.3e}"),
+                found: format!("a total of {:.3e}", if sum.too_large { sum.shown } else { total }),
             });
         }
     }

@@ -26,7 +26,7 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 }
 
 /// The line rules' rejection reasons, in the order they apply (a line counts under its first).
-const REASONS: [&str; 4] = ["null_order", "null_timestamp", "null_amount", "non_finite_amount"];
+pub const REASONS: [&str; 4] = ["null_order", "null_timestamp", "null_amount", "non_finite_amount"];
 
 /// What the line rules find before any line is removed: lines read, rejected lines per reason of
 /// [`REASONS`], and the latest timestamp among the valid lines.

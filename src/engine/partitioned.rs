@@ -28,7 +28,7 @@ use polars::prelude::*;
 use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
 use super::memory::{self, item_orders};
 use super::orders;
-use super::spill::{read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
+use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
@@ -82,11 +82,17 @@ fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
 struct Writers {
     files: Vec<FrameFile>,
     schema: Option<Schema>,
+    /// Each file's write buffer.
+    buffer: usize,
 }
 
 impl Writers {
-    fn new(dir: &SpillDir, prefix: &str, n: u32) -> Writers {
-        Writers { files: (0..n).map(|p| FrameFile::new(dir.file(&format!("{prefix}-{p}.bin")))).collect(), schema: None }
+    fn new(dir: &SpillDir, prefix: &str, n: u32, buffer: usize) -> Writers {
+        Writers {
+            files: (0..n).map(|p| FrameFile::new(dir.file(&format!("{prefix}-{p}.bin")), buffer)).collect(),
+            schema: None,
+            buffer,
+        }
     }
 
     /// Append each row of `df` to the file of its partition (`ids`), keeping the rows' order.
@@ -173,10 +179,10 @@ impl KeyMap {
         let Some(keys) = self.keys else { return Ok(None) };
         let order = keys.arg_sort(SortOptions::default());
         let mut remap = vec![0u32; keys.len()];
-        for (code, old) in order.into_no_null_iter().enumerate() {
+        for (code, old) in order.iter().flatten().enumerate() {
             remap[old as usize] = code as u32;
         }
-        let sorted = keys.take(&keys.arg_sort(SortOptions::default()))?;
+        let sorted = keys.take(&order)?;
         Ok(Some((sorted, remap)))
     }
 }
@@ -274,14 +280,19 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let lines: u64 = file_lines.iter().sum();
     let n_parts = plan_partitions(lines, limit, s.partitions);
     let n_cparts = n_parts;
+    raise_open_file_limit();
     let mut spill = SpillDir::create(spill_root)?;
     tracing::debug!(partitions = n_parts, spill = %spill.path.display(), "partitioned engine");
 
     // 1. Stream and partition by order.
     let slice = (limit / (4 * MEMORY_BYTES_PER_LINE)).clamp(1 << 14, 8 << 20) as usize;
+    // Every rejection reason is reported, 0 when no line has it (as the memory engine does).
     let mut counts = Counts::default();
+    for reason in orders::REASONS {
+        counts.rejected.insert(reason.to_string(), 0);
+    }
     let mut max_ts: Option<i64> = None;
-    let mut writers = Writers::new(&spill, "lines", n_parts);
+    let mut writers = Writers::new(&spill, "lines", n_parts, buffer_size(limit, n_parts));
     // Seconds reading the first slice, and then reading and writing side by side (logged at debug level).
     let mut spent = [0f64; 4];
     let mut clock = std::time::Instant::now();
@@ -328,10 +339,11 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
     let mut products = KeyMap::default();
     let mut items = KeyMap::default();
     let mut sums = ItemSums::default();
-    let mut money_totals = [0f64; 2];
-    let mut records = Writers::new(&spill, "orders", n_cparts);
+    let mut money_totals = [super::AbsSum::default(); 2];
+    let buffer = buffer_size(limit, 2 * n_cparts + 1);
+    let mut records = Writers::new(&spill, "orders", n_cparts, buffer);
     let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
-    let mut basket_file = SetFile::create(spill.file("baskets.bin"))?;
+    let mut basket_file = SetFile::create(spill.file("baskets.bin"), buffer)?;
     let mut quiet = Stopwatch::start();
     let item_is_product = s.plan.items == Some(c::PRODUCT);
     // Which item sets the customer records carry (as the memory engine codes them).
@@ -343,8 +355,8 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
         spill.remove(path)?;
         let (current, future) = orders::exclude_future_lines(part, s.as_of.and(as_of))?;
         let [a, b] = super::abs_money(&current)?;
-        money_totals[0] += a;
-        money_totals[1] += b;
+        money_totals[0].add(a);
+        money_totals[1].add(b);
         let part_counts = Counts { future_lines: future, ..Default::default() };
         let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
         // Count the orders' rules without double-counting the line counts of pass 1.
@@ -598,7 +610,7 @@ fn write_customer_records(
         }
         records.files[q].write_rows(&frame, rows)?;
         if sets[q].is_none() {
-            sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")))?);
+            sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")), records.buffer)?);
         }
         let file = sets[q].as_mut().expect("created above");
         for &r in rows {

@@ -10,7 +10,8 @@
 //!
 //! The folder (`.evergreen-spill-<pid>-<nanos>`, holding a marker file) is removed when the run
 //! ends, fails or is interrupted by an error; after a crash, the next run that spills into the same
-//! place removes it (its pid is no longer alive). Nothing else in the spill root is touched.
+//! place removes it (no process holds its marker's lock any more). Nothing else in the spill root
+//! is touched.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -37,6 +38,22 @@ pub struct SpillDir {
     pub path: PathBuf,
     /// Bytes of the files already removed (for the manifest's spilled bytes).
     removed: u64,
+    /// The marker file, locked (`flock`) for the whole run: the proof, for other runs, that this
+    /// folder is in use (a pid is not: pids are recycled and differ between containers).
+    _marker: File,
+}
+
+/// Take an exclusive `flock` on `file` without waiting; false when another process holds it.
+fn try_lock(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor this process owns; no memory is involved.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Open a spill folder's marker file without following a symlink.
+fn open_marker(dir: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOFOLLOW).open(dir.join(SPILL_MARKER))
 }
 
 impl SpillDir {
@@ -49,7 +66,11 @@ impl SpillDir {
         let path = root.join(format!("{SPILL_PREFIX}{}-{nanos}", std::process::id()));
         std::fs::create_dir(&path).map_err(|e| spill_error(&path, e))?;
         std::fs::write(path.join(SPILL_MARKER), std::process::id().to_string()).map_err(|e| spill_error(&path, e))?;
-        Ok(SpillDir { path, removed: 0 })
+        let marker = open_marker(&path).map_err(|e| spill_error(&path, e))?;
+        if !try_lock(&marker) {
+            return Err(spill_error(&path, "cannot lock the spill folder's marker"));
+        }
+        Ok(SpillDir { path, removed: 0, _marker: marker })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -93,18 +114,22 @@ fn remove_spill(path: &Path) {
     let _ = std::fs::remove_dir(path);
 }
 
-/// Spill folders in `root` left by runs that are no longer alive (their pid is gone).
+/// Spill folders in `root` left by runs that stopped: real folders (not symlinks) named like a
+/// spill folder whose marker file no process holds locked. A run that is still going holds its lock,
+/// whatever its pid or container; a folder without a marker is not evergreen's.
 fn remove_stale(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(rest) = name.strip_prefix(SPILL_PREFIX) else { continue };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
-            tracing::info!(folder = %e.path().display(), "removing the spill folder of an earlier run that stopped");
-            remove_spill(&e.path());
+        if !name.starts_with(SPILL_PREFIX) || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
         }
+        let Ok(marker) = open_marker(&e.path()) else { continue };
+        if !marker.metadata().is_ok_and(|m| m.is_file()) || !try_lock(&marker) {
+            continue;
+        }
+        tracing::info!(folder = %e.path().display(), "removing the spill folder of an earlier run that stopped");
+        remove_spill(&e.path());
     }
 }
 
@@ -150,16 +175,37 @@ impl Prepared {
     }
 }
 
+/// The write buffer of each of `files` spill files open at once: an eighth of `limit` shared
+/// between them, from 16 KiB to 1 MiB each.
+pub fn buffer_size(limit: u64, files: u32) -> usize {
+    (limit / 8 / files.max(1) as u64).clamp(16 << 10, 1 << 20) as usize
+}
+
+/// Raise this process's open-file limit to its hard limit (spilling keeps a file open per
+/// partition; the usual soft limit of 1024 is below what `--partitions 4096` needs).
+pub fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// A spill file of frames that share one schema, appended batch by batch.
 pub struct FrameFile {
     path: PathBuf,
     out: Option<BufWriter<File>>,
     buf: Vec<u8>,
+    capacity: usize,
 }
 
 impl FrameFile {
-    pub fn new(path: PathBuf) -> FrameFile {
-        FrameFile { path, out: None, buf: Vec::new() }
+    /// A spill file written through a buffer of `capacity` bytes.
+    pub fn new(path: PathBuf, capacity: usize) -> FrameFile {
+        FrameFile { path, out: None, buf: Vec::new(), capacity }
     }
 
     /// Append the rows `rows` (ascending indices) of a prepared frame as one batch.
@@ -226,7 +272,7 @@ impl FrameFile {
         }
         if self.out.is_none() {
             let file = File::create(&self.path).map_err(|e| spill_error(&self.path, e))?;
-            self.out = Some(BufWriter::with_capacity(1 << 20, file));
+            self.out = Some(BufWriter::with_capacity(self.capacity, file));
         }
         if let Some(out) = self.out.as_mut() {
             out.write_all(b).map_err(|e| spill_error(&self.path, e))?;
@@ -374,9 +420,9 @@ pub struct SetFile {
 }
 
 impl SetFile {
-    pub fn create(path: PathBuf) -> Result<SetFile> {
+    pub fn create(path: PathBuf, capacity: usize) -> Result<SetFile> {
         let file = File::create(&path).map_err(|e| spill_error(&path, e))?;
-        Ok(SetFile { out: BufWriter::with_capacity(1 << 20, file), path, buf: Vec::new() })
+        Ok(SetFile { out: BufWriter::with_capacity(capacity, file), path, buf: Vec::new() })
     }
 
     pub fn push(&mut self, set: impl ExactSizeIterator<Item = u32>) -> Result<()> {
