@@ -805,8 +805,3 @@ pub fn file_lines(files: &[InputFile]) -> Result<Vec<u64>> {
         })
         .collect()
 }
-
-/// Lines of the dump, from the Parquet footers.
-pub fn count_lines(files: &[InputFile]) -> Result<u64> {
-    Ok(file_lines(files)?.iter().sum())
-}

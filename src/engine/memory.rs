@@ -112,14 +112,18 @@ pub fn item_orders(b: &Csr, n_items: usize) -> Vec<u32> {
 /// Count the pairs of the baskets (threshold and size limit from the options).
 pub fn pair_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: u64, budget: usize) -> PairFacts {
     let threshold = s.basket.threshold(total_purchase_orders);
-    let counted = pairs::count_pairs_within(
-        &b.offsets,
-        &b.items,
-        n_items,
-        threshold.min(u32::MAX as u64) as u32,
-        s.basket.max_basket_items,
-        budget,
-    );
+    let counted =
+        pairs::count_pairs_within(&b.offsets, &b.items, n_items, kernel_threshold(threshold), s.basket.max_basket_items, budget);
+    into_pair_facts(counted, threshold)
+}
+
+/// The pair threshold as the kernels take it (a count of baskets).
+pub fn kernel_threshold(threshold: u64) -> u32 {
+    threshold.min(u32::MAX as u64) as u32
+}
+
+/// What a pair kernel counted, as pair facts.
+pub fn into_pair_facts(counted: pairs::PairCounts, threshold: u64) -> PairFacts {
     PairFacts {
         pairs: counted.pairs,
         threshold,
@@ -172,7 +176,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
                 let (revenue, qty) = item_sums(&o, codes, has)?;
                 let customers = match customer_pass.as_ref().and_then(|p| p.item_customers.clone()) {
                     Some(c) if item_is_product => c,
-                    _ => baskets::customer_items(&kept_customer, customer_keys()?.len(), b, n_items, false).customers,
+                    _ => baskets::customer_items(&kept_customer, ix.line_customer.len(), b, n_items, false).customers,
                 };
                 Ok(ItemFacts {
                     item: codes.keys.clone(),

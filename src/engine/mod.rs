@@ -84,7 +84,8 @@ pub fn facts(
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
     let limit = cfg.memory_limit_bytes;
-    let lines = input::count_lines(&files)?;
+    let file_lines = input::file_lines(&files)?;
+    let lines: u64 = file_lines.iter().sum();
     let engine = choose(cfg.engine, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
@@ -110,7 +111,7 @@ pub fn facts(
     };
     let facts = if streamed {
         report.name = "partitioned";
-        let (facts, spill) = partitioned::facts(&dump, &setup, limit, spill_dir, sw)?;
+        let (facts, spill) = partitioned::facts(&dump, &file_lines, &setup, limit, spill_dir, sw)?;
         report.partitions = Some(spill.partitions);
         report.customer_partitions = Some(spill.customer_partitions);
         report.spilled_bytes = Some(spill.bytes);

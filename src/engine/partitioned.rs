@@ -32,7 +32,7 @@ use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, 
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts, Facts, ItemFacts, PairFacts};
+use crate::facts::{col_names as c, Counts, Facts, ItemFacts};
 use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
 use crate::input::Dump;
 use crate::kernels::baskets::{self, Csr};
@@ -96,7 +96,8 @@ impl Writers {
     }
 
     /// Append each row of `df` to the file of its partition (`ids`), keeping the rows' order.
-    fn write_split(&mut self, df: &DataFrame, ids: &[u32]) -> Result<()> {
+    /// Returns the rows of each partition (`members[offsets[p]..offsets[p + 1]]`).
+    fn write_split(&mut self, df: &DataFrame, ids: &[u32]) -> Result<(Vec<usize>, Vec<u32>)> {
         if self.schema.is_none() {
             self.schema = Some(df.schema().as_ref().clone());
         }
@@ -108,7 +109,7 @@ impl Writers {
                 self.files[p].write_rows(&frame, &rows[offsets[p]..offsets[p + 1]])?;
             }
         }
-        Ok(())
+        Ok((offsets, rows))
     }
 
     /// Close every file; per partition, its file when it holds rows, and the schema.
@@ -274,9 +275,17 @@ pub fn plan_partitions(lines: u64, limit: u64, given: Option<u32>) -> u32 {
 }
 
 /// Facts of the dump, streamed through a spill folder in `spill_root`.
-pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Stopwatch) -> Result<(Facts, SpillReport)> {
+///
+/// `file_lines` holds each input file's lines (from its Parquet footer).
+pub fn facts(
+    dump: &Dump,
+    file_lines: &[u64],
+    s: &Setup,
+    limit: u64,
+    spill_root: &Path,
+    sw: &mut Stopwatch,
+) -> Result<(Facts, SpillReport)> {
     let has = s.has;
-    let file_lines = crate::input::file_lines(&dump.files)?;
     let lines: u64 = file_lines.iter().sum();
     let n_parts = plan_partitions(lines, limit, s.partitions);
     let n_cparts = n_parts;
@@ -359,16 +368,9 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
         money_totals[1].add(b);
         let part_counts = Counts { future_lines: future, ..Default::default() };
         let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
-        // Count the orders' rules without double-counting the line counts of pass 1.
-        let k = &o.counts;
-        counts.future_lines += k.future_lines;
-        counts.lines_used += k.lines_used;
-        counts.guest_lines += k.guest_lines;
-        counts.orders += k.orders;
-        counts.purchase_orders += k.purchase_orders;
-        counts.orders_rejected_conflict += k.orders_rejected_conflict;
-        *counts.rejected.entry("order_customer_conflict".into()).or_insert(0) +=
-            k.rejected.get("order_customer_conflict").copied().unwrap_or(0);
+        // The partition's counts hold only what this pass adds (future lines and the order rules;
+        // its lines were counted and their line rules applied in pass 1).
+        counts.merge(&o.counts);
         // Provisional item ids of this partition's codes.
         let product_ids = o.products.as_ref().map(|(codes, _)| products.ids(&codes.keys)).transpose()?;
         let item_ids = o.items.as_ref().map(|(codes, _)| items.ids(&codes.keys)).transpose()?;
@@ -496,14 +498,9 @@ pub fn facts(dump: &Dump, s: &Setup, limit: u64, spill_root: &Path, sw: &mut Sto
             let threshold = s.basket.threshold(total);
             let budget = ((limit / 3) / 4).max(1 << 16) as usize;
             let passes = BasketFile { path: basket_path.clone(), remap };
-            let counted = count_pairs_streamed(&passes, n, threshold.min(u32::MAX as u64) as u32, s.basket.max_basket_items, budget)?;
-            PairFacts {
-                pairs: counted.pairs,
-                threshold,
-                items_kept: counted.items_kept,
-                baskets_paired: counted.baskets_paired,
-                baskets_skipped: counted.baskets_skipped,
-            }
+            let counted =
+                count_pairs_streamed(&passes, n, memory::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
+            memory::into_pair_facts(counted, threshold)
         });
         item_facts = Some(ItemFacts {
             item: keys.clone(),
@@ -591,24 +588,16 @@ fn write_customer_records(
     let product_sets = o.products.as_ref().map(|(_, b)| b).zip(product_ids);
     let item_sets = o.items.as_ref().map(|(_, b)| b).zip(item_ids);
     // Per record: the favourite-product set, then the basket-item set when both exist.
-    type Sets<'a> = Option<(&'a Csr, &'a [u32])>;
-    let (first, second): (Sets, Sets) = match (product_sets, item_sets) {
-        (Some(p), Some(i)) => (Some(p), Some(i)),
-        (Some(p), None) => (Some(p), None),
-        (None, Some(i)) => (Some(i), None),
-        (None, None) => (None, None),
+    let (first, second) = match product_sets {
+        Some(p) => (Some(p), item_sets),
+        None => (item_sets, None),
     };
-    let (offsets, members) = codes::group_by_code(n as usize, &ids);
-    let frame = Prepared::new(&df)?;
+    let (offsets, members) = records.write_split(&df, &ids)?;
     for q in 0..n as usize {
         if offsets[q + 1] == offsets[q] {
             continue;
         }
         let rows = &members[offsets[q]..offsets[q + 1]];
-        if records.schema.is_none() {
-            records.schema = Some(df.schema().as_ref().clone());
-        }
-        records.files[q].write_rows(&frame, rows)?;
         if sets[q].is_none() {
             sets[q] = Some(SetFile::create(spill.file(&format!("orders-{q}.sets")), records.buffer)?);
         }

@@ -187,7 +187,20 @@ fn count_range(s: &Split, per_a: &[usize], lo: u32, hi: u32, n_items: usize, thr
             }
         }
     });
-    let partners = &partners;
+    count_buckets(&partners, &start, lo, hi, n_items, threshold)
+}
+
+/// Count the buckets of the first items `lo..hi` (bucket `a - lo` is `partners[start[k]..start[k + 1]]`,
+/// the later items of every basket holding `a`) with a dense counter per thread, items in parallel:
+/// the pairs `(a, b, n)` with `n >= threshold`, ordered by a, then b.
+fn count_buckets(
+    partners: &[u32],
+    start: &[usize],
+    lo: u32,
+    hi: u32,
+    n_items: usize,
+    threshold: u32,
+) -> Vec<(u32, u32, u32)> {
     let per_item: Vec<Vec<(u32, u32, u32)>> = (lo..hi)
         .into_par_iter()
         .with_max_len(16)
@@ -308,36 +321,7 @@ pub fn count_pairs_streamed<B: BasketPasses>(
                     }
                 }
             })?;
-            let partners = &partners;
-            let start = &start;
-            let found: Vec<Vec<(u32, u32, u32)>> = (lo as u32..hi as u32)
-                .into_par_iter()
-                .with_max_len(16)
-                .map_init(
-                    || (vec![0u32; n_items], Vec::<u32>::new()),
-                    |(counter, touched), a| {
-                        let k = a as usize - lo;
-                        for &b in &partners[start[k]..start[k + 1]] {
-                            let slot = &mut counter[b as usize];
-                            if *slot == 0 {
-                                touched.push(b);
-                            }
-                            *slot += 1;
-                        }
-                        let mut out = Vec::new();
-                        for &b in touched.iter() {
-                            let c = std::mem::take(&mut counter[b as usize]);
-                            if c >= threshold {
-                                out.push((a, b, c));
-                            }
-                        }
-                        touched.clear();
-                        out.sort_unstable_by_key(|p| p.1);
-                        out
-                    },
-                )
-                .collect();
-            pairs.extend(found.into_iter().flatten());
+            pairs.extend(count_buckets(&partners, &start, lo as u32, hi as u32, n_items, threshold));
         }
         lo = hi;
     }
