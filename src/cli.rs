@@ -194,6 +194,23 @@ pub struct EngineArgs {
     /// take half of --memory-limit].
     #[arg(long, env = "EVERGREEN_PARTITIONS", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub partitions: Option<u32>,
+    /// --engine spark: the cluster, as `spark-submit --master` takes it: local[*], local[N],
+    /// spark://host:7077, yarn, k8s://https://host:443 [default: local[*]].
+    #[arg(long, env = "EVERGREEN_SPARK_MASTER", value_name = "URL")]
+    pub spark_master: Option<String>,
+    /// --engine spark: a Spark setting passed to spark-submit as --conf KEY=VALUE, e.g.
+    /// spark.executor.memory=8g; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
+    /// --engine spark: a folder the cluster can write (local, hdfs://, s3a://) where the job stages
+    /// its facts, in a run-unique folder removed after [default: evergreen's local work folder,
+    /// beside --out, which only a local or single-machine cluster can write].
+    #[arg(long, env = "EVERGREEN_SPARK_STAGING", value_name = "URI")]
+    pub spark_staging: Option<String>,
+    /// --engine spark: the spark-submit to start [default: $SPARK_HOME/bin/spark-submit, else
+    /// spark-submit on PATH (pip install pyspark provides one)].
+    #[arg(long, env = "EVERGREEN_SPARK_SUBMIT", value_name = "PATH")]
+    pub spark_submit: Option<PathBuf>,
 }
 
 /// Flags of `query`.
@@ -308,6 +325,10 @@ impl RunArgs {
             memory_limit: self.engine.memory_limit,
             spill_dir: self.engine.spill_dir,
             partitions: self.engine.partitions,
+            spark_master: self.engine.spark_master,
+            spark_conf: (!self.engine.spark_conf.is_empty()).then_some(self.engine.spark_conf),
+            spark_staging: self.engine.spark_staging,
+            spark_submit: self.engine.spark_submit,
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()

@@ -48,6 +48,36 @@ pub enum EngineChoice {
     Memory,
     /// Stream the dump into a spill folder partitioned by order; memory follows --memory-limit.
     Partitioned,
+    /// Compute the line-level facts on Apache Spark (`spark-submit` with the runner and SQL of
+    /// queries/spark/), then the tables here, from the facts.
+    Spark,
+}
+
+/// Where and how the Spark engine submits its job (`--spark-*`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SparkOptions {
+    /// `local[*]`, `spark://host:7077`, `yarn`, `k8s://...`: passed to `spark-submit --master`.
+    pub master: String,
+    /// `--conf KEY=VALUE` pairs passed to `spark-submit`, in order.
+    pub conf: Vec<(String, String)>,
+    /// A folder the cluster can write (local, `hdfs://`, `s3a://`); the facts are staged in a
+    /// run-unique folder inside it and removed after. Default: evergreen's local work folder.
+    pub staging: Option<String>,
+    /// The `spark-submit` to start (default: `$SPARK_HOME/bin/spark-submit`, else on PATH).
+    pub submit: Option<PathBuf>,
+}
+
+impl SparkOptions {
+    /// `--spark-conf` values as pairs; each must be `KEY=VALUE` with a non-empty key.
+    pub fn parse_conf(values: &[String]) -> Result<Vec<(String, String)>> {
+        values
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_string(), val.to_string())),
+                _ => Err(Error::Config(format!("spark_conf: expected KEY=VALUE, found `{v}`"))),
+            })
+            .collect()
+    }
 }
 
 /// How the 1..B scores are assigned (SPEC "Scores").
@@ -106,6 +136,10 @@ pub struct Settings {
     pub memory_limit: Option<String>,
     pub spill_dir: Option<PathBuf>,
     pub partitions: Option<u32>,
+    pub spark_master: Option<String>,
+    pub spark_conf: Option<Vec<String>>,
+    pub spark_staging: Option<String>,
+    pub spark_submit: Option<PathBuf>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -178,6 +212,8 @@ pub struct Config {
     pub spill_dir: Option<PathBuf>,
     /// The partitioned engine's order partitions (default: planned from the memory limit).
     pub partitions: Option<u32>,
+    /// The Spark engine's cluster and submit settings.
+    pub spark: SparkOptions,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -218,6 +254,10 @@ impl Settings {
             memory_limit: self.memory_limit.or(base.memory_limit),
             spill_dir: self.spill_dir.or(base.spill_dir),
             partitions: self.partitions.or(base.partitions),
+            spark_master: self.spark_master.or(base.spark_master),
+            spark_conf: self.spark_conf.or(base.spark_conf),
+            spark_staging: self.spark_staging.or(base.spark_staging),
+            spark_submit: self.spark_submit.or(base.spark_submit),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -307,6 +347,12 @@ impl Settings {
             partitions: match self.partitions {
                 Some(0) => return Err(Error::Config("partitions: expected at least 1, found 0".into())),
                 p => p,
+            },
+            spark: SparkOptions {
+                master: self.spark_master.unwrap_or_else(|| "local[*]".to_string()),
+                conf: SparkOptions::parse_conf(self.spark_conf.as_deref().unwrap_or(&[]))?,
+                staging: self.spark_staging,
+                submit: self.spark_submit,
             },
         })
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, EngineChoice};
 use crate::engine::{self, orders, EngineReport};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, Plan};
@@ -78,8 +78,27 @@ pub enum Job {
 
 /// Compute every table of the job without writing anything.
 pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
-    let files = input::resolve_inputs(&cfg.inputs)?;
-    compute_files(cfg, job, files, sw)
+    let (files, remote) = resolve(cfg)?;
+    compute_files(cfg, job, files, remote, sw)
+}
+
+/// The inputs: local files resolved here, or, for the Spark engine, paths only Spark reads
+/// (`hdfs://`, `s3a://`...), passed on as they are.
+fn resolve(cfg: &Config) -> Result<(input::Resolved, Option<Vec<String>>)> {
+    let remote = cfg.inputs.iter().filter(|p| engine::spark::is_remote(p)).count();
+    if remote == 0 {
+        return Ok((input::resolve_inputs(&cfg.inputs)?, None));
+    }
+    if cfg.engine != EngineChoice::Spark {
+        return Err(Error::Config(format!(
+            "input: {} is a remote path; only --engine spark reads those (the local engines read local files)",
+            cfg.inputs.iter().find(|p| engine::spark::is_remote(p)).map(String::as_str).unwrap_or("")
+        )));
+    }
+    if remote != cfg.inputs.len() {
+        return Err(Error::Config("input: mix of local and remote paths; give either local files or paths Spark reads".into()));
+    }
+    Ok((input::Resolved { files: Vec::new(), skipped: Default::default() }, Some(cfg.inputs.clone())))
 }
 
 /// Where the partitioned engine spills: `--spill-dir`, else the folder that holds `--out`.
@@ -97,12 +116,21 @@ fn plan(cfg: &Config, job: Job) -> Plan {
 }
 
 /// [`compute_job`] over input files already resolved.
-fn compute_files(cfg: &Config, job: Job, files: input::Resolved, sw: &mut Stopwatch) -> Result<Tables> {
+fn compute_files(
+    cfg: &Config,
+    job: Job,
+    files: input::Resolved,
+    remote: Option<Vec<String>>,
+    sw: &mut Stopwatch,
+) -> Result<Tables> {
     let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
     tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
     let skipped = files.skipped;
-    let (facts, report, paths) = engine::facts(cfg, plan(cfg, job), mode, files.files, &spill_root(cfg), sw)?;
+    let (facts, report, paths) = match remote {
+        Some(paths) => engine::spark_facts(cfg, plan(cfg, job), mode, engine::SparkSource::Remote(paths), &spill_root(cfg), sw)?,
+        None => engine::facts(cfg, plan(cfg, job), mode, files.files, &spill_root(cfg), sw)?,
+    };
     let k = &facts.counts;
     tracing::debug!(
         engine = report.name,
@@ -182,7 +210,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     let lock_timeout = std::time::Duration::from_secs(cfg.lock_timeout_secs);
     // Check the output before any data is read: never the input itself, and (under its lock)
     // absent, empty or evergreen's own; with as_of partitions the folder is known only after.
-    let files = input::resolve_inputs(&cfg.inputs)?;
+    let (files, remote) = resolve(cfg)?;
     let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
     output::check_not_input(&cfg.out, &cfg.inputs, &paths)?;
     let early = if cfg.partition_by_as_of {
@@ -191,7 +219,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     } else {
         Some(Staging::new(&cfg.out, lock_timeout)?)
     };
-    let mut computed = compute_files(cfg, job, files, &mut sw)?;
+    let mut computed = compute_files(cfg, job, files, remote, &mut sw)?;
     let staging = match early {
         Some(s) => s,
         None => {

@@ -1,0 +1,342 @@
+"""evergreen's Spark runner: computes the facts of `evergreen run --engine spark` on a cluster.
+
+evergreen writes this file, the SQL steps beside it (queries/spark/*.sql in the repository) and a
+job file into a local work folder, then starts `spark-submit runner.py job.json`. The runner reads
+the dump with Spark, runs the steps in order as temporary views, writes the per-customer, per-item
+and per-pair facts as Parquet into the staging folder (copied into the work folder when staging is
+remote: hdfs://, s3a://, ...) and the one-row results into result.json. evergreen then computes
+every table from those facts with the same code as its local engines.
+
+No line-level data reaches the driver: only one-row statistics are collected. On a failure the
+runner writes error.json (kind, message, and the column for schema errors) and exits 3.
+
+The SQL steps hold every rule; this file only fills their ${...} parameters from the job and the
+dump's schema, registers each step as a view and writes the outputs.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import traceback
+
+SCALE = "1180591620717411303424D"  # 2^70
+HIGH = "19342813113834066795298816"  # 2^84
+MID = "4398046511104"  # 2^42
+
+
+def fx(x):
+    """trunc(x * 2^70) as an exact DECIMAL(38,0), for a finite DOUBLE x with |x| < 2^56.
+
+    v = x * 2^70 is exact in a double (a power-of-two scale). It is cut into three parts of at most
+    42 bits, each exact in double arithmetic: a = trunc(v / 2^84), r = v - a * 2^84,
+    b = trunc(r / 2^42), c = trunc(r - b * 2^42); all three share v's sign, so
+    a * 2^84 + b * 2^42 + c = trunc(v), which is what evergreen's local engines add up.
+    """
+    v = f"(({x}) * {SCALE})"
+    a = f"CAST({v} / {HIGH}D AS BIGINT)"
+    r = f"({v} - CAST({a} AS DOUBLE) * {HIGH}D)"
+    b = f"CAST({r} / {MID}D AS BIGINT)"
+    c = f"CAST({r} - CAST({b} AS DOUBLE) * {MID}D AS BIGINT)"
+    return (
+        f"(CAST({a} AS DECIMAL(38,0)) * {HIGH}BD + CAST({b} AS DECIMAL(38,0)) * {MID}BD"
+        f" + CAST({c} AS DECIMAL(38,0)))"
+    )
+
+
+class Refused(Exception):
+    """An input error found on the cluster (missing column, wrong type): error.json, exit 3."""
+
+    def __init__(self, kind, message, **fields):
+        super().__init__(message)
+        self.kind = kind
+        self.fields = fields
+
+
+def quote(name):
+    return "`" + name.replace("`", "``") + "`"
+
+
+def type_class(dt):
+    """The role class of a Spark type: int, float, str, timestamp, date, decimal or None."""
+    name = dt.typeName()
+    if name in ("byte", "short", "integer", "long"):
+        return "int"
+    if name in ("float", "double"):
+        return "float"
+    if name == "string":
+        return "str"
+    if name in ("timestamp", "timestamp_ntz"):
+        return "timestamp"
+    if name == "date":
+        return "date"
+    if name == "decimal":
+        return "decimal"
+    return None
+
+
+def column_exprs(job, schema):
+    """The canonical column expressions of step 1, from the roles and the dump's types."""
+    types = {f.name: f.dataType for f in schema.fields}
+    found = ", ".join(types)
+
+    def need(role, name, expected):
+        if name not in types:
+            raise Refused("missing_column", f"column `{name}` ({role}) not found", column=name, role=role,
+                          expected=expected, found=found)
+        return type_class(types[name])
+
+    def id_expr(role, name):
+        kind = need(role, name, "Int64 or String ids")
+        if kind in ("int", "float"):
+            return f"CAST({quote(name)} AS BIGINT)"
+        if kind == "str":
+            # A blank string is no id (read as null), like the local engines' reader.
+            return f"CASE WHEN {quote(name)} RLIKE '^(?U)\\\\s*$' THEN NULL ELSE {quote(name)} END"
+        raise Refused("bad_column", f"column `{name}` ({role}) is {types[name].simpleString()}", column=name,
+                      role=role, expected="integer or string ids", found=types[name].simpleString())
+
+    def number(role, name):
+        kind = need(role, name, "numbers")
+        if kind not in ("int", "float", "decimal"):
+            raise Refused("bad_column", f"column `{name}` ({role}) is {types[name].simpleString()}", column=name,
+                          role=role, expected="numbers", found=types[name].simpleString())
+        return f"CAST({quote(name)} AS DOUBLE)"
+
+    roles = job["roles"]
+    present = {}
+
+    def used(role):
+        """The column of a role the run uses: required roles must exist; optional ones are used
+        when the dump has them (the local engines' rule)."""
+        r = roles.get(role)
+        if r is None:
+            present[role] = False
+            return None
+        if r["name"] in types or r["required"]:
+            present[role] = True
+            return r["name"]
+        present[role] = False
+        return None
+
+    out = {}
+    name = used("customer")
+    out["customer_id"] = id_expr("customer", name) if name else "CAST(NULL AS BIGINT)"
+    out["order_id"] = id_expr("order", used("order"))
+    for key, role in (("product_id", "product"), ("item", "item")):
+        name = used(role)
+        out[key] = id_expr(role, name) if name else "CAST(NULL AS STRING)"
+    ts = used("timestamp")
+    if ts:
+        kind = need("timestamp", ts, "timestamps")
+        q = quote(ts)
+        if kind in ("timestamp", "date"):
+            out["ts"] = f"unix_micros(CAST({q} AS TIMESTAMP))"
+        elif kind == "int":
+            # Nanosecond timestamps, read as longs (spark.sql.legacy.parquet.nanosAsLong).
+            out["ts"] = f"({q} div 1000)"
+        elif kind == "str":
+            s = f"trim({q})"
+            out["ts"] = f"unix_micros(COALESCE(CAST({s} AS TIMESTAMP), to_timestamp({s}, 'yyyyMMdd')))"
+        else:
+            raise Refused("bad_column", f"column `{ts}` (timestamp) is {types[ts].simpleString()}", column=ts,
+                          role="timestamp", expected="timestamps", found=types[ts].simpleString())
+    else:
+        out["ts"] = "CAST(NULL AS BIGINT)"
+    r = roles.get("amount")
+    if r is None:
+        present["amount"] = False
+        out["amount"] = "1.0D"
+    elif r["name"] in types:
+        present["amount"] = True
+        out["amount"] = number("amount", r["name"])
+    elif r["required"]:
+        # An expression over numeric columns (Spark SQL; the local engines read it as Polars SQL).
+        present["amount"] = True
+        out["amount"] = f"({r['name']})"
+    else:
+        present["amount"] = False
+        out["amount"] = "1.0D"
+    for role in ("cost", "quantity"):
+        name = used(role)
+        out[role] = number(role, name) if name else "CAST(NULL AS DOUBLE)"
+    out["present"] = present
+    return out
+
+
+def fill(sql, params):
+    """Expand ${fx(...)} and ${name} in a step."""
+    sql = re.sub(r"\$\{fx\((.*?)\)\}", lambda m: fx(m.group(1)), sql)
+
+    def value(m):
+        key = m.group(1)
+        if key not in params:
+            raise KeyError(f"the SQL names ${{{key}}}, which the runner does not know")
+        return str(params[key])
+
+    return re.sub(r"\$\{(\w+)\}", value, sql)
+
+
+def sql_literal(v, typ):
+    return f"CAST(NULL AS {typ})" if v is None else f"CAST({v} AS {typ})"
+
+
+def main():
+    job_path = sys.argv[1]
+    with open(job_path) as f:
+        job = json.load(f)
+    here = os.path.dirname(os.path.abspath(job_path))
+    result = {"timings": {}}
+    started = time.time()
+    try:
+        run(job, here, result)
+    except Refused as e:
+        write_json(os.path.join(here, "error.json"), dict(kind=e.kind, message=str(e), **e.fields))
+        sys.exit(3)
+    except Exception as e:  # noqa: BLE001 - every failure becomes error.json for evergreen
+        kind = "spark"
+        message = " ".join(str(e).split())
+        name = type(e).__name__
+        if "PATH_NOT_FOUND" in message or "Path does not exist" in message:
+            kind = "no_input"
+        elif "UNRESOLVED_COLUMN" in message or "UNRESOLVED_ROUTINE" in message or "PARSE_SYNTAX_ERROR" in message:
+            kind = "bad_expression"
+        write_json(os.path.join(here, "error.json"), dict(kind=kind, message=f"{name}: {message}"[:2000],
+                                                          trace=traceback.format_exc()[-4000:]))
+        sys.exit(3)
+    result["timings"]["total"] = time.time() - started
+    write_json(os.path.join(here, "result.json"), result)
+
+
+def write_json(path, value):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
+
+
+def run(job, here, result):
+    from pyspark.sql import SparkSession
+
+    t0 = time.time()
+    spark = SparkSession.builder.appName("evergreen").getOrCreate()
+    # The rules' arithmetic: UTC for naive timestamps, no ANSI errors (an overflowing money sum
+    # becomes null and evergreen's money-range rule refuses the dump with its own message).
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    result["spark_version"] = spark.version
+    result["master"] = spark.sparkContext.master
+    result["default_parallelism"] = spark.sparkContext.defaultParallelism
+    result["timings"]["session"] = time.time() - t0
+
+    reader = spark.read
+    if job.get("base_path"):
+        reader = reader.option("basePath", job["base_path"])
+    dump = reader.parquet(*job["inputs"])
+    dump.createOrReplaceTempView("dump")
+    columns = column_exprs(job, dump.schema)
+    present = columns.pop("present")
+    result["present"] = present
+
+    plan = dict(job["plan"])
+    plan["favourite"] = plan.get("favourite") and present["product"]
+    if plan.get("items") == "item" and not present["item"]:
+        plan["items"] = None
+    if plan.get("items") == "product_id" and not present["product"]:
+        plan["items"] = None
+    # "item": the dump has a basket item (the item column, or the product).
+    present["item"] = plan.get("items") is not None
+    basket = job["basket"]
+    cutoff = job.get("cutoff_micros")
+    params = dict(columns)
+    params.update(
+        has_timestamp="TRUE" if job["roles"].get("timestamp") else "FALSE",
+        before_as_of="TRUE" if cutoff is None else f"(ts < {int(cutoff)})",
+        money_scale=f"{10 ** int(job['money_decimals'])}D",
+        basket_item=plan.get("items") or "product_id",
+        min_pair_orders=sql_literal(basket.get("min_pair_orders"), "BIGINT"),
+        min_support=sql_literal(basket.get("min_support"), "DOUBLE"),
+        basket_fits="TRUE" if basket.get("max_basket_items") is None else f"(items <= {int(basket['max_basket_items'])})",
+    )
+    sql_dir = here
+    staging = job["staging"].rstrip("/")
+    local = os.path.join(here, "facts")
+
+    def step(name):
+        with open(os.path.join(sql_dir, name)) as f:
+            return spark.sql(fill(f.read(), params))
+
+    def view(name, file, cache=False):
+        df = step(file)
+        if cache:
+            df = df.persist()
+        df.createOrReplaceTempView(name)
+        return df
+
+    def one_row(file):
+        t = time.time()
+        row = step(file).collect()[0].asDict()
+        result["timings"][file] = time.time() - t
+        return row
+
+    def write(df, name):
+        t = time.time()
+        df.write.mode("overwrite").parquet(f"{staging}/{name}")
+        result["timings"][name] = time.time() - t
+
+    view("checked_lines", "01_lines.sql")
+    result["line_stats"] = one_row("02_line_stats.sql")
+    if result["line_stats"]["lines_read"] == 0:
+        return
+    view("current_lines", "03_current_lines.sql", cache=True)
+    money = one_row("04_money_range.sql")
+    # Exact sums travel as decimal strings (a JSON number would round them).
+    result["money_range"] = {k: (str(v) if v is not None and k.endswith("_fx") else v) for k, v in money.items()}
+    view("orders", "05_orders.sql", cache=True)
+    result["order_stats"] = one_row("06_order_stats.sql")
+    spark.createDataFrame([result["order_stats"]]).createOrReplaceTempView("order_stats")
+    if plan["customers"] or plan.get("items"):
+        view("purchase_lines", "08_purchase_lines.sql", cache=True)
+    if plan["customers"]:
+        customers = step("07_customers.sql")
+        if plan.get("favourite"):
+            favourites = step("09_favourites.sql")
+            customers = customers.join(favourites, "customer_id", "left")
+        write(customers, "customers")
+    if plan.get("items"):
+        view("basket_items", "10_basket_items.sql", cache=True)
+        write(step("11_items.sql"), "items")
+        pt = one_row("12_pair_threshold.sql")
+        params["threshold"] = int(pt["threshold"])
+        view("fitting_baskets", "13_fitting_baskets.sql", cache=True)
+        view("kept_items", "14_kept_items.sql")
+        view("pair_baskets", "15_pair_baskets.sql", cache=True)
+        write(step("16_pairs.sql"), "pairs")
+        stats = one_row("17_pair_stats.sql")
+        result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
+    if staging != local:
+        bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs") if n in result["timings"]])
+
+
+def bring_back(spark, staging, local, names):
+    """Copy the facts from a staging folder the cluster wrote (hdfs://, s3a://, file://...) into the
+    local work folder, file by file through Hadoop's FileSystem (no rows pass through Python), then
+    delete the staged copy."""
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    root = jvm.org.apache.hadoop.fs.Path(staging)
+    fs = root.getFileSystem(conf)
+    os.makedirs(local, exist_ok=True)
+    try:
+        for name in names:
+            src = jvm.org.apache.hadoop.fs.Path(f"{staging}/{name}")
+            dst = jvm.org.apache.hadoop.fs.Path("file://" + os.path.join(local, name))
+            fs.copyToLocalFile(False, src, dst, True)
+    finally:
+        fs.delete(root, True)
+
+
+if __name__ == "__main__":
+    main()

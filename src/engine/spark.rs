@@ -1,0 +1,556 @@
+//! The Spark engine: the line-level work runs on a Spark cluster, the tables are computed here.
+//!
+//! evergreen writes the PySpark runner and the SQL steps of `queries/spark/` (compiled into the
+//! binary) with a job file into a local work folder, and starts `spark-submit --master M runner.py
+//! job.json`. The steps apply the same cleaning rules as [`super::orders`], with money in the same
+//! fixed point ([`crate::kernels::money`]), and write per-customer, per-item and per-pair facts as
+//! Parquet into the staging folder; one-row statistics come back in `result.json`. Here those
+//! facts become [`Facts`], checked by the same rules ([`require_lines`], the money range, the
+//! customers) in the same order as the local engines, and the shared table code does the rest.
+//!
+//! No line crosses into this process or Spark's driver: the facts are one row per customer
+//! (about 60 bytes plus the ids), per item and per kept pair.
+
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::spill::SpillDir;
+use super::stopwatch::Stopwatch;
+use super::{check_money_range, memory::no_customers, orders, require_lines, AbsSum, Setup};
+use crate::config::{Columns, SparkOptions};
+use crate::error::{one_line, Error, Result};
+use crate::facts::{col_names as c, Counts, CustomerFacts, Facts, ItemFacts, PairFacts, Plan, Present};
+use crate::input::Mode;
+use crate::kernels::money::{self, Exact};
+
+/// The runner and its SQL steps, written into the work folder at every run.
+const FILES: [(&str, &str); 18] = [
+    ("runner.py", include_str!("../../queries/spark/runner.py")),
+    ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
+    ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
+    ("03_current_lines.sql", include_str!("../../queries/spark/03_current_lines.sql")),
+    ("04_money_range.sql", include_str!("../../queries/spark/04_money_range.sql")),
+    ("05_orders.sql", include_str!("../../queries/spark/05_orders.sql")),
+    ("06_order_stats.sql", include_str!("../../queries/spark/06_order_stats.sql")),
+    ("07_customers.sql", include_str!("../../queries/spark/07_customers.sql")),
+    ("08_purchase_lines.sql", include_str!("../../queries/spark/08_purchase_lines.sql")),
+    ("09_favourites.sql", include_str!("../../queries/spark/09_favourites.sql")),
+    ("10_basket_items.sql", include_str!("../../queries/spark/10_basket_items.sql")),
+    ("11_items.sql", include_str!("../../queries/spark/11_items.sql")),
+    ("12_pair_threshold.sql", include_str!("../../queries/spark/12_pair_threshold.sql")),
+    ("13_fitting_baskets.sql", include_str!("../../queries/spark/13_fitting_baskets.sql")),
+    ("14_kept_items.sql", include_str!("../../queries/spark/14_kept_items.sql")),
+    ("15_pair_baskets.sql", include_str!("../../queries/spark/15_pair_baskets.sql")),
+    ("16_pairs.sql", include_str!("../../queries/spark/16_pairs.sql")),
+    ("17_pair_stats.sql", include_str!("../../queries/spark/17_pair_stats.sql")),
+];
+
+/// What the manifest says about the Spark job.
+#[derive(Debug, Clone, Serialize)]
+pub struct SparkReport {
+    pub master: String,
+    pub spark_version: String,
+    pub default_parallelism: u64,
+    /// Seconds from spark-submit to the job's end (JVM start-up included).
+    pub job_seconds: f64,
+    /// Bytes of the facts read back (Parquet).
+    pub fact_bytes: u64,
+}
+
+/// The inputs as Spark is given them: local files evergreen resolved and checked, or the user's
+/// paths as they are when Spark alone can read them (`hdfs://`, `s3a://`...).
+pub enum SparkInputs {
+    Local { files: Vec<PathBuf>, base_path: Option<PathBuf> },
+    Remote(Vec<String>),
+}
+
+/// A path Spark reads that evergreen cannot (a URI scheme other than `file:`).
+pub fn is_remote(path: &str) -> bool {
+    match path.split_once("://") {
+        Some((scheme, _)) => scheme != "file" && scheme.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '+'),
+        None => false,
+    }
+}
+
+/// The roles the runner maps, with the input reader's rules ([`crate::input::load`]): for local
+/// inputs the roles evergreen found present; for remote ones each role's name and whether the run
+/// requires it (an optional role is used when the dump has the column).
+fn roles(cols: &Columns, has: Option<Present>, mode: Mode, plan_items: Option<&str>) -> Value {
+    let run = mode == Mode::Customers;
+    let role = |present: Option<bool>, name: &str, required: bool| -> Value {
+        match present {
+            Some(true) => json!({"name": name, "required": true}),
+            Some(false) => Value::Null,
+            None => json!({"name": name, "required": required}),
+        }
+    };
+    let item_name = cols.item.clone().unwrap_or_else(|| cols.product.name.clone());
+    let items_from_item = plan_items == Some(c::ITEM);
+    json!({
+        "customer": role(has.map(|h| h.customer), &cols.customer.name, run || cols.customer.explicit),
+        "order": json!({"name": cols.order, "required": true}),
+        "timestamp": role(has.map(|h| h.timestamp), &cols.timestamp.name, run || cols.timestamp.explicit),
+        "amount": role(has.map(|h| h.amount), &cols.amount.name, run || cols.amount.explicit),
+        "product": role(has.map(|h| h.product), &cols.product.name, cols.product.explicit),
+        "item": if items_from_item { role(has.map(|h| h.item), &item_name, true) } else { Value::Null },
+        "cost": role(has.map(|h| h.cost), &cols.cost.name, cols.cost.explicit),
+        "quantity": role(has.map(|h| h.quantity), &cols.quantity.name, cols.quantity.explicit),
+    })
+}
+
+/// Run the Spark job and turn what it wrote into facts.
+#[allow(clippy::too_many_arguments)]
+pub fn facts(
+    inputs: SparkInputs,
+    cols: &Columns,
+    s: &Setup,
+    known: Option<Present>,
+    mode: Mode,
+    opts: &SparkOptions,
+    work_root: &Path,
+    sw: &mut Stopwatch,
+) -> Result<(Facts, SparkReport)> {
+    let submit = find_submit(opts)?;
+    check_java()?;
+    check_master(&opts.master)?;
+    let work = SpillDir::create(work_root)?;
+    for (name, text) in FILES {
+        std::fs::write(work.file(name), text).map_err(|e| work_error(&work.path, e))?;
+    }
+    let local_facts = work.file("facts");
+    // A remote staging folder gets a run-unique folder inside it: the only one the runner deletes.
+    let staging = match &opts.staging {
+        Some(root) => format!(
+            "{}/{}",
+            root.trim_end_matches('/'),
+            work.path.file_name().map(|n| n.to_string_lossy().trim_start_matches('.').to_string()).unwrap_or_default()
+        ),
+        None => local_facts.to_string_lossy().to_string(),
+    };
+    let (paths, base_path) = match &inputs {
+        SparkInputs::Local { files, base_path } => (
+            files.iter().map(|f| f.to_string_lossy().to_string()).collect::<Vec<_>>(),
+            base_path.as_ref().map(|b| b.to_string_lossy().to_string()),
+        ),
+        SparkInputs::Remote(p) => (p.clone(), None),
+    };
+    let cutoff = s.as_of.map(crate::exprs::date_to_micros);
+    let job = json!({
+        "inputs": paths,
+        "base_path": base_path,
+        "roles": roles(cols, known, mode, s.plan.items),
+        "plan": {"customers": s.plan.customers, "favourite": s.plan.favourite, "items": s.plan.items},
+        "basket": {
+            "min_pair_orders": s.basket.min_pair_orders,
+            "min_support": s.basket.min_support,
+            "max_basket_items": s.basket.max_basket_items,
+        },
+        "cutoff_micros": cutoff,
+        "money_decimals": s.money_decimals,
+        "staging": staging,
+    });
+    let job_file = work.file("job.json");
+    std::fs::write(&job_file, serde_json::to_vec_pretty(&job).expect("json")).map_err(|e| work_error(&work.path, e))?;
+
+    let started = Instant::now();
+    let log = work.file("spark-submit.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| work_error(&work.path, e))?;
+    let mut cmd = Command::new(&submit);
+    cmd.arg("--master").arg(&opts.master).arg("--name").arg("evergreen");
+    for (k, v) in [
+        ("spark.ui.enabled", "false"),
+        ("spark.sql.catalogImplementation", "in-memory"),
+        ("spark.sql.legacy.parquet.nanosAsLong", "true"),
+    ] {
+        if !opts.conf.iter().any(|(key, _)| key == k) {
+            cmd.arg("--conf").arg(format!("{k}={v}"));
+        }
+    }
+    for (k, v) in &opts.conf {
+        cmd.arg("--conf").arg(format!("{k}={v}"));
+    }
+    cmd.arg(work.file("runner.py")).arg(&job_file);
+    cmd.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| work_error(&work.path, e))?).stderr(log_file);
+    tracing::info!(master = %opts.master, "submitting the Spark job ({})", submit.display());
+    let status = cmd
+        .status()
+        .map_err(|e| Error::Config(format!("engine spark: cannot start {}: {e}", submit.display())))?;
+    let job_seconds = started.elapsed().as_secs_f64();
+    sw.lap("spark_job");
+    let error_file = work.file("error.json");
+    if error_file.exists() {
+        return Err(runner_error(&error_file, s, cols));
+    }
+    let result_file = work.file("result.json");
+    if !status.success() || !result_file.exists() {
+        return Err(submit_error(&log, &opts.master, status.code()));
+    }
+    let result: Value = serde_json::from_slice(&std::fs::read(&result_file).map_err(|e| work_error(&work.path, e))?)
+        .map_err(|e| Error::Internal(format!("engine spark: result.json: {e}")))?;
+    let (facts, fact_bytes) = read_facts(&result, &local_facts, s, known)?;
+    sw.lap("spark_facts");
+    let report = SparkReport {
+        master: result["master"].as_str().unwrap_or(&opts.master).to_string(),
+        spark_version: result["spark_version"].as_str().unwrap_or("").to_string(),
+        default_parallelism: result["default_parallelism"].as_u64().unwrap_or(0),
+        job_seconds,
+        fact_bytes,
+    };
+    Ok((facts, report))
+}
+
+fn work_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output { path: path.to_path_buf(), reason: format!("cannot write the Spark work folder: {e}") }
+}
+
+/// `--spark-submit`, else `$SPARK_HOME/bin/spark-submit`, else `spark-submit` on PATH.
+fn find_submit(opts: &SparkOptions) -> Result<PathBuf> {
+    if let Some(p) = &opts.submit {
+        return if p.is_file() {
+            Ok(p.clone())
+        } else {
+            Err(Error::Config(format!("spark_submit: {} is not a file", p.display())))
+        };
+    }
+    if let Some(home) = std::env::var_os("SPARK_HOME") {
+        let p = PathBuf::from(home).join("bin").join("spark-submit");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    on_path("spark-submit").ok_or_else(|| {
+        Error::Config(
+            "engine spark: spark-submit not found (install Spark, e.g. `pip install pyspark`, set SPARK_HOME, or pass --spark-submit)"
+                .into(),
+        )
+    })
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+        .unwrap_or(None)
+}
+
+/// Spark needs a JVM: `$JAVA_HOME/bin/java`, else `java` on PATH.
+fn check_java() -> Result<()> {
+    let from_home = std::env::var_os("JAVA_HOME").map(|h| PathBuf::from(h).join("bin").join("java"));
+    if from_home.as_ref().is_some_and(|p| p.is_file()) || on_path("java").is_some() {
+        return Ok(());
+    }
+    Err(Error::Config("engine spark: no Java found (Spark needs Java 17 or 21: install it, or set JAVA_HOME)".into()))
+}
+
+/// A standalone master (`spark://host:port[,host:port]`) must accept connections: Spark itself
+/// would retry for a minute before giving up.
+fn check_master(master: &str) -> Result<()> {
+    let Some(hosts) = master.strip_prefix("spark://") else { return Ok(()) };
+    for hp in hosts.split(',') {
+        let reachable = hp
+            .to_socket_addrs()
+            .map(|mut addrs| addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok()))
+            .unwrap_or(false);
+        if reachable {
+            return Ok(());
+        }
+    }
+    Err(Error::Config(format!("spark_master: cannot reach the Spark master at {master} (is it running, and is the port right?)")))
+}
+
+/// The runner's error.json as evergreen's error.
+fn runner_error(path: &Path, s: &Setup, cols: &Columns) -> Error {
+    let v: Value = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
+    let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let file = PathBuf::from(&s.inputs);
+    let role = |r: &str| -> &'static str {
+        match r {
+            "customer" => "customer",
+            "order" => "order",
+            "timestamp" => "timestamp",
+            "amount" => "amount",
+            "product" => "product",
+            "item" => "item",
+            "cost" => "cost",
+            "quantity" => "quantity",
+            _ => "column",
+        }
+    };
+    match text("kind").as_str() {
+        "missing_column" => Error::MissingColumn {
+            file,
+            column: text("column"),
+            role: role(&text("role")),
+            expected: "a column of the role's type",
+            found: text("found"),
+        },
+        "bad_column" => Error::BadColumn {
+            file,
+            column: text("column"),
+            role: role(&text("role")),
+            expected: text("expected"),
+            found: text("found"),
+        },
+        "no_input" => Error::NoInput { path: format!("{} ({})", s.inputs, short(&text("message"))) },
+        "bad_expression" => {
+            Error::BadAmountExpr { file, expr: cols.amount.name.clone(), reason: short(&text("message")) }
+        }
+        _ => Error::Internal(format!("engine spark: the Spark job failed: {}", short(&text("message")))),
+    }
+}
+
+/// The first line of a Spark message, without its stack and SQL excerpt.
+fn short(message: &str) -> String {
+    let first = message.split(" == SQL").next().unwrap_or(message);
+    let first = first.split("JVM stacktrace").next().unwrap_or(first);
+    one_line(first).chars().take(400).collect()
+}
+
+/// spark-submit ended without the runner's result: find why in its log.
+fn submit_error(log: &Path, master: &str, code: Option<i32>) -> Error {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(log) {
+        let _ = f.read_to_string(&mut text);
+    }
+    let find = |needle: &str| text.lines().find(|l| l.contains(needle)).map(|l| one_line(l));
+    if let Some(l) = find("JAVA_HOME").or_else(|| find("java: not found")) {
+        return Error::Config(format!("engine spark: Spark cannot start Java ({l})"));
+    }
+    if let Some(l) = find("All masters are unresponsive").or_else(|| find("Failed to connect to master")) {
+        return Error::Config(format!("spark_master: cannot reach the Spark master at {master} ({l})"));
+    }
+    if let Some(l) = find("Master must either be").or_else(|| find("Could not parse Master URL")) {
+        return Error::Config(format!("spark_master: {master}: {l}"));
+    }
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("Exception") || l.contains("Error") || l.contains("error"))
+        .map(one_line)
+        .unwrap_or_else(|| "no message".into());
+    Error::Internal(format!(
+        "engine spark: spark-submit exited with {} ({}); its log was: {}",
+        code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into()),
+        short(&last),
+        log.display()
+    ))
+}
+
+fn u64_of(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or(0)
+}
+
+/// A fixed-point sum the runner sent as a decimal string (null: the sum overflowed).
+fn exact_of(v: &Value, k: &str) -> Option<Exact> {
+    v[k].as_str().and_then(|s| s.parse::<i128>().ok())
+}
+
+/// The facts from result.json and the Parquet the job staged.
+fn read_facts(result: &Value, dir: &Path, s: &Setup, known: Option<Present>) -> Result<(Facts, u64)> {
+    let ls = &result["line_stats"];
+    let mut counts = Counts { lines_read: u64_of(ls, "lines_read"), ..Default::default() };
+    for reason in orders::REASONS {
+        counts.rejected.insert(reason.to_string(), u64_of(ls, reason));
+    }
+    let has = match known {
+        Some(h) => h,
+        None => present_from(&result["present"]),
+    };
+    // Remote inputs: the roles the job found decide what the plan can hold.
+    let plan = Plan { favourite: s.plan.favourite && has.product, items: s.plan.items.filter(|_| has.item), ..s.plan };
+    let max_ts = ls["max_ts"].as_i64();
+    let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
+    counts.future_lines = u64_of(ls, "future_lines");
+    let os = &result["order_stats"];
+    counts.orders = u64_of(os, "orders");
+    counts.purchase_orders = u64_of(os, "purchase_orders");
+    counts.orders_rejected_conflict = u64_of(os, "orders_rejected_conflict");
+    counts.rejected.insert("order_customer_conflict".into(), u64_of(os, "conflict_lines"));
+    counts.guest_lines = u64_of(os, "guest_lines");
+    counts.lines_used = u64_of(os, "lines_used");
+    require_lines(s, &counts)?;
+    let mr = &result["money_range"];
+    let abs = |fx: &str, large: &str, shown: &str| {
+        let exact = exact_of(mr, fx);
+        AbsSum {
+            exact: exact.unwrap_or(0),
+            too_large: mr[large].as_bool().unwrap_or(false) || exact.is_none(),
+            shown: mr[shown].as_f64().unwrap_or(f64::INFINITY),
+        }
+    };
+    check_money_range(
+        s,
+        [abs("abs_amount_fx", "amount_too_large", "abs_amount_shown"), abs("abs_cost_fx", "cost_too_large", "abs_cost_shown")],
+    )?;
+    let mut bytes = 0u64;
+    let mut customers = None;
+    if plan.customers {
+        let df = read_dir(&dir.join("customers"), &mut bytes)?;
+        let f = customer_facts(&df, plan, has)?;
+        if f.is_empty() {
+            return Err(no_customers(s, &counts));
+        }
+        customers = Some(f);
+    }
+    let (mut items, mut pairs) = (None, None);
+    if let Some(item_column) = plan.items {
+        let items_df = read_dir(&dir.join("items"), &mut bytes)?;
+        let pairs_df = read_dir(&dir.join("pairs"), &mut bytes)?;
+        let (i, p) =
+            item_and_pair_facts(items_df, pairs_df, &result["pair_stats"], s, item_column, has, counts.purchase_orders)?;
+        items = Some(i);
+        pairs = Some(p);
+    }
+    Ok((Facts { as_of, has, counts, customers, items, pairs }, bytes))
+}
+
+fn present_from(v: &Value) -> Present {
+    let b = |k: &str| v[k].as_bool().unwrap_or(false);
+    Present {
+        customer: b("customer"),
+        timestamp: b("timestamp"),
+        amount: b("amount"),
+        product: b("product"),
+        item: b("item"),
+        cost: b("cost"),
+        quantity: b("quantity"),
+    }
+}
+
+/// Every Parquet part file of a folder Spark wrote, as one frame.
+fn read_dir(dir: &Path, bytes: &mut u64) -> Result<DataFrame> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Internal(format!("engine spark: the job staged no facts in {}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    parts.sort();
+    let mut frames = Vec::with_capacity(parts.len());
+    for p in &parts {
+        *bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let file = std::fs::File::open(p).map_err(|e| Error::Internal(format!("engine spark: {}: {e}", p.display())))?;
+        frames.push(ParquetReader::new(file).finish()?);
+    }
+    let mut all = frames.pop().ok_or_else(|| Error::Internal(format!("engine spark: no Parquet in {}", dir.display())))?;
+    for f in frames {
+        all.vstack_mut(&f)?;
+    }
+    Ok(all)
+}
+
+/// The i128 values of a DECIMAL(38,0) fact column (null: 0).
+fn exact_column(df: &DataFrame, name: &str) -> Result<Vec<Exact>> {
+    let col = df.column(name)?;
+    let ca = col.decimal().map_err(|e| Error::Internal(format!("engine spark: {name}: {e}")))?;
+    Ok(ca.physical().iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+fn u32_column(df: &DataFrame, name: &str) -> Result<Vec<u32>> {
+    let col = df.column(name)?.cast(&DataType::UInt32)?;
+    Ok(col.u32()?.iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
+    let col = df.column(name)?.cast(&DataType::Int64)?;
+    Ok(col.i64()?.iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+/// An id column as the local engines type it (Int64 or String).
+fn key_column(df: &DataFrame, name: &str, out: &str) -> Result<Column> {
+    let col = df.column(name)?;
+    let col = match col.dtype() {
+        DataType::String => col.clone(),
+        DataType::Null => col.cast(&DataType::Int64)?,
+        _ => col.cast(&DataType::Int64)?,
+    };
+    Ok(col.with_name(out.into()))
+}
+
+fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFacts> {
+    let monetary = exact_column(df, "monetary_fx")?;
+    Ok(CustomerFacts {
+        customer_id: key_column(df, "customer_id", c::CUSTOMER)?,
+        frequency: u32_column(df, "frequency")?,
+        monetary: monetary.iter().map(|v| money::to_f64(*v)).collect(),
+        profit: if has.cost { Some(exact_column(df, "profit_fx")?.iter().map(|v| money::to_f64(*v)).collect()) } else { None },
+        first_purchase: i64_column(df, "first_purchase")?,
+        last_purchase: i64_column(df, "last_purchase")?,
+        favourite_product: if plan.favourite {
+            Some(key_column(df, "favourite_product", c::PRODUCT)?)
+        } else {
+            None
+        },
+    })
+}
+
+fn item_and_pair_facts(
+    items: DataFrame,
+    pairs: DataFrame,
+    stats: &Value,
+    s: &Setup,
+    key_name: &str,
+    has: Present,
+    total: u64,
+) -> Result<(ItemFacts, PairFacts)> {
+    let items = items.sort(["item"], SortMultipleOptions::default())?;
+    let key = key_column(&items, "item", "item")?;
+    let item_facts = ItemFacts {
+        item: key.clone().with_name(key_name.into()),
+        orders: u32_column(&items, "orders")?,
+        customers: if has.customer { Some(u32_column(&items, "customers")?) } else { None },
+        quantity: if has.quantity {
+            Some(exact_column(&items, "quantity_fx")?.iter().map(|v| money::to_f64(*v)).collect())
+        } else {
+            None
+        },
+        revenue: if has.amount {
+            Some(exact_column(&items, "revenue_fx")?.iter().map(|v| money::to_f64(*v)).collect())
+        } else {
+            None
+        },
+        total_purchase_orders: total,
+    };
+    let threshold = s.basket.threshold(total);
+    let spark_threshold = stats["threshold"].as_u64().unwrap_or(0);
+    if spark_threshold != threshold {
+        return Err(Error::Internal(format!(
+            "engine spark: the job's pair threshold {spark_threshold} differs from evergreen's {threshold}"
+        )));
+    }
+    // Item keys to codes (their rank in key order), so pairs index the item facts.
+    let codes = DataFrame::new(key.len(), vec![key.clone(), Column::new("code".into(), (0..key.len() as u32).collect::<Vec<u32>>())])?;
+    let code_of = |side: &str, out: &str| -> LazyFrame {
+        codes.clone().lazy().select([col("item").alias(side), col("code").alias(out)])
+    };
+    let pairs = pairs
+        .lazy()
+        .with_columns([col("item_a").cast(key.dtype().clone()), col("item_b").cast(key.dtype().clone())])
+        .join(code_of("item_a", "a"), [col("item_a")], [col("item_a")], JoinArgs::new(JoinType::Inner))
+        .join(code_of("item_b", "b"), [col("item_b")], [col("item_b")], JoinArgs::new(JoinType::Inner))
+        .select([col("a"), col("b"), col("pair_orders").cast(DataType::UInt32)])
+        .collect()?;
+    let (a, b, n) = (pairs.column("a")?.u32()?, pairs.column("b")?.u32()?, pairs.column("pair_orders")?.u32()?);
+    let mut list: Vec<(u32, u32, u32)> = a
+        .iter()
+        .zip(b.iter())
+        .zip(n.iter())
+        .filter_map(|((a, b), n)| Some((a?, b?, n?)))
+        .map(|(a, b, n)| if a < b { (a, b, n) } else { (b, a, n) })
+        .collect();
+    list.sort_unstable();
+    let pair_facts = PairFacts {
+        pairs: list,
+        threshold,
+        items_kept: u64_of(stats, "items_kept"),
+        baskets_paired: u64_of(stats, "baskets_paired"),
+        baskets_skipped: u64_of(stats, "baskets_skipped"),
+    };
+    Ok((item_facts, pair_facts))
+}
