@@ -226,6 +226,11 @@ def run(job, here, result):
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.ansi.enabled", "false")
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    # Shuffle partitions: Spark's default of 200 costs seconds per step on small dumps; unless
+    # the user set it, two per core of the cluster (adaptive execution merges small ones).
+    if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
+        spark.conf.set("spark.sql.shuffle.partitions", str(max(4, 2 * spark.sparkContext.defaultParallelism)))
+    result["shuffle_partitions"] = int(spark.conf.get("spark.sql.shuffle.partitions"))
     result["spark_version"] = spark.version
     result["master"] = spark.sparkContext.master
     result["default_parallelism"] = spark.sparkContext.defaultParallelism

@@ -62,6 +62,8 @@ pub struct SparkReport {
     pub job_seconds: f64,
     /// Bytes of the facts read back (Parquet).
     pub fact_bytes: u64,
+    /// Seconds per step inside the job (session start, each one-row step, each staged fact).
+    pub steps: std::collections::BTreeMap<String, f64>,
 }
 
 /// The inputs as Spark is given them: local files evergreen resolved and checked, or the user's
@@ -71,10 +73,11 @@ pub enum SparkInputs {
     Remote(Vec<String>),
 }
 
-/// A path Spark reads that evergreen cannot (a URI scheme other than `file:`).
+/// A path given as a URI (`hdfs://`, `s3a://`, `file://`...): Spark reads it and checks it
+/// against the roles; evergreen does not open it.
 pub fn is_remote(path: &str) -> bool {
     match path.split_once("://") {
-        Some((scheme, _)) => scheme != "file" && scheme.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '+'),
+        Some((scheme, _)) => !scheme.is_empty() && scheme.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '+'),
         None => false,
     }
 }
@@ -202,6 +205,10 @@ pub fn facts(
         default_parallelism: result["default_parallelism"].as_u64().unwrap_or(0),
         job_seconds,
         fact_bytes,
+        steps: result["timings"]
+            .as_object()
+            .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+            .unwrap_or_default(),
     };
     Ok((facts, report))
 }

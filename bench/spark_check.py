@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The Spark engine's conformance check (issue 11): every dump below goes through the memory engine
+and through `--engine spark`, and every table must be identical byte for byte (Parquet files
+compared as bytes; the manifests' counts and as-of compared as values).
+
+Dumps: the three samples, the generated messy dump of check_samples.py (every cleaning rule at
+work), flag variants (an earlier --as-of with future lines, --min-support, --max-basket-items,
+--money-decimals 0), a file:// input (the runner's own schema checks) with a file:// staging
+folder (the copy-back path), and a generated shuffled dump of --lines lines (default 1M).
+
+Usage: python3 bench/spark_check.py [--bin target/debug/evergreen] [--master local[2]]
+                                    [--cluster N] [--lines 1M] [--only NAME,...]
+--cluster N starts a loopback standalone cluster of N one-core workers (bench/spark_cluster.py)
+and runs every case against it. Needs: pip install pyspark duckdb; Java 17 or 21.
+"""
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+S = os.path.join(ROOT, "data-samples")
+
+
+def cases(work: str, lines: int):
+    from check_samples import messy_case
+    from scale import dump_for
+
+    tx = f"{S}/transactions.parquet"
+    messy = messy_case(work)[1]
+    big = dump_for(work, lines, "shuffled")
+    return [
+        ("transactions", ["run", "--input", tx], {}),
+        ("online_retail", ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet"], {}),
+        ("baskets", ["basket", "--input", f"{S}/baskets.parquet", "--order-col", "basket_id", "--item-col", "item"], {}),
+        ("messy", messy, {}),
+        ("transactions, --as-of 2024-09-01 --min-support 0.002 --max-basket-items 6 --money-decimals 0",
+         ["run", "--input", tx, "--as-of", "2024-09-01", "--min-support", "0.002", "--max-basket-items", "6",
+          "--money-decimals", "0"], {}),
+        ("transactions via file:// (runner's schema checks, file:// staging)",
+         ["run", "--input", tx], {"spark": ["--input", "file://" + tx, "--spark-staging", "file://" + work + "/staging"]}),
+        (f"generated {lines:,} lines, shuffled", ["run", "--input", big], {}),
+    ]
+
+
+def run(bin_, args, out, extra=()):
+    t = time.perf_counter()
+    r = subprocess.run([bin_, *args, *extra, "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"failed ({r.returncode}): {' '.join([bin_, *args, *extra])}\n{r.stderr[-3000:]}")
+    return time.perf_counter() - t
+
+
+def replace_input(args, extra):
+    """The Spark run's arguments: `extra` may replace the --input value."""
+    args = list(args)
+    extra = list(extra)
+    if "--input" in extra:
+        i = extra.index("--input")
+        args[args.index("--input") + 1] = extra[i + 1]
+        del extra[i:i + 2]
+    return args, extra
+
+
+def compare(a: str, b: str) -> list[str]:
+    problems = []
+    files_a = sorted(f for f in os.listdir(a) if f.endswith(".parquet"))
+    files_b = sorted(f for f in os.listdir(b) if f.endswith(".parquet"))
+    if files_a != files_b:
+        problems.append(f"tables differ: {files_a} vs {files_b}")
+    for f in files_a:
+        if f in files_b and not filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False):
+            problems.append(f"{f}: bytes differ")
+    ma = json.load(open(os.path.join(a, "_manifest.json")))
+    mb = json.load(open(os.path.join(b, "_manifest.json")))
+    for key in ("counts", "as_of", "basket"):
+        if ma.get(key) != mb.get(key):
+            problems.append(f"manifest {key}: {ma.get(key)} vs {mb.get(key)}")
+    if mb["engine"]["name"] != "spark":
+        problems.append(f"the second run's engine is {mb['engine']['name']}")
+    if not os.path.exists(os.path.join(b, "_SUCCESS")):
+        problems.append("no _SUCCESS from the Spark run")
+    return problems
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/debug/evergreen"))
+    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--cluster", type=int, default=0, help="start a loopback cluster of N workers")
+    ap.add_argument("--lines", default="1M")
+    ap.add_argument("--only", default="", help="comma-separated case name prefixes")
+    ap.add_argument("--work", default=None)
+    a = ap.parse_args()
+    from scale import size
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    work = a.work or tempfile.mkdtemp(prefix="evergreen-spark-check-")
+    os.makedirs(work, exist_ok=True)
+    todo = cases(work, size(a.lines))
+    if a.only:
+        todo = [c for c in todo if any(c[0].startswith(p) for p in a.only.split(","))]
+    cluster = None
+    master = a.master
+    if a.cluster:
+        from spark_cluster import LoopbackCluster
+
+        cluster = LoopbackCluster(workers=a.cluster)
+        master = cluster.start()
+        print(f"loopback cluster: {master}, {a.cluster} worker(s) of 1 core", flush=True)
+    bad = 0
+    try:
+        for name, args, extra in todo:
+            mem, spk = os.path.join(work, "memory"), os.path.join(work, "spark")
+            for d in (mem, spk):
+                shutil.rmtree(d, ignore_errors=True)
+            t_mem = run(a.bin, args, mem, ["--engine", "memory"])
+            sargs, sextra = replace_input(args, extra.get("spark", []))
+            t_spk = run(a.bin, sargs, spk, ["--engine", "spark", "--spark-master", master, *sextra])
+            problems = compare(mem, spk)
+            status = "identical" if not problems else "DIFFERENCES\n  " + "\n  ".join(problems)
+            print(f"{name} [{master}]: {status} (memory {t_mem:.1f}s, spark {t_spk:.1f}s)", flush=True)
+            bad += bool(problems)
+            if extra.get("spark") and "--spark-staging" in extra["spark"]:
+                staged = os.listdir(os.path.join(work, "staging")) if os.path.isdir(os.path.join(work, "staging")) else []
+                if staged:
+                    print(f"  staging folder not cleaned up: {staged}")
+                    bad += 1
+    finally:
+        if cluster:
+            cluster.stop()
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
