@@ -22,27 +22,41 @@ import time
 import traceback
 
 SCALE = "1180591620717411303424D"  # 2^70
-HIGH = "19342813113834066795298816"  # 2^84
-MID = "4398046511104"  # 2^42
+LIMB_BITS = 32
+LIMB_LIMIT = "72057594037927936D"  # 2^56: larger values are beyond any exact sum
 
 
-def fx(x):
-    """trunc(x * 2^70) as an exact DECIMAL(38,0), for a finite DOUBLE x with |x| < 2^56.
+def limbs(x, name):
+    """Columns name_3 .. name_0: trunc(x * 2^70) in four 32-bit BIGINT limbs, for a DOUBLE x
+    (null when x is null, non-finite or |x| >= 2^56).
 
-    v = x * 2^70 is exact in a double (a power-of-two scale). It is cut into three parts of at most
-    42 bits, each exact in double arithmetic: a = trunc(v / 2^84), r = v - a * 2^84,
-    b = trunc(r / 2^42), c = trunc(r - b * 2^42); all three share v's sign, so
-    a * 2^84 + b * 2^42 + c = trunc(v), which is what evergreen's local engines add up.
+    v = x * 2^70 is exact in a double (a power-of-two scale), |v| < 2^126. Each limb takes the
+    next 32 bits from the top: l = trunc(r / 2^(32k)), r = r - l * 2^(32k). Every step is exact in
+    double arithmetic (the remainders keep at most 53 significant bits), and all limbs share v's
+    sign, so l3 * 2^96 + l2 * 2^64 + l1 * 2^32 + l0 = trunc(v): the integer the local engines add.
     """
-    v = f"(({x}) * {SCALE})"
-    a = f"CAST({v} / {HIGH}D AS BIGINT)"
-    r = f"({v} - CAST({a} AS DOUBLE) * {HIGH}D)"
-    b = f"CAST({r} / {MID}D AS BIGINT)"
-    c = f"CAST({r} - CAST({b} AS DOUBLE) * {MID}D AS BIGINT)"
-    return (
-        f"(CAST({a} AS DECIMAL(38,0)) * {HIGH}BD + CAST({b} AS DECIMAL(38,0)) * {MID}BD"
-        f" + CAST({c} AS DECIMAL(38,0)))"
-    )
+    ok = f"abs({x}) < {LIMB_LIMIT}"
+    r = f"(CASE WHEN {ok} THEN ({x}) * {SCALE} END)"
+    cols = []
+    for k in (3, 2, 1):
+        unit = f"{float(2 ** (LIMB_BITS * k)):.1f}D"
+        limb = f"CAST({r} / {unit} AS BIGINT)"
+        cols.append(f"{limb} AS {name}_{k}")
+        r = f"({r} - CAST({limb} AS DOUBLE) * {unit})"
+    cols.append(f"CAST({r} AS BIGINT) AS {name}_0")
+    return ", ".join(cols)
+
+
+def sum_limbs(name, out=None):
+    """SUM of each limb of `name`, as out_3 .. out_0."""
+    out = out or name
+    return ", ".join(f"SUM({name}_{k}) AS {out}_{k}" for k in (3, 2, 1, 0))
+
+
+def exact(name):
+    """The limbs of `name` joined into one DECIMAL(38,0) (null when it overflows)."""
+    parts = [f"CAST({name}_{k} AS DECIMAL(38,0)) * {2 ** (LIMB_BITS * k)}BD" for k in (3, 2, 1)]
+    return "(" + " + ".join(parts + [f"CAST({name}_0 AS DECIMAL(38,0))"]) + ")"
 
 
 class Refused(Exception):
@@ -166,8 +180,13 @@ def column_exprs(job, schema):
 
 
 def fill(sql, params):
-    """Expand ${fx(...)} and ${name} in a step."""
-    sql = re.sub(r"\$\{fx\((.*?)\)\}", lambda m: fx(m.group(1)), sql)
+    """Expand the money macros (${limbs(x, name)}, ${sum_limbs(name[, out])}, ${exact(name)})
+    and ${name} parameters in a step."""
+    def macro(m):
+        args = [a.strip() for a in split_args(m.group(2))]
+        return {"limbs": limbs, "sum_limbs": sum_limbs, "exact": exact}[m.group(1)](*args)
+
+    sql = re.sub(r"\$\{(limbs|sum_limbs|exact)\((.*?)\)\}", macro, sql)
 
     def value(m):
         key = m.group(1)
@@ -176,6 +195,20 @@ def fill(sql, params):
         return str(params[key])
 
     return re.sub(r"\$\{(\w+)\}", value, sql)
+
+
+def split_args(text):
+    """Split macro arguments on top-level commas (an argument may hold parentheses)."""
+    args, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            args.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    return args + [cur]
 
 
 def sql_literal(v, typ):
@@ -295,31 +328,28 @@ def run(job, here, result):
     result["line_stats"] = one_row("02_line_stats.sql")
     if result["line_stats"]["lines_read"] == 0:
         return
-    view("current_lines", "03_current_lines.sql", cache=True)
-    money = one_row("04_money_range.sql")
-    # Exact sums travel as decimal strings (a JSON number would round them).
-    result["money_range"] = {k: (str(v) if v is not None and k.endswith("_fx") else v) for k, v in money.items()}
-    view("orders", "05_orders.sql", cache=True)
-    result["order_stats"] = one_row("06_order_stats.sql")
-    spark.createDataFrame([result["order_stats"]]).createOrReplaceTempView("order_stats")
+    view("current_lines", "03_current_lines.sql")
+    view("orders", "04_orders.sql", cache=True)
+    result["order_stats"] = one_row("05_order_stats.sql")
+    spark.createDataFrame([{"purchase_orders": result["order_stats"]["purchase_orders"]}]).createOrReplaceTempView(
+        "order_stats")
     if plan["customers"] or plan.get("items"):
-        view("purchase_lines", "08_purchase_lines.sql", cache=True)
+        view("purchase_lines", "07_purchase_lines.sql", cache=True)
     if plan["customers"]:
-        customers = step("07_customers.sql")
+        customers = step("06_customers.sql")
         if plan.get("favourite"):
-            favourites = step("09_favourites.sql")
-            customers = customers.join(favourites, "customer_id", "left")
+            customers = customers.join(step("08_favourites.sql"), "customer_id", "left")
         write(customers, "customers")
     if plan.get("items"):
-        view("basket_items", "10_basket_items.sql", cache=True)
-        write(step("11_items.sql"), "items")
-        pt = one_row("12_pair_threshold.sql")
+        view("basket_items", "09_basket_items.sql", cache=True)
+        write(step("10_items.sql"), "items")
+        pt = one_row("11_pair_threshold.sql")
         params["threshold"] = int(pt["threshold"])
-        view("fitting_baskets", "13_fitting_baskets.sql", cache=True)
-        view("kept_items", "14_kept_items.sql")
-        view("pair_baskets", "15_pair_baskets.sql", cache=True)
-        write(step("16_pairs.sql"), "pairs")
-        stats = one_row("17_pair_stats.sql")
+        view("fitting_baskets", "12_fitting_baskets.sql", cache=True)
+        view("kept_items", "13_kept_items.sql")
+        view("pair_baskets", "14_pair_baskets.sql", cache=True)
+        write(step("15_pairs.sql"), "pairs")
+        stats = one_row("16_pair_stats.sql")
         result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
     if staging != local:
         bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs") if n in result["timings"]])

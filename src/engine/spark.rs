@@ -31,25 +31,24 @@ use crate::input::Mode;
 use crate::kernels::money::{self, Exact};
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 18] = [
+const FILES: [(&str, &str); 17] = [
     ("runner.py", include_str!("../../queries/spark/runner.py")),
     ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
     ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
     ("03_current_lines.sql", include_str!("../../queries/spark/03_current_lines.sql")),
-    ("04_money_range.sql", include_str!("../../queries/spark/04_money_range.sql")),
-    ("05_orders.sql", include_str!("../../queries/spark/05_orders.sql")),
-    ("06_order_stats.sql", include_str!("../../queries/spark/06_order_stats.sql")),
-    ("07_customers.sql", include_str!("../../queries/spark/07_customers.sql")),
-    ("08_purchase_lines.sql", include_str!("../../queries/spark/08_purchase_lines.sql")),
-    ("09_favourites.sql", include_str!("../../queries/spark/09_favourites.sql")),
-    ("10_basket_items.sql", include_str!("../../queries/spark/10_basket_items.sql")),
-    ("11_items.sql", include_str!("../../queries/spark/11_items.sql")),
-    ("12_pair_threshold.sql", include_str!("../../queries/spark/12_pair_threshold.sql")),
-    ("13_fitting_baskets.sql", include_str!("../../queries/spark/13_fitting_baskets.sql")),
-    ("14_kept_items.sql", include_str!("../../queries/spark/14_kept_items.sql")),
-    ("15_pair_baskets.sql", include_str!("../../queries/spark/15_pair_baskets.sql")),
-    ("16_pairs.sql", include_str!("../../queries/spark/16_pairs.sql")),
-    ("17_pair_stats.sql", include_str!("../../queries/spark/17_pair_stats.sql")),
+    ("04_orders.sql", include_str!("../../queries/spark/04_orders.sql")),
+    ("05_order_stats.sql", include_str!("../../queries/spark/05_order_stats.sql")),
+    ("06_customers.sql", include_str!("../../queries/spark/06_customers.sql")),
+    ("07_purchase_lines.sql", include_str!("../../queries/spark/07_purchase_lines.sql")),
+    ("08_favourites.sql", include_str!("../../queries/spark/08_favourites.sql")),
+    ("09_basket_items.sql", include_str!("../../queries/spark/09_basket_items.sql")),
+    ("10_items.sql", include_str!("../../queries/spark/10_items.sql")),
+    ("11_pair_threshold.sql", include_str!("../../queries/spark/11_pair_threshold.sql")),
+    ("12_fitting_baskets.sql", include_str!("../../queries/spark/12_fitting_baskets.sql")),
+    ("13_kept_items.sql", include_str!("../../queries/spark/13_kept_items.sql")),
+    ("14_pair_baskets.sql", include_str!("../../queries/spark/14_pair_baskets.sql")),
+    ("15_pairs.sql", include_str!("../../queries/spark/15_pairs.sql")),
+    ("16_pair_stats.sql", include_str!("../../queries/spark/16_pair_stats.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -382,7 +381,7 @@ fn read_facts(result: &Value, dir: &Path, s: &Setup, known: Option<Present>) -> 
     counts.guest_lines = u64_of(os, "guest_lines");
     counts.lines_used = u64_of(os, "lines_used");
     require_lines(s, &counts)?;
-    let mr = &result["money_range"];
+    let mr = &result["order_stats"];
     let abs = |fx: &str, large: &str, shown: &str| {
         let exact = exact_of(mr, fx);
         AbsSum {
@@ -452,11 +451,26 @@ fn read_dir(dir: &Path, bytes: &mut u64) -> Result<DataFrame> {
     Ok(all)
 }
 
-/// The i128 values of a DECIMAL(38,0) fact column (null: 0).
+/// Groups of at least this many lines could overflow a BIGINT limb sum (see 03_current_lines.sql).
+const LIMB_LINES: i64 = 1 << 31;
+
+/// The fixed-point sums of the limb columns `name_3` .. `name_0` (null limbs: 0), joined into i128.
 fn exact_column(df: &DataFrame, name: &str) -> Result<Vec<Exact>> {
-    let col = df.column(name)?;
-    let ca = col.decimal().map_err(|e| Error::Internal(format!("engine spark: {name}: {e}")))?;
-    Ok(ca.physical().iter().map(|v| v.unwrap_or(0)).collect())
+    if let Ok(lines) = df.column("lines") {
+        if lines.cast(&DataType::Int64)?.i64()?.max().unwrap_or(0) >= LIMB_LINES {
+            return Err(Error::Internal(format!(
+                "engine spark: a group of 2^31 lines or more: beyond the exact sums of the Spark engine ({name})"
+            )));
+        }
+    }
+    let mut total: Vec<Exact> = vec![0; df.height()];
+    for k in 0..4u32 {
+        let limb = df.column(&format!("{name}_{k}"))?.cast(&DataType::Int64)?;
+        for (t, v) in total.iter_mut().zip(limb.i64()?.iter()) {
+            *t = t.wrapping_add((v.unwrap_or(0) as i128) << (32 * k));
+        }
+    }
+    Ok(total)
 }
 
 fn u32_column(df: &DataFrame, name: &str) -> Result<Vec<u32>> {
@@ -481,12 +495,12 @@ fn key_column(df: &DataFrame, name: &str, out: &str) -> Result<Column> {
 }
 
 fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFacts> {
-    let monetary = exact_column(df, "monetary_fx")?;
+    let monetary = exact_column(df, "monetary")?;
     Ok(CustomerFacts {
         customer_id: key_column(df, "customer_id", c::CUSTOMER)?,
         frequency: u32_column(df, "frequency")?,
         monetary: monetary.iter().map(|v| money::to_f64(*v)).collect(),
-        profit: if has.cost { Some(exact_column(df, "profit_fx")?.iter().map(|v| money::to_f64(*v)).collect()) } else { None },
+        profit: if has.cost { Some(exact_column(df, "profit")?.iter().map(|v| money::to_f64(*v)).collect()) } else { None },
         first_purchase: i64_column(df, "first_purchase")?,
         last_purchase: i64_column(df, "last_purchase")?,
         favourite_product: if plan.favourite {
@@ -513,12 +527,12 @@ fn item_and_pair_facts(
         orders: u32_column(&items, "orders")?,
         customers: if has.customer { Some(u32_column(&items, "customers")?) } else { None },
         quantity: if has.quantity {
-            Some(exact_column(&items, "quantity_fx")?.iter().map(|v| money::to_f64(*v)).collect())
+            Some(exact_column(&items, "quantity")?.iter().map(|v| money::to_f64(*v)).collect())
         } else {
             None
         },
         revenue: if has.amount {
-            Some(exact_column(&items, "revenue_fx")?.iter().map(|v| money::to_f64(*v)).collect())
+            Some(exact_column(&items, "revenue")?.iter().map(|v| money::to_f64(*v)).collect())
         } else {
             None
         },

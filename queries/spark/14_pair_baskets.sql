@@ -1,4 +1,4 @@
--- Step 15: the fitting baskets holding only kept items, and of those the baskets left with two
+-- Step 14: the fitting baskets holding only kept items, and of those the baskets left with two
 -- items or more: what the pair count reads.
 SELECT order_id, item
 FROM (

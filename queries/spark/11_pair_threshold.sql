@@ -1,4 +1,4 @@
--- Step 12 (one row): the pair threshold in purchase orders: the larger of --min-pair-orders and
+-- Step 11 (one row): the pair threshold in purchase orders: the larger of --min-pair-orders and
 -- ceil(--min-support x purchase orders) (2 when neither is set, at least 1), and the baskets
 -- pairing skips (more distinct items than --max-basket-items).
 SELECT
