@@ -180,7 +180,7 @@ pub fn facts(
     }
     cmd.arg(work.file("runner.py")).arg(&job_file);
     cmd.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| work_error(&work.path, e))?).stderr(log_file);
-    tracing::info!(master = %opts.master, "submitting the Spark job ({})", submit.display());
+    tracing::debug!(master = %opts.master, "submitting the Spark job ({})", submit.display());
     let status = cmd
         .status()
         .map_err(|e| Error::Config(format!("engine spark: cannot start {}: {e}", submit.display())))?;
@@ -340,11 +340,12 @@ fn submit_error(log: &Path, master: &str, code: Option<i32>) -> Error {
         .find(|l| l.contains("Exception") || l.contains("Error") || l.contains("error"))
         .map(one_line)
         .unwrap_or_else(|| "no message".into());
+    // The whole log, for RUST_LOG=debug (the work folder holding it is removed).
+    tracing::debug!("spark-submit log:\n{text}");
     Error::Internal(format!(
-        "engine spark: spark-submit exited with {} ({}); its log was: {}",
+        "engine spark: spark-submit exited with {} ({}); rerun with -v for Spark's log",
         code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into()),
         short(&last),
-        log.display()
     ))
 }
 

@@ -98,16 +98,23 @@ impl Drop for SpillDir {
     }
 }
 
-/// Remove a spill folder: only the files evergreen writes there (flat, no sub-folders), then the
-/// folder; a folder without the marker is not evergreen's and is left alone.
+/// Remove a spill folder: the files evergreen writes there and the sub-folders its Spark job wrote
+/// (the staged facts; removed without following symlinks), then the folder; a folder without the
+/// marker is not evergreen's and is left alone.
 fn remove_spill(path: &Path) {
     if !path.join(SPILL_MARKER).is_file() {
         return;
     }
     if let Ok(entries) = std::fs::read_dir(path) {
         for e in entries.flatten() {
-            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                let _ = std::fs::remove_file(e.path());
+            match e.file_type() {
+                Ok(t) if t.is_file() => {
+                    let _ = std::fs::remove_file(e.path());
+                }
+                Ok(t) if t.is_dir() => {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+                _ => {}
             }
         }
     }

@@ -17,3 +17,4 @@ mod properties;
 mod queries;
 mod scores;
 mod snapshots;
+mod spark;
