@@ -26,7 +26,11 @@ def free_port() -> int:
 
 
 class LoopbackCluster:
-    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "2g"):
+    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "2g", pin: bool = False):
+        """`pin`: worker i (and the executors it starts) runs on CPU i-1 only (taskset), so a
+        one-core worker on this machine is one core, its JVM's GC and JIT threads included, like a
+        one-core machine of its own; the driver is not pinned."""
+        self.pin = pin
         self.workers = workers
         self.cores = cores
         self.memory = memory
@@ -46,8 +50,9 @@ class LoopbackCluster:
         )
         self.env.pop("SPARK_NO_DAEMONIZE")
 
-    def _daemon(self, *args):
-        subprocess.run(["bash", self.daemon, *args], env=self.env, check=True, stdout=subprocess.DEVNULL)
+    def _daemon(self, *args, cpu=None):
+        prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        subprocess.run([*prefix, "bash", self.daemon, *args], env=self.env, check=True, stdout=subprocess.DEVNULL)
 
     def _master_log(self) -> str:
         logs = os.path.join(self.dir, "logs")
@@ -64,7 +69,7 @@ class LoopbackCluster:
         for i in range(1, self.workers + 1):
             self._daemon("start", "org.apache.spark.deploy.worker.Worker", str(i), "--host", "127.0.0.1",
                          "--cores", str(self.cores), "--memory", self.memory, "--webui-port", str(free_port()),
-                         self.url)
+                         self.url, cpu=(i - 1) % os.cpu_count() if self.pin else None)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self._master_log().count("Registering worker") >= self.workers:

@@ -58,7 +58,9 @@ pub enum EngineChoice {
 pub struct SparkOptions {
     /// `local[*]`, `spark://host:7077`, `yarn`, `k8s://...`: passed to `spark-submit --master`.
     pub master: String,
-    /// `--conf KEY=VALUE` pairs passed to `spark-submit`, in order.
+    /// `--conf KEY=VALUE` pairs passed to `spark-submit`, in order (in the manifest, the values of
+    /// credential keys are redacted: see [`SparkOptions::redact`]).
+    #[serde(serialize_with = "redacted_conf")]
     pub conf: Vec<(String, String)>,
     /// A folder the cluster can write (local, `hdfs://`, `s3a://`); the facts are staged in a
     /// run-unique folder inside it and removed after. Default: evergreen's local work folder.
@@ -67,7 +69,49 @@ pub struct SparkOptions {
     pub submit: Option<PathBuf>,
 }
 
+fn redacted_conf<S: serde::Serializer>(conf: &[(String, String)], ser: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = ser.serialize_seq(Some(conf.len()))?;
+    for (k, v) in conf {
+        seq.serialize_element(&(k, SparkOptions::redact(k, v)))?;
+    }
+    seq.end()
+}
+
 impl SparkOptions {
+    /// A setting's value as the manifest may record it: `<redacted>` for keys that name a secret
+    /// (secret, password, token, credential, access key), the value itself otherwise.
+    pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
+        let k = key.to_ascii_lowercase();
+        if ["secret", "password", "token", "credential", "access.key", "accesskey"].iter().any(|w| k.contains(w)) {
+            "<redacted>"
+        } else {
+            value
+        }
+    }
+
+    /// Command-line arguments with the values of secret `--spark-conf` settings redacted.
+    pub fn redact_arguments(args: &[String]) -> Vec<String> {
+        let redact_pair = |kv: &str| match kv.split_once('=') {
+            Some((k, v)) => format!("{k}={}", SparkOptions::redact(k, v)),
+            None => kv.to_string(),
+        };
+        let mut out = Vec::with_capacity(args.len());
+        let mut next_is_conf = false;
+        for a in args {
+            if next_is_conf {
+                out.push(redact_pair(a));
+                next_is_conf = false;
+            } else if let Some(kv) = a.strip_prefix("--spark-conf=") {
+                out.push(format!("--spark-conf={}", redact_pair(kv)));
+            } else {
+                next_is_conf = a == "--spark-conf";
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
     /// `--spark-conf` values as pairs; each must be `KEY=VALUE` with a non-empty key.
     pub fn parse_conf(values: &[String]) -> Result<Vec<(String, String)>> {
         values

@@ -24,6 +24,12 @@
 //! | baskets (distinct items on positive lines of purchase orders) | [`kernels::baskets::build`] |
 //! | pair counting and threshold | [`kernels::pairs::count_pairs`], [`config::BasketOptions::threshold`] |
 //! | products, basket_pairs, top per item | [`tables::basket`] |
+//!
+//! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
+//! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
+//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `16_pair_stats.sql`), one step per
+//! rule group, on the same fixed point; the as-of date, the money-range check and every table are
+//! the functions above, over the facts Spark returns.
 
 // Errors carry the file, column, expectation and finding for their one-line message; they are
 // returned once per run, never in a hot loop, so their size does not matter.

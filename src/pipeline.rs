@@ -250,7 +250,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         tool: output::TOOL,
         version: env!("CARGO_PKG_VERSION"),
         files: tables.values().map(|t| t.file.clone()).collect(),
-        arguments,
+        arguments: crate::config::SparkOptions::redact_arguments(&arguments),
         config: cfg.clone(),
         as_of: computed.as_of.map(|d| d.to_string()),
         input_files: computed.files.iter().map(|p| p.display().to_string()).collect(),

@@ -179,7 +179,10 @@ pub fn spark_facts(
             let absolute = files.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).collect();
             (spark::SparkInputs::Local { files: absolute, base_path: None }, Some((dump.has, lines)), plan, files)
         }
-        SparkSource::Remote(p) => (spark::SparkInputs::Remote(p), None, plan, Vec::new()),
+        SparkSource::Remote(p) => {
+            let listed = p.iter().map(PathBuf::from).collect();
+            (spark::SparkInputs::Remote(p), None, plan, listed)
+        }
     };
     let setup = Setup {
         plan,

@@ -59,8 +59,10 @@ pub struct SparkReport {
     pub default_parallelism: u64,
     /// Seconds from spark-submit to the job's end (JVM start-up included).
     pub job_seconds: f64,
-    /// Bytes of the facts read back (Parquet).
-    pub fact_bytes: u64,
+    /// Bytes of the facts read back (Parquet), per fact (customers, items, pairs).
+    pub fact_bytes: std::collections::BTreeMap<String, u64>,
+    /// Rows of each fact.
+    pub fact_rows: std::collections::BTreeMap<String, u64>,
     /// Seconds per step inside the job (session start, each one-row step, each staged fact).
     pub steps: std::collections::BTreeMap<String, f64>,
 }
@@ -197,6 +199,14 @@ pub fn facts(
     let result: Value = serde_json::from_slice(&std::fs::read(&result_file).map_err(|e| work_error(&work.path, e))?)
         .map_err(|e| Error::Internal(format!("engine spark: result.json: {e}")))?;
     let (facts, fact_bytes) = read_facts(&result, &local_facts, s, known)?;
+    let fact_rows = [
+        ("customers", facts.customers.as_ref().map(|f| f.len())),
+        ("items", facts.items.as_ref().map(|f| f.orders.len())),
+        ("pairs", facts.pairs.as_ref().map(|f| f.pairs.len())),
+    ]
+    .into_iter()
+    .filter_map(|(k, n)| Some((k.to_string(), n? as u64)))
+    .collect();
     sw.lap("spark_facts");
     let report = SparkReport {
         master: result["master"].as_str().unwrap_or(&opts.master).to_string(),
@@ -204,6 +214,7 @@ pub fn facts(
         default_parallelism: result["default_parallelism"].as_u64().unwrap_or(0),
         job_seconds,
         fact_bytes,
+        fact_rows,
         steps: result["timings"]
             .as_object()
             .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
@@ -324,7 +335,7 @@ fn submit_error(log: &Path, master: &str, code: Option<i32>) -> Error {
     if let Ok(mut f) = std::fs::File::open(log) {
         let _ = f.read_to_string(&mut text);
     }
-    let find = |needle: &str| text.lines().find(|l| l.contains(needle)).map(|l| one_line(l));
+    let find = |needle: &str| text.lines().find(|l| l.contains(needle)).map(one_line);
     if let Some(l) = find("JAVA_HOME").or_else(|| find("java: not found")) {
         return Error::Config(format!("engine spark: Spark cannot start Java ({l})"));
     }
@@ -359,7 +370,12 @@ fn exact_of(v: &Value, k: &str) -> Option<Exact> {
 }
 
 /// The facts from result.json and the Parquet the job staged.
-fn read_facts(result: &Value, dir: &Path, s: &Setup, known: Option<Present>) -> Result<(Facts, u64)> {
+fn read_facts(
+    result: &Value,
+    dir: &Path,
+    s: &Setup,
+    known: Option<Present>,
+) -> Result<(Facts, std::collections::BTreeMap<String, u64>)> {
     let ls = &result["line_stats"];
     let mut counts = Counts { lines_read: u64_of(ls, "lines_read"), ..Default::default() };
     for reason in orders::REASONS {
@@ -395,10 +411,10 @@ fn read_facts(result: &Value, dir: &Path, s: &Setup, known: Option<Present>) -> 
         s,
         [abs("abs_amount_fx", "amount_too_large", "abs_amount_shown"), abs("abs_cost_fx", "cost_too_large", "abs_cost_shown")],
     )?;
-    let mut bytes = 0u64;
+    let mut bytes = std::collections::BTreeMap::new();
     let mut customers = None;
     if plan.customers {
-        let df = read_dir(&dir.join("customers"), &mut bytes)?;
+        let df = read_dir(dir, "customers", &mut bytes)?;
         let f = customer_facts(&df, plan, has)?;
         if f.is_empty() {
             return Err(no_customers(s, &counts));
@@ -407,8 +423,8 @@ fn read_facts(result: &Value, dir: &Path, s: &Setup, known: Option<Present>) -> 
     }
     let (mut items, mut pairs) = (None, None);
     if let Some(item_column) = plan.items {
-        let items_df = read_dir(&dir.join("items"), &mut bytes)?;
-        let pairs_df = read_dir(&dir.join("pairs"), &mut bytes)?;
+        let items_df = read_dir(dir, "items", &mut bytes)?;
+        let pairs_df = read_dir(dir, "pairs", &mut bytes)?;
         let (i, p) =
             item_and_pair_facts(items_df, pairs_df, &result["pair_stats"], s, item_column, has, counts.purchase_orders)?;
         items = Some(i);
@@ -430,8 +446,11 @@ fn present_from(v: &Value) -> Present {
     }
 }
 
-/// Every Parquet part file of a folder Spark wrote, as one frame.
-fn read_dir(dir: &Path, bytes: &mut u64) -> Result<DataFrame> {
+/// Every Parquet part file of the folder `name` Spark wrote, as one frame (its bytes counted).
+fn read_dir(root: &Path, name: &str, bytes: &mut std::collections::BTreeMap<String, u64>) -> Result<DataFrame> {
+    let dir = root.join(name);
+    let dir = dir.as_path();
+    let bytes = bytes.entry(name.to_string()).or_insert(0);
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::Internal(format!("engine spark: the job staged no facts in {}: {e}", dir.display())))?
         .flatten()

@@ -238,3 +238,32 @@ fn issue11_remote_paths_need_the_spark_engine_and_spark_conf_needs_key_value() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("expected KEY=VALUE, found `novalue`"), "{err}");
 }
+
+#[test]
+fn issue11_secret_spark_settings_never_reach_the_manifest() {
+    use evergreen::config::{Settings, SparkOptions};
+    let args: Vec<String> = [
+        "run",
+        "--spark-conf",
+        "spark.hadoop.fs.s3a.secret.key=abc123",
+        "--spark-conf=spark.hadoop.fs.s3a.access.key=AKIA",
+        "--spark-conf",
+        "spark.executor.memory=8g",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let shown = SparkOptions::redact_arguments(&args);
+    assert_eq!(shown[2], "spark.hadoop.fs.s3a.secret.key=<redacted>");
+    assert_eq!(shown[3], "--spark-conf=spark.hadoop.fs.s3a.access.key=<redacted>");
+    assert_eq!(shown[5], "spark.executor.memory=8g");
+    let settings = Settings {
+        input: Some(vec!["x.parquet".into()]),
+        out: Some("out".into()),
+        spark_conf: Some(vec!["spark.hadoop.fs.s3a.secret.key=abc123".into(), "spark.executor.cores=4".into()]),
+        ..Default::default()
+    };
+    let cfg = settings.resolve().unwrap();
+    let json = serde_json::to_string(&cfg).unwrap();
+    assert!(!json.contains("abc123") && json.contains("<redacted>") && json.contains("spark.executor.cores"), "{json}");
+}
