@@ -29,6 +29,25 @@ sys.path.insert(0, HERE)
 S = os.path.join(ROOT, "data-samples")
 
 
+def mixed_files(work: str) -> str:
+    """A folder of two files whose types differ where the local reader lets them: customer ids as
+    int64 in one and float64 with nulls in the other (pandas writes that), order ids as uint64 and
+    int64, and a file name holding glob characters."""
+    import duckdb
+
+    folder = os.path.join(work, "mixed")
+    os.makedirs(folder, exist_ok=True)
+    body = """SELECT {cust} AS customer_id, {order} AS order_id,
+                     TIMESTAMP '2024-01-01' + to_microseconds((hash(i) % (300*86400))::BIGINT * 1000000) AS ts,
+                     round((hash(i*7) % 5000) / 100.0 - 3, 2) AS amount, 'P' || (hash(i*3) % 50)::VARCHAR AS product_id
+              FROM range({lo}, {hi}) t(i)"""
+    duckdb.sql(f"COPY ({body.format(cust='(i // 3 % 97)::BIGINT', order='(i // 3)::UBIGINT', lo=0, hi=3000)}) "
+               f"TO '{folder}/part[1].parquet' (FORMAT parquet)")
+    duckdb.sql(f"COPY ({body.format(cust='CASE WHEN i % 11 = 0 THEN NULL ELSE (i // 3 % 89)::DOUBLE END', order='(i // 3)::BIGINT', lo=3000, hi=6000)}) "
+               f"TO '{folder}/part-2.parquet' (FORMAT parquet)")
+    return folder
+
+
 def cases(work: str, lines: int):
     from check_samples import messy_case
     from scale import dump_for
@@ -40,6 +59,11 @@ def cases(work: str, lines: int):
         ("transactions", ["run", "--input", tx], {}),
         ("online_retail", ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet"], {}),
         ("baskets", ["basket", "--input", f"{S}/baskets.parquet", "--order-col", "basket_id", "--item-col", "item"], {}),
+        ("baskets with --as-of (no timestamp: no time rule)",
+         ["basket", "--input", f"{S}/baskets.parquet", "--order-col", "basket_id", "--item-col", "item",
+          "--as-of", "2024-01-01"], {}),
+        ("two files of different id types (int64/float64 customers, uint64/int64 orders), a [glob] name",
+         ["run", "--input", mixed_files(work)], {}),
         ("messy", messy, {}),
         ("transactions, --as-of 2024-09-01 --min-support 0.002 --max-basket-items 6 --money-decimals 0",
          ["run", "--input", tx, "--as-of", "2024-09-01", "--min-support", "0.002", "--max-basket-items", "6",

@@ -23,5 +23,5 @@ FROM (
     ${item} AS item,
     ${cost} AS cost,
     ${quantity} AS quantity
-  FROM dump
+  FROM ${dump}
 )

@@ -8,6 +8,7 @@ SELECT
   COALESCE(SUM(CASE WHEN conflict THEN lines END), 0) AS conflict_lines,
   COALESCE(SUM(CASE WHEN NOT conflict THEN guest_lines END), 0) AS guest_lines,
   COALESCE(SUM(lines), 0) - COALESCE(SUM(CASE WHEN conflict THEN lines END), 0) AS lines_used,
+  COALESCE(MAX(lines), 0) AS max_order_lines,
   CAST(SUM(${exact(abs_amount)}) AS STRING) AS abs_amount_fx,
   COALESCE(BOOL_OR(amount_too_large), FALSE) AS amount_too_large,
   SUM(abs_amount_shown) AS abs_amount_shown,

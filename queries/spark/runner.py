@@ -86,12 +86,15 @@ def type_class(dt):
     if name == "date":
         return "date"
     if name == "decimal":
-        return "decimal"
+        # Parquet UINT_64 reads as DECIMAL(20,0): an integer id like the local reader's UInt64.
+        return "int" if dt.scale == 0 else "decimal"
     return None
 
 
-def column_exprs(job, schema):
-    """The canonical column expressions of step 1, from the roles and the dump's types."""
+def column_exprs(job, schema, every_file):
+    """The canonical column expressions of step 1 for one group of files, from the roles and their
+    types. `every_file`: the column names every file of the dump has (an optional role is used only
+    when all of them have it, like the local reader)."""
     types = {f.name: f.dataType for f in schema.fields}
     found = ", ".join(types)
 
@@ -128,7 +131,7 @@ def column_exprs(job, schema):
         if r is None:
             present[role] = False
             return None
-        if r["name"] in types or r["required"]:
+        if r["name"] in every_file or r["required"]:
             present[role] = True
             return r["name"]
         present[role] = False
@@ -148,8 +151,9 @@ def column_exprs(job, schema):
         if kind in ("timestamp", "date"):
             out["ts"] = f"unix_micros(CAST({q} AS TIMESTAMP))"
         elif kind == "int":
-            # Nanosecond timestamps, read as longs (spark.sql.legacy.parquet.nanosAsLong).
-            out["ts"] = f"({q} div 1000)"
+            # Nanosecond timestamps, read as longs (spark.sql.legacy.parquet.nanosAsLong), floored
+            # to microseconds as the local reader does (also before 1970).
+            out["ts"] = f"(CASE WHEN {q} >= 0 THEN {q} div 1000 ELSE -((999 - {q}) div 1000) END)"
         elif kind == "str":
             s = f"trim({q})"
             out["ts"] = f"unix_micros(COALESCE(CAST({s} AS TIMESTAMP), to_timestamp({s}, 'yyyyMMdd')))"
@@ -162,7 +166,7 @@ def column_exprs(job, schema):
     if r is None:
         present["amount"] = False
         out["amount"] = "1.0D"
-    elif r["name"] in types:
+    elif r["name"] in every_file:
         present["amount"] = True
         out["amount"] = number("amount", r["name"])
     elif r["required"]:
@@ -272,12 +276,25 @@ def run(job, here, result):
     reader = spark.read
     if job.get("base_path"):
         reader = reader.option("basePath", job["base_path"])
-    dump = reader.parquet(*job["inputs"])
-    dump.createOrReplaceTempView("dump")
-    columns = column_exprs(job, dump.schema)
-    present = columns.pop("present")
+    # Files are read in groups of one schema (Spark takes one schema per read; the local reader
+    # lets files differ, e.g. int64 and float64 ids), each group mapped to the canonical columns.
+    groups = []
+    for path in job["inputs"]:
+        df = reader.parquet(path)
+        key = df.schema.simpleString()
+        for g in groups:
+            if g[0] == key:
+                g[1].append(path)
+                break
+        else:
+            groups.append([key, [path], df.schema])
+    every_file = set.intersection(*[{f.name for f in g[2].fields} for g in groups])
+    parts = []
+    for i, (_, paths, schema) in enumerate(groups):
+        reader.parquet(*paths).createOrReplaceTempView(f"dump_{i}")
+        parts.append((f"dump_{i}", column_exprs(job, schema, every_file)))
+    present = parts[0][1]["present"]
     result["present"] = present
-
     plan = dict(job["plan"])
     plan["favourite"] = plan.get("favourite") and present["product"]
     if plan.get("items") == "item" and not present["item"]:
@@ -287,10 +304,11 @@ def run(job, here, result):
     # "item": the dump has a basket item (the item column, or the product).
     present["item"] = plan.get("items") is not None
     basket = job["basket"]
-    cutoff = job.get("cutoff_micros")
-    params = dict(columns)
+    # --as-of cuts lines only when the dump has a timestamp (else there is no time rule at all).
+    cutoff = job.get("cutoff_micros") if present["timestamp"] else None
+    params = {}
     params.update(
-        has_timestamp="TRUE" if job["roles"].get("timestamp") else "FALSE",
+        has_timestamp="TRUE" if present["timestamp"] else "FALSE",
         before_as_of="TRUE" if cutoff is None else f"(ts < {int(cutoff)})",
         money_scale=f"{10 ** int(job['money_decimals'])}D",
         basket_item=plan.get("items") or "product_id",
@@ -301,10 +319,11 @@ def run(job, here, result):
     sql_dir = here
     staging = job["staging"].rstrip("/")
     local = os.path.join(here, "facts")
+    remote = not job.get("staging_is_local", False)
 
-    def step(name):
+    def step(name, extra=None):
         with open(os.path.join(sql_dir, name)) as f:
-            return spark.sql(fill(f.read(), params))
+            return spark.sql(fill(f.read(), dict(params, **(extra or {}))))
 
     def view(name, file, cache=False):
         df = step(file)
@@ -324,7 +343,22 @@ def run(job, here, result):
         df.write.mode("overwrite").parquet(f"{staging}/{name}")
         result["timings"][name] = time.time() - t
 
-    view("checked_lines", "01_lines.sql")
+    try:
+        steps(spark, parts, params, plan, result, step, view, one_row, write)
+        if remote:
+            bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs") if n in result["timings"]])
+    finally:
+        if remote:
+            delete_staged(spark, staging)
+
+
+def steps(spark, parts, params, plan, result, step, view, one_row, write):
+    """The SQL steps in order (see each file's header)."""
+    lines = None
+    for name, columns in parts:
+        df = step("01_lines.sql", dict(columns, dump=name))
+        lines = df if lines is None else lines.unionByName(df)
+    lines.createOrReplaceTempView("checked_lines")
     result["line_stats"] = one_row("02_line_stats.sql")
     if result["line_stats"]["lines_read"] == 0:
         return
@@ -351,26 +385,30 @@ def run(job, here, result):
         write(step("15_pairs.sql"), "pairs")
         stats = one_row("16_pair_stats.sql")
         result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
-    if staging != local:
-        bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs") if n in result["timings"]])
 
 
 def bring_back(spark, staging, local, names):
     """Copy the facts from a staging folder the cluster wrote (hdfs://, s3a://, file://...) into the
-    local work folder, file by file through Hadoop's FileSystem (no rows pass through Python), then
-    delete the staged copy."""
+    local work folder, file by file through Hadoop's FileSystem (no rows pass through Python)."""
     jvm = spark._jvm
     conf = spark._jsc.hadoopConfiguration()
-    root = jvm.org.apache.hadoop.fs.Path(staging)
-    fs = root.getFileSystem(conf)
+    fs = jvm.org.apache.hadoop.fs.Path(staging).getFileSystem(conf)
     os.makedirs(local, exist_ok=True)
+    for name in names:
+        src = jvm.org.apache.hadoop.fs.Path(f"{staging}/{name}")
+        dst = jvm.org.apache.hadoop.fs.Path("file://" + os.path.join(local, name))
+        fs.copyToLocalFile(False, src, dst, True)
+
+
+def delete_staged(spark, staging):
+    """Delete this run's folder in the staging folder (evergreen named it for this run alone), on
+    success and on failure alike."""
     try:
-        for name in names:
-            src = jvm.org.apache.hadoop.fs.Path(f"{staging}/{name}")
-            dst = jvm.org.apache.hadoop.fs.Path("file://" + os.path.join(local, name))
-            fs.copyToLocalFile(False, src, dst, True)
-    finally:
-        fs.delete(root, True)
+        jvm = spark._jvm
+        root = jvm.org.apache.hadoop.fs.Path(staging)
+        root.getFileSystem(spark._jsc.hadoopConfiguration()).delete(root, True)
+    except Exception:  # noqa: BLE001 - the job's own error matters more
+        pass
 
 
 if __name__ == "__main__":

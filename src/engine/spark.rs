@@ -124,7 +124,10 @@ pub fn facts(
     let submit = find_submit(opts)?;
     check_java()?;
     check_master(&opts.master)?;
-    let work = SpillDir::create(work_root)?;
+    // Absolute paths: spark-submit runs in another folder, and the cluster resolves bare paths
+    // against its default file system (HDFS on most clusters), so local paths travel as file:// URIs.
+    let work_root = std::path::absolute(work_root).unwrap_or_else(|_| work_root.to_path_buf());
+    let work = SpillDir::create(&work_root)?;
     for (name, text) in FILES {
         std::fs::write(work.file(name), text).map_err(|e| work_error(&work.path, e))?;
     }
@@ -136,12 +139,12 @@ pub fn facts(
             root.trim_end_matches('/'),
             work.path.file_name().map(|n| n.to_string_lossy().trim_start_matches('.').to_string()).unwrap_or_default()
         ),
-        None => local_facts.to_string_lossy().to_string(),
+        None => file_uri(&local_facts),
     };
     let (paths, base_path) = match &inputs {
         SparkInputs::Local { files, base_path } => (
-            files.iter().map(|f| f.to_string_lossy().to_string()).collect::<Vec<_>>(),
-            base_path.as_ref().map(|b| b.to_string_lossy().to_string()),
+            files.iter().map(|f| file_uri(f)).collect::<Vec<_>>(),
+            base_path.as_ref().map(|b| file_uri(b)),
         ),
         SparkInputs::Remote(p) => (p.clone(), None),
     };
@@ -159,6 +162,7 @@ pub fn facts(
         "cutoff_micros": cutoff,
         "money_decimals": s.money_decimals,
         "staging": staging,
+        "staging_is_local": opts.staging.is_none(),
     });
     let job_file = work.file("job.json");
     std::fs::write(&job_file, serde_json::to_vec_pretty(&job).expect("json")).map_err(|e| work_error(&work.path, e))?;
@@ -221,6 +225,19 @@ pub fn facts(
             .unwrap_or_default(),
     };
     Ok((facts, report))
+}
+
+/// A local path as a `file://` URI for Spark, with Hadoop's glob characters escaped (a file named
+/// `sales[1].parquet` is that file, not a pattern).
+fn file_uri(path: &Path) -> String {
+    let mut out = String::from("file://");
+    for ch in path.to_string_lossy().chars() {
+        if matches!(ch, '[' | ']' | '{' | '}' | '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn work_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -397,6 +414,11 @@ fn read_facts(
     counts.rejected.insert("order_customer_conflict".into(), u64_of(os, "conflict_lines"));
     counts.guest_lines = u64_of(os, "guest_lines");
     counts.lines_used = u64_of(os, "lines_used");
+    if u64_of(os, "max_order_lines") >= LIMB_LINES as u64 {
+        return Err(Error::Internal(
+            "engine spark: an order of 2^31 lines or more: beyond the exact sums of the Spark engine".into(),
+        ));
+    }
     require_lines(s, &counts)?;
     let mr = &result["order_stats"];
     let abs = |fx: &str, large: &str, shown: &str| {
