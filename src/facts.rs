@@ -147,6 +147,14 @@ pub struct Plan {
     pub items: Option<&'static str>,
 }
 
+impl Plan {
+    /// The plan narrowed to what the dump has: no favourite without a product column, no item
+    /// facts without a basket item.
+    pub fn given(self, has: Present) -> Plan {
+        Plan { favourite: self.favourite && has.product, items: self.items.filter(|_| has.item), ..self }
+    }
+}
+
 /// Everything an engine produces for one run.
 pub struct Facts {
     /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).

@@ -104,6 +104,11 @@ def column_exprs(job, schema, every_file):
                           expected=expected, found=found)
         return type_class(types[name])
 
+    def bad(role, name, expected):
+        found_type = types[name].simpleString()
+        return Refused("bad_column", f"column `{name}` ({role}) is {found_type}", column=name, role=role,
+                       expected=expected, found=found_type)
+
     def id_expr(role, name):
         kind = need(role, name, "Int64 or String ids")
         if kind in ("int", "float"):
@@ -111,14 +116,12 @@ def column_exprs(job, schema, every_file):
         if kind == "str":
             # A blank string is no id (read as null), like the local engines' reader.
             return f"CASE WHEN {quote(name)} RLIKE '^(?U)\\\\s*$' THEN NULL ELSE {quote(name)} END"
-        raise Refused("bad_column", f"column `{name}` ({role}) is {types[name].simpleString()}", column=name,
-                      role=role, expected="integer or string ids", found=types[name].simpleString())
+        raise bad(role, name, "integer or string ids")
 
     def number(role, name):
         kind = need(role, name, "numbers")
         if kind not in ("int", "float", "decimal"):
-            raise Refused("bad_column", f"column `{name}` ({role}) is {types[name].simpleString()}", column=name,
-                          role=role, expected="numbers", found=types[name].simpleString())
+            raise bad(role, name, "numbers")
         return f"CAST({quote(name)} AS DOUBLE)"
 
     roles = job["roles"]
@@ -158,8 +161,7 @@ def column_exprs(job, schema, every_file):
             s = f"trim({q})"
             out["ts"] = f"unix_micros(COALESCE(CAST({s} AS TIMESTAMP), to_timestamp({s}, 'yyyyMMdd')))"
         else:
-            raise Refused("bad_column", f"column `{ts}` (timestamp) is {types[ts].simpleString()}", column=ts,
-                          role="timestamp", expected="timestamps", found=types[ts].simpleString())
+            raise bad("timestamp", ts, "timestamps")
     else:
         out["ts"] = "CAST(NULL AS BIGINT)"
     r = roles.get("amount")

@@ -41,6 +41,23 @@ pub struct Setup {
     pub partitions: Option<u32>,
 }
 
+impl Setup {
+    /// The setup of a run of `cfg` with `plan` over a dump with the roles `has`.
+    pub fn new(cfg: &Config, plan: Plan, has: Present) -> Setup {
+        Setup {
+            plan,
+            has,
+            as_of: cfg.as_of,
+            money_decimals: cfg.money_decimals,
+            basket: cfg.basket.clone(),
+            inputs: cfg.inputs.join(" "),
+            amount_column: cfg.columns.amount.name.clone(),
+            cost_column: cfg.columns.cost.name.clone(),
+            partitions: cfg.partitions,
+        }
+    }
+}
+
 /// The engine that ran, for the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineReport {
@@ -62,6 +79,22 @@ pub struct EngineReport {
     /// Spark engine: the cluster, Spark's version, the job's seconds and the facts' bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spark: Option<spark::SparkReport>,
+}
+
+impl EngineReport {
+    /// The report of engine `name`, before its own fields are filled in.
+    pub fn new(name: &'static str, memory_limit_bytes: u64, input_lines: u64) -> EngineReport {
+        EngineReport {
+            name,
+            memory_limit_bytes,
+            input_lines,
+            partitions: None,
+            customer_partitions: None,
+            spilled_bytes: None,
+            pairs_streamed: None,
+            spark: None,
+        }
+    }
 }
 
 /// Bytes a line takes in the memory engine at its peak (measured: 1.2 GB for 10M lines with
@@ -96,27 +129,8 @@ pub fn facts(
     let engine = choose(cfg.engine, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
-    let setup = Setup {
-        plan: Plan { favourite: plan.favourite && dump.has.product, items: plan.items.filter(|_| dump.has.item), ..plan },
-        has: dump.has,
-        as_of: cfg.as_of,
-        money_decimals: cfg.money_decimals,
-        basket: cfg.basket.clone(),
-        inputs: cfg.inputs.join(" "),
-        amount_column: cfg.columns.amount.name.clone(),
-        cost_column: cfg.columns.cost.name.clone(),
-        partitions: cfg.partitions,
-    };
-    let mut report = EngineReport {
-        name: "memory",
-        memory_limit_bytes: limit,
-        input_lines: lines,
-        partitions: None,
-        customer_partitions: None,
-        spilled_bytes: None,
-        pairs_streamed: None,
-        spark: None,
-    };
+    let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
+    let mut report = EngineReport::new("memory", limit, lines);
     let facts = if streamed {
         report.name = "partitioned";
         let (facts, spill) = partitioned::facts(&dump, &file_lines, &setup, limit, spill_dir, sw)?;
@@ -174,7 +188,7 @@ pub fn spark_facts(
                     "engine spark: the role column `{k}` comes from hive partition folders, which the Spark engine does not read; use a local engine"
                 )));
             }
-            let plan = Plan { favourite: plan.favourite && dump.has.product, items: plan.items.filter(|_| dump.has.item), ..plan };
+            let plan = plan.given(dump.has);
             let files: Vec<PathBuf> = dump.files.iter().map(|f| f.path.clone()).collect();
             let absolute = files.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).collect();
             (spark::SparkInputs::Local { files: absolute, base_path: None }, Some((dump.has, lines)), plan, files)
@@ -184,29 +198,12 @@ pub fn spark_facts(
             (spark::SparkInputs::Remote(p), None, plan, listed)
         }
     };
-    let setup = Setup {
-        plan,
-        has: known.map(|k| k.0).unwrap_or_default(),
-        as_of: cfg.as_of,
-        money_decimals: cfg.money_decimals,
-        basket: cfg.basket.clone(),
-        inputs: cfg.inputs.join(" "),
-        amount_column: cfg.columns.amount.name.clone(),
-        cost_column: cfg.columns.cost.name.clone(),
-        partitions: None,
-    };
+    let setup = Setup::new(cfg, plan, known.map(|k| k.0).unwrap_or_default());
     let (facts, spark_report) =
         spark::facts(inputs, &cfg.columns, &setup, known.map(|k| k.0), mode, &cfg.spark, work_root, sw)?;
-    let report = EngineReport {
-        name: "spark",
-        memory_limit_bytes: cfg.memory_limit_bytes,
-        input_lines: known.map(|k| k.1).unwrap_or(facts.counts.lines_read),
-        partitions: None,
-        customer_partitions: None,
-        spilled_bytes: None,
-        pairs_streamed: None,
-        spark: Some(spark_report),
-    };
+    let mut report =
+        EngineReport::new("spark", cfg.memory_limit_bytes, known.map(|k| k.1).unwrap_or(facts.counts.lines_read));
+    report.spark = Some(spark_report);
     Ok((facts, report, paths))
 }
 

@@ -403,7 +403,7 @@ fn read_facts(
         None => present_from(&result["present"]),
     };
     // Remote inputs: the roles the job found decide what the plan can hold.
-    let plan = Plan { favourite: s.plan.favourite && has.product, items: s.plan.items.filter(|_| has.item), ..s.plan };
+    let plan = s.plan.given(has);
     let max_ts = ls["max_ts"].as_i64();
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
     counts.future_lines = u64_of(ls, "future_lines");
