@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{parse_as_of, ColumnSettings, EngineChoice, ScoringMethod, Settings};
+use crate::config::{parse_as_of, ClvUnit, ColumnSettings, EngineChoice, ScoringMethod, Settings};
 use crate::error::Result;
 use crate::pipeline::Job;
 
@@ -73,6 +73,10 @@ pub enum Command {
     /// Compute products and basket_pairs only; needs just an order and an item column.
     #[command(long_about = BASKET_LONG)]
     Basket(RunArgs),
+    /// Fit the CLV models (BG/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout)
+    /// only.
+    #[command(long_about = CLV_LONG)]
+    Clv(RunArgs),
     /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
     Query(QueryArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
@@ -103,6 +107,28 @@ Semantics:
   large orders --max-basket-items N skips orders with more than N distinct items (counted in the manifest).
   memory       the order items (4 bytes each), pair occurrences bucketed by first item (at most 256 MiB per pass,
                more passes beyond), one counter per item per thread, and the kept pairs.
+
+Exit codes as for `run`.";
+
+const CLV_LONG: &str = "\
+Fits BG/NBD (purchases and drop-out) and Gamma-Gamma (spend per purchase) by maximum likelihood and \
+writes clv (one row per customer) and clv_params (the fit) into --out, atomically; with \
+--holdout-from also clv_holdout. Same inputs, columns and engines as `run`.
+
+Semantics:
+  purchase day      a UTC calendar day with at least one purchase order of the customer; several \
+orders on one day are one purchase day.
+  repeat_purchases  x = purchase days - 1.   repeat_span_days  t_x = last - first purchase day.
+  customer_age_days T = as-of - first purchase day.
+  avg_repeat_order_value  the purchase-order amounts of the repeat days / x (return orders are not \
+in it; return lines inside a purchase order lower it).
+  p_alive           P(still a customer | x, t_x, T); 1 for customers without a repeat day.
+  expected_purchases  repeat purchase days expected in the next --horizon-days.
+  expected_order_value  Gamma-Gamma's conditional mean spend; customers without repeat days get the \
+population mean p*gamma/(q-1).
+  clv               expected_order_value x the expected purchases of each 30-day step of the \
+horizon, discounted at --discount-rate a year.
+  fit               needs at least 10 customers with a repeat purchase day (else exit 4).
 
 Exit codes as for `run`.";
 
@@ -171,6 +197,32 @@ pub struct RunArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub clv: ClvArgs,
+}
+
+/// The CLV models' flags (`run --clv` and `evergreen clv`).
+#[derive(Debug, Args, Clone)]
+pub struct ClvArgs {
+    /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
+    /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive
+    /// and clv. `evergreen clv` writes the CLV tables alone.
+    #[arg(long, env = "EVERGREEN_CLV")]
+    pub clv: bool,
+    /// Days ahead that expected_purchases and clv look, 1..=3650 [default: 90].
+    #[arg(long, env = "EVERGREEN_HORIZON_DAYS", value_name = "DAYS")]
+    pub horizon_days: Option<u32>,
+    /// Annual discount rate of the CLV, e.g. 0.1 for 10 % a year: each 30-day step's expected
+    /// purchases are divided by (1 + rate)^(days to the step's end / 365) [default: 0.1].
+    #[arg(long, env = "EVERGREEN_DISCOUNT_RATE", value_name = "RATE")]
+    pub discount_rate: Option<f64>,
+    /// Time unit the models are fitted in (alpha is per unit; tables stay in days) [default: days].
+    #[arg(long, env = "EVERGREEN_CLV_UNIT", value_enum)]
+    pub clv_unit: Option<ClvUnit>,
+    /// Also fit the models on the lines before this date and compare their predictions with the
+    /// purchases from it to as-of: writes clv_holdout and the errors into clv_params.
+    #[arg(long, env = "EVERGREEN_HOLDOUT_FROM", value_name = "YYYY-MM-DD", value_parser = as_of_parser)]
+    pub holdout_from: Option<String>,
 }
 
 /// Which engine computes the facts, and its memory.
@@ -329,6 +381,11 @@ impl RunArgs {
             spark_conf: (!self.engine.spark_conf.is_empty()).then_some(self.engine.spark_conf),
             spark_staging: self.engine.spark_staging,
             spark_submit: self.engine.spark_submit,
+            clv: self.clv.clv.then_some(true),
+            horizon_days: self.clv.horizon_days,
+            discount_rate: self.clv.discount_rate,
+            clv_unit: self.clv.clv_unit,
+            holdout_from: self.clv.holdout_from,
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -457,6 +514,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     let (args, job, validate_only) = match cli.command {
         Command::Run(args) => (args, Job::Run, false),
         Command::Basket(args) => (args, Job::Basket, false),
+        Command::Clv(args) => (args, Job::Clv, false),
         Command::Validate(args) => (args, Job::Run, true),
         Command::Query(q) => return query(q),
         Command::Completions { shell } => {

@@ -37,6 +37,51 @@ impl BasketOptions {
     }
 }
 
+/// The time unit the CLV models are fitted in (the parameter α is per unit; the tables' columns
+/// stay in days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClvUnit {
+    Days,
+    Weeks,
+}
+
+impl ClvUnit {
+    /// Days in one unit.
+    pub fn days(self) -> f64 {
+        match self {
+            ClvUnit::Days => 1.0,
+            ClvUnit::Weeks => 7.0,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ClvUnit::Days => "days",
+            ClvUnit::Weeks => "weeks",
+        }
+    }
+}
+
+/// The CLV family's settings (`--clv`, `--horizon-days`, `--discount-rate`, `--clv-unit`,
+/// `--holdout-from`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClvOptions {
+    /// `run` also writes the CLV tables and the customers' lifecycle columns.
+    pub enabled: bool,
+    /// Days ahead that expected purchases and CLV look.
+    pub horizon_days: u32,
+    /// Annual discount rate of the CLV (0.1 = 10 % a year).
+    pub discount_rate: f64,
+    pub unit: ClvUnit,
+    /// Fit a second model on the lines before this date and compare its predictions with what the
+    /// customers bought from it to as_of (`clv_holdout`).
+    pub holdout_from: Option<NaiveDate>,
+}
+
+pub const DEFAULT_HORIZON_DAYS: u32 = 90;
+pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
+
 /// Which engine computes the facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -184,6 +229,11 @@ pub struct Settings {
     pub spark_conf: Option<Vec<String>>,
     pub spark_staging: Option<String>,
     pub spark_submit: Option<PathBuf>,
+    pub clv: Option<bool>,
+    pub horizon_days: Option<u32>,
+    pub discount_rate: Option<f64>,
+    pub clv_unit: Option<ClvUnit>,
+    pub holdout_from: Option<String>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -258,6 +308,7 @@ pub struct Config {
     pub partitions: Option<u32>,
     /// The Spark engine's cluster and submit settings.
     pub spark: SparkOptions,
+    pub clv: ClvOptions,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -302,6 +353,11 @@ impl Settings {
             spark_conf: self.spark_conf.or(base.spark_conf),
             spark_staging: self.spark_staging.or(base.spark_staging),
             spark_submit: self.spark_submit.or(base.spark_submit),
+            clv: self.clv.or(base.clv),
+            horizon_days: self.horizon_days.or(base.horizon_days),
+            discount_rate: self.discount_rate.or(base.discount_rate),
+            clv_unit: self.clv_unit.or(base.clv_unit),
+            holdout_from: self.holdout_from.or(base.holdout_from),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -398,6 +454,7 @@ impl Settings {
                 staging: self.spark_staging,
                 submit: self.spark_submit,
             },
+            clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
         })
     }
 }
@@ -406,6 +463,47 @@ impl Settings {
 pub fn parse_as_of(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| Error::Config(format!("as_of: expected a date YYYY-MM-DD, found `{s}`")))
+}
+
+/// The CLV settings after defaults and checks: a horizon of 1..=3650 days, a discount rate in
+/// [0, 10), a holdout date before `--as-of` when both are given.
+fn clv_options(
+    enabled: Option<bool>,
+    horizon_days: Option<u32>,
+    discount_rate: Option<f64>,
+    unit: Option<ClvUnit>,
+    holdout_from: Option<String>,
+    as_of: Option<NaiveDate>,
+) -> Result<ClvOptions> {
+    let horizon_days = horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS);
+    if !(1..=3650).contains(&horizon_days) {
+        return Err(Error::Config(format!("horizon_days: expected 1..=3650 days, found {horizon_days}")));
+    }
+    let discount_rate = discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE);
+    if !(discount_rate.is_finite() && (0.0..10.0).contains(&discount_rate)) {
+        return Err(Error::Config(format!(
+            "discount_rate: expected an annual rate in [0, 10) such as 0.1 for 10 %, found {discount_rate}"
+        )));
+    }
+    let holdout_from = holdout_from
+        .as_deref()
+        .map(|s| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| Error::Config(format!("holdout_from: expected a date YYYY-MM-DD, found `{s}`")))
+        })
+        .transpose()?;
+    if let (Some(h), Some(d)) = (holdout_from, as_of) {
+        if h >= d {
+            return Err(Error::Config(format!("holdout_from: {h} is not before as_of {d}; the holdout period is [holdout_from, as_of)")));
+        }
+    }
+    Ok(ClvOptions {
+        enabled: enabled.unwrap_or(false),
+        horizon_days,
+        discount_rate,
+        unit: unit.unwrap_or(ClvUnit::Days),
+        holdout_from,
+    })
 }
 
 /// Lapse thresholds must be positive and strictly ascending.

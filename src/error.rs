@@ -55,6 +55,10 @@ pub enum Error {
     #[error("output error: another evergreen run (pid {pid}) is writing {}", path.display())]
     Locked { path: PathBuf, pid: String },
 
+    /// The data cannot support a model fit (too few repeat buyers, every purchase on one day).
+    #[error("model error: {model}: {reason}")]
+    Fit { model: &'static str, reason: String },
+
     /// An analyst's SQL query failed.
     #[error("query error: {file}: {reason}")]
     Query { file: PathBuf, reason: String },
@@ -76,6 +80,7 @@ impl Error {
             | Error::SchemaMismatch { .. }
             | Error::BadAmountExpr { .. }
             | Error::Empty { .. }
+            | Error::Fit { .. }
             | Error::Query { .. } => 4,
             Error::Output { .. } | Error::Locked { .. } => 5,
         }

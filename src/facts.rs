@@ -5,6 +5,7 @@
 //! | fact, one row per | holds | read by |
 //! |---|---|---|
 //! | customer ([`CustomerFacts`]) | first/last purchase, frequency, monetary, profit, favourite product | customers, scores, deciles, lapse |
+//! | customer purchase days ([`PurchaseDays`]) | distinct purchase days, repeat-day value, last gap | clv |
 //! | item ([`ItemFacts`]) | purchase orders, customers, quantity, revenue | products, basket_pairs |
 //! | pair ([`PairFacts`]) | purchase orders holding both items | basket_pairs |
 //! | run ([`Counts`]) | cleaning counts | manifest |
@@ -96,6 +97,23 @@ pub struct CustomerFacts {
     /// The product on the positive lines of most of the customer's purchase orders (ties: the
     /// smallest product); null for customers without product lines. `None` without a product column.
     pub favourite_product: Option<Column>,
+    /// Purchase-day facts for the CLV models; `None` unless the plan asks for them.
+    pub days: Option<PurchaseDays>,
+}
+
+/// Per customer, their purchase days: the UTC calendar days on which they have at least one
+/// purchase order (the day of the order's timestamp). Several purchase orders on one day are one
+/// purchase day (BG/NBD counts repeat *days*, as the CLV literature does).
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseDays {
+    /// Distinct purchase days (>= 1).
+    pub count: Vec<u32>,
+    /// Sum of the customer's purchase-order amounts on the purchase days after the first one,
+    /// exact, unrounded (0 with a single purchase day). Return orders (net <= 0) are not in it;
+    /// return lines inside a purchase order are (they lower the order's net).
+    pub repeat_value: Vec<f64>,
+    /// Days between the last purchase day and the one before it; `None` with a single purchase day.
+    pub last_gap_days: Vec<Option<u32>>,
 }
 
 impl CustomerFacts {
@@ -145,13 +163,20 @@ pub struct Plan {
     pub favourite: bool,
     /// Item and pair facts over this canonical column (`product_id` or `item`).
     pub items: Option<&'static str>,
+    /// The customers' purchase days ([`PurchaseDays`], for the CLV models; needs a timestamp).
+    pub purchase_days: bool,
 }
 
 impl Plan {
     /// The plan narrowed to what the dump has: no favourite without a product column, no item
     /// facts without a basket item.
     pub fn given(self, has: Present) -> Plan {
-        Plan { favourite: self.favourite && has.product, items: self.items.filter(|_| has.item), ..self }
+        Plan {
+            favourite: self.favourite && has.product,
+            items: self.items.filter(|_| has.item),
+            purchase_days: self.purchase_days && has.timestamp,
+            ..self
+        }
     }
 }
 

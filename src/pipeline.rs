@@ -15,7 +15,7 @@ use crate::input::{self, Mode};
 use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
 use crate::tables::basket::{self, BasketStats};
-use crate::tables::customers;
+use crate::tables::{clv, customers};
 pub use crate::engine::stopwatch::Stopwatch;
 
 /// Per table: its file and row count, for the manifest.
@@ -49,6 +49,8 @@ pub struct Manifest {
     pub engine: EngineReport,
     /// Pair-counting facts (threshold, items kept, orders skipped as too large…).
     pub basket: Option<BasketStats>,
+    /// The CLV models' fit: parameters, log-likelihood, iterations, convergence, the holdout check.
+    pub clv: Option<clv::Report>,
     pub tables: BTreeMap<String, TableInfo>,
     /// Seconds per stage.
     pub timings: BTreeMap<String, f64>,
@@ -62,6 +64,7 @@ pub struct Tables {
     pub counts: Counts,
     pub engine: EngineReport,
     pub basket: Option<BasketStats>,
+    pub clv: Option<clv::Report>,
     pub files: Vec<PathBuf>,
     pub skipped: input::Skipped,
     pub tables: Vec<(String, DataFrame)>,
@@ -74,6 +77,15 @@ pub enum Job {
     Run,
     /// `basket`: products and basket_pairs only; needs only order and item columns.
     Basket,
+    /// `clv`: clv, clv_params (and clv_holdout) only.
+    Clv,
+}
+
+impl Job {
+    /// The job fits the CLV models.
+    fn fits_clv(self, cfg: &Config) -> bool {
+        self == Job::Clv || (self == Job::Run && cfg.clv.enabled)
+    }
 }
 
 /// Compute every table of the job without writing anything.
@@ -112,7 +124,12 @@ pub fn spill_root(cfg: &Config) -> PathBuf {
 /// What each job needs from the engine.
 fn plan(cfg: &Config, job: Job) -> Plan {
     let items = if cfg.columns.item.is_some() { c::ITEM } else { c::PRODUCT };
-    Plan { customers: job == Job::Run, favourite: job == Job::Run, items: Some(items) }
+    Plan {
+        customers: job != Job::Basket,
+        favourite: job == Job::Run,
+        items: (job != Job::Clv).then_some(items),
+        purchase_days: job.fits_clv(cfg),
+    }
 }
 
 /// [`compute_job`] over input files already resolved.
@@ -123,10 +140,24 @@ fn compute_files(
     remote: Option<Vec<String>>,
     sw: &mut Stopwatch,
 ) -> Result<Tables> {
-    let mode = if job == Job::Run { Mode::Customers } else { Mode::Basket };
+    let mode = if job == Job::Basket { Mode::Basket } else { Mode::Customers };
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
     tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
     let skipped = files.skipped;
+    // The holdout check's calibration facts: the same engine on the lines before the holdout date.
+    let calibration = match cfg.clv.holdout_from.filter(|_| job.fits_clv(cfg)) {
+        Some(from) => {
+            let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
+            let cal_plan = Plan { customers: true, favourite: false, items: None, purchase_days: true };
+            let (f, _, _) = match &remote {
+                Some(paths) => engine::spark_facts(&cal_cfg, cal_plan, mode, engine::SparkSource::Remote(paths.clone()), &spill_root(cfg), sw)?,
+                None => engine::facts(&cal_cfg, cal_plan, mode, files.files.clone(), &spill_root(cfg), sw)?,
+            };
+            sw.lap("clv_holdout_facts");
+            Some((f.customers.ok_or_else(|| Error::Internal("holdout without customer facts".into()))?, from))
+        }
+        None => None,
+    };
     let (facts, report, paths) = match remote {
         Some(paths) => engine::spark_facts(cfg, plan(cfg, job), mode, engine::SparkSource::Remote(paths), &spill_root(cfg), sw)?,
         None => engine::facts(cfg, plan(cfg, job), mode, files.files, &spill_root(cfg), sw)?,
@@ -149,6 +180,29 @@ fn compute_files(
     // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
     // take hundreds of megabytes).
     let Facts { as_of, counts, customers: customer_facts, items, pairs, .. } = facts;
+    let mut clv_report = None;
+    let mut clv_columns = None;
+    if let Some(f) = customer_facts.as_ref().filter(|_| job.fits_clv(cfg)) {
+        let as_of = as_of.ok_or_else(|| Error::Internal("CLV tables need a timestamp".into()))?;
+        if let Some((_, from)) = &calibration {
+            if *from >= as_of {
+                return Err(Error::Config(format!(
+                    "holdout_from: {from} is not before as_of {as_of}; the holdout period is [holdout_from, as_of)"
+                )));
+            }
+        }
+        let opts = clv::Options {
+            horizon_days: cfg.clv.horizon_days,
+            discount_rate: cfg.clv.discount_rate,
+            unit: cfg.clv.unit,
+            money_decimals: cfg.money_decimals,
+        };
+        let made = clv::tables(f, as_of, calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
+        clv_columns = made.tables.first().map(|(_, t)| t.clone());
+        tables.extend(made.tables);
+        clv_report = Some(made.report);
+        sw.lap("clv_tables");
+    }
     if let Some(f) = customer_facts.filter(|_| job == Job::Run) {
         let as_of = as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
         let opts = customers::Options {
@@ -157,7 +211,12 @@ fn compute_files(
             lapse_thresholds: &cfg.lapse_thresholds,
             money_decimals: cfg.money_decimals,
         };
-        tables.extend(customers::tables(&f, as_of, opts)?);
+        let mut made = customers::tables(&f, as_of, opts)?;
+        if let Some(clv_table) = &clv_columns {
+            made[0].1 = with_clv_columns(&made[0].1, clv_table)?;
+        }
+        // The customer tables come first (the manifest and the queries list them in that order).
+        tables.splice(0..0, made);
         sw.lap("customer_tables");
     }
     let mut basket_stats = None;
@@ -177,10 +236,26 @@ fn compute_files(
         counts,
         engine: report,
         basket: basket_stats,
+        clv: clv_report,
         files: paths,
         skipped,
         tables,
     })
+}
+
+/// The customers table with p_alive and clv from the clv table, and a lifecycle_stage placeholder
+/// that the lifecycle query fills; rows stay in their order.
+fn with_clv_columns(customers: &DataFrame, clv_table: &DataFrame) -> Result<DataFrame> {
+    let mut order: Vec<Expr> = customers.get_column_names().iter().map(|n| col(n.as_str())).collect();
+    order.extend([col("p_alive"), col("clv"), col("lifecycle_stage")]);
+    let right = clv_table.clone().lazy().select([col(c::CUSTOMER), col("p_alive"), col("clv")]);
+    Ok(customers
+        .clone()
+        .lazy()
+        .join(right, [col(c::CUSTOMER)], [col(c::CUSTOMER)], JoinArgs::new(JoinType::Left))
+        .with_column(lit(NULL).cast(DataType::String).alias("lifecycle_stage"))
+        .select(order)
+        .collect()?)
 }
 
 /// Compute the `run` tables (kept for callers that only want those).
@@ -190,7 +265,7 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 
 /// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
 fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
-    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins, cfg.allow_file_reads)?;
+    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins, cfg.allow_file_reads, cfg.clv.enabled)?;
     let shipped = set.segments.sql == queries::SHIPPED[0].1;
     if shipped && cfg.bins != 5 {
         return Err(Error::Config(format!(
@@ -258,6 +333,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         counts: computed.counts,
         engine: computed.engine,
         basket: computed.basket,
+        clv: computed.clv,
         tables,
         timings: std::mem::take(&mut sw.timings),
         peak_memory_bytes: output::peak_memory_bytes(),

@@ -28,6 +28,11 @@ pub const SHIPPED: [(&str, &str); 4] = [
 /// The name of the segment query.
 pub const SEGMENTS: &str = "segments";
 
+/// The lifecycle query (run when the CLV models are fitted; its `lifecycle_stage` goes into
+/// customers), and the lapsed list that replaces the shipped one then.
+pub const LIFECYCLE: (&str, &str) = ("lifecycle", include_str!("../queries/lifecycle.sql"));
+pub const LAPSED_WITH_CLV: (&str, &str) = ("lapsed_customers", include_str!("../queries/clv/lapsed_customers.sql"));
+
 /// One query: its table name (file stem), where it came from, and its SQL text.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -42,25 +47,35 @@ pub struct Query {
 #[derive(Debug, Clone)]
 pub struct QuerySet {
     pub segments: Query,
+    /// With the CLV models: the lifecycle query.
+    pub lifecycle: Option<Query>,
     pub others: Vec<Query>,
 }
 
 /// Shipped queries, overridden or extended by `*.sql` files of `user_dir`, and the segment map
 /// from `segment_map` (TOML) when given. Checked before anything runs: the segment query must give
 /// every cell of `bins` exactly one segment.
-pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow_file_reads: bool) -> Result<QuerySet> {
-    let mut by_name: BTreeMap<String, Query> = SHIPPED
-        .iter()
-        .map(|(n, sql)| {
-            let q = Query {
-                name: n.to_string(),
-                origin: PathBuf::from(format!("queries/{n}.sql")),
-                sql: sql.to_string(),
-                allow_file_reads,
-            };
-            (n.to_string(), q)
-        })
-        .collect();
+///
+/// With `clv` (the run fits the CLV models) the lifecycle query runs too, and the lapsed list is
+/// the one of `queries/clv/` (with p_alive and clv); a user file of the same name replaces either.
+pub fn load(
+    user_dir: Option<&Path>,
+    segment_map: Option<&Path>,
+    bins: u8,
+    allow_file_reads: bool,
+    clv: bool,
+) -> Result<QuerySet> {
+    let shipped = |n: &str, origin: String, sql: &str| {
+        (n.to_string(), Query { name: n.to_string(), origin: PathBuf::from(origin), sql: sql.to_string(), allow_file_reads })
+    };
+    let mut by_name: BTreeMap<String, Query> =
+        SHIPPED.iter().map(|(n, sql)| shipped(n, format!("queries/{n}.sql"), sql)).collect();
+    if clv {
+        let (n, sql) = LAPSED_WITH_CLV;
+        by_name.insert(n.to_string(), shipped(n, format!("queries/clv/{n}.sql"), sql).1);
+        let (n, sql) = LIFECYCLE;
+        by_name.insert(n.to_string(), shipped(n, format!("queries/{n}.sql"), sql).1);
+    }
     let mut user: Vec<Query> = Vec::new();
     if let Some(dir) = user_dir {
         let rd = std::fs::read_dir(dir)
@@ -87,9 +102,10 @@ pub fn load(user_dir: Option<&Path>, segment_map: Option<&Path>, bins: u8, allow
         segments = Query { name: SEGMENTS.into(), origin: map.to_path_buf(), sql, allow_file_reads };
     }
     check_segments(&segments, bins)?;
+    let lifecycle = by_name.remove(LIFECYCLE.0);
     let mut others: Vec<Query> = by_name.into_values().collect();
     others.extend(user);
-    Ok(QuerySet { segments, others })
+    Ok(QuerySet { segments, lifecycle, others })
 }
 
 /// Table names must be plain identifiers (and not the names of the core tables).
@@ -117,6 +133,7 @@ pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> 
     let mut s = sql
         .replace("${money_decimals}", &cfg.money_decimals.to_string())
         .replace("${min_lapse_days}", &cfg.lapse_thresholds[0].to_string())
+        .replace("${max_lapse_days}", &cfg.lapse_thresholds[cfg.lapse_thresholds.len() - 1].to_string())
         .replace("${bins}", &cfg.bins.to_string());
     if let Some(d) = as_of {
         s = s.replace("${as_of}", &format!("'{d}'"));
@@ -273,33 +290,50 @@ pub fn run_all(
         ctx.register(name, df.clone().lazy());
     }
     if let Some(pos) = tables.iter().position(|(n, _)| n == "customers") {
-        let q = &set.segments;
-        let seg = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
-        let seg = seg
-            .lazy()
-            .select([col("customer_id"), col("segment").cast(DataType::String)])
-            .collect()
-            .map_err(|e| query_err(q, e))?;
-        let customers = &tables[pos].1;
-        let order: Vec<Expr> = customers.get_column_names().iter().map(|n| col(n.as_str())).collect();
-        let joined = customers
-            .clone()
-            .lazy()
-            .drop(cols(["segment"]))
-            .join(seg.lazy(), [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Left))
-            .select(order)
-            .collect()?;
-        if joined.height() != customers.height() {
-            return Err(query_err(q, "the query gave some customers more than one row"));
+        write_column(&mut ctx, tables, pos, &set.segments, "segment", cfg, as_of)?;
+        if let Some(q) = set.lifecycle.as_ref().filter(|_| tables.iter().any(|(n, _)| n == "clv")) {
+            write_column(&mut ctx, tables, pos, q, "lifecycle_stage", cfg, as_of)?;
         }
-        tables[pos].1 = joined;
-        ctx.register("customers", tables[pos].1.clone().lazy());
     }
     for q in &set.others {
         let df = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
         ctx.register(&q.name, df.clone().lazy());
         tables.push((q.name.clone(), df));
     }
+    Ok(())
+}
+
+/// Run `q` (one row per customer: customer_id and `column`) and write its `column` into the
+/// customers table at `pos`, in place of the placeholder, keeping the rows' order.
+fn write_column(
+    ctx: &mut SQLContext,
+    tables: &mut [(String, DataFrame)],
+    pos: usize,
+    q: &Query,
+    column: &str,
+    cfg: &Config,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    let got = execute(ctx, q, &substitute(&q.sql, cfg, as_of))?;
+    let got = got
+        .lazy()
+        .select([col("customer_id"), col(column).cast(DataType::String)])
+        .collect()
+        .map_err(|e| query_err(q, e))?;
+    let customers = &tables[pos].1;
+    let order: Vec<Expr> = customers.get_column_names().iter().map(|n| col(n.as_str())).collect();
+    let joined = customers
+        .clone()
+        .lazy()
+        .drop(cols([column]))
+        .join(got.lazy(), [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Left))
+        .select(order)
+        .collect()?;
+    if joined.height() != customers.height() {
+        return Err(query_err(q, "the query gave some customers more than one row"));
+    }
+    tables[pos].1 = joined;
+    ctx.register("customers", tables[pos].1.clone().lazy());
     Ok(())
 }
 

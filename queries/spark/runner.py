@@ -375,6 +375,8 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
         customers = step("06_customers.sql")
         if plan.get("favourite"):
             customers = customers.join(step("08_favourites.sql"), "customer_id", "left")
+        if plan.get("purchase_days"):
+            customers = customers.join(step("17_purchase_days.sql"), "customer_id", "left")
         write(customers, "customers")
     if plan.get("items"):
         view("basket_items", "09_basket_items.sql", cache=True)

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::facts::CustomerFacts;
+use crate::facts::{CustomerFacts, PurchaseDays};
 use crate::kernels::baskets::{customer_items, Csr};
 use crate::kernels::codes::NONE;
 use crate::kernels::money::{self, Exact};
@@ -41,6 +41,7 @@ pub fn customer_facts(
     items: Option<&Column>,
     favourite: bool,
     has_cost: bool,
+    days: bool,
 ) -> Result<CustomerPass> {
     let n = keys.len();
     let mut frequency = vec![0u32; n];
@@ -85,8 +86,60 @@ pub fn customer_facts(
         first_purchase: who.iter().map(|&cu| first[cu]).collect(),
         last_purchase: who.iter().map(|&cu| last[cu]).collect(),
         favourite_product,
+        days: days.then(|| purchase_days(r, n, &who)),
     };
     Ok(CustomerPass { facts, item_customers: pass.map(|p| p.customers) })
+}
+
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// The UTC calendar day (days since 1970-01-01) of a timestamp in microseconds.
+pub fn utc_day(micros: i64) -> i64 {
+    micros.div_euclid(DAY_MICROS)
+}
+
+/// [`PurchaseDays`] of the customers `who` (codes, ascending): each purchase order as (customer,
+/// day, amount), sorted, then one pass per customer.
+fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
+    let mut v: Vec<(u32, i64, Exact)> = r
+        .customer
+        .iter()
+        .enumerate()
+        .filter(|&(o, &cu)| cu != NONE && r.purchase[o])
+        .map(|(o, &cu)| (cu, utc_day(r.ordered_at.get(o).copied().unwrap_or(0)), r.amount[o]))
+        .collect();
+    v.sort_unstable_by_key(|&(cu, day, _)| (cu, day));
+    let mut count = vec![0u32; n];
+    let mut repeat: Vec<Exact> = vec![0; n];
+    let mut gap: Vec<Option<u32>> = vec![None; n];
+    let mut i = 0;
+    while i < v.len() {
+        let cu = v[i].0 as usize;
+        let first_day = v[i].1;
+        let (mut days, mut last, mut prev) = (0u32, i64::MIN, None::<i64>);
+        while i < v.len() && v[i].0 as usize == cu {
+            let (_, day, amount) = v[i];
+            if day != last {
+                if days > 0 {
+                    prev = Some(last);
+                }
+                days += 1;
+                last = day;
+            }
+            if day > first_day {
+                repeat[cu] = repeat[cu].wrapping_add(amount);
+            }
+            i += 1;
+        }
+        count[cu] = days;
+        gap[cu] = prev.map(|p| (last - p) as u32);
+    }
+    PurchaseDays {
+        count: who.iter().map(|&cu| count[cu]).collect(),
+        repeat_value: who.iter().map(|&cu| money::to_f64(repeat[cu])).collect(),
+        last_gap_days: who.iter().map(|&cu| gap[cu]).collect(),
+    }
 }
 
 /// Customer facts of disjoint sets of customers, as one.
@@ -104,6 +157,11 @@ pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<Custome
         all.last_purchase.extend(p.last_purchase);
         if let (Some(a), Some(b)) = (all.favourite_product.as_mut(), p.favourite_product.as_ref()) {
             a.append(b)?;
+        }
+        if let (Some(a), Some(b)) = (all.days.as_mut(), p.days) {
+            a.count.extend(b.count);
+            a.repeat_value.extend(b.repeat_value);
+            a.last_gap_days.extend(b.last_gap_days);
         }
     }
     Ok(Some(all))

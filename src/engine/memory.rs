@@ -163,7 +163,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         };
         let keys = customer_keys()?;
         let product_keys = o.products.as_ref().map(|p| &p.0.keys);
-        customer_pass = Some(customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost)?);
+        customer_pass = Some(customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost, s.plan.purchase_days)?);
         sw.lap("customer_facts");
     }
     let (mut items, mut pairs) = (None, None);

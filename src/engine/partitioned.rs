@@ -444,7 +444,7 @@ pub fn facts(
                 baskets: product_sets,
             };
             let product_keys = products.as_ref().map(|(k, _)| k);
-            let pass = customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost)?;
+            let pass = customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost, s.plan.purchase_days)?;
             if item_is_product {
                 add_counts(&mut item_customers, pass.item_customers.as_deref());
             }

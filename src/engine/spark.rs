@@ -26,12 +26,12 @@ use super::stopwatch::Stopwatch;
 use super::{check_money_range, memory::no_customers, orders, require_lines, AbsSum, Setup};
 use crate::config::{Columns, SparkOptions};
 use crate::error::{one_line, Error, Result};
-use crate::facts::{col_names as c, Counts, CustomerFacts, Facts, ItemFacts, PairFacts, Plan, Present};
+use crate::facts::{col_names as c, Counts, CustomerFacts, Facts, ItemFacts, PairFacts, Plan, Present, PurchaseDays};
 use crate::input::Mode;
 use crate::kernels::money::{self, Exact};
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 17] = [
+const FILES: [(&str, &str); 18] = [
     ("runner.py", include_str!("../../queries/spark/runner.py")),
     ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
     ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
@@ -49,6 +49,7 @@ const FILES: [(&str, &str); 17] = [
     ("14_pair_baskets.sql", include_str!("../../queries/spark/14_pair_baskets.sql")),
     ("15_pairs.sql", include_str!("../../queries/spark/15_pairs.sql")),
     ("16_pair_stats.sql", include_str!("../../queries/spark/16_pair_stats.sql")),
+    ("17_purchase_days.sql", include_str!("../../queries/spark/17_purchase_days.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -153,7 +154,12 @@ pub fn facts(
         "inputs": paths,
         "base_path": base_path,
         "roles": roles(cols, known, mode, s.plan.items),
-        "plan": {"customers": s.plan.customers, "favourite": s.plan.favourite, "items": s.plan.items},
+        "plan": {
+            "customers": s.plan.customers,
+            "favourite": s.plan.favourite,
+            "items": s.plan.items,
+            "purchase_days": s.plan.purchase_days,
+        },
         "basket": {
             "min_pair_orders": s.basket.min_pair_orders,
             "min_support": s.basket.min_support,
@@ -547,6 +553,16 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
         last_purchase: i64_column(df, "last_purchase")?,
         favourite_product: if plan.favourite {
             Some(key_column(df, "favourite_product", c::PRODUCT)?)
+        } else {
+            None
+        },
+        days: if plan.purchase_days {
+            let gap = df.column("last_gap_days")?.cast(&DataType::Int64)?;
+            Some(PurchaseDays {
+                count: u32_column(df, "purchase_days")?,
+                repeat_value: exact_column(df, "repeat_value")?.iter().map(|v| money::to_f64(*v)).collect(),
+                last_gap_days: gap.i64()?.iter().map(|v| v.map(|v| v as u32)).collect(),
+            })
         } else {
             None
         },

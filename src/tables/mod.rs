@@ -1,18 +1,23 @@
 //! Table families: facts in, tables out. A family imports [`crate::facts`], the plain options of
-//! [`crate::config`], [`crate::exprs`] and [`crate::error`] only: never an engine, the output
-//! writer, the CLI or another family (`tests/it/layout.rs` checks it).
+//! [`crate::config`], [`crate::exprs`], [`crate::error`] and the array algorithms of
+//! [`crate::kernels`] only: never an engine, the output writer, the CLI or another family
+//! (`tests/it/layout.rs` checks it).
 
 pub mod basket;
+pub mod clv;
 pub mod customers;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 6] = [
+pub const REGISTRY: [(&str, Family); 9] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
     ("purchase_deciles", Family::Customers),
     ("products", Family::Basket),
     ("basket_pairs", Family::Basket),
+    ("clv", Family::Clv),
+    ("clv_params", Family::Clv),
+    ("clv_holdout", Family::Clv),
 ];
 
 /// The table families.
@@ -22,4 +27,6 @@ pub enum Family {
     Customers,
     /// products, basket_pairs (needs item and pair facts).
     Basket,
+    /// clv, clv_params, clv_holdout (needs customer facts with purchase days; `--clv` or `evergreen clv`).
+    Clv,
 }

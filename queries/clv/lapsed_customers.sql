@@ -1,0 +1,18 @@
+-- lapsed_customers, when the run fits the CLV models (--clv): customers whose last purchase is
+-- more than the smallest lapse threshold (default 30 days) before as_of, with their lifecycle
+-- stage, P(alive) and CLV, highest expected value first: the win-back list, sorted by where the
+-- money is. (Without --clv, queries/lapsed_customers.sql gives the list by monetary.)
+SELECT
+  customer_id,
+  recency_days,
+  lapse_bucket,
+  frequency,
+  monetary,
+  segment,
+  last_purchase_at,
+  lifecycle_stage,
+  p_alive,
+  clv
+FROM customers
+WHERE recency_days > ${min_lapse_days}
+ORDER BY clv DESC, customer_id

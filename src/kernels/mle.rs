@@ -1,0 +1,147 @@
+//! Maximum likelihood over log-parameters: the one optimiser both CLV models use.
+//!
+//! A model gives its mean negative log-likelihood and its gradient in the log-parameters
+//! θ = ln(params) (so every parameter stays positive whatever step the optimiser takes), and this
+//! module minimises it with argmin's L-BFGS and Moré–Thuente line search. θ is clamped to
+//! [`LOG_BOUND`] before use, so a fit can never leave the range where the likelihood is finite;
+//! a parameter that ends on the bound is reported (the data do not pin it down). A start point
+//! whose run fails or ends non-finite is followed by the next; the best finite one wins, so a fit
+//! never returns NaN.
+
+use std::sync::Mutex;
+
+use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+
+/// |ln(param)| never exceeds this: parameters stay within e^±30 (1e-13 .. 1e13).
+pub const LOG_BOUND: f64 = 30.0;
+
+/// Iteration cap of one start point.
+pub const MAX_ITERS: u64 = 500;
+
+/// A likelihood in log-parameters: mean negative log-likelihood and its gradient, in one pass
+/// over the data (both are needed at every point the line search tries).
+pub trait Objective: Sync {
+    /// (mean negative log-likelihood, gradient in θ) at the parameters `exp(θ)`.
+    fn eval(&self, params: &[f64]) -> (f64, Vec<f64>);
+}
+
+/// What one fit found.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub params: Vec<f64>,
+    /// Mean negative log-likelihood at `params`.
+    pub mean_nll: f64,
+    pub iterations: u64,
+    /// L-BFGS stopped on its gradient or cost tolerance (not on the iteration cap or an error).
+    pub converged: bool,
+    /// Indices of parameters that ended on the bound e^±[`LOG_BOUND`].
+    pub at_bound: Vec<usize>,
+    /// Start points tried.
+    pub starts: usize,
+}
+
+/// argmin's view of an [`Objective`]: cost and gradient share one evaluation (cached by θ).
+struct Problem<'a, O> {
+    objective: &'a O,
+    last: Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
+}
+
+impl<O: Objective> Problem<'_, O> {
+    fn at(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, c, g)) = last.as_ref() {
+            if t.as_slice() == theta {
+                return (*c, g.clone());
+            }
+        }
+        let clamped: Vec<f64> = theta.iter().map(|t| t.clamp(-LOG_BOUND, LOG_BOUND)).collect();
+        let params: Vec<f64> = clamped.iter().map(|t| t.exp()).collect();
+        let (cost, mut grad) = self.objective.eval(&params);
+        // Outside the bound the clamped objective is flat: no gradient pulls further out.
+        for (g, (t, c)) in grad.iter_mut().zip(theta.iter().zip(&clamped)) {
+            if t != c {
+                *g = 0.0;
+            }
+        }
+        let (cost, grad) = if cost.is_finite() && grad.iter().all(|g| g.is_finite()) {
+            (cost, grad)
+        } else {
+            (f64::INFINITY, vec![0.0; theta.len()])
+        };
+        *last = Some((theta.to_vec(), cost, grad.clone()));
+        (cost, grad)
+    }
+}
+
+impl<O: Objective> CostFunction for Problem<'_, O> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, theta: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        Ok(self.at(theta).0)
+    }
+}
+
+impl<O: Objective> Gradient for Problem<'_, O> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, theta: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.at(theta).1)
+    }
+}
+
+/// One L-BFGS run from `start` (parameters, not logs); `None` when argmin fails or ends non-finite.
+fn run_from<O: Objective>(objective: &O, start: &[f64]) -> Option<Fit> {
+    let problem = Problem { objective, last: Mutex::new(None) };
+    let theta0: Vec<f64> = start.iter().map(|p| p.ln().clamp(-LOG_BOUND, LOG_BOUND)).collect();
+    let (c0, _) = problem.at(&theta0);
+    if !c0.is_finite() {
+        return None;
+    }
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+        .with_tolerance_grad(1e-9)
+        .ok()?
+        .with_tolerance_cost(1e-14)
+        .ok()?;
+    let res = Executor::new(problem, solver).configure(|s| s.param(theta0).max_iters(MAX_ITERS)).run().ok()?;
+    let state = res.state();
+    let theta = state.get_best_param()?.clone();
+    let cost = state.get_best_cost();
+    if !cost.is_finite() {
+        return None;
+    }
+    let converged = matches!(
+        state.get_termination_status(),
+        TerminationStatus::Terminated(TerminationReason::SolverConverged)
+    );
+    let clamped: Vec<f64> = theta.iter().map(|t| t.clamp(-LOG_BOUND, LOG_BOUND)).collect();
+    let at_bound = clamped.iter().enumerate().filter(|(_, t)| t.abs() >= LOG_BOUND - 1e-9).map(|(i, _)| i).collect();
+    Some(Fit {
+        params: clamped.iter().map(|t| t.exp()).collect(),
+        mean_nll: cost,
+        iterations: state.get_iter(),
+        converged,
+        at_bound,
+        starts: 1,
+    })
+}
+
+/// Minimise from each start point in turn until one converges; the best finite fit of those
+/// tried. `None` only when no start point gives a finite likelihood.
+pub fn minimise<O: Objective>(objective: &O, starts: &[Vec<f64>]) -> Option<Fit> {
+    let mut best: Option<Fit> = None;
+    let mut tried = 0;
+    for start in starts {
+        tried += 1;
+        let Some(fit) = run_from(objective, start) else { continue };
+        let done = fit.converged && fit.at_bound.is_empty();
+        if best.as_ref().is_none_or(|b| fit.mean_nll < b.mean_nll) {
+            best = Some(fit);
+        }
+        if done {
+            break;
+        }
+    }
+    best.map(|b| Fit { starts: tried, ..b })
+}
