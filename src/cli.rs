@@ -203,6 +203,7 @@ pub struct RunArgs {
 
 /// The CLV models' flags (`run --clv` and `evergreen clv`).
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "CLV models (run --clv and evergreen clv; basket ignores them)")]
 pub struct ClvArgs {
     /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
     /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive

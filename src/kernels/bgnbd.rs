@@ -220,16 +220,17 @@ pub fn expected_purchases(p: Params, x: u32, t_x: f64, t: f64, horizon: f64) -> 
     c / (p.a - 1.0) * (1.0 - one_minus.powf(p.a - 1.0) * f) * p_alive(p, x, t_x, t)
 }
 
-/// The Gauss hypergeometric function 2F1(a, b; c; z) for 0 <= z < 1 and c > 0, by its series
-/// (A&S 15.1.1), summed until a term no longer changes the sum. The series converges for |z| < 1;
-/// here z = h / (α + T + h) < 1 always. NaN when c <= 0 or the series has not settled after
-/// 100,000 terms (z within about 1e-4 of 1), which the caller reports.
+/// The Gauss hypergeometric function 2F1(a, b; c; z) for 0 <= z < 1, by its series (A&S 15.1.1),
+/// summed until a term no longer changes the sum. The series converges for |z| < 1 whenever c is
+/// not 0, -1, -2, ... (c = a + b + x - 1 is negative when a + b < 1 and x = 0, which real dumps
+/// give); here z = h / (α + T + h) < 1 always. NaN when c is a non-positive integer or the series
+/// has not settled after 100,000 terms (z within about 1e-4 of 1), which the caller reports.
 ///
 /// Written here because no maintained pure-Rust crate has 2F1: the Cephes binding
 /// (`special-fun`) redefines libm's `log`, `exp` and `pow` for the whole binary and prints
 /// errors to stdout, and `scirs2-special` brings a framework of its own.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-    if !(0.0..1.0).contains(&z) || c <= 0.0 {
+    if !(0.0..1.0).contains(&z) || (c <= 0.0 && c.fract() == 0.0) {
         return f64::NAN;
     }
     let mut term = 1.0;

@@ -464,26 +464,6 @@ pub fn holdout(
         };
         pred_v.push(round_money_value(ev * pr.expected_purchases[i], d) + 0.0);
     }
-    let total_pred: f64 = pr.expected_purchases.iter().sum();
-    let total_actual: i64 = actual_n.iter().sum();
-    let mae = pr.expected_purchases.iter().zip(&actual_n).map(|(p, a)| (p - *a as f64).abs()).sum::<f64>() / n as f64;
-    let total_pred_v = round_money_value(pred_v.iter().sum(), d);
-    let total_actual_v = round_money_value(actual_v.iter().sum(), d);
-    let value_mae = pred_v.iter().zip(&actual_v).map(|(p, a)| (p - a).abs()).sum::<f64>() / n as f64;
-    let pct = |p: f64, a: f64| (a != 0.0).then(|| (p - a) / a * 100.0);
-    let rep = HoldoutReport {
-        holdout_from: from.to_string(),
-        holdout_days: days,
-        customers: n,
-        predicted_purchases: total_pred,
-        actual_purchases: total_actual as u64,
-        purchases_pct_error: pct(total_pred, total_actual as f64),
-        purchases_mae: mae,
-        predicted_value: total_pred_v,
-        actual_value: total_actual_v,
-        value_pct_error: pct(total_pred_v, total_actual_v),
-        value_mae,
-    };
     let df = DataFrame::new_infer_height(vec![
         s.customer_id.clone().with_name(c::CUSTOMER.into()),
         Column::new("repeat_purchases".into(), s.repeat_purchases.iter().map(|&x| x as i64).collect::<Vec<i64>>()),
@@ -493,6 +473,32 @@ pub fn holdout(
         Column::new("actual_value".into(), actual_v),
     ])?
     .sort([c::CUSTOMER], SortMultipleOptions::default())?;
+    // Totals and errors in customer order, so they do not depend on the order of the facts.
+    let f = |name: &str| -> Result<Vec<f64>> {
+        Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.into_no_null_iter().collect())
+    };
+    let (pn, an, pv, av) = (f("predicted_purchases")?, f("actual_purchases")?, f("predicted_value")?, f("actual_value")?);
+    let sum = |v: &[f64]| v.iter().fold(0.0, |a, b| a + b);
+    let mae = |p: &[f64], a: &[f64]| p.iter().zip(a).fold(0.0, |t, (p, a)| t + (p - a).abs()) / n as f64;
+    let (total_pred, total_actual) = (sum(&pn), sum(&an) as i64);
+    let purchases_mae = mae(&pn, &an);
+    let total_pred_v = round_money_value(sum(&pv), d);
+    let total_actual_v = round_money_value(sum(&av), d);
+    let value_mae = mae(&pv, &av);
+    let pct = |p: f64, a: f64| (a != 0.0).then(|| (p - a) / a * 100.0);
+    let rep = HoldoutReport {
+        holdout_from: from.to_string(),
+        holdout_days: days,
+        customers: n,
+        predicted_purchases: total_pred,
+        actual_purchases: total_actual as u64,
+        purchases_pct_error: pct(total_pred, total_actual as f64),
+        purchases_mae,
+        predicted_value: total_pred_v,
+        actual_value: total_actual_v,
+        value_pct_error: pct(total_pred_v, total_actual_v),
+        value_mae,
+    };
     Ok((df, rep))
 }
 

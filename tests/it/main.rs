@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod basket;
+mod clv;
 mod common;
 mod customers;
 mod engines;
