@@ -71,6 +71,11 @@ def cases(work: str, lines: int):
         ("transactions via file:// (runner's schema checks, file:// staging)",
          ["run", "--input", tx], {"spark": ["--input", "file://" + tx, "--spark-staging", "file://" + work + "/staging"]}),
         (f"generated {lines:,} lines, shuffled", ["run", "--input", big], {}),
+        ("transactions --clv (clv, clv_params, lifecycle_stage)", ["run", "--input", tx, "--clv"], {}),
+        ("cdnow clv --holdout-from (clv_holdout, a second pass of the engine)",
+         ["clv", "--input", f"{ROOT}/tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01",
+          "--holdout-from", "1997-10-01", "--clv-unit", "weeks"], {}),
+        (f"generated {lines:,} lines --clv", ["clv", "--input", big], {}),
     ]
 
 
@@ -104,7 +109,7 @@ def compare(a: str, b: str) -> list[str]:
             problems.append(f"{f}: bytes differ")
     ma = json.load(open(os.path.join(a, "_manifest.json")))
     mb = json.load(open(os.path.join(b, "_manifest.json")))
-    for key in ("counts", "as_of", "basket"):
+    for key in ("counts", "as_of", "basket", "clv"):
         if ma.get(key) != mb.get(key):
             problems.append(f"manifest {key}: {ma.get(key)} vs {mb.get(key)}")
     if mb["engine"]["name"] != "spark":

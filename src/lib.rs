@@ -24,10 +24,19 @@
 //! | baskets (distinct items on positive lines of purchase orders) | [`kernels::baskets::build`] |
 //! | pair counting and threshold | [`kernels::pairs::count_pairs`], [`config::BasketOptions::threshold`] |
 //! | products, basket_pairs, top per item | [`tables::basket`] |
+//! | purchase days, repeat-day value, last gap | [`engine::customers::customer_facts`] (`PurchaseDays`) |
+//! | x, t_x, T, average repeat value | [`tables::clv::summary`] |
+//! | BG/NBD and Gamma-Gamma fits, when data cannot support them | [`tables::clv::fit`], [`kernels::bgnbd::fit`], [`kernels::gamma_gamma::fit`], [`kernels::mle::minimise`] |
+//! | P(alive), expected purchases | [`kernels::bgnbd::p_alive`], [`kernels::bgnbd::expected_purchases`] |
+//! | expected order value | [`kernels::gamma_gamma::expected_value`] |
+//! | CLV discounting | [`tables::clv::discounted_purchases`] |
+//! | overdue ratio | [`tables::clv::overdue_ratio`] |
+//! | clv, clv_params, clv_holdout | [`tables::clv::clv_table`], [`tables::clv::params_table`], [`tables::clv::holdout`] |
+//! | lifecycle stage | `queries/lifecycle.sql` (written into customers by [`queries::run_all`]) |
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
-//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `16_pair_stats.sql`), one step per
+//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `17_purchase_days.sql`), one step per
 //! rule group, on the same fixed point; the as-of date, the money-range check and every table are
 //! the functions above, over the facts Spark returns.
 
