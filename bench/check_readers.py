@@ -38,6 +38,8 @@ RUNS = [
     ("run1", ["run", "--input", "data-samples/transactions.parquet"]),
     ("run2", ["run", "--config", "data-samples/online_retail.toml", "--input", "data-samples/online_retail.parquet"]),
     ("basket", ["basket", "--input", "data-samples/baskets.parquet", "--order-col", "basket_id", "--item-col", "item"]),
+    # The CLV family (issue 12): clv, clv_params, clv_holdout, customers with lifecycle_stage.
+    ("clv", ["run", "--clv", "--input", "data-samples/transactions.parquet", "--holdout-from", "2024-10-01"]),
 ]
 QUERY = ("run1", "customers")  # `evergreen query` writes SELECT * FROM this table to q.parquet
 

@@ -124,8 +124,8 @@ orders on one day are one purchase day.
 in it; return lines inside a purchase order lower it).
   p_alive           P(still a customer | x, t_x, T); 1 for customers without a repeat day.
   expected_purchases  repeat purchase days expected in the next --horizon-days.
-  expected_order_value  Gamma-Gamma's conditional mean spend; customers without repeat days get the \
-population mean p*gamma/(q-1).
+  expected_order_value  Gamma-Gamma's conditional mean spend; customers without repeat days (or a \
+positive average) get the population mean p*gamma/(q-1).
   clv               expected_order_value x the expected purchases of each 30-day step of the \
 horizon, discounted at --discount-rate a year.
   fit               needs at least 10 customers with a repeat purchase day (else exit 4).

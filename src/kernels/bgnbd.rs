@@ -37,6 +37,8 @@ pub struct Fitted {
     pub params: Params,
     pub log_likelihood: f64,
     pub iterations: u64,
+    /// Likelihood evaluations (each with its gradient).
+    pub evaluations: u64,
     pub converged: bool,
     /// Names of parameters that ended on the optimiser's bound.
     pub at_bound: Vec<&'static str>,
@@ -49,32 +51,52 @@ const NAMES: [&str; 4] = ["r", "alpha", "a", "b"];
 const CHUNK: usize = 4096;
 
 /// Collapse (x, t_x, T) triples into weighted rows, sorted by (x, t_x, T). Returns the rows and,
-/// per input triple, the index of its row.
+/// per input triple, the index of its row. One hash pass over the triples, then a sort of the
+/// distinct ones (a million customers make a few hundred thousand in days).
 pub fn collapse(x: &[u32], t_x: &[f64], t: &[f64]) -> (Vec<Row>, Vec<u32>) {
-    let mut order: Vec<u32> = (0..x.len() as u32).collect();
-    let key = |i: u32| (x[i as usize], t_x[i as usize].to_bits(), t[i as usize].to_bits());
-    order.par_sort_unstable_by_key(|&i| key(i));
-    let mut rows: Vec<Row> = Vec::new();
-    let mut index = vec![0u32; x.len()];
-    let mut prev = None;
-    for &i in &order {
-        let k = key(i);
-        if prev != Some(k) {
-            rows.push(Row { x: k.0, t_x: t_x[i as usize], t: t[i as usize], weight: 0.0 });
-            prev = Some(k);
-        }
-        let last = rows.len() - 1;
-        rows[last].weight += 1.0;
-        index[i as usize] = last as u32;
+    let mut ids: hashbrown::HashMap<(u32, u64, u64), u32> = hashbrown::HashMap::with_capacity(x.len() / 4 + 16);
+    let mut keys: Vec<(u32, u64, u64)> = Vec::new();
+    let mut weight: Vec<f64> = Vec::new();
+    let mut index: Vec<u32> = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        let k = (x[i], t_x[i].to_bits(), t[i].to_bits());
+        let id = *ids.entry(k).or_insert_with(|| {
+            keys.push(k);
+            weight.push(0.0);
+            keys.len() as u32 - 1
+        });
+        weight[id as usize] += 1.0;
+        index.push(id);
+    }
+    // Sort by (x, t_x, T) as numbers (all values are >= 0, so their bits sort the same way).
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&id| keys[id as usize]);
+    let mut rank = vec![0u32; keys.len()];
+    for (pos, &id) in order.iter().enumerate() {
+        rank[id as usize] = pos as u32;
+    }
+    let rows = order
+        .iter()
+        .map(|&id| {
+            let (x, tx, t) = keys[id as usize];
+            Row { x, t_x: f64::from_bits(tx), t: f64::from_bits(t), weight: weight[id as usize] }
+        })
+        .collect();
+    for v in index.iter_mut() {
+        *v = rank[*v as usize];
     }
     (rows, index)
 }
 
-/// The likelihood over collapsed rows sorted by x.
+/// The likelihood over collapsed rows sorted by x. Per row it needs ln(α + T) and ln(α + t_x):
+/// computed once per evaluation for each distinct value (a few hundred in days), looked up per row.
 struct Likelihood<'a> {
     rows: &'a [Row],
     /// Per distinct x (ascending): x, its total weight.
     xs: Vec<(u32, f64)>,
+    /// Distinct values of T and t_x, and per row the index of its T and of its t_x among them.
+    values: Vec<f64>,
+    at: Vec<(u32, u32)>,
     total_weight: f64,
 }
 
@@ -87,8 +109,13 @@ impl<'a> Likelihood<'a> {
                 _ => xs.push((r.x, r.weight)),
             }
         }
+        let mut values: Vec<f64> = rows.iter().flat_map(|r| [r.t, r.t_x]).collect();
+        values.sort_unstable_by(f64::total_cmp);
+        values.dedup();
+        let find = |v: f64| values.binary_search_by(|p| p.total_cmp(&v)).unwrap_or(0) as u32;
+        let at = rows.iter().map(|r| (find(r.t), find(r.t_x))).collect();
         let total_weight = rows.iter().map(|r| r.weight).sum();
-        Likelihood { rows, xs, total_weight }
+        Likelihood { rows, xs, values, at, total_weight }
     }
 
     /// Sum of log-likelihood and of its gradient in (r, α, a, b).
@@ -107,29 +134,36 @@ impl<'a> Likelihood<'a> {
             g[2] += w * (dg_ab - digamma(a + b + xf));
             g[3] += w * (dg_ab + digamma(b + xf) - dg_b - digamma(a + b + xf));
         }
+        // ln(α + v) and 1/(α + v) for every distinct T and t_x.
+        let logs: Vec<(f64, f64)> = self.values.iter().map(|v| ((alpha + v).ln(), 1.0 / (alpha + v))).collect();
         // The terms that depend on t_x and T: ln(e^A3 + [x > 0] e^A4), per row.
-        let ln_a = a.ln();
+        let (ln_a, inv_a) = (a.ln(), 1.0 / a);
         let parts: Vec<(f64, [f64; 4])> = self
             .rows
             .par_chunks(CHUNK)
-            .map(|chunk| {
+            .zip(self.at.par_chunks(CHUNK))
+            .map(|(chunk, at)| {
                 let mut ll = 0.0;
                 let mut g = [0.0; 4];
-                for row in chunk {
+                // Rows are sorted by x: ln(b + x - 1) and its inverse change only when x does.
+                let (mut cur, mut ln_bx1, mut inv_bx1) = (u32::MAX, 0.0, 0.0);
+                for (row, &(it, itx)) in chunk.iter().zip(at) {
                     let rx = r + row.x as f64;
-                    let at = alpha + row.t;
-                    let lt = at.ln();
+                    let (lt, inv_t) = logs[it as usize];
                     let a3 = -rx * lt;
                     if row.x == 0 {
                         ll += row.weight * a3;
                         g[0] -= row.weight * lt;
-                        g[1] -= row.weight * rx / at;
+                        g[1] -= row.weight * rx * inv_t;
                         continue;
                     }
-                    let atx = alpha + row.t_x;
-                    let ltx = atx.ln();
-                    let bx1 = b + row.x as f64 - 1.0;
-                    let a4 = ln_a - bx1.ln() - rx * ltx;
+                    if row.x != cur {
+                        cur = row.x;
+                        let bx1 = b + row.x as f64 - 1.0;
+                        (ln_bx1, inv_bx1) = (bx1.ln(), 1.0 / bx1);
+                    }
+                    let (ltx, inv_tx) = logs[itx as usize];
+                    let a4 = ln_a - ln_bx1 - rx * ltx;
                     let d = a4 - a3;
                     // ln(e^a3 + e^a4) and the weight of the A4 branch, without overflow.
                     let (lse, w4) = if d > 0.0 {
@@ -140,11 +174,12 @@ impl<'a> Likelihood<'a> {
                         (a3 + e.ln_1p(), e / (1.0 + e))
                     };
                     let w3 = 1.0 - w4;
+                    let ww4 = row.weight * w4;
                     ll += row.weight * lse;
                     g[0] -= row.weight * (w3 * lt + w4 * ltx);
-                    g[1] -= row.weight * rx * (w3 / at + w4 / atx);
-                    g[2] += row.weight * w4 / a;
-                    g[3] -= row.weight * w4 / bx1;
+                    g[1] -= row.weight * rx * (w3 * inv_t + w4 * inv_tx);
+                    g[2] += ww4 * inv_a;
+                    g[3] -= ww4 * inv_bx1;
                 }
                 (ll, g)
             })
@@ -183,6 +218,7 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
         params,
         log_likelihood: -f.mean_nll * w,
         iterations: f.iterations,
+        evaluations: f.evaluations,
         converged: f.converged,
         at_bound: f.at_bound.iter().map(|&i| NAMES[i]).collect(),
         starts: f.starts,
@@ -204,45 +240,75 @@ pub fn p_alive(p: Params, x: u32, t_x: f64, t: f64) -> f64 {
     1.0 / (1.0 + log_div.exp())
 }
 
-/// E[purchases in (T, T + horizon] | x, t_x, T] (equation 10), written with Euler's transformation
-/// of its 2F1 so no term overflows for large x:
-/// `(a+b+x-1)/(a-1) · [1 - (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z)] · P(alive)`,
-/// z = horizon / (α + T + horizon).
+/// E[purchases in (T, T + horizon] | x, t_x, T] (equation 10):
+/// `(a+b+x-1)/(a-1) · [1 - (1-z)^(r+x) · 2F1(r+x, b+x; a+b+x-1; z)] · P(alive)`,
+/// z = horizon / (α + T + horizon). The product `(1-z)^(r+x) · 2F1(...)` is summed in log space
+/// ([`scaled_hyp2f1`]), so it neither overflows for large x nor loses digits for large r. At
+/// a = 1 the factor is 0/0; within 1e-6 of it the mean of a = 1 ± 2e-6 gives the limit.
 pub fn expected_purchases(p: Params, x: u32, t_x: f64, t: f64, horizon: f64) -> f64 {
+    if horizon <= 0.0 {
+        return 0.0;
+    }
+    if (p.a - 1.0).abs() < 1e-6 {
+        let at = |a: f64| expected_purchases(Params { a, ..p }, x, t_x, t, horizon);
+        return 0.5 * (at(1.0 - 2e-6) + at(1.0 + 2e-6));
+    }
+    expected_while_alive(p, x, t, horizon) * p_alive(p, x, t_x, t)
+}
+
+/// Equation 10 without its P(alive) factor (the expected purchases of a customer known to be
+/// alive at T), so the CLV's steps compute P(alive) once. Needs |a - 1| >= 1e-6.
+pub fn expected_while_alive(p: Params, x: u32, t: f64, horizon: f64) -> f64 {
     if horizon <= 0.0 {
         return 0.0;
     }
     let xf = x as f64;
     let z = horizon / (p.alpha + t + horizon);
     let c = p.a + p.b + xf - 1.0;
-    let f = hyp2f1(p.a + p.b - 1.0 - p.r, p.a - 1.0, c, z);
-    let one_minus = (p.alpha + t) / (p.alpha + t + horizon);
-    c / (p.a - 1.0) * (1.0 - one_minus.powf(p.a - 1.0) * f) * p_alive(p, x, t_x, t)
+    let ln_one_minus = ((p.alpha + t) / (p.alpha + t + horizon)).ln();
+    let scaled = scaled_hyp2f1(p.r + xf, p.b + xf, c, z, (p.r + xf) * ln_one_minus);
+    c / (p.a - 1.0) * (1.0 - scaled)
 }
 
-/// The Gauss hypergeometric function 2F1(a, b; c; z) for 0 <= z < 1, by its series (A&S 15.1.1),
-/// summed until a term no longer changes the sum. The series converges for |z| < 1 whenever c is
-/// not 0, -1, -2, ... (c = a + b + x - 1 is negative when a + b < 1 and x = 0, which real dumps
-/// give); here z = h / (α + T + h) < 1 always. NaN when c is a non-positive integer or the series
-/// has not settled after 100,000 terms (z within about 1e-4 of 1), which the caller reports.
+/// `e^ln_scale · 2F1(a, b; c; z)` for a, b > 0 and 0 <= z < 1, by the Gauss series (A&S 15.1.1):
+/// each term from the last one by its ratio, the positive and the negative terms (negative ones come
+/// from c + k < 0, when c < 0) summed apart, and the scale kept as a logarithm beside the sums (they
+/// are divided by 2^900 whenever they pass it), added only at the end: no term overflows or
+/// underflows, and positive terms never cancel. The series converges for |z| < 1 whenever c is not
+/// 0, -1, -2, ...; here z = h / (α + T + h) < 1 always (c = a + b + x - 1 is negative when
+/// a + b < 1 and x = 0, which real dumps give). NaN when c is a non-positive integer or the terms
+/// have not become negligible after 1,000,000 of them.
 ///
 /// Written here because no maintained pure-Rust crate has 2F1: the Cephes binding
 /// (`special-fun`) redefines libm's `log`, `exp` and `pow` for the whole binary and prints
 /// errors to stdout, and `scirs2-special` brings a framework of its own.
-pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-    if !(0.0..1.0).contains(&z) || (c <= 0.0 && c.fract() == 0.0) {
+pub fn scaled_hyp2f1(a: f64, b: f64, c: f64, z: f64, ln_scale: f64) -> f64 {
+    if !(0.0..1.0).contains(&z) || (c <= 0.0 && c.fract() == 0.0) || a <= 0.0 || b <= 0.0 {
         return f64::NAN;
     }
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 0..100_000u32 {
+    const BIG: f64 = 8.452712498170644e270; // 2^900
+    let ln_big = 900.0 * std::f64::consts::LN_2;
+    let (mut pos, mut neg, mut term, mut ln_scale) = (1.0f64, 0.0f64, 1.0f64, ln_scale);
+    for k in 0..1_000_000u32 {
         let k = k as f64;
-        term *= (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
-        let next = sum + term;
-        if next == sum {
-            return sum;
+        let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0));
+        term *= ratio * z;
+        if term > 0.0 {
+            pos += term;
+        } else {
+            neg -= term;
         }
-        sum = next;
+        if pos > BIG || neg > BIG {
+            pos /= BIG;
+            neg /= BIG;
+            term /= BIG;
+            ln_scale += ln_big;
+        }
+        // Past the largest term (|ratio| z < 1) the rest is below a geometric tail.
+        if (ratio * z).abs() < 1.0 && term.abs() <= 1e-17 * (pos + neg) {
+            let part = |v: f64| if v > 0.0 { (ln_scale + v.ln()).exp() } else { 0.0 };
+            return part(pos) - part(neg);
+        }
     }
     f64::NAN
 }

@@ -32,6 +32,8 @@ pub struct Fitted {
     pub params: Params,
     pub log_likelihood: f64,
     pub iterations: u64,
+    /// Likelihood evaluations (each with its gradient).
+    pub evaluations: u64,
     pub converged: bool,
     pub at_bound: Vec<&'static str>,
     pub starts: usize,
@@ -135,6 +137,7 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
         params: Params { p: f.params[0], q: f.params[1], gamma: f.params[2] },
         log_likelihood: -f.mean_nll * w,
         iterations: f.iterations,
+        evaluations: f.evaluations,
         converged: f.converged,
         at_bound: f.at_bound.iter().map(|&i| NAMES[i]).collect(),
         starts: f.starts,

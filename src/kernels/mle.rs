@@ -34,6 +34,8 @@ pub struct Fit {
     /// Mean negative log-likelihood at `params`.
     pub mean_nll: f64,
     pub iterations: u64,
+    /// Likelihood evaluations (each with its gradient).
+    pub evaluations: u64,
     /// L-BFGS stopped on its gradient or cost tolerance (not on the iteration cap or an error).
     pub converged: bool,
     /// Indices of parameters that ended on the bound e^±[`LOG_BOUND`].
@@ -46,6 +48,8 @@ pub struct Fit {
 struct Problem<'a, O> {
     objective: &'a O,
     last: Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    /// Likelihood evaluations (cache misses).
+    evals: std::sync::atomic::AtomicU64,
 }
 
 impl<O: Objective> Problem<'_, O> {
@@ -59,6 +63,7 @@ impl<O: Objective> Problem<'_, O> {
         let clamped: Vec<f64> = theta.iter().map(|t| t.clamp(-LOG_BOUND, LOG_BOUND)).collect();
         let params: Vec<f64> = clamped.iter().map(|t| t.exp()).collect();
         let (cost, mut grad) = self.objective.eval(&params);
+        self.evals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Outside the bound the clamped objective is flat: no gradient pulls further out.
         for (g, (t, c)) in grad.iter_mut().zip(theta.iter().zip(&clamped)) {
             if t != c {
@@ -93,18 +98,19 @@ impl<O: Objective> Gradient for Problem<'_, O> {
 
 /// One L-BFGS run from `start` (parameters, not logs); `None` when argmin fails or ends non-finite.
 fn run_from<O: Objective>(objective: &O, start: &[f64]) -> Option<Fit> {
-    let problem = Problem { objective, last: Mutex::new(None) };
+    let problem = Problem { objective, last: Mutex::new(None), evals: Default::default() };
     let theta0: Vec<f64> = start.iter().map(|p| p.ln().clamp(-LOG_BOUND, LOG_BOUND)).collect();
     let (c0, _) = problem.at(&theta0);
     if !c0.is_finite() {
         return None;
     }
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-        .with_tolerance_grad(1e-9)
+        .with_tolerance_grad(1e-8)
         .ok()?
-        .with_tolerance_cost(1e-14)
+        .with_tolerance_cost(1e-12)
         .ok()?;
     let res = Executor::new(problem, solver).configure(|s| s.param(theta0).max_iters(MAX_ITERS)).run().ok()?;
+    let evaluations = res.problem.problem.as_ref().map(|p| p.evals.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
     let state = res.state();
     let theta = state.get_best_param()?.clone();
     let cost = state.get_best_cost();
@@ -121,6 +127,7 @@ fn run_from<O: Objective>(objective: &O, start: &[f64]) -> Option<Fit> {
         params: clamped.iter().map(|t| t.exp()).collect(),
         mean_nll: cost,
         iterations: state.get_iter(),
+        evaluations,
         converged,
         at_bound,
         starts: 1,

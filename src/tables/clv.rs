@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::ClvUnit;
 use crate::error::{Error, Result};
-use crate::exprs::{count_rows, epoch_days, round_money_value, slice_of};
+use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
 use crate::kernels::{bgnbd, gamma_gamma};
 
@@ -85,12 +85,16 @@ pub fn summary(f: &CustomerFacts, as_of: NaiveDate) -> Result<Summary> {
 pub struct Model {
     pub unit: ClvUnit,
     pub bgnbd: bgnbd::Fitted,
-    /// Distinct (x, t_x, T) rows the BG/NBD likelihood ran over.
-    pub bgnbd_rows: usize,
+    /// Distinct (x, t_x, T) rows the BG/NBD likelihood ran over (in the model's unit), and each
+    /// customer's row (the predictions are made once per row).
+    pub rows: Vec<bgnbd::Row>,
+    pub row_of: Vec<u32>,
     pub customers: usize,
     pub gamma_gamma: gamma_gamma::Fitted,
-    /// Customers the Gamma-Gamma model was fitted on (x > 0 and a positive average value).
+    /// Customers the Gamma-Gamma model was fitted on (x > 0 and a positive average value), and the
+    /// distinct (x, m̄) rows they make.
     pub spend_customers: usize,
+    pub spend_rows: usize,
     /// The mean spend per purchase of the population, pγ/(q-1): the expected order value of
     /// customers without repeat purchases.
     pub population_value: f64,
@@ -118,22 +122,46 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
         };
         return Err(Error::Fit {
             model: "BG/NBD",
-            reason: format!("{why}; a fit needs at least {MIN_REPEAT_BUYERS} repeat buyers (a longer history or an earlier --holdout-from helps)"),
+            reason: format!("{why}; a fit needs at least {MIN_REPEAT_BUYERS} repeat buyers (a longer history helps)"),
         });
     }
-    let (rows, _) = bgnbd_rows(s, unit);
-    let bg = bgnbd::fit(&rows).ok_or_else(|| Error::Fit {
+    // The two models are independent: fitted side by side (each also spreads its sums over the
+    // threads; the results do not depend on the schedule).
+    let (bg_side, gg_side) = rayon::join(
+        || {
+            let (rows, row_of) = bgnbd_rows(s, unit);
+            let bg = bgnbd::fit(&rows);
+            (rows, row_of, bg)
+        },
+        || {
+            let spend = gamma_gamma::collapse(
+                s.repeat_purchases
+                    .iter()
+                    .zip(&s.avg_repeat_value)
+                    .filter_map(|(&x, m)| m.filter(|&m| x > 0 && m > 0.0).map(|m| (x, m))),
+            );
+            let customers: usize = spend.iter().map(|r| r.weight as usize).sum();
+            let gg = (customers >= MIN_REPEAT_BUYERS).then(|| gamma_gamma::fit(&spend));
+            (spend.len(), customers, gg)
+        },
+    );
+    let (rows, row_of, bg) = bg_side;
+    let bg = bg.ok_or_else(|| Error::Fit {
         model: "BG/NBD",
         reason: "no start point gives a finite likelihood on this data".into(),
     })?;
-    let spend = gamma_gamma::collapse(
-        s.repeat_purchases.iter().zip(&s.avg_repeat_value).filter_map(|(&x, m)| m.filter(|&m| x > 0 && m > 0.0).map(|m| (x, m))),
-    );
-    let spend_customers = spend.iter().map(|r| r.weight as usize).sum();
-    let gg = gamma_gamma::fit(&spend).ok_or_else(|| Error::Fit {
-        model: "Gamma-Gamma",
-        reason: "no start point gives a finite likelihood on the repeat buyers' average values".into(),
-    })?;
+    let (spend_rows, spend_customers, gg) = gg_side;
+    let gg = gg
+        .ok_or_else(|| Error::Fit {
+            model: "Gamma-Gamma",
+            reason: format!(
+                "only {spend_customers} repeat buyers have a positive average repeat value; a fit needs at least {MIN_REPEAT_BUYERS}"
+            ),
+        })?
+        .ok_or_else(|| Error::Fit {
+            model: "Gamma-Gamma",
+            reason: "no start point gives a finite likelihood on the repeat buyers' average values".into(),
+        })?;
     let p = gg.params;
     if p.q <= 1.0 {
         return Err(Error::Fit {
@@ -148,29 +176,48 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
     }
     Ok(Model {
         unit,
-        bgnbd_rows: rows.len(),
+        rows,
+        row_of,
         customers: s.repeat_purchases.len(),
         population_value: gamma_gamma::expected_value(p, 0, 0.0),
         bgnbd: bg,
         gamma_gamma: gg,
         spend_customers,
+        spend_rows,
     })
 }
 
 /// The discounted expected purchases over `horizon_days`: the horizon in steps of [`STEP_DAYS`]
 /// (the last one shorter when the horizon is not a multiple), each step's expected purchases
 /// E(t_k) - E(t_k-1) divided by (1 + annual rate)^(t_k / 365), t_k the step's end in days.
-pub fn discounted_purchases(p: bgnbd::Params, unit: ClvUnit, row: &bgnbd::Row, horizon_days: u32, rate: f64) -> f64 {
+/// Returns (discounted purchases, E(horizon)): the last step's E is the undiscounted total.
+pub fn discounted_purchases(p: bgnbd::Params, unit: ClvUnit, row: &bgnbd::Row, horizon_days: u32, rate: f64) -> (f64, f64) {
+    let at = |days: u32| -> f64 { days as f64 / unit.days() };
+    if rate == 0.0 || (p.a - 1.0).abs() < 1e-6 {
+        // No discounting, or a = 1 (equation 10's limit, taken by expected_purchases): step by step.
+        let e = |days: u32| bgnbd::expected_purchases(p, row.x, row.t_x, row.t, at(days));
+        return discount_steps(horizon_days, rate, e);
+    }
+    let alive = bgnbd::p_alive(p, row.x, row.t_x, row.t);
+    discount_steps(horizon_days, rate, |days| bgnbd::expected_while_alive(p, row.x, row.t, at(days)) * alive)
+}
+
+/// The discounted sum of `e(t_k) - e(t_k-1)` over the horizon's steps, and e(horizon).
+fn discount_steps(horizon_days: u32, rate: f64, e: impl Fn(u32) -> f64) -> (f64, f64) {
+    if rate == 0.0 {
+        let total = e(horizon_days);
+        return (total, total);
+    }
     let mut total = 0.0;
     let mut before = 0.0;
     let mut end = 0;
     while end < horizon_days {
         end = (end + STEP_DAYS).min(horizon_days);
-        let e = bgnbd::expected_purchases(p, row.x, row.t_x, row.t, end as f64 / unit.days());
-        total += (e - before) / (1.0 + rate).powf(end as f64 / 365.0);
-        before = e;
+        let now = e(end);
+        total += (now - before) / (1.0 + rate).powf(end as f64 / 365.0);
+        before = now;
     }
-    total
+    (total, before)
 }
 
 /// Per customer (facts' order): p_alive, expected purchases over the horizon and the discounted
@@ -181,18 +228,14 @@ pub struct Predictions {
     pub discounted_purchases: Vec<f64>,
 }
 
-pub fn predict(s: &Summary, m: &Model, horizon_days: u32, rate: f64) -> Result<Predictions> {
-    let (rows, index) = bgnbd_rows(s, m.unit);
+pub fn predict(m: &Model, horizon_days: u32, rate: f64) -> Result<Predictions> {
+    let (rows, index) = (&m.rows, &m.row_of);
     let p = m.bgnbd.params;
-    let h = horizon_days as f64 / m.unit.days();
     let per_row: Vec<(f64, f64, f64)> = rows
         .par_iter()
         .map(|r| {
-            (
-                bgnbd::p_alive(p, r.x, r.t_x, r.t),
-                bgnbd::expected_purchases(p, r.x, r.t_x, r.t, h),
-                discounted_purchases(p, m.unit, r, horizon_days, rate),
-            )
+            let (discounted, expected) = discounted_purchases(p, m.unit, r, horizon_days, rate);
+            (bgnbd::p_alive(p, r.x, r.t_x, r.t), expected, discounted)
         })
         .collect();
     if let Some((r, _)) = rows.iter().zip(&per_row).find(|(_, v)| !(v.0.is_finite() && v.1.is_finite() && v.2.is_finite())) {
@@ -281,21 +324,31 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
         ),
         Column::new("overdue_ratio".into(), overdue),
         Column::new("horizon_days".into(), vec![o.horizon_days as i64; n]),
+        Column::new("_row".into(), (0..n as IdxSize).collect::<Vec<IdxSize>>()),
     ])?;
-    let select: Vec<Expr> = CLV_COLUMNS.iter().map(|n| col(*n)).collect();
-    Ok(df
-        .lazy()
-        .sort_by_exprs(
-            [col("clv"), col(c::CUSTOMER)],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .with_column(
-            slice_of(int_range(lit(0i64), count_rows(), 1, DataType::Int64), count_rows(), 10)
-                .cast(DataType::Int32)
-                .alias("clv_decile"),
-        )
-        .select(select)
-        .collect()?)
+    // Row order: clv descending, then customer_id ascending (a total order: ids are unique).
+    let order: Vec<IdxSize> = match s.customer_id.dtype() {
+        DataType::Int64 => {
+            let ids: Vec<i64> = s.customer_id.i64()?.into_no_null_iter().collect();
+            let clv_col = df.column("clv")?.f64()?.cont_slice().map(|v| v.to_vec()).unwrap_or_default();
+            let mut idx: Vec<IdxSize> = (0..n as IdxSize).collect();
+            idx.par_sort_unstable_by(|&i, &j| {
+                let (i, j) = (i as usize, j as usize);
+                clv_col[j].total_cmp(&clv_col[i]).then(ids[i].cmp(&ids[j]))
+            });
+            idx
+        }
+        _ => df
+            .sort(["clv", c::CUSTOMER], SortMultipleOptions::default().with_order_descending_multi([true, false]))?
+            .column("_row")?
+            .idx()?
+            .into_no_null_iter()
+            .collect(),
+    };
+    let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order))?;
+    let decile: Vec<i32> = (0..n).map(|p| (1 + 10 * p / n.max(1)) as i32).collect();
+    sorted.with_column(Column::new("clv_decile".into(), decile))?;
+    Ok(sorted.select(CLV_COLUMNS)?)
 }
 
 /// One row of `clv_params`.
@@ -316,6 +369,31 @@ pub struct Report {
     pub gamma_gamma: ModelReport,
     pub population_order_value: f64,
     pub holdout: Option<HoldoutReport>,
+    /// Where the CLV stage's time went.
+    pub seconds: Seconds,
+}
+
+/// Seconds of the CLV stage's parts: the summary and both fits (rows collapsed, likelihoods
+/// maximised), the predictions (P(alive), expected purchases, discounted purchases), the `clv`
+/// table (values, order, deciles), and the holdout check (its fit and table).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Seconds {
+    pub fit: f64,
+    pub predict: f64,
+    pub table: f64,
+    pub holdout: f64,
+}
+
+struct Clock(std::time::Instant, Seconds);
+
+impl Clock {
+    /// Seconds since the last lap.
+    fn lap(&mut self) -> f64 {
+        let now = std::time::Instant::now();
+        let s = (now - self.0).as_secs_f64();
+        self.0 = now;
+        s
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -323,6 +401,7 @@ pub struct ModelReport {
     pub params: std::collections::BTreeMap<&'static str, f64>,
     pub log_likelihood: f64,
     pub iterations: u64,
+    pub evaluations: u64,
     pub converged: bool,
     pub at_bound: Vec<&'static str>,
     pub start_points_tried: usize,
@@ -344,24 +423,27 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
             params: [("r", b.params.r), ("alpha", b.params.alpha), ("a", b.params.a), ("b", b.params.b)].into_iter().collect(),
             log_likelihood: b.log_likelihood,
             iterations: b.iterations,
+            evaluations: b.evaluations,
             converged: b.converged,
             at_bound: b.at_bound.clone(),
             start_points_tried: b.starts,
             customers: m.customers,
-            distinct_rows: m.bgnbd_rows,
+            distinct_rows: m.rows.len(),
         },
         gamma_gamma: ModelReport {
             params: [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)].into_iter().collect(),
             log_likelihood: g.log_likelihood,
             iterations: g.iterations,
+            evaluations: g.evaluations,
             converged: g.converged,
             at_bound: g.at_bound.clone(),
             start_points_tried: g.starts,
             customers: gg_rows,
-            distinct_rows: gg_rows,
+            distinct_rows: m.spend_rows,
         },
         population_order_value: m.population_value,
         holdout,
+        seconds: Seconds::default(),
     }
 }
 
@@ -441,10 +523,16 @@ pub fn holdout(
 ) -> Result<(DataFrame, HoldoutReport)> {
     let d = o.money_decimals;
     let s = summary(cal, from)?;
-    let m = fit(&s, o.unit)?;
+    let m = fit(&s, o.unit).map_err(|e| match e {
+        Error::Fit { model, reason } => Error::Fit {
+            model,
+            reason: format!("the holdout check's fit on the lines before {from} (--holdout-from): {reason}; a later date gives it more history"),
+        },
+        e => e,
+    })?;
     let days = (epoch_days(as_of) - epoch_days(from)).max(0) as u32;
     // No discounting: the check compares counts.
-    let pr = predict(&s, &m, days, 0.0)?;
+    let pr = predict(&m, days, 0.0)?;
     let fd = full.days.as_ref().ok_or_else(|| Error::Internal("holdout without purchase-day facts".into()))?;
     let cd = cal.days.as_ref().ok_or_else(|| Error::Internal("holdout without purchase-day facts".into()))?;
     let at = row_in(&cal.customer_id, &full.customer_id)?;
@@ -534,10 +622,14 @@ pub fn tables(
     calibration: Option<(&CustomerFacts, NaiveDate)>,
     o: Options,
 ) -> Result<ClvTables> {
+    let mut clock = Clock(std::time::Instant::now(), Seconds::default());
     let s = summary(f, as_of)?;
     let m = fit(&s, o.unit)?;
-    let pr = predict(&s, &m, o.horizon_days, o.discount_rate)?;
+    clock.1.fit = clock.lap();
+    let pr = predict(&m, o.horizon_days, o.discount_rate)?;
+    clock.1.predict = clock.lap();
     let clv = clv_table(&s, &m, &pr, o)?;
+    clock.1.table = clock.lap();
     let (holdout_table, holdout_report) = match calibration {
         Some((cal, from)) => {
             let (t, r) = holdout(cal, f, from, as_of, o)?;
@@ -545,7 +637,9 @@ pub fn tables(
         }
         None => (None, None),
     };
-    let report = report(&m, o, holdout_report);
+    clock.1.holdout = clock.lap();
+    let mut report = report(&m, o, holdout_report);
+    report.seconds = clock.1;
     let mut tables = vec![("clv".to_string(), clv), ("clv_params".to_string(), params_table(&report)?)];
     if let Some(t) = holdout_table {
         tables.push(("clv_holdout".to_string(), t));

@@ -128,8 +128,33 @@ fn issue12_expected_purchases_with_a_plus_b_below_one_match_scipy() {
     close(bgnbd::expected_purchases(p, 30, 170.0, 183.0, 90.0), 11.230196179828932, 1e-9, "x = 30");
     close(bgnbd::p_alive(p, 3, 100.0, 183.0), 0.94391703, 1e-7, "p_alive");
     // 2F1(a, b; c; z) at a few points against closed forms: 2F1(1, 1; 2; z) = -ln(1-z)/z.
-    close(bgnbd::hyp2f1(1.0, 1.0, 2.0, 0.9), -(0.1f64.ln()) / 0.9, 1e-13, "2F1(1,1;2;0.9)");
-    assert!(bgnbd::hyp2f1(1.0, 1.0, -2.0, 0.5).is_nan(), "c a non-positive integer");
+    close(bgnbd::scaled_hyp2f1(1.0, 1.0, 2.0, 0.9, 0.0), -(0.1f64.ln()) / 0.9, 1e-13, "2F1(1,1;2;0.9)");
+    assert!(bgnbd::scaled_hyp2f1(1.0, 1.0, -2.0, 0.5, 0.0).is_nan(), "c a non-positive integer");
+}
+
+/// (r, α, a), x, t_x, T, horizon, E[purchases] with b = 2.5 (mpmath 1.3, `mp.hyp2f1` at 50 digits;
+/// the a = 1 rows as the mean of a = 1 ± 1e-20).
+const MPMATH: [((f64, f64, f64), u32, f64, f64, f64, f64); 9] = [
+    ((100.0, 100.0, 0.8), 0, 0.0, 1.0, 365.0, 21.281955821335844),
+    ((100.0, 1000.0, 0.8), 0, 0.0, 1.0, 3650.0, 21.340449116191563),
+    ((200.0, 2000.0, 0.8), 0, 0.0, 1.0, 3650.0, 21.356767954920732),
+    ((200.0, 2000.0, 0.8), 5, 300.0, 365.0, 3650.0, 1.1032920611088176),
+    ((0.243, 30.8, 0.8), 0, 0.0, 273.0, 90.0, 0.069040010409036292),
+    ((0.243, 30.8, 0.8), 40, 250.0, 260.0, 90.0, 10.383851603165089),
+    ((0.243, 30.8, 0.8), 500, 360.0, 365.0, 3650.0, 771.81388231632233),
+    ((0.243, 30.8, 1.0), 3, 100.0, 200.0, 90.0, 0.46962232510617232),
+    ((0.243, 30.8, 1.0), 0, 0.0, 50.0, 365.0, 0.69963690313110577),
+];
+
+/// Large r (the near-Poisson limit) and a = 1 exactly: the values of mpmath 1.3 (50 digits) for
+/// equation 10, computed at test-writing time.
+#[test]
+fn issue12_expected_purchases_for_large_r_and_a_equal_to_one() {
+    let p = |r: f64, alpha: f64, a: f64| bgnbd::Params { r, alpha, a, b: 2.5 };
+    for (params, x, t_x, t, h, want) in MPMATH {
+        let (r, alpha, a) = params;
+        close(bgnbd::expected_purchases(p(r, alpha, a), x, t_x, t, h), want, 1e-9, &format!("{params:?} x={x} h={h}"));
+    }
 }
 
 /// `evergreen clv` on the CDNOW transactions equals lifetimes on the summary evergreen's rules give
