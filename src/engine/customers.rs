@@ -3,6 +3,7 @@
 //! customers at a time (customers never span two ranges), so the facts are the same either way.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::facts::{CustomerFacts, PurchaseDays};
@@ -109,7 +110,7 @@ fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
         .filter(|&(o, &cu)| cu != NONE && r.purchase[o])
         .map(|(o, &cu)| (cu, utc_day(r.ordered_at.get(o).copied().unwrap_or(0)), r.amount[o]))
         .collect();
-    v.sort_unstable_by_key(|&(cu, day, _)| (cu, day));
+    v.par_sort_unstable_by_key(|&(cu, day, _)| (cu, day));
     let mut count = vec![0u32; n];
     let mut repeat: Vec<Exact> = vec![0; n];
     let mut gap: Vec<Option<u32>> = vec![None; n];

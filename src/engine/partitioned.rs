@@ -52,6 +52,11 @@ pub struct SpillReport {
 /// customers table built from them).
 pub const CUSTOMER_FACT_BYTES: u64 = 160;
 
+/// Bytes the CLV models add per customer at their peak (purchase days, the summary, collapsed
+/// rows, predictions, and the clv table with its sorted copy): measured 510 bytes a customer for
+/// the whole run at 1M and 10M customers (bench/clv_bench.py), of which about 350 are the CLV's.
+pub const CLV_CUSTOMER_BYTES: u64 = 350;
+
 /// Which of `n` partitions a key goes to (a fixed mix of the key's bits, so both passes agree).
 fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
     let mix = |mut z: u64| {
@@ -448,13 +453,15 @@ pub fn facts(
             if item_is_product {
                 add_counts(&mut item_customers, pass.item_customers.as_deref());
             }
-            held += pass.facts.len() as u64 * CUSTOMER_FACT_BYTES;
+            let per_customer = CUSTOMER_FACT_BYTES + if s.plan.purchase_days { CLV_CUSTOMER_BYTES } else { 0 };
+            held += pass.facts.len() as u64 * per_customer;
             let done = (q + 1) as u64;
             if held.saturating_mul(n_cparts as u64) / done > limit {
                 return Err(Error::Config(format!(
-                    "--memory-limit {limit} bytes is too small for this dump: its customer facts alone need about {} bytes ({} bytes a customer); give at least that",
+                    "--memory-limit {limit} bytes is too small for this dump: its customer facts alone need about {} bytes ({} bytes a customer{}); give at least that",
                     held.saturating_mul(n_cparts as u64) / done + limit / 4,
-                    CUSTOMER_FACT_BYTES
+                    per_customer,
+                    if s.plan.purchase_days { ", with the CLV models" } else { "" }
                 )));
             }
             customer_parts.push(pass.facts);

@@ -48,8 +48,9 @@ pub struct Fit {
 struct Problem<'a, O> {
     objective: &'a O,
     last: Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
-    /// Likelihood evaluations (cache misses).
-    evals: std::sync::atomic::AtomicU64,
+    /// Likelihood evaluations (cache misses), counted outside the problem: argmin's line search
+    /// takes the problem out of the solver and may not hand it back when it fails.
+    evals: &'a std::sync::atomic::AtomicU64,
 }
 
 impl<O: Objective> Problem<'_, O> {
@@ -98,7 +99,8 @@ impl<O: Objective> Gradient for Problem<'_, O> {
 
 /// One L-BFGS run from `start` (parameters, not logs); `None` when argmin fails or ends non-finite.
 fn run_from<O: Objective>(objective: &O, start: &[f64]) -> Option<Fit> {
-    let problem = Problem { objective, last: Mutex::new(None), evals: Default::default() };
+    let evals = std::sync::atomic::AtomicU64::new(0);
+    let problem = Problem { objective, last: Mutex::new(None), evals: &evals };
     let theta0: Vec<f64> = start.iter().map(|p| p.ln().clamp(-LOG_BOUND, LOG_BOUND)).collect();
     let (c0, _) = problem.at(&theta0);
     if !c0.is_finite() {
@@ -110,7 +112,7 @@ fn run_from<O: Objective>(objective: &O, start: &[f64]) -> Option<Fit> {
         .with_tolerance_cost(1e-12)
         .ok()?;
     let res = Executor::new(problem, solver).configure(|s| s.param(theta0).max_iters(MAX_ITERS)).run().ok()?;
-    let evaluations = res.problem.problem.as_ref().map(|p| p.evals.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
+    let evaluations = evals.load(std::sync::atomic::Ordering::Relaxed);
     let state = res.state();
     let theta = state.get_best_param()?.clone();
     let cost = state.get_best_cost();

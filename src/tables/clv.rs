@@ -169,9 +169,11 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
             reason: format!("fitted q = {:.4} <= 1: the mean spend per purchase is infinite; the spend averages are too dispersed for this model", p.q),
         });
     }
-    for (model, names) in [("BG/NBD", &bg.at_bound), ("Gamma-Gamma", &gg.at_bound)] {
+    for (model, names, converged) in [("BG/NBD", &bg.at_bound, bg.converged), ("Gamma-Gamma", &gg.at_bound, gg.converged)] {
         if !names.is_empty() {
             tracing::warn!("{model}: parameter(s) {} ended on the optimiser's bound (e^±30): the data do not pin them down", names.join(", "));
+        } else if !converged {
+            tracing::warn!("{model}: the optimiser stopped before its tolerance (converged = 0 in clv_params): the likelihood is flat along some direction, often a model without heterogeneity (q and gamma growing together)");
         }
     }
     Ok(Model {
@@ -329,14 +331,22 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
     // Row order: clv descending, then customer_id ascending (a total order: ids are unique).
     let order: Vec<IdxSize> = match s.customer_id.dtype() {
         DataType::Int64 => {
-            let ids: Vec<i64> = s.customer_id.i64()?.into_no_null_iter().collect();
-            let clv_col = df.column("clv")?.f64()?.cont_slice().map(|v| v.to_vec()).unwrap_or_default();
-            let mut idx: Vec<IdxSize> = (0..n as IdxSize).collect();
-            idx.par_sort_unstable_by(|&i, &j| {
-                let (i, j) = (i as usize, j as usize);
-                clv_col[j].total_cmp(&clv_col[i]).then(ids[i].cmp(&ids[j]))
-            });
-            idx
+            // (clv descending as an order-preserving integer, id, row): one sort over plain keys.
+            let desc = |v: f64| {
+                let b = v.to_bits();
+                !(if b >> 63 == 1 { !b } else { b | (1 << 63) })
+            };
+            let clv_col = df.column("clv")?.f64()?;
+            let mut keys: Vec<(u64, i64, IdxSize)> = s
+                .customer_id
+                .i64()?
+                .into_no_null_iter()
+                .zip(clv_col.into_no_null_iter())
+                .enumerate()
+                .map(|(i, (id, v))| (desc(v), id, i as IdxSize))
+                .collect();
+            keys.par_sort_unstable();
+            keys.into_iter().map(|k| k.2).collect()
         }
         _ => df
             .sort(["clv", c::CUSTOMER], SortMultipleOptions::default().with_order_descending_multi([true, false]))?
