@@ -44,10 +44,13 @@ pub struct Fit {
     pub starts: usize,
 }
 
+/// The last evaluation: θ, cost and gradient.
+type Cached = Option<(Vec<f64>, f64, Vec<f64>)>;
+
 /// argmin's view of an [`Objective`]: cost and gradient share one evaluation (cached by θ).
 struct Problem<'a, O> {
     objective: &'a O,
-    last: Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    last: Mutex<Cached>,
     /// Likelihood evaluations (cache misses), counted outside the problem: argmin's line search
     /// takes the problem out of the solver and may not hand it back when it fails.
     evals: &'a std::sync::atomic::AtomicU64,

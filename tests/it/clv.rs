@@ -134,6 +134,7 @@ fn issue12_expected_purchases_with_a_plus_b_below_one_match_scipy() {
 
 /// (r, α, a), x, t_x, T, horizon, E[purchases] with b = 2.5 (mpmath 1.3, `mp.hyp2f1` at 50 digits;
 /// the a = 1 rows as the mean of a = 1 ± 1e-20).
+#[allow(clippy::excessive_precision, clippy::type_complexity)] // mpmath's digits, as printed
 const MPMATH: [((f64, f64, f64), u32, f64, f64, f64, f64); 9] = [
     ((100.0, 100.0, 0.8), 0, 0.0, 1.0, 365.0, 21.281955821335844),
     ((100.0, 1000.0, 0.8), 0, 0.0, 1.0, 3650.0, 21.340449116191563),
