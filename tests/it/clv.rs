@@ -414,6 +414,59 @@ fn issue12_bad_clv_settings_are_exit_2() {
     }
 }
 
+/// 15,000 customers with pseudo-random purchase days over two years: more distinct (x, t_x, T)
+/// rows than one chunk of the likelihood's sums holds, so the thread count could matter.
+fn many_customers() -> DataFrame {
+    let mut state: u64 = 0x2545F4914F6CDD1D;
+    let mut next = move |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    let (mut cust, mut order, mut ts, mut amount) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let start = micros("2023-01-01 00:00");
+    for c in 0..15_000i64 {
+        let first = next(700) as i64;
+        let n = 1 + next(6) as i64 * next(3) as i64;
+        for k in 0..n {
+            let day = (first + k * (1 + next(40) as i64)).min(729);
+            cust.push(c);
+            order.push(order.len() as i64);
+            ts.push(start + day * 86_400_000_000 + next(86_400) as i64 * 1_000_000);
+            amount.push(5.0 + next(9000) as f64 / 100.0);
+        }
+    }
+    let mut df = df!("customer_id" => cust, "order_id" => order, "ts" => ts, "amount" => amount).unwrap();
+    df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
+    df
+}
+
+#[test]
+fn issue12_thread_count_does_not_change_the_clv_bytes() {
+    let (d, p) = dump_frame(&mut many_customers());
+    let mut outs = Vec::new();
+    for (threads, engine) in [("2", "memory"), ("1", "memory"), ("2", "partitioned")] {
+        let out = d.path().join(format!("out-{threads}-{engine}"));
+        let o = bin()
+            .args(["clv", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--engine", engine, "--as-of", "2025-01-01"])
+            .env("RAYON_NUM_THREADS", threads)
+            .env("POLARS_MAX_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outs.push(out);
+    }
+    let rows = manifest(&outs[0])["clv"]["bgnbd"]["distinct_rows"].as_u64().unwrap();
+    assert!(rows > 4096, "more distinct rows than one chunk: {rows}");
+    for t in ["clv.parquet", "clv_params.parquet"] {
+        let first = std::fs::read(outs[0].join(t)).unwrap();
+        for o in &outs[1..] {
+            assert!(first == std::fs::read(o.join(t)).unwrap(), "{t}: {} differs", o.display());
+        }
+    }
+}
+
 /// Every engine, partition count and line order writes the same CLV bytes.
 #[test]
 fn issue12_engines_and_line_order_write_identical_clv_tables() {
@@ -429,8 +482,19 @@ fn issue12_engines_and_line_order_write_identical_clv_tables() {
     let mut shuffled = df.take(&IdxCa::from_vec("i".into(), rev)).unwrap();
     let (_c, sp) = dump_frame(&mut shuffled);
     let (_e, rev_out) = evergreen(&["clv", "-i", sp.to_str().unwrap(), "--as-of", "1998-07-01", "--holdout-from", "1997-10-01"]);
+    // One thread (the fits' sums are over fixed chunks, added in order).
+    let one = _a.path().join("one-thread");
+    let o = bin()
+        .args(&base)
+        .args(["--engine", "memory", "-o", one.to_str().unwrap()])
+        .env("RAYON_NUM_THREADS", "1")
+        .env("POLARS_MAX_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for t in ["clv.parquet", "clv_params.parquet", "clv_holdout.parquet"] {
         let m = std::fs::read(mem.join(t)).unwrap();
+        assert!(m == std::fs::read(one.join(t)).unwrap(), "{t}: one thread differs");
         assert!(m == std::fs::read(part.join(t)).unwrap(), "{t}: partitioned differs");
         assert!(m == std::fs::read(rev_out.join(t)).unwrap(), "{t}: reversed lines differ");
     }
