@@ -485,7 +485,7 @@ fn issue12_engines_and_line_order_write_identical_clv_tables() {
     // One thread (the fits' sums are over fixed chunks, added in order).
     let one = _a.path().join("one-thread");
     let o = bin()
-        .args(&base)
+        .args(base)
         .args(["--engine", "memory", "-o", one.to_str().unwrap()])
         .env("RAYON_NUM_THREADS", "1")
         .env("POLARS_MAX_THREADS", "1")
