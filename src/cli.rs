@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{parse_as_of, ClvUnit, ColumnSettings, EngineChoice, ScoringMethod, Settings};
+use crate::config::{parse_as_of, ClvUnit, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings};
 use crate::error::Result;
 use crate::pipeline::Job;
 
@@ -77,6 +77,10 @@ pub enum Command {
     /// only.
     #[command(long_about = CLV_LONG)]
     Clv(RunArgs),
+    /// Mine frequent itemsets and association rules (itemsets, rules) and, with --sequences, the
+    /// sequence pairs (sequence_pairs) only.
+    #[command(long_about = PATTERNS_LONG)]
+    Patterns(RunArgs),
     /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
     Query(QueryArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
@@ -129,6 +133,29 @@ positive average) get the population mean p*gamma/(q-1).
   clv               expected_order_value x the expected purchases of each 30-day step of the \
 horizon, discounted at --discount-rate a year.
   fit               needs at least 10 customers with a repeat purchase day (else exit 4).
+
+Exit codes as for `run`.";
+
+const PATTERNS_LONG: &str = "\
+Writes itemsets and rules (and, with --sequences, sequence_pairs) into --out, atomically. Itemsets \
+need only an order column and an item column (--item-col, default the product column); --sequences \
+also needs customer, timestamp and amount columns. Same inputs and engines as `run` (not --engine spark).
+
+Semantics:
+  baskets       the same as basket_pairs': the distinct items on an order's positive lines; only purchase \
+orders (net > 0) count, guest orders included; --max-basket-items skips larger orders.
+  itemsets      every set of 1..=--max-len items held by at least T purchase orders, T = \
+--itemset-min-support as a count, or ceil(F x purchase orders) for a fraction F (exact integer arithmetic).
+  rules         for every frequent itemset I of 2+ items and each item c in I: (I minus c) -> c, kept when \
+orders(I) / orders(I minus c) >= --min-confidence. support = orders(I) / purchase orders; lift = \
+confidence / support(c); leverage = support(I) - support(A) support(c); conviction = (1 - support(c)) / \
+(1 - confidence), null when confidence = 1.
+  sequences     per customer, the purchase orders in time (an order's time is its earliest line). \
+eligible(A, W) = customers whose first purchase of A is at least W days before as-of 00:00; \
+followers(A, B, W) = those with B in an order at t, first(A) < t <= first(A) + W x 24 h. confidence = \
+followers / eligible; b_share = customers who bought B / customers with a purchase order; lift = \
+confidence / b_share; median_days_to_b over the followers' first B. Kept at followers >= --min-followers.
+  limits        more than --max-itemsets itemsets or --max-rules rules stop the run (exit 2) before memory runs out.
 
 Exit codes as for `run`.";
 
@@ -199,6 +226,50 @@ pub struct RunArgs {
     pub columns: ColumnArgs,
     #[command(flatten)]
     pub clv: ClvArgs,
+    #[command(flatten)]
+    pub patterns: PatternArgs,
+}
+
+/// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`).
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Patterns: itemsets, rules, sequence_pairs (run --itemsets/--sequences, evergreen patterns)")]
+pub struct PatternArgs {
+    /// run: also mine frequent itemsets and association rules (the itemsets and rules tables).
+    /// `evergreen patterns` writes them unless --no-itemsets.
+    #[arg(long, env = "EVERGREEN_ITEMSETS")]
+    pub itemsets: bool,
+    /// patterns: leave out itemsets and rules (with --sequences: sequence_pairs alone).
+    #[arg(long)]
+    pub no_itemsets: bool,
+    /// run and patterns: also write sequence_pairs (who buys B within W days of first buying A;
+    /// needs customer and timestamp columns).
+    #[arg(long, env = "EVERGREEN_SEQUENCES")]
+    pub sequences: bool,
+    /// An itemset is frequent when at least this many purchase orders hold all its items: a count
+    /// (2500) or a fraction of the purchase orders (0.001 means ceil(0.001 x purchase orders),
+    /// computed exactly) [default: 0.01].
+    #[arg(long, env = "EVERGREEN_ITEMSET_MIN_SUPPORT", value_name = "COUNT|FRACTION")]
+    pub itemset_min_support: Option<String>,
+    /// Largest itemset, 1..=32 items; rules come from itemsets of 2 or more [default: 3].
+    #[arg(long, env = "EVERGREEN_MAX_LEN", value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub max_len: Option<u64>,
+    /// Keep rules A -> c with orders(A and c) / orders(A) >= F, compared exactly, 0 < F <= 1
+    /// [default: 0.5].
+    #[arg(long, env = "EVERGREEN_MIN_CONFIDENCE", value_name = "FRACTION")]
+    pub min_confidence: Option<String>,
+    /// Stop (exit 2) instead of holding more itemsets than this [default: 1000000].
+    #[arg(long, env = "EVERGREEN_MAX_ITEMSETS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_itemsets: Option<u64>,
+    /// Stop (exit 2) instead of writing more rules than this [default: 1000000].
+    #[arg(long, env = "EVERGREEN_MAX_RULES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rules: Option<u64>,
+    /// Sequence windows W in days, ascending, e.g. 30,90: B counts when bought in a later order
+    /// within W x 24 h after the customer's first A [default: 90].
+    #[arg(long, env = "EVERGREEN_SEQUENCE_WINDOW_DAYS", value_delimiter = ',', value_name = "DAYS")]
+    pub sequence_window_days: Option<Vec<u32>>,
+    /// Keep sequence rows with at least N followers [default: 5].
+    #[arg(long, env = "EVERGREEN_MIN_FOLLOWERS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_followers: Option<u32>,
 }
 
 /// The CLV models' flags (`run --clv` and `evergreen clv`).
@@ -387,6 +458,17 @@ impl RunArgs {
             discount_rate: self.clv.discount_rate,
             clv_unit: self.clv.clv_unit,
             holdout_from: self.clv.holdout_from,
+            patterns: PatternSettings {
+                itemsets: self.patterns.itemsets.then_some(true),
+                sequences: self.patterns.sequences.then_some(true),
+                itemset_min_support: self.patterns.itemset_min_support,
+                max_len: self.patterns.max_len.map(|v| v as usize),
+                min_confidence: self.patterns.min_confidence,
+                max_itemsets: self.patterns.max_itemsets.map(|v| v as usize),
+                max_rules: self.patterns.max_rules.map(|v| v as usize),
+                sequence_window_days: self.patterns.sequence_window_days,
+                min_followers: self.patterns.min_followers,
+            },
             columns: self.columns.settings(),
         };
         flags.over(file).resolve()
@@ -516,6 +598,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         Command::Run(args) => (args, Job::Run, false),
         Command::Basket(args) => (args, Job::Basket, false),
         Command::Clv(args) => (args, Job::Clv, false),
+        Command::Patterns(args) => (args, Job::Patterns, false),
         Command::Validate(args) => (args, Job::Run, true),
         Command::Query(q) => return query(q),
         Command::Completions { shell } => {
@@ -536,7 +619,12 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         // validate writes nothing; the output folder is not needed.
         args.out = Some(PathBuf::from("-"));
     }
-    let cfg = args.to_config()?;
+    let no_itemsets = args.patterns.no_itemsets;
+    let mut cfg = args.to_config()?;
+    if job == Job::Patterns {
+        // `patterns` mines itemsets unless told not to (the `itemsets` key is `run`'s switch).
+        cfg.patterns.itemsets = !no_itemsets;
+    }
     if validate_only {
         return print_stdout(&crate::pipeline::validate(&cfg)?);
     }

@@ -234,6 +234,9 @@ pub struct Settings {
     pub discount_rate: Option<f64>,
     pub clv_unit: Option<ClvUnit>,
     pub holdout_from: Option<String>,
+    /// The pattern family's keys (itemsets, rules, sequence_pairs): the `[patterns]` table.
+    #[serde(default)]
+    pub patterns: PatternSettings,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -309,6 +312,7 @@ pub struct Config {
     /// The Spark engine's cluster and submit settings.
     pub spark: SparkOptions,
     pub clv: ClvOptions,
+    pub patterns: PatternOptions,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -358,6 +362,7 @@ impl Settings {
             discount_rate: self.discount_rate.or(base.discount_rate),
             clv_unit: self.clv_unit.or(base.clv_unit),
             holdout_from: self.holdout_from.or(base.holdout_from),
+            patterns: self.patterns.over(base.patterns),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -455,6 +460,7 @@ impl Settings {
                 submit: self.spark_submit,
             },
             clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
+            patterns: pattern_options(&self.patterns)?,
         })
     }
 }
@@ -575,5 +581,228 @@ pub fn parse_bytes(s: &str) -> Result<u64> {
             Ok((v * scale as f64) as u64)
         }
         _ => Err(Error::Config(format!("memory_limit: expected a size such as 4GB or 512MiB, found `{s}`"))),
+    }
+}
+
+/// A share or a count as the user wrote it: `2500` (a count) or `0.001` (a fraction, kept as the
+/// decimal digits written, so thresholds are exact integer arithmetic: no float threshold bugs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// A count of purchase orders (>= 1).
+    Count(u64),
+    /// `num / 10^scale`, in (0, 1].
+    Fraction { num: u64, scale: u32 },
+}
+
+impl Share {
+    /// Parse `what`'s value: digits alone are a count (>= 1); digits with a decimal point are a
+    /// fraction in (0, 1]. `counts` says whether a count is allowed.
+    pub fn parse(what: &str, text: &str, counts: bool) -> Result<Share> {
+        let t = text.trim();
+        let expected = if counts {
+            "a count of purchase orders such as 100, or a fraction of them in (0, 1] such as 0.001"
+        } else {
+            "a fraction in (0, 1] such as 0.5"
+        };
+        let bad = || Error::Config(format!("{what}: expected {expected}, found `{text}`"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match t.split_once('.') {
+            None if counts && digits(t) => match t.parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(Share::Count(n)),
+                _ => Err(bad()),
+            },
+            Some((whole, frac)) if (whole.is_empty() || digits(whole)) && (frac.is_empty() || digits(frac)) && !(whole.is_empty() && frac.is_empty()) => {
+                let frac = frac.trim_end_matches('0');
+                let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+                if frac.len() > 18 || whole > 1 || (whole == 1 && !frac.is_empty()) {
+                    return Err(bad());
+                }
+                let scale = frac.len() as u32;
+                let frac_num: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+                let num = whole * 10u64.pow(scale) + frac_num;
+                if num == 0 {
+                    return Err(bad());
+                }
+                Ok(Share::Fraction { num, scale })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The count threshold over `total` purchase orders: the count itself, or
+    /// `ceil(num * total / 10^scale)` computed exactly; never below 1.
+    pub fn threshold(self, total: u64) -> u64 {
+        match self {
+            Share::Count(n) => n.max(1),
+            Share::Fraction { num, scale } => {
+                let den = 10u128.pow(scale);
+                let t = (num as u128 * total as u128).div_ceil(den);
+                (t.min(u64::MAX as u128) as u64).max(1)
+            }
+        }
+    }
+
+    /// `part / whole >= self` exactly (a fraction; a count compares `part` with it).
+    pub fn reached(self, part: u64, whole: u64) -> bool {
+        match self {
+            Share::Count(n) => part >= n,
+            Share::Fraction { num, scale } => part as u128 * 10u128.pow(scale) >= num as u128 * whole as u128,
+        }
+    }
+}
+
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Share::Count(n) => write!(f, "{n}"),
+            Share::Fraction { num, scale } => {
+                let den = 10u64.pow(scale);
+                if num == den {
+                    return write!(f, "1.0");
+                }
+                write!(f, "0.{:0width$}", num, width = scale as usize)
+            }
+        }
+    }
+}
+
+impl Serialize for Share {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match *self {
+            Share::Count(n) => s.serialize_u64(n),
+            Share::Fraction { .. } => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+/// A config-file value written as a number or a string (`0.001`, `2500`, `"0.001"`), as text.
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        I(u64),
+        F(f64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::I(n) => n.to_string(),
+        // Rust prints the shortest text that reads back as the same float: 0.001 -> "0.001".
+        V::F(x) if x.fract() == 0.0 && x >= 1.0 => format!("{x:.0}"),
+        V::F(x) => {
+            let s = format!("{x}");
+            if s.contains('.') { s } else { format!("{x:.1}") }
+        }
+        V::S(s) => s,
+    }))
+}
+
+/// The pattern family's settings (issue 13): frequent itemsets and rules, sequence pairs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatternOptions {
+    /// `run` (with `--itemsets`) and `patterns` (unless `--no-itemsets`) write itemsets and rules.
+    pub itemsets: bool,
+    /// Also write sequence_pairs (`--sequences`).
+    pub sequences: bool,
+    /// An itemset is frequent when held by at least this many purchase orders (or this share).
+    pub min_support: Share,
+    /// Itemsets of 1..=max_len items.
+    pub max_len: usize,
+    /// Rules kept at confidence >= this fraction.
+    pub min_confidence: Share,
+    /// Stop (exit 2) rather than hold more itemsets / rules than these.
+    pub max_itemsets: usize,
+    pub max_rules: usize,
+    /// Sequence windows in days, ascending.
+    pub windows: Vec<u32>,
+    /// Sequence rows kept with at least this many followers.
+    pub min_followers: u32,
+}
+
+pub const DEFAULT_ITEMSET_SUPPORT: Share = Share::Fraction { num: 1, scale: 2 };
+pub const DEFAULT_MAX_LEN: usize = 3;
+pub const DEFAULT_MIN_CONFIDENCE: Share = Share::Fraction { num: 5, scale: 1 };
+pub const DEFAULT_MAX_ITEMSETS: usize = 1_000_000;
+pub const DEFAULT_MAX_RULES: usize = 1_000_000;
+pub const DEFAULT_WINDOW_DAYS: u32 = 90;
+pub const DEFAULT_MIN_FOLLOWERS: u32 = 5;
+
+/// The pattern settings after defaults and checks.
+#[allow(clippy::too_many_arguments)]
+fn pattern_options(s: &PatternSettings) -> Result<PatternOptions> {
+    let min_support = match &s.itemset_min_support {
+        Some(t) => Share::parse("itemset_min_support", t, true)?,
+        None => DEFAULT_ITEMSET_SUPPORT,
+    };
+    let min_confidence = match &s.min_confidence {
+        Some(t) => Share::parse("min_confidence", t, false)?,
+        None => DEFAULT_MIN_CONFIDENCE,
+    };
+    let max_len = s.max_len.unwrap_or(DEFAULT_MAX_LEN);
+    if !(1..=32).contains(&max_len) {
+        return Err(Error::Config(format!("max_len: expected 1..=32 items, found {max_len}")));
+    }
+    let windows = s.sequence_window_days.clone().unwrap_or_else(|| vec![DEFAULT_WINDOW_DAYS]);
+    let ok = !windows.is_empty() && windows[0] > 0 && windows.windows(2).all(|w| w[0] < w[1]) && windows.iter().all(|&w| w <= 36_500);
+    if !ok {
+        return Err(Error::Config(format!(
+            "sequence_window_days: expected positive, strictly ascending days (at most 36500) such as 30,90, found {windows:?}"
+        )));
+    }
+    let min_followers = s.min_followers.unwrap_or(DEFAULT_MIN_FOLLOWERS);
+    if min_followers == 0 {
+        return Err(Error::Config("min_followers: expected a count >= 1, found 0".into()));
+    }
+    let max_itemsets = s.max_itemsets.unwrap_or(DEFAULT_MAX_ITEMSETS);
+    let max_rules = s.max_rules.unwrap_or(DEFAULT_MAX_RULES);
+    if max_itemsets == 0 || max_rules == 0 {
+        return Err(Error::Config("max_itemsets, max_rules: expected a count >= 1, found 0".into()));
+    }
+    Ok(PatternOptions {
+        itemsets: s.itemsets.unwrap_or(false),
+        sequences: s.sequences.unwrap_or(false),
+        min_support,
+        max_len,
+        min_confidence,
+        max_itemsets,
+        max_rules,
+        windows,
+        min_followers,
+    })
+}
+
+/// The pattern family's settings as one layer (flags, or the config file's `[patterns]` table).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternSettings {
+    /// `run`: also itemsets and rules.
+    pub itemsets: Option<bool>,
+    /// `run` and `patterns`: also sequence_pairs.
+    pub sequences: Option<bool>,
+    /// A count (`2500`) or a fraction of purchase orders (`0.001`).
+    #[serde(default, deserialize_with = "number_or_string")]
+    pub itemset_min_support: Option<String>,
+    pub max_len: Option<usize>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    pub min_confidence: Option<String>,
+    pub max_itemsets: Option<usize>,
+    pub max_rules: Option<usize>,
+    pub sequence_window_days: Option<Vec<u32>>,
+    pub min_followers: Option<u32>,
+}
+
+impl PatternSettings {
+    /// This layer over `base`: every field set here wins.
+    fn over(self, base: PatternSettings) -> PatternSettings {
+        PatternSettings {
+            itemsets: self.itemsets.or(base.itemsets),
+            sequences: self.sequences.or(base.sequences),
+            itemset_min_support: self.itemset_min_support.or(base.itemset_min_support),
+            max_len: self.max_len.or(base.max_len),
+            min_confidence: self.min_confidence.or(base.min_confidence),
+            max_itemsets: self.max_itemsets.or(base.max_itemsets),
+            max_rules: self.max_rules.or(base.max_rules),
+            sequence_window_days: self.sequence_window_days.or(base.sequence_window_days),
+            min_followers: self.min_followers.or(base.min_followers),
+        }
     }
 }

@@ -8,6 +8,8 @@
 //! | customer purchase days ([`PurchaseDays`]) | distinct purchase days, repeat-day value, last gap | clv |
 //! | item ([`ItemFacts`]) | purchase orders, customers, quantity, revenue | products, basket_pairs |
 //! | pair ([`PairFacts`]) | purchase orders holding both items | basket_pairs |
+//! | itemset ([`ItemsetFacts`]) | purchase orders holding every item of a frequent set | itemsets, rules |
+//! | sequence pair ([`SequenceFacts`]) | eligible customers and followers of A then B within a window | sequence_pairs |
 //! | run ([`Counts`]) | cleaning counts | manifest |
 //!
 //! Every fact is mergeable: counts add, first/last take min/max, money sums are exact fixed-point
@@ -154,6 +156,24 @@ pub struct PairFacts {
     pub baskets_skipped: u64,
 }
 
+/// Frequent itemsets of the baskets (the same baskets as the pairs), mined by
+/// [`crate::kernels::itemsets::mine`] over item codes that index [`ItemFacts::item`].
+#[derive(Debug, Clone)]
+pub struct ItemsetFacts {
+    pub sets: crate::kernels::itemsets::Itemsets,
+    /// The count threshold the sets reach (from `--itemset-min-support`).
+    pub threshold: u64,
+}
+
+/// Sequence pairs of the customers' purchase timelines ([`crate::kernels::sequences::count`]),
+/// over item codes that index [`ItemFacts::item`].
+#[derive(Debug, Clone)]
+pub struct SequenceFacts {
+    pub counts: crate::kernels::sequences::SequenceCounts,
+    /// The windows, days, as the rows' `window` index them.
+    pub windows: Vec<u32>,
+}
+
 /// What a job needs from an engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
@@ -165,6 +185,11 @@ pub struct Plan {
     pub items: Option<&'static str>,
     /// The customers' purchase days ([`PurchaseDays`], for the CLV models; needs a timestamp).
     pub purchase_days: bool,
+    /// Frequent itemsets of the baskets ([`ItemsetFacts`]; needs item facts).
+    pub itemsets: bool,
+    /// Sequence pairs of the customers' timelines ([`SequenceFacts`]; needs item facts, a customer
+    /// and a timestamp).
+    pub sequences: bool,
 }
 
 impl Plan {
@@ -175,6 +200,8 @@ impl Plan {
             favourite: self.favourite && has.product,
             items: self.items.filter(|_| has.item),
             purchase_days: self.purchase_days && has.timestamp,
+            itemsets: self.itemsets && has.item,
+            sequences: self.sequences && has.item && has.customer && has.timestamp,
             ..self
         }
     }
@@ -189,4 +216,6 @@ pub struct Facts {
     pub customers: Option<CustomerFacts>,
     pub items: Option<ItemFacts>,
     pub pairs: Option<PairFacts>,
+    pub itemsets: Option<ItemsetFacts>,
+    pub sequences: Option<SequenceFacts>,
 }

@@ -15,6 +15,7 @@ use crate::input::{self, Mode};
 use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
 use crate::tables::basket::{self, BasketStats};
+use crate::tables::patterns::{self, PatternStats};
 use crate::tables::{clv, customers};
 pub use crate::engine::stopwatch::Stopwatch;
 
@@ -51,6 +52,8 @@ pub struct Manifest {
     pub basket: Option<BasketStats>,
     /// The CLV models' fit: parameters, log-likelihood, iterations, convergence, the holdout check.
     pub clv: Option<clv::Report>,
+    /// Itemsets and sequences: thresholds, itemsets per size, rules, sequence rows, peak memory.
+    pub patterns: Option<PatternStats>,
     pub tables: BTreeMap<String, TableInfo>,
     /// Seconds per stage.
     pub timings: BTreeMap<String, f64>,
@@ -65,6 +68,7 @@ pub struct Tables {
     pub engine: EngineReport,
     pub basket: Option<BasketStats>,
     pub clv: Option<clv::Report>,
+    pub patterns: Option<PatternStats>,
     pub files: Vec<PathBuf>,
     pub skipped: input::Skipped,
     pub tables: Vec<(String, DataFrame)>,
@@ -79,12 +83,24 @@ pub enum Job {
     Basket,
     /// `clv`: clv, clv_params (and clv_holdout) only.
     Clv,
+    /// `patterns`: itemsets and rules (unless `--no-itemsets`), sequence_pairs with `--sequences`.
+    Patterns,
 }
 
 impl Job {
     /// The job fits the CLV models.
     fn fits_clv(self, cfg: &Config) -> bool {
         self == Job::Clv || (self == Job::Run && cfg.clv.enabled)
+    }
+
+    /// The job mines itemsets (and rules).
+    fn mines_itemsets(self, cfg: &Config) -> bool {
+        matches!(self, Job::Run | Job::Patterns) && cfg.patterns.itemsets
+    }
+
+    /// The job counts sequence pairs.
+    fn counts_sequences(self, cfg: &Config) -> bool {
+        matches!(self, Job::Run | Job::Patterns) && cfg.patterns.sequences
     }
 }
 
@@ -125,10 +141,12 @@ pub fn spill_root(cfg: &Config) -> PathBuf {
 fn plan(cfg: &Config, job: Job) -> Plan {
     let items = if cfg.columns.item.is_some() { c::ITEM } else { c::PRODUCT };
     Plan {
-        customers: job != Job::Basket,
+        customers: matches!(job, Job::Run | Job::Clv),
         favourite: job == Job::Run,
         items: (job != Job::Clv).then_some(items),
         purchase_days: job.fits_clv(cfg),
+        itemsets: job.mines_itemsets(cfg),
+        sequences: job.counts_sequences(cfg),
     }
 }
 
@@ -140,7 +158,14 @@ fn compute_files(
     remote: Option<Vec<String>>,
     sw: &mut Stopwatch,
 ) -> Result<Tables> {
-    let mode = if job == Job::Basket { Mode::Basket } else { Mode::Customers };
+    let mode = match job {
+        Job::Basket => Mode::Basket,
+        Job::Patterns if !cfg.patterns.sequences => Mode::Basket,
+        _ => Mode::Customers,
+    };
+    if job == Job::Patterns && !cfg.patterns.itemsets && !cfg.patterns.sequences {
+        return Err(Error::Config("patterns: nothing to compute (--no-itemsets without --sequences)".into()));
+    }
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
     tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
     let skipped = files.skipped;
@@ -148,7 +173,8 @@ fn compute_files(
     let calibration = match cfg.clv.holdout_from.filter(|_| job.fits_clv(cfg)) {
         Some(from) => {
             let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
-            let cal_plan = Plan { customers: true, favourite: false, items: None, purchase_days: true };
+            let cal_plan =
+                Plan { customers: true, favourite: false, items: None, purchase_days: true, itemsets: false, sequences: false };
             let (f, _, _) = match &remote {
                 Some(paths) => engine::spark_facts(&cal_cfg, cal_plan, mode, engine::SparkSource::Remote(paths.clone()), &spill_root(cfg), sw)?,
                 None => engine::facts(&cal_cfg, cal_plan, mode, files.files.clone(), &spill_root(cfg), sw)?,
@@ -179,7 +205,8 @@ fn compute_files(
     let mut tables = Vec::new();
     // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
     // take hundreds of megabytes).
-    let Facts { as_of, counts, customers: customer_facts, items, pairs, .. } = facts;
+    let peak_after_facts = output::peak_memory_bytes();
+    let Facts { as_of, counts, customers: customer_facts, items, pairs, itemsets, sequences, .. } = facts;
     let mut clv_report = None;
     let mut clv_columns = None;
     if let Some(f) = customer_facts.as_ref().filter(|_| job.fits_clv(cfg)) {
@@ -220,12 +247,19 @@ fn compute_files(
         sw.lap("customer_tables");
     }
     let mut basket_stats = None;
-    if let (Some(items), Some(pairs)) = (items, pairs) {
-        let b = basket::tables(&items, &pairs, &cfg.basket, cfg.money_decimals)?;
+    if let (Some(items), Some(pairs)) = (items.as_ref().filter(|_| job != Job::Patterns), pairs) {
+        let b = basket::tables(items, &pairs, &cfg.basket, cfg.money_decimals)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);
         sw.lap("basket_tables");
+    }
+    let mut pattern_stats = None;
+    if let (Some(items), true) = (&items, itemsets.is_some() || sequences.is_some()) {
+        let made = patterns::tables(items, itemsets.as_ref(), sequences.as_ref(), &cfg.patterns)?;
+        tables.extend(made.tables);
+        pattern_stats = Some(PatternStats { peak_memory_bytes_after_facts: peak_after_facts, ..made.stats });
+        sw.lap("pattern_tables");
     }
     if let Some(set) = &queries {
         queries::run_all(set, cfg, as_of, &mut tables)?;
@@ -237,6 +271,7 @@ fn compute_files(
         engine: report,
         basket: basket_stats,
         clv: clv_report,
+        patterns: pattern_stats,
         files: paths,
         skipped,
         tables,
@@ -334,6 +369,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         engine: computed.engine,
         basket: computed.basket,
         clv: computed.clv,
+        patterns: computed.patterns,
         tables,
         timings: std::mem::take(&mut sw.timings),
         peak_memory_bytes: output::peak_memory_bytes(),

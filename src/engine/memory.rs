@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::customers::{customer_facts, OrderRecords};
 use super::orders::{self, OrderIndex};
 use super::stopwatch::Stopwatch;
-use super::{require_lines, require_representable_money, Setup};
+use super::{patterns, require_lines, require_representable_money, Setup};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, ItemFacts, PairFacts, Present};
 use crate::input::Dump;
@@ -15,6 +15,7 @@ use crate::kernels::baskets::{self, Csr};
 use crate::kernels::codes::{self, Codes, NONE};
 use crate::kernels::money::{self, Exact};
 use crate::kernels::pairs;
+use crate::kernels::sequences::Timelines;
 
 /// Item codes of every line, numbered in item order, and the item of each code.
 pub struct ItemCodes {
@@ -58,7 +59,7 @@ pub fn order_lines(lines: DataFrame, mut counts: Counts, s: &Setup, sw: &mut Sto
     let need_products = has.product && (s.plan.favourite || s.plan.items == Some(c::PRODUCT));
     let need_items = s.plan.items == Some(c::ITEM);
     let (index, (products, items)) = rayon::join(
-        || OrderIndex::build(&lines, has, s.plan.customers, s.money_decimals),
+        || OrderIndex::build(&lines, has, s.plan.customers || s.plan.sequences, s.money_decimals),
         || {
             let code = |wanted: bool, column: &str| wanted.then(|| encode_items(&lines, column)).transpose();
             (code(need_products, c::PRODUCT), code(need_items, c::ITEM))
@@ -166,7 +167,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         customer_pass = Some(customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost, s.plan.purchase_days)?);
         sw.lap("customer_facts");
     }
-    let (mut items, mut pairs) = (None, None);
+    let (mut items, mut pairs, mut itemsets, mut sequences) = (None, None, None, None);
     if let Some((codes, b)) = o.basket().filter(|_| s.plan.items.is_some()) {
         let n_items = codes.keys.len();
         let total = o.counts.purchase_orders;
@@ -192,6 +193,21 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         items = Some(item_facts?);
         pairs = Some(pair_facts);
         sw.lap("item_and_pair_facts");
+        if s.plan.itemsets {
+            itemsets = Some(patterns::itemset_facts(b, n_items, s, total)?);
+            sw.lap("itemset_facts");
+        }
+        if let (true, Some(as_of)) = (s.plan.sequences, as_of) {
+            let t = Timelines {
+                customer: &kept_customer,
+                purchase: &ix.purchase,
+                ordered_at: &ix.ordered_at,
+                baskets: b,
+                n_customers: ix.line_customer.len(),
+            };
+            sequences = Some(patterns::sequence_facts(&t, n_items, s, as_of));
+            sw.lap("sequence_facts");
+        }
     }
     let customers = customer_pass.map(|p| p.facts);
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
@@ -200,7 +216,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     let counts = o.counts.clone();
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop(o));
-    Ok(Facts { as_of, has, counts, customers, items, pairs })
+    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences })
 }
 
 /// The customer tables need at least one customer with a purchase order.

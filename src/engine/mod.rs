@@ -9,6 +9,7 @@ pub mod customers;
 pub mod memory;
 pub mod orders;
 pub mod partitioned;
+pub mod patterns;
 pub mod spark;
 pub mod spill;
 pub mod stopwatch;
@@ -19,7 +20,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::{BasketOptions, Config, EngineChoice};
+use crate::config::{BasketOptions, Config, EngineChoice, PatternOptions};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, Plan, Present};
 use crate::input::{self, Mode};
@@ -32,6 +33,8 @@ pub struct Setup {
     pub as_of: Option<NaiveDate>,
     pub money_decimals: u32,
     pub basket: BasketOptions,
+    /// Itemset and sequence options (issue 13).
+    pub patterns: PatternOptions,
     /// The inputs as given, for messages.
     pub inputs: String,
     /// The user's amount and cost column names, for messages.
@@ -50,6 +53,7 @@ impl Setup {
             as_of: cfg.as_of,
             money_decimals: cfg.money_decimals,
             basket: cfg.basket.clone(),
+            patterns: cfg.patterns.clone(),
             inputs: cfg.inputs.join(" "),
             amount_column: cfg.columns.amount.name.clone(),
             cost_column: cfg.columns.cost.name.clone(),
@@ -129,6 +133,7 @@ pub fn facts(
     let engine = choose(cfg.engine, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
+    require_pattern_roles(cfg, plan, dump.has)?;
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
     let mut report = EngineReport::new("memory", limit, lines);
     let facts = if streamed {
@@ -164,6 +169,11 @@ pub fn spark_facts(
     work_root: &std::path::Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
+    if plan.itemsets || plan.sequences {
+        return Err(Error::Config(
+            "engine spark: itemsets, rules and sequence_pairs are not computed by the Spark engine yet; use --engine memory or partitioned (the same tables, byte for byte)".into(),
+        ));
+    }
     let (inputs, known, plan, paths) = match source {
         SparkSource::Local(files) => {
             let lines: u64 = input::file_lines(&files)?.iter().sum();
@@ -205,6 +215,25 @@ pub fn spark_facts(
         EngineReport::new("spark", cfg.memory_limit_bytes, known.map(|k| k.1).unwrap_or(facts.counts.lines_read));
     report.spark = Some(spark_report);
     Ok((facts, report, paths))
+}
+
+/// Itemsets need a basket item (a product column or `--item-col`); sequence pairs also a customer
+/// and a timestamp. Asked for without them, the run stops (exit 2) instead of leaving tables out.
+pub fn require_pattern_roles(cfg: &Config, plan: Plan, has: Present) -> Result<()> {
+    let inputs = cfg.inputs.join(" ");
+    if (plan.itemsets || plan.sequences) && !has.item {
+        let column = cfg.columns.item.as_deref().unwrap_or(&cfg.columns.product.name);
+        return Err(Error::Config(format!(
+            "{inputs}: itemsets and sequence_pairs need a basket item, and column `{column}` is not in the dump; give --product-col or --item-col"
+        )));
+    }
+    if plan.sequences && !(has.customer && has.timestamp) {
+        return Err(Error::Config(format!(
+            "{inputs}: sequence_pairs need a customer column (`{}`) and a timestamp column (`{}`)",
+            cfg.columns.customer.name, cfg.columns.timestamp.name
+        )));
+    }
+    Ok(())
 }
 
 /// A dump with no line left after the cleaning rules is an error, not an empty output.

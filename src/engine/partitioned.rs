@@ -30,7 +30,7 @@ use super::memory::{self, item_orders};
 use super::orders;
 use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
-use super::{check_money_range, require_lines, Setup, MEMORY_BYTES_PER_LINE};
+use super::{check_money_range, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, ItemFacts};
 use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
@@ -38,6 +38,7 @@ use crate::input::Dump;
 use crate::kernels::baskets::{self, Csr};
 use crate::kernels::codes::{self, NONE};
 use crate::kernels::money::{self, Exact};
+use crate::kernels::sequences::Timelines;
 
 /// What the spill did, for the manifest.
 pub struct SpillReport {
@@ -413,6 +414,8 @@ pub fn facts(
     let mut item_customers = vec![0u32; n_basket_items];
     let mut customer_parts = Vec::new();
     let mut held = 0u64;
+    // The customers' purchase orders, gathered for the sequence kernel (customer codes made global).
+    let mut timelines = GatheredTimelines::default();
     for (q, (frame, sets)) in record_files.iter().zip(&record_sets).enumerate() {
         let (Some(frame), Some(sets)) = (frame, sets) else { continue };
         let df = read_frames(frame, &record_schema)?;
@@ -466,6 +469,9 @@ pub fn facts(
             }
             customer_parts.push(pass.facts);
         }
+        if let (true, Some(b)) = (s.plan.sequences, item_sets) {
+            timelines.add(&cust.codes, keys.len(), &purchase, &ordered_at, b);
+        }
         if !(item_is_product && s.plan.customers) {
             if let Some(b) = item_sets {
                 let pass = baskets::customer_items(&cust.codes, keys.len(), b, n_basket_items, false);
@@ -481,6 +487,7 @@ pub fn facts(
 
     // 4. Item facts and pairs.
     let (mut item_facts, mut pair_facts, mut pairs_streamed) = (None, None, false);
+    let (mut itemset_facts, mut sequence_facts) = (None, None);
     if let (Some((keys, remap)), Some(_)) = (basket_keys, s.plan.items) {
         let n = keys.len();
         let mut orders = vec![0u32; n];
@@ -509,6 +516,29 @@ pub fn facts(
                 count_pairs_streamed(&passes, n, memory::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
             memory::into_pair_facts(counted, threshold)
         });
+        if s.plan.itemsets {
+            // The baskets again, holding only the items frequent enough for an itemset (an
+            // itemset is never more frequent than its items), too-large baskets emptied first.
+            let threshold = s.patterns.min_support.threshold(total);
+            let mut b = Csr { offsets: vec![0], items: Vec::new() };
+            BasketFile { path: basket_path.clone(), remap }.each(&mut |set: &[u32]| {
+                if s.basket.max_basket_items.is_none_or(|m| set.len() <= m) {
+                    b.items.extend(set.iter().filter(|&&it| orders[it as usize] as u64 >= threshold));
+                }
+                b.offsets.push(b.items.len());
+            })?;
+            itemset_facts = Some(patterns::itemset_facts(&b, n, s, total)?);
+        }
+        if let (true, Some(as_of)) = (s.plan.sequences, as_of) {
+            let t = Timelines {
+                customer: &timelines.customer,
+                purchase: &timelines.purchase,
+                ordered_at: &timelines.ordered_at,
+                baskets: &timelines.baskets,
+                n_customers: timelines.n_customers,
+            };
+            sequence_facts = Some(patterns::sequence_facts(&t, n, s, as_of));
+        }
         item_facts = Some(ItemFacts {
             item: keys.clone(),
             orders,
@@ -521,7 +551,51 @@ pub fn facts(
     }
     let report = SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes(), pairs_streamed };
     drop(spill);
-    Ok((Facts { as_of, has, counts, customers, items: item_facts, pairs: pair_facts }, report))
+    Ok((
+        Facts {
+            as_of,
+            has,
+            counts,
+            customers,
+            items: item_facts,
+            pairs: pair_facts,
+            itemsets: itemset_facts,
+            sequences: sequence_facts,
+        },
+        report,
+    ))
+}
+
+/// The purchase orders of every customer partition, one entry per order, customer codes made
+/// global (each partition's codes shifted past the previous partitions' customers).
+#[derive(Default)]
+struct GatheredTimelines {
+    customer: Vec<u32>,
+    purchase: Vec<bool>,
+    ordered_at: Vec<i64>,
+    baskets: Csr,
+    n_customers: usize,
+}
+
+impl GatheredTimelines {
+    /// One customer partition's records: customer codes `0..n_customers`, purchase flags, times
+    /// and basket items per record.
+    fn add(&mut self, customer: &[u32], n_customers: usize, purchase: &[bool], ordered_at: &[i64], items: &Csr) {
+        if self.baskets.offsets.is_empty() {
+            self.baskets.offsets.push(0);
+        }
+        let base = self.n_customers as u32;
+        for r in 0..customer.len() {
+            if purchase[r] && customer[r] != NONE {
+                self.customer.push(base + customer[r]);
+                self.purchase.push(true);
+                self.ordered_at.push(ordered_at[r]);
+                self.baskets.items.extend_from_slice(items.of(r));
+                self.baskets.offsets.push(self.baskets.items.len());
+            }
+        }
+        self.n_customers += n_customers;
+    }
 }
 
 fn add_counts(into: &mut [u32], from: Option<&[u32]>) {

@@ -458,7 +458,7 @@ fn read_facts(
         items = Some(i);
         pairs = Some(p);
     }
-    Ok((Facts { as_of, has, counts, customers, items, pairs }, bytes))
+    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets: None, sequences: None }, bytes))
 }
 
 fn present_from(v: &Value) -> Present {

@@ -1,11 +1,13 @@
 //! Array algorithms over plain slices: dense codes, exact money sums, basket CSR, pair counting,
-//! and the CLV models' likelihoods and predictions (BG/NBD, Gamma-Gamma, the optimiser).
+//! frequent itemsets, sequence pairs, and the CLV models' likelihoods and predictions (BG/NBD, Gamma-Gamma, the optimiser).
 //! No Polars types in the signatures beyond the key columns codes are made from; no tables, no I/O.
 
 pub mod baskets;
 pub mod bgnbd;
 pub mod codes;
 pub mod gamma_gamma;
+pub mod itemsets;
 pub mod mle;
 pub mod money;
 pub mod pairs;
+pub mod sequences;

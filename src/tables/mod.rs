@@ -6,9 +6,10 @@
 pub mod basket;
 pub mod clv;
 pub mod customers;
+pub mod patterns;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 9] = [
+pub const REGISTRY: [(&str, Family); 12] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -18,6 +19,9 @@ pub const REGISTRY: [(&str, Family); 9] = [
     ("clv", Family::Clv),
     ("clv_params", Family::Clv),
     ("clv_holdout", Family::Clv),
+    ("itemsets", Family::Patterns),
+    ("rules", Family::Patterns),
+    ("sequence_pairs", Family::Patterns),
 ];
 
 /// The table families.
@@ -29,4 +33,6 @@ pub enum Family {
     Basket,
     /// clv, clv_params, clv_holdout (needs customer facts with purchase days; `--clv` or `evergreen clv`).
     Clv,
+    /// itemsets, rules (`run --itemsets`, `evergreen patterns`) and sequence_pairs (`--sequences`).
+    Patterns,
 }

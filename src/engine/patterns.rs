@@ -1,0 +1,55 @@
+//! The pattern facts every engine computes the same way once it holds the baskets and the
+//! customers' orders: frequent itemsets ([`itemset_facts`]) and sequence pairs
+//! ([`sequence_facts`]). The kernels do the work; this is where the options meet them.
+
+use chrono::NaiveDate;
+
+use super::Setup;
+use crate::error::{Error, Result};
+use crate::facts::{ItemsetFacts, SequenceFacts};
+use crate::kernels::baskets::Csr;
+use crate::kernels::{itemsets, sequences};
+
+/// The baskets the miner reads: those of `b`, with baskets of more than `--max-basket-items`
+/// distinct items emptied (the same baskets the pair kernel pairs).
+pub fn mined_baskets(b: &Csr, max_items: Option<usize>) -> std::borrow::Cow<'_, Csr> {
+    let Some(max) = max_items else { return std::borrow::Cow::Borrowed(b) };
+    if (0..b.len()).all(|i| b.of(i).len() <= max) {
+        return std::borrow::Cow::Borrowed(b);
+    }
+    let mut out = Csr { offsets: vec![0], items: Vec::new() };
+    for i in 0..b.len() {
+        let set = b.of(i);
+        if set.len() <= max {
+            out.items.extend_from_slice(set);
+        }
+        out.offsets.push(out.items.len());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Frequent itemsets of the baskets `b` (item codes `0..n_items`): sets of 1..=`--max-len` items
+/// held by at least `ceil(support × purchase orders)` (or the count given) purchase orders.
+/// More than `--max-itemsets` stops the run (exit 2) before memory runs out.
+pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: u64) -> Result<ItemsetFacts> {
+    let p = &s.patterns;
+    let threshold = p.min_support.threshold(total_purchase_orders);
+    let baskets = mined_baskets(b, s.basket.max_basket_items);
+    let kernel_threshold = threshold.min(u32::MAX as u64) as u32;
+    let sets = itemsets::mine(&baskets, n_items, kernel_threshold, p.max_len, p.max_itemsets).map_err(|e| {
+        Error::Config(format!(
+            "itemsets: more than --max-itemsets {} itemsets at support >= {threshold} purchase orders (stopped at {}); raise --itemset-min-support (now {}), lower --max-len (now {}) or raise --max-itemsets",
+            p.max_itemsets, e.0, p.min_support, p.max_len
+        ))
+    })?;
+    Ok(ItemsetFacts { sets, threshold })
+}
+
+/// Sequence pairs of the customers' purchase timelines `t` (item codes `0..n_items`) for every
+/// `--sequence-window-days` window at the analysis date D (00:00 UTC).
+pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of: NaiveDate) -> SequenceFacts {
+    let p = &s.patterns;
+    let as_of_us = as_of.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_micros();
+    let counts = sequences::count(t, n_items, &p.windows, as_of_us, p.min_followers);
+    SequenceFacts { counts, windows: p.windows.clone() }
+}

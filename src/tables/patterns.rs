@@ -1,0 +1,232 @@
+//! The pattern family (issue 13): `itemsets` and `rules` from itemset facts, `sequence_pairs` from
+//! sequence facts, each with the item keys of the item facts.
+//!
+//! - itemsets: sets of 1..=max_len distinct items held by at least the threshold of purchase
+//!   orders ([`itemsets_table`]).
+//! - rules: antecedent → one consequent item, from every frequent itemset of two or more items,
+//!   kept at confidence >= `--min-confidence`, compared exactly ([`rules_table`], [`rule_measures`]).
+//! - sequence_pairs: A then B within W days ([`sequence_table`]).
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::PatternOptions;
+use crate::error::{Error, Result};
+use crate::facts::{ItemFacts, ItemsetFacts, SequenceFacts};
+use crate::kernels::itemsets::Itemsets;
+
+/// What the family made, for the manifest.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PatternStats {
+    /// Itemsets: the count threshold, the purchase orders it is a share of, itemsets per size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub itemset_threshold: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_purchase_orders: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub itemsets_by_size: Vec<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<u64>,
+    /// Sequences: customers with a purchase order, rows kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_customers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_rows: Option<u64>,
+    /// Peak resident memory of the run once the engine's facts (the mined itemsets, the counted
+    /// sequences) were made, bytes (Linux); set by the pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes_after_facts: Option<u64>,
+}
+
+/// The family's tables, in registry order, and its stats.
+pub struct PatternTables {
+    pub tables: Vec<(String, DataFrame)>,
+    pub stats: PatternStats,
+}
+
+/// `itemsets` and `rules` (when the itemset facts are there) and `sequence_pairs` (when the
+/// sequence facts are).
+pub fn tables(
+    items: &ItemFacts,
+    itemsets: Option<&ItemsetFacts>,
+    sequences: Option<&SequenceFacts>,
+    opts: &PatternOptions,
+) -> Result<PatternTables> {
+    let mut out = PatternTables { tables: Vec::new(), stats: PatternStats::default() };
+    if let Some(f) = itemsets {
+        let total = items.total_purchase_orders;
+        out.tables.push(("itemsets".into(), itemsets_table(&f.sets, &items.item, total)?));
+        let rules = rules_table(&f.sets, &items.item, &items.orders, total, opts)?;
+        out.stats.rules = Some(rules.height() as u64);
+        out.tables.push(("rules".into(), rules));
+        out.stats.itemset_threshold = Some(f.threshold);
+        out.stats.total_purchase_orders = Some(total);
+        let mut by_size = vec![0u64; opts.max_len];
+        for i in 0..f.sets.len() {
+            by_size[f.sets.of(i).len() - 1] += 1;
+        }
+        out.stats.itemsets_by_size = by_size;
+    }
+    if let Some(f) = sequences {
+        let table = sequence_table(f, &items.item)?;
+        out.stats.sequence_customers = Some(f.counts.customers);
+        out.stats.sequence_rows = Some(table.height() as u64);
+        out.tables.push(("sequence_pairs".into(), table));
+    }
+    Ok(out)
+}
+
+/// A list column named `name`: row `r` holds `keys[codes[offsets[r]..offsets[r + 1]]]`.
+fn list_column(name: &str, keys: &Column, offsets: &[i64], codes: &[u32]) -> Result<Column> {
+    use polars_arrow::array::ListArray;
+    use polars_arrow::offset::OffsetsBuffer;
+    let idx: Vec<IdxSize> = codes.iter().map(|&c| c as IdxSize).collect();
+    let values = keys.take_slice(&idx)?.as_materialized_series().rechunk();
+    let array = values.to_arrow(0, CompatLevel::newest());
+    let dtype = ListArray::<i64>::default_datatype(array.dtype().clone());
+    let offsets = OffsetsBuffer::try_from(offsets.to_vec()).map_err(|e| Error::Internal(format!("list offsets: {e}")))?;
+    let list = ListArray::<i64>::new(dtype, offsets, array, None);
+    let series = Series::try_from((PlSmallStr::from(name), Box::new(list) as ArrayRef))?;
+    Ok(series.into_column())
+}
+
+/// `itemsets`: items (a list, ascending), size, orders (purchase orders holding every item), and
+/// support = orders / purchase orders; sorted by orders descending, then size, then items.
+pub fn itemsets_table(sets: &Itemsets, keys: &Column, total: u64) -> Result<DataFrame> {
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.par_sort_unstable_by(|&x, &y| {
+        sets.orders[y]
+            .cmp(&sets.orders[x])
+            .then_with(|| sets.of(x).len().cmp(&sets.of(y).len()))
+            .then_with(|| sets.of(x).cmp(sets.of(y)))
+    });
+    let mut offsets = vec![0i64];
+    let mut codes = Vec::with_capacity(sets.items.len());
+    for &i in &order {
+        codes.extend_from_slice(sets.of(i));
+        offsets.push(codes.len() as i64);
+    }
+    let t = total.max(1) as f64;
+    Ok(DataFrame::new_infer_height(vec![
+        list_column("items", keys, &offsets, &codes)?,
+        Column::new("size".into(), order.iter().map(|&i| sets.of(i).len() as i64).collect::<Vec<_>>()),
+        Column::new("orders".into(), order.iter().map(|&i| sets.orders[i] as i64).collect::<Vec<_>>()),
+        Column::new("support".into(), order.iter().map(|&i| sets.orders[i] as f64 / t).collect::<Vec<_>>()),
+    ])?)
+}
+
+/// One rule's measures, from counts: `n` orders hold antecedent and consequent, `n_a` the
+/// antecedent, `n_c` the consequent, of `total` purchase orders.
+///
+/// support = n / total; confidence = n / n_a; lift = n × total / (n_a × n_c);
+/// leverage = n / total − (n_a / total)(n_c / total);
+/// conviction = (1 − n_c / total) / (1 − confidence), null when confidence is 1 (infinite).
+pub fn rule_measures(n: u32, n_a: u32, n_c: u32, total: u64) -> [Option<f64>; 5] {
+    let (n, n_a, n_c, t) = (n as f64, n_a as f64, n_c as f64, total.max(1) as f64);
+    let confidence = n / n_a;
+    let conviction = (n < n_a).then(|| (1.0 - n_c / t) / (1.0 - confidence));
+    [Some(n / t), Some(confidence), Some((n * t) / (n_a * n_c)), Some(n / t - (n_a / t) * (n_c / t)), conviction]
+}
+
+/// `rules`: for every frequent itemset I of two or more items and every item c of I, the rule
+/// I \ {c} → c, kept when orders(I) / orders(I \ {c}) >= `--min-confidence` (integer arithmetic).
+/// Every antecedent is itself frequent (a subset is never rarer), so its count is in `sets`.
+/// Sorted by confidence descending, then orders(I) descending, then antecedent size, antecedent
+/// items and consequent. More than `--max-rules` rules stop the run (exit 2).
+pub fn rules_table(sets: &Itemsets, keys: &Column, item_orders: &[u32], total: u64, opts: &PatternOptions) -> Result<DataFrame> {
+    let index: hashbrown::HashMap<&[u32], u32> = (0..sets.len()).map(|i| (sets.of(i), sets.orders[i])).collect();
+    // (itemset, position of the consequent in it, antecedent orders)
+    let mut rules: Vec<(u32, u8, u32)> = Vec::new();
+    let mut antecedent = Vec::new();
+    for i in 0..sets.len() {
+        let set = sets.of(i);
+        if set.len() < 2 {
+            continue;
+        }
+        for k in 0..set.len() {
+            antecedent.clear();
+            antecedent.extend(set.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, &it)| it));
+            let n_a = *index
+                .get(antecedent.as_slice())
+                .ok_or_else(|| Error::Internal("rules: an antecedent is missing from the frequent itemsets".into()))?;
+            if opts.min_confidence.reached(sets.orders[i] as u64, n_a as u64) {
+                rules.push((i as u32, k as u8, n_a));
+                if rules.len() > opts.max_rules {
+                    return Err(Error::Config(format!(
+                        "rules: more than --max-rules {} rules at confidence >= {}; raise --min-confidence or --itemset-min-support, or raise --max-rules",
+                        opts.max_rules, opts.min_confidence
+                    )));
+                }
+            }
+        }
+    }
+    let antecedent_of = |&(i, k, _): &(u32, u8, u32)| -> Vec<u32> {
+        sets.of(i as usize).iter().enumerate().filter(|&(j, _)| j != k as usize).map(|(_, &it)| it).collect()
+    };
+    let consequent_of = |&(i, k, _): &(u32, u8, u32)| sets.of(i as usize)[k as usize];
+    rules.par_sort_unstable_by(|x, y| {
+        let (nx, ny) = (sets.orders[x.0 as usize] as u128, sets.orders[y.0 as usize] as u128);
+        // confidence y vs x, exactly: ny / ay  vs  nx / ax
+        (ny * x.2 as u128)
+            .cmp(&(nx * y.2 as u128))
+            .then_with(|| ny.cmp(&nx))
+            .then_with(|| sets.of(x.0 as usize).len().cmp(&sets.of(y.0 as usize).len()))
+            .then_with(|| antecedent_of(x).cmp(&antecedent_of(y)))
+            .then_with(|| consequent_of(x).cmp(&consequent_of(y)))
+    });
+    let mut offsets = vec![0i64];
+    let mut codes = Vec::new();
+    for r in &rules {
+        codes.extend(antecedent_of(r));
+        offsets.push(codes.len() as i64);
+    }
+    let consequents: Vec<IdxSize> = rules.iter().map(|r| consequent_of(r) as IdxSize).collect();
+    let measures: Vec<[Option<f64>; 5]> = rules
+        .iter()
+        .map(|r| rule_measures(sets.orders[r.0 as usize], r.2, item_orders[consequent_of(r) as usize], total))
+        .collect();
+    let measure = |name: &str, k: usize| Column::new(name.into(), measures.iter().map(|m| m[k]).collect::<Vec<_>>());
+    Ok(DataFrame::new_infer_height(vec![
+        list_column("antecedent", keys, &offsets, &codes)?,
+        keys.take_slice(&consequents)?.with_name("consequent".into()),
+        measure("support", 0),
+        measure("confidence", 1),
+        measure("lift", 2),
+        measure("leverage", 3),
+        measure("conviction", 4),
+        Column::new("antecedent_orders".into(), rules.iter().map(|r| r.2 as i64).collect::<Vec<_>>()),
+        Column::new(
+            "consequent_orders".into(),
+            rules.iter().map(|r| item_orders[consequent_of(r) as usize] as i64).collect::<Vec<_>>(),
+        ),
+    ])?)
+}
+
+/// `sequence_pairs`: item_a, item_b, window_days, eligible, followers, confidence = followers /
+/// eligible, b_share = customers who bought B / customers with a purchase order, lift =
+/// confidence / b_share, median_days_to_b; sorted by followers descending, then item_a, item_b,
+/// window_days.
+pub fn sequence_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
+    let c = &f.counts;
+    let mut rows: Vec<usize> = (0..c.rows.len()).collect();
+    rows.sort_unstable_by(|&x, &y| {
+        let (x, y) = (&c.rows[x], &c.rows[y]);
+        y.followers.cmp(&x.followers).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)).then(x.window.cmp(&y.window))
+    });
+    let customers = c.customers.max(1) as f64;
+    let pick = |f: &dyn Fn(usize) -> IdxSize| rows.iter().map(|&r| f(r)).collect::<Vec<IdxSize>>();
+    let b_share = |r: usize| c.item_customers[c.rows[r].b as usize] as f64 / customers;
+    let confidence = |r: usize| c.rows[r].followers as f64 / c.rows[r].eligible as f64;
+    Ok(DataFrame::new_infer_height(vec![
+        keys.take_slice(&pick(&|r| c.rows[r].a as IdxSize))?.with_name("item_a".into()),
+        keys.take_slice(&pick(&|r| c.rows[r].b as IdxSize))?.with_name("item_b".into()),
+        Column::new("window_days".into(), rows.iter().map(|&r| f.windows[c.rows[r].window] as i64).collect::<Vec<_>>()),
+        Column::new("eligible".into(), rows.iter().map(|&r| c.rows[r].eligible as i64).collect::<Vec<_>>()),
+        Column::new("followers".into(), rows.iter().map(|&r| c.rows[r].followers as i64).collect::<Vec<_>>()),
+        Column::new("confidence".into(), rows.iter().map(|&r| confidence(r)).collect::<Vec<_>>()),
+        Column::new("b_share".into(), rows.iter().map(|&r| b_share(r)).collect::<Vec<_>>()),
+        Column::new("lift".into(), rows.iter().map(|&r| confidence(r) / b_share(r)).collect::<Vec<_>>()),
+        Column::new("median_days_to_b".into(), rows.iter().map(|&r| c.rows[r].median_days).collect::<Vec<_>>()),
+    ])?)
+}
