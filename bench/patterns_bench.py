@@ -9,9 +9,10 @@ Cases (max itemset length 3, rules with a one-item consequent, non-empty anteced
      Zipf-like popularity over 50,000 items plus planted 3-item bundles; seed 7) at support counts
      2500 and 250.
 Each round runs, one after the other,
-  * evergreen: `BIN patterns --input P --order-col C --item-col item --min-support S --max-len 3
-    --out WORK/out` (itemsets.parquet and rules.parquet; --min-confidence defaults to 0.5);
-    case a passes the fraction, case b the count (evergreen reads an integer >= 1 as a count);
+  * evergreen: `BIN patterns --input P --order-col C --item-col item --itemset-min-support S
+    --max-len 3 --out WORK/out` (itemsets.parquet and rules.parquet; --min-confidence defaults to
+    0.5); case a passes the fraction, case b the count (an integer >= 1 is a count; --min-support
+    is basket_pairs' threshold, not this one);
   * pyfim, in a fresh process of --python (its wall time includes starting Python and reading the
     baskets from a text .dat file written once into --work, as a user would):
     fim.fpgrowth(tracts, target='s', supp=-N, zmin=1, zmax=3, report='a') and
@@ -20,7 +21,8 @@ Each round runs, one after the other,
     the antecedent's support).
 Prints the medians of the --repeat alternated runs, the ratio evergreen/pyfim, the peak RSS of both
 (/usr/bin/time), pyfim's own split (read, itemsets, rules), and checks that the number of itemsets per size
-(and the sum of their order counts) and the number of rules agree.
+(and the sums of their order counts), the number of rules and the sums of the rules' orders,
+antecedent_orders and consequent_orders agree.
 
 Usage: python3 bench/patterns_bench.py --python /tmp/pyfim-venv/bin/python [--bin target/release/evergreen]
                                         [--repeat 5] [--work DIR] [--lines 10M] [--only belgian|generated]
@@ -63,7 +65,7 @@ PYFIM = textwrap.dedent("""
         sizes[len(s)] = sizes.get(len(s), 0) + 1
         sums[len(s)] = sums.get(len(s), 0) + c
     print(json.dumps({"baskets": len(tracts), "sizes": sizes, "sums": sums, "rules": len(rules),
-                      "rule_sum": sum(r[2] for r in rules),
+                      "rule_sums": [sum(r[k] for r in rules) for k in (2, 3, 4)],
                       "read": t1 - t0, "itemsets": t2 - t1, "arules": t3 - t2}))
 """)
 
@@ -146,29 +148,32 @@ def generate(path: str, lines: int, items: int = 50_000, seed: int = 7) -> None:
                    row_group_size=1_000_000)
 
 
-def evergreen_counts(out: str) -> tuple[dict, dict, int | None, int | None]:
+def evergreen_counts(out: str, baskets: int) -> tuple[dict, dict, int | None, list | None]:
+    """Itemsets per size and the sum of their `orders` per size; the number of rules and the sums of
+    the rule's orders (round(support x baskets)), antecedent_orders and consequent_orders."""
     t = pq.read_table(os.path.join(out, "itemsets.parquet"), columns=["size", "orders"])
     sizes = Counter(t.column("size").to_pylist())
     sums = Counter()
     for s, o in zip(t.column("size").to_pylist(), t.column("orders").to_pylist()):
         sums[s] += o
     rules_path = os.path.join(out, "rules.parquet")
-    rules = rule_sum = None
+    rules = rule_sums = None
     if os.path.exists(rules_path):
         r = pq.read_table(rules_path)
         rules = r.num_rows
-        for c in ("orders", "rule_orders", "support_orders", "count"):
-            if c in r.column_names:
-                rule_sum = int(pc.sum(r.column(c)).as_py() or 0)
-                break
-    return dict(sizes), dict(sums), rules, rule_sum
+        names = r.column_names
+        if {"support", "antecedent_orders", "consequent_orders"} <= set(names):
+            rule_sums = [sum(round(x * baskets) for x in r.column("support").to_pylist()),
+                         int(pc.sum(r.column("antecedent_orders")).as_py() or 0),
+                         int(pc.sum(r.column("consequent_orders")).as_py() or 0)]
+    return dict(sizes), dict(sums), rules, rule_sums
 
 
 def bench_case(a, name: str, parquet: str, order_col: str, dat: str, count: int, support_arg: str,
                env: dict, script: str) -> list[str]:
     out = os.path.join(a.work, f"out-{name}")
     ev_cmd = [a.bin, "patterns", "--input", parquet, "--order-col", order_col, "--item-col", "item",
-              "--min-support", support_arg, "--max-len", "3", "--out", out]
+              a.support_flag, support_arg, "--max-len", "3", "--out", out]
     py_cmd = [a.python, script, dat, str(count)]
     have_bin = os.path.exists(a.bin)
     ev_t, ev_rss, py_t, py_rss, py_res, ev_err = [], [], [], [], [], None
@@ -190,7 +195,7 @@ def bench_case(a, name: str, parquet: str, order_col: str, dat: str, count: int,
     py_sizes = {int(k): v for k, v in r["sizes"].items()}
     py_sums = {int(k): v for k, v in r["sums"].items()}
     py_med = statistics.median(py_t)
-    print(f"{name}: min support count {count} (evergreen --min-support {support_arg}), "
+    print(f"{name}: min support count {count} (evergreen {a.support_flag} {support_arg}), "
           f"{r['baskets']:,} baskets")
     print(f"  pyfim     median {py_med:7.3f}s  peak RSS {max(py_rss) / 1024:6.0f} MiB   "
           f"(in-process medians: read {statistics.median(x['read'] for x in py_res):.3f}s, "
@@ -211,7 +216,7 @@ def bench_case(a, name: str, parquet: str, order_col: str, dat: str, count: int,
     print(f"  ratio evergreen/pyfim {ev_med / py_med:.2f} of medians, "
           f"{statistics.median(e / p for e, p in zip(ev_t, py_t)):.2f} median of paired rounds")
     try:
-        sizes, sums, rules, rule_sum = evergreen_counts(out)
+        sizes, sums, rules, rule_sums = evergreen_counts(out, r["baskets"])
     except Exception as e:  # noqa: BLE001 - a missing or differently shaped output is a finding
         return [f"{name}: cannot read evergreen's outputs in {out}: {e}"]
     print(f"            itemsets per size {dict(sorted(sizes.items()))}, rules {rules}")
@@ -221,8 +226,9 @@ def bench_case(a, name: str, parquet: str, order_col: str, dat: str, count: int,
         problems.append(f"{name}: itemset order counts differ (sums per size): evergreen {sums}, pyfim {py_sums}")
     if rules is not None and rules != r["rules"]:
         problems.append(f"{name}: rules differ: evergreen {rules}, pyfim {r['rules']}")
-    elif rule_sum is not None and rule_sum != r["rule_sum"]:
-        problems.append(f"{name}: rule order counts differ (sum): evergreen {rule_sum}, pyfim {r['rule_sum']}")
+    elif rule_sums is not None and rule_sums != r["rule_sums"]:
+        problems.append(f"{name}: rule order counts differ (sums of rule, antecedent, consequent orders): "
+                        f"evergreen {rule_sums}, pyfim {r['rule_sums']}")
     print("  counts agree" if not problems else "  DIFFERENCES: " + "; ".join(problems))
     return problems
 
@@ -235,6 +241,8 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="work directory (kept; the generated dump is reused)")
     ap.add_argument("--lines", default="10M", help="lines of the generated dump (case b)")
     ap.add_argument("--only", choices=["belgian", "generated"])
+    ap.add_argument("--support-flag", default="--itemset-min-support",
+                    help="evergreen's itemset support flag (COUNT|FRACTION)")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     a.work = a.work or tempfile.mkdtemp(prefix="evergreen-patterns-bench-")

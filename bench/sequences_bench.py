@@ -22,8 +22,9 @@ Usage:
   python3 bench/sequences_bench.py --lines 100k --check-only
   python3 bench/sequences_bench.py --reference-only --lines 1M      # DuckDB half only (no evergreen)
   python3 bench/sequences_bench.py --dump data-samples/online_retail.parquet \
-      --config data-samples/online_retail.toml --min-followers 2 --select "$RETAIL_SELECT"
-    (--select retail is a shorthand for the online_retail mapping below.)
+      --config data-samples/online_retail.toml --min-followers 2 --select retail
+    (--select takes any DuckDB select list mapping to customer_id, order_id, ts, amount, product_id;
+     "retail" is a shorthand for RETAIL_SELECT below, also the default for a dump named online_retail*.)
 Needs: pip install duckdb pandas pyarrow numpy
 """
 import argparse

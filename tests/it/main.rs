@@ -14,6 +14,7 @@ mod hardening;
 mod input;
 mod issue9;
 mod layout;
+mod patterns;
 mod properties;
 mod queries;
 mod scores;

@@ -1,0 +1,374 @@
+//! Issue 13: frequent itemsets, rules and sequence pairs. Expected values are worked out by hand
+//! here, or come from pyfim (Borgelt's C fpgrowth/arules) on the Belgian retail baskets
+//! (tests/fixtures/belgian, made by bench/pyfim_reference.py).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use evergreen::config::Share;
+use polars::prelude::*;
+
+use crate::common::*;
+
+/// Run `evergreen ARGS -o <temp>/out`; the temp folder and the output folder.
+fn evergreen(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let o = bin().args(args).args(["-o", out.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "evergreen {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    (d, out)
+}
+
+/// Items of a list cell as integers.
+fn int_list(v: AnyValue) -> Vec<i64> {
+    match v {
+        AnyValue::List(s) => s.cast(&DataType::Int64).unwrap().i64().unwrap().into_no_null_iter().collect(),
+        other => panic!("not a list: {other:?}"),
+    }
+}
+
+/// `itemsets` as {items: orders}.
+fn itemset_counts(df: &DataFrame) -> BTreeMap<Vec<i64>, i64> {
+    let items = df.column("items").unwrap().as_materialized_series().clone();
+    let orders = ints(df, "orders");
+    (0..df.height()).map(|r| (int_list(items.get(r).unwrap()), orders[r])).collect()
+}
+
+/// `rules` as {(antecedent, consequent): (orders of both, antecedent orders, consequent orders)},
+/// the rule's orders recovered from support × purchase orders.
+fn rule_counts(df: &DataFrame, total: f64) -> BTreeMap<(Vec<i64>, i64), (i64, i64, i64)> {
+    let ante = df.column("antecedent").unwrap().as_materialized_series().clone();
+    let cons = ints(df, "consequent");
+    let support = floats(df, "support");
+    let (a, c) = (ints(df, "antecedent_orders"), ints(df, "consequent_orders"));
+    (0..df.height())
+        .map(|r| ((int_list(ante.get(r).unwrap()), cons[r]), ((support[r] * total).round() as i64, a[r], c[r])))
+        .collect()
+}
+
+/// Five baskets: {1,2,3} {1,2} {1,3} {2,3} {1,2,3,4}. Item counts 4, 4, 4, 1; each pair 3; the
+/// triple 2 (orders 1 and 5).
+fn five_baskets() -> Vec<Line> {
+    let baskets: [&[i64]; 5] = [&[1, 2, 3], &[1, 2], &[1, 3], &[2, 3], &[1, 2, 3, 4]];
+    let mut lines = Vec::new();
+    for (o, items) in baskets.iter().enumerate() {
+        for &it in *items {
+            lines.push(pline(Some(o as i64 + 1), o as i64 + 1, "2024-01-05 10:00", 2.0, it));
+        }
+    }
+    lines
+}
+
+#[test]
+fn issue13_itemsets_and_rules_hand_worked() {
+    let (_d, p) = dump(&five_baskets());
+    let (_o, out) = evergreen(&["patterns", "-i", p.to_str().unwrap(), "--itemset-min-support", "2"]);
+    let sets = read_parquet(&out.join("itemsets.parquet"));
+    // Size 1..3, support >= 2 orders: item 4 (1 order) is out.
+    let expected: BTreeMap<Vec<i64>, i64> = [
+        (vec![1], 4),
+        (vec![2], 4),
+        (vec![3], 4),
+        (vec![1, 2], 3),
+        (vec![1, 3], 3),
+        (vec![2, 3], 3),
+        (vec![1, 2, 3], 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(itemset_counts(&sets), expected);
+    // Sorted by orders descending, then size, then items.
+    assert_eq!(ints(&sets, "orders"), vec![4, 4, 4, 3, 3, 3, 2]);
+    assert_eq!(ints(&sets, "size"), vec![1, 1, 1, 2, 2, 2, 3]);
+    assert_eq!(floats(&sets, "support")[6], 2.0 / 5.0);
+
+    // Rules at the default confidence 0.5: six pair rules at 3/4 and three triple rules at 2/3.
+    let rules = read_parquet(&out.join("rules.parquet"));
+    assert_eq!(rules.height(), 9);
+    let conf = floats(&rules, "confidence");
+    assert!(conf[..6].iter().all(|&c| c == 0.75) && conf[6..].iter().all(|&c| c == 2.0 / 3.0), "{conf:?}");
+    // 1 -> 2: support 3/5, lift 3*5/(4*4), leverage 3/5 - (4/5)(4/5), conviction (1 - 4/5) / (1 - 3/4).
+    let first = int_list(rules.column("antecedent").unwrap().get(0).unwrap());
+    assert_eq!((first, ints(&rules, "consequent")[0]), (vec![1], 2));
+    assert_eq!(floats(&rules, "support")[0], 0.6);
+    assert_eq!(floats(&rules, "lift")[0], 15.0 / 16.0);
+    assert!((floats(&rules, "leverage")[0] - (0.6 - 0.64)).abs() < 1e-15);
+    assert!((floats(&rules, "conviction")[0] - 0.8).abs() < 1e-15);
+    assert_eq!(ints(&rules, "antecedent_orders")[0], 4);
+    assert_eq!(ints(&rules, "consequent_orders")[0], 4);
+    // {1,2} -> 3 is the first triple rule: 2 of the 3 orders holding 1 and 2.
+    let seventh = int_list(rules.column("antecedent").unwrap().get(6).unwrap());
+    assert_eq!((seventh, ints(&rules, "consequent")[6], ints(&rules, "antecedent_orders")[6]), (vec![1, 2], 3, 3));
+
+    // A rule at exactly the minimum confidence is kept; above it, only the pair rules remain.
+    let (_o2, out2) =
+        evergreen(&["patterns", "-i", p.to_str().unwrap(), "--itemset-min-support", "2", "--min-confidence", "0.75"]);
+    assert_eq!(read_parquet(&out2.join("rules.parquet")).height(), 6);
+    let (_o3, out3) =
+        evergreen(&["patterns", "-i", p.to_str().unwrap(), "--itemset-min-support", "0.4", "--max-len", "2"]);
+    // 0.4 × 5 orders = 2: the same threshold; --max-len 2 leaves the triple out.
+    assert_eq!(read_parquet(&out3.join("itemsets.parquet")).height(), 6);
+    assert_eq!(manifest(&out3)["patterns"]["itemset_threshold"], 2);
+}
+
+#[test]
+fn issue13_support_and_confidence_thresholds_are_exact() {
+    // 0.1 × 30 is 3.0000000000000004 in floating point: a float ceil would say 4.
+    let s = |t: &str| Share::parse("itemset_min_support", t, true).unwrap();
+    assert_eq!(s("0.1").threshold(30), 3);
+    assert_eq!(s("0.07").threshold(100), 7);
+    assert_eq!(s("0.001").threshold(88_162), 89);
+    assert_eq!(s("0.005").threshold(88_162), 441);
+    assert_eq!(s(".5").threshold(3), 2);
+    assert_eq!(s("1.0").threshold(17), 17);
+    assert_eq!(s("2500").threshold(1), 2500);
+    let c = Share::parse("min_confidence", "0.3", false).unwrap();
+    assert!(c.reached(3, 10) && !c.reached(29, 100));
+    for bad in ["0", "0.0", "1.5", "-0.1", "abc", "1e-3", ""] {
+        assert!(Share::parse("itemset_min_support", bad, true).is_err(), "{bad}");
+    }
+    assert!(Share::parse("min_confidence", "2", false).is_err());
+}
+
+/// The size-2 itemsets are basket_pairs' pairs, count for count, at the same threshold.
+#[test]
+fn issue13_size_two_itemsets_equal_basket_pairs() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
+    let (_o, out) = evergreen(&[
+        "run",
+        "-i",
+        sample.to_str().unwrap(),
+        "--itemsets",
+        "--itemset-min-support",
+        "4",
+        "--min-pair-orders",
+        "4",
+    ]);
+    let pairs = read_parquet(&out.join("basket_pairs.parquet"));
+    let (a, b, n) = (ints(&pairs, "product_a"), ints(&pairs, "product_b"), ints(&pairs, "pair_orders"));
+    let from_pairs: BTreeMap<Vec<i64>, i64> = (0..pairs.height()).map(|r| (vec![a[r], b[r]], n[r])).collect();
+    let sets = itemset_counts(&read_parquet(&out.join("itemsets.parquet")));
+    let twos: BTreeMap<Vec<i64>, i64> = sets.into_iter().filter(|(k, _)| k.len() == 2).collect();
+    assert!(from_pairs.len() > 1000, "{}", from_pairs.len());
+    assert_eq!(twos, from_pairs);
+}
+
+fn belgian() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/belgian")
+}
+
+/// pyfim's reference lines: `items<TAB>count` and `antecedent<TAB>consequent<TAB>n<TAB>n_a<TAB>n_c`.
+fn tsv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+fn int_set(s: &str) -> Vec<i64> {
+    s.split(',').map(|v| v.parse().unwrap()).collect()
+}
+
+/// Belgian retail (88,162 baskets) at support 0.001 (89 orders) and 0.005 (441 orders), up to
+/// three items: every itemset with its count, and every rule at confidence 0.5, as pyfim finds them.
+#[test]
+fn issue13_belgian_retail_equals_pyfim() {
+    let input = belgian().join("baskets.parquet");
+    for (support, count) in [("0.001", 89), ("0.005", 441)] {
+        let (_o, out) = evergreen(&[
+            "patterns",
+            "-i",
+            input.to_str().unwrap(),
+            "--order-col",
+            "basket_id",
+            "--item-col",
+            "item",
+            "--itemset-min-support",
+            support,
+        ]);
+        let m = manifest(&out);
+        assert_eq!(m["patterns"]["itemset_threshold"], count);
+        assert_eq!(m["patterns"]["total_purchase_orders"], 88_162);
+        let expected: BTreeMap<Vec<i64>, i64> = tsv(&belgian().join(format!("itemsets_s{count}.tsv")))
+            .iter()
+            .map(|r| (int_set(&r[0]), r[1].parse().unwrap()))
+            .collect();
+        let found = itemset_counts(&read_parquet(&out.join("itemsets.parquet")));
+        assert_eq!(found.len(), expected.len(), "itemsets at {support}");
+        assert!(found == expected, "itemsets at {support} differ from pyfim's");
+        let expected_rules: BTreeMap<(Vec<i64>, i64), (i64, i64, i64)> =
+            tsv(&belgian().join(format!("rules_s{count}_c50.tsv")))
+                .iter()
+                .map(|r| {
+                    let n = |k: usize| r[k].parse::<i64>().unwrap();
+                    ((int_set(&r[0]), n(1)), (n(2), n(3), n(4)))
+                })
+                .collect();
+        let rules = rule_counts(&read_parquet(&out.join("rules.parquet")), 88_162.0);
+        assert_eq!(rules.len(), expected_rules.len(), "rules at {support}");
+        assert!(rules == expected_rules, "rules at {support} differ from pyfim's");
+    }
+}
+
+#[test]
+fn issue13_caps_stop_the_run_with_one_line_and_write_nothing() {
+    let (d, p) = dump(&five_baskets());
+    for (flag, value, needle) in [
+        ("--max-itemsets", "5", "more than --max-itemsets 5 itemsets"),
+        ("--max-rules", "3", "more than --max-rules 3 rules"),
+    ] {
+        let out = d.path().join("out");
+        let o = bin()
+            .args(["patterns", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--itemset-min-support", "2", flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!out.exists());
+    }
+    // Bad thresholds are argument errors before anything is read.
+    for (flag, value) in [("--itemset-min-support", "0.0"), ("--min-confidence", "1.2"), ("--sequence-window-days", "90,30")] {
+        let o = bin().args(["patterns", "-i", p.to_str().unwrap(), "-o", "/nonexistent/x", flag, value]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(&flag[2..].replace('-', "_")), "{err}");
+    }
+    // Sequences need a customer and a timestamp; itemsets an item.
+    let mut df = df!("order_id" => [1i64, 1, 2], "item" => ["a", "b", "a"]).unwrap();
+    let (_e, bp) = dump_frame(&mut df);
+    let o = bin()
+        .args(["patterns", "--sequences", "-i", bp.to_str().unwrap(), "-o", d.path().join("o2").to_str().unwrap(), "--item-col", "item"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut no_item = frame(&[line(Some(1), 1, "2024-01-05 10:00", 2.0)]);
+    let (_f, np) = dump_frame(&mut no_item);
+    let o3 = d.path().join("o3");
+    let o = bin().args(["run", "--itemsets", "-i", np.to_str().unwrap(), "-o", o3.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("product_id") && err.contains("--item-col"), "{err}");
+    assert!(!o3.exists());
+}
+
+/// Four customers, items 1 (A), 2 (B), 3 (C), as-of 2024-03-01, windows 10 and 30 days. Worked
+/// out in the comments of each row below.
+fn sequence_lines() -> Vec<Line> {
+    vec![
+        // c1: A on Jan 1 10:00, B 4 days later, C 19 days later.
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 1),
+        pline(Some(1), 2, "2024-01-05 10:00", 5.0, 2),
+        pline(Some(1), 3, "2024-01-20 10:00", 5.0, 3),
+        // c2: A and B in one order (B there does not follow A); C at the same instant (does not
+        // follow either); B again exactly 10 days after the first A (counts: the window is closed).
+        pline(Some(2), 4, "2024-01-02 09:00", 5.0, 1),
+        pline(Some(2), 4, "2024-01-02 09:00", 5.0, 2),
+        pline(Some(2), 5, "2024-01-02 09:00", 5.0, 3),
+        pline(Some(2), 6, "2024-01-12 09:00", 5.0, 2),
+        // c3: A on Feb 10 (within 30 days of as-of: not eligible for 30), B 2.5 days later.
+        pline(Some(3), 7, "2024-02-10 00:00", 5.0, 1),
+        pline(Some(3), 8, "2024-02-12 12:00", 5.0, 2),
+        // c4: A, then B only in a return order (not a purchase), then C 3 days after A.
+        pline(Some(4), 9, "2024-01-03 00:00", 5.0, 1),
+        pline(Some(4), 10, "2024-01-04 00:00", -5.0, 2),
+        pline(Some(4), 11, "2024-01-06 00:00", 5.0, 3),
+        // A guest order holding A and B: no timeline.
+        pline(None, 12, "2024-01-02 00:00", 5.0, 1),
+        pline(None, 12, "2024-01-02 00:00", 5.0, 2),
+        // A future line (after as-of) is not bought.
+        pline(Some(1), 13, "2024-03-02 00:00", 5.0, 2),
+    ]
+}
+
+#[test]
+fn issue13_sequence_pairs_hand_worked() {
+    let (_d, p) = dump(&sequence_lines());
+    let (_o, out) = evergreen(&[
+        "patterns",
+        "--sequences",
+        "--no-itemsets",
+        "-i",
+        p.to_str().unwrap(),
+        "--as-of",
+        "2024-03-01",
+        "--sequence-window-days",
+        "10,30",
+        "--min-followers",
+        "1",
+    ]);
+    assert!(!out.join("itemsets.parquet").exists());
+    let t = read_parquet(&out.join("sequence_pairs.parquet"));
+    let cols = ["item_a", "item_b", "window_days", "eligible", "followers"];
+    let rows: Vec<Vec<i64>> = (0..t.height()).map(|r| cols.iter().map(|c| ints(&t, c)[r]).collect()).collect();
+    // Eligible for 30 days: first A on or before Jan 31 00:00 (c1, c2, c4); for 10: all four.
+    // B is bought by c1, c2, c3 (c4's B is a return): b_share 3/4; C by c1, c2, c4: 3/4.
+    let expected: Vec<(Vec<i64>, f64)> = vec![
+        (vec![1, 2, 10, 4, 3], 4.0),  // c1 4 d, c2 10 d, c3 2.5 d: median 4
+        (vec![1, 2, 30, 3, 2], 7.0),  // c1 4 d, c2 10 d
+        (vec![1, 3, 30, 3, 2], 11.0), // c1 19 d, c4 3 d
+        (vec![1, 3, 10, 4, 1], 3.0),  // c4 3 d
+        (vec![2, 3, 30, 2, 1], 15.0), // first B: c1 Jan 5, c2 Jan 2 (C at that instant does not count); c1's C 15 d later
+        (vec![3, 2, 10, 3, 1], 10.0), // first C: c1 Jan 20, c2 Jan 2 09:00, c4 Jan 6; c2's B 10 d later
+        (vec![3, 2, 30, 3, 1], 10.0),
+    ];
+    assert_eq!(rows, expected.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
+    assert_eq!(floats(&t, "median_days_to_b"), expected.iter().map(|e| e.1).collect::<Vec<_>>());
+    assert_eq!(floats(&t, "b_share"), vec![0.75; 7]);
+    let conf = floats(&t, "confidence");
+    assert_eq!(conf[0], 0.75);
+    assert_eq!(conf[1], 2.0 / 3.0);
+    assert_eq!(floats(&t, "lift")[1], (2.0 / 3.0) / 0.75);
+    assert_eq!(manifest(&out)["patterns"]["sequence_customers"], 4);
+    // The default minimum of 5 followers keeps nothing here.
+    let (_o2, out2) =
+        evergreen(&["patterns", "--sequences", "--no-itemsets", "-i", p.to_str().unwrap(), "--as-of", "2024-03-01"]);
+    assert_eq!(read_parquet(&out2.join("sequence_pairs.parquet")).height(), 0);
+}
+
+/// Every engine, partition count, thread count and line order writes the same pattern tables.
+#[test]
+fn issue13_engines_threads_and_line_order_write_identical_pattern_tables() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
+    let flags = ["--itemsets", "--sequences", "--itemset-min-support", "5", "--min-followers", "3", "--sequence-window-days", "30,90"];
+    let mut df = read_parquet(&sample);
+    let rev: Vec<IdxSize> = (0..df.height() as IdxSize).rev().collect();
+    let mut reversed = df.take(&IdxCa::from_vec("i".into(), rev)).unwrap();
+    let (_r, rp) = dump_frame(&mut reversed);
+    let d = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for (k, (input, engine, threads)) in [
+        (&sample, vec!["--engine", "memory"], "2"),
+        (&sample, vec!["--engine", "memory"], "1"),
+        (&sample, vec!["--engine", "partitioned", "--partitions", "1"], "2"),
+        (&sample, vec!["--engine", "partitioned", "--partitions", "4"], "2"),
+        (&rp, vec!["--engine", "memory"], "2"),
+        (&rp, vec!["--engine", "partitioned", "--partitions", "3"], "1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = d.path().join(format!("out{k}"));
+        let o = bin()
+            .args(["run", "-i", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .args(flags)
+            .args(engine)
+            .env("RAYON_NUM_THREADS", threads)
+            .env("POLARS_MAX_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outs.push(out);
+    }
+    for t in ["itemsets.parquet", "rules.parquet", "sequence_pairs.parquet"] {
+        let first = std::fs::read(outs[0].join(t)).unwrap();
+        assert!(read_parquet(&outs[0].join(t)).height() > 100, "{t}");
+        for o in &outs[1..] {
+            assert!(first == std::fs::read(o.join(t)).unwrap(), "{t}: {} differs", o.display());
+        }
+    }
+    let _ = &mut df;
+}
