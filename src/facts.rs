@@ -156,22 +156,59 @@ pub struct PairFacts {
     pub baskets_skipped: u64,
 }
 
-/// Frequent itemsets of the baskets (the same baskets as the pairs), mined by
-/// [`crate::kernels::itemsets::mine`] over item codes that index [`ItemFacts::item`].
-#[derive(Debug, Clone)]
+/// Frequent itemsets of the baskets (the same baskets as the pairs), over item codes that index
+/// [`ItemFacts::item`]: set `i` is `items[offsets[i]..offsets[i + 1]]` (codes ascending), held by
+/// `orders[i]` purchase orders; sorted by size, then codes.
+#[derive(Debug, Clone, Default)]
 pub struct ItemsetFacts {
-    pub sets: crate::kernels::itemsets::Itemsets,
+    pub offsets: Vec<usize>,
+    pub items: Vec<u32>,
+    pub orders: Vec<u32>,
     /// The count threshold the sets reach (from `--itemset-min-support`).
     pub threshold: u64,
 }
 
-/// Sequence pairs of the customers' purchase timelines ([`crate::kernels::sequences::count`]),
-/// over item codes that index [`ItemFacts::item`].
-#[derive(Debug, Clone)]
+impl ItemsetFacts {
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// The item codes of set `i`.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.items[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// Sequence pairs of the customers' purchase timelines, over item codes that index
+/// [`ItemFacts::item`].
+#[derive(Debug, Clone, Default)]
 pub struct SequenceFacts {
-    pub counts: crate::kernels::sequences::SequenceCounts,
+    /// (a, b, window index, eligible, followers, median days to b) with followers >= the minimum.
+    pub rows: Vec<SequencePair>,
+    /// Per item code: customers with at least one purchase order holding it.
+    pub item_customers: Vec<u32>,
+    /// Customers with at least one purchase order.
+    pub customers: u64,
     /// The windows, days, as the rows' `window` index them.
     pub windows: Vec<u32>,
+}
+
+/// One (A, B, window) of [`SequenceFacts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequencePair {
+    pub a: u32,
+    pub b: u32,
+    pub window: usize,
+    /// Customers whose first purchase of A lies at least the window before as-of.
+    pub eligible: u32,
+    /// Of those, the customers who bought B in a later order within the window.
+    pub followers: u32,
+    /// Median of the followers' delays (first A to their earliest B in the window), days.
+    pub median_days: f64,
 }
 
 /// What a job needs from an engine.

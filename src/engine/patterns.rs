@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::Setup;
 use crate::error::{Error, Result};
-use crate::facts::{ItemsetFacts, SequenceFacts};
+use crate::facts::{ItemsetFacts, SequenceFacts, SequencePair};
 use crate::kernels::baskets::Csr;
 use crate::kernels::{itemsets, sequences};
 
@@ -42,7 +42,7 @@ pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: 
             p.max_itemsets, e.0, p.min_support, p.max_len
         ))
     })?;
-    Ok(ItemsetFacts { sets, threshold })
+    Ok(ItemsetFacts { offsets: sets.offsets, items: sets.items, orders: sets.orders, threshold })
 }
 
 /// Sequence pairs of the customers' purchase timelines `t` (item codes `0..n_items`) for every
@@ -51,5 +51,17 @@ pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of
     let p = &s.patterns;
     let as_of_us = as_of.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_micros();
     let counts = sequences::count(t, n_items, &p.windows, as_of_us, p.min_followers);
-    SequenceFacts { counts, windows: p.windows.clone() }
+    let rows = counts
+        .rows
+        .into_iter()
+        .map(|r| SequencePair {
+            a: r.a,
+            b: r.b,
+            window: r.window,
+            eligible: r.eligible,
+            followers: r.followers,
+            median_days: r.median_days,
+        })
+        .collect();
+    SequenceFacts { rows, item_customers: counts.item_customers, customers: counts.customers, windows: p.windows.clone() }
 }

@@ -14,7 +14,6 @@ use serde::Serialize;
 use crate::config::PatternOptions;
 use crate::error::{Error, Result};
 use crate::facts::{ItemFacts, ItemsetFacts, SequenceFacts};
-use crate::kernels::itemsets::Itemsets;
 
 /// What the family made, for the manifest.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -56,21 +55,21 @@ pub fn tables(
     let mut out = PatternTables { tables: Vec::new(), stats: PatternStats::default() };
     if let Some(f) = itemsets {
         let total = items.total_purchase_orders;
-        out.tables.push(("itemsets".into(), itemsets_table(&f.sets, &items.item, total)?));
-        let rules = rules_table(&f.sets, &items.item, &items.orders, total, opts)?;
+        out.tables.push(("itemsets".into(), itemsets_table(f, &items.item, total)?));
+        let rules = rules_table(f, &items.item, &items.orders, total, opts)?;
         out.stats.rules = Some(rules.height() as u64);
         out.tables.push(("rules".into(), rules));
         out.stats.itemset_threshold = Some(f.threshold);
         out.stats.total_purchase_orders = Some(total);
         let mut by_size = vec![0u64; opts.max_len];
-        for i in 0..f.sets.len() {
-            by_size[f.sets.of(i).len() - 1] += 1;
+        for i in 0..f.len() {
+            by_size[f.of(i).len() - 1] += 1;
         }
         out.stats.itemsets_by_size = by_size;
     }
     if let Some(f) = sequences {
         let table = sequence_table(f, &items.item)?;
-        out.stats.sequence_customers = Some(f.counts.customers);
+        out.stats.sequence_customers = Some(f.customers);
         out.stats.sequence_rows = Some(table.height() as u64);
         out.tables.push(("sequence_pairs".into(), table));
     }
@@ -93,7 +92,7 @@ fn list_column(name: &str, keys: &Column, offsets: &[i64], codes: &[u32]) -> Res
 
 /// `itemsets`: items (a list, ascending), size, orders (purchase orders holding every item), and
 /// support = orders / purchase orders; sorted by orders descending, then size, then items.
-pub fn itemsets_table(sets: &Itemsets, keys: &Column, total: u64) -> Result<DataFrame> {
+pub fn itemsets_table(sets: &ItemsetFacts, keys: &Column, total: u64) -> Result<DataFrame> {
     let mut order: Vec<usize> = (0..sets.len()).collect();
     order.par_sort_unstable_by(|&x, &y| {
         sets.orders[y]
@@ -134,7 +133,7 @@ pub fn rule_measures(n: u32, n_a: u32, n_c: u32, total: u64) -> [Option<f64>; 5]
 /// Every antecedent is itself frequent (a subset is never rarer), so its count is in `sets`.
 /// Sorted by confidence descending, then orders(I) descending, then antecedent size, antecedent
 /// items and consequent. More than `--max-rules` rules stop the run (exit 2).
-pub fn rules_table(sets: &Itemsets, keys: &Column, item_orders: &[u32], total: u64, opts: &PatternOptions) -> Result<DataFrame> {
+pub fn rules_table(sets: &ItemsetFacts, keys: &Column, item_orders: &[u32], total: u64, opts: &PatternOptions) -> Result<DataFrame> {
     let index: hashbrown::HashMap<&[u32], u32> = (0..sets.len()).map(|i| (sets.of(i), sets.orders[i])).collect();
     // (itemset, position of the consequent in it, antecedent orders)
     let mut rules: Vec<(u32, u8, u32)> = Vec::new();
@@ -208,7 +207,7 @@ pub fn rules_table(sets: &Itemsets, keys: &Column, item_orders: &[u32], total: u
 /// confidence / b_share, median_days_to_b; sorted by followers descending, then item_a, item_b,
 /// window_days.
 pub fn sequence_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
-    let c = &f.counts;
+    let c = f;
     let mut rows: Vec<usize> = (0..c.rows.len()).collect();
     rows.sort_unstable_by(|&x, &y| {
         let (x, y) = (&c.rows[x], &c.rows[y]);

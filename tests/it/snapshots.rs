@@ -53,3 +53,17 @@ fn basket_help_states_the_measures() {
     }
     check("basket-help.txt", &text);
 }
+
+#[test]
+fn patterns_help_states_the_rules() {
+    let text = stdout(&["patterns", "--help"]);
+    for must in [
+        "ceil(F x purchase orders)",
+        "first(A) < t <= first(A) + W x 24 h",
+        "null when confidence = 1",
+        "--max-itemsets",
+    ] {
+        assert!(text.contains(must), "patterns --help lacks `{must}`");
+    }
+    check("patterns-help.txt", &text);
+}
