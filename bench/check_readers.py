@@ -40,6 +40,13 @@ RUNS = [
     ("basket", ["basket", "--input", "data-samples/baskets.parquet", "--order-col", "basket_id", "--item-col", "item"]),
     # The CLV family (issue 12): clv, clv_params, clv_holdout, customers with lifecycle_stage.
     ("clv", ["run", "--clv", "--input", "data-samples/transactions.parquet", "--holdout-from", "2024-10-01"]),
+    # The pattern family (issue 13): itemsets and rules (list columns of integer and of string
+    # items), sequence_pairs.
+    ("patterns1", ["run", "--itemsets", "--sequences", "--input", "data-samples/transactions.parquet",
+                   "--itemset-min-support", "5", "--min-followers", "3"]),
+    ("patterns2", ["patterns", "--sequences", "--config", "data-samples/online_retail.toml",
+                   "--input", "data-samples/online_retail.parquet", "--itemset-min-support", "0.01",
+                   "--min-followers", "2"]),
 ]
 QUERY = ("run1", "customers")  # `evergreen query` writes SELECT * FROM this table to q.parquet
 
