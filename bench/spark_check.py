@@ -8,7 +8,9 @@ work), flag variants (an earlier --as-of with future lines, --min-support, --max
 --money-decimals 0), a file:// input (the runner's own schema checks) with a file:// staging
 folder (the copy-back path), a generated shuffled dump of --lines lines (default 1M), and the CLV
 models (issue 12: `run --clv` on the transactions sample, `clv --holdout-from --clv-unit weeks` on
-CDNOW, `clv` on the generated dump; the manifests' clv reports compared too).
+CDNOW, `clv` on the generated dump; the manifests' clv reports compared too), and the pattern
+family (issue 13: itemsets, rules and sequence_pairs on the samples and the generated dump; the
+manifests' patterns reports compared too).
 
 Usage: python3 bench/spark_check.py [--bin target/debug/evergreen] [--master local[2]]
                                     [--cluster N] [--lines 1M] [--only NAME,...]
@@ -78,6 +80,18 @@ def cases(work: str, lines: int):
          ["clv", "--input", f"{ROOT}/tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01",
           "--holdout-from", "1997-10-01", "--clv-unit", "weeks"], {}),
         (f"generated {lines:,} lines --clv", ["clv", "--input", big], {}),
+        # Issue 13: itemsets, rules and sequence_pairs (step 18 stages the purchase orders' items).
+        ("transactions --itemsets --sequences (itemsets, rules, sequence_pairs)",
+         ["run", "--input", tx, "--itemsets", "--sequences", "--itemset-min-support", "5", "--min-followers", "3",
+          "--sequence-window-days", "30,90"], {}),
+        ("online_retail patterns --sequences --max-basket-items 20 (string items)",
+         ["patterns", "--sequences", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet",
+          "--itemset-min-support", "0.01", "--min-followers", "2", "--max-basket-items", "20"], {}),
+        ("baskets patterns (no customer, no timestamp)",
+         ["patterns", "--input", f"{S}/baskets.parquet", "--order-col", "basket_id", "--item-col", "item",
+          "--itemset-min-support", "0.005", "--max-len", "4"], {}),
+        (f"generated {lines:,} lines patterns --sequences",
+         ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ]
 
 
@@ -115,7 +129,10 @@ def compare(a: str, b: str) -> list[str]:
     for m in (ma, mb):
         if m.get("clv"):
             m["clv"].pop("seconds", None)
-    for key in ("counts", "as_of", "basket", "clv"):
+    for m in (ma, mb):
+        if m.get("patterns"):
+            m["patterns"].pop("peak_memory_bytes_after_facts", None)
+    for key in ("counts", "as_of", "basket", "clv", "patterns"):
         if ma.get(key) != mb.get(key):
             problems.append(f"manifest {key}: {ma.get(key)} vs {mb.get(key)}")
     if mb["engine"]["name"] != "spark":

@@ -139,7 +139,7 @@ Exit codes as for `run`.";
 const PATTERNS_LONG: &str = "\
 Writes itemsets and rules (and, with --sequences, sequence_pairs) into --out, atomically. Itemsets \
 need only an order column and an item column (--item-col, default the product column); --sequences \
-also needs customer, timestamp and amount columns. Same inputs and engines as `run` (not --engine spark).
+also needs customer, timestamp and amount columns. Same inputs and engines as `run`, --engine spark included.
 
 Semantics:
   baskets       the same as basket_pairs': the distinct items on an order's positive lines; only purchase \
@@ -228,6 +228,16 @@ pub struct RunArgs {
     pub clv: ClvArgs,
     #[command(flatten)]
     pub patterns: PatternArgs,
+}
+
+impl PatternArgs {
+    /// `--no-itemsets` (which has no environment variable) given to a command other than
+    /// `patterns`, where it would do nothing. The other pattern flags are read from the
+    /// environment too, so a scheduler's variables never break `basket` or `clv`; those commands
+    /// ignore them (their help lists them under the heading that names run and patterns).
+    fn misplaced(&self, job: Job) -> Option<&'static str> {
+        (self.no_itemsets && job != Job::Patterns).then_some("--no-itemsets")
+    }
 }
 
 /// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`).
@@ -620,6 +630,9 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         args.out = Some(PathBuf::from("-"));
     }
     let no_itemsets = args.patterns.no_itemsets;
+    if let Some(flag) = args.patterns.misplaced(job) {
+        return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
+    }
     let mut cfg = args.to_config()?;
     if job == Job::Patterns {
         // `patterns` mines itemsets unless told not to (the `itemsets` key is `run`'s switch).

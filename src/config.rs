@@ -686,11 +686,11 @@ fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resu
     }
     Ok(Option::<V>::deserialize(d)?.map(|v| match v {
         V::I(n) => n.to_string(),
-        // Rust prints the shortest text that reads back as the same float: 0.001 -> "0.001".
-        V::F(x) if x.fract() == 0.0 && x >= 1.0 => format!("{x:.0}"),
+        // A TOML float is a fraction (1.0 = all orders), a TOML integer a count. Rust prints the
+        // shortest text that reads back as the same float, never an exponent: 0.001 -> "0.001".
         V::F(x) => {
             let s = format!("{x}");
-            if s.contains('.') { s } else { format!("{x:.1}") }
+            if s.contains('.') { s } else { format!("{s}.0") }
         }
         V::S(s) => s,
     }))
@@ -742,10 +742,10 @@ fn pattern_options(s: &PatternSettings) -> Result<PatternOptions> {
         return Err(Error::Config(format!("max_len: expected 1..=32 items, found {max_len}")));
     }
     let windows = s.sequence_window_days.clone().unwrap_or_else(|| vec![DEFAULT_WINDOW_DAYS]);
-    let ok = !windows.is_empty() && windows[0] > 0 && windows.windows(2).all(|w| w[0] < w[1]) && windows.iter().all(|&w| w <= 36_500);
+    let ok = !windows.is_empty() && windows.len() <= 16 && windows[0] > 0 && windows.windows(2).all(|w| w[0] < w[1]) && windows.iter().all(|&w| w <= 36_500);
     if !ok {
         return Err(Error::Config(format!(
-            "sequence_window_days: expected positive, strictly ascending days (at most 36500) such as 30,90, found {windows:?}"
+            "sequence_window_days: expected 1 to 16 positive, strictly ascending days (at most 36500) such as 30,90, found {windows:?}"
         )));
     }
     let min_followers = s.min_followers.unwrap_or(DEFAULT_MIN_FOLLOWERS);

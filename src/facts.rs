@@ -222,6 +222,8 @@ pub struct Plan {
     pub items: Option<&'static str>,
     /// The customers' purchase days ([`PurchaseDays`], for the CLV models; needs a timestamp).
     pub purchase_days: bool,
+    /// Pair facts (basket_pairs; needs item facts).
+    pub pairs: bool,
     /// Frequent itemsets of the baskets ([`ItemsetFacts`]; needs item facts).
     pub itemsets: bool,
     /// Sequence pairs of the customers' timelines ([`SequenceFacts`]; needs item facts, a customer

@@ -33,10 +33,15 @@
 //! | overdue ratio | [`tables::clv::overdue_ratio`] |
 //! | clv, clv_params, clv_holdout | [`tables::clv::clv_table`], [`tables::clv::params_table`], [`tables::clv::holdout`] |
 //! | lifecycle stage | `queries/lifecycle.sql` (written into customers by [`queries::run_all`]) |
+//! | itemset threshold (count or exact fraction), rule confidence | [`config::Share::threshold`], [`config::Share::reached`] |
+//! | frequent itemsets (same baskets as the pairs, `--max-basket-items`, caps) | [`engine::patterns::itemset_facts`], [`kernels::itemsets::mine`] |
+//! | itemsets, rules and their measures | [`tables::patterns::itemsets_table`], [`tables::patterns::rules_table`], [`tables::patterns::rule_measures`] |
+//! | sequence pairs: first(A), eligible, followers, median delay | [`kernels::sequences::count`] |
+//! | sequence_pairs (confidence, b_share, lift) | [`tables::patterns::sequence_table`] |
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
-//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `17_purchase_days.sql`), one step per
+//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `18_pattern_orders.sql`), one step per
 //! rule group, on the same fixed point; the as-of date, the money-range check and every table are
 //! the functions above, over the facts Spark returns.
 

@@ -145,6 +145,7 @@ fn plan(cfg: &Config, job: Job) -> Plan {
         favourite: job == Job::Run,
         items: (job != Job::Clv).then_some(items),
         purchase_days: job.fits_clv(cfg),
+        pairs: matches!(job, Job::Run | Job::Basket),
         itemsets: job.mines_itemsets(cfg),
         sequences: job.counts_sequences(cfg),
     }
@@ -174,7 +175,15 @@ fn compute_files(
         Some(from) => {
             let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
             let cal_plan =
-                Plan { customers: true, favourite: false, items: None, purchase_days: true, itemsets: false, sequences: false };
+                Plan {
+                customers: true,
+                favourite: false,
+                items: None,
+                purchase_days: true,
+                pairs: false,
+                itemsets: false,
+                sequences: false,
+            };
             let (f, _, _) = match &remote {
                 Some(paths) => engine::spark_facts(&cal_cfg, cal_plan, mode, engine::SparkSource::Remote(paths.clone()), &spill_root(cfg), sw)?,
                 None => engine::facts(&cal_cfg, cal_plan, mode, files.files.clone(), &spill_root(cfg), sw)?,

@@ -348,7 +348,7 @@ def run(job, here, result):
     try:
         steps(spark, parts, params, plan, result, step, view, one_row, write)
         if remote:
-            bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs") if n in result["timings"]])
+            bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs", "pattern_orders") if n in result["timings"]])
     finally:
         if remote:
             delete_staged(spark, staging)
@@ -381,14 +381,17 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
     if plan.get("items"):
         view("basket_items", "09_basket_items.sql", cache=True)
         write(step("10_items.sql"), "items")
-        pt = one_row("11_pair_threshold.sql")
-        params["threshold"] = int(pt["threshold"])
-        view("fitting_baskets", "12_fitting_baskets.sql", cache=True)
-        view("kept_items", "13_kept_items.sql")
-        view("pair_baskets", "14_pair_baskets.sql", cache=True)
-        write(step("15_pairs.sql"), "pairs")
-        stats = one_row("16_pair_stats.sql")
-        result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
+        if plan.get("pairs", True):
+            pt = one_row("11_pair_threshold.sql")
+            params["threshold"] = int(pt["threshold"])
+            view("fitting_baskets", "12_fitting_baskets.sql", cache=True)
+            view("kept_items", "13_kept_items.sql")
+            view("pair_baskets", "14_pair_baskets.sql", cache=True)
+            write(step("15_pairs.sql"), "pairs")
+            stats = one_row("16_pair_stats.sql")
+            result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
+        if plan.get("itemsets") or plan.get("sequences"):
+            write(step("18_pattern_orders.sql"), "pattern_orders")
 
 
 def bring_back(spark, staging, local, names):

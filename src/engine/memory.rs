@@ -188,10 +188,10 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
                     total_purchase_orders: total,
                 })
             },
-            || pair_facts(b, n_items, s, total, pairs::PAIR_BUDGET),
+            || s.plan.pairs.then(|| pair_facts(b, n_items, s, total, pairs::PAIR_BUDGET)),
         );
         items = Some(item_facts?);
-        pairs = Some(pair_facts);
+        pairs = pair_facts;
         sw.lap("item_and_pair_facts");
         if s.plan.itemsets {
             itemsets = Some(patterns::itemset_facts(b, n_items, s, total)?);

@@ -169,15 +169,11 @@ pub fn spark_facts(
     work_root: &std::path::Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
-    if plan.itemsets || plan.sequences {
-        return Err(Error::Config(
-            "engine spark: itemsets, rules and sequence_pairs are not computed by the Spark engine yet; use --engine memory or partitioned (the same tables, byte for byte)".into(),
-        ));
-    }
     let (inputs, known, plan, paths) = match source {
         SparkSource::Local(files) => {
             let lines: u64 = input::file_lines(&files)?.iter().sum();
             let dump = input::load(files, &cfg.columns, mode, true)?;
+            require_pattern_roles(cfg, plan, dump.has)?;
             let cols = &cfg.columns;
             let role_names = [
                 &cols.customer.name,

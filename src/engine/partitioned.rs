@@ -471,6 +471,12 @@ pub fn facts(
         }
         if let (true, Some(b)) = (s.plan.sequences, item_sets) {
             timelines.add(&cust.codes, keys.len(), &purchase, &ordered_at, b);
+            let need = timelines.bytes();
+            if need > limit {
+                return Err(Error::Config(format!(
+                    "--memory-limit {limit} bytes is too small for sequence_pairs on this dump: the customers' purchase timelines need more than {need} bytes ({TIMELINE_ORDER_BYTES} a purchase order, {TIMELINE_ITEM_BYTES} an item in it); give more"
+                )));
+            }
         }
         if !(item_is_product && s.plan.customers) {
             if let Some(b) = item_sets {
@@ -503,30 +509,39 @@ pub fn facts(
         // The baskets in memory when they take at most a quarter of the limit (a CSR takes about
         // 1.5 times the file), else read from the spill once per pass of the pair kernel.
         let file_bytes = std::fs::metadata(&basket_path).map(|m| m.len()).unwrap_or(u64::MAX);
-        pairs_streamed = file_bytes.saturating_mul(3) / 2 > limit / 4;
-        pair_facts = Some(if !pairs_streamed {
+        pairs_streamed = s.plan.pairs && file_bytes.saturating_mul(3) / 2 > limit / 4;
+        pair_facts = if !s.plan.pairs {
+            None
+        } else if !pairs_streamed {
             let b = read_sets(&basket_path, Some(remap))?;
             let budget = ((limit / 4) / 4).clamp(1 << 16, crate::kernels::pairs::PAIR_BUDGET as u64) as usize;
-            memory::pair_facts(&b, n, s, total, budget)
+            Some(memory::pair_facts(&b, n, s, total, budget))
         } else {
             let threshold = s.basket.threshold(total);
             let budget = ((limit / 3) / 4).max(1 << 16) as usize;
             let passes = BasketFile { path: basket_path.clone(), remap };
             let counted =
                 count_pairs_streamed(&passes, n, memory::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
-            memory::into_pair_facts(counted, threshold)
-        });
+            Some(memory::into_pair_facts(counted, threshold))
+        };
         if s.plan.itemsets {
             // The baskets again, holding only the items frequent enough for an itemset (an
             // itemset is never more frequent than its items), too-large baskets emptied first.
             let threshold = s.patterns.min_support.threshold(total);
             let mut b = Csr { offsets: vec![0], items: Vec::new() };
+            let mut too_big = false;
             BasketFile { path: basket_path.clone(), remap }.each(&mut |set: &[u32]| {
-                if s.basket.max_basket_items.is_none_or(|m| set.len() <= m) {
+                if !too_big && s.basket.max_basket_items.is_none_or(|m| set.len() <= m) {
                     b.items.extend(set.iter().filter(|&&it| orders[it as usize] as u64 >= threshold));
+                    too_big = miner_bytes(&b) > limit;
                 }
                 b.offsets.push(b.items.len());
             })?;
+            if too_big {
+                return Err(Error::Config(format!(
+                    "--memory-limit {limit} bytes is too small for the itemsets of this dump: the baskets of items in at least {threshold} orders need more ({MINER_ITEM_BYTES} bytes an item occurrence while mining); give more, or raise --itemset-min-support"
+                )));
+            }
             itemset_facts = Some(patterns::itemset_facts(&b, n, s, total)?);
         }
         if let (true, Some(as_of)) = (s.plan.sequences, as_of) {
@@ -566,6 +581,21 @@ pub fn facts(
     ))
 }
 
+/// Bytes the itemset miner holds per item occurrence of the baskets it reads (the baskets, their
+/// ranked copy and the first-level projected databases), and per basket.
+const MINER_ITEM_BYTES: u64 = 16;
+const MINER_BASKET_BYTES: u64 = 16;
+
+/// What the itemset miner will hold for the baskets `b`, about.
+fn miner_bytes(b: &Csr) -> u64 {
+    b.items.len() as u64 * MINER_ITEM_BYTES + b.offsets.len() as u64 * MINER_BASKET_BYTES
+}
+
+/// Bytes the sequence kernel holds per purchase order (customer, time, offsets, its place in the
+/// timelines) and per item in one (the item, and at most one first-purchase occurrence).
+const TIMELINE_ORDER_BYTES: u64 = 40;
+const TIMELINE_ITEM_BYTES: u64 = 16;
+
 /// The purchase orders of every customer partition, one entry per order, customer codes made
 /// global (each partition's codes shifted past the previous partitions' customers).
 #[derive(Default)]
@@ -595,6 +625,11 @@ impl GatheredTimelines {
             }
         }
         self.n_customers += n_customers;
+    }
+
+    /// What the sequence kernel will hold for these timelines, about.
+    fn bytes(&self) -> u64 {
+        self.customer.len() as u64 * TIMELINE_ORDER_BYTES + self.baskets.items.len() as u64 * TIMELINE_ITEM_BYTES
     }
 }
 

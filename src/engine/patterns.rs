@@ -35,11 +35,18 @@ pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: 
     let p = &s.patterns;
     let threshold = p.min_support.threshold(total_purchase_orders);
     let baskets = mined_baskets(b, s.basket.max_basket_items);
+    // The miner addresses item occurrences with u32 positions.
+    if baskets.items.len() >= u32::MAX as usize {
+        return Err(Error::Config(format!(
+            "itemsets: the baskets hold {} item occurrences, more than the miner addresses (2^32 - 1); raise --itemset-min-support",
+            baskets.items.len()
+        )));
+    }
     let kernel_threshold = threshold.min(u32::MAX as u64) as u32;
-    let sets = itemsets::mine(&baskets, n_items, kernel_threshold, p.max_len, p.max_itemsets).map_err(|e| {
+    let sets = itemsets::mine(&baskets, n_items, kernel_threshold, p.max_len, p.max_itemsets).map_err(|_| {
         Error::Config(format!(
-            "itemsets: more than --max-itemsets {} itemsets at support >= {threshold} purchase orders (stopped at {}); raise --itemset-min-support (now {}), lower --max-len (now {}) or raise --max-itemsets",
-            p.max_itemsets, e.0, p.min_support, p.max_len
+            "itemsets: more than --max-itemsets {} itemsets at support >= {threshold} purchase orders; raise --itemset-min-support (now {}), lower --max-len (now {}) or raise --max-itemsets",
+            p.max_itemsets, p.min_support, p.max_len
         ))
     })?;
     Ok(ItemsetFacts { offsets: sets.offsets, items: sets.items, orders: sets.orders, threshold })

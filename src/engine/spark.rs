@@ -26,12 +26,17 @@ use super::stopwatch::Stopwatch;
 use super::{check_money_range, memory::no_customers, orders, require_lines, AbsSum, Setup};
 use crate::config::{Columns, SparkOptions};
 use crate::error::{one_line, Error, Result};
-use crate::facts::{col_names as c, Counts, CustomerFacts, Facts, ItemFacts, PairFacts, Plan, Present, PurchaseDays};
+use crate::facts::{
+    col_names as c, Counts, CustomerFacts, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan, Present, PurchaseDays,
+    SequenceFacts,
+};
 use crate::input::Mode;
+use crate::kernels::codes::{self, NONE};
 use crate::kernels::money::{self, Exact};
+use crate::kernels::sequences::Timelines;
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 18] = [
+const FILES: [(&str, &str); 19] = [
     ("runner.py", include_str!("../../queries/spark/runner.py")),
     ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
     ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
@@ -50,6 +55,7 @@ const FILES: [(&str, &str); 18] = [
     ("15_pairs.sql", include_str!("../../queries/spark/15_pairs.sql")),
     ("16_pair_stats.sql", include_str!("../../queries/spark/16_pair_stats.sql")),
     ("17_purchase_days.sql", include_str!("../../queries/spark/17_purchase_days.sql")),
+    ("18_pattern_orders.sql", include_str!("../../queries/spark/18_pattern_orders.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -159,6 +165,9 @@ pub fn facts(
             "favourite": s.plan.favourite,
             "items": s.plan.items,
             "purchase_days": s.plan.purchase_days,
+            "pairs": s.plan.pairs,
+            "itemsets": s.plan.itemsets,
+            "sequences": s.plan.sequences,
         },
         "basket": {
             "min_pair_orders": s.basket.min_pair_orders,
@@ -408,8 +417,16 @@ fn read_facts(
         Some(h) => h,
         None => present_from(&result["present"]),
     };
-    // Remote inputs: the roles the job found decide what the plan can hold.
+    // Remote inputs: the roles the job found decide what the plan can hold; a pattern table asked
+    // for is never silently left out.
     let plan = s.plan.given(has);
+    if (s.plan.itemsets && !plan.itemsets) || (s.plan.sequences && !plan.sequences) {
+        let missing = if has.item { "a customer and a timestamp column" } else { "a basket item (a product column or --item-col)" };
+        return Err(Error::Config(format!(
+            "{}: itemsets and sequence_pairs need {missing}, which the dump lacks",
+            s.inputs
+        )));
+    }
     let max_ts = ls["max_ts"].as_i64();
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
     counts.future_lines = u64_of(ls, "future_lines");
@@ -452,13 +469,76 @@ fn read_facts(
     let (mut items, mut pairs) = (None, None);
     if let Some(item_column) = plan.items {
         let items_df = read_dir(dir, "items", &mut bytes)?;
-        let pairs_df = read_dir(dir, "pairs", &mut bytes)?;
+        let pairs_df = if plan.pairs { Some(read_dir(dir, "pairs", &mut bytes)?) } else { None };
         let (i, p) =
             item_and_pair_facts(items_df, pairs_df, &result["pair_stats"], s, item_column, has, counts.purchase_orders)?;
         items = Some(i);
-        pairs = Some(p);
+        pairs = p;
     }
-    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets: None, sequences: None }, bytes))
+    let (mut itemsets, mut sequences) = (None, None);
+    if let (Some(item_facts), true) = (items.as_ref(), plan.itemsets || plan.sequences) {
+        let df = read_dir(dir, "pattern_orders", &mut bytes)?;
+        (itemsets, sequences) = pattern_facts(&df, item_facts, s, plan, as_of, counts.purchase_orders)?;
+    }
+    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences }, bytes))
+}
+
+/// Itemset and sequence facts from step 18's rows (purchase order, customer, time, item): the
+/// baskets and the customers' timelines rebuilt here, then the local engines' kernels.
+fn pattern_facts(
+    df: &DataFrame,
+    items: &ItemFacts,
+    s: &Setup,
+    plan: Plan,
+    as_of: Option<chrono::NaiveDate>,
+    total: u64,
+) -> Result<(Option<ItemsetFacts>, Option<SequenceFacts>)> {
+    let orders = codes::encode(df.column("order_id")?)?;
+    let customer_col = key_column(df, "customer_id", c::CUSTOMER)?;
+    let customers = codes::encode(&customer_col)?;
+    let at = i64_column(df, "ordered_at")?;
+    // Item keys to codes (their rank in key order, as in the item facts).
+    let key = &items.item;
+    let item_col = df.column("item")?.cast(key.dtype())?;
+    let item_codes: Vec<u32> = match key.dtype() {
+        DataType::String => {
+            let map: hashbrown::HashMap<&str, u32> =
+                key.str()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
+            item_col.str()?.iter().map(|v| v.and_then(|v| map.get(v).copied()).unwrap_or(NONE)).collect()
+        }
+        _ => {
+            let key = key.cast(&DataType::Int64)?;
+            let map: hashbrown::HashMap<i64, u32> =
+                key.i64()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
+            let item_col = item_col.cast(&DataType::Int64)?;
+            item_col.i64()?.iter().map(|v| v.and_then(|v| map.get(&v).copied()).unwrap_or(NONE)).collect()
+        }
+    };
+    let n_orders = orders.len();
+    let mut order_customer = vec![NONE; n_orders];
+    let mut order_at = vec![0i64; n_orders];
+    for (row, &o) in orders.codes.iter().enumerate() {
+        order_customer[o as usize] = customers.codes[row];
+        order_at[o as usize] = at[row];
+    }
+    let baskets = crate::kernels::baskets::build(&orders.codes, &item_codes, n_orders, false, |_| true);
+    let n_items = key.len();
+    let itemsets = if plan.itemsets { Some(super::patterns::itemset_facts(&baskets, n_items, s, total)?) } else { None };
+    let sequences = match (plan.sequences, as_of) {
+        (true, Some(as_of)) => {
+            let purchase = vec![true; n_orders];
+            let t = Timelines {
+                customer: &order_customer,
+                purchase: &purchase,
+                ordered_at: &order_at,
+                baskets: &baskets,
+                n_customers: customers.len(),
+            };
+            Some(super::patterns::sequence_facts(&t, n_items, s, as_of))
+        }
+        _ => None,
+    };
+    Ok((itemsets, sequences))
 }
 
 fn present_from(v: &Value) -> Present {
@@ -571,13 +651,13 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
 
 fn item_and_pair_facts(
     items: DataFrame,
-    pairs: DataFrame,
+    pairs: Option<DataFrame>,
     stats: &Value,
     s: &Setup,
     key_name: &str,
     has: Present,
     total: u64,
-) -> Result<(ItemFacts, PairFacts)> {
+) -> Result<(ItemFacts, Option<PairFacts>)> {
     let items = items.sort(["item"], SortMultipleOptions::default())?;
     let key = key_column(&items, "item", "item")?;
     let item_facts = ItemFacts {
@@ -596,6 +676,7 @@ fn item_and_pair_facts(
         },
         total_purchase_orders: total,
     };
+    let Some(pairs) = pairs else { return Ok((item_facts, None)) };
     let threshold = s.basket.threshold(total);
     let spark_threshold = stats["threshold"].as_u64().unwrap_or(0);
     if spark_threshold != threshold {
@@ -631,5 +712,5 @@ fn item_and_pair_facts(
         baskets_paired: u64_of(stats, "baskets_paired"),
         baskets_skipped: u64_of(stats, "baskets_skipped"),
     };
-    Ok((item_facts, pair_facts))
+    Ok((item_facts, Some(pair_facts)))
 }

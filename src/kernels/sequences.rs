@@ -59,8 +59,8 @@ pub struct SequenceCounts {
     pub customers: u64,
 }
 
-/// The sequence pairs of `t` for each window (whole days, > 0) at the analysis instant
-/// `as_of_us` (D 00:00), keeping rows with at least `min_followers` followers.
+/// The sequence pairs of `t` for each window (whole days, > 0; at most 64 windows) at the
+/// analysis instant `as_of_us` (D 00:00), keeping rows with at least `min_followers` followers.
 pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64, min_followers: u32) -> SequenceCounts {
     // The purchase orders of known customers, customer by customer, in time order.
     let n_orders = t.customer.len();
@@ -154,12 +154,17 @@ pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64,
                 notes.clear();
                 for &pos in occ {
                     let first_a = at[timeline[pos as usize] as usize];
-                    let open: Vec<bool> = windows_us.iter().map(|&w| first_a <= as_of_us - w).collect();
-                    if !open.iter().any(|&o| o) {
+                    // Bit w: the whole window w lies before as-of.
+                    let open: u64 = windows_us
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &w)| first_a <= as_of_us - w)
+                        .fold(0, |m, (w, _)| m | 1 << w);
+                    if open == 0 {
                         continue;
                     }
-                    for (w, &o) in open.iter().enumerate() {
-                        eligible[w] += o as u32;
+                    for (w, e) in eligible.iter_mut().enumerate() {
+                        *e += (open >> w & 1) as u32;
                     }
                     for q in pos + 1..owner_end[pos as usize] {
                         let o = timeline[q as usize] as usize;
@@ -180,7 +185,7 @@ pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64,
                     for &b in touched.iter() {
                         let delay = first_b[b as usize];
                         for (w, &wu) in windows_us.iter().enumerate() {
-                            if open[w] && delay <= wu {
+                            if open >> w & 1 == 1 && delay <= wu {
                                 notes.push((b, w as u32, delay));
                             }
                         }

@@ -56,7 +56,7 @@ pub fn tables(
     if let Some(f) = itemsets {
         let total = items.total_purchase_orders;
         out.tables.push(("itemsets".into(), itemsets_table(f, &items.item, total)?));
-        let rules = rules_table(f, &items.item, &items.orders, total, opts)?;
+        let rules = rules_table(f, &items.item, total, opts)?;
         out.stats.rules = Some(rules.height() as u64);
         out.tables.push(("rules".into(), rules));
         out.stats.itemset_threshold = Some(f.threshold);
@@ -133,8 +133,11 @@ pub fn rule_measures(n: u32, n_a: u32, n_c: u32, total: u64) -> [Option<f64>; 5]
 /// Every antecedent is itself frequent (a subset is never rarer), so its count is in `sets`.
 /// Sorted by confidence descending, then orders(I) descending, then antecedent size, antecedent
 /// items and consequent. More than `--max-rules` rules stop the run (exit 2).
-pub fn rules_table(sets: &ItemsetFacts, keys: &Column, item_orders: &[u32], total: u64, opts: &PatternOptions) -> Result<DataFrame> {
+pub fn rules_table(sets: &ItemsetFacts, keys: &Column, total: u64, opts: &PatternOptions) -> Result<DataFrame> {
     let index: hashbrown::HashMap<&[u32], u32> = (0..sets.len()).map(|i| (sets.of(i), sets.orders[i])).collect();
+    // orders(c) from the mined size-1 sets, so every count of a rule is over the same baskets
+    // (with --max-basket-items, the baskets left), as its antecedent's is.
+    let item_orders = |c: u32| index.get([c].as_slice()).copied().unwrap_or(0);
     // (itemset, position of the consequent in it, antecedent orders)
     let mut rules: Vec<(u32, u8, u32)> = Vec::new();
     let mut antecedent = Vec::new();
@@ -183,7 +186,7 @@ pub fn rules_table(sets: &ItemsetFacts, keys: &Column, item_orders: &[u32], tota
     let consequents: Vec<IdxSize> = rules.iter().map(|r| consequent_of(r) as IdxSize).collect();
     let measures: Vec<[Option<f64>; 5]> = rules
         .iter()
-        .map(|r| rule_measures(sets.orders[r.0 as usize], r.2, item_orders[consequent_of(r) as usize], total))
+        .map(|r| rule_measures(sets.orders[r.0 as usize], r.2, item_orders(consequent_of(r)), total))
         .collect();
     let measure = |name: &str, k: usize| Column::new(name.into(), measures.iter().map(|m| m[k]).collect::<Vec<_>>());
     Ok(DataFrame::new_infer_height(vec![
@@ -197,7 +200,7 @@ pub fn rules_table(sets: &ItemsetFacts, keys: &Column, item_orders: &[u32], tota
         Column::new("antecedent_orders".into(), rules.iter().map(|r| r.2 as i64).collect::<Vec<_>>()),
         Column::new(
             "consequent_orders".into(),
-            rules.iter().map(|r| item_orders[consequent_of(r) as usize] as i64).collect::<Vec<_>>(),
+            rules.iter().map(|r| item_orders(consequent_of(r)) as i64).collect::<Vec<_>>(),
         ),
     ])?)
 }

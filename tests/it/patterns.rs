@@ -109,6 +109,26 @@ fn issue13_itemsets_and_rules_hand_worked() {
     // 0.4 × 5 orders = 2: the same threshold; --max-len 2 leaves the triple out.
     assert_eq!(read_parquet(&out3.join("itemsets.parquet")).height(), 6);
     assert_eq!(manifest(&out3)["patterns"]["itemset_threshold"], 2);
+
+    // --max-basket-items 3 leaves order 5 ({1,2,3,4}) out: items in 3 orders, pairs in 2, the
+    // triple in 1 (below 2). Every count of a rule is over the baskets left: 1 -> 2 is 2 / 3.
+    let (_o4, out4) = evergreen(&[
+        "patterns",
+        "-i",
+        p.to_str().unwrap(),
+        "--itemset-min-support",
+        "2",
+        "--max-basket-items",
+        "3",
+    ]);
+    let sets = read_parquet(&out4.join("itemsets.parquet"));
+    assert_eq!(ints(&sets, "orders"), vec![3, 3, 3, 2, 2, 2]);
+    let rules = read_parquet(&out4.join("rules.parquet"));
+    assert_eq!(rules.height(), 6);
+    assert_eq!(ints(&rules, "antecedent_orders"), vec![3; 6]);
+    assert_eq!(ints(&rules, "consequent_orders"), vec![3; 6]);
+    assert_eq!(floats(&rules, "confidence"), vec![2.0 / 3.0; 6]);
+    assert_eq!(floats(&rules, "lift")[0], 2.0 * 5.0 / 9.0);
 }
 
 #[test]
@@ -371,4 +391,35 @@ fn issue13_engines_threads_and_line_order_write_identical_pattern_tables() {
         }
     }
     let _ = &mut df;
+}
+
+/// The `[patterns]` table of a config file: the same keys as the flags (numbers or strings for the
+/// thresholds), flags winning, unknown keys refused.
+#[test]
+fn issue13_config_file_patterns_table() {
+    let (d, p) = dump(&five_baskets());
+    let cfg = d.path().join("patterns.toml");
+    std::fs::write(&cfg, "[patterns]\nitemset_min_support = 0.4\nmax_len = 2\nmin_confidence = \"0.75\"\n").unwrap();
+    let (_o, out) = evergreen(&["patterns", "-i", p.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    // 0.4 × 5 = 2 orders; up to pairs; the six pair rules at 3/4.
+    assert_eq!(read_parquet(&out.join("itemsets.parquet")).height(), 6);
+    assert_eq!(read_parquet(&out.join("rules.parquet")).height(), 6);
+    let (_o2, out2) =
+        evergreen(&["patterns", "-i", p.to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--max-len", "3"]);
+    assert_eq!(read_parquet(&out2.join("itemsets.parquet")).height(), 7);
+    // A TOML float is a fraction: 1.0 is every order (confidence 1), never the count 1.
+    std::fs::write(&cfg, "[patterns]\nitemset_min_support = 2\nmin_confidence = 1.0\n").unwrap();
+    let (_o4, out4) = evergreen(&["patterns", "-i", p.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    assert_eq!(read_parquet(&out4.join("rules.parquet")).height(), 0);
+    std::fs::write(&cfg, "[patterns]\nitemset_min_support = 1.0\n").unwrap();
+    let (_o5, out5) = evergreen(&["patterns", "-i", p.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    assert_eq!(manifest(&out5)["patterns"]["itemset_threshold"], 5);
+    std::fs::write(&cfg, "[patterns]\nmin_suport = 3\n").unwrap();
+    let o = bin()
+        .args(["patterns", "-i", p.to_str().unwrap(), "-o", d.path().join("o3").to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("min_suport"), "{err}");
 }
