@@ -2,14 +2,16 @@
 //! orders; for items A ≠ B and a window of W days, the customers whose first purchase of A is
 //! followed by a purchase of B within W days.
 //!
-//! No self-join: the customers' orders are laid out customer by customer in time order (a counting
-//! sort), each customer's first order of every item is found in one pass over their timeline, and
-//! the (customer, first A) occurrences are bucketed by A. Then, item A by item A (shared out over
-//! the threads), every occurrence scans the same customer's later orders up to the largest window
-//! and notes each other item's earliest time there; the notes are sorted by (B, window, delay) and
-//! counted, and the median delay is read off the sorted run. Memory: the timelines (4 bytes an
-//! order), the occurrences (8 bytes a distinct customer-item pair), and per thread the notes of one
-//! item A; never a customer × item matrix and never the pairs of all customers at once.
+//! No self-join: the customers' purchase orders are laid out customer by customer in time order
+//! (a counting sort, then each customer's orders sorted by time), with each order's time and items
+//! copied beside it so a timeline is read in one sweep. Each customer's first order of every item
+//! is found in one pass (ranges of customers on all threads), and these (customer, first A)
+//! occurrences are bucketed by A. Then, item A by item A on all threads, every occurrence scans the
+//! same customer's later orders up to the widest window and notes each other item's earliest time
+//! there; the notes are sorted by (B, window, delay) and counted, and the median delay is read off
+//! the sorted run. Memory: about 40 bytes a purchase order (timelines, their index and copy), 12 a
+//! distinct customer-item pair, and per thread the notes of one item A; never a customer × item
+//! matrix and never the pairs of all customers at once.
 
 use rayon::prelude::*;
 
@@ -101,48 +103,62 @@ pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64,
             }
         });
     }
-    // First order of every item per customer: (customer, position in the timeline), by item.
-    let mut seen = vec![NONE; n_items];
-    let mut item_customers = vec![0u32; n_items];
-    let mut firsts: Vec<(u32, u32)> = Vec::new(); // (item, timeline position)
-    for c in 0..t.n_customers {
-        for pos in per_customer[c]..per_customer[c + 1] {
-            let o = timeline[pos as usize] as usize;
-            for &it in t.baskets.of(o) {
-                if seen[it as usize] != c as u32 {
-                    seen[it as usize] = c as u32;
-                    item_customers[it as usize] += 1;
-                    firsts.push((it, pos));
+    // The timelines as contiguous arrays: per position its time and its items (a copy of the
+    // order's basket), so a customer's orders are read in one sweep, not one lookup each.
+    let tl_at: Vec<i64> = timeline.par_iter().map(|&o| at[o as usize]).collect();
+    let mut tl_off: Vec<usize> = Vec::with_capacity(timeline.len() + 1);
+    tl_off.push(0);
+    for &o in &timeline {
+        tl_off.push(tl_off[tl_off.len() - 1] + t.baskets.of(o as usize).len());
+    }
+    let tl_items: Vec<u32> = timeline.par_iter().flat_map_iter(|&o| t.baskets.of(o as usize).iter().copied()).collect();
+    drop(timeline);
+    // First order of every item per customer: (item, position in the timeline, end of the
+    // customer's timeline), found for ranges of customers on all threads.
+    let chunk = t.n_customers.div_ceil(4 * rayon::current_num_threads().max(1)).max(1);
+    let firsts: Vec<Vec<(u32, u32, u32)>> = (0..t.n_customers.div_ceil(chunk))
+        .into_par_iter()
+        .map(|k| {
+            let mut seen = vec![NONE; n_items];
+            let mut out = Vec::new();
+            for c in k * chunk..((k + 1) * chunk).min(t.n_customers) {
+                let end = per_customer[c + 1];
+                for pos in per_customer[c]..end {
+                    for &it in &tl_items[tl_off[pos as usize]..tl_off[pos as usize + 1]] {
+                        if seen[it as usize] != c as u32 {
+                            seen[it as usize] = c as u32;
+                            out.push((it, pos, end));
+                        }
+                    }
                 }
             }
+            out
+        })
+        .collect();
+    let mut item_customers = vec![0u32; n_items];
+    for part in &firsts {
+        for &(it, _, _) in part {
+            item_customers[it as usize] += 1;
         }
     }
-    drop(seen);
     let mut occ_off = vec![0usize; n_items + 1];
     for (it, &n) in item_customers.iter().enumerate() {
         occ_off[it + 1] = occ_off[it] + n as usize;
     }
     let mut fill = occ_off.clone();
-    let mut occurrences = vec![0u32; firsts.len()];
-    for &(it, pos) in &firsts {
-        occurrences[fill[it as usize]] = pos;
-        fill[it as usize] += 1;
-    }
-    drop(firsts);
-    drop(fill);
-    // The customer of each timeline position (to know where their timeline ends).
-    let mut owner_end = vec![0u32; timeline.len()];
-    for c in 0..t.n_customers {
-        for pos in per_customer[c]..per_customer[c + 1] {
-            owner_end[pos as usize] = per_customer[c + 1];
+    let mut occurrences = vec![(0u32, 0u32); occ_off[n_items]];
+    for part in firsts {
+        for (it, pos, end) in part {
+            occurrences[fill[it as usize]] = (pos, end);
+            fill[it as usize] += 1;
         }
     }
+    drop(fill);
     let windows_us: Vec<i64> = windows_days.iter().map(|&w| w as i64 * DAY_US).collect();
     let widest = windows_us.iter().copied().max().unwrap_or(0);
     // Item A by item A: notes (B, window, delay) of each eligible occurrence, then counted.
     let rows: Vec<Vec<SequenceRow>> = (0..n_items)
         .into_par_iter()
-        .with_min_len(64)
         .map_init(
             || (vec![i64::MIN; n_items], Vec::<u32>::new(), Vec::<(u32, u32, i64)>::new()),
             |(first_b, touched, notes), a| {
@@ -152,8 +168,8 @@ pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64,
                 }
                 let mut eligible = vec![0u32; windows_us.len()];
                 notes.clear();
-                for &pos in occ {
-                    let first_a = at[timeline[pos as usize] as usize];
+                for &(pos, end) in occ {
+                    let first_a = tl_at[pos as usize];
                     // Bit w: the whole window w lies before as-of.
                     let open: u64 = windows_us
                         .iter()
@@ -166,16 +182,15 @@ pub fn count(t: &Timelines, n_items: usize, windows_days: &[u32], as_of_us: i64,
                     for (w, e) in eligible.iter_mut().enumerate() {
                         *e += (open >> w & 1) as u32;
                     }
-                    for q in pos + 1..owner_end[pos as usize] {
-                        let o = timeline[q as usize] as usize;
-                        let ts = at[o];
+                    for q in pos as usize + 1..end as usize {
+                        let ts = tl_at[q];
                         if ts - first_a > widest {
                             break;
                         }
                         if ts <= first_a {
                             continue;
                         }
-                        for &b in t.baskets.of(o) {
+                        for &b in &tl_items[tl_off[q]..tl_off[q + 1]] {
                             if b as usize != a && first_b[b as usize] == i64::MIN {
                                 first_b[b as usize] = ts - first_a;
                                 touched.push(b);
