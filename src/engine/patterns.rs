@@ -43,13 +43,13 @@ pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: 
         )));
     }
     let kernel_threshold = threshold.min(u32::MAX as u64) as u32;
-    let sets = itemsets::mine(&baskets, n_items, kernel_threshold, p.max_len, p.max_itemsets).map_err(|_| {
+    let (offsets, items, orders) = itemsets::mine(&baskets, n_items, kernel_threshold, p.max_len, p.max_itemsets).map_err(|_| {
         Error::Config(format!(
             "itemsets: more than --max-itemsets {} itemsets at support >= {threshold} purchase orders; raise --itemset-min-support (now {}), lower --max-len (now {}) or raise --max-itemsets",
             p.max_itemsets, p.min_support, p.max_len
         ))
     })?;
-    Ok(ItemsetFacts { offsets: sets.offsets, items: sets.items, orders: sets.orders, threshold })
+    Ok(ItemsetFacts { offsets, items, orders, threshold })
 }
 
 /// Sequence pairs of the customers' purchase timelines `t` (item codes `0..n_items`) for every

@@ -27,29 +27,10 @@ use rayon::prelude::*;
 
 use super::baskets::Csr;
 
-/// Frequent itemsets as one flat array: set `i` is `items[offsets[i]..offsets[i + 1]]` (item codes
-/// ascending), held by `orders[i]` baskets. Sorted by size, then by codes lexicographically.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Itemsets {
-    pub offsets: Vec<usize>,
-    pub items: Vec<u32>,
-    pub orders: Vec<u32>,
-}
-
-impl Itemsets {
-    pub fn len(&self) -> usize {
-        self.orders.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
-    }
-
-    /// The item codes of set `i`.
-    pub fn of(&self, i: usize) -> &[u32] {
-        &self.items[self.offsets[i]..self.offsets[i + 1]]
-    }
-}
+/// Frequent itemsets as one flat array: `(offsets, items, orders)`, set `i` being
+/// `items[offsets[i]..offsets[i + 1]]` (item codes ascending), held by `orders[i]` baskets; sorted by
+/// size, then by codes lexicographically.
+pub type Itemsets = (Vec<usize>, Vec<u32>, Vec<u32>);
 
 /// More itemsets than the cap: mining stopped (the count reached when it stopped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +61,7 @@ pub fn mine(baskets: &Csr, n_items: usize, threshold: u32, max_len: usize, cap: 
     }
     let n = frequent.len();
     if n == 0 || max_len == 0 {
-        return Ok(Itemsets { offsets: vec![0], ..Default::default() });
+        return Ok((vec![0], Vec::new(), Vec::new()));
     }
     const NO_RANK: u32 = u32::MAX;
     let mut rank = vec![NO_RANK; n_items];
@@ -160,14 +141,15 @@ pub fn mine(baskets: &Csr, n_items: usize, threshold: u32, max_len: usize, cap: 
         })
         .collect();
     sets.par_sort_unstable_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
-    let mut result = Itemsets { offsets: Vec::with_capacity(sets.len() + 1), items: Vec::new(), orders: Vec::with_capacity(sets.len()) };
-    result.offsets.push(0);
+    let mut offsets = Vec::with_capacity(sets.len() + 1);
+    let (mut items, mut orders) = (Vec::new(), Vec::with_capacity(sets.len()));
+    offsets.push(0);
     for (codes, count) in sets {
-        result.items.extend_from_slice(&codes);
-        result.offsets.push(result.items.len());
-        result.orders.push(count);
+        items.extend_from_slice(&codes);
+        offsets.push(items.len());
+        orders.push(count);
     }
-    Ok(result)
+    Ok((offsets, items, orders))
 }
 
 /// Extend `prefix` (whose projected database is `proj`) by one item, report the frequent
