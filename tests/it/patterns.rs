@@ -423,3 +423,34 @@ fn issue13_config_file_patterns_table() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("min_suport"), "{err}");
 }
+
+/// The partitioned engine holds the miner's baskets and the customers' timelines in memory: past
+/// --memory-limit it stops with exit 2 and says which, writing nothing. `--no-itemsets` is for
+/// `patterns` only.
+#[test]
+fn issue13_partitioned_memory_limit_and_misplaced_flag() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let run = |args: &[&str]| {
+        bin().args(["-i", sample.to_str().unwrap(), "-o", out.to_str().unwrap()]).args(args).output().unwrap()
+    };
+    for (args, needle) in [
+        (
+            vec!["patterns", "--engine", "partitioned", "--memory-limit", "300KB", "--itemset-min-support", "1"],
+            "too small for the itemsets of this dump",
+        ),
+        (
+            vec!["patterns", "--sequences", "--no-itemsets", "--engine", "partitioned", "--memory-limit", "300KB"],
+            "too small for sequence_pairs on this dump",
+        ),
+        (vec!["run", "--no-itemsets"], "--no-itemsets applies to `patterns` only"),
+    ] {
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!out.exists());
+    }
+}
