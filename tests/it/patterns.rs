@@ -433,7 +433,7 @@ fn issue13_partitioned_memory_limit_and_misplaced_flag() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
     let run = |args: &[&str]| {
-        bin().args(["-i", sample.to_str().unwrap(), "-o", out.to_str().unwrap()]).args(args).output().unwrap()
+        bin().args(args).args(["-i", sample.to_str().unwrap(), "-o", out.to_str().unwrap()]).output().unwrap()
     };
     for (args, needle) in [
         (
