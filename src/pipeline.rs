@@ -174,8 +174,7 @@ fn compute_files(
     let calibration = match cfg.clv.holdout_from.filter(|_| job.fits_clv(cfg)) {
         Some(from) => {
             let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
-            let cal_plan =
-                Plan {
+            let cal_plan = Plan {
                 customers: true,
                 favourite: false,
                 items: None,
@@ -256,7 +255,8 @@ fn compute_files(
         sw.lap("customer_tables");
     }
     let mut basket_stats = None;
-    if let (Some(items), Some(pairs)) = (items.as_ref().filter(|_| job != Job::Patterns), pairs) {
+    // Pair facts exist only for jobs whose plan asks for them (run, basket).
+    if let (Some(items), Some(pairs)) = (items.as_ref(), pairs) {
         let b = basket::tables(items, &pairs, &cfg.basket, cfg.money_decimals)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));

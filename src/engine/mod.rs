@@ -133,7 +133,7 @@ pub fn facts(
     let engine = choose(cfg.engine, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
-    require_pattern_roles(cfg, plan, dump.has)?;
+    require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
     let mut report = EngineReport::new("memory", limit, lines);
     let facts = if streamed {
@@ -173,7 +173,7 @@ pub fn spark_facts(
         SparkSource::Local(files) => {
             let lines: u64 = input::file_lines(&files)?.iter().sum();
             let dump = input::load(files, &cfg.columns, mode, true)?;
-            require_pattern_roles(cfg, plan, dump.has)?;
+            require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
             let cols = &cfg.columns;
             let role_names = [
                 &cols.customer.name,
@@ -214,22 +214,24 @@ pub fn spark_facts(
 }
 
 /// Itemsets need a basket item (a product column or `--item-col`); sequence pairs also a customer
-/// and a timestamp. Asked for without them, the run stops (exit 2) instead of leaving tables out.
-pub fn require_pattern_roles(cfg: &Config, plan: Plan, has: Present) -> Result<()> {
-    let inputs = cfg.inputs.join(" ");
-    if (plan.itemsets || plan.sequences) && !has.item {
-        let column = cfg.columns.item.as_deref().unwrap_or(&cfg.columns.product.name);
-        return Err(Error::Config(format!(
+/// and a timestamp. A pattern table the plan asks for but [`Plan::given`] has to drop for the
+/// dump's roles stops the run (exit 2) instead of being left out. `inputs` names the dump.
+pub fn require_pattern_roles(plan: Plan, has: Present, inputs: &str, cols: &crate::config::Columns) -> Result<()> {
+    let given = plan.given(has);
+    if given.itemsets == plan.itemsets && given.sequences == plan.sequences {
+        return Ok(());
+    }
+    Err(Error::Config(if !has.item {
+        let column = cols.item.as_deref().unwrap_or(&cols.product.name);
+        format!(
             "{inputs}: itemsets and sequence_pairs need a basket item, and column `{column}` is not in the dump; give --product-col or --item-col"
-        )));
-    }
-    if plan.sequences && !(has.customer && has.timestamp) {
-        return Err(Error::Config(format!(
+        )
+    } else {
+        format!(
             "{inputs}: sequence_pairs need a customer column (`{}`) and a timestamp column (`{}`)",
-            cfg.columns.customer.name, cfg.columns.timestamp.name
-        )));
-    }
-    Ok(())
+            cols.customer.name, cols.timestamp.name
+        )
+    }))
 }
 
 /// A dump with no line left after the cleaning rules is an error, not an empty output.

@@ -70,5 +70,10 @@ pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of
             median_days: r.median_days,
         })
         .collect();
-    SequenceFacts { rows, item_customers: counts.item_customers, customers: counts.customers, windows: p.windows.clone() }
+    SequenceFacts {
+        rows,
+        item_customers: counts.item_customers,
+        customers: counts.customers,
+        windows: p.windows.clone(),
+    }
 }

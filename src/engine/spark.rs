@@ -217,7 +217,7 @@ pub fn facts(
     }
     let result: Value = serde_json::from_slice(&std::fs::read(&result_file).map_err(|e| work_error(&work.path, e))?)
         .map_err(|e| Error::Internal(format!("engine spark: result.json: {e}")))?;
-    let (facts, fact_bytes) = read_facts(&result, &local_facts, s, known)?;
+    let (facts, fact_bytes) = read_facts(&result, &local_facts, s, cols, known)?;
     let fact_rows = [
         ("customers", facts.customers.as_ref().map(|f| f.len())),
         ("items", facts.items.as_ref().map(|f| f.orders.len())),
@@ -406,6 +406,7 @@ fn read_facts(
     result: &Value,
     dir: &Path,
     s: &Setup,
+    cols: &Columns,
     known: Option<Present>,
 ) -> Result<(Facts, std::collections::BTreeMap<String, u64>)> {
     let ls = &result["line_stats"];
@@ -417,16 +418,10 @@ fn read_facts(
         Some(h) => h,
         None => present_from(&result["present"]),
     };
-    // Remote inputs: the roles the job found decide what the plan can hold; a pattern table asked
-    // for is never silently left out.
+    // Remote inputs: the roles the job found decide what the plan can hold (a pattern table asked
+    // for is never silently left out; local inputs were checked before the job).
+    super::require_pattern_roles(s.plan, has, &s.inputs, cols)?;
     let plan = s.plan.given(has);
-    if (s.plan.itemsets && !plan.itemsets) || (s.plan.sequences && !plan.sequences) {
-        let missing = if has.item { "a customer and a timestamp column" } else { "a basket item (a product column or --item-col)" };
-        return Err(Error::Config(format!(
-            "{}: itemsets and sequence_pairs need {missing}, which the dump lacks",
-            s.inputs
-        )));
-    }
     let max_ts = ls["max_ts"].as_i64();
     let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
     counts.future_lines = u64_of(ls, "future_lines");
@@ -497,23 +492,8 @@ fn pattern_facts(
     let customer_col = key_column(df, "customer_id", c::CUSTOMER)?;
     let customers = codes::encode(&customer_col)?;
     let at = i64_column(df, "ordered_at")?;
-    // Item keys to codes (their rank in key order, as in the item facts).
     let key = &items.item;
-    let item_col = df.column("item")?.cast(key.dtype())?;
-    let item_codes: Vec<u32> = match key.dtype() {
-        DataType::String => {
-            let map: hashbrown::HashMap<&str, u32> =
-                key.str()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
-            item_col.str()?.iter().map(|v| v.and_then(|v| map.get(v).copied()).unwrap_or(NONE)).collect()
-        }
-        _ => {
-            let key = key.cast(&DataType::Int64)?;
-            let map: hashbrown::HashMap<i64, u32> =
-                key.i64()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
-            let item_col = item_col.cast(&DataType::Int64)?;
-            item_col.i64()?.iter().map(|v| v.and_then(|v| map.get(&v).copied()).unwrap_or(NONE)).collect()
-        }
-    };
+    let item_codes = codes_of(key, df.column("item")?)?;
     let n_orders = orders.len();
     let mut order_customer = vec![NONE; n_orders];
     let mut order_at = vec![0i64; n_orders];
@@ -539,6 +519,26 @@ fn pattern_facts(
         _ => None,
     };
     Ok((itemsets, sequences))
+}
+
+/// The code of each of `values` among the item keys `key` (sorted: a code is its key's rank),
+/// [`NONE`] for a null or a value not among them. Staged facts carry item keys; the kernels and
+/// the item facts work on codes.
+fn codes_of(key: &Column, values: &Column) -> Result<Vec<u32>> {
+    let values = values.cast(key.dtype())?;
+    Ok(match key.dtype() {
+        DataType::String => {
+            let map: hashbrown::HashMap<&str, u32> =
+                key.str()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
+            values.str()?.iter().map(|v| v.and_then(|v| map.get(v).copied()).unwrap_or(NONE)).collect()
+        }
+        _ => {
+            let (key, values) = (key.cast(&DataType::Int64)?, values.cast(&DataType::Int64)?);
+            let map: hashbrown::HashMap<i64, u32> =
+                key.i64()?.iter().enumerate().filter_map(|(i, k)| Some((k?, i as u32))).collect();
+            values.i64()?.iter().map(|v| v.and_then(|v| map.get(&v).copied()).unwrap_or(NONE)).collect()
+        }
+    })
 }
 
 fn present_from(v: &Value) -> Present {
@@ -685,23 +685,13 @@ fn item_and_pair_facts(
         )));
     }
     // Item keys to codes (their rank in key order), so pairs index the item facts.
-    let codes = DataFrame::new(key.len(), vec![key.clone(), Column::new("code".into(), (0..key.len() as u32).collect::<Vec<u32>>())])?;
-    let code_of = |side: &str, out: &str| -> LazyFrame {
-        codes.clone().lazy().select([col("item").alias(side), col("code").alias(out)])
-    };
-    let pairs = pairs
-        .lazy()
-        .with_columns([col("item_a").cast(key.dtype().clone()), col("item_b").cast(key.dtype().clone())])
-        .join(code_of("item_a", "a"), [col("item_a")], [col("item_a")], JoinArgs::new(JoinType::Inner))
-        .join(code_of("item_b", "b"), [col("item_b")], [col("item_b")], JoinArgs::new(JoinType::Inner))
-        .select([col("a"), col("b"), col("pair_orders").cast(DataType::UInt32)])
-        .collect()?;
-    let (a, b, n) = (pairs.column("a")?.u32()?, pairs.column("b")?.u32()?, pairs.column("pair_orders")?.u32()?);
+    let (a, b) = (codes_of(&key, pairs.column("item_a")?)?, codes_of(&key, pairs.column("item_b")?)?);
+    let n = pairs.column("pair_orders")?.cast(&DataType::UInt32)?;
     let mut list: Vec<(u32, u32, u32)> = a
         .iter()
-        .zip(b.iter())
-        .zip(n.iter())
-        .filter_map(|((a, b), n)| Some((a?, b?, n?)))
+        .zip(&b)
+        .zip(n.u32()?.iter())
+        .filter_map(|((&a, &b), n)| (a != NONE && b != NONE).then_some((a, b, n?)))
         .map(|(a, b, n)| if a < b { (a, b, n) } else { (b, a, n) })
         .collect();
     list.sort_unstable();

@@ -84,7 +84,8 @@ fn list_column(name: &str, keys: &Column, offsets: &[i64], codes: &[u32]) -> Res
     let values = keys.take_slice(&idx)?.as_materialized_series().rechunk();
     let array = values.to_arrow(0, CompatLevel::newest());
     let dtype = ListArray::<i64>::default_datatype(array.dtype().clone());
-    let offsets = OffsetsBuffer::try_from(offsets.to_vec()).map_err(|e| Error::Internal(format!("list offsets: {e}")))?;
+    let offsets =
+        OffsetsBuffer::try_from(offsets.to_vec()).map_err(|e| Error::Internal(format!("list offsets: {e}")))?;
     let list = ListArray::<i64>::new(dtype, offsets, array, None);
     let series = Series::try_from((PlSmallStr::from(name), Box::new(list) as ArrayRef))?;
     Ok(series.into_column())

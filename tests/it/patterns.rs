@@ -112,15 +112,8 @@ fn issue13_itemsets_and_rules_hand_worked() {
 
     // --max-basket-items 3 leaves order 5 ({1,2,3,4}) out: items in 3 orders, pairs in 2, the
     // triple in 1 (below 2). Every count of a rule is over the baskets left: 1 -> 2 is 2 / 3.
-    let (_o4, out4) = evergreen(&[
-        "patterns",
-        "-i",
-        p.to_str().unwrap(),
-        "--itemset-min-support",
-        "2",
-        "--max-basket-items",
-        "3",
-    ]);
+    let (_o4, out4) =
+        evergreen(&["patterns", "-i", p.to_str().unwrap(), "--itemset-min-support", "2", "--max-basket-items", "3"]);
     let sets = read_parquet(&out4.join("itemsets.parquet"));
     assert_eq!(ints(&sets, "orders"), vec![3, 3, 3, 2, 2, 2]);
     let rules = read_parquet(&out4.join("rules.parquet"));
@@ -241,7 +234,17 @@ fn issue13_caps_stop_the_run_with_one_line_and_write_nothing() {
     ] {
         let out = d.path().join("out");
         let o = bin()
-            .args(["patterns", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--itemset-min-support", "2", flag, value])
+            .args([
+                "patterns",
+                "-i",
+                p.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--itemset-min-support",
+                "2",
+                flag,
+                value,
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -251,8 +254,11 @@ fn issue13_caps_stop_the_run_with_one_line_and_write_nothing() {
         assert!(!out.exists());
     }
     // Bad thresholds are argument errors before anything is read.
-    for (flag, value) in [("--itemset-min-support", "0.0"), ("--min-confidence", "1.2"), ("--sequence-window-days", "90,30")] {
-        let o = bin().args(["patterns", "-i", p.to_str().unwrap(), "-o", "/nonexistent/x", flag, value]).output().unwrap();
+    for (flag, value) in
+        [("--itemset-min-support", "0.0"), ("--min-confidence", "1.2"), ("--sequence-window-days", "90,30")]
+    {
+        let o =
+            bin().args(["patterns", "-i", p.to_str().unwrap(), "-o", "/nonexistent/x", flag, value]).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
         assert!(err.contains(&flag[2..].replace('-', "_")), "{err}");
@@ -261,7 +267,16 @@ fn issue13_caps_stop_the_run_with_one_line_and_write_nothing() {
     let mut df = df!("order_id" => [1i64, 1, 2], "item" => ["a", "b", "a"]).unwrap();
     let (_e, bp) = dump_frame(&mut df);
     let o = bin()
-        .args(["patterns", "--sequences", "-i", bp.to_str().unwrap(), "-o", d.path().join("o2").to_str().unwrap(), "--item-col", "item"])
+        .args([
+            "patterns",
+            "--sequences",
+            "-i",
+            bp.to_str().unwrap(),
+            "-o",
+            d.path().join("o2").to_str().unwrap(),
+            "--item-col",
+            "item",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
@@ -353,7 +368,16 @@ fn issue13_sequence_pairs_hand_worked() {
 #[test]
 fn issue13_engines_threads_and_line_order_write_identical_pattern_tables() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
-    let flags = ["--itemsets", "--sequences", "--itemset-min-support", "5", "--min-followers", "3", "--sequence-window-days", "30,90"];
+    let flags = [
+        "--itemsets",
+        "--sequences",
+        "--itemset-min-support",
+        "5",
+        "--min-followers",
+        "3",
+        "--sequence-window-days",
+        "30,90",
+    ];
     let mut df = read_parquet(&sample);
     let rev: Vec<IdxSize> = (0..df.height() as IdxSize).rev().collect();
     let mut reversed = df.take(&IdxCa::from_vec("i".into(), rev)).unwrap();
@@ -416,7 +440,15 @@ fn issue13_config_file_patterns_table() {
     assert_eq!(manifest(&out5)["patterns"]["itemset_threshold"], 5);
     std::fs::write(&cfg, "[patterns]\nmin_suport = 3\n").unwrap();
     let o = bin()
-        .args(["patterns", "-i", p.to_str().unwrap(), "-o", d.path().join("o3").to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .args([
+            "patterns",
+            "-i",
+            p.to_str().unwrap(),
+            "-o",
+            d.path().join("o3").to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
