@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{parse_as_of, ClvUnit, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings};
+use crate::config::{
+    parse_as_of, ClvUnit, CohortPeriod, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, Tier, Tiers,
+};
 use crate::error::Result;
 use crate::pipeline::Job;
 
@@ -228,6 +230,31 @@ pub struct RunArgs {
     pub clv: ClvArgs,
     #[command(flatten)]
     pub patterns: PatternArgs,
+    #[command(flatten)]
+    pub trends: TrendArgs,
+}
+
+/// Trend columns, cohorts, kpis and tiers (`run`).
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Trends, cohorts, kpis and tiers (run)")]
+pub struct TrendArgs {
+    /// N: customers' recent_* columns cover the orders of the last N days before as-of, prior_*
+    /// the N days before those; declining = bought in the prior N days, and in the last N days
+    /// fewer purchase orders or at most half the spend [default: 90].
+    #[arg(long, env = "EVERGREEN_TREND_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub trend_days: Option<u32>,
+    /// kpis: the window_* columns count the orders of the last N days before as-of [default: 30].
+    #[arg(long, env = "EVERGREEN_KPI_WINDOW_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub kpi_window_days: Option<u32>,
+    /// cohorts: a cohort is the month (from the 1st) or ISO week (from Monday) of a customer's
+    /// first purchase [default: month].
+    #[arg(long, env = "EVERGREEN_COHORT_PERIOD", value_enum)]
+    pub cohort_period: Option<CohortPeriod>,
+    /// A loyalty tier, NAME:monetary=1000,frequency=5 (either threshold may be left out);
+    /// repeatable, in order: a customer's tier is the first one whose every threshold they meet
+    /// (>=). Replaces the config file's [tiers].
+    #[arg(long, value_name = "NAME:THRESHOLDS")]
+    pub tier: Vec<String>,
 }
 
 impl PatternArgs {
@@ -478,6 +505,14 @@ impl RunArgs {
                 max_rules: self.patterns.max_rules.map(|v| v as usize),
                 sequence_window_days: self.patterns.sequence_window_days,
                 min_followers: self.patterns.min_followers,
+            },
+            trend_days: self.trends.trend_days,
+            kpi_window_days: self.trends.kpi_window_days,
+            cohort_period: self.trends.cohort_period,
+            tiers: if self.trends.tier.is_empty() {
+                None
+            } else {
+                Some(Tiers(self.trends.tier.iter().map(|t| Tier::parse(t)).collect::<Result<Vec<_>>>()?))
             },
             columns: self.columns.settings(),
         };

@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | customer ([`CustomerFacts`]) | first/last purchase, frequency, monetary, profit, favourite product | customers, scores, deciles, lapse |
 //! | customer purchase days ([`PurchaseDays`]) | distinct purchase days, repeat-day value, last gap | clv |
+//! | customer day ([`CustomerActivity`]) | purchase orders and the customer's amount per UTC day | trend columns, cohorts, kpis |
+//! | day ([`DayTotals`]) | orders, purchase orders, net, guest amount, returns per UTC day | kpis |
 //! | item ([`ItemFacts`]) | purchase orders, customers, quantity, revenue | products, basket_pairs |
 //! | pair ([`PairFacts`]) | purchase orders holding both items | basket_pairs |
 //! | itemset ([`ItemsetFacts`]) | purchase orders holding every item of a frequent set | itemsets, rules |
@@ -101,6 +103,85 @@ pub struct CustomerFacts {
     pub favourite_product: Option<Column>,
     /// Purchase-day facts for the CLV models; `None` unless the plan asks for them.
     pub days: Option<PurchaseDays>,
+    /// The customer's kept orders by day (trend, cohorts, kpis); `None` unless the plan asks for them.
+    pub activity: Option<CustomerActivity>,
+}
+
+/// Per customer, in the rows' order: the UTC days on which they have a kept order (purchase or
+/// return), ascending. Customer `i`'s days are `offsets[i]..offsets[i + 1]`.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerActivity {
+    pub offsets: Vec<usize>,
+    /// Days since 1970-01-01 of the orders' timestamps (an order's is its earliest line's).
+    pub day: Vec<i32>,
+    /// Purchase orders that day (0 on a day of return orders only).
+    pub purchase_orders: Vec<u32>,
+    /// The customer's lines' amounts over their kept orders that day (returns included, guest lines
+    /// of their orders not), in the fixed point of [`crate::kernels::money`], exact.
+    pub amount: Vec<i128>,
+}
+
+impl CustomerActivity {
+    /// Customer `i`'s rows.
+    pub fn of(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i]..self.offsets[i + 1]
+    }
+
+    /// Another set of customers' activity appended (their rows after these).
+    pub fn append(&mut self, other: CustomerActivity) {
+        let base = *self.offsets.last().unwrap_or(&0);
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.offsets.extend(other.offsets.iter().skip(1).map(|o| o + base));
+        self.day.extend(other.day);
+        self.purchase_orders.extend(other.purchase_orders);
+        self.amount.extend(other.amount);
+    }
+}
+
+/// Per UTC day with a kept order (orders dated by their earliest line), ascending: what every kept
+/// line and order adds up to, guests included. Sums are in the fixed point of
+/// [`crate::kernels::money`], exact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayTotals {
+    pub day: Vec<i32>,
+    /// Kept orders and purchase orders dated that day.
+    pub orders: Vec<u32>,
+    pub purchase_orders: Vec<u32>,
+    /// Every kept line's amount.
+    pub net: Vec<i128>,
+    /// The amounts of guest lines (no customer).
+    pub guest: Vec<i128>,
+    /// The amounts of lines below zero (a negative sum).
+    pub returns: Vec<i128>,
+}
+
+impl DayTotals {
+    /// Totals of disjoint sets of orders (partitions hold whole orders), added day by day.
+    pub fn merge(parts: Vec<DayTotals>) -> DayTotals {
+        let mut all: BTreeMap<i32, (u32, u32, i128, i128, i128)> = BTreeMap::new();
+        for p in parts {
+            for i in 0..p.day.len() {
+                let e = all.entry(p.day[i]).or_default();
+                e.0 += p.orders[i];
+                e.1 += p.purchase_orders[i];
+                e.2 = e.2.wrapping_add(p.net[i]);
+                e.3 = e.3.wrapping_add(p.guest[i]);
+                e.4 = e.4.wrapping_add(p.returns[i]);
+            }
+        }
+        let mut t = DayTotals::default();
+        for (day, (o, po, net, guest, ret)) in all {
+            t.day.push(day);
+            t.orders.push(o);
+            t.purchase_orders.push(po);
+            t.net.push(net);
+            t.guest.push(guest);
+            t.returns.push(ret);
+        }
+        t
+    }
 }
 
 /// Per customer, their purchase days: the UTC calendar days on which they have at least one
@@ -229,6 +310,9 @@ pub struct Plan {
     /// Sequence pairs of the customers' timelines ([`SequenceFacts`]; needs item facts, a customer
     /// and a timestamp).
     pub sequences: bool,
+    /// The customers' days ([`CustomerActivity`]) and the [`DayTotals`] (trend, cohorts, kpis;
+    /// needs customer facts and a timestamp).
+    pub activity: bool,
 }
 
 impl Plan {
@@ -241,6 +325,7 @@ impl Plan {
             purchase_days: self.purchase_days && has.timestamp,
             itemsets: self.itemsets && has.item,
             sequences: self.sequences && has.item && has.customer && has.timestamp,
+            activity: self.activity && has.timestamp,
             ..self
         }
     }
@@ -257,4 +342,6 @@ pub struct Facts {
     pub pairs: Option<PairFacts>,
     pub itemsets: Option<ItemsetFacts>,
     pub sequences: Option<SequenceFacts>,
+    /// Per-day totals (with [`Plan::activity`]).
+    pub days: Option<DayTotals>,
 }

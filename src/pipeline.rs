@@ -16,7 +16,7 @@ use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
 use crate::tables::basket::{self, BasketStats};
 use crate::tables::patterns::{self, PatternStats};
-use crate::tables::{clv, customers};
+use crate::tables::{activity, clv, customers};
 pub use crate::engine::stopwatch::Stopwatch;
 
 /// Per table: its file and row count, for the manifest.
@@ -148,6 +148,7 @@ fn plan(cfg: &Config, job: Job) -> Plan {
         pairs: matches!(job, Job::Run | Job::Basket),
         itemsets: job.mines_itemsets(cfg),
         sequences: job.counts_sequences(cfg),
+        activity: job == Job::Run,
     }
 }
 
@@ -182,6 +183,7 @@ fn compute_files(
                 pairs: false,
                 itemsets: false,
                 sequences: false,
+                activity: false,
             };
             let (f, _, _) = match &remote {
                 Some(paths) => engine::spark_facts(&cal_cfg, cal_plan, mode, engine::SparkSource::Remote(paths.clone()), &spill_root(cfg), sw)?,
@@ -214,7 +216,7 @@ fn compute_files(
     // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
     // take hundreds of megabytes).
     let peak_after_facts = output::peak_memory_bytes();
-    let Facts { as_of, counts, customers: customer_facts, items, pairs, itemsets, sequences, .. } = facts;
+    let Facts { as_of, counts, customers: customer_facts, items, pairs, itemsets, sequences, days, .. } = facts;
     let mut clv_report = None;
     let mut clv_columns = None;
     if let Some(f) = customer_facts.as_ref().filter(|_| job.fits_clv(cfg)) {
@@ -245,10 +247,21 @@ fn compute_files(
             scoring: cfg.scoring,
             lapse_thresholds: &cfg.lapse_thresholds,
             money_decimals: cfg.money_decimals,
+            trend_days: cfg.trends.trend_days,
+            tiers: &cfg.trends.tiers,
         };
         let mut made = customers::tables(&f, as_of, opts)?;
         if let Some(clv_table) = &clv_columns {
             made[0].1 = with_clv_columns(&made[0].1, clv_table)?;
+        }
+        if let Some(days) = &days {
+            let opts = activity::Options {
+                cohort_period: cfg.trends.cohort_period,
+                kpi_window_days: cfg.trends.kpi_window_days,
+                lapse_thresholds: &cfg.lapse_thresholds,
+                money_decimals: cfg.money_decimals,
+            };
+            made.extend(activity::tables(&f, days, as_of, opts)?);
         }
         // The customer tables come first (the manifest and the queries list them in that order).
         tables.splice(0..0, made);

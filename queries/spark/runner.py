@@ -378,6 +378,9 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
         if plan.get("purchase_days"):
             customers = customers.join(step("17_purchase_days.sql"), "customer_id", "left")
         write(customers, "customers")
+        if plan.get("activity"):
+            write(step("19_customer_days.sql"), "customer_days")
+            write(step("20_day_totals.sql"), "day_totals")
     if plan.get("items"):
         view("basket_items", "09_basket_items.sql", cache=True)
         write(step("10_items.sql"), "items")

@@ -43,6 +43,7 @@ pub fn customer_facts(
     favourite: bool,
     has_cost: bool,
     days: bool,
+    activity: bool,
 ) -> Result<CustomerPass> {
     let n = keys.len();
     let mut frequency = vec![0u32; n];
@@ -88,6 +89,7 @@ pub fn customer_facts(
         last_purchase: who.iter().map(|&cu| last[cu]).collect(),
         favourite_product,
         days: days.then(|| purchase_days(r, n, &who)),
+        activity: activity.then(|| super::activity::customer_activity(r, &who)),
     };
     Ok(CustomerPass { facts, item_customers: pass.map(|p| p.customers) })
 }
@@ -163,6 +165,9 @@ pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<Custome
             a.count.extend(b.count);
             a.repeat_value.extend(b.repeat_value);
             a.last_gap_days.extend(b.last_gap_days);
+        }
+        if let (Some(a), Some(b)) = (all.activity.as_mut(), p.activity) {
+            a.append(b);
         }
     }
     Ok(Some(all))

@@ -164,7 +164,15 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         };
         let keys = customer_keys()?;
         let product_keys = o.products.as_ref().map(|p| &p.0.keys);
-        customer_pass = Some(customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost, s.plan.purchase_days)?);
+        customer_pass = Some(customer_facts(
+            &records,
+            &keys,
+            product_keys,
+            s.plan.favourite,
+            has.cost,
+            s.plan.purchase_days,
+            s.plan.activity,
+        )?);
         sw.lap("customer_facts");
     }
     let (mut items, mut pairs, mut itemsets, mut sequences) = (None, None, None, None);
@@ -209,6 +217,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
             sw.lap("sequence_facts");
         }
     }
+    let days = if s.plan.activity { Some(super::activity::day_totals(&o)?) } else { None };
     let customers = customer_pass.map(|p| p.facts);
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
         return Err(no_customers(s, &o.counts));
@@ -216,7 +225,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     let counts = o.counts.clone();
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop(o));
-    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences })
+    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days })
 }
 
 /// The customer tables need at least one customer with a purchase order.

@@ -5,6 +5,7 @@
 //! - `partitioned`: streams the dump slice by slice into a spill folder, partitioned by order, so
 //!   its memory follows `--memory-limit` instead of the dump's size (see [`partitioned`]).
 
+pub mod activity;
 pub mod customers;
 pub mod memory;
 pub mod orders;

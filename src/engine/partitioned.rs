@@ -32,7 +32,7 @@ use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, 
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts, Facts, ItemFacts};
+use crate::facts::{col_names as c, Counts, DayTotals, Facts, ItemFacts};
 use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
 use crate::input::Dump;
 use crate::kernels::baskets::{self, Csr};
@@ -57,6 +57,8 @@ pub const CUSTOMER_FACT_BYTES: u64 = 160;
 /// rows, predictions, and the clv table with its sorted copy): measured 510 bytes a customer for
 /// the whole run at 1M and 10M customers (bench/clv_bench.py), of which about 350 are the CLV's.
 pub const CLV_CUSTOMER_BYTES: u64 = 350;
+/// Bytes a customer's day of activity takes in the facts (day, purchase orders, exact amount).
+pub const ACTIVITY_ROW_BYTES: u64 = 28;
 
 /// Which of `n` partitions a key goes to (a fixed mix of the key's bits, so both passes agree).
 fn partition_ids(keys: &Column, n: u32, seed: u64) -> Result<Vec<u32>> {
@@ -359,6 +361,7 @@ pub fn facts(
     let mut records = Writers::new(&spill, "orders", n_cparts, buffer);
     let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
     let mut basket_file = SetFile::create(spill.file("baskets.bin"), buffer)?;
+    let mut day_parts = Vec::new();
     let mut quiet = Stopwatch::start();
     let item_is_product = s.plan.items == Some(c::PRODUCT);
     // Which item sets the customer records carry (as the memory engine codes them).
@@ -394,6 +397,9 @@ pub fn facts(
                     basket_file.push(its.iter().map(|&it| ids[it as usize]))?;
                 }
             }
+        }
+        if s.plan.activity {
+            day_parts.push(super::activity::day_totals(&o)?);
         }
         if s.plan.customers || (has.customer && s.plan.items.is_some()) {
             write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, &spill, n_cparts)?;
@@ -452,12 +458,21 @@ pub fn facts(
                 baskets: product_sets,
             };
             let product_keys = products.as_ref().map(|(k, _)| k);
-            let pass = customer_facts(&records, &keys, product_keys, s.plan.favourite, has.cost, s.plan.purchase_days)?;
+            let pass = customer_facts(
+                &records,
+                &keys,
+                product_keys,
+                s.plan.favourite,
+                has.cost,
+                s.plan.purchase_days,
+                s.plan.activity,
+            )?;
             if item_is_product {
                 add_counts(&mut item_customers, pass.item_customers.as_deref());
             }
             let per_customer = CUSTOMER_FACT_BYTES + if s.plan.purchase_days { CLV_CUSTOMER_BYTES } else { 0 };
-            held += pass.facts.len() as u64 * per_customer;
+            held += pass.facts.len() as u64 * per_customer
+                + pass.facts.activity.as_ref().map_or(0, |a| a.day.len() as u64 * ACTIVITY_ROW_BYTES);
             let done = (q + 1) as u64;
             if held.saturating_mul(n_cparts as u64) / done > limit {
                 return Err(Error::Config(format!(
@@ -576,6 +591,7 @@ pub fn facts(
             pairs: pair_facts,
             itemsets: itemset_facts,
             sequences: sequence_facts,
+            days: s.plan.activity.then(|| DayTotals::merge(day_parts)),
         },
         report,
     ))

@@ -27,8 +27,8 @@ use super::{check_money_range, memory::no_customers, orders, require_lines, AbsS
 use crate::config::{Columns, SparkOptions};
 use crate::error::{one_line, Error, Result};
 use crate::facts::{
-    col_names as c, Counts, CustomerFacts, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan, Present, PurchaseDays,
-    SequenceFacts,
+    col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
+    Present, PurchaseDays, SequenceFacts,
 };
 use crate::input::Mode;
 use crate::kernels::codes::{self, NONE};
@@ -36,7 +36,7 @@ use crate::kernels::money::{self, Exact};
 use crate::kernels::sequences::Timelines;
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 19] = [
+const FILES: [(&str, &str); 21] = [
     ("runner.py", include_str!("../../queries/spark/runner.py")),
     ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
     ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
@@ -56,6 +56,8 @@ const FILES: [(&str, &str); 19] = [
     ("16_pair_stats.sql", include_str!("../../queries/spark/16_pair_stats.sql")),
     ("17_purchase_days.sql", include_str!("../../queries/spark/17_purchase_days.sql")),
     ("18_pattern_orders.sql", include_str!("../../queries/spark/18_pattern_orders.sql")),
+    ("19_customer_days.sql", include_str!("../../queries/spark/19_customer_days.sql")),
+    ("20_day_totals.sql", include_str!("../../queries/spark/20_day_totals.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -168,6 +170,7 @@ pub fn facts(
             "pairs": s.plan.pairs,
             "itemsets": s.plan.itemsets,
             "sequences": s.plan.sequences,
+            "activity": s.plan.activity,
         },
         "basket": {
             "min_pair_orders": s.basket.min_pair_orders,
@@ -455,9 +458,12 @@ fn read_facts(
     let mut customers = None;
     if plan.customers {
         let df = read_dir(dir, "customers", &mut bytes)?;
-        let f = customer_facts(&df, plan, has)?;
+        let mut f = customer_facts(&df, plan, has)?;
         if f.is_empty() {
             return Err(no_customers(s, &counts));
+        }
+        if plan.activity {
+            f.activity = Some(customer_activity(&read_dir(dir, "customer_days", &mut bytes)?, &f.customer_id)?);
         }
         customers = Some(f);
     }
@@ -475,7 +481,46 @@ fn read_facts(
         let df = read_dir(dir, "pattern_orders", &mut bytes)?;
         (itemsets, sequences) = pattern_facts(&df, item_facts, s, plan, as_of, counts.purchase_orders)?;
     }
-    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences }, bytes))
+    let days = if plan.activity { Some(day_totals(&read_dir(dir, "day_totals", &mut bytes)?)?) } else { None };
+    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days }, bytes))
+}
+
+/// Step 19's rows (customer, day, purchase orders, amount) as the activity of the customers whose
+/// ids are `ids` (the customer facts' rows; rows of other customers are dropped).
+fn customer_activity(df: &DataFrame, ids: &Column) -> Result<CustomerActivity> {
+    let row = codes_of(ids, &key_column(df, "customer_id", c::CUSTOMER)?)?;
+    let day = i64_column(df, "day")?;
+    let purchases = u32_column(df, "purchase_orders")?;
+    let amount = exact_column(df, "amount")?;
+    let mut v: Vec<(u32, i32, u32, Exact)> = (0..df.height())
+        .filter(|&i| row[i] != NONE)
+        .map(|i| (row[i], day[i] as i32, purchases[i], amount[i]))
+        .collect();
+    v.sort_unstable_by_key(|&(r, d, _, _)| (r, d));
+    let mut a = CustomerActivity { offsets: vec![0; ids.len() + 1], ..Default::default() };
+    for &(r, d, p, x) in &v {
+        a.offsets[r as usize + 1] += 1;
+        a.day.push(d);
+        a.purchase_orders.push(p);
+        a.amount.push(x);
+    }
+    for i in 0..ids.len() {
+        a.offsets[i + 1] += a.offsets[i];
+    }
+    Ok(a)
+}
+
+/// Step 20's rows as the day totals.
+fn day_totals(df: &DataFrame) -> Result<DayTotals> {
+    let df = df.sort(["day"], SortMultipleOptions::default())?;
+    Ok(DayTotals {
+        day: i64_column(&df, "day")?.into_iter().map(|d| d as i32).collect(),
+        orders: u32_column(&df, "orders")?,
+        purchase_orders: u32_column(&df, "purchase_orders")?,
+        net: exact_column(&df, "net")?,
+        guest: exact_column(&df, "guest")?,
+        returns: exact_column(&df, "returns")?,
+    })
 }
 
 /// Itemset and sequence facts from step 18's rows (purchase order, customer, time, item): the
@@ -646,6 +691,7 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
         } else {
             None
         },
+        activity: None,
     })
 }
 

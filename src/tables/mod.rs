@@ -3,17 +3,21 @@
 //! [`crate::kernels`] only: never an engine, the output writer, the CLI or another family
 //! (`tests/it/layout.rs` checks it).
 
+pub mod activity;
 pub mod basket;
 pub mod clv;
 pub mod customers;
 pub mod patterns;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 12] = [
+pub const REGISTRY: [(&str, Family); 17] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
     ("purchase_deciles", Family::Customers),
+    ("profit_deciles", Family::Customers),
+    ("cohorts", Family::Activity),
+    ("kpis", Family::Activity),
     ("products", Family::Basket),
     ("basket_pairs", Family::Basket),
     ("clv", Family::Clv),
@@ -22,13 +26,21 @@ pub const REGISTRY: [(&str, Family); 12] = [
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),
+    ("segment_migration", Family::Snapshots),
+    ("decile_migration", Family::Snapshots),
 ];
 
 /// The table families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
-    /// customers, score_bins, monetary_deciles, purchase_deciles (needs customer facts).
+    /// customers, score_bins, monetary_deciles, purchase_deciles (needs customer facts), and
+    /// profit_deciles with a cost column.
     Customers,
+    /// cohorts, kpis (needs the customers' days of activity and the day totals; `run`).
+    Activity,
+    /// segment_migration, decile_migration: two snapshots' customers tables compared (`evergreen
+    /// compare`, `run --compare-with`).
+    Snapshots,
     /// products, basket_pairs (needs item and pair facts).
     Basket,
     /// clv, clv_params, clv_holdout (needs customer facts with purchase days; `--clv` or `evergreen clv`).

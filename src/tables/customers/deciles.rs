@@ -110,3 +110,26 @@ pub fn purchase_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame 
             col("max_monetary"),
         ])
 }
+
+/// `profit_deciles` (with a cost column): per profit decile (customers by profit descending, then
+/// customer_id; equal customer counts) its customers, profit, revenue, profit range and shares.
+pub fn profit_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
+    customers
+        .group_by([col("profit_decile").alias("decile")])
+        .agg([
+            count_rows().alias("customers"),
+            round_money(col("profit").sum(), money_decimals).alias("profit"),
+            round_money(col("monetary").sum(), money_decimals).alias("revenue"),
+            col("profit").min().alias("min_profit"),
+            col("profit").max().alias("max_profit"),
+        ])
+        .sort(["decile"], SortMultipleOptions::default())
+        .with_columns([
+            share(col("profit"), money_decimals).alias("profit_share"),
+            share_of_total(
+                round_money(col("profit").cum_sum(false), money_decimals),
+                round_money(col("profit").sum(), money_decimals),
+            )
+            .alias("cumulative_profit_share"),
+        ])
+}

@@ -4,11 +4,12 @@
 
 pub mod deciles;
 pub mod scores;
+pub mod trend;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::config::ScoringMethod;
+use crate::config::{ScoringMethod, Tier};
 use crate::error::{Error, Result};
 use crate::exprs::{days_until, fractional_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
@@ -20,21 +21,42 @@ pub struct Options<'a> {
     pub scoring: ScoringMethod,
     pub lapse_thresholds: &'a [u32],
     pub money_decimals: u32,
+    /// N of the trend columns (last N days vs the N before).
+    pub trend_days: u32,
+    /// Loyalty tiers, first match wins; none: no tier column.
+    pub tiers: &'a [Tier],
 }
 
-/// customers, score_bins, monetary_deciles, purchase_deciles, from the customer facts.
+/// customers, score_bins, monetary_deciles, purchase_deciles (and profit_deciles with a cost
+/// column), from the customer facts.
 pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(String, DataFrame)>> {
     let d = o.money_decimals;
     let has_cost = f.profit.is_some();
+    let mut base = rfm(f, as_of, d)?;
+    let has_trend = match trend::window_sums(f, as_of, o.trend_days, d) {
+        Some(sums) => {
+            let sums = DataFrame::new_infer_height(sums)?.lazy();
+            base = concat_lf_horizontal([base, sums], HConcatOptions::default())?.with_columns(trend::derived());
+            true
+        }
+        None => false,
+    };
+    if !o.tiers.is_empty() {
+        base = base.with_column(trend::tier(o.tiers).alias("tier"));
+    }
+    if has_cost {
+        base = trend::add_profit_ranks(base, d, has_trend);
+    }
+    let layout = Layout { has_cost, has_trend, has_tier: !o.tiers.is_empty() };
     let scored = scores::add_scores(
-        rfm(f, as_of, d)?.with_columns([
+        base.with_columns([
             lapse_bucket(col("recency_days"), o.lapse_thresholds).alias("lapse_bucket"),
             lit(NULL).cast(DataType::String).alias("segment"),
         ]),
         o.bins,
         o.scoring,
     );
-    let select: Vec<Expr> = columns(has_cost).into_iter().map(col).collect();
+    let select: Vec<Expr> = layout.columns().into_iter().map(col).collect();
     let customers = deciles::add_deciles(scored, d).select(select).collect()?;
     if customers.height() == 0 {
         return Err(Error::Internal("customer tables over no customer".into()));
@@ -42,13 +64,17 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
     let cust = customers.clone().lazy();
     let score_bins = scores::score_bins(cust.clone())?.collect()?;
     let monetary_deciles = deciles::monetary_deciles(cust.clone(), d, has_cost).collect()?;
-    let purchase_deciles = deciles::purchase_deciles(cust, d).collect()?;
-    Ok(vec![
+    let purchase_deciles = deciles::purchase_deciles(cust.clone(), d).collect()?;
+    let mut out = vec![
         ("customers".to_string(), customers),
         ("score_bins".to_string(), score_bins),
         ("monetary_deciles".to_string(), monetary_deciles),
         ("purchase_deciles".to_string(), purchase_deciles),
-    ])
+    ];
+    if layout.has_cost {
+        out.push(("profit_deciles".to_string(), deciles::profit_deciles(cust, d).collect()?));
+    }
+    Ok(out)
 }
 
 /// Per-customer recency, frequency, monetary (and profit with a cost column) and the favourite
@@ -113,7 +139,35 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
     })
 }
 
-/// Column order of the `customers` table (profit only with a cost column).
+/// Which optional columns the `customers` table has.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// profit, profit_decile, profit_group (a cost column).
+    pub has_cost: bool,
+    /// The trend columns (a timestamp column).
+    pub has_trend: bool,
+    /// tier (tiers given).
+    pub has_tier: bool,
+}
+
+impl Layout {
+    /// Column order of the `customers` table.
+    pub fn columns(self) -> Vec<&'static str> {
+        let mut v = columns(false);
+        if self.has_trend {
+            v.extend(trend::COLUMNS);
+        }
+        if self.has_tier {
+            v.push("tier");
+        }
+        if self.has_cost {
+            v.extend(["profit", "profit_decile", "profit_group"]);
+        }
+        v
+    }
+}
+
+/// Column order of the SPEC's `customers` columns (profit only with a cost column).
 pub fn columns(has_cost: bool) -> Vec<&'static str> {
     let mut v = vec![
         "customer_id",

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Issue 14: an INDEPENDENT DuckDB SQL implementation of the trend columns, cohorts, kpis, profit deciles /
+profit_group and segment / decile migration tables, and a checker of evergreen's output against it.
+
+Written from the issue-14 definitions (trend columns, cohorts, kpis, migration, profit) and
+../shared/SPEC.md, not from evergreen's code. Cleaning is bench/reference.py's (its statements lines,
+valid, params, cur are reused): rejected lines (null order / ts / amount, non-finite amount), future lines
+(ts >= as_of 00:00), default as_of = the day after the latest valid line's date; orders naming two
+customers are dropped here. Timestamps are read in UTC (SET TimeZone = 'UTC'), so a zoned timestamp's
+date is its UTC date. Money: every sum is taken exactly in DECIMAL(38,18), turned into the nearest double
+once, then rounded to money_decimals, halves away from zero (DuckDB's round(DOUBLE) = round(x*100)/100,
+README "Numbers"); ratios are computed from the rounded sums. Null cost counts 0 in profit.
+
+Usage:
+  python3 bench/trends_reference.py --input DUMP.parquet --out EVERGREEN_OUT [--as-of YYYY-MM-DD]
+      [--trend-days 90] [--kpi-window-days 30] [--cohort-period month|week] [--lapse-thresholds 30,60,90,120]
+  python3 bench/trends_reference.py --compare-from OUT_A --compare-to OUT_B --migration-out DIR
+  python3 bench/trends_reference.py --selftest
+Prints one line per table ("cohorts: 312 rows identical"); exit 1 on any difference (first rows shown).
+Needs: pip install duckdb pandas pyarrow
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import duckdb
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference import reference_sql  # noqa: E402
+
+DEC = "DECIMAL(38,18)"
+RATIO = {"spend_change_pct", "orders_change_pct", "retention", "revenue_per_customer", "repeat_rate",
+         "avg_order_value", "window_avg_order_value", "window_revenue_per_customer", "profit_share",
+         "cumulative_profit_share"}
+MONEY = {"recent_spend", "prior_spend", "revenue", "guest_revenue", "returns", "window_revenue",
+         "window_guest_revenue", "window_returns", "profit", "min_profit", "max_profit", "revenue_before",
+         "revenue_after"}
+TREND = ["recent_orders", "recent_spend", "prior_orders", "prior_spend", "spend_change_pct", "orders_change_pct",
+         "declining"]
+
+
+def money(expr: str, where: str = "true", d: int = 2) -> str:
+    """An exact sum, rounded once (0 over no rows; never -0.0)."""
+    return f"(round(coalesce(sum(({expr})::{DEC}) FILTER (WHERE {where}), 0)::DOUBLE, {d}) + 0.0)"
+
+
+def source(path: str) -> str:
+    p = path.strip()
+    if p[:1] in ("'", "["):
+        return p
+    if os.path.isdir(p):
+        p = os.path.join(p, "**", "*.parquet")
+    return "'" + p.replace("'", "''") + "'"
+
+
+def select_list(con, src: str) -> str:
+    """Canonical columns: blank string ids are null, whole-number float ids are integers."""
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()}
+    out = []
+    for c in ("customer_id", "order_id"):
+        t = types[c]
+        out.append(f"CASE WHEN trim({c}) = '' THEN NULL ELSE {c} END AS {c}" if "CHAR" in t
+                   else f"{c}::BIGINT AS {c}" if t in ("FLOAT", "DOUBLE") else c)
+    out += ["ts::TIMESTAMP AS ts", "amount::DOUBLE AS amount",
+            "product_id" if "product_id" in types else "NULL AS product_id"]
+    if "cost" in types:
+        out.append("cost::DOUBLE AS cost")
+    return ", ".join(out)
+
+
+def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresholds, has_cost: bool,
+               d: int = 2) -> list[str]:
+    """Temp tables tr_customers, tr_cohorts, tr_kpis (and tr_profit_deciles with a cost column)."""
+    stmts = reference_sql(src, "/nonexistent", as_of=as_of, select=select, money_decimals=d)[:4]
+    for stmt, table in zip(stmts, ["lines", "valid", "params", "cur"]):
+        assert f"TEMP TABLE {table} AS" in stmt, f"reference.py changed: expected table {table} in {stmt[:80]!r}"
+    m = lambda e, wh="true": money(e, wh, d)  # noqa: E731
+    ps = (lambda x: f"date_trunc('month', {x})::DATE") if period == "month" else \
+         (lambda x: f"date_trunc('week', {x})::DATE")
+    idx = (lambda a, b: f"(12 * (year({b}) - year({a})) + month({b}) - month({a}))") if period == "month" else \
+          (lambda a, b: f"(({b} - {a}) // 7)")
+    step = (lambda c, k: f"({c} + to_months({k}::INTEGER))::DATE") if period == "month" else \
+           (lambda c, k: f"({c} + 7 * {k}::INTEGER)::DATE")
+    profit = f"sum((amount - cost)::{DEC}) FILTER (WHERE customer_id IS NOT NULL)" if has_cost else "NULL"
+    lapsed = ", ".join(f"count(*) FILTER (WHERE recency_days > {t}) AS lapsed_{t}" for t in thresholds)
+    return stmts + [
+        # Kept orders: no two customers; time = earliest line, date = its UTC date.
+        """CREATE OR REPLACE TEMP TABLE tr_keep AS
+           SELECT order_id, max(customer_id) AS order_customer, min(ts)::DATE AS odate
+           FROM cur GROUP BY order_id HAVING count(DISTINCT customer_id) <= 1""",
+        # Per order: purchase flag (exact net rounded > 0) and its exact (unrounded) money parts.
+        f"""CREATE OR REPLACE TEMP TABLE tr_o AS
+            SELECT k.order_id, any_value(k.order_customer) AS customer_id, any_value(k.odate) AS odate,
+                   any_value(p.as_of - k.odate) AS days_ago,
+                   round(sum(l.amount::{DEC})::DOUBLE, {d}) > 0 AS is_purchase,
+                   sum(l.amount::{DEC}) AS all_amt,
+                   coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NOT NULL), 0) AS cust_amt,
+                   coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NULL), 0) AS guest_amt,
+                   coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.amount < 0), 0) AS neg_amt,
+                   {profit} AS cust_profit
+            FROM cur l JOIN tr_keep k ON l.order_id = k.order_id, params p GROUP BY k.order_id""",
+        f"""CREATE OR REPLACE TEMP TABLE tr_c0 AS
+            SELECT customer_id, count(*) FILTER (WHERE is_purchase) AS frequency,
+                   min(odate) FILTER (WHERE is_purchase) AS first_day, max(odate) FILTER (WHERE is_purchase) AS last_day,
+                   {m('cust_amt')} AS monetary, {m('cust_profit')} AS profit,
+                   count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN 1 AND {n}) AS recent_orders,
+                   {m('cust_amt', f'days_ago BETWEEN 1 AND {n}')} AS recent_spend,
+                   count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN {n + 1} AND {2 * n}) AS prior_orders,
+                   {m('cust_amt', f'days_ago BETWEEN {n + 1} AND {2 * n}')} AS prior_spend,
+                   min(odate) FILTER (WHERE is_purchase AND days_ago BETWEEN 1 AND {w}) AS first_in_window,
+                   max(odate) FILTER (WHERE is_purchase AND days_ago > {w}) AS last_before_window,
+                   count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN 1 AND {w}) AS window_purchases
+            FROM tr_o WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) FILTER (WHERE is_purchase) > 0""",
+        f"""CREATE OR REPLACE TEMP TABLE tr_customers AS
+            WITH t AS (
+              SELECT c.*, p.as_of - last_day AS recency_days, p.as_of - first_day AS tenure_days,
+                     CASE WHEN prior_spend > 0 THEN 100 * (recent_spend - prior_spend) / prior_spend END AS spend_change_pct,
+                     CASE WHEN prior_orders > 0 THEN 100 * (recent_orders - prior_orders) / prior_orders END
+                       AS orders_change_pct,
+                     prior_orders > 0 AND (recent_orders < prior_orders OR 2 * recent_spend <= prior_spend) AS declining
+              FROM tr_c0 c, params p),
+            o AS (  -- profit order; exact integer minor units for the cumulative sums
+              SELECT *, round(profit * {10 ** d})::HUGEINT AS minor,
+                     row_number() OVER (ORDER BY profit DESC, customer_id) - 1 AS p, count(*) OVER () AS n_cust
+              FROM t)
+            SELECT * EXCLUDE (minor, p, n_cust), 1 + (10 * p) // n_cust AS profit_decile,
+                   CASE WHEN profit > 0 AND 10 * cum_before < total THEN 'top'
+                        WHEN profit > 0 AND 2 * cum_before < total THEN 'next'
+                        WHEN profit > 0 AND declining THEN 'declining' END AS profit_group
+            FROM (SELECT *, coalesce(sum(minor) OVER (ORDER BY profit DESC, customer_id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cum_before,
+                         sum(minor) OVER () AS total FROM o)""",
+        # Cohorts: every period from the cohort to the period holding D - 1, zero rows included.
+        f"""CREATE OR REPLACE TEMP TABLE tr_cohorts AS
+            WITH cc AS (SELECT customer_id, {ps('first_day')} AS cohort FROM tr_customers),
+            g0 AS (SELECT cohort, count(*) AS cohort_customers FROM cc GROUP BY cohort),
+            grid AS (
+              SELECT cohort, cohort_customers, unnest(range(0, {idx('cohort', ps('p.as_of - 1'))} + 1)) AS period_index
+              FROM g0, params p),
+            act AS (
+              SELECT cc.cohort, {idx('cc.cohort', ps('o.odate'))} AS period_index,
+                     count(DISTINCT o.customer_id) FILTER (WHERE o.is_purchase) AS active_customers,
+                     {m('o.cust_amt')} AS revenue
+              FROM tr_o o JOIN cc ON o.customer_id = cc.customer_id GROUP BY ALL)
+            SELECT g.cohort, g.period_index::BIGINT AS period_index, {step('g.cohort', 'g.period_index')} AS period_start,
+                   g.cohort_customers, coalesce(a.active_customers, 0) AS active_customers,
+                   coalesce(a.active_customers, 0) / g.cohort_customers AS retention,
+                   coalesce(a.revenue, 0.0) AS revenue, coalesce(a.revenue, 0.0) / g.cohort_customers AS revenue_per_customer
+            FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.period_index = g.period_index
+            ORDER BY g.cohort, g.period_index""",
+        # Orders before the cohort (period_index < 0) find no grid row and so are in no row.
+        f"""CREATE OR REPLACE TEMP TABLE tr_kpis AS
+            WITH c AS (
+              SELECT count(*) AS customers, count(*) FILTER (WHERE frequency >= 2) AS repeaters, {lapsed},
+                     count(*) FILTER (WHERE window_purchases > 0) AS window_active,
+                     count(*) FILTER (WHERE tenure_days BETWEEN 1 AND {w}) AS window_new,
+                     count(*) FILTER (WHERE tenure_days > {w} AND first_in_window - last_before_window > {max(thresholds)})
+                       AS window_reactivated
+              FROM tr_customers),
+            o AS (
+              SELECT {m('all_amt')} AS revenue, count(*) FILTER (WHERE is_purchase) AS orders,
+                     {m('cust_amt', 'customer_id IN (SELECT customer_id FROM tr_customers)')} AS customer_revenue,
+                     {m('guest_amt')} AS guest_revenue, -{m('neg_amt')} + 0.0 AS returns,
+                     {m('all_amt', f'days_ago <= {w}')} AS window_revenue,
+                     count(*) FILTER (WHERE is_purchase AND days_ago <= {w}) AS window_orders,
+                     {m('cust_amt', f'days_ago <= {w} AND customer_id IN (SELECT customer_id FROM tr_customers)')}
+                       AS window_customer_revenue,
+                     {m('guest_amt', f'days_ago <= {w}')} AS window_guest_revenue,
+                     -{m('neg_amt', f'days_ago <= {w}')} + 0.0 AS window_returns
+              FROM tr_o)
+            SELECT p.as_of, {w}::BIGINT AS window_days, c.customers,
+                   CASE WHEN c.customers > 0 THEN c.repeaters / c.customers ELSE 0 END AS repeat_rate,
+                   {', '.join(f'c.lapsed_{t}' for t in thresholds)}, o.revenue, o.orders,
+                   CASE WHEN o.orders > 0 THEN o.revenue / o.orders ELSE 0 END AS avg_order_value,
+                   CASE WHEN c.customers > 0 THEN o.customer_revenue / c.customers ELSE 0 END AS revenue_per_customer,
+                   o.guest_revenue, o.returns, c.window_active, c.window_new,
+                   c.window_active - c.window_new AS window_returning, c.window_reactivated,
+                   o.window_revenue, o.window_orders,
+                   CASE WHEN o.window_orders > 0 THEN o.window_revenue / o.window_orders ELSE 0 END AS window_avg_order_value,
+                   o.window_guest_revenue, o.window_returns,
+                   CASE WHEN c.window_active > 0 THEN o.window_customer_revenue / c.window_active ELSE 0 END
+                     AS window_revenue_per_customer
+            FROM params p, c, o""",
+    ] + ([f"""CREATE OR REPLACE TEMP TABLE tr_profit_deciles AS
+              WITH g AS (SELECT profit_decile AS decile, count(*) AS customers, {m('profit')} AS profit,
+                                {m('monetary')} AS revenue, min(profit) AS min_profit, max(profit) AS max_profit
+                         FROM tr_customers GROUP BY 1),
+              t AS (SELECT {m('profit')} AS total FROM tr_customers)
+              SELECT g.*, CASE WHEN t.total = 0 THEN 0 ELSE g.profit / t.total END AS profit_share,
+                     CASE WHEN t.total = 0 THEN 0 ELSE sum(g.profit) OVER (ORDER BY decile) / t.total END
+                       AS cumulative_profit_share
+              FROM g, t ORDER BY decile"""] if has_cost else [])
+
+
+def migration_sql(a: str, b: str, from_as_of: str, to_as_of: str, d: int = 2) -> list[str]:
+    """Temp tables tr_segment_migration, tr_decile_migration from two customers tables (SQL sources, A earlier)."""
+    out = []
+    for name, col, order in [("segment", "segment", "from_segment, to_segment"),
+                             ("decile", "monetary_decile::VARCHAR", "fk, tk")]:
+        out.append(f"""CREATE OR REPLACE TEMP TABLE tr_{name}_migration AS
+            WITH j AS (
+              SELECT CASE WHEN a.customer_id IS NULL THEN 'new' ELSE a.{col} END AS from_{name},
+                     CASE WHEN b.customer_id IS NULL THEN 'gone' ELSE b.{col} END AS to_{name},
+                     a.monetary AS ma, b.monetary AS mb
+              FROM {a} a FULL OUTER JOIN {b} b ON a.customer_id = b.customer_id)
+            SELECT from_{name}, to_{name}, count(*) AS customers, {money('ma', 'true', d)} AS revenue_before,
+                   {money('mb', 'true', d)} AS revenue_after, DATE '{from_as_of}' AS from_as_of, DATE '{to_as_of}' AS to_as_of
+            FROM j GROUP BY ALL
+            ORDER BY {order.replace('fk', f"CASE from_{name} WHEN 'new' THEN 0 WHEN 'gone' THEN 11 ELSE from_{name}::INT END")
+                            .replace('tk', f"CASE to_{name} WHEN 'new' THEN 0 WHEN 'gone' THEN 11 ELSE to_{name}::INT END")}""")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- checker
+
+def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[str], ordered: bool = False,
+            d: int = 2, where: str = "true") -> bool:
+    """Compare temp table `ref` with evergreen's Parquet on `keys` (columns `cols`); print one summary line."""
+    if not os.path.exists(ev_path):
+        print(f"{name}: MISSING {ev_path}")
+        return False
+    ev = f"read_parquet('{ev_path}')"
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {ev}").fetchall()}
+    problems = [f"column {c} missing" for c in keys + cols if c not in have]
+    cols = [c for c in cols if c in have]
+    if any(k not in have for k in keys):
+        print(f"{name}: DIFFERENT ({'; '.join(problems)})")
+        return False
+    on = " AND ".join(f"r.{k} = e.{k}" for k in keys) or "true"
+    j = f"(SELECT * FROM {ref} WHERE {where}) r FULL OUTER JOIN (SELECT *, true AS __e FROM {ev}) e ON {on}"
+    nr, ne = con.execute(f"SELECT count(*) FILTER (WHERE e.__e IS NULL), count(*) FILTER (WHERE r.{(keys or cols)[0]} "
+                         f"IS NULL AND e.__e) FROM {j}").fetchone() if keys else (0, 0)
+    if nr or ne:
+        problems.append(f"{nr} reference rows missing in evergreen, {ne} evergreen rows not in the reference")
+        for side, cond in (("only reference", "e.__e IS NULL"), ("only evergreen", f"r.{keys[0]} IS NULL")):
+            for row in con.execute(f"SELECT {', '.join(f'coalesce(r.{k}, e.{k})' for k in keys)} FROM {j} "
+                                   f"WHERE {cond} LIMIT 3").fetchall():
+                problems.append(f"  {side}: {dict(zip(keys, row))}")
+    for c in cols:
+        if c in MONEY:
+            bad = f"round(r.{c}, {d}) IS DISTINCT FROM round(e.{c}, {d})"
+        elif c in RATIO:
+            bad = (f"NOT coalesce((r.{c} IS NULL AND e.{c} IS NULL) OR "
+                   f"abs(r.{c} - e.{c}) <= 1e-9 * greatest(abs(r.{c}), abs(e.{c})) + 1e-12, false)")
+        else:
+            bad = f"r.{c} IS DISTINCT FROM e.{c}"
+        q = f"SELECT {', '.join(f'r.{k}' for k in keys) or '0'}, r.{c}, e.{c} FROM {j} WHERE e.__e AND r.{(keys or [c])[0]} IS NOT NULL AND "
+        try:
+            rows = con.execute(q + bad).fetchall()
+        except duckdb.Error:  # incomparable types (e.g. a string vs a number): compare their text
+            rows = con.execute(q + f"r.{c}::VARCHAR IS DISTINCT FROM e.{c}::VARCHAR").fetchall()
+        if rows:
+            problems.append(f"{c}: {len(rows)} rows differ")
+            for row in rows[:3]:
+                problems.append(f"  {dict(zip(keys, row[:len(keys)]))}: reference {row[-2]!r}, evergreen {row[-1]!r}")
+    if ordered and not problems:
+        kl = ", ".join(keys)
+        mine = con.execute(f"SELECT {kl} FROM {ref} WHERE {where}").fetchall()
+        theirs = con.execute(f"SELECT {kl} FROM {ev}").fetchall()
+        if [tuple(map(str, r)) for r in mine] != [tuple(map(str, r)) for r in theirs]:
+            problems.append("rows in another order than the definition's")
+    n = con.execute(f"SELECT count(*) FROM {ref} WHERE {where}").fetchone()[0]
+    print(f"{name}: {n} rows identical" if not problems else f"{name}: DIFFERENT\n    " + "\n    ".join(problems))
+    return not problems
+
+
+def connect(threads: int = 2):
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def build(con, input_path: str, a) -> bool:
+    """Run the trends SQL on `con`; True when the dump has a cost column."""
+    src = source(input_path)
+    select = select_list(con, src)
+    has_cost = "AS cost" in select
+    for s in trends_sql(src, select, a.as_of, a.trend_days, a.kpi_window_days, a.cohort_period,
+                        a.thresholds, has_cost, a.money_decimals):
+        con.execute(s)
+    return has_cost
+
+
+def check(a) -> bool:
+    con = connect(a.threads)
+    has_cost = build(con, a.input, a)
+    o, d = a.out, a.money_decimals
+    ok = compare(con, "customers", "tr_customers", f"{o}/customers.parquet", ["customer_id"],
+                 TREND + (["profit", "profit_group"] if has_cost else []), d=d)
+    ok &= compare(con, "lapsed_customers", "tr_customers", f"{o}/lapsed_customers.parquet", ["customer_id"],
+                  TREND[:4] + ["spend_change_pct", "declining"], d=d, where=f"recency_days > {min(a.thresholds)}")
+    ok &= compare(con, "cohorts", "tr_cohorts", f"{o}/cohorts.parquet", ["cohort", "period_index"],
+                  ["period_start", "cohort_customers", "active_customers", "retention", "revenue",
+                   "revenue_per_customer"], ordered=True, d=d)
+    kcols = [r[0] for r in con.execute("DESCRIBE tr_kpis").fetchall()]
+    ok &= compare(con, "kpis", "tr_kpis", f"{o}/kpis.parquet", [], kcols, d=d)
+    if has_cost:
+        pcols = [r[0] for r in con.execute("DESCRIBE tr_profit_deciles").fetchall()]
+        ok &= compare(con, "profit_deciles", "tr_profit_deciles", f"{o}/profit_deciles.parquet", ["decile"],
+                      pcols[1:], ordered=True, d=d)
+    return ok
+
+
+def snapshot_as_of(folder: str) -> str:
+    """A snapshot's as_of: its kpis table's, else its manifest's."""
+    if os.path.exists(f"{folder}/kpis.parquet"):
+        return str(duckdb.sql(f"SELECT as_of::DATE FROM read_parquet('{folder}/kpis.parquet')").fetchone()[0])
+    return json.load(open(f"{folder}/_manifest.json"))["as_of"]
+
+
+def check_migration(a) -> bool:
+    con = connect(a.threads)
+    fa, fb = (f"read_parquet('{x}/customers.parquet')" for x in (a.compare_from, a.compare_to))
+    for s in migration_sql(fa, fb, snapshot_as_of(a.compare_from), snapshot_as_of(a.compare_to), a.money_decimals):
+        con.execute(s)
+    ok = True
+    for t in ("segment", "decile"):
+        ok &= compare(con, f"{t}_migration", f"tr_{t}_migration", f"{a.migration_out}/{t}_migration.parquet",
+                      [f"from_{t}", f"to_{t}"], ["customers", "revenue_before", "revenue_after", "from_as_of",
+                                                 "to_as_of"], ordered=True, d=a.money_decimals)
+    return ok
