@@ -196,24 +196,34 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
 
 def migration_sql(a: str, b: str, from_as_of: str, to_as_of: str, d: int = 2) -> list[str]:
     """Temp tables tr_segment_migration, tr_decile_migration from two customers tables (SQL sources, A earlier)."""
+    rank = lambda c: f"CASE {c} WHEN 'new' THEN 0 WHEN 'gone' THEN 11 ELSE {c}::INT END"  # noqa: E731
     out = []
-    for name, col, order in [("segment", "segment", "from_segment, to_segment"),
-                             ("decile", "monetary_decile::VARCHAR", "fk, tk")]:
+    for name, col in [("segment", "segment"), ("decile", "monetary_decile::VARCHAR")]:
+        f, t = f"from_{name}", f"to_{name}"
+        order = f"{f}, {t}" if name == "segment" else f"{rank(f)}, {rank(t)}"
         out.append(f"""CREATE OR REPLACE TEMP TABLE tr_{name}_migration AS
             WITH j AS (
-              SELECT CASE WHEN a.customer_id IS NULL THEN 'new' ELSE a.{col} END AS from_{name},
-                     CASE WHEN b.customer_id IS NULL THEN 'gone' ELSE b.{col} END AS to_{name},
+              SELECT CASE WHEN a.customer_id IS NULL THEN 'new' ELSE a.{col} END AS {f},
+                     CASE WHEN b.customer_id IS NULL THEN 'gone' ELSE b.{col} END AS {t},
                      a.monetary AS ma, b.monetary AS mb
               FROM {a} a FULL OUTER JOIN {b} b ON a.customer_id = b.customer_id)
-            SELECT from_{name}, to_{name}, count(*) AS customers, {money('ma', 'true', d)} AS revenue_before,
-                   {money('mb', 'true', d)} AS revenue_after, DATE '{from_as_of}' AS from_as_of, DATE '{to_as_of}' AS to_as_of
-            FROM j GROUP BY ALL
-            ORDER BY {order.replace('fk', f"CASE from_{name} WHEN 'new' THEN 0 WHEN 'gone' THEN 11 ELSE from_{name}::INT END")
-                            .replace('tk', f"CASE to_{name} WHEN 'new' THEN 0 WHEN 'gone' THEN 11 ELSE to_{name}::INT END")}""")
+            SELECT * FROM (
+              SELECT {f}, {t}, count(*) AS customers, {money('ma', 'true', d)} AS revenue_before,
+                     {money('mb', 'true', d)} AS revenue_after, DATE '{from_as_of}' AS from_as_of,
+                     DATE '{to_as_of}' AS to_as_of
+              FROM j GROUP BY {f}, {t})
+            ORDER BY {order}""")
     return out
 
 
 # ---------------------------------------------------------------------------------------------- checker
+
+def kind(t: str) -> str:
+    """Type family for the schema check: integer widths and float / decimal types may differ."""
+    t = t.upper()
+    return ("num" if any(x in t for x in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) else "text" if "CHAR" in t
+            else "timestamp" if t.startswith("TIMESTAMP") else t)
+
 
 def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[str], ordered: bool = False,
             d: int = 2, where: str = "true") -> bool:
@@ -222,8 +232,11 @@ def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[
         print(f"{name}: MISSING {ev_path}")
         return False
     ev = f"read_parquet('{ev_path}')"
-    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {ev}").fetchall()}
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {ev}").fetchall()}
+    mine = {r[0]: r[1] for r in con.execute(f"DESCRIBE {ref}").fetchall()}
     problems = [f"column {c} missing" for c in keys + cols if c not in have]
+    problems += [f"column {c} is {have[c]}, expected {mine[c]}" for c in keys + cols
+                 if c in have and kind(have[c]) != kind(mine[c])]
     cols = [c for c in cols if c in have]
     if any(k not in have for k in keys):
         print(f"{name}: DIFFERENT ({'; '.join(problems)})")
@@ -239,8 +252,8 @@ def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[
                                    f"WHERE {cond} LIMIT 3").fetchall():
                 problems.append(f"  {side}: {dict(zip(keys, row))}")
     for c in cols:
-        if c in MONEY:
-            bad = f"round(r.{c}, {d}) IS DISTINCT FROM round(e.{c}, {d})"
+        if c in MONEY:  # equal after rounding, and evergreen's value is itself rounded
+            bad = f"(round(r.{c}, {d}) IS DISTINCT FROM round(e.{c}, {d}) OR abs(e.{c} - round(e.{c}, {d})) > 1e-6)"
         elif c in RATIO:
             bad = (f"NOT coalesce((r.{c} IS NULL AND e.{c} IS NULL) OR "
                    f"abs(r.{c} - e.{c}) <= 1e-9 * greatest(abs(r.{c}), abs(e.{c})) + 1e-12, false)")
@@ -257,10 +270,11 @@ def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[
                 problems.append(f"  {dict(zip(keys, row[:len(keys)]))}: reference {row[-2]!r}, evergreen {row[-1]!r}")
     if ordered and not problems:
         kl = ", ".join(keys)
-        mine = con.execute(f"SELECT {kl} FROM {ref} WHERE {where}").fetchall()
-        theirs = con.execute(f"SELECT {kl} FROM {ev}").fetchall()
-        if [tuple(map(str, r)) for r in mine] != [tuple(map(str, r)) for r in theirs]:
-            problems.append("rows in another order than the definition's")
+        want = [tuple(map(str, r)) for r in con.execute(f"SELECT {kl} FROM {ref} WHERE {where}").fetchall()]
+        got = [tuple(map(str, r)) for r in con.execute(f"SELECT {kl} FROM {ev}").fetchall()]
+        i = next((i for i, (x, y) in enumerate(zip(want, got)) if x != y), None)
+        if i is not None:
+            problems.append(f"rows in another order than the definition's: row {i} is {got[i]}, expected {want[i]}")
     n = con.execute(f"SELECT count(*) FROM {ref} WHERE {where}").fetchone()[0]
     print(f"{name}: {n} rows identical" if not problems else f"{name}: DIFFERENT\n    " + "\n    ".join(problems))
     return not problems
@@ -307,7 +321,7 @@ def check(a) -> bool:
 def snapshot_as_of(folder: str) -> str:
     """A snapshot's as_of: its kpis table's, else its manifest's."""
     if os.path.exists(f"{folder}/kpis.parquet"):
-        return str(duckdb.sql(f"SELECT as_of::DATE FROM read_parquet('{folder}/kpis.parquet')").fetchone()[0])
+        return str(duckdb.connect().execute(f"SELECT as_of::DATE FROM read_parquet('{folder}/kpis.parquet')").fetchone()[0])
     return json.load(open(f"{folder}/_manifest.json"))["as_of"]
 
 
@@ -322,3 +336,115 @@ def check_migration(a) -> bool:
                       [f"from_{t}", f"to_{t}"], ["customers", "revenue_before", "revenue_after", "from_as_of",
                                                  "to_as_of"], ordered=True, d=a.money_decimals)
     return ok
+
+
+# ---------------------------------------------------------------------------------------------- selftest
+
+SELFTEST_LINES = """
+  (1,    1,  '2024-01-10 10:00:00+00', 100.00, 'P1', 95),   -- A's first purchase (January cohort)
+  (NULL, 1,  '2024-01-10 10:05:00+00',   5.00, 'P2', NULL), -- a guest line inside A's order
+  (1,    13, '2024-04-10 12:00:00+00',  25.00, 'P1', 24),
+  (1,    2,  '2024-05-20 09:00:00+00',  40.00, 'P3', 38),   -- A in the kpi window
+  (1,    3,  '2024-05-25 09:00:00+00', -15.00, 'P3', -14),  -- A's return (an order with net < 0)
+  (2,    4,  '2024-01-20 18:00:00+00',  30.00, 'P1', 10),   -- B (January cohort) ...
+  (2,    5,  '2024-05-28 23:30:00-05:00', 20.00, 'P2', 5),  -- ... lapsed 130 days, reactivated (UTC date May 29)
+  (3,    7,  '2024-02-10 08:00:00+00', -10.00, 'P4', NULL), -- C's return before C's first purchase
+  (3,    6,  '2024-03-05 08:00:00+00',  80.00, 'P4', 50),   -- C's first purchase (March cohort)
+  (3,    11, '2024-03-20 10:00:00+00',  10.00, 'P5', NULL), -- C's order cancelled by its own return (net 0)
+  (3,    11, '2024-03-20 10:01:00+00', -10.00, 'P5', NULL),
+  (3,    8,  '2024-04-01 10:00:00+00',  50.00, 'P1', 20),   -- order 8 names C and D: rejected
+  (4,    8,  '2024-04-01 10:00:00+00',  25.00, 'P2', 10),
+  (NULL, 9,  '2024-05-30 10:00:00+00',  12.50, 'P2', NULL), -- a guest order
+  (4,    10, '2024-05-31 23:30:00-02:00', 70.00, 'P1', 30), -- future: 2024-06-01 01:30 UTC >= as_of
+  (1,    12, NULL,                        9.99, 'P1', 1)    -- rejected: null timestamp
+"""
+
+
+def selftest() -> bool:
+    with tempfile.TemporaryDirectory(prefix="trends-selftest-") as work:
+        return _selftest(work)
+
+
+def _selftest(work: str) -> bool:
+    import pandas as pd
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 30)
+    con = connect()
+    con.execute(f"""COPY (SELECT c::BIGINT AS customer_id, o::BIGINT AS order_id, t::TIMESTAMPTZ AS ts,
+                                 a::DOUBLE AS amount, p AS product_id, k::DOUBLE AS cost
+                          FROM (VALUES {SELFTEST_LINES}) v(c, o, t, a, p, k)) TO '{work}/dump.parquet' (FORMAT parquet)""")
+    a = argparse.Namespace(as_of="2024-06-01", trend_days=90, kpi_window_days=30, cohort_period="month",
+                           thresholds=[30, 60, 90, 120], money_decimals=2, threads=2, input=f"{work}/dump.parquet")
+    build(con, a.input, a)
+    print("dump: as_of 2024-06-01, customers A=1 B=2 C=3 (D=4 only in a rejected and a future order)\n")
+    print("customers (trend, profit):")
+    print(con.execute(f"SELECT customer_id, frequency, monetary, recency_days, {', '.join(TREND)}, profit, "
+                      "profit_decile, profit_group FROM tr_customers ORDER BY customer_id").df().to_string(index=False))
+    print("\ncohorts (month):")
+    print(con.execute("SELECT * FROM tr_cohorts").df().to_string(index=False))
+    print("\nkpis:")
+    print(con.execute("SELECT * FROM tr_kpis").df().T.to_string(header=False))
+    print("\nprofit_deciles:")
+    print(con.execute("SELECT * FROM tr_profit_deciles").df().to_string(index=False))
+    wk = connect()
+    build(wk, a.input, argparse.Namespace(**{**vars(a), "cohort_period": "week"}))
+    print("\ncohorts (week; rows with activity or revenue only):")
+    print(wk.execute("SELECT * FROM tr_cohorts WHERE active_customers > 0 OR revenue <> 0").df().to_string(index=False))
+    print(wk.execute("SELECT count(*) AS week_rows, count(DISTINCT cohort) AS cohorts FROM tr_cohorts").df()
+          .to_string(index=False))
+    con.execute("""CREATE TEMP TABLE snap_a AS SELECT * FROM (VALUES (1, 'Champions', 100.0, 1), (2, 'Loyal', 50.0, 2),
+                   (3, 'Lost', 10.0, 3)) v(customer_id, segment, monetary, monetary_decile)""")
+    con.execute("""CREATE TEMP TABLE snap_b AS SELECT * FROM (VALUES (1, 'Champions', 150.0, 1), (3, 'At Risk', 70.0, 2),
+                   (5, 'New Customers', 20.0, 3)) v(customer_id, segment, monetary, monetary_decile)""")
+    for s in migration_sql("snap_a", "snap_b", "2024-03-01", "2024-06-01"):
+        con.execute(s)
+    for t in ("segment", "decile"):
+        print(f"\n{t}_migration (hand-made snapshots):")
+        print(con.execute(f"SELECT * FROM tr_{t}_migration").df().to_string(index=False))
+    # The checker against a folder made from the reference itself: identical, then one value changed.
+    out = f"{work}/out"
+    os.makedirs(out)
+    for t in ("customers", "cohorts", "kpis", "profit_deciles"):
+        con.execute(f"COPY tr_{t} TO '{out}/{t}.parquet' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT * FROM tr_customers WHERE recency_days > 30) TO '{out}/lapsed_customers.parquet' "
+                "(FORMAT parquet)")
+    print("\nchecker on the reference's own tables:")
+    ok = check(argparse.Namespace(**{**vars(a), "out": out}))
+    con.execute(f"COPY (SELECT * REPLACE (CASE WHEN period_index = 3 THEN revenue + 0.01 ELSE revenue END AS revenue) "
+                f"FROM tr_cohorts) TO '{out}/cohorts.parquet' (FORMAT parquet)")
+    print("\nchecker with one cohort revenue off by a cent (must report it):")
+    caught = not check(argparse.Namespace(**{**vars(a), "out": out}))
+    print(f"\nselftest: checker {'OK' if ok and caught else 'FAILED'}")
+    return ok and caught
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--input", help="Parquet file, glob or folder of the dump")
+    ap.add_argument("--out", help="evergreen output folder to check")
+    ap.add_argument("--as-of", help="YYYY-MM-DD (default: the day after the latest valid line's UTC date)")
+    ap.add_argument("--trend-days", type=int, default=90)
+    ap.add_argument("--kpi-window-days", type=int, default=30)
+    ap.add_argument("--cohort-period", choices=["month", "week"], default="month")
+    ap.add_argument("--lapse-thresholds", default="30,60,90,120")
+    ap.add_argument("--money-decimals", type=int, default=2)
+    ap.add_argument("--compare-from", help="earlier evergreen output folder (customers.parquet)")
+    ap.add_argument("--compare-to", help="later evergreen output folder")
+    ap.add_argument("--migration-out", help="folder with evergreen's segment_migration / decile_migration")
+    ap.add_argument("--selftest", action="store_true", help="run on a hand-made dump and print the tables")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    a.thresholds = sorted({int(t) for t in a.lapse_thresholds.split(",") if t.strip()})
+    if a.selftest:
+        return 0 if selftest() else 1
+    if a.compare_from or a.compare_to or a.migration_out:
+        if not (a.compare_from and a.compare_to and a.migration_out):
+            ap.error("--compare-from, --compare-to and --migration-out go together")
+        return 0 if check_migration(a) else 1
+    if not (a.input and a.out):
+        ap.error("--input and --out are required (or --compare-from/--compare-to/--migration-out, or --selftest)")
+    return 0 if check(a) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

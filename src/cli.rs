@@ -83,6 +83,9 @@ pub enum Command {
     /// sequence pairs (sequence_pairs) only.
     #[command(long_about = PATTERNS_LONG)]
     Patterns(RunArgs),
+    /// Write segment_migration and decile_migration: how customers moved between two snapshots.
+    #[command(long_about = COMPARE_LONG)]
+    Compare(CompareArgs),
     /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
     Query(QueryArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
@@ -255,6 +258,10 @@ pub struct TrendArgs {
     /// (>=). Replaces the config file's [tiers].
     #[arg(long, value_name = "NAME:THRESHOLDS")]
     pub tier: Vec<String>,
+    /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
+    /// root of as_of= partitions, its latest complete partition before this run's as-of).
+    #[arg(long, env = "EVERGREEN_COMPARE_WITH", value_name = "DIR")]
+    pub compare_with: Option<PathBuf>,
 }
 
 impl PatternArgs {
@@ -373,6 +380,39 @@ pub struct EngineArgs {
     #[arg(long, env = "EVERGREEN_SPARK_SUBMIT", value_name = "PATH")]
     pub spark_submit: Option<PathBuf>,
 }
+
+/// Flags of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier snapshot: an output folder of `run` (an as_of=YYYY-MM-DD partition is one), or
+    /// a root of as_of partitions (its latest complete one).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The later snapshot, likewise (a root: its latest complete partition).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Output folder for the two tables; replaced atomically (absent, empty or evergreen's own).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Seconds to wait when another evergreen run is writing the same --out; then exit 5.
+    #[arg(long, env = "EVERGREEN_LOCK_TIMEOUT", value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
+}
+
+const COMPARE_LONG: &str = "\
+Writes segment_migration and decile_migration (and _manifest.json, _SUCCESS) into --out, atomically, \
+from the customers tables of two snapshots. Both must come from `run` with the same bins, scoring, \
+money decimals and segment map, and --from must be the earlier as-of; otherwise exit 2 naming the difference.
+
+Semantics:
+  match          customers are matched on customer_id; one only in --to comes from `new`, one only in \
+--from goes to `gone`.
+  rows           one per (from, to) pair that has customers: customers, revenue_before (their monetary \
+in --from, 0 for new), revenue_after (in --to, 0 for gone), revenue_change; money rounded.
+  deciles        decile_migration labels are monetary_decile as text ('1'..'10'), `new` and `gone`, \
+sorted as numbers with new first and gone last.
+
+Exit codes as for `run`.";
 
 /// Flags of `query`.
 #[derive(Debug, Args)]
@@ -509,6 +549,7 @@ impl RunArgs {
             trend_days: self.trends.trend_days,
             kpi_window_days: self.trends.kpi_window_days,
             cohort_period: self.trends.cohort_period,
+            compare_with: self.trends.compare_with,
             tiers: if self.trends.tier.is_empty() {
                 None
             } else {
@@ -646,6 +687,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         Command::Patterns(args) => (args, Job::Patterns, false),
         Command::Validate(args) => (args, Job::Run, true),
         Command::Query(q) => return query(q),
+        Command::Compare(c) => return compare(c, recorded),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "evergreen", &mut buf);
@@ -686,6 +728,14 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         m.counts.lines_read,
         m.counts.lines_used,
     );
+    Ok(())
+}
+
+/// `evergreen compare`: the migration tables of two snapshots, written atomically.
+fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
+    let m = crate::pipeline::compare(&c.from, &c.to, &c.out, std::time::Duration::from_secs(c.lock_timeout), recorded)?;
+    let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
+    tracing::info!("wrote {} to {} ({} -> {})", rows.join(", "), c.out.display(), m.from_as_of, m.to_as_of);
     Ok(())
 }
 

@@ -245,6 +245,8 @@ pub struct Settings {
     pub cohort_period: Option<CohortPeriod>,
     /// Loyalty tiers, in the file's order: `[tiers] gold = {monetary = 1000, frequency = 5}`.
     pub tiers: Option<Tiers>,
+    /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
+    pub compare_with: Option<PathBuf>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -322,6 +324,8 @@ pub struct Config {
     pub clv: ClvOptions,
     pub patterns: PatternOptions,
     pub trends: TrendOptions,
+    /// `run --compare-with DIR`: the earlier snapshot of segment_migration and decile_migration.
+    pub compare_with: Option<PathBuf>,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -376,6 +380,7 @@ impl Settings {
             kpi_window_days: self.kpi_window_days.or(base.kpi_window_days),
             cohort_period: self.cohort_period.or(base.cohort_period),
             tiers: self.tiers.or(base.tiers),
+            compare_with: self.compare_with.or(base.compare_with),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -475,6 +480,7 @@ impl Settings {
             clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
             patterns: pattern_options(&self.patterns)?,
             trends: trend_options(self.trend_days, self.kpi_window_days, self.cohort_period, self.tiers)?,
+            compare_with: self.compare_with,
         })
     }
 }

@@ -60,6 +60,7 @@ pub mod kernels;
 pub mod output;
 pub mod pipeline;
 pub mod queries;
+pub mod snapshot;
 pub mod tables;
 
 pub use config::Config;

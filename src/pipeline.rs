@@ -16,7 +16,8 @@ use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
 use crate::tables::basket::{self, BasketStats};
 use crate::tables::patterns::{self, PatternStats};
-use crate::tables::{activity, clv, customers};
+use crate::snapshot;
+use crate::tables::{activity, clv, customers, snapshots};
 pub use crate::engine::stopwatch::Stopwatch;
 
 /// Per table: its file and row count, for the manifest.
@@ -54,6 +55,10 @@ pub struct Manifest {
     pub clv: Option<clv::Report>,
     /// Itemsets and sequences: thresholds, itemsets per size, rules, sequence rows, peak memory.
     pub patterns: Option<PatternStats>,
+    /// The segment query the run used (its BLAKE3: `compare` refuses snapshots of two maps).
+    pub segments: Option<SegmentsUsed>,
+    /// `--compare-with`: the snapshot the migration tables compare against.
+    pub compared_with: Option<String>,
     pub tables: BTreeMap<String, TableInfo>,
     /// Seconds per stage.
     pub timings: BTreeMap<String, f64>,
@@ -61,8 +66,17 @@ pub struct Manifest {
     pub peak_memory_bytes: Option<u64>,
 }
 
+/// Where the run's segment query came from, and the BLAKE3 of its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentsUsed {
+    pub origin: String,
+    pub blake3: String,
+}
+
 /// The computed tables of a run, in memory, before writing.
 pub struct Tables {
+    pub segments: Option<SegmentsUsed>,
+    pub compared_with: Option<String>,
     pub as_of: Option<chrono::NaiveDate>,
     pub counts: Counts,
     pub engine: EngineReport,
@@ -283,11 +297,33 @@ fn compute_files(
         pattern_stats = Some(PatternStats { peak_memory_bytes_after_facts: peak_after_facts, ..made.stats });
         sw.lap("pattern_tables");
     }
+    let mut segments = None;
     if let Some(set) = &queries {
         queries::run_all(set, cfg, as_of, &mut tables)?;
+        segments = Some(SegmentsUsed {
+            origin: set.segments.origin.display().to_string(),
+            blake3: blake3::hash(set.segments.sql.as_bytes()).to_hex().to_string(),
+        });
         sw.lap("queries");
     }
+    let mut compared_with = None;
+    if let (Some(dir), Some(as_of), Some(used)) = (&cfg.compare_with, as_of, &segments) {
+        let prev = snapshot::load(&snapshot::resolve(dir, Some(as_of))?)?;
+        let basis = snapshot::Basis {
+            bins: u64::from(cfg.bins),
+            scoring: serde_json::to_value(cfg.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            money_decimals: u64::from(cfg.money_decimals),
+            segments: Some(used.blake3.clone()),
+        };
+        snapshot::check_comparable((&prev.dir, prev.as_of, &prev.basis), (&cfg.out, as_of, &basis))?;
+        let current = &tables.iter().find(|(n, _)| n == "customers").ok_or_else(|| Error::Internal("no customers table".into()))?.1;
+        tables.extend(snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.money_decimals)?);
+        compared_with = Some(prev.dir.display().to_string());
+        sw.lap("migration");
+    }
     Ok(Tables {
+        segments,
+        compared_with,
         as_of,
         counts,
         engine: report,
@@ -392,6 +428,8 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         basket: computed.basket,
         clv: computed.clv,
         patterns: computed.patterns,
+        segments: computed.segments,
+        compared_with: computed.compared_with,
         tables,
         timings: std::mem::take(&mut sw.timings),
         peak_memory_bytes: output::peak_memory_bytes(),
@@ -454,4 +492,55 @@ pub fn validate(cfg: &Config) -> Result<String> {
     }
     let _ = writeln!(r, "ok: nothing written");
     Ok(r)
+}
+
+/// What the `_manifest.json` of `evergreen compare` holds.
+#[derive(Debug, Serialize)]
+pub struct CompareManifest {
+    /// Always `evergreen`: with `files`, the proof that a folder may be replaced by a later run.
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub files: Vec<String>,
+    pub arguments: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub from_as_of: String,
+    pub to_as_of: String,
+    pub tables: BTreeMap<String, TableInfo>,
+}
+
+/// `evergreen compare`: segment_migration and decile_migration of two snapshots, written into
+/// `out` atomically with their manifest.
+pub fn compare(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    out: &std::path::Path,
+    lock_timeout: std::time::Duration,
+    arguments: Vec<String>,
+) -> Result<CompareManifest> {
+    let (a, b) = (snapshot::load(&snapshot::resolve(from, None)?)?, snapshot::load(&snapshot::resolve(to, None)?)?);
+    snapshot::check_comparable((&a.dir, a.as_of, &a.basis), (&b.dir, b.as_of, &b.basis))?;
+    let decimals = u32::try_from(a.basis.money_decimals).unwrap_or(2);
+    output::check_not_input(out, &[from.display().to_string(), to.display().to_string()], &[])?;
+    let staging = Staging::new(out, lock_timeout)?;
+    let mut tables = BTreeMap::new();
+    for (name, mut df) in snapshots::tables(&a.customers, &b.customers, a.as_of, b.as_of, decimals)? {
+        let (file, blake3) = staging.write_table(&name, &mut df)?;
+        tables.insert(name, TableInfo { file, rows: df.height() as u64, blake3 });
+    }
+    let manifest = CompareManifest {
+        tool: output::TOOL,
+        version: env!("CARGO_PKG_VERSION"),
+        files: tables.values().map(|t| t.file.clone()).collect(),
+        arguments,
+        from: a.dir.display().to_string(),
+        to: b.dir.display().to_string(),
+        from_as_of: a.as_of.to_string(),
+        to_as_of: b.as_of.to_string(),
+        tables,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    staging.write_text(MANIFEST, &json)?;
+    staging.commit()?;
+    Ok(manifest)
 }

@@ -5,8 +5,9 @@
 //! result is registered under its file stem as soon as it exists, so a query can read the tables
 //! and any query that ran before it. A user file named like a shipped one replaces it.
 //!
-//! Parameters: `${money_decimals}`, `${min_lapse_days}`, `${bins}` and `${as_of}` in a query's
-//! text are replaced by the run's values before it is parsed.
+//! Parameters: `${money_decimals}`, `${min_lapse_days}`, `${max_lapse_days}`, `${bins}`,
+//! `${trend_days}`, `${kpi_window_days}` and `${as_of}` in a query's text are replaced by the run's
+//! values before it is parsed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,9 @@ use crate::config::Config;
 use crate::error::{one_line, Error, Result};
 
 /// The queries shipped in the repository's `queries/` folder (compiled in).
-pub const SHIPPED: [(&str, &str); 4] = [
+pub const SHIPPED: [(&str, &str); 5] = [
     ("segments", include_str!("../queries/segments.sql")),
+    ("customer_tags", include_str!("../queries/customer_tags.sql")),
     ("lapsed_customers", include_str!("../queries/lapsed_customers.sql")),
     ("segment_summary", include_str!("../queries/segment_summary.sql")),
     ("top_customers", include_str!("../queries/top_customers.sql")),
@@ -134,7 +136,9 @@ pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> 
         .replace("${money_decimals}", &cfg.money_decimals.to_string())
         .replace("${min_lapse_days}", &cfg.lapse_thresholds[0].to_string())
         .replace("${max_lapse_days}", &cfg.lapse_thresholds[cfg.lapse_thresholds.len() - 1].to_string())
-        .replace("${bins}", &cfg.bins.to_string());
+        .replace("${bins}", &cfg.bins.to_string())
+        .replace("${trend_days}", &cfg.trends.trend_days.to_string())
+        .replace("${kpi_window_days}", &cfg.trends.kpi_window_days.to_string());
     if let Some(d) = as_of {
         s = s.replace("${as_of}", &format!("'{d}'"));
     }

@@ -1,7 +1,8 @@
 -- lapsed_customers, when the run fits the CLV models (--clv): customers whose last purchase is
 -- more than the smallest lapse threshold (default 30 days) before as_of, with their lifecycle
 -- stage, P(alive) and CLV, highest expected value first: the win-back list, sorted by where the
--- money is. (Without --clv, queries/lapsed_customers.sql gives the list by monetary.)
+-- money is. The trend columns (last ${trend_days} days vs the ${trend_days} before) show who was
+-- already slipping. (Without --clv, queries/lapsed_customers.sql gives the list by monetary.)
 SELECT
   customer_id,
   recency_days,
@@ -10,6 +11,12 @@ SELECT
   monetary,
   segment,
   last_purchase_at,
+  recent_orders,
+  recent_spend,
+  prior_orders,
+  prior_spend,
+  spend_change_pct,
+  declining,
   lifecycle_stage,
   p_alive,
   clv

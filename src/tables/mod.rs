@@ -8,6 +8,7 @@ pub mod basket;
 pub mod clv;
 pub mod customers;
 pub mod patterns;
+pub mod snapshots;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
 pub const REGISTRY: [(&str, Family); 17] = [

@@ -1,0 +1,39 @@
+-- customer_tags: one row per (customer, tag), a customer may have several. Each rule below is one
+-- SELECT; to add a tag, copy this file into your --queries folder and add a UNION ALL branch (a
+-- file of the same name replaces this one). ${bins}, ${min_lapse_days} and ${kpi_window_days} are
+-- the run's --bins, smallest --lapse-thresholds value and --kpi-window-days.
+--
+--   one-timer           exactly one purchase order
+--   frequent            the top frequency score (f_score = ${bins})
+--   high AOV            avg_order_value among the top 10 % of customers (rank by avg_order_value,
+--                       highest first, ties share a rank: rank <= customers / 10)
+--   lapsing high value  monetary_decile 1 or 2 and no purchase for more than ${min_lapse_days} days
+--   new                 first purchase within the last ${kpi_window_days} days (tenure_days <= ${kpi_window_days})
+--   declining           the trend's declining flag (see the README, "Trend columns")
+WITH ranked AS (
+  SELECT
+    customer_id,
+    frequency,
+    f_score,
+    recency_days,
+    tenure_days,
+    monetary_decile,
+    declining,
+    RANK() OVER (ORDER BY avg_order_value DESC) AS aov_rank,
+    COUNT(*) OVER () AS customers
+  FROM customers
+),
+tags AS (
+  SELECT customer_id, 'one-timer' AS tag FROM ranked WHERE frequency = 1
+  UNION ALL
+  SELECT customer_id, 'frequent' AS tag FROM ranked WHERE f_score = ${bins}
+  UNION ALL
+  SELECT customer_id, 'high AOV' AS tag FROM ranked WHERE aov_rank * 10 <= customers
+  UNION ALL
+  SELECT customer_id, 'lapsing high value' AS tag FROM ranked WHERE monetary_decile <= 2 AND recency_days > ${min_lapse_days}
+  UNION ALL
+  SELECT customer_id, 'new' AS tag FROM ranked WHERE tenure_days <= ${kpi_window_days}
+  UNION ALL
+  SELECT customer_id, 'declining' AS tag FROM ranked WHERE declining
+)
+SELECT customer_id, tag FROM tags ORDER BY customer_id, tag

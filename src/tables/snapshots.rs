@@ -1,0 +1,118 @@
+//! The snapshots family (issue 14): how customers moved between two snapshots, from the
+//! `customers` tables of an earlier run (A) and a later one (B).
+//!
+//! Customers are matched on customer_id (a full outer join). A customer only in B comes `from`
+//! `new`; one only in A goes `to` `gone`. Per (from, to): customers, revenue_before = their
+//! monetary in A (0 for new), revenue_after = their monetary in B (0 for gone), sums rounded.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::exprs::round_money;
+use crate::facts::col_names as c;
+
+/// The label of customers present in the later snapshot only, and in the earlier one only.
+pub const NEW: &str = "new";
+pub const GONE: &str = "gone";
+
+/// segment_migration and decile_migration.
+pub fn tables(
+    from: &DataFrame,
+    to: &DataFrame,
+    from_as_of: NaiveDate,
+    to_as_of: NaiveDate,
+    money_decimals: u32,
+) -> Result<Vec<(String, DataFrame)>> {
+    let (a, b) = (from.column(c::CUSTOMER)?.dtype().clone(), to.column(c::CUSTOMER)?.dtype().clone());
+    if a != b {
+        return Err(Error::Config(format!(
+            "compare: customer_id is {a} in the earlier snapshot and {b} in the later one; snapshots of one dump have one id type"
+        )));
+    }
+    let side = |df: &DataFrame, suffix: &str| -> Result<LazyFrame> {
+        Ok(df
+            .clone()
+            .lazy()
+            .select([
+                col(c::CUSTOMER),
+                col("segment").alias(format!("segment_{suffix}")),
+                col("monetary_decile").cast(DataType::Int32).alias(format!("decile_{suffix}")),
+                col("monetary").alias(format!("monetary_{suffix}")),
+                lit(true).alias(format!("in_{suffix}")),
+            ]))
+    };
+    let joined = side(from, "a")?.join(
+        side(to, "b")?,
+        [col(c::CUSTOMER)],
+        [col(c::CUSTOMER)],
+        JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+    );
+    let moved = |from_label: Expr, to_label: Expr, order: Option<[Expr; 2]>| -> Result<DataFrame> {
+        let mut lf = joined
+            .clone()
+            .with_columns([from_label.alias("from"), to_label.alias("to")])
+            .group_by([col("from"), col("to")])
+            .agg([
+                len().cast(DataType::Int64).alias("customers"),
+                round_money(col("monetary_a").fill_null(lit(0.0)).sum(), money_decimals).alias("revenue_before"),
+                round_money(col("monetary_b").fill_null(lit(0.0)).sum(), money_decimals).alias("revenue_after"),
+            ]);
+        lf = match order {
+            Some([fo, to]) => lf
+                .with_columns([fo.alias("_from_order"), to.alias("_to_order")])
+                .sort(["_from_order", "_to_order"], SortMultipleOptions::default())
+                .drop(cols(["_from_order", "_to_order"])),
+            None => lf.sort(["from", "to"], SortMultipleOptions::default()),
+        };
+        Ok(lf
+            .with_columns([
+                lit(from_as_of).alias("from_as_of"),
+                lit(to_as_of).alias("to_as_of"),
+                (col("revenue_after") - col("revenue_before")).round(money_decimals, RoundMode::HalfAwayFromZero).alias("revenue_change"),
+            ])
+            .collect()?)
+    };
+    let label = |present: &str, value: Expr, missing: &str| {
+        when(col(present).is_null()).then(lit(missing.to_string())).otherwise(value)
+    };
+    let segments = moved(
+        label("in_a", col("segment_a").cast(DataType::String), NEW),
+        label("in_b", col("segment_b").cast(DataType::String), GONE),
+        None,
+    )?;
+    let segments = segments
+        .lazy()
+        .select([
+            col("from_as_of"),
+            col("to_as_of"),
+            col("from").alias("from_segment"),
+            col("to").alias("to_segment"),
+            col("customers"),
+            col("revenue_before"),
+            col("revenue_after"),
+            col("revenue_change"),
+        ])
+        .collect()?;
+    // Deciles sort as numbers: new first, 1..10, gone last.
+    let rank = |e: Expr, missing: i32| when(e.clone().eq(lit(NEW)).or(e.clone().eq(lit(GONE)))).then(lit(missing)).otherwise(e.cast(DataType::Int32));
+    let deciles = moved(
+        label("in_a", col("decile_a").cast(DataType::String), NEW),
+        label("in_b", col("decile_b").cast(DataType::String), GONE),
+        Some([rank(col("from"), 0), rank(col("to"), 11)]),
+    )?;
+    let deciles = deciles
+        .lazy()
+        .select([
+            col("from_as_of"),
+            col("to_as_of"),
+            col("from").alias("from_decile"),
+            col("to").alias("to_decile"),
+            col("customers"),
+            col("revenue_before"),
+            col("revenue_after"),
+            col("revenue_change"),
+        ])
+        .collect()?;
+    Ok(vec![("segment_migration".to_string(), segments), ("decile_migration".to_string(), deciles)])
+}
