@@ -90,6 +90,10 @@ def cases(work: str, lines: int):
         ("baskets patterns (no customer, no timestamp)",
          ["patterns", "--input", f"{S}/baskets.parquet", "--order-col", "basket_id", "--item-col", "item",
           "--itemset-min-support", "0.005", "--max-len", "4"], {}),
+        # Issue 14: trend columns, tiers, profit ranks, cohorts and kpis (steps 19 and 20).
+        ("transactions --cohort-period week --trend-days 30 --kpi-window-days 7 --tier (cohorts, kpis, trend, tier)",
+         ["run", "--input", tx, "--cohort-period", "week", "--trend-days", "30", "--kpi-window-days", "7",
+          "--tier", "gold:monetary=2000,frequency=20", "--tier", "silver:monetary=500"], {}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ]

@@ -17,6 +17,11 @@ Usage:
   python3 bench/trends_reference.py --compare-from OUT_A --compare-to OUT_B --migration-out DIR
   python3 bench/trends_reference.py --selftest
 Prints one line per table ("cohorts: 312 rows identical"); exit 1 on any difference (first rows shown).
+Checked: customers (trend columns; profit, profit_group with cost) and lapsed_customers on customer_id,
+cohorts on (cohort, period_index), kpis column by column, profit_deciles on decile, the migration tables on
+(from, to); also missing / extra rows, column type families, and row order where the definitions fix it.
+Money must be equal after rounding (and evergreen's value rounded); ratios agree to 1e-9 relative.
+--selftest runs a 16-line hand-made dump, prints every table, checks hand-computed values and the checker.
 Needs: pip install duckdb pandas pyarrow
 """
 import argparse
@@ -242,12 +247,13 @@ def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[
         print(f"{name}: DIFFERENT ({'; '.join(problems)})")
         return False
     on = " AND ".join(f"r.{k} = e.{k}" for k in keys) or "true"
-    j = f"(SELECT * FROM {ref} WHERE {where}) r FULL OUTER JOIN (SELECT *, true AS __e FROM {ev}) e ON {on}"
-    nr, ne = con.execute(f"SELECT count(*) FILTER (WHERE e.__e IS NULL), count(*) FILTER (WHERE r.{(keys or cols)[0]} "
-                         f"IS NULL AND e.__e) FROM {j}").fetchone() if keys else (0, 0)
+    j = (f"(SELECT *, true AS __r FROM {ref} WHERE {where}) r FULL OUTER JOIN (SELECT *, true AS __e FROM {ev}) e "
+         f"ON {on}")
+    nr, ne = con.execute(f"SELECT count(*) FILTER (WHERE e.__e IS NULL), count(*) FILTER (WHERE r.__r IS NULL) "
+                         f"FROM {j}").fetchone()
     if nr or ne:
         problems.append(f"{nr} reference rows missing in evergreen, {ne} evergreen rows not in the reference")
-        for side, cond in (("only reference", "e.__e IS NULL"), ("only evergreen", f"r.{keys[0]} IS NULL")):
+        for side, cond in (("only reference", "e.__e IS NULL"), ("only evergreen", "r.__r IS NULL")):
             for row in con.execute(f"SELECT {', '.join(f'coalesce(r.{k}, e.{k})' for k in keys)} FROM {j} "
                                    f"WHERE {cond} LIMIT 3").fetchall():
                 problems.append(f"  {side}: {dict(zip(keys, row))}")
@@ -259,7 +265,7 @@ def compare(con, name: str, ref: str, ev_path: str, keys: list[str], cols: list[
                    f"abs(r.{c} - e.{c}) <= 1e-9 * greatest(abs(r.{c}), abs(e.{c})) + 1e-12, false)")
         else:
             bad = f"r.{c} IS DISTINCT FROM e.{c}"
-        q = f"SELECT {', '.join(f'r.{k}' for k in keys) or '0'}, r.{c}, e.{c} FROM {j} WHERE e.__e AND r.{(keys or [c])[0]} IS NOT NULL AND "
+        q = f"SELECT {', '.join(f'r.{k}' for k in keys) or '0'}, r.{c}, e.{c} FROM {j} WHERE e.__e AND r.__r AND "
         try:
             rows = con.execute(q + bad).fetchall()
         except duckdb.Error:  # incomparable types (e.g. a string vs a number): compare their text
@@ -365,10 +371,22 @@ def selftest() -> bool:
         return _selftest(work)
 
 
+# Worked out by hand from the definitions (customer: recent_orders, recent_spend, prior_orders, prior_spend,
+# spend_change_pct, declining, profit_group; kpis; January cohort's active customers by month).
+EXPECTED = {
+    "customers": [(1, 2, 50.0, 1, 100.0, -50.0, True, "declining"), (2, 1, 20.0, 1, 30.0, -100 / 3, False, "top"),
+                  (3, 1, 80.0, 0, -10.0, None, False, "next")],
+    "kpis": dict(customers=3, revenue=287.5, orders=7, revenue_per_customer=90.0, guest_revenue=17.5, returns=35.0,
+                 lapsed_30=1, lapsed_90=0, window_active=2, window_new=0, window_reactivated=1, window_revenue=57.5,
+                 window_orders=3, window_returns=15.0, window_revenue_per_customer=22.5),
+    "january": [2, 0, 0, 1, 2],
+}
+
+
 def _selftest(work: str) -> bool:
     import pandas as pd
-    pd.set_option("display.width", 250)
-    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 250, "display.max_columns", 30)
+    show = lambda title, c, q: print(f"\n{title}:\n" + c.execute(q).df().to_string(index=False))  # noqa: E731
     con = connect()
     con.execute(f"""COPY (SELECT c::BIGINT AS customer_id, o::BIGINT AS order_id, t::TIMESTAMPTZ AS ts,
                                  a::DOUBLE AS amount, p AS product_id, k::DOUBLE AS cost
@@ -376,31 +394,34 @@ def _selftest(work: str) -> bool:
     a = argparse.Namespace(as_of="2024-06-01", trend_days=90, kpi_window_days=30, cohort_period="month",
                            thresholds=[30, 60, 90, 120], money_decimals=2, threads=2, input=f"{work}/dump.parquet")
     build(con, a.input, a)
-    print("dump: as_of 2024-06-01, customers A=1 B=2 C=3 (D=4 only in a rejected and a future order)\n")
-    print("customers (trend, profit):")
-    print(con.execute(f"SELECT customer_id, frequency, monetary, recency_days, {', '.join(TREND)}, profit, "
-                      "profit_decile, profit_group FROM tr_customers ORDER BY customer_id").df().to_string(index=False))
-    print("\ncohorts (month):")
-    print(con.execute("SELECT * FROM tr_cohorts").df().to_string(index=False))
-    print("\nkpis:")
-    print(con.execute("SELECT * FROM tr_kpis").df().T.to_string(header=False))
-    print("\nprofit_deciles:")
-    print(con.execute("SELECT * FROM tr_profit_deciles").df().to_string(index=False))
+    print("dump: as_of 2024-06-01, customers A=1 B=2 C=3 (D=4 only in a rejected and a future order)")
+    show("customers (trend, profit)", con, f"SELECT customer_id, frequency, monetary, recency_days, {', '.join(TREND)}, "
+         "profit, profit_decile, profit_group FROM tr_customers ORDER BY customer_id")
+    show("cohorts (month)", con, "SELECT * FROM tr_cohorts")
+    print("\nkpis:\n" + con.execute("SELECT * REPLACE (as_of::VARCHAR AS as_of) FROM tr_kpis").df().T.to_string(header=False))
+    show("profit_deciles", con, "SELECT * FROM tr_profit_deciles")
     wk = connect()
     build(wk, a.input, argparse.Namespace(**{**vars(a), "cohort_period": "week"}))
-    print("\ncohorts (week; rows with activity or revenue only):")
-    print(wk.execute("SELECT * FROM tr_cohorts WHERE active_customers > 0 OR revenue <> 0").df().to_string(index=False))
-    print(wk.execute("SELECT count(*) AS week_rows, count(DISTINCT cohort) AS cohorts FROM tr_cohorts").df()
-          .to_string(index=False))
-    con.execute("""CREATE TEMP TABLE snap_a AS SELECT * FROM (VALUES (1, 'Champions', 100.0, 1), (2, 'Loyal', 50.0, 2),
-                   (3, 'Lost', 10.0, 3)) v(customer_id, segment, monetary, monetary_decile)""")
-    con.execute("""CREATE TEMP TABLE snap_b AS SELECT * FROM (VALUES (1, 'Champions', 150.0, 1), (3, 'At Risk', 70.0, 2),
-                   (5, 'New Customers', 20.0, 3)) v(customer_id, segment, monetary, monetary_decile)""")
+    show("cohorts (week; rows with activity or revenue only)", wk,
+         "SELECT * FROM tr_cohorts WHERE active_customers > 0 OR revenue <> 0")
+    show("cohorts (week) in all", wk, "SELECT count(*) AS rows, count(DISTINCT cohort) AS cohorts FROM tr_cohorts")
+    for name, rows in (("snap_a", "(1, 'Champions', 100.0, 1), (2, 'Loyal', 50.0, 2), (3, 'Lost', 10.0, 3)"),
+                       ("snap_b", "(1, 'Champions', 150.0, 1), (3, 'At Risk', 70.0, 2), (5, 'New Customers', 20.0, 3)")):
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM (VALUES {rows}) "
+                    "v(customer_id, segment, monetary, monetary_decile)")
     for s in migration_sql("snap_a", "snap_b", "2024-03-01", "2024-06-01"):
         con.execute(s)
     for t in ("segment", "decile"):
-        print(f"\n{t}_migration (hand-made snapshots):")
-        print(con.execute(f"SELECT * FROM tr_{t}_migration").df().to_string(index=False))
+        show(f"{t}_migration (hand-made snapshots)", con, f"SELECT * FROM tr_{t}_migration")
+    got = con.execute("SELECT customer_id, recent_orders, recent_spend, prior_orders, prior_spend, spend_change_pct, "
+                      "declining, profit_group FROM tr_customers ORDER BY 1").fetchall()
+    kp = con.execute("SELECT * FROM tr_kpis").df().iloc[0]
+    close = lambda x, y: x == y or (isinstance(x, float) and y is not None and abs(x - y) < 1e-9)  # noqa: E731
+    sums = len(got) == 3 and all(close(x, y) for r, e in zip(got, EXPECTED["customers"]) for x, y in zip(r, e))
+    sums &= all(kp[k] == v for k, v in EXPECTED["kpis"].items())
+    sums &= [r[0] for r in con.execute("SELECT active_customers FROM tr_cohorts WHERE cohort = DATE '2024-01-01'")
+             .fetchall()] == EXPECTED["january"]
+    print(f"\nhand-computed values: {'match' if sums else 'DIFFER'}")
     # The checker against a folder made from the reference itself: identical, then one value changed.
     out = f"{work}/out"
     os.makedirs(out)
@@ -414,8 +435,8 @@ def _selftest(work: str) -> bool:
                 f"FROM tr_cohorts) TO '{out}/cohorts.parquet' (FORMAT parquet)")
     print("\nchecker with one cohort revenue off by a cent (must report it):")
     caught = not check(argparse.Namespace(**{**vars(a), "out": out}))
-    print(f"\nselftest: checker {'OK' if ok and caught else 'FAILED'}")
-    return ok and caught
+    print(f"\nselftest: {'OK' if sums and ok and caught else 'FAILED'}")
+    return sums and ok and caught
 
 
 def main() -> int:

@@ -19,4 +19,5 @@ mod properties;
 mod queries;
 mod scores;
 mod snapshots;
+mod trends;
 mod spark;
