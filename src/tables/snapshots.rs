@@ -67,8 +67,8 @@ pub fn tables(
         };
         Ok(lf
             .with_columns([
-                lit(from_as_of).alias("from_as_of"),
-                lit(to_as_of).alias("to_as_of"),
+                lit(from_as_of).cast(DataType::Date).alias("from_as_of"),
+                lit(to_as_of).cast(DataType::Date).alias("to_as_of"),
                 (col("revenue_after") - col("revenue_before")).round(money_decimals, RoundMode::HalfAwayFromZero).alias("revenue_change"),
             ])
             .collect()?)
