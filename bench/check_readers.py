@@ -47,6 +47,11 @@ RUNS = [
     ("patterns2", ["patterns", "--sequences", "--config", "data-samples/online_retail.toml",
                    "--input", "data-samples/online_retail.parquet", "--itemset-min-support", "0.01",
                    "--min-followers", "2"]),
+    # Issue 14: tiers, week cohorts, kpis, profit_deciles, customer_tags, and the migration tables
+    # against an earlier snapshot ({work} is the work folder).
+    ("early", ["run", "--input", "data-samples/transactions.parquet", "--as-of", "2024-10-01"]),
+    ("trends", ["run", "--input", "data-samples/transactions.parquet", "--tier", "gold:monetary=1000,frequency=5",
+                "--cohort-period", "week", "--compare-with", "{work}/early"]),
 ]
 QUERY = ("run1", "customers")  # `evergreen query` writes SELECT * FROM this table to q.parquet
 
@@ -177,7 +182,7 @@ def main() -> int:
 
 def check_all(evergreen, work) -> int:
     table_name, query_table = QUERY
-    commands = [[*args, "--out", os.path.join(work, out)] for out, args in RUNS]
+    commands = [[*(a.replace("{work}", work) for a in args), "--out", os.path.join(work, out)] for out, args in RUNS]
     commands.append(["query", "--tables", os.path.join(work, table_name), "--out", os.path.join(work, "q.parquet"),
                      f"SELECT * FROM {query_table}"])
     for args in commands:

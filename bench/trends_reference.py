@@ -439,6 +439,20 @@ def _selftest(work: str) -> bool:
     return sums and ok and caught
 
 
+def generate_cost_dump(path: str, lines: str) -> None:
+    """bench/scale.py's generated dump (shuffled), plus a cost column: 55 % of the amount plus a
+    few cents by order, so profits differ between customers."""
+    import tempfile
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from scale import dump_for, size
+
+    with tempfile.TemporaryDirectory() as work:
+        src = dump_for(work, size(lines), "shuffled")
+        duckdb.sql(f"COPY (SELECT *, round(amount * 0.55 + (order_id % 7) * 0.01, 2) AS cost FROM '{src}') "
+                   f"TO '{path}' (FORMAT parquet)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--input", help="Parquet file, glob or folder of the dump")
@@ -454,7 +468,13 @@ def main() -> int:
     ap.add_argument("--migration-out", help="folder with evergreen's segment_migration / decile_migration")
     ap.add_argument("--selftest", action="store_true", help="run on a hand-made dump and print the tables")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--generate-cost-dump", metavar="FILE",
+                    help="write bench/scale.py's shuffled dump of --lines lines with a cost column to FILE, and stop")
+    ap.add_argument("--lines", default="1M")
     a = ap.parse_args()
+    if a.generate_cost_dump:
+        generate_cost_dump(a.generate_cost_dump, a.lines)
+        return 0
     a.thresholds = sorted({int(t) for t in a.lapse_thresholds.split(",") if t.strip()})
     if a.selftest:
         return 0 if selftest() else 1
