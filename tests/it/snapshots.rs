@@ -67,3 +67,12 @@ fn patterns_help_states_the_rules() {
     }
     check("patterns-help.txt", &text);
 }
+
+#[test]
+fn issue14_compare_help_states_the_rules() {
+    let text = stdout(&["compare", "--help"]);
+    for must in ["comes from `new`", "goes to `gone`", "same bins, scoring", "new first and gone last"] {
+        assert!(text.contains(must), "compare --help lacks `{must}`");
+    }
+    check("compare-help.txt", &text);
+}
