@@ -38,10 +38,10 @@ from reference import reference_sql  # noqa: E402
 DEC = "DECIMAL(38,18)"
 RATIO = {"spend_change_pct", "orders_change_pct", "retention", "revenue_per_customer", "repeat_rate",
          "avg_order_value", "window_avg_order_value", "window_revenue_per_customer", "profit_share",
-         "cumulative_profit_share"}
+         "cumulative_profit_share", "discount_share"}
 MONEY = {"recent_spend", "prior_spend", "revenue", "guest_revenue", "returns", "window_revenue",
          "window_guest_revenue", "window_returns", "profit", "min_profit", "max_profit", "revenue_before",
-         "revenue_after"}
+         "revenue_after", "discount"}
 TREND = ["recent_orders", "recent_spend", "prior_orders", "prior_spend", "spend_change_pct", "orders_change_pct",
          "declining"]
 
@@ -60,8 +60,10 @@ def source(path: str) -> str:
     return "'" + p.replace("'", "''") + "'"
 
 
-def select_list(con, src: str) -> str:
-    """Canonical columns: blank string ids are null, whole-number float ids are integers."""
+def select_list(con, src: str, discount: str | None = None) -> str:
+    """Canonical columns: blank string ids are null, whole-number float ids are integers. With
+    `discount` (evergreen's --discount-col): that column as the line's discount, null or
+    non-finite as 0."""
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()}
     out = []
     for c in ("customer_id", "order_id"):
@@ -72,6 +74,9 @@ def select_list(con, src: str) -> str:
             "product_id" if "product_id" in types else "NULL AS product_id"]
     if "cost" in types:
         out.append("cost::DOUBLE AS cost")
+    if discount:
+        q = '"' + discount.replace('"', '""') + '"'
+        out.append(f"CASE WHEN isfinite({q}::DOUBLE) THEN {q}::DOUBLE ELSE 0 END AS discount")
     return ", ".join(out)
 
 
@@ -89,6 +94,8 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
     step = (lambda c, k: f"({c} + to_months({k}::INTEGER))::DATE") if period == "month" else \
            (lambda c, k: f"({c} + 7 * {k}::INTEGER)::DATE")
     profit = f"sum((amount - cost)::{DEC}) FILTER (WHERE customer_id IS NOT NULL)" if has_cost else "NULL"
+    disc = (f"coalesce(sum(discount::{DEC}) FILTER (WHERE customer_id IS NOT NULL), 0)"
+            if "AS discount" in select else "NULL")
     lapsed = ", ".join(f"count(*) FILTER (WHERE recency_days > {t}) AS lapsed_{t}" for t in thresholds)
     return stmts + [
         # Kept orders: no two customers; time = earliest line, date = its UTC date.
@@ -104,12 +111,12 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NOT NULL), 0) AS cust_amt,
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NULL), 0) AS guest_amt,
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.amount < 0), 0) AS neg_amt,
-                   {profit} AS cust_profit
+                   {profit} AS cust_profit, {disc} AS cust_disc
             FROM cur l JOIN tr_keep k ON l.order_id = k.order_id, params p GROUP BY k.order_id""",
         f"""CREATE OR REPLACE TEMP TABLE tr_c0 AS
             SELECT customer_id, count(*) FILTER (WHERE is_purchase) AS frequency,
                    min(odate) FILTER (WHERE is_purchase) AS first_day, max(odate) FILTER (WHERE is_purchase) AS last_day,
-                   {m('cust_amt')} AS monetary, {m('cust_profit')} AS profit,
+                   {m('cust_amt')} AS monetary, {m('cust_profit')} AS profit, {m('cust_disc')} AS discount,
                    count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN 1 AND {n}) AS recent_orders,
                    {m('cust_amt', f'days_ago BETWEEN 1 AND {n}')} AS recent_spend,
                    count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN {n + 1} AND {2 * n}) AS prior_orders,
@@ -124,7 +131,9 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                      CASE WHEN prior_spend > 0 THEN 100 * (recent_spend - prior_spend) / prior_spend END AS spend_change_pct,
                      CASE WHEN prior_orders > 0 THEN 100 * (recent_orders - prior_orders) / prior_orders END
                        AS orders_change_pct,
-                     prior_orders > 0 AND (recent_orders < prior_orders OR 2 * recent_spend <= prior_spend) AS declining
+                     prior_orders > 0 AND (recent_orders < prior_orders OR 2 * recent_spend <= prior_spend) AS declining,
+                     CASE WHEN discount IS NOT NULL AND monetary + discount > 0
+                          THEN discount / (monetary + discount) END AS discount_share
               FROM tr_c0 c, params p),
             o AS (  -- profit order; exact integer minor units for the cumulative sums
               SELECT *, round(profit * {10 ** d})::HUGEINT AS minor,
@@ -296,7 +305,7 @@ def connect(threads: int = 2):
 def build(con, input_path: str, a) -> bool:
     """Run the trends SQL on `con`; True when the dump has a cost column."""
     src = source(input_path)
-    select = select_list(con, src)
+    select = select_list(con, src, getattr(a, "discount_col", None))
     has_cost = "AS cost" in select
     for s in trends_sql(src, select, a.as_of, a.trend_days, a.kpi_window_days, a.cohort_period,
                         a.thresholds, has_cost, a.money_decimals):
@@ -309,7 +318,8 @@ def check(a) -> bool:
     has_cost = build(con, a.input, a)
     o, d = a.out, a.money_decimals
     ok = compare(con, "customers", "tr_customers", f"{o}/customers.parquet", ["customer_id"],
-                 TREND + (["profit", "profit_group"] if has_cost else []), d=d)
+                 TREND + (["profit", "profit_group"] if has_cost else [])
+                 + (["discount", "discount_share"] if getattr(a, "discount_col", None) else []), d=d)
     ok &= compare(con, "lapsed_customers", "tr_customers", f"{o}/lapsed_customers.parquet", ["customer_id"],
                   TREND[:4] + ["spend_change_pct", "declining"], d=d, where=f"recency_days > {min(a.thresholds)}")
     ok &= compare(con, "cohorts", "tr_cohorts", f"{o}/cohorts.parquet", ["cohort", "period_index"],
@@ -471,6 +481,7 @@ def main() -> int:
     ap.add_argument("--generate-cost-dump", metavar="FILE",
                     help="write bench/scale.py's shuffled dump of --lines lines with a cost column to FILE, and stop")
     ap.add_argument("--lines", default="1M")
+    ap.add_argument("--discount-col", help="the dump's discount column (as evergreen's --discount-col)")
     a = ap.parse_args()
     if a.generate_cost_dump:
         generate_cost_dump(a.generate_cost_dump, a.lines)

@@ -10,6 +10,8 @@
 --   lapsing high value  monetary_decile 1 or 2 and no purchase for more than ${min_lapse_days} days
 --   new                 first purchase within the last ${kpi_window_days} days (tenure_days <= ${kpi_window_days})
 --   declining           the trend's declining flag (see the README, "Trend columns")
+--   deal seeker         at least a quarter of what they would have paid at list price was discounted
+--                       (discount_share >= 0.25; needs --discount-col or --list-price-col)
 WITH ranked AS (
   SELECT
     customer_id,
@@ -19,6 +21,7 @@ WITH ranked AS (
     tenure_days,
     monetary_decile,
     declining,
+    discount_share,
     RANK() OVER (ORDER BY avg_order_value DESC) AS aov_rank,
     COUNT(*) OVER () AS customers
   FROM customers
@@ -35,5 +38,7 @@ tags AS (
   SELECT customer_id, 'new' AS tag FROM ranked WHERE tenure_days <= ${kpi_window_days}
   UNION ALL
   SELECT customer_id, 'declining' AS tag FROM ranked WHERE declining
+  UNION ALL
+  SELECT customer_id, 'deal seeker' AS tag FROM ranked WHERE discount_share >= 0.25
 )
 SELECT customer_id, tag FROM tags ORDER BY customer_id, tag

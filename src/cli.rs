@@ -468,6 +468,13 @@ pub struct ColumnArgs {
     /// Basket item column, when not the product (a category, a brand) [default: the product column].
     #[arg(long, env = "EVERGREEN_ITEM_COL")]
     pub item_col: Option<String>,
+    /// The line's discount in money (how much below list price it sold); adds discount and
+    /// discount_share (discount / (monetary + discount)) to customers and the `deal seeker` tag.
+    #[arg(long, env = "EVERGREEN_DISCOUNT_COL", conflicts_with = "list_price_col")]
+    pub discount_col: Option<String>,
+    /// The line's value at list price; its discount is list price - amount (else as --discount-col).
+    #[arg(long, env = "EVERGREEN_LIST_PRICE_COL")]
+    pub list_price_col: Option<String>,
 }
 
 fn as_of_parser(s: &str) -> std::result::Result<String, String> {
@@ -485,6 +492,8 @@ impl ColumnArgs {
             cost: self.cost_col,
             quantity: self.quantity_col,
             item: self.item_col,
+            discount: self.discount_col,
+            list_price: self.list_price_col,
         }
     }
 }

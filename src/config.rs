@@ -192,6 +192,10 @@ pub struct ColumnSettings {
     pub quantity: Option<String>,
     /// The basket item, when it is not the product (a category, a brand).
     pub item: Option<String>,
+    /// The line's discount in money (issue 14: discount_share, the deal seeker tag).
+    pub discount: Option<String>,
+    /// The line's value at list price; its discount is this minus the amount.
+    pub list_price: Option<String>,
 }
 
 /// One layer of settings (the config file, or the flags). Every field is optional; see
@@ -268,6 +272,18 @@ pub struct Columns {
     pub quantity: OptionalColumn,
     /// The basket item column; `None` means the product.
     pub item: Option<String>,
+    /// `--discount-col` (the line's discount) or `--list-price-col` (the line at list price), never both.
+    pub discount: Option<Discount>,
+}
+
+/// Where a line's discount comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discount {
+    /// A column holding the line's discount in money.
+    Column(String),
+    /// A column holding the line's value at list price: discount = list price - amount.
+    ListPrice(String),
 }
 
 /// An optional role's column name, and whether the user asked for it explicitly.
@@ -390,6 +406,8 @@ impl Settings {
                 cost: c.cost.or(b.cost),
                 quantity: c.quantity.or(b.quantity),
                 item: c.item.or(b.item),
+                discount: c.discount.or(b.discount),
+                list_price: c.list_price.or(b.list_price),
             },
         }
     }
@@ -431,6 +449,8 @@ impl Settings {
             (&c.cost, "cost"),
             (&c.quantity, "quantity"),
             (&c.item, "item"),
+            (&c.discount, "discount"),
+            (&c.list_price, "list price"),
         ] {
             if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::Config(format!("{what} column: expected a name, found an empty string")));
@@ -445,6 +465,16 @@ impl Settings {
             cost: OptionalColumn::new(c.cost, "cost"),
             quantity: OptionalColumn::new(c.quantity, "quantity"),
             item: c.item,
+            discount: match (c.discount, c.list_price) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Config(
+                        "discount and list price columns: give one (--discount-col or --list-price-col), not both".into(),
+                    ))
+                }
+                (Some(d), None) => Some(Discount::Column(d)),
+                (None, Some(l)) => Some(Discount::ListPrice(l)),
+                (None, None) => None,
+            },
         };
         Ok(Config {
             inputs,

@@ -36,6 +36,8 @@ pub mod col_names {
     pub const QUANTITY: &str = "quantity";
     /// The basket item (the product, or `--item-col`).
     pub const ITEM: &str = "item";
+    /// The line's discount in money (`--discount-col`, or list price - amount).
+    pub const DISCOUNT: &str = "discount";
 }
 
 /// Which roles the canonical frame carries from the dump. An absent customer is a null
@@ -50,6 +52,7 @@ pub struct Present {
     pub item: bool,
     pub cost: bool,
     pub quantity: bool,
+    pub discount: bool,
 }
 
 /// What the cleaning rules did, for the manifest.
@@ -95,6 +98,9 @@ pub struct CustomerFacts {
     pub monetary: Vec<f64>,
     /// amount - cost over the same lines; `None` without a cost column.
     pub profit: Option<Vec<f64>>,
+    /// The discount of the same lines (nulls as 0), exact, unrounded; `None` without a discount
+    /// or list-price column.
+    pub discount: Option<Vec<f64>>,
     /// Earliest / latest purchase order time, microseconds since the epoch.
     pub first_purchase: Vec<i64>,
     pub last_purchase: Vec<i64>,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::config::{Columns, OptionalColumn};
+use crate::config::{Columns, Discount, OptionalColumn};
 use crate::error::{one_line, Error, Result};
 
 pub use crate::facts::{col_names, Present};
@@ -573,6 +573,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         item: mode == Mode::Basket || cols.item.is_some() || optional_used(&cols.product),
         cost: optional_used(&cols.cost),
         quantity: optional_used(&cols.quantity),
+        discount: cols.discount.is_some(),
     };
 
     let mut agreed = Agreed::default();
@@ -655,6 +656,26 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
                 }
                 select.push(col(oc.name.as_str()).cast(DataType::Float64).alias(out));
             }
+        }
+
+        // The line's discount: a column, or list price - amount; a null discount is none.
+        if let Some(d) = &cols.discount {
+            let (role, column) = match d {
+                Discount::Column(n) => ("discount", n.as_str()),
+                Discount::ListPrice(n) => ("list price", n.as_str()),
+            };
+            let rc = RoleCheck { role, column };
+            let dt = get(&rc, NUM_EXPECTED)?;
+            if !is_numeric(&dt) {
+                return Err(rc.bad(file, NUM_EXPECTED, dt.to_string()));
+            }
+            let value = col(column).cast(DataType::Float64);
+            let discount = match d {
+                Discount::Column(_) => value,
+                Discount::ListPrice(_) => value - amount_expr.clone().cast(DataType::Float64),
+            };
+            let finite = discount.clone().is_finite().fill_null(lit(false));
+            select.push(when(finite).then(discount).otherwise(lit(0.0)).alias(c::DISCOUNT));
         }
 
         for (role, column, bad, expected) in value_checks {

@@ -22,6 +22,7 @@ FROM (
     ${product_id} AS product_id,
     ${item} AS item,
     ${cost} AS cost,
-    ${quantity} AS quantity
+    ${quantity} AS quantity,
+    ${discount} AS discount
   FROM ${dump}
 )

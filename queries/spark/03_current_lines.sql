@@ -7,10 +7,11 @@
 -- which it rounds once (README "Numbers"): the same bits whatever the line order or partitioning.
 -- A value at or beyond 2^56 gets null limbs; such dumps fail the money-range rule anyway.
 SELECT
-  customer_id, order_id, ts, amount, product_id, item, cost, quantity,
+  customer_id, order_id, ts, amount, product_id, item, cost, quantity, discount,
   ${limbs(amount, amount)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount END, customer_amount)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount - cost END, profit)},
+  ${limbs(CASE WHEN customer_id IS NOT NULL THEN discount END, discount)},
   ${limbs(quantity, quantity)},
   -- The money-range rule's sums: |amount| and |cost| (nulls as 0); a value beyond any exact sum
   -- (non-finite, or 2^56 and more) is flagged instead.

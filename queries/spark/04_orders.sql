@@ -17,6 +17,7 @@ FROM (
     ${sum_limbs(amount)},
     ${sum_limbs(customer_amount)},
     ${sum_limbs(profit)},
+    ${sum_limbs(discount)},
     ${sum_limbs(abs_amount)},
     ${sum_limbs(abs_cost)},
     BOOL_OR(amount_too_large) AS amount_too_large,

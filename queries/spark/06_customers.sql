@@ -7,6 +7,7 @@ SELECT
   SUM(lines) AS lines,
   ${sum_limbs(customer_amount, monetary)},
   ${sum_limbs(profit)},
+  ${sum_limbs(discount)},
   MIN(CASE WHEN purchase THEN ordered_at END) AS first_purchase,
   MAX(CASE WHEN purchase THEN ordered_at END) AS last_purchase
 FROM orders

@@ -181,6 +181,18 @@ def column_exprs(job, schema, every_file):
     for role in ("cost", "quantity"):
         name = used(role)
         out[role] = number(role, name) if name else "CAST(NULL AS DOUBLE)"
+    # The line's discount: a column, or list price - amount; a null or non-finite one is none.
+    d = roles.get("discount")
+    if d is None:
+        present["discount"] = False
+        out["discount"] = "0D"
+    else:
+        present["discount"] = True
+        value = number("list price" if d["list_price"] else "discount", d["name"])
+        if d["list_price"]:
+            value = f"({value} - CAST({out['amount']} AS DOUBLE))"
+        out["discount"] = (f"(CASE WHEN {value} IS NULL OR isnan({value}) OR abs({value}) = double('Infinity') "
+                           f"THEN 0D ELSE {value} END)")
     out["present"] = present
     return out
 
@@ -348,7 +360,8 @@ def run(job, here, result):
     try:
         steps(spark, parts, params, plan, result, step, view, one_row, write)
         if remote:
-            bring_back(spark, staging, local, [n for n in ("customers", "items", "pairs", "pattern_orders") if n in result["timings"]])
+            staged = ("customers", "customer_days", "day_totals", "items", "pairs", "pattern_orders")
+            bring_back(spark, staging, local, [n for n in staged if n in result["timings"]])
     finally:
         if remote:
             delete_staged(spark, staging)

@@ -23,6 +23,8 @@ pub struct OrderRecords<'a> {
     pub amount: &'a [Exact],
     /// amount - cost, exact (empty without a cost column).
     pub profit: &'a [Exact],
+    /// The customer's lines' discounts, exact (empty without a discount column).
+    pub discount: &'a [Exact],
     /// The items of each order (purchase orders only), for favourite_product and per-item customers.
     pub baskets: Option<&'a Csr>,
 }
@@ -49,6 +51,8 @@ pub fn customer_facts(
     let mut frequency = vec![0u32; n];
     let mut amount: Vec<Exact> = vec![0; n];
     let mut profit: Vec<Exact> = if has_cost { vec![0; n] } else { Vec::new() };
+    let has_discount = !r.discount.is_empty();
+    let mut discount: Vec<Exact> = if has_discount { vec![0; n] } else { Vec::new() };
     let mut first = vec![i64::MAX; n];
     let mut last = vec![i64::MIN; n];
     for (o, &cu) in r.customer.iter().enumerate() {
@@ -59,6 +63,9 @@ pub fn customer_facts(
         amount[cu] = amount[cu].wrapping_add(r.amount[o]);
         if has_cost {
             profit[cu] = profit[cu].wrapping_add(r.profit.get(o).copied().unwrap_or(0));
+        }
+        if has_discount {
+            discount[cu] = discount[cu].wrapping_add(r.discount[o]);
         }
         if r.purchase[o] {
             frequency[cu] += 1;
@@ -85,6 +92,7 @@ pub fn customer_facts(
         frequency: who.iter().map(|&cu| frequency[cu]).collect(),
         monetary: who.iter().map(|&cu| money::to_f64(amount[cu])).collect(),
         profit: has_cost.then(|| who.iter().map(|&cu| money::to_f64(profit[cu])).collect()),
+        discount: has_discount.then(|| who.iter().map(|&cu| money::to_f64(discount[cu])).collect()),
         first_purchase: who.iter().map(|&cu| first[cu]).collect(),
         last_purchase: who.iter().map(|&cu| last[cu]).collect(),
         favourite_product,
@@ -154,6 +162,9 @@ pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<Custome
         all.frequency.extend(p.frequency);
         all.monetary.extend(p.monetary);
         if let (Some(a), Some(b)) = (all.profit.as_mut(), p.profit) {
+            a.extend(b);
+        }
+        if let (Some(a), Some(b)) = (all.discount.as_mut(), p.discount) {
             a.extend(b);
         }
         all.first_purchase.extend(p.first_purchase);

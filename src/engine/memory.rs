@@ -160,6 +160,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
             ordered_at: &ix.ordered_at,
             amount: &ix.customer_amount,
             profit: &ix.customer_profit,
+            discount: &ix.customer_discount,
             baskets: o.products.as_ref().map(|p| &p.1),
         };
         let keys = customer_keys()?;

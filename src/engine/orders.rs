@@ -191,6 +191,8 @@ pub struct OrderIndex {
     /// cost column), exact.
     pub customer_amount: Vec<Exact>,
     pub customer_profit: Vec<Exact>,
+    /// Per order (customer tables, with a discount column): the customer's lines' discounts, exact.
+    pub customer_discount: Vec<Exact>,
     /// Per order (customer tables, with a timestamp): its earliest line time.
     pub ordered_at: Vec<i64>,
 }
@@ -242,6 +244,11 @@ impl OrderIndex {
         let (orders, line_customer, (amount, positive), ts) = (orders?, line_customer?, amount?, ts?);
         let cost: Option<Vec<Option<f64>>> =
             if has.cost && for_customers { Some(lines.column(c::COST)?.f64()?.iter().collect()) } else { None };
+        let discount: Option<Vec<f64>> = if has.discount && for_customers {
+            Some(lines.column(c::DISCOUNT)?.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
+        } else {
+            None
+        };
         let n = orders.len();
         let mut ix = OrderIndex {
             line_order: Vec::new(),
@@ -261,6 +268,7 @@ impl OrderIndex {
             // cost column) and order times.
             customer_amount: if for_customers { vec![0; n] } else { Vec::new() },
             customer_profit: if cost.is_some() { vec![0; n] } else { Vec::new() },
+            customer_discount: if discount.is_some() { vec![0; n] } else { Vec::new() },
             ordered_at: if ts.is_some() { vec![i64::MAX; n] } else { Vec::new() },
         };
         // Two passes over the lines, side by side on both cores: one adds up each order (net, lines,
@@ -293,7 +301,11 @@ impl OrderIndex {
             }
         };
         let line_customer = &ix.line_customer.codes;
-        let customer_pass = |customer: &mut [u32], conflict: &mut [bool], amounts: &mut [Exact], profit: &mut [Exact]| {
+        let customer_pass = |customer: &mut [u32],
+                             conflict: &mut [bool],
+                             amounts: &mut [Exact],
+                             profit: &mut [Exact],
+                             discounts: &mut [Exact]| {
             let mut guests = 0u64;
             let mut row = 0;
             for chunk in amount.chunks() {
@@ -311,6 +323,9 @@ impl OrderIndex {
                         if let Some(Some(cost)) = cost.as_ref().map(|v| v[row]) {
                             money::add(&mut profit[o], a - cost);
                         }
+                        if let Some(d) = discount.as_ref().map(|v| v[row]) {
+                            money::add(&mut discounts[o], d);
+                        }
                         if customer[o] == NONE {
                             customer[o] = cu;
                         } else if customer[o] != cu {
@@ -324,7 +339,15 @@ impl OrderIndex {
         };
         let ((), mut guests) = rayon::join(
             || order_pass(&mut ix.sums, &mut ix.ordered_at),
-            || customer_pass(&mut ix.customer, &mut ix.conflict, &mut ix.customer_amount, &mut ix.customer_profit),
+            || {
+                customer_pass(
+                    &mut ix.customer,
+                    &mut ix.conflict,
+                    &mut ix.customer_amount,
+                    &mut ix.customer_profit,
+                    &mut ix.customer_discount,
+                )
+            },
         );
         // Guest lines of rejected orders do not count (a second pass only when some order is rejected).
         if ix.conflict.iter().any(|c| *c) {

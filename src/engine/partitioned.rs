@@ -448,6 +448,7 @@ pub fn facts(
         };
         let amount = exact("amount_hi", "amount_lo")?;
         let profit = exact("profit_hi", "profit_lo")?;
+        let discount = exact("discount_hi", "discount_lo")?;
         if s.plan.customers {
             let records = OrderRecords {
                 customer: &cust.codes,
@@ -455,6 +456,7 @@ pub fn facts(
                 ordered_at: &ordered_at,
                 amount: &amount,
                 profit: &profit,
+                discount: &discount,
                 baskets: product_sets,
             };
             let product_keys = products.as_ref().map(|(k, _)| k);
@@ -715,6 +717,7 @@ fn write_customer_records(
     };
     halves("amount", &ix.customer_amount);
     halves("profit", &ix.customer_profit);
+    halves("discount", &ix.customer_discount);
     let df = DataFrame::new_infer_height(columns)?;
     let ids = partition_ids(&customer, n, 0x5EED)?;
     let product_sets = o.products.as_ref().map(|(_, b)| b).zip(product_ids);

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::spill::SpillDir;
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, memory::no_customers, orders, require_lines, AbsSum, Setup};
-use crate::config::{Columns, SparkOptions};
+use crate::config::{Columns, Discount, SparkOptions};
 use crate::error::{one_line, Error, Result};
 use crate::facts::{
     col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
@@ -115,6 +115,11 @@ fn roles(cols: &Columns, has: Option<Present>, mode: Mode, plan_items: Option<&s
         "item": if items_from_item { role(has.map(|h| h.item), &item_name, true) } else { Value::Null },
         "cost": role(has.map(|h| h.cost), &cols.cost.name, cols.cost.explicit),
         "quantity": role(has.map(|h| h.quantity), &cols.quantity.name, cols.quantity.explicit),
+        "discount": match &cols.discount {
+            Some(Discount::Column(n)) => json!({"name": n, "required": true, "list_price": false}),
+            Some(Discount::ListPrice(n)) => json!({"name": n, "required": true, "list_price": true}),
+            None => Value::Null,
+        },
     })
 }
 
@@ -596,6 +601,7 @@ fn present_from(v: &Value) -> Present {
         item: b("item"),
         cost: b("cost"),
         quantity: b("quantity"),
+        discount: b("discount"),
     }
 }
 
@@ -674,6 +680,11 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
         frequency: u32_column(df, "frequency")?,
         monetary: monetary.iter().map(|v| money::to_f64(*v)).collect(),
         profit: if has.cost { Some(exact_column(df, "profit")?.iter().map(|v| money::to_f64(*v)).collect()) } else { None },
+        discount: if has.discount {
+            Some(exact_column(df, "discount")?.iter().map(|v| money::to_f64(*v)).collect())
+        } else {
+            None
+        },
         first_purchase: i64_column(df, "first_purchase")?,
         last_purchase: i64_column(df, "last_purchase")?,
         favourite_product: if plan.favourite {

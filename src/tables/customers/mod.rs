@@ -90,6 +90,10 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         Some(p) => Column::new("profit".into(), round(p)),
         None => Column::full_null("profit".into(), f.len(), &DataType::Float64),
     };
+    let discount: Column = match &f.discount {
+        Some(p) => Column::new("discount".into(), round(p)),
+        None => Column::full_null("discount".into(), f.len(), &DataType::Float64),
+    };
     let favourite = match &f.favourite_product {
         Some(fav) => fav.clone().with_name("favourite_product".into()),
         None => Column::full_null("favourite_product".into(), f.len(), &DataType::String),
@@ -101,6 +105,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         ts(&f.first_purchase, "first_purchase_at")?,
         ts(&f.last_purchase, "last_purchase_at")?,
         profit,
+        discount,
         favourite,
     ])?;
     let freq = col("frequency");
@@ -115,7 +120,18 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
             )
             .otherwise(lit(NULL).cast(DataType::Float64))
             .alias("avg_days_between_orders"),
+        discount_share().alias("discount_share"),
     ]))
+}
+
+/// Rule "discount share": discount / (monetary + discount), the share of what the customer would
+/// have paid at list price that they did not pay; null without a discount column or when
+/// monetary + discount <= 0.
+pub fn discount_share() -> Expr {
+    let list = col("monetary") + col("discount");
+    when(col("discount").is_not_null().and(list.clone().gt(lit(0.0))))
+        .then(col("discount") / list)
+        .otherwise(lit(NULL).cast(DataType::Float64))
 }
 
 /// Lapse bucket labels for ascending thresholds: `0-30`, `31-60`, …, `121+`.
@@ -160,6 +176,7 @@ impl Layout {
         if self.has_tier {
             v.push("tier");
         }
+        v.extend(["discount", "discount_share"]);
         if self.has_cost {
             v.extend(["profit", "profit_decile", "profit_group"]);
         }
