@@ -52,6 +52,19 @@ def mixed_files(work: str) -> str:
     return folder
 
 
+def discount_dump(work: str) -> str:
+    """The transactions sample with a discount column (30 % off every third order, null on others)
+    and a list-price column (amount + 5)."""
+    import duckdb
+
+    path = os.path.join(work, "discounts.parquet")
+    if not os.path.exists(path):
+        duckdb.sql(f"""COPY (SELECT *, CASE WHEN order_id % 3 = 0 THEN round(amount * 0.3, 2)
+                                     WHEN order_id % 3 = 1 THEN NULL ELSE 0 END AS disc, amount + 5 AS list
+                          FROM '{S}/transactions.parquet') TO '{path}' (FORMAT parquet)""")
+    return path
+
+
 def cases(work: str, lines: int):
     from check_samples import messy_case
     from scale import dump_for
@@ -94,6 +107,9 @@ def cases(work: str, lines: int):
         ("transactions --cohort-period week --trend-days 30 --kpi-window-days 7 --tier (cohorts, kpis, trend, tier)",
          ["run", "--input", tx, "--cohort-period", "week", "--trend-days", "30", "--kpi-window-days", "7",
           "--tier", "gold:monetary=2000,frequency=20", "--tier", "silver:monetary=500"], {}),
+        ("transactions --discount-col (discount, discount_share, deal seeker)",
+         ["run", "--input", discount_dump(work), "--discount-col", "disc"], {}),
+        ("transactions --list-price-col", ["run", "--input", discount_dump(work), "--list-price-col", "list"], {}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ]

@@ -38,7 +38,7 @@ from reference import reference_sql  # noqa: E402
 DEC = "DECIMAL(38,18)"
 RATIO = {"spend_change_pct", "orders_change_pct", "retention", "revenue_per_customer", "repeat_rate",
          "avg_order_value", "window_avg_order_value", "window_revenue_per_customer", "profit_share",
-         "cumulative_profit_share", "discount_share"}
+         "cumulative_profit_share", "discount_share", "avg_basket_items"}
 MONEY = {"recent_spend", "prior_spend", "revenue", "guest_revenue", "returns", "window_revenue",
          "window_guest_revenue", "window_returns", "profit", "min_profit", "max_profit", "revenue_before",
          "revenue_after", "discount"}
@@ -81,12 +81,13 @@ def select_list(con, src: str, discount: str | None = None) -> str:
 
 
 def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresholds, has_cost: bool,
-               d: int = 2) -> list[str]:
+               d: int = 2, bins: int = 5) -> list[str]:
     """Temp tables tr_customers, tr_cohorts, tr_kpis (and tr_profit_deciles with a cost column)."""
     stmts = reference_sql(src, "/nonexistent", as_of=as_of, select=select, money_decimals=d)[:4]
     for stmt, table in zip(stmts, ["lines", "valid", "params", "cur"]):
         assert f"TEMP TABLE {table} AS" in stmt, f"reference.py changed: expected table {table} in {stmt[:80]!r}"
     m = lambda e, wh="true": money(e, wh, d)  # noqa: E731
+    has_products = "NULL AS product_id" not in select
     ps = (lambda x: f"date_trunc('month', {x})::DATE") if period == "month" else \
          (lambda x: f"date_trunc('week', {x})::DATE")
     idx = (lambda a, b: f"(12 * (year({b}) - year({a})) + month({b}) - month({a}))") if period == "month" else \
@@ -111,12 +112,15 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NOT NULL), 0) AS cust_amt,
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.customer_id IS NULL), 0) AS guest_amt,
                    coalesce(sum(l.amount::{DEC}) FILTER (WHERE l.amount < 0), 0) AS neg_amt,
-                   {profit} AS cust_profit, {disc} AS cust_disc
+                   {profit} AS cust_profit, {disc} AS cust_disc,
+                   count(DISTINCT l.product_id) FILTER (WHERE l.amount > 0) AS n_items
             FROM cur l JOIN tr_keep k ON l.order_id = k.order_id, params p GROUP BY k.order_id""",
         f"""CREATE OR REPLACE TEMP TABLE tr_c0 AS
             SELECT customer_id, count(*) FILTER (WHERE is_purchase) AS frequency,
                    min(odate) FILTER (WHERE is_purchase) AS first_day, max(odate) FILTER (WHERE is_purchase) AS last_day,
                    {m('cust_amt')} AS monetary, {m('cust_profit')} AS profit, {m('cust_disc')} AS discount,
+                   {"sum(n_items) FILTER (WHERE is_purchase)" if has_products else "NULL"}
+                     / count(*) FILTER (WHERE is_purchase) AS avg_basket_items,
                    count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN 1 AND {n}) AS recent_orders,
                    {m('cust_amt', f'days_ago BETWEEN 1 AND {n}')} AS recent_spend,
                    count(*) FILTER (WHERE is_purchase AND days_ago BETWEEN {n + 1} AND {2 * n}) AS prior_orders,
@@ -147,6 +151,25 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cum_before,
                          sum(minor) OVER () AS total FROM o)""",
         # Cohorts: every period from the cohort to the period holding D - 1, zero rows included.
+        # customer_tags, from the rules of queries/customer_tags.sql (scores and deciles here).
+        f"""CREATE OR REPLACE TEMP TABLE tr_tags AS
+            WITH r AS (
+              SELECT *, 1 + ({bins} * (rank() OVER (ORDER BY frequency) - 1)) // count(*) OVER () AS f_score,
+                     1 + (10 * (row_number() OVER (ORDER BY monetary DESC, customer_id) - 1)) // count(*) OVER ()
+                       AS monetary_decile,
+                     rank() OVER (ORDER BY monetary / frequency DESC) AS aov_rank, count(*) OVER () AS n
+              FROM tr_customers),
+            b AS (SELECT customer_id, rank() OVER (ORDER BY avg_basket_items DESC) AS k, count(*) OVER () AS n
+                  FROM tr_customers WHERE avg_basket_items IS NOT NULL)
+            SELECT customer_id, 'one-timer' AS tag FROM r WHERE frequency = 1
+            UNION ALL SELECT customer_id, 'frequent' FROM r WHERE f_score = {bins}
+            UNION ALL SELECT customer_id, 'high AOV' FROM r WHERE aov_rank * 10 <= n
+            UNION ALL SELECT customer_id, 'big basket' FROM b WHERE k * 10 <= n
+            UNION ALL SELECT customer_id, 'lapsing high value' FROM r
+                      WHERE monetary_decile <= 2 AND recency_days > {min(thresholds)}
+            UNION ALL SELECT customer_id, 'new' FROM r WHERE tenure_days <= {w}
+            UNION ALL SELECT customer_id, 'declining' FROM r WHERE declining
+            UNION ALL SELECT customer_id, 'deal seeker' FROM r WHERE discount_share >= 0.25""",
         f"""CREATE OR REPLACE TEMP TABLE tr_cohorts AS
             WITH cc AS (SELECT customer_id, {ps('first_day')} AS cohort FROM tr_customers),
             g0 AS (SELECT cohort, count(*) AS cohort_customers FROM cc GROUP BY cohort),
@@ -313,13 +336,28 @@ def build(con, input_path: str, a) -> bool:
     return has_cost
 
 
+def check_tags(con, path: str) -> bool:
+    """customer_tags: the same (customer_id, tag) rows, in (customer_id, tag) order."""
+    ref = con.execute("SELECT customer_id, tag FROM tr_tags ORDER BY customer_id, tag").fetchall()
+    got = con.execute(f"SELECT customer_id, tag FROM read_parquet('{path}')").fetchall()
+    if ref == got:
+        print(f"customer_tags: {len(got)} rows identical")
+        return True
+    diff = sorted(set(ref) ^ set(got))[:5]
+    print(f"customer_tags: DIFFERENT ({len(ref)} reference rows, {len(got)} evergreen rows; first differences {diff};"
+          f" order {'same' if sorted(got) == got else 'not (customer_id, tag)'})")
+    return False
+
+
 def check(a) -> bool:
     con = connect(a.threads)
     has_cost = build(con, a.input, a)
     o, d = a.out, a.money_decimals
     ok = compare(con, "customers", "tr_customers", f"{o}/customers.parquet", ["customer_id"],
                  TREND + (["profit", "profit_group"] if has_cost else [])
-                 + (["discount", "discount_share"] if getattr(a, "discount_col", None) else []), d=d)
+                 + (["discount", "discount_share"] if getattr(a, "discount_col", None) else [])
+                 + ["avg_basket_items"], d=d)
+    ok &= check_tags(con, f"{o}/customer_tags.parquet")
     ok &= compare(con, "lapsed_customers", "tr_customers", f"{o}/lapsed_customers.parquet", ["customer_id"],
                   TREND[:4] + ["spend_change_pct", "declining"], d=d, where=f"recency_days > {min(a.thresholds)}")
     ok &= compare(con, "cohorts", "tr_cohorts", f"{o}/cohorts.parquet", ["cohort", "period_index"],

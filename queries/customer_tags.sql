@@ -7,6 +7,8 @@
 --   frequent            the top frequency score (f_score = ${bins})
 --   high AOV            avg_order_value among the top 10 % of customers (rank by avg_order_value,
 --                       highest first, ties share a rank: rank <= customers / 10)
+--   big basket          avg_basket_items (distinct products per purchase order) among the top 10 %,
+--                       ranked the same way (needs a product column)
 --   lapsing high value  monetary_decile 1 or 2 and no purchase for more than ${min_lapse_days} days
 --   new                 first purchase within the last ${kpi_window_days} days (tenure_days <= ${kpi_window_days})
 --   declining           the trend's declining flag (see the README, "Trend columns")
@@ -26,12 +28,19 @@ WITH ranked AS (
     COUNT(*) OVER () AS customers
   FROM customers
 ),
+baskets AS (
+  SELECT customer_id, RANK() OVER (ORDER BY avg_basket_items DESC) AS basket_rank, COUNT(*) OVER () AS customers
+  FROM customers
+  WHERE avg_basket_items IS NOT NULL
+),
 tags AS (
   SELECT customer_id, 'one-timer' AS tag FROM ranked WHERE frequency = 1
   UNION ALL
   SELECT customer_id, 'frequent' AS tag FROM ranked WHERE f_score = ${bins}
   UNION ALL
   SELECT customer_id, 'high AOV' AS tag FROM ranked WHERE aov_rank * 10 <= customers
+  UNION ALL
+  SELECT customer_id, 'big basket' AS tag FROM baskets WHERE basket_rank * 10 <= customers
   UNION ALL
   SELECT customer_id, 'lapsing high value' AS tag FROM ranked WHERE monetary_decile <= 2 AND recency_days > ${min_lapse_days}
   UNION ALL

@@ -107,6 +107,9 @@ pub struct CustomerFacts {
     /// The product on the positive lines of most of the customer's purchase orders (ties: the
     /// smallest product); null for customers without product lines. `None` without a product column.
     pub favourite_product: Option<Column>,
+    /// The distinct products of each of the customer's purchase orders, added up (its basket
+    /// sizes); `None` without a product column.
+    pub basket_items: Option<Vec<u64>>,
     /// Purchase-day facts for the CLV models; `None` unless the plan asks for them.
     pub days: Option<PurchaseDays>,
     /// The customer's kept orders by day (trend, cohorts, kpis); `None` unless the plan asks for them.

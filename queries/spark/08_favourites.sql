@@ -1,7 +1,9 @@
 -- Step 8 (joined to the customer facts): the product on the positive lines of most of a customer's
 -- purchase orders; ties go to the smallest product. MIN_BY over (-orders, product) picks it
--- within each customer's group (no sort, no window).
-SELECT customer_id, MIN_BY(product_id, named_struct('n', -orders, 'p', product_id)) AS favourite_product
+-- within each customer's group (no sort, no window). basket_items adds up the distinct products of
+-- each of the customer's purchase orders (the orders of every product).
+SELECT customer_id, MIN_BY(product_id, named_struct('n', -orders, 'p', product_id)) AS favourite_product,
+       SUM(orders) AS basket_items
 FROM (
   SELECT customer_id, product_id, COUNT(*) AS orders
   FROM (

@@ -87,7 +87,21 @@ pub fn customer_facts(
         }
         _ => None,
     };
+    // Basket sizes: the distinct products of each purchase order (empty for other orders).
+    let basket_items = match (r.baskets, favourite && items.is_some()) {
+        (Some(b), true) => {
+            let mut size = vec![0u64; n];
+            for (o, &cu) in r.customer.iter().enumerate() {
+                if cu != NONE {
+                    size[cu as usize] += b.of(o).len() as u64;
+                }
+            }
+            Some(who.iter().map(|&cu| size[cu]).collect())
+        }
+        _ => None,
+    };
     let facts = CustomerFacts {
+        basket_items,
         customer_id: keys.take_slice(&idx)?,
         frequency: who.iter().map(|&cu| frequency[cu]).collect(),
         monetary: who.iter().map(|&cu| money::to_f64(amount[cu])).collect(),
@@ -165,6 +179,9 @@ pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<Custome
             a.extend(b);
         }
         if let (Some(a), Some(b)) = (all.discount.as_mut(), p.discount) {
+            a.extend(b);
+        }
+        if let (Some(a), Some(b)) = (all.basket_items.as_mut(), p.basket_items) {
             a.extend(b);
         }
         all.first_purchase.extend(p.first_purchase);

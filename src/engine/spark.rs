@@ -692,6 +692,11 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
         } else {
             None
         },
+        basket_items: if plan.favourite {
+            Some(u32_column(df, "basket_items")?.into_iter().map(u64::from).collect())
+        } else {
+            None
+        },
         days: if plan.purchase_days {
             let gap = df.column("last_gap_days")?.cast(&DataType::Int64)?;
             Some(PurchaseDays {

@@ -90,6 +90,10 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         Some(p) => Column::new("profit".into(), round(p)),
         None => Column::full_null("profit".into(), f.len(), &DataType::Float64),
     };
+    let basket_items: Column = match &f.basket_items {
+        Some(v) => Column::new("_basket_items".into(), v.iter().map(|&x| x as f64).collect::<Vec<f64>>()),
+        None => Column::full_null("_basket_items".into(), f.len(), &DataType::Float64),
+    };
     let discount: Column = match &f.discount {
         Some(p) => Column::new("discount".into(), round(p)),
         None => Column::full_null("discount".into(), f.len(), &DataType::Float64),
@@ -106,6 +110,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         ts(&f.last_purchase, "last_purchase_at")?,
         profit,
         discount,
+        basket_items,
         favourite,
     ])?;
     let freq = col("frequency");
@@ -121,6 +126,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
             .otherwise(lit(NULL).cast(DataType::Float64))
             .alias("avg_days_between_orders"),
         discount_share().alias("discount_share"),
+        (col("_basket_items") / col("frequency").cast(DataType::Float64)).alias("avg_basket_items"),
     ]))
 }
 
@@ -169,7 +175,8 @@ pub struct Layout {
 impl Layout {
     /// Column order of the `customers` table.
     pub fn columns(self) -> Vec<&'static str> {
-        let mut v = columns(false);
+        let mut v = spec_columns();
+        v.push("avg_basket_items");
         if self.has_trend {
             v.extend(trend::COLUMNS);
         }
@@ -184,9 +191,9 @@ impl Layout {
     }
 }
 
-/// Column order of the SPEC's `customers` columns (profit only with a cost column).
-pub fn columns(has_cost: bool) -> Vec<&'static str> {
-    let mut v = vec![
+/// Column order of the SPEC's `customers` columns (profit comes later, see [`Layout`]).
+pub fn spec_columns() -> Vec<&'static str> {
+    let v = vec![
         "customer_id",
         "first_purchase_at",
         "last_purchase_at",
@@ -206,8 +213,5 @@ pub fn columns(has_cost: bool) -> Vec<&'static str> {
         "favourite_product",
         "avg_days_between_orders",
     ];
-    if has_cost {
-        v.push("profit");
-    }
     v
 }
