@@ -284,3 +284,111 @@ fn issue14_same_tables_from_both_local_engines() {
         assert_eq!(std::fs::read(dir.path().join("mem").join(&f)).unwrap(), std::fs::read(dir.path().join("part").join(&f)).unwrap(), "{t}");
     }
 }
+
+/// Tags, basket sizes and discounts on one small dump (as-of 2024-07-01, kpi window 30 days):
+///
+/// - customer 1: orders 1 (products 7, 8, 9; 60) and 2 (product 7; 40), both in May: three
+///   distinct products, then one: avg_basket_items 2; discount 10 + 0 + 0 + 30 = 40, so
+///   discount_share = 40 / (100 + 40)
+/// - customer 2: one order on 06-20 (product 7 on two lines; 20): a one-timer and new, 1 item
+/// - customer 3: orders in January and March (product 8; 10 each), no discount column value (null)
+/// - customer 4: orders on 06-01 and 06-02 (product 9; 300 and 200)
+fn tag_frame() -> DataFrame {
+    let rows: [(i64, i64, &str, f64, i64, Option<f64>); 9] = [
+        (1, 1, "2024-05-10 10:00", 20.0, 7, Some(10.0)),
+        (1, 1, "2024-05-10 10:00", 20.0, 8, Some(0.0)),
+        (1, 1, "2024-05-10 10:00", 20.0, 9, None),
+        (1, 2, "2024-05-20 10:00", 40.0, 7, Some(30.0)),
+        (2, 3, "2024-06-20 10:00", 10.0, 7, None),
+        (2, 3, "2024-06-20 10:00", 10.0, 7, None),
+        (3, 4, "2024-01-15 10:00", 10.0, 8, None),
+        (3, 5, "2024-03-15 10:00", 10.0, 8, None),
+        (4, 6, "2024-06-01 10:00", 300.0, 9, Some(0.0)),
+    ];
+    let mut rows = rows.to_vec();
+    rows.push((4, 7, "2024-06-02 10:00", 200.0, 9, Some(0.0)));
+    let mut df = df!(
+        "customer_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "order_id" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "ts" => rows.iter().map(|r| micros(r.2)).collect::<Vec<_>>(),
+        "amount" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        "product_id" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        "disc" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
+    df
+}
+
+#[test]
+fn issue14_basket_sizes_discounts_and_tags() {
+    let (_d, p) = dump_frame(&mut tag_frame());
+    let mut s = settings(&p, Some("2024-07-01"));
+    s.columns.discount = Some("disc".into());
+    let r = compute(s);
+    let avg: Vec<f64> = (1..=4).map(|id| r.customer(id).f("avg_basket_items")).collect();
+    assert_eq!(avg, [2.0, 1.0, 1.0, 1.0]);
+    assert_eq!(r.customer(1).f("discount"), 40.0);
+    assert_eq!(r.customer(1).f("discount_share"), 40.0 / 140.0);
+    assert_eq!(r.customer(3).f("discount_share"), 0.0); // null discounts are none
+    // Four customers: the top 10 % is rank 1 only (rank x 10 <= 4 never holds for rank >= 1...
+    // 1 x 10 > 4): no high AOV, no big basket. Frequency ranks: 2 (rank 1, score 1), 1, 3, 4
+    // share rank 2: 1 + floor(5 x 1 / 4) = 2; only the top score 5 is frequent: nobody.
+    let t = r.table("customer_tags");
+    let got: Vec<(i64, String)> = ints(t, "customer_id").into_iter().zip(text_column(t, "tag")).collect();
+    let want: Vec<(i64, String)> = [
+        // Customer 1: 140 of list price, 40 discounted (0.29 >= 0.25); recency 42 > 30 and
+        // monetary decile 1 or 2 (100 is second of 4: decile 1 + floor(10 x 1 / 4) = 3): no.
+        (1, "deal seeker"),
+        (2, "new"),
+        (2, "one-timer"),
+        // Customer 3: both orders (168 and 108 days ago) in the prior 90 days (91..=180), none
+        // since: declining. Monetary 20 (fourth): decile 8, not lapsing high value.
+        (3, "declining"),
+        // Customer 4: first bought 06-01, 30 days before as-of: new (tenure <= 30); decile 1,
+        // but last bought 29 days ago: not lapsing.
+        (4, "new"),
+    ]
+    .into_iter()
+    .map(|(c, t)| (c, t.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    // The list-price form: discount = list price - amount.
+    let mut df = tag_frame();
+    df.with_column(Column::new("list".into(), [25.0, 20.0, 20.0, 40.0, 10.0, 10.0, 10.0, 10.0, 300.0, 200.0])).unwrap();
+    let (_d2, p2) = dump_frame(&mut df);
+    let mut s = settings(&p2, Some("2024-07-01"));
+    s.columns.list_price = Some("list".into());
+    let r = compute(s);
+    assert_eq!(r.customer(1).f("discount"), 5.0);
+    assert_eq!(r.customer(1).f("discount_share"), 5.0 / 105.0);
+    // Both at once: refused.
+    let mut s = settings(&p2, None);
+    s.columns.list_price = Some("list".into());
+    s.columns.discount = Some("disc".into());
+    assert!(s.resolve().unwrap_err().to_string().contains("not both"));
+}
+
+#[test]
+fn issue14_tags_at_the_top_tenth() {
+    // Ten customers, one order each on 05-01 (61 days before as-of): customer k spends 10 x k over
+    // k distinct products. The top tenth is rank 1: customer 10 is high AOV and big basket; the
+    // monetary deciles 1 and 2 are customers 10 and 9, lapsing (61 > 30).
+    let mut lines = Vec::new();
+    for k in 1..=10i64 {
+        for item in 0..k {
+            lines.push(pline(Some(k), k, "2024-05-01 10:00", 10.0, item));
+        }
+    }
+    let r = run_lines(&lines, Some("2024-07-01"));
+    let t = r.table("customer_tags");
+    let tagged = |tag: &str| -> Vec<i64> {
+        ints(t, "customer_id").into_iter().zip(text_column(t, "tag")).filter(|(_, g)| g == tag).map(|(c, _)| c).collect()
+    };
+    assert_eq!(tagged("high AOV"), [10]);
+    assert_eq!(tagged("big basket"), [10]);
+    assert_eq!(tagged("lapsing high value"), [9, 10]);
+    assert_eq!(tagged("one-timer"), (1..=10).collect::<Vec<_>>());
+    // Everyone has frequency 1: one rank, score 1; nobody is frequent.
+    assert!(tagged("frequent").is_empty());
+}
