@@ -107,7 +107,7 @@ def cases(work: str, lines: int):
         ("transactions --cohort-period week --trend-days 30 --kpi-window-days 7 --tier (cohorts, kpis, trend, tier)",
          ["run", "--input", tx, "--cohort-period", "week", "--trend-days", "30", "--kpi-window-days", "7",
           "--tier", "gold:monetary=2000,frequency=20", "--tier", "silver:monetary=500"], {}),
-        ("transactions --discount-col (discount, discount_share, deal seeker)",
+        ("transactions --discount-col (discount, discount_share, deal_seeker)",
          ["run", "--input", discount_dump(work), "--discount-col", "disc"], {}),
         ("transactions --list-price-col", ["run", "--input", discount_dump(work), "--list-price-col", "list"], {}),
         (f"generated {lines:,} lines patterns --sequences",

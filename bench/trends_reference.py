@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import reference_sql  # noqa: E402
 
 DEC = "DECIMAL(38,18)"
-RATIO = {"spend_change_pct", "orders_change_pct", "retention", "revenue_per_customer", "repeat_rate",
+RATIO = {"window_repeat_rate", "spend_change_pct", "orders_change_pct", "retention", "revenue_per_customer", "repeat_rate",
          "avg_order_value", "window_avg_order_value", "window_revenue_per_customer", "profit_share",
          "cumulative_profit_share", "discount_share", "avg_basket_items"}
 MONEY = {"recent_spend", "prior_spend", "revenue", "guest_revenue", "returns", "window_revenue",
@@ -161,15 +161,15 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
               FROM tr_customers),
             b AS (SELECT customer_id, rank() OVER (ORDER BY avg_basket_items DESC) AS k, count(*) OVER () AS n
                   FROM tr_customers WHERE avg_basket_items IS NOT NULL)
-            SELECT customer_id, 'one-timer' AS tag FROM r WHERE frequency = 1
+            SELECT customer_id, 'one_timer' AS tag FROM r WHERE frequency = 1
             UNION ALL SELECT customer_id, 'frequent' FROM r WHERE f_score = {bins}
-            UNION ALL SELECT customer_id, 'high AOV' FROM r WHERE aov_rank * 10 <= n
-            UNION ALL SELECT customer_id, 'big basket' FROM b WHERE k * 10 <= n
-            UNION ALL SELECT customer_id, 'lapsing high value' FROM r
+            UNION ALL SELECT customer_id, 'high_aov' FROM r WHERE aov_rank * 10 <= n
+            UNION ALL SELECT customer_id, 'big_basket' FROM b WHERE k * 10 <= n
+            UNION ALL SELECT customer_id, 'lapsing_high_value' FROM r
                       WHERE monetary_decile <= 2 AND recency_days > {min(thresholds)}
             UNION ALL SELECT customer_id, 'new' FROM r WHERE tenure_days <= {w}
             UNION ALL SELECT customer_id, 'declining' FROM r WHERE declining
-            UNION ALL SELECT customer_id, 'deal seeker' FROM r WHERE discount_share >= 0.25""",
+            UNION ALL SELECT customer_id, 'deal_seeker' FROM r WHERE discount_share >= 0.25""",
         f"""CREATE OR REPLACE TEMP TABLE tr_cohorts AS
             WITH cc AS (SELECT customer_id, {ps('first_day')} AS cohort FROM tr_customers),
             g0 AS (SELECT cohort, count(*) AS cohort_customers FROM cc GROUP BY cohort),
@@ -194,7 +194,8 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                      count(*) FILTER (WHERE window_purchases > 0) AS window_active,
                      count(*) FILTER (WHERE tenure_days BETWEEN 1 AND {w}) AS window_new,
                      count(*) FILTER (WHERE tenure_days > {w} AND first_in_window - last_before_window > {max(thresholds)})
-                       AS window_reactivated
+                       AS window_reactivated,
+                     count(*) FILTER (WHERE window_purchases >= 2) AS window_repeaters
               FROM tr_customers),
             o AS (
               SELECT {m('all_amt')} AS revenue, count(*) FILTER (WHERE is_purchase) AS orders,
@@ -214,6 +215,8 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
                    CASE WHEN c.customers > 0 THEN o.customer_revenue / c.customers ELSE 0 END AS revenue_per_customer,
                    o.guest_revenue, o.returns, c.window_active, c.window_new,
                    c.window_active - c.window_new AS window_returning, c.window_reactivated,
+                   CASE WHEN c.window_active > 0 THEN c.window_repeaters / c.window_active ELSE 0 END
+                     AS window_repeat_rate,
                    o.window_revenue, o.window_orders,
                    CASE WHEN o.window_orders > 0 THEN o.window_revenue / o.window_orders ELSE 0 END AS window_avg_order_value,
                    o.window_guest_revenue, o.window_returns,

@@ -274,6 +274,13 @@ impl PatternArgs {
     }
 }
 
+impl TrendArgs {
+    /// `--tier` (which has no environment variable) given to a command other than `run`.
+    fn misplaced(&self, job: Job) -> Option<&'static str> {
+        (!self.tier.is_empty() && job != Job::Run).then_some("--tier")
+    }
+}
+
 /// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`).
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Patterns: itemsets, rules, sequence_pairs (run --itemsets/--sequences, evergreen patterns)")]
@@ -469,7 +476,7 @@ pub struct ColumnArgs {
     #[arg(long, env = "EVERGREEN_ITEM_COL")]
     pub item_col: Option<String>,
     /// The line's discount in money (how much below list price it sold); adds discount and
-    /// discount_share (discount / (monetary + discount)) to customers and the `deal seeker` tag.
+    /// discount_share (discount / (monetary + discount)) to customers and the `deal_seeker` tag.
     #[arg(long, env = "EVERGREEN_DISCOUNT_COL", conflicts_with = "list_price_col")]
     pub discount_col: Option<String>,
     /// The line's value at list price; its discount is list price - amount (else as --discount-col).
@@ -718,6 +725,9 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     let no_itemsets = args.patterns.no_itemsets;
     if let Some(flag) = args.patterns.misplaced(job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
+    }
+    if let Some(flag) = args.trends.misplaced(job).filter(|_| !validate_only) {
+        return Err(crate::Error::Config(format!("{flag} applies to `run` only")));
     }
     let mut cfg = args.to_config()?;
     if job == Job::Patterns {

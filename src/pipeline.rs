@@ -183,6 +183,11 @@ fn compute_files(
         return Err(Error::Config("patterns: nothing to compute (--no-itemsets without --sequences)".into()));
     }
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
+    // `--compare-with`: the snapshot found and its settings checked before any data is read.
+    let earlier = match (&cfg.compare_with, &queries) {
+        (Some(dir), Some(set)) => Some(Earlier::prepare(cfg, dir, &segments_used(cfg, set))?),
+        _ => None,
+    };
     tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
     let skipped = files.skipped;
     // The holdout check's calibration facts: the same engine on the lines before the holdout date.
@@ -298,28 +303,17 @@ fn compute_files(
         sw.lap("pattern_tables");
     }
     let mut segments = None;
-    if let Some(set) = &queries {
-        queries::run_all(set, cfg, as_of, &mut tables)?;
-        segments = Some(SegmentsUsed {
-            origin: set.segments.origin.display().to_string(),
-            blake3: blake3::hash(set.segments.sql.as_bytes()).to_hex().to_string(),
-        });
-        sw.lap("queries");
-    }
     let mut compared_with = None;
-    if let (Some(dir), Some(as_of), Some(used)) = (&cfg.compare_with, as_of, &segments) {
-        let prev = snapshot::load(&snapshot::resolve(dir, Some(as_of))?)?;
-        let basis = snapshot::Basis {
-            bins: u64::from(cfg.bins),
-            scoring: serde_json::to_value(cfg.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            money_decimals: u64::from(cfg.money_decimals),
-            segments: Some(used.blake3.clone()),
-        };
-        snapshot::check_comparable((&prev.dir, prev.as_of, &prev.basis), (&cfg.out, as_of, &basis))?;
-        let current = &tables.iter().find(|(n, _)| n == "customers").ok_or_else(|| Error::Internal("no customers table".into()))?.1;
-        tables.extend(snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.money_decimals)?);
-        compared_with = Some(prev.dir.display().to_string());
-        sw.lap("migration");
+    if let Some(set) = &queries {
+        queries::run_segments(set, cfg, as_of, &mut tables)?;
+        // The migration tables come before the other queries, so a query can read them.
+        if let (Some(earlier), Some(as_of)) = (earlier, as_of) {
+            compared_with = earlier.migrate(cfg, as_of, &segments_used(cfg, set), &mut tables)?;
+            sw.lap("migration");
+        }
+        queries::run_others(set, cfg, as_of, &mut tables)?;
+        segments = Some(segments_used(cfg, set));
+        sw.lap("queries");
     }
     Ok(Tables {
         segments,
@@ -334,6 +328,88 @@ fn compute_files(
         skipped,
         tables,
     })
+}
+
+/// The segment query of a run: where it came from, and the BLAKE3 of its text with the run's
+/// parameters in (`${as_of}` left as written: every snapshot has its own).
+fn segments_used(cfg: &Config, set: &queries::QuerySet) -> SegmentsUsed {
+    let sql = queries::substitute(&set.segments.sql, cfg, None);
+    SegmentsUsed {
+        origin: set.segments.origin.display().to_string(),
+        blake3: blake3::hash(sql.as_bytes()).to_hex().to_string(),
+    }
+}
+
+/// `run --compare-with DIR`, before the data is read: an output folder is loaded and its settings
+/// checked; a root of as_of partitions is read once this run's as-of is known.
+enum Earlier {
+    Loaded(snapshot::Snapshot),
+    /// A partition root; `None` when it does not exist yet (the run's own `--out` root, before its
+    /// first partition).
+    Root(Option<PathBuf>),
+}
+
+impl Earlier {
+    fn basis(cfg: &Config, used: &SegmentsUsed) -> snapshot::Basis {
+        snapshot::Basis {
+            bins: u64::from(cfg.bins),
+            scoring: serde_json::to_value(cfg.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            money_decimals: u64::from(cfg.money_decimals),
+            segments: Some(used.blake3.clone()),
+        }
+    }
+
+    fn prepare(cfg: &Config, dir: &std::path::Path, used: &SegmentsUsed) -> Result<Earlier> {
+        if !dir.exists() {
+            // The scheduled form `run --partition-by-as-of --out ROOT --compare-with ROOT` on its
+            // first run: nothing to compare with yet.
+            if cfg.partition_by_as_of && dir == cfg.out {
+                return Ok(Earlier::Root(None));
+            }
+            return Err(Error::NoInput { path: dir.display().to_string() });
+        }
+        if dir.join(MANIFEST).is_file() {
+            let prev = snapshot::load(dir)?;
+            snapshot::check_basis((&prev.dir, &prev.basis), (&cfg.out, &Self::basis(cfg, used)))?;
+            return Ok(Earlier::Loaded(prev));
+        }
+        if !dir.is_dir() {
+            return Err(Error::Unreadable { file: dir.to_path_buf(), reason: "not a snapshot: not a folder".into() });
+        }
+        Ok(Earlier::Root(Some(dir.to_path_buf())))
+    }
+
+    /// Add segment_migration and decile_migration against the earlier snapshot; the folder
+    /// compared with, or `None` (with a warning) when a partition root has no partition before
+    /// `as_of` yet.
+    fn migrate(
+        self,
+        cfg: &Config,
+        as_of: chrono::NaiveDate,
+        used: &SegmentsUsed,
+        tables: &mut Vec<(String, DataFrame)>,
+    ) -> Result<Option<String>> {
+        let prev = match self {
+            Earlier::Loaded(prev) => prev,
+            Earlier::Root(root) => {
+                let found = root.as_deref().map(|r| snapshot::partition_before(r, Some(as_of))).transpose()?.flatten();
+                let Some(dir) = found else {
+                    tracing::warn!(
+                        "--compare-with {}: no complete as_of partition before {as_of} yet; segment_migration and decile_migration are left out of this run",
+                        cfg.compare_with.as_deref().unwrap_or(std::path::Path::new("")).display()
+                    );
+                    return Ok(None);
+                };
+                snapshot::load(&dir)?
+            }
+        };
+        let this = if cfg.partition_by_as_of { cfg.out.join(format!("as_of={as_of}")) } else { cfg.out.clone() };
+        snapshot::check_comparable((&prev.dir, prev.as_of, &prev.basis), (&this, as_of, &Self::basis(cfg, used)))?;
+        let current = &tables.iter().find(|(n, _)| n == "customers").ok_or_else(|| Error::Internal("no customers table".into()))?.1;
+        let made = snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.money_decimals)?;
+        tables.extend(made);
+        Ok(Some(prev.dir.display().to_string()))
+    }
 }
 
 /// The customers table with p_alive and clv from the clv table, and a lifecycle_stage placeholder
@@ -522,6 +598,16 @@ pub fn compare(
     snapshot::check_comparable((&a.dir, a.as_of, &a.basis), (&b.dir, b.as_of, &b.basis))?;
     let decimals = u32::try_from(a.basis.money_decimals).unwrap_or(2);
     output::check_not_input(out, &[from.display().to_string(), to.display().to_string()], &[])?;
+    // Only into an empty folder or an earlier compare output: never over a run's tables.
+    if let Ok(text) = std::fs::read_to_string(out.join(MANIFEST)) {
+        let m: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if m.get("from").is_none() || m.get("to").is_none() {
+            return Err(Error::Output {
+                path: out.to_path_buf(),
+                reason: "holds an evergreen output that `compare` did not write (a run's tables); choose another --out".into(),
+            });
+        }
+    }
     let staging = Staging::new(out, lock_timeout)?;
     let mut tables = BTreeMap::new();
     for (name, mut df) in snapshots::tables(&a.customers, &b.customers, a.as_of, b.as_of, decimals)? {

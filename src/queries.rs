@@ -287,18 +287,48 @@ pub fn run_all(
     as_of: Option<chrono::NaiveDate>,
     tables: &mut Vec<(String, DataFrame)>,
 ) -> Result<()> {
-    let mut ctx = SQLContext::new();
+    run_segments(set, cfg, as_of, tables)?;
+    run_others(set, cfg, as_of, tables)
+}
+
+/// Every table registered under its name (one chunk per column: reductions then see the rows in
+/// one fixed order).
+fn context(tables: &mut [(String, DataFrame)]) -> SQLContext {
+    let ctx = SQLContext::new();
     for (name, df) in tables.iter_mut() {
-        // One chunk per column: reductions then see the rows in one fixed order.
         df.rechunk_mut();
         ctx.register(name, df.clone().lazy());
     }
+    ctx
+}
+
+/// The first half of [`run_all`]: `segment` (and, with the CLV models, `lifecycle_stage`) written
+/// into `customers`.
+pub fn run_segments(
+    set: &QuerySet,
+    cfg: &Config,
+    as_of: Option<chrono::NaiveDate>,
+    tables: &mut [(String, DataFrame)],
+) -> Result<()> {
+    let mut ctx = context(tables);
     if let Some(pos) = tables.iter().position(|(n, _)| n == "customers") {
         write_column(&mut ctx, tables, pos, &set.segments, "segment", cfg, as_of)?;
         if let Some(q) = set.lifecycle.as_ref().filter(|_| tables.iter().any(|(n, _)| n == "clv")) {
             write_column(&mut ctx, tables, pos, q, "lifecycle_stage", cfg, as_of)?;
         }
     }
+    Ok(())
+}
+
+/// The second half of [`run_all`]: every other query, in run order, over the tables (and the
+/// results before it).
+pub fn run_others(
+    set: &QuerySet,
+    cfg: &Config,
+    as_of: Option<chrono::NaiveDate>,
+    tables: &mut Vec<(String, DataFrame)>,
+) -> Result<()> {
+    let mut ctx = context(tables);
     for q in &set.others {
         let df = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
         ctx.register(&q.name, df.clone().lazy());

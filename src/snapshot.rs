@@ -43,6 +43,20 @@ pub fn resolve(dir: &Path, before: Option<NaiveDate>) -> Result<PathBuf> {
     if dir.join(MANIFEST).is_file() {
         return Ok(dir.to_path_buf());
     }
+    match partition_before(dir, before)? {
+        Some(p) => Ok(p),
+        None => Err(bad(
+            dir,
+            match before {
+                Some(b) => format!("no _manifest.json, and no complete as_of= partition before {b}"),
+                None => "no _manifest.json and no complete as_of= partition".to_string(),
+            },
+        )),
+    }
+}
+
+/// The latest complete `as_of=` partition of the root `dir` before `before` (any, without it).
+pub fn partition_before(dir: &Path, before: Option<NaiveDate>) -> Result<Option<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| bad(dir, e))?;
     let mut dates: Vec<(NaiveDate, PathBuf)> = rd
         .flatten()
@@ -54,27 +68,19 @@ pub fn resolve(dir: &Path, before: Option<NaiveDate>) -> Result<PathBuf> {
         .filter(|(d, _)| before.is_none_or(|b| *d < b))
         .collect();
     dates.sort();
-    match dates.pop() {
-        Some((_, p)) => Ok(p),
-        None => Err(bad(
-            dir,
-            match before {
-                Some(b) => format!("no _manifest.json, and no complete as_of= partition before {b}"),
-                None => "no _manifest.json and no complete as_of= partition".to_string(),
-            },
-        )),
-    }
+    Ok(dates.pop().map(|(_, p)| p))
 }
 
-/// The basis recorded in a manifest.
-pub fn basis_of(manifest: &Value) -> Basis {
+/// The basis recorded in the manifest of the snapshot `dir`; a field missing is an error naming it.
+pub fn basis_of(dir: &Path, manifest: &Value) -> Result<Basis> {
     let cfg = &manifest["config"];
-    Basis {
-        bins: cfg["bins"].as_u64().unwrap_or(0),
-        scoring: cfg["scoring"].as_str().unwrap_or("").to_string(),
-        money_decimals: cfg["money_decimals"].as_u64().unwrap_or(0),
+    let missing = |field: &str| bad(dir, format!("its {MANIFEST} has no {field}"));
+    Ok(Basis {
+        bins: cfg["bins"].as_u64().ok_or_else(|| missing("config.bins"))?,
+        scoring: cfg["scoring"].as_str().ok_or_else(|| missing("config.scoring"))?.to_string(),
+        money_decimals: cfg["money_decimals"].as_u64().ok_or_else(|| missing("config.money_decimals"))?,
         segments: manifest["segments"]["blake3"].as_str().map(str::to_string),
-    }
+    })
 }
 
 /// Read the snapshot in `dir` (a folder [`resolve`] gave).
@@ -95,7 +101,7 @@ pub fn load(dir: &Path) -> Result<Snapshot> {
     let customers = LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().to_string()), Default::default())
         .and_then(|lf| lf.select([col("customer_id"), col("segment"), col("monetary_decile"), col("monetary")]).collect())
         .map_err(|e| Error::Unreadable { file: path.clone(), reason: one_line(&e.to_string()) })?;
-    Ok(Snapshot { dir: dir.to_path_buf(), as_of, basis: basis_of(&manifest), customers })
+    Ok(Snapshot { dir: dir.to_path_buf(), as_of, basis: basis_of(dir, &manifest)?, customers })
 }
 
 /// Rule "comparable snapshots": the earlier one is strictly earlier, and both were made with the
@@ -104,13 +110,7 @@ pub fn load(dir: &Path) -> Result<Snapshot> {
 pub fn check_comparable(from: (&Path, NaiveDate, &Basis), to: (&Path, NaiveDate, &Basis)) -> Result<()> {
     let (fd, fa, fb) = from;
     let (td, ta, tb) = to;
-    let differ = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
-        Error::Config(format!(
-            "compare: {} was made with {what} {a} and {} with {what} {b}; segments and deciles are comparable only when it is the same",
-            fd.display(),
-            td.display()
-        ))
-    };
+    check_basis((fd, fb), (td, tb))?;
     if fa >= ta {
         return Err(Error::Config(format!(
             "compare: the earlier snapshot {} (as_of {fa}) is not before {} (as_of {ta})",
@@ -118,6 +118,21 @@ pub fn check_comparable(from: (&Path, NaiveDate, &Basis), to: (&Path, NaiveDate,
             td.display()
         )));
     }
+    Ok(())
+}
+
+/// The settings half of [`check_comparable`] (bins, scoring, money decimals, segment map), which
+/// `run --compare-with` checks before reading any data.
+pub fn check_basis(from: (&Path, &Basis), to: (&Path, &Basis)) -> Result<()> {
+    let (fd, fb) = from;
+    let (td, tb) = to;
+    let differ = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+        Error::Config(format!(
+            "compare: {} was made with {what} {a} and {} with {what} {b}; segments and deciles are comparable only when it is the same",
+            fd.display(),
+            td.display()
+        ))
+    };
     if fb.bins != tb.bins {
         return Err(differ("bins", &fb.bins, &tb.bins));
     }
@@ -129,7 +144,7 @@ pub fn check_comparable(from: (&Path, NaiveDate, &Basis), to: (&Path, NaiveDate,
     }
     if fb.segments != tb.segments {
         let show = |s: &Option<String>| match s {
-            Some(h) => format!("the segment map {}", &h[..h.len().min(12)]),
+            Some(h) => format!("the segment map {}", h.chars().take(12).collect::<String>()),
             None => "an unrecorded segment map (an output of an earlier evergreen)".to_string(),
         };
         return Err(Error::Config(format!(

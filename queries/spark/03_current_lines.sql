@@ -13,11 +13,13 @@ SELECT
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount - cost END, profit)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN discount END, discount)},
   ${limbs(quantity, quantity)},
-  -- The money-range rule's sums: |amount| and |cost| (nulls as 0); a value beyond any exact sum
+  -- The money-range rule's sums: |amount|, |cost| and |discount| (nulls as 0); a value beyond any exact sum
   -- (non-finite, or 2^56 and more) is flagged instead.
   ${limbs(abs(amount), abs_amount)},
   ${limbs(abs(COALESCE(cost, 0D)), abs_cost)},
+  ${limbs(abs(discount), abs_discount)},
   abs(amount) >= 72057594037927936D AS amount_too_large,
-  isnan(cost) OR abs(cost) >= 72057594037927936D AS cost_too_large
+  isnan(cost) OR abs(cost) >= 72057594037927936D AS cost_too_large,
+  abs(discount) >= 72057594037927936D AS discount_too_large
 FROM checked_lines
 WHERE rejected IS NULL AND ${before_as_of}

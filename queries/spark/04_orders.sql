@@ -20,10 +20,13 @@ FROM (
     ${sum_limbs(discount)},
     ${sum_limbs(abs_amount)},
     ${sum_limbs(abs_cost)},
+    ${sum_limbs(abs_discount)},
     BOOL_OR(amount_too_large) AS amount_too_large,
     BOOL_OR(cost_too_large) AS cost_too_large,
+    BOOL_OR(discount_too_large) AS discount_too_large,
     SUM(abs(amount)) AS abs_amount_shown,
-    SUM(abs(cost)) AS abs_cost_shown
+    SUM(abs(cost)) AS abs_cost_shown,
+    SUM(abs(discount)) AS abs_discount_shown
   FROM current_lines
   GROUP BY order_id
 )

@@ -14,5 +14,8 @@ SELECT
   SUM(abs_amount_shown) AS abs_amount_shown,
   CAST(SUM(${exact(abs_cost)}) AS STRING) AS abs_cost_fx,
   COALESCE(BOOL_OR(cost_too_large), FALSE) AS cost_too_large,
-  COALESCE(SUM(abs_cost_shown), 0D) AS abs_cost_shown
+  COALESCE(SUM(abs_cost_shown), 0D) AS abs_cost_shown,
+  CAST(SUM(${exact(abs_discount)}) AS STRING) AS abs_discount_fx,
+  COALESCE(BOOL_OR(discount_too_large), FALSE) AS discount_too_large,
+  COALESCE(SUM(abs_discount_shown), 0D) AS abs_discount_shown
 FROM orders

@@ -41,6 +41,8 @@ pub struct Setup {
     /// The user's amount and cost column names, for messages.
     pub amount_column: String,
     pub cost_column: String,
+    /// The discount (or list price) column's name, for messages.
+    pub discount_column: String,
     /// The partitioned engine's order partitions, when given (`--partitions`).
     pub partitions: Option<u32>,
 }
@@ -58,6 +60,10 @@ impl Setup {
             inputs: cfg.inputs.join(" "),
             amount_column: cfg.columns.amount.name.clone(),
             cost_column: cfg.columns.cost.name.clone(),
+            discount_column: match &cfg.columns.discount {
+                Some(crate::config::Discount::Column(n)) | Some(crate::config::Discount::ListPrice(n)) => n.clone(),
+                None => String::new(),
+            },
             partitions: cfg.partitions,
         }
     }
@@ -249,9 +255,9 @@ pub fn require_lines(s: &Setup, k: &Counts) -> Result<()> {
     })
 }
 
-/// Sums of |amount| and |cost| over lines (nulls read as 0), exact, to add up across parts of a
-/// dump in any order. A non-finite value makes its sum NaN (then the check fails).
-pub fn abs_money(lines: &DataFrame) -> Result<[AbsSum; 2]> {
+/// Sums of |amount|, |cost| and |discount| over lines (nulls read as 0), exact, to add up across
+/// parts of a dump in any order. A non-finite value makes its sum NaN (then the check fails).
+pub fn abs_money(lines: &DataFrame) -> Result<[AbsSum; 3]> {
     let abs_sum = |name: &str| -> Result<AbsSum> {
         let Ok(column) = lines.column(name) else { return Ok(AbsSum::default()) };
         let values = crate::kernels::codes::f64_values(column)?;
@@ -269,7 +275,7 @@ pub fn abs_money(lines: &DataFrame) -> Result<[AbsSum; 2]> {
         }
         Ok(sum)
     };
-    Ok([abs_sum(c::AMOUNT)?, abs_sum(c::COST)?])
+    Ok([abs_sum(c::AMOUNT)?, abs_sum(c::COST)?, abs_sum(c::DISCOUNT)?])
 }
 
 /// An exact sum of absolute money values, and whether some value was beyond any exact sum.
@@ -302,9 +308,13 @@ impl AbsSum {
 /// units (the integers a 64-bit float holds exactly): 9.0e13 at 2 decimals, 9.0e9 at 6. The sum
 /// of the absolute line amounts (and costs) bounds every sum a table holds, so when it is below
 /// the limit no sum can overflow, lose a cent or become infinite; above it the run stops (exit 4).
-pub fn check_money_range(s: &Setup, totals: [AbsSum; 2]) -> Result<()> {
+pub fn check_money_range(s: &Setup, totals: [AbsSum; 3]) -> Result<()> {
     let limit = 2f64.powi(53) / 10f64.powi(s.money_decimals as i32);
-    for (sum, role, column) in [(totals[0], "amount", s.amount_column.as_str()), (totals[1], "cost", s.cost_column.as_str())] {
+    for (sum, role, column) in [
+        (totals[0], "amount", s.amount_column.as_str()),
+        (totals[1], "cost", s.cost_column.as_str()),
+        (totals[2], "discount", s.discount_column.as_str()),
+    ] {
         let total = sum.total();
         if total.is_nan() || total >= limit {
             return Err(Error::BadColumn {

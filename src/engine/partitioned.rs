@@ -356,7 +356,7 @@ pub fn facts(
     let mut products = KeyMap::default();
     let mut items = KeyMap::default();
     let mut sums = ItemSums::default();
-    let mut money_totals = [super::AbsSum::default(); 2];
+    let mut money_totals = [super::AbsSum::default(); 3];
     let buffer = buffer_size(limit, 2 * n_cparts + 1);
     let mut records = Writers::new(&spill, "orders", n_cparts, buffer);
     let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
@@ -372,9 +372,9 @@ pub fn facts(
         let part = read_frames(path, &line_schema)?;
         spill.remove(path)?;
         let (current, future) = orders::exclude_future_lines(part, s.as_of.and(as_of))?;
-        let [a, b] = super::abs_money(&current)?;
-        money_totals[0].add(a);
-        money_totals[1].add(b);
+        for (total, part) in money_totals.iter_mut().zip(super::abs_money(&current)?) {
+            total.add(part);
+        }
         let part_counts = Counts { future_lines: future, ..Default::default() };
         let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
         // The partition's counts hold only what this pass adds (future lines and the order rules;

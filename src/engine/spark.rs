@@ -457,7 +457,11 @@ fn read_facts(
     };
     check_money_range(
         s,
-        [abs("abs_amount_fx", "amount_too_large", "abs_amount_shown"), abs("abs_cost_fx", "cost_too_large", "abs_cost_shown")],
+        [
+            abs("abs_amount_fx", "amount_too_large", "abs_amount_shown"),
+            abs("abs_cost_fx", "cost_too_large", "abs_cost_shown"),
+            abs("abs_discount_fx", "discount_too_large", "abs_discount_shown"),
+        ],
     )?;
     let mut bytes = std::collections::BTreeMap::new();
     let mut customers = None;
@@ -693,7 +697,7 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
             None
         },
         basket_items: if plan.favourite {
-            Some(u32_column(df, "basket_items")?.into_iter().map(u64::from).collect())
+            Some(i64_column(df, "basket_items")?.into_iter().map(|v| v.max(0) as u64).collect())
         } else {
             None
         },

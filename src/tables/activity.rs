@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::config::CohortPeriod;
@@ -38,12 +38,28 @@ fn money(v: Exact, decimals: u32) -> f64 {
     round_money_value(money::to_f64(v), decimals) + 0.0
 }
 
-fn epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+/// The proleptic Gregorian (year, month 1..=12) of a day (days since 1970-01-01), in integer
+/// arithmetic valid for every day a timestamp can hold (H. Hinnant's `civil_from_days`).
+fn year_month(day: i64) -> (i64, i64) {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month)
 }
 
-fn date_of(day: i64) -> NaiveDate {
-    epoch() + chrono::Duration::days(day)
+/// Days since 1970-01-01 of the 1st of a month (`days_from_civil`).
+fn first_of_month(year: i64, month: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Rule "period": the index of the period holding a day (days since 1970-01-01): months since
@@ -51,8 +67,8 @@ fn date_of(day: i64) -> NaiveDate {
 pub fn period_index(day: i64, period: CohortPeriod) -> i64 {
     match period {
         CohortPeriod::Month => {
-            let d = date_of(day);
-            i64::from(d.year()) * 12 + i64::from(d.month0()) - 1970 * 12
+            let (y, m) = year_month(day);
+            (y - 1970) * 12 + m - 1
         }
         CohortPeriod::Week => (day + 3).div_euclid(7),
     }
@@ -61,12 +77,7 @@ pub fn period_index(day: i64, period: CohortPeriod) -> i64 {
 /// The first day (days since 1970-01-01) of the period with index `p`.
 pub fn period_start(p: i64, period: CohortPeriod) -> i64 {
     match period {
-        CohortPeriod::Month => {
-            let months = 1970 * 12 + p;
-            let d = NaiveDate::from_ymd_opt(months.div_euclid(12) as i32, months.rem_euclid(12) as u32 + 1, 1)
-                .expect("a month in range");
-            epoch_days(d)
-        }
+        CohortPeriod::Month => first_of_month(1970 + p.div_euclid(12), p.rem_euclid(12) + 1),
         CohortPeriod::Week => p * 7 - 3,
     }
 }
@@ -164,13 +175,14 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
     let n = f.len() as u64;
     let repeat = f.frequency.iter().filter(|&&x| x >= 2).count() as u64;
     let recency: Vec<i64> = f.last_purchase.iter().map(|&t| today - t.div_euclid(86_400_000_000)).collect();
-    let (mut active, mut new, mut reactivated) = (0u64, 0u64, 0u64);
+    let (mut active, mut new, mut reactivated, mut repeat_in) = (0u64, 0u64, 0u64, 0u64);
     let (mut customer_total, mut customer_window): (Exact, Exact) = (0, 0);
     for i in 0..f.len() {
         let rows = a.of(i);
         let mut first_purchase = None;
         let mut last_before = None;
         let mut first_in = None;
+        let mut orders_in = 0u64;
         for k in rows {
             let day = i64::from(a.day[k]);
             customer_total = customer_total.wrapping_add(a.amount[k]);
@@ -185,11 +197,13 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
                 last_before = Some(day);
             } else {
                 first_in.get_or_insert(day);
+                orders_in += u64::from(a.purchase_orders[k]);
             }
         }
         let is_new = first_purchase.is_some_and(|fp| fp >= from);
         if let Some(fi) = first_in {
             active += 1;
+            repeat_in += u64::from(orders_in >= 2);
             new += u64::from(is_new);
             if !is_new && last_before.is_some_and(|lb| fi - lb > max_lapse) {
                 reactivated += 1;
@@ -221,6 +235,7 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
         Column::new("window_new".into(), [new as i64]),
         Column::new("window_returning".into(), [(active - new) as i64]),
         Column::new("window_reactivated".into(), [reactivated as i64]),
+        Column::new("window_repeat_rate".into(), [ratio(repeat_in as f64, active)]),
         Column::new("window_revenue".into(), [window_revenue]),
         Column::new("window_orders".into(), [win.purchase_orders as i64]),
         Column::new("window_avg_order_value".into(), [ratio(window_revenue, win.purchase_orders)]),

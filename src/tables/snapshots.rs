@@ -49,14 +49,20 @@ pub fn tables(
         JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
     );
     let moved = |from_label: Expr, to_label: Expr, order: Option<[Expr; 2]>| -> Result<DataFrame> {
+        // Sums of rounded monetary values in exact minor units (cents at 2 decimals): no sum
+        // depends on the order of the rows.
+        let scale = 10f64.powi(money_decimals as i32);
+        let minor = |c: &str| (col(c).fill_null(lit(0.0)) * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64);
+        let money = |c: &str| round_money(col(c).sum().cast(DataType::Float64) / lit(scale), money_decimals);
         let mut lf = joined
             .clone()
             .with_columns([from_label.alias("from"), to_label.alias("to")])
+            .with_columns([minor("monetary_a").alias("_before"), minor("monetary_b").alias("_after")])
             .group_by([col("from"), col("to")])
             .agg([
                 len().cast(DataType::Int64).alias("customers"),
-                round_money(col("monetary_a").fill_null(lit(0.0)).sum(), money_decimals).alias("revenue_before"),
-                round_money(col("monetary_b").fill_null(lit(0.0)).sum(), money_decimals).alias("revenue_after"),
+                money("_before").alias("revenue_before"),
+                money("_after").alias("revenue_after"),
             ]);
         lf = match order {
             Some([fo, to]) => lf
