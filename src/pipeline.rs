@@ -270,6 +270,7 @@ fn compute_files(
             tiers: &cfg.trends.tiers,
         };
         let mut made = customers::tables(&f, as_of, opts)?;
+        sw.lap("customer_tables");
         if let Some(clv_table) = &clv_columns {
             made[0].1 = with_clv_columns(&made[0].1, clv_table)?;
         }
@@ -281,10 +282,10 @@ fn compute_files(
                 money_decimals: cfg.money_decimals,
             };
             made.extend(activity::tables(&f, days, as_of, opts)?);
+            sw.lap("activity_tables");
         }
         // The customer tables come first (the manifest and the queries list them in that order).
         tables.splice(0..0, made);
-        sw.lap("customer_tables");
     }
     let mut basket_stats = None;
     // Pair facts exist only for jobs whose plan asks for them (run, basket).

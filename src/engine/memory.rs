@@ -219,6 +219,9 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         }
     }
     let days = if s.plan.activity { Some(super::activity::day_totals(&o)?) } else { None };
+    if days.is_some() {
+        sw.lap("day_totals");
+    }
     let customers = customer_pass.map(|p| p.facts);
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
         return Err(no_customers(s, &o.counts));

@@ -42,12 +42,17 @@ pub fn tables(
                 lit(true).alias(format!("in_{suffix}")),
             ]))
     };
-    let joined = side(from, "a")?.join(
-        side(to, "b")?,
-        [col(c::CUSTOMER)],
-        [col(c::CUSTOMER)],
-        JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-    );
+    // Joined once, then grouped twice.
+    let joined = side(from, "a")?
+        .join(
+            side(to, "b")?,
+            [col(c::CUSTOMER)],
+            [col(c::CUSTOMER)],
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .drop(cols([c::CUSTOMER]))
+        .collect()?
+        .lazy();
     let moved = |from_label: Expr, to_label: Expr, order: Option<[Expr; 2]>| -> Result<DataFrame> {
         // Sums of rounded monetary values in exact minor units (cents at 2 decimals): no sum
         // depends on the order of the rows.
