@@ -255,7 +255,7 @@ pub struct TrendArgs {
     pub cohort_period: Option<CohortPeriod>,
     /// A loyalty tier, NAME:monetary=1000,frequency=5 (either threshold may be left out);
     /// repeatable, in order: a customer's tier is the first one whose every threshold they meet
-    /// (>=). Replaces the config file's [tiers].
+    /// (>=). Replaces the config file's tiers table.
     #[arg(long, value_name = "NAME:THRESHOLDS")]
     pub tier: Vec<String>,
     /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a

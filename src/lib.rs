@@ -38,10 +38,19 @@
 //! | itemsets, rules and their measures | [`tables::patterns::itemsets_table`], [`tables::patterns::rules_table`], [`tables::patterns::rule_measures`] |
 //! | sequence pairs: first(A), eligible, followers, median delay | [`kernels::sequences::count`] |
 //! | sequence_pairs (confidence, b_share, lift) | [`tables::patterns::sequence_table`] |
+//! | customers' days of activity, day totals | [`engine::activity::customer_activity`], [`engine::activity::day_totals`] |
+//! | trend windows, change %, declining | [`tables::customers::trend::window_sums`], [`tables::customers::trend::declining`] |
+//! | loyalty tier (first match) | [`tables::customers::trend::tier`] |
+//! | profit decile and group, profit_deciles | [`tables::customers::trend::add_profit_ranks`], [`tables::customers::deciles::profit_deciles`] |
+//! | discount share | [`tables::customers::discount_share`] |
+//! | cohort period (month, ISO week), cohorts | [`tables::activity::period_index`], [`tables::activity::cohorts`] |
+//! | kpis | [`tables::activity::kpis`] |
+//! | customer tags | `queries/customer_tags.sql` |
+//! | comparable snapshots, migration | [`snapshot::check_comparable`], [`tables::snapshots::tables`] |
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
-//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `18_pattern_orders.sql`), one step per
+//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `20_day_totals.sql`), one step per
 //! rule group, on the same fixed point; the as-of date, the money-range check and every table are
 //! the functions above, over the facts Spark returns.
 

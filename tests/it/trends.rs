@@ -286,6 +286,9 @@ fn issue14_same_tables_from_both_local_engines() {
     }
 }
 
+/// A line of [`tag_frame`]: customer, order, time, amount, product, discount.
+type TagLine = (i64, i64, &'static str, f64, i64, Option<f64>);
+
 /// Tags, basket sizes and discounts on one small dump (as-of 2024-07-01, kpi window 30 days):
 ///
 /// - customer 1: orders 1 (products 7, 8, 9; 60) and 2 (product 7; 40), both in May: three
@@ -294,8 +297,9 @@ fn issue14_same_tables_from_both_local_engines() {
 /// - customer 2: one order on 06-20 (product 7 on two lines; 20): a one-timer and new, 1 item
 /// - customer 3: orders in January and March (product 8; 10 each), no discount column value (null)
 /// - customer 4: orders on 06-01 and 06-02 (product 9; 300 and 200)
+
 fn tag_frame() -> DataFrame {
-    let rows: [(i64, i64, &str, f64, i64, Option<f64>); 9] = [
+    let rows: [TagLine; 9] = [
         (1, 1, "2024-05-10 10:00", 20.0, 7, Some(10.0)),
         (1, 1, "2024-05-10 10:00", 20.0, 8, Some(0.0)),
         (1, 1, "2024-05-10 10:00", 20.0, 9, None),
