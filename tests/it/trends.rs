@@ -297,7 +297,6 @@ type TagLine = (i64, i64, &'static str, f64, i64, Option<f64>);
 /// - customer 2: one order on 06-20 (product 7 on two lines; 20): a one-timer and new, 1 item
 /// - customer 3: orders in January and March (product 8; 10 each), no discount column value (null)
 /// - customer 4: orders on 06-01 and 06-02 (product 9; 300 and 200)
-
 fn tag_frame() -> DataFrame {
     let rows: [TagLine; 9] = [
         (1, 1, "2024-05-10 10:00", 20.0, 7, Some(10.0)),
