@@ -484,6 +484,17 @@ pub struct ColumnArgs {
     pub list_price_col: Option<String>,
 }
 
+/// An on/off flag as a settings layer: `Some(true)` when given (on the command line or by its
+/// variable), `Some(false)` when its variable is `false` (clap accepts `true` and `false` there),
+/// so a scheduler's variable can switch a config file's `true` off; else `None` (the config file
+/// decides).
+fn switch(flag: bool, variable: &str) -> Option<bool> {
+    if flag {
+        return Some(true);
+    }
+    std::env::var(variable).is_ok_and(|v| v == "false").then_some(false)
+}
+
 fn as_of_parser(s: &str) -> std::result::Result<String, String> {
     parse_as_of(s).map(|d| d.to_string()).map_err(|e| e.to_string())
 }
@@ -535,9 +546,9 @@ impl RunArgs {
             max_basket_items: self.max_basket_items.map(|v| v as usize),
             queries: self.queries,
             segment_map: self.segment_map,
-            partition_by_as_of: self.partition_by_as_of.then_some(true),
+            partition_by_as_of: switch(self.partition_by_as_of, "EVERGREEN_PARTITION_BY_AS_OF"),
             lock_timeout: self.lock_timeout,
-            allow_file_reads: self.allow_file_reads.then_some(true),
+            allow_file_reads: switch(self.allow_file_reads, "EVERGREEN_ALLOW_FILE_READS"),
             engine: self.engine.engine,
             memory_limit: self.engine.memory_limit,
             spill_dir: self.engine.spill_dir,
@@ -546,14 +557,14 @@ impl RunArgs {
             spark_conf: (!self.engine.spark_conf.is_empty()).then_some(self.engine.spark_conf),
             spark_staging: self.engine.spark_staging,
             spark_submit: self.engine.spark_submit,
-            clv: self.clv.clv.then_some(true),
+            clv: switch(self.clv.clv, "EVERGREEN_CLV"),
             horizon_days: self.clv.horizon_days,
             discount_rate: self.clv.discount_rate,
             clv_unit: self.clv.clv_unit,
             holdout_from: self.clv.holdout_from,
             patterns: PatternSettings {
-                itemsets: self.patterns.itemsets.then_some(true),
-                sequences: self.patterns.sequences.then_some(true),
+                itemsets: switch(self.patterns.itemsets, "EVERGREEN_ITEMSETS"),
+                sequences: switch(self.patterns.sequences, "EVERGREEN_SEQUENCES"),
                 itemset_min_support: self.patterns.itemset_min_support,
                 max_len: self.patterns.max_len.map(|v| v as usize),
                 min_confidence: self.patterns.min_confidence,
@@ -696,6 +707,8 @@ fn init_logging(cli: &Cli) {
 }
 
 fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let json_log = cli.log_format == LogFormat::Json;
     let (args, job, validate_only) = match cli.command {
         Command::Run(args) => (args, Job::Run, false),
         Command::Basket(args) => (args, Job::Basket, false),
@@ -739,7 +752,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     }
     let m = crate::pipeline::run(&cfg, job, recorded, progress)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
-    tracing::info!(
+    let message = format!(
         "wrote {} to {} (as_of {}, {} lines read, {} used)",
         rows.join(", "),
         m.out.display(),
@@ -747,6 +760,23 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         m.counts.lines_read,
         m.counts.lines_used,
     );
+    if json_log {
+        // One object a scheduler can read without parsing the message.
+        let per_table: serde_json::Map<String, serde_json::Value> =
+            m.tables.iter().map(|(name, t)| (name.clone(), t.rows.into())).collect();
+        tracing::info!(
+            out = %m.out.display(),
+            as_of = m.as_of.as_deref().unwrap_or(""),
+            rows = %serde_json::Value::Object(per_table),
+            lines_read = m.counts.lines_read,
+            lines_used = m.counts.lines_used,
+            seconds = started.elapsed().as_secs_f64(),
+            peak_memory_bytes = m.peak_memory_bytes.unwrap_or(0),
+            "{message}"
+        );
+    } else {
+        tracing::info!("{message}");
+    }
     Ok(())
 }
 

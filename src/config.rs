@@ -205,6 +205,8 @@ pub struct ColumnSettings {
 pub struct Settings {
     pub input: Option<Vec<String>>,
     pub out: Option<PathBuf>,
+    /// `"2024-01-01"` or a TOML date `2024-01-01`.
+    #[serde(default, deserialize_with = "date_or_string")]
     pub as_of: Option<String>,
     pub bins: Option<u8>,
     pub scoring: Option<ScoringMethod>,
@@ -237,6 +239,7 @@ pub struct Settings {
     pub horizon_days: Option<u32>,
     pub discount_rate: Option<f64>,
     pub clv_unit: Option<ClvUnit>,
+    #[serde(default, deserialize_with = "date_or_string")]
     pub holdout_from: Option<String>,
     /// The pattern family's keys (itemsets, rules, sequence_pairs): the `[patterns]` table.
     #[serde(default)]
@@ -350,11 +353,44 @@ pub const DEFAULT_MONEY_DECIMALS: u32 = 2;
 
 impl Settings {
     /// Read a TOML config file. Unknown keys are an error, so a typo never passes silently.
+    /// Relative paths in it (input, out, queries, segment_map, spill_dir, spark_submit,
+    /// compare_with) are relative to the file's folder, wherever evergreen is started from; remote
+    /// inputs (`hdfs://...`) are left as they are.
     pub fn from_toml_file(path: &Path) -> Result<Settings> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("{}: cannot read config file: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string()))))
+        let s: Settings = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string()))))?;
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(s.relative_to(&base))
+    }
+
+    /// Relative paths of this layer joined to `base`.
+    fn relative_to(self, base: &Path) -> Settings {
+        let path = |p: Option<PathBuf>| p.map(|p| if p.is_absolute() { p } else { base.join(p) });
+        Settings {
+            input: self.input.map(|v| {
+                v.into_iter()
+                    .map(|p| {
+                        if p.contains("://") || Path::new(&p).is_absolute() {
+                            p
+                        } else {
+                            base.join(&p).display().to_string()
+                        }
+                    })
+                    .collect()
+            }),
+            out: path(self.out),
+            queries: path(self.queries),
+            segment_map: path(self.segment_map),
+            spill_dir: path(self.spill_dir),
+            spark_submit: path(self.spark_submit),
+            compare_with: path(self.compare_with),
+            ..self
+        }
     }
 
     /// This layer laid over `base`: every field set here wins.
@@ -723,6 +759,21 @@ impl Serialize for Share {
             Share::Fraction { .. } => s.serialize_str(&self.to_string()),
         }
     }
+}
+
+/// A config-file date written as a TOML date (`2024-01-01`) or a string (`"2024-01-01"`), as text
+/// (a TOML date-time keeps its time, which the date check then refuses).
+fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        D(toml::value::Datetime),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::D(t) => t.to_string(),
+        V::S(s) => s,
+    }))
 }
 
 /// A config-file value written as a number or a string (`0.001`, `2500`, `"0.001"`), as text.

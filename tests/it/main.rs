@@ -17,6 +17,7 @@ mod layout;
 mod patterns;
 mod properties;
 mod queries;
+mod scheduler;
 mod scores;
 mod snapshots;
 mod trends;
