@@ -424,7 +424,8 @@ Exit codes as for `run`.";
 /// Flags of `query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// An evergreen output folder; each TABLE.parquet in it is a table of that name.
+    /// An evergreen output folder; each TABLE.parquet in it is a table of that name. A root of
+    /// as_of=YYYY-MM-DD partitions reads every complete partition, with as_of as a column.
     #[arg(long, env = "EVERGREEN_TABLES")]
     pub tables: PathBuf,
     /// Write the result to FILE (.parquet or .csv) instead of printing it.
@@ -791,7 +792,7 @@ fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
 /// `evergreen query`: print the result as a table, or write it as Parquet or CSV.
 fn query(q: QueryArgs) -> Result<()> {
     use polars::prelude::*;
-    let mut df = crate::queries::ad_hoc(&q.tables, &q.sql, q.allow_file_reads)?;
+    let mut df = crate::queries::ad_hoc(&q.tables, &crate::output::complete_partitions(&q.tables), &q.sql, q.allow_file_reads)?;
     let Some(out) = q.out else {
         std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
         std::env::set_var("POLARS_FMT_MAX_COLS", "30");

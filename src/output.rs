@@ -512,6 +512,22 @@ pub fn partition_dir(root: &Path, as_of: chrono::NaiveDate) -> Result<PathBuf> {
     Ok(root.join(format!("as_of={as_of}")))
 }
 
+/// The complete `as_of=YYYY-MM-DD` partitions of a root (with `_SUCCESS`), oldest first; none
+/// when `root` cannot be read.
+pub fn complete_partitions(root: &Path) -> Vec<(chrono::NaiveDate, PathBuf)> {
+    let Ok(rd) = fs::read_dir(root) else { return Vec::new() };
+    let mut parts: Vec<(chrono::NaiveDate, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let date = chrono::NaiveDate::parse_from_str(name.strip_prefix("as_of=")?, "%Y-%m-%d").ok()?;
+            e.path().join(SUCCESS).is_file().then(|| (date, e.path()))
+        })
+        .collect();
+    parts.sort();
+    parts
+}
+
 /// Peak resident memory of this process in bytes, where the OS tells it (Linux).
 pub fn peak_memory_bytes() -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;

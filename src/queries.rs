@@ -371,23 +371,95 @@ fn write_column(
     Ok(())
 }
 
-/// `evergreen query`: register every `*.parquet` of an output folder under its stem and run `sql`.
-pub fn ad_hoc(tables_dir: &Path, sql: &str, allow_file_reads: bool) -> Result<DataFrame> {
-    check_reads_only_tables(Path::new("<command line>"), sql, allow_file_reads)?;
-    let rd = std::fs::read_dir(tables_dir)
-        .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", tables_dir.display())))?;
-    let mut ctx = SQLContext::new();
-    let mut n = 0;
-    for p in rd.flatten().map(|e| e.path()) {
-        if p.extension().is_some_and(|x| x == "parquet") {
-            let name = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-            let lf = LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
-                .map_err(|e| Error::Unreadable { file: p.clone(), reason: one_line(&e.to_string()) })?;
-            ctx.register(&name, lf);
-            n += 1;
+/// The `*.parquet` files of a folder, by table name (the file stem).
+fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", dir.display())))?;
+    let mut files: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .map(|p| (p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(), p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn scan(p: &Path) -> Result<LazyFrame> {
+    LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
+        .map_err(|e| Error::Unreadable { file: p.to_path_buf(), reason: one_line(&e.to_string()) })
+}
+
+/// The tables of a root of `as_of=YYYY-MM-DD` partitions (`parts`: the complete ones, oldest
+/// first), each partition's rows with an `as_of` date column in front (tables that have one, such
+/// as kpis, keep theirs); partitions of different runs may differ in columns (absent ones are null).
+fn partitioned_tables(root: &Path, parts: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<(String, LazyFrame)>> {
+    // Per table: each partition's frame and schema (as_of first), and every column seen, in order.
+    type Parts = (Vec<(LazyFrame, Schema)>, Vec<(PlSmallStr, DataType)>);
+    let mut by_table: BTreeMap<String, Parts> = BTreeMap::new();
+    for (date, dir) in parts {
+        let date = *date;
+        for (name, p) in parquet_files(dir)? {
+            let unreadable = |e: PolarsError| Error::Unreadable { file: p.clone(), reason: one_line(&e.to_string()) };
+            let mut lf = scan(&p)?;
+            let schema = lf.collect_schema().map_err(unreadable)?;
+            if !schema.contains("as_of") {
+                let mut cols = vec![lit(date).cast(DataType::Date).alias("as_of")];
+                cols.extend(schema.iter_names().map(|n| col(n.clone())));
+                lf = lf.select(cols);
+            }
+            let schema = (*lf.collect_schema().map_err(unreadable)?).clone();
+            let entry = by_table.entry(name).or_default();
+            for (n, dt) in schema.iter() {
+                if !entry.1.iter().any(|(seen, _)| seen == n) {
+                    entry.1.push((n.clone(), dt.clone()));
+                }
+            }
+            entry.0.push((lf, schema));
         }
     }
-    if n == 0 {
+    by_table
+        .into_iter()
+        .map(|(name, (frames, columns))| {
+            // Columns a partition lacks are null there.
+            let aligned: Vec<LazyFrame> = frames
+                .into_iter()
+                .map(|(lf, schema)| {
+                    let cols: Vec<Expr> = columns
+                        .iter()
+                        .map(|(n, dt)| if schema.contains(n) { col(n.clone()) } else { lit(NULL).cast(dt.clone()).alias(n.clone()) })
+                        .collect();
+                    lf.select(cols)
+                })
+                .collect();
+            let all = concat(aligned, UnionArgs { to_supertypes: true, ..Default::default() })
+                .map_err(|e| Error::Unreadable { file: root.join(&name), reason: one_line(&e.to_string()) })?;
+            Ok((name, all))
+        })
+        .collect()
+}
+
+/// `evergreen query`: register every `*.parquet` of an output folder under its stem and run `sql`.
+/// A root of `as_of=` partitions (no table of its own; `partitions` its complete ones) registers
+/// each table over every partition, with `as_of` as a column.
+pub fn ad_hoc(
+    tables_dir: &Path,
+    partitions: &[(chrono::NaiveDate, PathBuf)],
+    sql: &str,
+    allow_file_reads: bool,
+) -> Result<DataFrame> {
+    check_reads_only_tables(Path::new("<command line>"), sql, allow_file_reads)?;
+    let files = parquet_files(tables_dir)?;
+    let tables: Vec<(String, LazyFrame)> = if files.is_empty() {
+        partitioned_tables(tables_dir, partitions)?
+    } else {
+        files.iter().map(|(name, p)| Ok((name.clone(), scan(p)?))).collect::<Result<_>>()?
+    };
+    let mut ctx = SQLContext::new();
+    for (name, lf) in &tables {
+        ctx.register(name, lf.clone());
+    }
+    if tables.is_empty() {
         return Err(Error::NoInput { path: tables_dir.display().to_string() });
     }
     ctx.execute(sql)

@@ -57,17 +57,9 @@ pub fn resolve(dir: &Path, before: Option<NaiveDate>) -> Result<PathBuf> {
 
 /// The latest complete `as_of=` partition of the root `dir` before `before` (any, without it).
 pub fn partition_before(dir: &Path, before: Option<NaiveDate>) -> Result<Option<PathBuf>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| bad(dir, e))?;
-    let mut dates: Vec<(NaiveDate, PathBuf)> = rd
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            let date = NaiveDate::parse_from_str(name.strip_prefix("as_of=")?, "%Y-%m-%d").ok()?;
-            e.path().join(SUCCESS).is_file().then(|| (date, e.path()))
-        })
-        .filter(|(d, _)| before.is_none_or(|b| *d < b))
-        .collect();
-    dates.sort();
+    std::fs::read_dir(dir).map_err(|e| bad(dir, e))?;
+    let mut dates = crate::output::complete_partitions(dir);
+    dates.retain(|(d, _)| before.is_none_or(|b| *d < b));
     Ok(dates.pop().map(|(_, p)| p))
 }
 

@@ -76,3 +76,43 @@ fn issue15_json_success_line_carries_structured_fields() {
     assert_eq!(rows["customers"], 2);
     assert!(f["seconds"].as_f64().unwrap() > 0.0 && f["peak_memory_bytes"].as_u64().unwrap() > 1_000_000);
 }
+
+#[test]
+fn issue15_query_reads_a_partition_root_with_as_of_as_a_column() {
+    let d = tempfile::tempdir().unwrap();
+    let (_g, p) = dump_frame(&mut good_frame());
+    let root = d.path().join("root");
+    let run = |as_of: &str, extra: &[&str]| {
+        let o = bin()
+            .args(["run", "-q", "-i", p.to_str().unwrap(), "-o", root.to_str().unwrap(), "--partition-by-as-of", "--as-of", as_of])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    // The dump's orders are on 01-05 .. 01-07: one customer on 01-06, two on 01-08.
+    run("2024-01-06", &[]);
+    run("2024-01-08", &["--tier", "big:monetary=20"]);
+    // A partition a killed run left without _SUCCESS is not read.
+    std::fs::create_dir(root.join("as_of=2024-02-01")).unwrap();
+    std::fs::copy(root.join("as_of=2024-01-08/customers.parquet"), root.join("as_of=2024-02-01/customers.parquet")).unwrap();
+    let q = |sql: &str| {
+        let out = d.path().join(format!("q{}.parquet", sql.len()));
+        let o = bin().args(["query", "--tables", root.to_str().unwrap(), "--out", out.to_str().unwrap(), sql]).output().unwrap();
+        assert!(o.status.success(), "{sql}: {}", String::from_utf8_lossy(&o.stderr));
+        read_parquet(&out)
+    };
+    let per_date = q("SELECT CAST(as_of AS VARCHAR) AS d, COUNT(*) AS n, COUNT(tier) AS tiered FROM customers GROUP BY as_of ORDER BY as_of");
+    assert_eq!(text(&per_date, "d"), ["2024-01-06", "2024-01-08"]);
+    assert_eq!(ints(&per_date, "n"), [1, 2]);
+    assert_eq!(ints(&per_date, "tiered"), [0, 1]); // the first run had no tier column: null there
+    assert_eq!(ints(&q("SELECT COUNT(*) AS n FROM customers"), "n"), [3]);
+    // kpis keep their own as_of (one column, one row per partition).
+    let k = q("SELECT * FROM kpis ORDER BY as_of");
+    assert_eq!(k.height(), 2);
+    assert_eq!(k.get_column_names().iter().filter(|n| n.as_str() == "as_of").count(), 1);
+}
+
+fn text(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
+    df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect()
+}
