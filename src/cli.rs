@@ -818,7 +818,8 @@ fn query(q: QueryArgs) -> Result<()> {
     let written = match ext.as_str() {
         "parquet" => crate::output::table_bytes(&mut df)
             .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
-        _ => CsvWriter::new(f).finish(&mut df),
+        // Timestamps as Excel reads them: `2024-01-05 10:00:00.000` (milliseconds, UTC).
+        _ => CsvWriter::new(f).with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.3f".into())).finish(&mut df),
     };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

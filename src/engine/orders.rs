@@ -107,14 +107,28 @@ pub fn reject_invalid_lines(raw: DataFrame, has: Present) -> Result<(Counts, Opt
     Ok((counts, stats.max_ts, valid_lines))
 }
 
+/// Days after the latest line's date beyond which a given as-of date gets a warning.
+pub const AS_OF_WARN_DAYS: i64 = 31;
+
 /// Rule "as-of": the analysis date D is the given one, or the day after the latest valid line.
+/// A given D more than [`AS_OF_WARN_DAYS`] days past it is kept, with a warning.
 /// A dump with a timestamp column but no valid line has no D: an error.
 pub fn as_of_date(given: Option<NaiveDate>, max_ts: Option<i64>, has: Present, lines_read: u64) -> Result<Option<NaiveDate>> {
     if !has.timestamp {
         return Ok(None);
     }
     match max_ts {
-        Some(t) => Ok(Some(given.unwrap_or_else(|| day_after(t)))),
+        Some(t) => {
+            let after = day_after(t);
+            let latest = after.pred_opt().unwrap_or(after);
+            if let Some(d) = given.filter(|d| (*d - latest).num_days() > AS_OF_WARN_DAYS) {
+                tracing::warn!(
+                    "--as-of {d} is {} days after the latest line ({latest}): recency counts those days, so customers look lapsed; is the dump current?",
+                    (d - latest).num_days()
+                );
+            }
+            Ok(Some(given.unwrap_or(after)))
+        }
         None => Err(Error::Empty {
             what: "input".into(),
             reason: format!("no usable line among {lines_read} read (every line lacks an order, timestamp or amount)"),

@@ -114,3 +114,29 @@ fn issue15_query_reads_a_partition_root_with_as_of_as_a_column() {
 fn text(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
     df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect()
 }
+
+#[test]
+fn issue15_far_as_of_warns_and_csv_timestamps_read_in_excel() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let dir = p.parent().unwrap();
+    let out = dir.join("out");
+    let run = |as_of: &str| {
+        let o = bin()
+            .args(["run", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--as-of", as_of])
+            .env_remove("EVERGREEN_LOG")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    // The latest line is on 2024-01-07: 2024-02-08 is 32 days after it, 2024-02-07 31.
+    assert!(run("2024-02-08").contains("--as-of 2024-02-08 is 32 days after the latest line (2024-01-07)"));
+    assert!(!run("2024-02-07").contains("WARN"));
+    let csv = dir.join("c.csv");
+    let o = bin()
+        .args(["query", "--tables", out.to_str().unwrap(), "--out", csv.to_str().unwrap(), "SELECT customer_id, first_purchase_at FROM customers ORDER BY customer_id"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "customer_id,first_purchase_at\n1,2024-01-05 10:00:00.000\n2,2024-01-06 10:00:00.000\n");
+}
