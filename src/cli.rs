@@ -90,7 +90,7 @@ pub enum Command {
     Query(QueryArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
     /// rejection counts. Writes nothing; exit codes as for `run`.
-    Validate(RunArgs),
+    Validate(ValidateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -386,6 +386,16 @@ pub struct EngineArgs {
     /// spark-submit on PATH (pip install pyspark provides one)].
     #[arg(long, env = "EVERGREEN_SPARK_SUBMIT", value_name = "PATH")]
     pub spark_submit: Option<PathBuf>,
+}
+
+/// Flags of `validate`: those of `run`, and the report's format.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The report: text for people, json (one object) for schedulers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
 }
 
 /// Flags of `compare`.
@@ -710,12 +720,16 @@ fn init_logging(cli: &Cli) {
 fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     let started = std::time::Instant::now();
     let json_log = cli.log_format == LogFormat::Json;
+    let mut report_json = false;
     let (args, job, validate_only) = match cli.command {
         Command::Run(args) => (args, Job::Run, false),
         Command::Basket(args) => (args, Job::Basket, false),
         Command::Clv(args) => (args, Job::Clv, false),
         Command::Patterns(args) => (args, Job::Patterns, false),
-        Command::Validate(args) => (args, Job::Run, true),
+        Command::Validate(v) => {
+            report_json = v.format == LogFormat::Json;
+            (v.run, Job::Run, true)
+        }
         Command::Query(q) => return query(q),
         Command::Compare(c) => return compare(c, recorded),
         Command::Completions { shell } => {
@@ -749,7 +763,13 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         cfg.patterns.itemsets = !no_itemsets;
     }
     if validate_only {
-        return print_stdout(&crate::pipeline::validate(&cfg)?);
+        let report = crate::pipeline::validate(&cfg)?;
+        let text = if report_json {
+            serde_json::to_string_pretty(&report).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"
+        } else {
+            report.text()
+        };
+        return print_stdout(&text);
     }
     let m = crate::pipeline::run(&cfg, job, recorded, progress)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();

@@ -140,3 +140,25 @@ fn issue15_far_as_of_warns_and_csv_timestamps_read_in_excel() {
     assert!(o.status.success());
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), "customer_id,first_purchase_at\n1,2024-01-05 10:00:00.000\n2,2024-01-06 10:00:00.000\n");
 }
+
+#[test]
+fn issue15_validate_checks_the_output_folder_and_speaks_json() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let dir = p.parent().unwrap();
+    let validate = |extra: &[&str]| bin().args(["validate", "-i", p.to_str().unwrap()]).args(extra).output().unwrap();
+    let o = validate(&["--format", "json", "-o", dir.join("new").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["counts"]["lines_read"], 5);
+    assert_eq!(v["counts"]["purchase_orders"], 4);
+    assert_eq!(v["columns"][0]["name"], "customer_id");
+    assert_eq!(v["out"]["state"], "absent");
+    assert!(!dir.join("new").exists());
+    // A folder evergreen did not write: exit 5, as a run would; the input itself: exit 5 too.
+    std::fs::create_dir(dir.join("mine")).unwrap();
+    std::fs::write(dir.join("mine/notes.txt"), "x").unwrap();
+    assert_eq!(validate(&["-o", dir.join("mine").to_str().unwrap()]).status.code(), Some(5));
+    assert_eq!(validate(&["-o", p.to_str().unwrap()]).status.code(), Some(5));
+    let text = String::from_utf8_lossy(&validate(&[]).stdout).to_string();
+    assert!(text.contains("lines: 5 read") && text.ends_with("ok: nothing written\n"), "{text}");
+}
