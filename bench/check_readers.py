@@ -208,12 +208,43 @@ def check_all(evergreen, work) -> int:
         problems = check(label, path, rows) if path in written else [f"{label}: in the manifest but not written"]
         print(f"ok   {label}: {rows} rows" if not problems else "FAIL " + "\n     ".join(problems))
         failures += problems
+    failures += check_xlsx(evergreen, work, table_name)
     if failures:
         print(f"check_readers: {len(failures)} problem(s); old readers (pandas on pyarrow < 15, Spark) "
               f"cannot use these tables as written")
         return 1
     print(f"check_readers: all {len(expected)} tables readable by pyarrow {pa.__version__} and duckdb")
     return 0
+
+
+def check_xlsx(evergreen, work, table_name) -> list:
+    """`query --out FILE.xlsx` (issue 15) read back by pandas (openpyxl) equals the same query written
+    as Parquet: numbers, text, booleans, dates and timestamps (to the millisecond)."""
+    sql = ("SELECT customer_id, first_purchase_at, CAST(first_purchase_at AS DATE) AS first_day, monetary, "
+           "segment, declining, recent_spend FROM customers ORDER BY customer_id")
+    paths = {ext: os.path.join(work, f"x.{ext}") for ext in ("xlsx", "parquet")}
+    for path in paths.values():
+        done = subprocess.run([evergreen, "-q", "query", "--tables", os.path.join(work, table_name), "--out", path, sql],
+                              cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            return [f"query --out {path}: exit {done.returncode}: {done.stderr.strip()}"]
+    try:
+        x = pandas.read_excel(paths["xlsx"])
+    except ImportError as e:
+        return [f"xlsx: cannot read it back ({e}); install openpyxl"]
+    q = pq.read_table(paths["parquet"]).to_pandas()
+    problems = []
+    if list(x.columns) != list(q.columns) or len(x) != len(q):
+        return [f"xlsx: columns {list(x.columns)} / {len(x)} rows, expected {list(q.columns)} / {len(q)}"]
+    for c in q.columns:
+        a, b = x[c], q[c]
+        if str(b.dtype).startswith("datetime") or c == "first_day":
+            a = pandas.to_datetime(a).dt.round("ms")
+            b = pandas.to_datetime(b).dt.round("ms")
+        if not (a.reset_index(drop=True) == b.reset_index(drop=True)).all():
+            problems.append(f"xlsx: column {c} differs from the Parquet result")
+    print(f"{'ok  ' if not problems else 'FAIL'} query --out .xlsx: {len(x)} rows, {len(x.columns)} columns read back by openpyxl")
+    return problems
 
 
 if __name__ == "__main__":

@@ -438,7 +438,7 @@ pub struct QueryArgs {
     /// as_of=YYYY-MM-DD partitions reads every complete partition, with as_of as a column.
     #[arg(long, env = "EVERGREEN_TABLES")]
     pub tables: PathBuf,
-    /// Write the result to FILE (.parquet or .csv) instead of printing it.
+    /// Write the result to FILE (.parquet, .csv or .xlsx) instead of printing it.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
     /// Rows to print (ignored with --out).
@@ -809,7 +809,7 @@ fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// `evergreen query`: print the result as a table, or write it as Parquet or CSV.
+/// `evergreen query`: print the result as a table, or write it as Parquet, CSV or Excel.
 fn query(q: QueryArgs) -> Result<()> {
     use polars::prelude::*;
     let mut df = crate::queries::ad_hoc(&q.tables, &crate::output::complete_partitions(&q.tables), &q.sql, q.allow_file_reads)?;
@@ -827,8 +827,8 @@ fn query(q: QueryArgs) -> Result<()> {
         reason: crate::error::one_line(&e.to_string()),
     };
     let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    if ext != "parquet" && ext != "csv" {
-        return Err(crate::Error::Config(format!("--out {}: expected a .parquet or .csv file", out.display())));
+    if !matches!(ext.as_str(), "parquet" | "csv" | "xlsx") {
+        return Err(crate::Error::Config(format!("--out {}: expected a .parquet, .csv or .xlsx file", out.display())));
     }
     // Never into (or over) the output folder being queried: it holds only what its run wrote.
     crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[])?;
@@ -837,6 +837,9 @@ fn query(q: QueryArgs) -> Result<()> {
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
     let written = match ext.as_str() {
         "parquet" => crate::output::table_bytes(&mut df)
+            .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
+        "xlsx" => crate::output::xlsx_bytes(&df)
+            .map_err(|m| PolarsError::ComputeError(m.into()))
             .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
         // Timestamps as Excel reads them: `2024-01-05 10:00:00.000` (milliseconds, UTC).
         _ => CsvWriter::new(f).with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.3f".into())).finish(&mut df),

@@ -611,3 +611,99 @@ pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Resu
     }
     Ok(())
 }
+
+/// Rows an Excel sheet holds, the header included.
+pub const XLSX_MAX_ROWS: usize = 1_048_576;
+
+/// A frame as one Excel worksheet (`query --out FILE.xlsx`): a bold header, then one row per row.
+/// Integers and floats are numbers (integers beyond 2^53, which Excel would round, and non-finite
+/// floats are text), dates and timestamps are Excel dates (`yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss.000`,
+/// UTC), booleans are booleans, nulls are empty cells, anything else is its text.
+pub fn xlsx_bytes(df: &DataFrame) -> std::result::Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    if df.height() + 1 > XLSX_MAX_ROWS {
+        return Err(format!(
+            "{} rows: an Excel sheet holds at most {} (write .parquet or .csv instead)",
+            df.height(),
+            XLSX_MAX_ROWS - 1
+        ));
+    }
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let p = |e: PolarsError| e.to_string();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let bold = Format::new().set_bold();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss.000");
+    // Excel's serial day number of 1970-01-01.
+    const EPOCH: f64 = 25_569.0;
+    const EXACT: i64 = 1 << 53;
+    for (j, column) in df.columns().iter().enumerate() {
+        let j = u16::try_from(j).map_err(|_| "more columns than an Excel sheet holds".to_string())?;
+        ws.write_string_with_format(0, j, column.name().as_str(), &bold).map_err(e)?;
+        let s = column.as_materialized_series();
+        let row = |i: usize| (i + 1) as u32;
+        match s.dtype() {
+            dt if dt.is_integer() => {
+                for (i, v) in s.cast(&DataType::Int64).map_err(p)?.i64().map_err(p)?.iter().enumerate() {
+                    match v {
+                        Some(v) if (-EXACT..=EXACT).contains(&v) => ws.write_number(row(i), j, v as f64).map(|_| ()),
+                        Some(v) => ws.write_string(row(i), j, v.to_string()).map(|_| ()),
+                        None => Ok(()),
+                    }
+                    .map_err(e)?;
+                }
+            }
+            dt if dt.is_float() => {
+                for (i, v) in s.cast(&DataType::Float64).map_err(p)?.f64().map_err(p)?.iter().enumerate() {
+                    match v {
+                        Some(v) if v.is_finite() => ws.write_number(row(i), j, v).map(|_| ()),
+                        Some(v) => ws.write_string(row(i), j, v.to_string()).map(|_| ()),
+                        None => Ok(()),
+                    }
+                    .map_err(e)?;
+                }
+            }
+            DataType::Boolean => {
+                for (i, v) in s.bool().map_err(p)?.iter().enumerate() {
+                    if let Some(v) = v {
+                        ws.write_boolean(row(i), j, v).map_err(e)?;
+                    }
+                }
+            }
+            DataType::Date => {
+                for (i, v) in s.cast(&DataType::Int32).map_err(p)?.i32().map_err(p)?.iter().enumerate() {
+                    if let Some(d) = v {
+                        ws.write_number_with_format(row(i), j, f64::from(d) + EPOCH, &date).map_err(e)?;
+                    }
+                }
+            }
+            DataType::Datetime(unit, _) => {
+                let per_day = match unit {
+                    TimeUnit::Nanoseconds => 86_400e9,
+                    TimeUnit::Microseconds => 86_400e6,
+                    TimeUnit::Milliseconds => 86_400e3,
+                };
+                for (i, v) in s.cast(&DataType::Int64).map_err(p)?.i64().map_err(p)?.iter().enumerate() {
+                    if let Some(t) = v {
+                        ws.write_number_with_format(row(i), j, t as f64 / per_day + EPOCH, &stamp).map_err(e)?;
+                    }
+                }
+            }
+            _ => {
+                for i in 0..s.len() {
+                    let v = s.get(i).map_err(p)?;
+                    if !v.is_null() {
+                        let text = match v {
+                            AnyValue::String(t) => t.to_string(),
+                            AnyValue::StringOwned(t) => t.to_string(),
+                            other => other.to_string(),
+                        };
+                        ws.write_string(row(i), j, text).map_err(e)?;
+                    }
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().map_err(e)
+}

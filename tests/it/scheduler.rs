@@ -162,3 +162,26 @@ fn issue15_validate_checks_the_output_folder_and_speaks_json() {
     let text = String::from_utf8_lossy(&validate(&[]).stdout).to_string();
     assert!(text.contains("lines: 5 read") && text.ends_with("ok: nothing written\n"), "{text}");
 }
+
+#[test]
+fn issue15_query_writes_xlsx() {
+    let (_d, p) = dump_frame(&mut good_frame());
+    let dir = p.parent().unwrap();
+    let out = dir.join("out");
+    assert!(bin().args(["run", "-q", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap()]).status().unwrap().success());
+    let q = |file: &str| {
+        bin()
+            .args(["query", "--tables", out.to_str().unwrap(), "--out", dir.join(file).to_str().unwrap(), "SELECT * FROM customers"])
+            .output()
+            .unwrap()
+    };
+    assert!(q("c.xlsx").status.success());
+    // A zip holding the worksheet (bench/check_readers.py reads it back with openpyxl and compares
+    // every value with the Parquet result).
+    let bytes = std::fs::read(dir.join("c.xlsx")).unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    assert!(bytes.windows(24).any(|w| w == b"xl/worksheets/sheet1.xml"));
+    let o = q("c.txt");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(".parquet, .csv or .xlsx"));
+}
