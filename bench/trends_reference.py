@@ -3,7 +3,7 @@
 profit_group and segment / decile migration tables, and a checker of evergreen's output against it.
 
 Written from the issue-14 definitions (trend columns, cohorts, kpis, migration, profit) and
-../shared/SPEC.md, not from evergreen's code. Cleaning is bench/reference.py's (its statements lines,
+the table contract (SPEC v2, as the README states it), not from evergreen's code. Cleaning is bench/reference.py's (its statements lines,
 valid, params, cur are reused): rejected lines (null order / ts / amount, non-finite amount), future lines
 (ts >= as_of 00:00), default as_of = the day after the latest valid line's date; orders naming two
 customers are dropped here. Timestamps are read in UTC (SET TimeZone = 'UTC'), so a zoned timestamp's
