@@ -68,6 +68,23 @@ pub struct Counts {
     pub orders: u64,
     pub purchase_orders: u64,
     pub orders_rejected_conflict: u64,
+    /// The money of the kept lines, reconciled (`run`: from the day totals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<RevenueCounts>,
+}
+
+/// Money of every kept line before as-of, each sum exact then rounded: `total` = `customers` +
+/// `guests`; `returns` is minus the lines below zero (already inside both parts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RevenueCounts {
+    pub total: f64,
+    /// The lines that name a customer.
+    pub customers: f64,
+    /// Guest lines (no customer), in guest orders and inside customers' orders.
+    pub guests: f64,
+    pub returns: f64,
+    /// Kept orders that are not purchase orders (net <= 0 after rounding).
+    pub non_purchase_orders: u64,
 }
 
 impl Counts {

@@ -235,7 +235,10 @@ fn compute_files(
     // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
     // take hundreds of megabytes).
     let peak_after_facts = output::peak_memory_bytes();
-    let Facts { as_of, counts, customers: customer_facts, items, pairs, itemsets, sequences, days, .. } = facts;
+    let Facts { as_of, mut counts, customers: customer_facts, items, pairs, itemsets, sequences, days, .. } = facts;
+    if let Some(d) = &days {
+        counts.revenue = Some(revenue_counts(d, cfg.money_decimals));
+    }
     let mut clv_report = None;
     let mut clv_columns = None;
     if let Some(f) = customer_facts.as_ref().filter(|_| job.fits_clv(cfg)) {
@@ -329,6 +332,23 @@ fn compute_files(
         skipped,
         tables,
     })
+}
+
+/// Rule "money reconciled": the day totals summed over every day, exactly, then rounded.
+fn revenue_counts(d: &crate::facts::DayTotals, money_decimals: u32) -> crate::facts::RevenueCounts {
+    use crate::kernels::money;
+    let sum = |v: &[i128]| v.iter().fold(0i128, |a, x| a.wrapping_add(*x));
+    let (net, guests, returns) = (sum(&d.net), sum(&d.guest), sum(&d.returns));
+    let round = |x: i128| crate::exprs::round_money_value(money::to_f64(x), money_decimals) + 0.0;
+    let orders: u64 = d.orders.iter().map(|&n| u64::from(n)).sum();
+    let purchases: u64 = d.purchase_orders.iter().map(|&n| u64::from(n)).sum();
+    crate::facts::RevenueCounts {
+        total: round(net),
+        customers: round(net.wrapping_sub(guests)),
+        guests: round(guests),
+        returns: round(returns.wrapping_neg()),
+        non_purchase_orders: orders - purchases,
+    }
 }
 
 /// The segment query of a run: where it came from, and the BLAKE3 of its text with the run's

@@ -102,6 +102,9 @@ fn issue14_kpis_hand_worked() {
     assert_eq!(f("window_avg_order_value"), 60.8);
     assert_eq!(f("window_revenue_per_customer"), 71.25); // (15 + 30 + 180 + 60) / 4
     assert_eq!((f("window_guest_revenue"), f("window_returns")), (19.0, 25.0));
+    // Issue 15: the manifest reconciles the same money (order 104 is the one kept non-purchase).
+    let rc = r.counts.revenue.as_ref().expect("counts.revenue");
+    assert_eq!((rc.total, rc.customers, rc.guests, rc.returns, rc.non_purchase_orders), (599.0, 580.0, 19.0, 25.0, 1));
 }
 
 #[test]
