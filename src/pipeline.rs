@@ -183,9 +183,11 @@ fn compute_files(
         return Err(Error::Config("patterns: nothing to compute (--no-itemsets without --sequences)".into()));
     }
     let queries = if job == Job::Run { Some(load_queries(cfg)?) } else { None };
+    // The segment query's digest: for the manifest, and to compare snapshots.
+    let segments = queries.as_ref().map(|set| segments_used(cfg, set));
     // `--compare-with`: the snapshot found and its settings checked before any data is read.
-    let earlier = match (&cfg.compare_with, &queries) {
-        (Some(dir), Some(set)) => Some(Earlier::prepare(cfg, dir, &segments_used(cfg, set))?),
+    let earlier = match (&cfg.compare_with, &segments) {
+        (Some(dir), Some(used)) => Some(Earlier::prepare(cfg, dir, used)?),
         _ => None,
     };
     tracing::debug!(files = files.files.len(), "reading {} Parquet file(s)", files.files.len());
@@ -306,17 +308,15 @@ fn compute_files(
         pattern_stats = Some(PatternStats { peak_memory_bytes_after_facts: peak_after_facts, ..made.stats });
         sw.lap("pattern_tables");
     }
-    let mut segments = None;
     let mut compared_with = None;
     if let Some(set) = &queries {
         queries::run_segments(set, cfg, as_of, &mut tables)?;
         // The migration tables come before the other queries, so a query can read them.
-        if let (Some(earlier), Some(as_of)) = (earlier, as_of) {
-            compared_with = earlier.migrate(cfg, as_of, &segments_used(cfg, set), &mut tables)?;
+        if let (Some(earlier), Some(as_of), Some(used)) = (earlier, as_of, &segments) {
+            compared_with = earlier.migrate(cfg, as_of, used, &mut tables)?;
             sw.lap("migration");
         }
         queries::run_others(set, cfg, as_of, &mut tables)?;
-        segments = Some(segments_used(cfg, set));
         sw.lap("queries");
     }
     Ok(Tables {

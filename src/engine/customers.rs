@@ -87,19 +87,12 @@ pub fn customer_facts(
         }
         _ => None,
     };
-    // Basket sizes: the distinct products of each purchase order (empty for other orders).
-    let basket_items = match (r.baskets, favourite && items.is_some()) {
-        (Some(b), true) => {
-            let mut size = vec![0u64; n];
-            for (o, &cu) in r.customer.iter().enumerate() {
-                if cu != NONE {
-                    size[cu as usize] += b.of(o).len() as u64;
-                }
-            }
-            Some(who.iter().map(|&cu| size[cu]).collect())
-        }
-        _ => None,
-    };
+    // Basket sizes (the distinct products of each purchase order; other orders have empty
+    // baskets), as the items pass counted them.
+    let basket_items = pass
+        .as_ref()
+        .filter(|_| favourite)
+        .map(|p| who.iter().map(|&cu| u64::from(p.basket_items[cu])).collect());
     let facts = CustomerFacts {
         basket_items,
         customer_id: keys.take_slice(&idx)?,

@@ -181,6 +181,8 @@ pub struct CustomerItems {
     pub favourite: Vec<u32>,
     /// Per item code: distinct known customers whose purchase orders hold it.
     pub customers: Vec<u32>,
+    /// Per customer code: the items of their orders' baskets added up (their basket sizes).
+    pub basket_items: Vec<u32>,
 }
 
 /// Per item, its distinct customers; with `favourite`, also each customer's favourite item (per
@@ -264,5 +266,5 @@ pub fn customer_items(order_customer: &[u32], n_customers: usize, b: &Csr, n_ite
             favourite_of[cu as usize] = item;
         }
     }
-    CustomerItems { favourite: favourite_of, customers }
+    CustomerItems { favourite: favourite_of, customers, basket_items: counts }
 }

@@ -53,7 +53,14 @@ pub fn tables(
         .drop(cols([c::CUSTOMER]))
         .collect()?
         .lazy();
-    let moved = |from_label: Expr, to_label: Expr, order: Option<[Expr; 2]>| -> Result<DataFrame> {
+    // One table per compared column (`segment`, `decile`): its label in each snapshot, `new` and
+    // `gone` for customers on one side only; rows in `order` (default: by label).
+    let moved = |what: &str, order: Option<[Expr; 2]>| -> Result<DataFrame> {
+        let label = |side: &str, missing: &str| {
+            when(col(format!("in_{side}")).is_null())
+                .then(lit(missing.to_string()))
+                .otherwise(col(format!("{what}_{side}")).cast(DataType::String))
+        };
         // Sums of rounded monetary values in exact minor units (cents at 2 decimals): no sum
         // depends on the order of the rows.
         let scale = 10f64.powi(money_decimals as i32);
@@ -61,7 +68,7 @@ pub fn tables(
         let money = |c: &str| round_money(col(c).sum().cast(DataType::Float64) / lit(scale), money_decimals);
         let mut lf = joined
             .clone()
-            .with_columns([from_label.alias("from"), to_label.alias("to")])
+            .with_columns([label("a", NEW).alias("from"), label("b", GONE).alias("to")])
             .with_columns([minor("monetary_a").alias("_before"), minor("monetary_b").alias("_after")])
             .group_by([col("from"), col("to")])
             .agg([
@@ -77,53 +84,21 @@ pub fn tables(
             None => lf.sort(["from", "to"], SortMultipleOptions::default()),
         };
         Ok(lf
-            .with_columns([
+            .select([
                 lit(from_as_of).cast(DataType::Date).alias("from_as_of"),
                 lit(to_as_of).cast(DataType::Date).alias("to_as_of"),
+                col("from").alias(format!("from_{what}")),
+                col("to").alias(format!("to_{what}")),
+                col("customers"),
+                col("revenue_before"),
+                col("revenue_after"),
                 (col("revenue_after") - col("revenue_before")).round(money_decimals, RoundMode::HalfAwayFromZero).alias("revenue_change"),
             ])
             .collect()?)
     };
-    let label = |present: &str, value: Expr, missing: &str| {
-        when(col(present).is_null()).then(lit(missing.to_string())).otherwise(value)
-    };
-    let segments = moved(
-        label("in_a", col("segment_a").cast(DataType::String), NEW),
-        label("in_b", col("segment_b").cast(DataType::String), GONE),
-        None,
-    )?;
-    let segments = segments
-        .lazy()
-        .select([
-            col("from_as_of"),
-            col("to_as_of"),
-            col("from").alias("from_segment"),
-            col("to").alias("to_segment"),
-            col("customers"),
-            col("revenue_before"),
-            col("revenue_after"),
-            col("revenue_change"),
-        ])
-        .collect()?;
+    let segments = moved("segment", None)?;
     // Deciles sort as numbers: new first, 1..10, gone last.
     let rank = |e: Expr, missing: i32| when(e.clone().eq(lit(NEW)).or(e.clone().eq(lit(GONE)))).then(lit(missing)).otherwise(e.cast(DataType::Int32));
-    let deciles = moved(
-        label("in_a", col("decile_a").cast(DataType::String), NEW),
-        label("in_b", col("decile_b").cast(DataType::String), GONE),
-        Some([rank(col("from"), 0), rank(col("to"), 11)]),
-    )?;
-    let deciles = deciles
-        .lazy()
-        .select([
-            col("from_as_of"),
-            col("to_as_of"),
-            col("from").alias("from_decile"),
-            col("to").alias("to_decile"),
-            col("customers"),
-            col("revenue_before"),
-            col("revenue_after"),
-            col("revenue_change"),
-        ])
-        .collect()?;
+    let deciles = moved("decile", Some([rank(col("from"), 0), rank(col("to"), 11)]))?;
     Ok(vec![("segment_migration".to_string(), segments), ("decile_migration".to_string(), deciles)])
 }

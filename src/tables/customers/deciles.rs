@@ -11,27 +11,34 @@ use polars::prelude::*;
 use crate::exprs::{count_rows, round_money, slice_of};
 use crate::facts::col_names as c;
 
-/// Sort customers by monetary descending, then customer_id ascending (the order both analyses
-/// use, and the row order of the `customers` table), and add `monetary_decile` and `purchase_decile`.
-pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
+/// Customers sorted by the money column `key` descending, then customer_id ascending, with
+/// `decile` = `1 + floor(10 p / N)` for position p, and the key's exact minor units (cents for 2
+/// decimals) of the customers strictly before each one (`_cum_before`) and of all (`_total`),
+/// which the caller reads and then drops with [`RANK_TEMPORARIES`].
+pub fn ranked_by(customers: LazyFrame, key: &str, decile: &str, money_decimals: u32) -> LazyFrame {
     let scale = 10f64.powi(money_decimals as i32);
-    let minor = (col("monetary") * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64);
+    let minor = (col(key) * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64);
     customers
-        .sort_by_exprs(
-            [col("monetary"), col(c::CUSTOMER)],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
+        .sort_by_exprs([col(key), col(c::CUSTOMER)], SortMultipleOptions::default().with_order_descending_multi([true, false]))
         .with_columns([
             slice_of(int_range(lit(0i64), count_rows(), 1, DataType::Int64), count_rows(), 10)
                 .cast(DataType::Int32)
-                .alias("monetary_decile"),
+                .alias(decile),
             minor.alias("_minor"),
         ])
         .with_columns([
-            // Minor units of the customers strictly before this one.
             (col("_minor").cum_sum(false) - col("_minor")).alias("_cum_before"),
             col("_minor").sum().alias("_total"),
         ])
+}
+
+/// The working columns [`ranked_by`] adds.
+pub const RANK_TEMPORARIES: [&str; 3] = ["_minor", "_cum_before", "_total"];
+
+/// Sort customers by monetary descending, then customer_id ascending (the order both analyses
+/// use, and the row order of the `customers` table), and add `monetary_decile` and `purchase_decile`.
+pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
+    ranked_by(customers, "monetary", "monetary_decile", money_decimals)
         .with_column(
             when(col("_total").gt(lit(0i64)))
                 .then(slice_of(col("_cum_before"), col("_total"), 10).clip(lit(1i64), lit(10i64)))
@@ -39,7 +46,7 @@ pub fn add_deciles(customers: LazyFrame, money_decimals: u32) -> LazyFrame {
                 .cast(DataType::Int32)
                 .alias("purchase_decile"),
         )
-        .drop(cols(["_minor", "_cum_before", "_total"]))
+        .drop(cols(RANK_TEMPORARIES))
 }
 
 /// Share of a money column in its total (0 when the total is 0). The total is a money sum, so it

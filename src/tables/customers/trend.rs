@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use crate::config::Tier;
 use crate::exprs::{epoch_days, round_money_value};
-use crate::facts::{col_names as c, CustomerFacts};
+use crate::facts::CustomerFacts;
 use crate::kernels::money::{self, Exact};
 
 /// The trend columns' names, in table order.
@@ -97,22 +97,8 @@ pub fn tier(tiers: &[Tier]) -> Expr {
 /// total, `next` when profit > 0 and cum_before < 50 %, else `declining` when profit > 0 and the
 /// customer is declining (with the trend columns), else null.
 pub fn add_profit_ranks(customers: LazyFrame, money_decimals: u32, has_trend: bool) -> LazyFrame {
-    use crate::exprs::{count_rows, slice_of};
-    let scale = 10f64.powi(money_decimals as i32);
-    let minor = (col("profit") * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64);
     let profitable = col("profit").gt(lit(0.0));
-    customers
-        .sort_by_exprs(
-            [col("profit"), col(c::CUSTOMER)],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .with_columns([
-            slice_of(int_range(lit(0i64), count_rows(), 1, DataType::Int64), count_rows(), 10)
-                .cast(DataType::Int32)
-                .alias("profit_decile"),
-            minor.alias("_minor"),
-        ])
-        .with_columns([(col("_minor").cum_sum(false) - col("_minor")).alias("_cum_before"), col("_minor").sum().alias("_total")])
+    super::deciles::ranked_by(customers, "profit", "profit_decile", money_decimals)
         .with_column(
             when(profitable.clone().and((col("_cum_before") * lit(10i64)).lt(col("_total"))))
                 .then(lit("top"))
@@ -123,5 +109,5 @@ pub fn add_profit_ranks(customers: LazyFrame, money_decimals: u32, has_trend: bo
                 .otherwise(lit(NULL).cast(DataType::String))
                 .alias("profit_group"),
         )
-        .drop(cols(["_minor", "_cum_before", "_total"]))
+        .drop(cols(super::deciles::RANK_TEMPORARIES))
 }
