@@ -65,6 +65,14 @@ def discount_dump(work: str) -> str:
     return path
 
 
+def exclusion_file(work: str, name: str, ids) -> str:
+    """An --exclude-items file: one id a line, with a comment and a blank line."""
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write("# left out of baskets and favourites\n\n" + "\n".join(ids) + "\n")
+    return path
+
+
 def cases(work: str, lines: int):
     from check_samples import messy_case
     from scale import dump_for
@@ -110,6 +118,16 @@ def cases(work: str, lines: int):
         ("transactions --discount-col (discount, discount_share, deal_seeker)",
          ["run", "--input", discount_dump(work), "--discount-col", "disc"], {}),
         ("transactions --list-price-col", ["run", "--input", discount_dump(work), "--list-price-col", "list"], {}),
+        # Issue 15: --where on the dump's own columns (string and number), --exclude-items (string
+        # and integer ids); via file:// the runner checks the predicate itself.
+        ("online_retail --where --exclude-items (string ids)",
+         ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet",
+          "--where", "StockCode NOT IN ('POST', 'DOT', 'M') AND Country <> 'France' AND Quantity < 1000",
+          "--exclude-items", exclusion_file(work, "retail.txt", ["85123A", "22423", "POST"])], {}),
+        ("transactions --where --exclude-items via file:// (integer ids)",
+         ["run", "--input", tx, "--where", "amount > 5 OR customer_id IS NULL",
+          "--exclude-items", exclusion_file(work, "ints.txt", ["1000", "1021"])],
+         {"spark": ["--input", "file://" + tx]}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ]

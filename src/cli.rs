@@ -230,6 +230,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub columns: ColumnArgs,
     #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
     pub clv: ClvArgs,
     #[command(flatten)]
     pub patterns: PatternArgs,
@@ -495,6 +497,31 @@ pub struct ColumnArgs {
     pub list_price_col: Option<String>,
 }
 
+/// Line filters and attributes (issue 15), shared by the subcommands.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Line filters and attributes")]
+pub struct LineArgs {
+    /// Read only the lines where this SQL predicate over the dump's own columns is true, before
+    /// every other rule (false or null: filtered out, counted as counts.filtered_lines), e.g.
+    /// "StockCode NOT IN ('POST', 'DOT', 'M')". Comparisons, AND/OR/NOT, IN, LIKE, IS NULL and
+    /// arithmetic mean the same on every engine.
+    #[arg(long = "where", env = "EVERGREEN_WHERE", value_name = "PREDICATE")]
+    pub where_sql: Option<String>,
+    /// A text file of item ids, one a line (blank lines and # comments skipped): their lines still
+    /// count for money, orders and customers, but hold no product or item (left out of products,
+    /// basket_pairs, favourite_product, itemsets and sequences).
+    #[arg(long, env = "EVERGREEN_EXCLUDE_ITEMS", value_name = "FILE")]
+    pub exclude_items: Option<PathBuf>,
+    /// Product name column (strings): each product's most frequent name (ties: the smallest) goes
+    /// into products (name), basket_pairs (name_a, name_b) and customers (favourite_product_name).
+    #[arg(long, env = "EVERGREEN_PRODUCT_NAME_COL")]
+    pub product_name_col: Option<String>,
+    /// A column (strings or integers) copied into customers: its value on the customer's latest
+    /// line that has one (ties: the smallest). Repeatable, e.g. --customer-attr Country.
+    #[arg(long, env = "EVERGREEN_CUSTOMER_ATTR", value_delimiter = ',')]
+    pub customer_attr: Vec<String>,
+}
+
 /// An on/off flag as a settings layer: `Some(true)` when given (on the command line or by its
 /// variable), `Some(false)` when its variable is `false` (clap accepts `true` and `false` there),
 /// so a scheduler's variable can switch a config file's `true` off; else `None` (the config file
@@ -523,6 +550,8 @@ impl ColumnArgs {
             item: self.item_col,
             discount: self.discount_col,
             list_price: self.list_price_col,
+            product_name: None,
+            customer_attr: None,
         }
     }
 }
@@ -593,7 +622,13 @@ impl RunArgs {
             } else {
                 Some(Tiers(self.trends.tier.iter().map(|t| Tier::parse(t)).collect::<Result<Vec<_>>>()?))
             },
-            columns: self.columns.settings(),
+            where_sql: self.lines.where_sql,
+            exclude_items: self.lines.exclude_items,
+            columns: ColumnSettings {
+                product_name: self.lines.product_name_col,
+                customer_attr: (!self.lines.customer_attr.is_empty()).then_some(self.lines.customer_attr),
+                ..self.columns.settings()
+            },
         };
         flags.over(file).resolve()
     }

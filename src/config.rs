@@ -196,6 +196,10 @@ pub struct ColumnSettings {
     pub discount: Option<String>,
     /// The line's value at list price; its discount is this minus the amount.
     pub list_price: Option<String>,
+    /// The product's name (issue 15): the most frequent name per product, beside product ids.
+    pub product_name: Option<String>,
+    /// Customer attributes (issue 15): each column's value on the customer's latest line.
+    pub customer_attr: Option<Vec<String>>,
 }
 
 /// One layer of settings (the config file, or the flags). Every field is optional; see
@@ -254,6 +258,11 @@ pub struct Settings {
     pub tiers: Option<Tiers>,
     /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
     pub compare_with: Option<PathBuf>,
+    /// A SQL predicate over the dump's columns: only lines where it is true are read.
+    #[serde(rename = "where")]
+    pub where_sql: Option<String>,
+    /// A text file of item ids (one a line) left out of baskets, favourites and item tables.
+    pub exclude_items: Option<PathBuf>,
     #[serde(default)]
     pub columns: ColumnSettings,
 }
@@ -277,6 +286,53 @@ pub struct Columns {
     pub item: Option<String>,
     /// `--discount-col` (the line's discount) or `--list-price-col` (the line at list price), never both.
     pub discount: Option<Discount>,
+    /// The product name column (strings), when given.
+    pub product_name: Option<String>,
+    /// Customer attribute columns (strings or integers), in the order given.
+    pub customer_attrs: Vec<String>,
+    /// Which lines are read, and which items count as items.
+    pub filter: LineFilter,
+}
+
+/// Rule "line filter" (issue 15): applied before every other rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LineFilter {
+    /// `--where`: a SQL predicate over the dump's own columns; a line is read when it is true
+    /// (false or null: the line is filtered out, counted as `counts.filtered_lines`).
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_sql: Option<String>,
+    /// `--exclude-items FILE`: the ids listed (one a line, blank lines and `#` comments ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_items: Option<ExcludedItems>,
+}
+
+/// Item ids whose lines count for money and orders but hold no product or item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExcludedItems {
+    pub file: PathBuf,
+    #[serde(skip)]
+    pub ids: Vec<String>,
+    /// How many distinct ids the file lists.
+    pub count: usize,
+}
+
+impl ExcludedItems {
+    /// Read the file: one id a line, surrounding blanks trimmed; blank lines and lines starting
+    /// with `#` are skipped. A missing or unreadable file is a config error (exit 2).
+    pub fn read(file: &Path) -> Result<ExcludedItems> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::Config(format!("exclude_items: {}: cannot read: {e}", file.display())))?;
+        let mut ids: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let count = ids.len();
+        Ok(ExcludedItems { file: file.to_path_buf(), ids, count })
+    }
 }
 
 /// Where a line's discount comes from.
@@ -389,6 +445,7 @@ impl Settings {
             spill_dir: path(self.spill_dir),
             spark_submit: path(self.spark_submit),
             compare_with: path(self.compare_with),
+            exclude_items: path(self.exclude_items),
             ..self
         }
     }
@@ -433,6 +490,8 @@ impl Settings {
             cohort_period: self.cohort_period.or(base.cohort_period),
             tiers: self.tiers.or(base.tiers),
             compare_with: self.compare_with.or(base.compare_with),
+            where_sql: self.where_sql.or(base.where_sql),
+            exclude_items: self.exclude_items.or(base.exclude_items),
             columns: ColumnSettings {
                 customer: c.customer.or(b.customer),
                 order: c.order.or(b.order),
@@ -444,6 +503,8 @@ impl Settings {
                 item: c.item.or(b.item),
                 discount: c.discount.or(b.discount),
                 list_price: c.list_price.or(b.list_price),
+                product_name: c.product_name.or(b.product_name),
+                customer_attr: c.customer_attr.or(b.customer_attr),
             },
         }
     }
@@ -487,6 +548,7 @@ impl Settings {
             (&c.item, "item"),
             (&c.discount, "discount"),
             (&c.list_price, "list price"),
+            (&c.product_name, "product name"),
         ] {
             if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::Config(format!("{what} column: expected a name, found an empty string")));
@@ -510,6 +572,17 @@ impl Settings {
                 (Some(d), None) => Some(Discount::Column(d)),
                 (None, Some(l)) => Some(Discount::ListPrice(l)),
                 (None, None) => None,
+            },
+            product_name: c.product_name,
+            customer_attrs: customer_attrs(c.customer_attr.unwrap_or_default())?,
+            filter: LineFilter {
+                where_sql: match self.where_sql {
+                    Some(w) if w.trim().is_empty() => {
+                        return Err(Error::Config("where: expected a SQL predicate, found an empty string".into()))
+                    }
+                    w => w,
+                },
+                exclude_items: self.exclude_items.as_deref().map(ExcludedItems::read).transpose()?,
             },
         };
         Ok(Config {
@@ -549,6 +622,20 @@ impl Settings {
             compare_with: self.compare_with,
         })
     }
+}
+
+/// Customer attribute columns: names, each once, none of the output's own customer columns.
+fn customer_attrs(names: Vec<String>) -> Result<Vec<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &names {
+        if n.trim().is_empty() {
+            return Err(Error::Config("customer_attr: expected a column name, found an empty string".into()));
+        }
+        if !seen.insert(n.as_str()) {
+            return Err(Error::Config(format!("customer_attr: `{n}` is given twice")));
+        }
+    }
+    Ok(names)
 }
 
 /// Parse an `--as-of` date, `YYYY-MM-DD`.

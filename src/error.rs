@@ -43,6 +43,14 @@ pub enum Error {
     #[error("input error: {file}: amount expression `{expr}`: {reason}")]
     BadAmountExpr { file: PathBuf, expr: String, reason: String },
 
+    /// The `--where` predicate cannot be parsed, names a missing column or is not boolean.
+    #[error("input error: {file}: --where `{expr}`: {reason}")]
+    BadFilter { file: PathBuf, expr: String, reason: String },
+
+    /// An `--exclude-items` id that the item column cannot hold.
+    #[error("input error: {file}: `{id}` is not an id of the {role} column `{column}` ({expected})")]
+    BadExcludedItem { file: PathBuf, id: String, role: &'static str, column: String, expected: &'static str },
+
     /// Nothing is left to compute on.
     #[error("input error: {what}: {reason}")]
     Empty { what: String, reason: String },
@@ -79,6 +87,8 @@ impl Error {
             | Error::BadColumn { .. }
             | Error::SchemaMismatch { .. }
             | Error::BadAmountExpr { .. }
+            | Error::BadFilter { .. }
+            | Error::BadExcludedItem { .. }
             | Error::Empty { .. }
             | Error::Fit { .. }
             | Error::Query { .. } => 4,

@@ -38,6 +38,8 @@ pub mod col_names {
     pub const ITEM: &str = "item";
     /// The line's discount in money (`--discount-col`, or list price - amount).
     pub const DISCOUNT: &str = "discount";
+    /// Whether the line passes `--where` (only with a predicate; dropped by the line rules).
+    pub const KEEP: &str = "__evergreen_where";
 }
 
 /// Which roles the canonical frame carries from the dump. An absent customer is a null
@@ -59,6 +61,8 @@ pub struct Present {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Counts {
     pub lines_read: u64,
+    /// Lines `--where` left out (before every other rule; not in `rejected`).
+    pub filtered_lines: u64,
     pub lines_used: u64,
     pub future_lines: u64,
     /// Rejected lines by reason: `null_order`, `null_timestamp`, `null_amount`,
@@ -91,6 +95,7 @@ impl Counts {
     /// Counts of two disjoint parts of a dump (partitions hold whole orders) added up.
     pub fn merge(&mut self, other: &Counts) {
         self.lines_read += other.lines_read;
+        self.filtered_lines += other.filtered_lines;
         self.lines_used += other.lines_used;
         self.future_lines += other.future_lines;
         for (k, v) in &other.rejected {

@@ -5,9 +5,12 @@
 -- ids become BIGINT (integer and whole-float columns) or STRING (a blank string is no id), the
 -- timestamp becomes microseconds since the epoch (naive values read as UTC), the amount is a column
 -- or the config's expression as DOUBLE (1.0 per line without one), cost and quantity DOUBLE.
+-- `--where` is evaluated on the dump's own columns first: a line it does not keep is 'filtered'
+-- (counted apart, not a rejection); `--exclude-items` ids read as no product or item.
 SELECT
   *,
   CASE
+    WHEN NOT coalesce(where_kept, FALSE) THEN 'filtered'
     WHEN order_id IS NULL THEN 'null_order'
     WHEN ${has_timestamp} AND ts IS NULL THEN 'null_timestamp'
     WHEN amount IS NULL THEN 'null_amount'
@@ -23,6 +26,7 @@ FROM (
     ${item} AS item,
     ${cost} AS cost,
     ${quantity} AS quantity,
-    ${discount} AS discount
+    ${discount} AS discount,
+    CAST(${where_kept} AS BOOLEAN) AS where_kept
   FROM ${dump}
 )

@@ -140,13 +140,31 @@ def column_exprs(job, schema, every_file):
         present[role] = False
         return None
 
+    excluded = job.get("exclude_items")
+
+    def without_excluded(role, name, expr):
+        """--exclude-items: a listed id reads as no product (or item), like the local reader; ids
+        are matched as the column is read (integers for an integer column)."""
+        if not excluded:
+            return expr
+        if need(role, name, "ids") in ("int", "float"):
+            values = []
+            for i in excluded:
+                try:
+                    values.append(str(int(i, 10)))
+                except ValueError:
+                    raise Refused("bad_excluded_item", f"`{i}` is not an integer id", id=i, role=role, column=name)
+        else:
+            values = ["'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in excluded]
+        return f"(CASE WHEN {expr} IN ({', '.join(values)}) THEN NULL ELSE {expr} END)"
+
     out = {}
     name = used("customer")
     out["customer_id"] = id_expr("customer", name) if name else "CAST(NULL AS BIGINT)"
     out["order_id"] = id_expr("order", used("order"))
     for key, role in (("product_id", "product"), ("item", "item")):
         name = used(role)
-        out[key] = id_expr(role, name) if name else "CAST(NULL AS STRING)"
+        out[key] = without_excluded(role, name, id_expr(role, name)) if name else "CAST(NULL AS STRING)"
     ts = used("timestamp")
     if ts:
         kind = need("timestamp", ts, "timestamps")
@@ -193,8 +211,23 @@ def column_exprs(job, schema, every_file):
             value = f"({value} - CAST({out['amount']} AS DOUBLE))"
         out["discount"] = (f"(CASE WHEN {value} IS NULL OR isnan({value}) OR abs({value}) = double('Infinity') "
                            f"THEN 0D ELSE {value} END)")
+    # --where: the predicate over the dump's own columns (checked in `checked_where`).
+    out["where_kept"] = f"({job['where']})" if job.get("where") else "TRUE"
     out["present"] = present
     return out
+
+
+def checked_where(spark, job, view):
+    """--where must evaluate on the dump to true/false (the local reader's rule): else the run
+    stops naming the expression."""
+    if not job.get("where"):
+        return
+    try:
+        dt = spark.sql(f"SELECT ({job['where']}) AS k FROM {view} LIMIT 0").schema.fields[0].dataType
+    except Exception as e:  # noqa: BLE001 - a parse or resolution error of the user's predicate
+        raise Refused("bad_filter", " ".join(str(e).split())[:400])
+    if dt.typeName() not in ("boolean", "void"):
+        raise Refused("bad_filter", f"not a true/false condition (it gives {dt.simpleString()})")
 
 
 def fill(sql, params):
@@ -306,6 +339,7 @@ def run(job, here, result):
     parts = []
     for i, (_, paths, schema) in enumerate(groups):
         reader.parquet(*paths).createOrReplaceTempView(f"dump_{i}")
+        checked_where(spark, job, f"dump_{i}")
         parts.append((f"dump_{i}", column_exprs(job, schema, every_file)))
     present = parts[0][1]["present"]
     result["present"] = present

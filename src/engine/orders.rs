@@ -28,10 +28,9 @@ fn count(df: &DataFrame, name: &str) -> Result<u64> {
 /// The line rules' rejection reasons, in the order they apply (a line counts under its first).
 pub const REASONS: [&str; 4] = ["null_order", "null_timestamp", "null_amount", "non_finite_amount"];
 
-/// What the line rules find before any line is removed: lines read, rejected lines per reason of
+/// What the line rules find before any line is removed: rejected lines per reason of
 /// [`REASONS`], and the latest timestamp among the valid lines.
 struct LineStats {
-    lines_read: u64,
     rejected: [u64; 4],
     max_ts: Option<i64>,
 }
@@ -49,24 +48,41 @@ impl LineStats {
             return Ok(None);
         }
         let max_ts = if has.timestamp { raw.column(c::TS)?.cast(&DataType::Int64)?.i64()?.max() } else { None };
-        Ok(Some(LineStats { lines_read: raw.height() as u64, rejected: [0; 4], max_ts }))
+        Ok(Some(LineStats { rejected: [0; 4], max_ts }))
     }
 
-    /// From the one-row frame of the general query (`lines_read`, one column per reason, `max_ts`).
+    /// From the one-row frame of the general query (one column per reason, `max_ts`).
     fn from_frame(stats: &DataFrame) -> Result<LineStats> {
         let mut rejected = [0u64; 4];
         for (n, reason) in rejected.iter_mut().zip(REASONS) {
             *n = count(stats, reason)?;
         }
         let max_ts = stats.column("max_ts")?.get(0)?.extract::<i64>();
-        Ok(LineStats { lines_read: count(stats, "lines_read")?, rejected, max_ts })
+        Ok(LineStats { rejected, max_ts })
     }
 }
 
+/// Rule "line filter": the lines `--where` leaves out (its predicate false or null) are removed
+/// first and counted apart. Returns the lines read, the lines filtered out, and the lines left
+/// (without the filter's column).
+pub fn filter_lines(raw: DataFrame) -> Result<(u64, u64, DataFrame)> {
+    let read = raw.height() as u64;
+    let Ok(keep) = raw.column(c::KEEP) else { return Ok((read, 0, raw)) };
+    let kept = keep.bool()?.sum().unwrap_or(0) as u64;
+    let raw = if kept == read {
+        raw.drop(c::KEEP)?
+    } else {
+        raw.lazy().filter(col(c::KEEP).fill_null(lit(false))).drop(cols([c::KEEP])).collect()?
+    };
+    Ok((read, read - kept, raw))
+}
+
 /// Rule "rejected lines": null order, null timestamp, null amount, non-finite amount (a line
-/// counts under its first reason). Returns the counts (lines read, rejected per reason), the latest
-/// timestamp among the valid lines, and the valid lines.
+/// counts under its first reason), after the line filter ([`filter_lines`]). Returns the counts
+/// (lines read and filtered out, rejected per reason), the latest timestamp among the valid lines,
+/// and the valid lines.
 pub fn reject_invalid_lines(raw: DataFrame, has: Present) -> Result<(Counts, Option<i64>, DataFrame)> {
+    let (lines_read, filtered_lines, raw) = filter_lines(raw)?;
     let (order, ts, amount) = (col(c::ORDER), col(c::TS), col(c::AMOUNT));
     let null_order = order.clone().is_null();
     let (null_ts, valid_so_far, max_ts) = if has.timestamp {
@@ -88,7 +104,6 @@ pub fn reject_invalid_lines(raw: DataFrame, has: Present) -> Result<(Counts, Opt
             &raw.clone()
                 .lazy()
                 .select([
-                    len().cast(DataType::UInt64).alias("lines_read"),
                     null_order.sum().cast(DataType::UInt64).alias(REASONS[0]),
                     null_ts.sum().cast(DataType::UInt64).alias(REASONS[1]),
                     null_amount.sum().cast(DataType::UInt64).alias(REASONS[2]),
@@ -98,7 +113,7 @@ pub fn reject_invalid_lines(raw: DataFrame, has: Present) -> Result<(Counts, Opt
                 .collect()?,
         )?,
     };
-    let mut counts = Counts { lines_read: stats.lines_read, ..Default::default() };
+    let mut counts = Counts { lines_read, filtered_lines, ..Default::default() };
     for (reason, n) in REASONS.iter().zip(stats.rejected) {
         counts.rejected.insert(reason.to_string(), n);
     }

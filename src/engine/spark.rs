@@ -167,6 +167,8 @@ pub fn facts(
         "inputs": paths,
         "base_path": base_path,
         "roles": roles(cols, known, mode, s.plan.items),
+        "where": cols.filter.where_sql,
+        "exclude_items": cols.filter.exclude_items.as_ref().map(|e| &e.ids),
         "plan": {
             "customers": s.plan.customers,
             "favourite": s.plan.favourite,
@@ -358,6 +360,18 @@ fn runner_error(path: &Path, s: &Setup, cols: &Columns) -> Error {
         "bad_expression" => {
             Error::BadAmountExpr { file, expr: cols.amount.name.clone(), reason: short(&text("message")) }
         }
+        "bad_filter" => Error::BadFilter {
+            file,
+            expr: cols.filter.where_sql.clone().unwrap_or_default(),
+            reason: short(&text("message")),
+        },
+        "bad_excluded_item" => Error::BadExcludedItem {
+            file: cols.filter.exclude_items.as_ref().map(|e| e.file.clone()).unwrap_or_default(),
+            id: text("id"),
+            role: role(&text("role")),
+            column: text("column"),
+            expected: "an integer column",
+        },
         _ => Error::Internal(format!("engine spark: the Spark job failed: {}", short(&text("message")))),
     }
 }
@@ -418,7 +432,8 @@ fn read_facts(
     known: Option<Present>,
 ) -> Result<(Facts, std::collections::BTreeMap<String, u64>)> {
     let ls = &result["line_stats"];
-    let mut counts = Counts { lines_read: u64_of(ls, "lines_read"), ..Default::default() };
+    let mut counts =
+        Counts { lines_read: u64_of(ls, "lines_read"), filtered_lines: u64_of(ls, "filtered_lines"), ..Default::default() };
     for reason in orders::REASONS {
         counts.rejected.insert(reason.to_string(), u64_of(ls, reason));
     }

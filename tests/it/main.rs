@@ -10,6 +10,7 @@ mod customers;
 mod engines;
 mod deciles;
 mod errors;
+mod filters;
 mod hardening;
 mod input;
 mod issue9;

@@ -1,0 +1,118 @@
+//! Issue 15 (point 2, line filters): `--where` reads only the lines its predicate keeps, before
+//! every other rule, and counts the others; `--exclude-items` takes listed ids out of the item
+//! tables while their lines still count for money. Expected values are worked by hand below.
+
+use crate::common::*;
+use polars::prelude::*;
+
+/// Seven lines with a `channel` column and a postage product (900):
+///
+/// | line | customer | order | day        | amount | product | channel |
+/// |------|----------|-------|------------|--------|---------|---------|
+/// | 1    | 1        | 1     | 2024-01-01 | 10     | 100     | web     |
+/// | 2    | 1        | 1     | 2024-01-01 | 5      | 900     | web     |
+/// | 3    | 1        | 2     | 2024-01-05 | 20     | 100     | store   |
+/// | 4    | 2        | 3     | 2024-01-03 | 7      | 200     | web     |
+/// | 5    | 2        | 3     | 2024-01-03 | 3      | 900     | web     |
+/// | 6    | 2        | 4     | 2024-01-04 | 50     | 200     | null    |
+/// | 7    | 3        | 5     | 2024-01-02 | 8      | 900     | web     |
+fn channel_dump() -> (tempfile::TempDir, std::path::PathBuf) {
+    let mut df = frame(&[
+        pline(Some(1), 1, "2024-01-01 10:00", 10.0, 100),
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 900),
+        pline(Some(1), 2, "2024-01-05 10:00", 20.0, 100),
+        pline(Some(2), 3, "2024-01-03 10:00", 7.0, 200),
+        pline(Some(2), 3, "2024-01-03 10:00", 3.0, 900),
+        pline(Some(2), 4, "2024-01-04 10:00", 50.0, 200),
+        pline(Some(3), 5, "2024-01-02 10:00", 8.0, 900),
+    ]);
+    let channel = [Some("web"), Some("web"), Some("store"), Some("web"), Some("web"), None, Some("web")];
+    df.with_column(Column::new("channel".into(), channel)).unwrap();
+    dump_frame(&mut df)
+}
+
+fn run(dump: &std::path::Path, out: &str, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(dump)
+        .arg("-o")
+        .arg(dump.parent().unwrap().join(out))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn customers(out: &std::path::Path) -> Vec<(i64, i64, f64)> {
+    let df = read_parquet(&out.join("customers.parquet"));
+    let (id, f, m) = (ints(&df, "customer_id"), ints(&df, "frequency"), floats(&df, "monetary"));
+    let mut v: Vec<(i64, i64, f64)> = (0..id.len()).map(|i| (id[i], f[i], m[i])).collect();
+    v.sort_by_key(|r| r.0);
+    v
+}
+
+#[test]
+fn issue15_where_keeps_only_lines_it_is_true_for_and_counts_the_rest() {
+    let (_d, p) = channel_dump();
+    // Line 3 (store) is false, line 6 (null channel) is null: both filtered out.
+    let o = run(&p, "out", &["--where", "channel <> 'store'"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = p.parent().unwrap().join("out");
+    let m = manifest(&out);
+    assert_eq!(m["counts"]["lines_read"], 7);
+    assert_eq!(m["counts"]["filtered_lines"], 2);
+    assert_eq!(m["counts"]["lines_used"], 5);
+    assert_eq!(m["counts"]["orders"], 3);
+    assert_eq!(m["config"]["columns"]["filter"]["where"], "channel <> 'store'");
+    // customer 1: order 1 only (15); customer 2: order 3 only (10); customer 3: 8.
+    assert_eq!(customers(&out), vec![(1, 1, 15.0), (2, 1, 10.0), (3, 1, 8.0)]);
+}
+
+#[test]
+fn issue15_excluded_items_leave_item_tables_but_keep_their_money() {
+    let (d, p) = channel_dump();
+    let list = d.path().join("postage.txt");
+    std::fs::write(&list, "# postage and fees\n\n900\n 999 \n").unwrap();
+    let o = run(&p, "out", &["--exclude-items", list.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.path().join("out");
+    // Money unchanged: customer 1 = 10 + 5 + 20, customer 2 = 7 + 3 + 50.
+    assert_eq!(customers(&out), vec![(1, 2, 35.0), (2, 2, 60.0), (3, 1, 8.0)]);
+    let products = read_parquet(&out.join("products.parquet"));
+    let mut ids = ints(&products, "product_id");
+    ids.sort();
+    assert_eq!(ids, vec![100, 200]);
+    // Customer 3 bought only postage: no favourite product.
+    let c = read_parquet(&out.join("customers.parquet"));
+    let fav = c.column("favourite_product").unwrap().i64().unwrap().clone();
+    let id = ints(&c, "customer_id");
+    let fav_of = |k: i64| fav.get(id.iter().position(|&x| x == k).unwrap());
+    assert_eq!((fav_of(1), fav_of(2), fav_of(3)), (Some(100), Some(200), None));
+    assert_eq!(manifest(&out)["config"]["columns"]["filter"]["exclude_items"]["count"], 2);
+}
+
+#[test]
+fn issue15_a_bad_predicate_is_exit_4_naming_it_and_writes_nothing() {
+    let (d, p) = channel_dump();
+    for (pred, says) in [
+        ("channel <> ", "channel <> "),
+        ("colour = 'red'", "no column `colour`"),
+        ("amount + 1", "not a true/false condition"),
+    ] {
+        let o = run(&p, "out", &["--where", pred]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{pred}: {err}");
+        assert!(err.contains(says) && err.contains("--where"), "{pred}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!d.path().join("out").exists(), "{pred}: wrote an output");
+    }
+    // An id that an integer product column cannot hold: exit 4 naming the file and the id.
+    let list = d.path().join("bad.txt");
+    std::fs::write(&list, "POST\n").unwrap();
+    let o = run(&p, "out", &["--exclude-items", list.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("bad.txt") && err.contains("`POST`"), "{err}");
+    // A missing list is a config error.
+    let o = run(&p, "out", &["--exclude-items", "/nonexistent/list.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+}
