@@ -65,6 +65,21 @@ def discount_dump(work: str) -> str:
     return path
 
 
+def names_dump(work: str) -> str:
+    """The transactions sample with a product name that varies (votes, ties, nulls) and two customer
+    attributes: `region` (strings that differ within an order: ties at one instant) and `code` (integers)."""
+    import duckdb
+
+    path = os.path.join(work, "names.parquet")
+    duckdb.sql(f"""COPY (SELECT *,
+        CASE WHEN order_id % 3 = 0 THEN 'alt ' || product_id WHEN order_id % 7 = 0 THEN NULL
+             ELSE 'name ' || product_id END AS pname,
+        CASE WHEN order_id % 5 = 0 THEN NULL ELSE ['north', 'south', 'east'][product_id % 3 + 1] END AS region,
+        (order_id % 4)::BIGINT AS code
+      FROM '{S}/transactions.parquet') TO '{path}' (FORMAT parquet)""")
+    return path
+
+
 def exclusion_file(work: str, name: str, ids) -> str:
     """An --exclude-items file: one id a line, with a comment and a blank line."""
     path = os.path.join(work, name)
@@ -128,6 +143,12 @@ def cases(work: str, lines: int):
          ["run", "--input", tx, "--where", "amount > 5 OR customer_id IS NULL",
           "--exclude-items", exclusion_file(work, "ints.txt", ["1000", "1021"])],
          {"spark": ["--input", "file://" + tx]}),
+        ("transactions --product-name-col --customer-attr (names by votes, latest attribute values)",
+         ["run", "--input", names_dump(work), "--product-name-col", "pname", "--customer-attr", "region",
+          "--customer-attr", "code"], {}),
+        ("transactions names and attributes via file://",
+         ["run", "--input", names_dump(work), "--product-name-col", "pname", "--customer-attr", "region,code"],
+         {"spark": ["--input", "file://" + os.path.join(work, "names.parquet")]}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ]

@@ -40,6 +40,13 @@ pub mod col_names {
     pub const DISCOUNT: &str = "discount";
     /// Whether the line passes `--where` (only with a predicate; dropped by the line rules).
     pub const KEEP: &str = "__evergreen_where";
+    /// The product's name on the line (`--product-name-col`).
+    pub const PRODUCT_NAME: &str = "product_name";
+
+    /// The canonical column of the `i`-th `--customer-attr`.
+    pub fn attr_column(i: usize) -> String {
+        format!("__attr_{i}")
+    }
 }
 
 /// Which roles the canonical frame carries from the dump. An absent customer is a null
@@ -375,4 +382,8 @@ pub struct Facts {
     pub sequences: Option<SequenceFacts>,
     /// Per-day totals (with [`Plan::activity`]).
     pub days: Option<DayTotals>,
+    /// Each product's name, `product_id` and `name` ascending by product (`--product-name-col`).
+    pub product_names: Option<DataFrame>,
+    /// `customer_id` and one column per `--customer-attr`, under its own name.
+    pub customer_attrs: Option<DataFrame>,
 }

@@ -684,6 +684,28 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
             select.push(when(finite).then(discount).otherwise(lit(0.0)).alias(c::DISCOUNT));
         }
 
+        // Product name (strings) and customer attributes (strings or integers), as read.
+        if let Some(name) = &cols.product_name {
+            let rc = RoleCheck { role: "product name", column: name };
+            let dt = get(&rc, "strings")?;
+            if !matches!(id_kind(&dt), Some(IdKind::Str)) {
+                return Err(rc.bad(file, "strings", dt.to_string()));
+            }
+            select.push(col(name.as_str()).cast(DataType::String).alias(c::PRODUCT_NAME));
+        }
+        if mode == Mode::Customers {
+            for (i, name) in cols.customer_attrs.iter().enumerate() {
+                let rc = RoleCheck { role: "customer attribute", column: name };
+                let dt = get(&rc, "strings or integers")?;
+                let target = match id_kind(&dt) {
+                    Some(IdKind::Str) => DataType::String,
+                    Some(IdKind::Int) => DataType::Int64,
+                    _ => return Err(rc.bad(file, "strings or integers", dt.to_string())),
+                };
+                select.push(col(name.as_str()).cast(target).alias(c::attr_column(i)));
+            }
+        }
+
         for (role, column, bad, expected) in value_checks {
             check_values(f, &lf, &RoleCheck { role, column: &column }, bad, expected)?;
         }

@@ -14,6 +14,7 @@ use crate::facts::{col_names as c, Counts, Facts, Plan};
 use crate::input::{self, Mode};
 use crate::output::{self, Staging, MANIFEST};
 use crate::queries;
+use crate::tables::attributes;
 use crate::tables::basket::{self, BasketStats};
 use crate::tables::patterns::{self, PatternStats};
 use crate::snapshot;
@@ -237,7 +238,19 @@ fn compute_files(
     // Each family's facts are freed as soon as its tables are made (the pair facts of a large dump
     // take hundreds of megabytes).
     let peak_after_facts = output::peak_memory_bytes();
-    let Facts { as_of, mut counts, customers: customer_facts, items, pairs, itemsets, sequences, days, .. } = facts;
+    let Facts {
+        as_of,
+        mut counts,
+        customers: customer_facts,
+        items,
+        pairs,
+        itemsets,
+        sequences,
+        days,
+        product_names,
+        customer_attrs,
+        ..
+    } = facts;
     if let Some(d) = &days {
         counts.revenue = Some(revenue_counts(d, cfg.money_decimals));
     }
@@ -279,6 +292,9 @@ fn compute_files(
         if let Some(clv_table) = &clv_columns {
             made[0].1 = with_clv_columns(&made[0].1, clv_table)?;
         }
+        if product_names.is_some() || customer_attrs.is_some() {
+            made[0].1 = attributes::customers_with_attributes(&made[0].1, product_names.as_ref(), customer_attrs.as_ref())?;
+        }
         if let Some(days) = &days {
             let opts = activity::Options {
                 cohort_period: cfg.trends.cohort_period,
@@ -295,7 +311,12 @@ fn compute_files(
     let mut basket_stats = None;
     // Pair facts exist only for jobs whose plan asks for them (run, basket).
     if let (Some(items), Some(pairs)) = (items.as_ref(), pairs) {
-        let b = basket::tables(items, &pairs, &cfg.basket, cfg.money_decimals)?;
+        let mut b = basket::tables(items, &pairs, &cfg.basket, cfg.money_decimals)?;
+        // Names go beside product ids (not beside another --item-col).
+        if let (Some(names), None) = (&product_names, &cfg.columns.item) {
+            b.products = attributes::products_with_names(&b.products, names)?;
+            b.basket_pairs = attributes::pairs_with_names(&b.basket_pairs, names)?;
+        }
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
         basket_stats = Some(b.stats);

@@ -6,7 +6,8 @@
 -- timestamp becomes microseconds since the epoch (naive values read as UTC), the amount is a column
 -- or the config's expression as DOUBLE (1.0 per line without one), cost and quantity DOUBLE.
 -- `--where` is evaluated on the dump's own columns first: a line it does not keep is 'filtered'
--- (counted apart, not a rejection); `--exclude-items` ids read as no product or item.
+-- (counted apart, not a rejection); `--exclude-items` ids read as no product or item. The product
+-- name and the customer attributes (`__attr_0`...) ride along for steps 21 and 22.
 SELECT
   *,
   CASE
@@ -27,6 +28,8 @@ FROM (
     ${cost} AS cost,
     ${quantity} AS quantity,
     ${discount} AS discount,
-    CAST(${where_kept} AS BOOLEAN) AS where_kept
+    CAST(${where_kept} AS BOOLEAN) AS where_kept,
+    ${product_name} AS product_name
+    ${attrs}
   FROM ${dump}
 )

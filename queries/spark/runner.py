@@ -211,6 +211,22 @@ def column_exprs(job, schema, every_file):
             value = f"({value} - CAST({out['amount']} AS DOUBLE))"
         out["discount"] = (f"(CASE WHEN {value} IS NULL OR isnan({value}) OR abs({value}) = double('Infinity') "
                            f"THEN 0D ELSE {value} END)")
+    # Names and attributes (issue 15): the product name as a string, each attribute as a string or
+    # an integer (the local reader's types).
+    pn = job.get("product_name")
+    if pn:
+        if need("product name", pn, "strings") != "str":
+            raise bad("product name", pn, "strings")
+        out["product_name"] = f"CAST({quote(pn)} AS STRING)"
+    else:
+        out["product_name"] = "CAST(NULL AS STRING)"
+    attrs = []
+    for i, a in enumerate(job.get("customer_attrs") or []):
+        kind = need("customer attribute", a, "strings or integers")
+        if kind not in ("str", "int"):
+            raise bad("customer attribute", a, "strings or integers")
+        attrs.append(f", CAST({quote(a)} AS {'STRING' if kind == 'str' else 'BIGINT'}) AS __attr_{i}")
+    out["attrs"] = "".join(attrs)
     # --where: the predicate over the dump's own columns (checked in `checked_where`).
     out["where_kept"] = f"({job['where']})" if job.get("where") else "TRUE"
     out["present"] = present
@@ -345,6 +361,7 @@ def run(job, here, result):
     result["present"] = present
     plan = dict(job["plan"])
     plan["favourite"] = plan.get("favourite") and present["product"]
+    plan["has_product"] = present["product"]
     if plan.get("items") == "item" and not present["item"]:
         plan["items"] = None
     if plan.get("items") == "product_id" and not present["product"]:
@@ -394,7 +411,8 @@ def run(job, here, result):
     try:
         steps(spark, parts, params, plan, result, step, view, one_row, write)
         if remote:
-            staged = ("customers", "customer_days", "day_totals", "items", "pairs", "pattern_orders")
+            staged = ("customers", "customer_days", "day_totals", "items", "pairs", "pattern_orders", "product_names",
+                      "customer_attrs")
             bring_back(spark, staging, local, [n for n in staged if n in result["timings"]])
     finally:
         if remote:
@@ -428,6 +446,13 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
         if plan.get("activity"):
             write(step("19_customer_days.sql"), "customer_days")
             write(step("20_day_totals.sql"), "day_totals")
+        n_attrs = len(plan.get("customer_attrs") or [])
+        if n_attrs:
+            picks = "".join(f", MIN(CASE WHEN __attr_{i} IS NOT NULL THEN named_struct('t', -ts, 'v', __attr_{i}) END).v"
+                            f" AS __attr_{i}" for i in range(n_attrs))
+            write(step("22_customer_attrs.sql", {"attr_picks": picks}), "customer_attrs")
+    if plan.get("product_names") and plan.get("has_product"):
+        write(step("21_product_names.sql"), "product_names")
     if plan.get("items"):
         view("basket_items", "09_basket_items.sql", cache=True)
         write(step("10_items.sql"), "items")

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::customers::{customer_facts, OrderRecords};
 use super::orders::{self, OrderIndex};
 use super::stopwatch::Stopwatch;
-use super::{patterns, require_lines, require_representable_money, Setup};
+use super::{attributes, patterns, require_lines, require_representable_money, Setup};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, ItemFacts, PairFacts, Present};
 use crate::input::Dump;
@@ -226,10 +226,20 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
         return Err(no_customers(s, &o.counts));
     }
+    let product_names = if s.product_names { Some(attributes::pick_names(attributes::name_votes(&o)?)?) } else { None };
+    let customer_attrs =
+        if s.customer_attrs.is_empty() {
+            None
+        } else {
+            Some(attributes::pick_attrs(vec![attributes::attr_candidates(&o, s.customer_attrs.len())?], &s.customer_attrs)?)
+        };
+    if product_names.is_some() || customer_attrs.is_some() {
+        sw.lap("attributes");
+    }
     let counts = o.counts.clone();
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop(o));
-    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days })
+    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, product_names, customer_attrs })
 }
 
 /// The customer tables need at least one customer with a purchase order.

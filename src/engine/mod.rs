@@ -6,6 +6,7 @@
 //!   its memory follows `--memory-limit` instead of the dump's size (see [`partitioned`]).
 
 pub mod activity;
+pub mod attributes;
 pub mod customers;
 pub mod memory;
 pub mod orders;
@@ -45,6 +46,10 @@ pub struct Setup {
     pub discount_column: String,
     /// The partitioned engine's order partitions, when given (`--partitions`).
     pub partitions: Option<u32>,
+    /// Product names are read (`--product-name-col`, with a product column).
+    pub product_names: bool,
+    /// The `--customer-attr` columns (with the customer tables).
+    pub customer_attrs: Vec<String>,
 }
 
 impl Setup {
@@ -65,6 +70,8 @@ impl Setup {
                 None => String::new(),
             },
             partitions: cfg.partitions,
+            product_names: cfg.columns.product_name.is_some() && has.product,
+            customer_attrs: if plan.customers { cfg.columns.customer_attrs.clone() } else { Vec::new() },
         }
     }
 }
@@ -141,6 +148,7 @@ pub fn facts(
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
     require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
+    require_product_for_names(dump.has, &cfg.columns)?;
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
     let mut report = EngineReport::new("memory", limit, lines);
     let facts = if streamed {
@@ -181,6 +189,7 @@ pub fn spark_facts(
             let lines: u64 = input::file_lines(&files)?.iter().sum();
             let dump = input::load(files, &cfg.columns, mode, true)?;
             require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
+            require_product_for_names(dump.has, &cfg.columns)?;
             let cols = &cfg.columns;
             let role_names = [
                 &cols.customer.name,
@@ -239,6 +248,17 @@ pub fn require_pattern_roles(plan: Plan, has: Present, inputs: &str, cols: &crat
             cols.customer.name, cols.timestamp.name
         )
     }))
+}
+
+/// A product name names a product: without a product column it has nothing to name (exit 2).
+pub fn require_product_for_names(has: Present, cols: &crate::config::Columns) -> Result<()> {
+    match &cols.product_name {
+        Some(name) if !has.product => Err(Error::Config(format!(
+            "--product-name-col {name}: the dump has no product column `{}`; give --product-col",
+            cols.product.name
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A dump with no line left after the cleaning rules is an error, not an empty output.

@@ -30,7 +30,7 @@ use super::memory::{self, item_orders};
 use super::orders;
 use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
-use super::{check_money_range, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
+use super::{attributes, check_money_range, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, DayTotals, Facts, ItemFacts};
 use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
@@ -362,6 +362,7 @@ pub fn facts(
     let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
     let mut basket_file = SetFile::create(spill.file("baskets.bin"), buffer)?;
     let mut day_parts = Vec::new();
+    let (mut name_parts, mut attr_parts) = (Vec::new(), Vec::new());
     let mut quiet = Stopwatch::start();
     let item_is_product = s.plan.items == Some(c::PRODUCT);
     // Which item sets the customer records carry (as the memory engine codes them).
@@ -400,6 +401,14 @@ pub fn facts(
         }
         if s.plan.activity {
             day_parts.push(super::activity::day_totals(&o)?);
+        }
+        // Names and attributes: small frames per part (name votes add up across parts; a customer
+        // lies in one part).
+        if s.product_names {
+            name_parts.push(attributes::name_votes(&o)?.lazy());
+        }
+        if !s.customer_attrs.is_empty() {
+            attr_parts.push(attributes::attr_candidates(&o, s.customer_attrs.len())?);
         }
         if s.plan.customers || (has.customer && s.plan.items.is_some()) {
             write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, &spill, n_cparts)?;
@@ -594,6 +603,16 @@ pub fn facts(
             itemsets: itemset_facts,
             sequences: sequence_facts,
             days: s.plan.activity.then(|| DayTotals::merge(day_parts)),
+            product_names: if s.product_names {
+                Some(attributes::pick_names(concat(name_parts, UnionArgs::default())?.collect()?)?)
+            } else {
+                None
+            },
+            customer_attrs: if s.customer_attrs.is_empty() {
+                None
+            } else {
+                Some(attributes::pick_attrs(attr_parts, &s.customer_attrs)?)
+            },
         },
         report,
     ))

@@ -36,7 +36,7 @@ use crate::kernels::money::{self, Exact};
 use crate::kernels::sequences::Timelines;
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 21] = [
+const FILES: [(&str, &str); 23] = [
     ("runner.py", include_str!("../../queries/spark/runner.py")),
     ("01_lines.sql", include_str!("../../queries/spark/01_lines.sql")),
     ("02_line_stats.sql", include_str!("../../queries/spark/02_line_stats.sql")),
@@ -58,6 +58,8 @@ const FILES: [(&str, &str); 21] = [
     ("18_pattern_orders.sql", include_str!("../../queries/spark/18_pattern_orders.sql")),
     ("19_customer_days.sql", include_str!("../../queries/spark/19_customer_days.sql")),
     ("20_day_totals.sql", include_str!("../../queries/spark/20_day_totals.sql")),
+    ("21_product_names.sql", include_str!("../../queries/spark/21_product_names.sql")),
+    ("22_customer_attrs.sql", include_str!("../../queries/spark/22_customer_attrs.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -168,6 +170,8 @@ pub fn facts(
         "base_path": base_path,
         "roles": roles(cols, known, mode, s.plan.items),
         "where": cols.filter.where_sql,
+        "product_name": cols.product_name,
+        "customer_attrs": cols.customer_attrs,
         "exclude_items": cols.filter.exclude_items.as_ref().map(|e| &e.ids),
         "plan": {
             "customers": s.plan.customers,
@@ -178,6 +182,8 @@ pub fn facts(
             "itemsets": s.plan.itemsets,
             "sequences": s.plan.sequences,
             "activity": s.plan.activity,
+            "product_names": cols.product_name.is_some(),
+            "customer_attrs": if s.plan.customers { cols.customer_attrs.clone() } else { Vec::new() },
         },
         "basket": {
             "min_pair_orders": s.basket.min_pair_orders,
@@ -506,7 +512,28 @@ fn read_facts(
         (itemsets, sequences) = pattern_facts(&df, item_facts, s, plan, as_of, counts.purchase_orders)?;
     }
     let days = if plan.activity { Some(day_totals(&read_dir(dir, "day_totals", &mut bytes)?)?) } else { None };
-    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days }, bytes))
+    // Steps 21 and 22: names and attributes, keyed like the local engines' frames.
+    let product_names = if cols.product_name.is_some() && has.product {
+        let df = read_dir(dir, "product_names", &mut bytes)?;
+        let frame = DataFrame::new_infer_height(vec![
+            key_column(&df, "product_id", c::PRODUCT)?,
+            df.column("name")?.cast(&DataType::String)?,
+        ])?;
+        Some(frame.sort([c::PRODUCT], SortMultipleOptions::default())?)
+    } else {
+        None
+    };
+    let customer_attrs = if plan.customers && !cols.customer_attrs.is_empty() {
+        let df = read_dir(dir, "customer_attrs", &mut bytes)?;
+        let mut columns = vec![key_column(&df, "customer_id", c::CUSTOMER)?];
+        for (i, name) in cols.customer_attrs.iter().enumerate() {
+            columns.push(df.column(&c::attr_column(i))?.clone().with_name(name.as_str().into()));
+        }
+        Some(DataFrame::new_infer_height(columns)?.sort([c::CUSTOMER], SortMultipleOptions::default())?)
+    } else {
+        None
+    };
+    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, product_names, customer_attrs }, bytes))
 }
 
 /// Step 19's rows (customer, day, purchase orders, amount) as the activity of the customers whose

@@ -4,6 +4,7 @@
 //! (`tests/it/layout.rs` checks it).
 
 pub mod activity;
+pub mod attributes;
 pub mod basket;
 pub mod clv;
 pub mod customers;

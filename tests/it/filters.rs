@@ -116,3 +116,94 @@ fn issue15_a_bad_predicate_is_exit_4_naming_it_and_writes_nothing() {
     let o = run(&p, "out", &["--exclude-items", "/nonexistent/list.txt"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Issue 15 (point 3): names and attributes, worked by hand. Product 1's names tie at two votes
+/// (the guest line 9 votes too): the smaller, "Mug", wins. Customer 1's latest lines with a region
+/// are lines 1 and 2 at one instant: the smaller, "north" (line 3 has none; line 7 is in order 6,
+/// rejected for naming two customers). Customer 2's latest region is "west" (line 5), but line 5
+/// has no code: the latest code is 9 (line 4). Customer 3 has neither.
+#[test]
+fn issue15_product_names_by_votes_and_customer_attributes_from_the_latest_line() {
+    let mut df = frame(&[
+        pline(Some(1), 1, "2024-01-01 10:00", 10.0, 1),
+        pline(Some(1), 1, "2024-01-01 10:00", 5.0, 2),
+        pline(Some(1), 2, "2024-01-03 10:00", 8.0, 1),
+        pline(Some(2), 3, "2024-01-02 10:00", 7.0, 1),
+        pline(Some(2), 4, "2024-01-04 10:00", 3.0, 2),
+        pline(Some(3), 5, "2024-01-05 10:00", 4.0, 2),
+        pline(Some(1), 6, "2024-01-06 10:00", 2.0, 3),
+        pline(Some(2), 6, "2024-01-06 10:00", 2.0, 3),
+        pline(None, 7, "2024-01-02 10:00", 9.0, 1),
+    ]);
+    let pname = [
+        Some("Mug"),
+        Some("Tea"),
+        Some("Mug (red)"),
+        Some("Mug (red)"),
+        None,
+        Some("Tea"),
+        Some("Cup"),
+        Some("Cup"),
+        Some("Mug"),
+    ];
+    let region = [Some("north"), Some("south"), None, Some("east"), Some("west"), None, Some("x"), Some("y"), None];
+    let code = [Some(5i64), Some(6), None, Some(9), None, None, Some(1), Some(2), None];
+    df.with_column(Column::new("pname".into(), pname)).unwrap();
+    df.with_column(Column::new("region".into(), region)).unwrap();
+    df.with_column(Column::new("code".into(), code)).unwrap();
+    let (d, p) = dump_frame(&mut df);
+    for engine in ["memory", "partitioned"] {
+        let o = run(
+            &p,
+            engine,
+            &[
+                "--engine",
+                engine,
+                "--product-name-col",
+                "pname",
+                "--customer-attr",
+                "region",
+                "--customer-attr",
+                "code",
+                "--min-pair-orders",
+                "1",
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = d.path().join(engine);
+        let products = read_parquet(&out.join("products.parquet")).sort(["product_id"], Default::default()).unwrap();
+        assert_eq!(products.get_column_names()[..2], ["product_id", "name"]);
+        assert_eq!(ints(&products, "product_id"), vec![1, 2]);
+        assert_eq!(strings(&products, "name"), vec!["Mug", "Tea"]);
+        let pairs = read_parquet(&out.join("basket_pairs.parquet"));
+        assert_eq!(
+            (strings(&pairs, "name_a"), strings(&pairs, "name_b")),
+            (vec!["Mug".to_string()], vec!["Tea".to_string()])
+        );
+        let c = read_parquet(&out.join("customers.parquet")).sort(["customer_id"], Default::default()).unwrap();
+        let names = c.get_column_names();
+        let fav = names.iter().position(|n| n.as_str() == "favourite_product").unwrap();
+        assert_eq!(names[fav + 1].as_str(), "favourite_product_name");
+        assert_eq!(names[names.len() - 2..], ["region", "code"], "attributes come last");
+        assert_eq!(strings(&c, "favourite_product_name"), vec!["Mug", "Mug", "Tea"]);
+        let region: Vec<Option<String>> =
+            c.column("region").unwrap().str().unwrap().iter().map(|v| v.map(String::from)).collect();
+        assert_eq!(region, vec![Some("north".into()), Some("west".into()), None], "{engine}");
+        let code: Vec<Option<i64>> = c.column("code").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(code, vec![Some(5), Some(9), None], "{engine}");
+    }
+    // An attribute named like a customers column is a config error; a float attribute is exit 4.
+    let o = run(&p, "bad", &["--customer-attr", "amount"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("strings or integers"));
+    let mut df2 = good_frame();
+    df2.with_column(Column::new("monetary".into(), ["a", "b", "c", "d", "e"])).unwrap();
+    let (_d2, p2) = dump_frame(&mut df2);
+    let o = run(&p2, "bad", &["--customer-attr", "monetary"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already a column of customers"));
+}
+
+fn strings(df: &DataFrame, c: &str) -> Vec<String> {
+    df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("<null>").to_string()).collect()
+}
