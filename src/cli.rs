@@ -88,6 +88,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run ad-hoc SQL over an output folder; print the result or write it to --out.
     Query(QueryArgs),
+    /// Load an output's tables into PostgreSQL (binary COPY, one transaction, swapped in whole).
+    #[command(long_about = PUBLISH_LONG)]
+    Publish(PublishArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
     /// rejection counts. Writes nothing; exit codes as for `run`.
     Validate(ValidateArgs),
@@ -231,6 +234,12 @@ pub struct RunArgs {
     pub columns: ColumnArgs,
     #[command(flatten)]
     pub lines: LineArgs,
+    /// After the run, load its tables into this PostgreSQL database (see `evergreen publish`);
+    /// a failed load is exit 5 and leaves the written output in place.
+    #[arg(long, env = "EVERGREEN_PUBLISH", value_name = "URL", help_heading = "Publishing")]
+    pub publish: Option<String>,
+    #[command(flatten, next_help_heading = "Publishing")]
+    pub publish_target: PostgresArgs,
     #[command(flatten)]
     pub clv: ClvArgs,
     #[command(flatten)]
@@ -432,6 +441,51 @@ in --from, 0 for new), revenue_after (in --to, 0 for gone), revenue_change; mone
 sorted as numbers with new first and gone last.
 
 Exit codes as for `run`.";
+
+/// Where `publish` (and `run --publish`) loads the tables.
+#[derive(Debug, Args, Clone)]
+pub struct PostgresArgs {
+    /// Schema to publish into [default: evergreen]; a plain name (letters, digits, _).
+    #[arg(long, env = "EVERGREEN_PUBLISH_SCHEMA", value_name = "NAME", default_value = "evergreen")]
+    pub schema: String,
+    /// Add this snapshot to the schema's tables (rows of the same as_of are replaced) instead of
+    /// replacing the schema.
+    #[arg(long, env = "EVERGREEN_PUBLISH_APPEND")]
+    pub append: bool,
+}
+
+/// Flags of `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// An evergreen output folder, or a root of as_of=YYYY-MM-DD partitions (its latest complete one).
+    #[arg(long, env = "EVERGREEN_TABLES")]
+    pub tables: PathBuf,
+    /// postgresql://user[:password]@host[:port]/database (the password may come from PGPASSWORD).
+    #[arg(long, env = "EVERGREEN_POSTGRES", value_name = "URL")]
+    pub postgres: String,
+    #[command(flatten)]
+    pub target: PostgresArgs,
+    /// Print the report as one JSON object.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+const PUBLISH_LONG: &str = "\
+Loads every table of an output into PostgreSQL with binary COPY, in one transaction, each table \
+with an as_of DATE column first.
+
+Semantics:
+  replace       (default) the tables go into a staging schema SCHEMA__evergreen_staging, which then \
+replaces SCHEMA, all in one transaction: a dashboard sees the old snapshot or the new one, never half; \
+a failed or killed load leaves SCHEMA as it was.
+  append        --append adds the snapshot to SCHEMA's tables (created on first use); rows with the \
+same as_of are deleted first, so a rerun of a date replaces it. A table whose columns differ is exit 5.
+  ownership     evergreen marks its schemas with a comment; a schema without it is never dropped or \
+written (exit 5).
+  types         Int64 BIGINT, Int32 INTEGER, Int8/16 SMALLINT, UInt32/64 BIGINT, Float64 DOUBLE PRECISION, \
+Float32 REAL, String TEXT, Boolean BOOLEAN, Date DATE, Datetime TIMESTAMP, lists TEXT[] or BIGINT[].
+
+Exit codes: 2 bad flags or schema name, 3 unreadable output folder, 5 connection or load failed.";
 
 /// Flags of `query`.
 #[derive(Debug, Args)]
@@ -766,6 +820,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
             (v.run, Job::Run, true)
         }
         Command::Query(q) => return query(q),
+        Command::Publish(p) => return publish(p),
         Command::Compare(c) => return compare(c, recorded),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -786,6 +841,10 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         args.out = Some(PathBuf::from("-"));
     }
     let no_itemsets = args.patterns.no_itemsets;
+    let (publish, publish_target) = (args.publish.take(), args.publish_target.clone());
+    if publish.is_some() {
+        crate::publish::check_schema(&publish_target.schema)?;
+    }
     if let Some(flag) = args.patterns.misplaced(job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
     }
@@ -833,7 +892,36 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     } else {
         tracing::info!("{message}");
     }
+    if let Some(url) = publish {
+        let target = crate::publish::Target { url, schema: publish_target.schema, append: publish_target.append };
+        log_published(&crate::publish::publish(&m.out, &target)?);
+    }
     Ok(())
+}
+
+/// `evergreen publish`: an output's tables into PostgreSQL.
+fn publish(p: PublishArgs) -> Result<()> {
+    let target = crate::publish::Target { url: p.postgres, schema: p.target.schema, append: p.target.append };
+    let r = crate::publish::publish(&p.tables, &target)?;
+    if p.format == LogFormat::Json {
+        return print_stdout(&(serde_json::to_string(&r).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"));
+    }
+    log_published(&r);
+    Ok(())
+}
+
+fn log_published(r: &crate::publish::Report) {
+    let rows: u64 = r.rows.values().sum();
+    tracing::info!(
+        "published {} tables ({rows} rows, as_of {}) from {} to {} schema {} ({}) in {:.1} s",
+        r.rows.len(),
+        r.as_of,
+        r.tables_dir,
+        r.target,
+        r.schema,
+        r.mode,
+        r.seconds
+    );
 }
 
 /// `evergreen compare`: the migration tables of two snapshots, written atomically.

@@ -55,6 +55,10 @@ pub enum Error {
     #[error("input error: {what}: {reason}")]
     Empty { what: String, reason: String },
 
+    /// PostgreSQL refused or lost the load (`publish`); nothing of it is committed.
+    #[error("output error: PostgreSQL: {}", crate::error::one_line(&.0.to_string()))]
+    Postgres(#[from] postgres::Error),
+
     /// The output folder cannot be written.
     #[error("output error: {path}: {reason}")]
     Output { path: PathBuf, reason: String },
@@ -92,7 +96,7 @@ impl Error {
             | Error::Empty { .. }
             | Error::Fit { .. }
             | Error::Query { .. } => 4,
-            Error::Output { .. } | Error::Locked { .. } => 5,
+            Error::Output { .. } | Error::Locked { .. } | Error::Postgres(_) => 5,
         }
     }
 }

@@ -68,6 +68,7 @@ pub mod input;
 pub mod kernels;
 pub mod output;
 pub mod pipeline;
+pub mod publish;
 pub mod queries;
 pub mod snapshot;
 pub mod tables;

@@ -17,6 +17,7 @@ mod issue9;
 mod layout;
 mod patterns;
 mod properties;
+mod publish;
 mod queries;
 mod scheduler;
 mod scores;

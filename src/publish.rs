@@ -1,0 +1,442 @@
+//! `evergreen publish` (issue 15): an output's tables loaded into PostgreSQL so dashboards
+//! (Metabase, Superset) read a database, never half a snapshot.
+//!
+//! - **Replace** (default): one transaction creates a staging schema `S__evergreen_staging`, loads
+//!   every table into it with binary `COPY`, drops the live schema `S` and renames the staging one
+//!   to `S`. PostgreSQL's DDL is transactional: until the commit every other session sees the old
+//!   `S` whole; a load that fails or is killed rolls back and leaves it untouched.
+//! - **Append** (`--append`): one transaction adds the snapshot to the tables of `S` (created on
+//!   first use), after deleting rows of the same `as_of` (a rerun of a date replaces it).
+//!
+//! Every published table starts with an `as_of DATE` column (the run's as-of date). A schema that
+//! exists without evergreen's comment is never dropped or written (exit 5): evergreen changes only
+//! what it wrote.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Transaction};
+use serde::Serialize;
+
+use crate::error::{one_line, Error, Result};
+use crate::output::{MANIFEST, SUCCESS};
+
+/// The comment evergreen puts on the schemas it writes; the proof a schema may be replaced.
+const MARK: &str = "written by evergreen";
+/// Suffix of the staging schema of a replace.
+const STAGING_SUFFIX: &str = "__evergreen_staging";
+
+/// What to publish where.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `postgresql://user[:password]@host[:port]/database` (or a libpq key=value string); the
+    /// password may also come from `PGPASSWORD`.
+    pub url: String,
+    pub schema: String,
+    pub append: bool,
+}
+
+/// What a publish did, for the log line and `--format json`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub tables_dir: String,
+    pub target: String,
+    pub schema: String,
+    pub mode: &'static str,
+    pub as_of: String,
+    pub rows: std::collections::BTreeMap<String, u64>,
+    pub seconds: f64,
+}
+
+fn failed(target: &Target, reason: impl std::fmt::Display) -> Error {
+    Error::Output { path: PathBuf::from(redact(&target.url)), reason: one_line(&reason.to_string()) }
+}
+
+/// The URL without its password (for messages and reports).
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A schema name evergreen accepts: a plain identifier (letters, digits, `_`; not starting with a
+/// digit; at most 40 bytes, so the staging suffix fits PostgreSQL's 63).
+pub fn check_schema(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("pg_")
+        && name != "public"
+        && name != "information_schema";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "schema: expected a plain name (letters, digits, _; at most 40; not public, information_schema or pg_*), found `{name}`"
+        )))
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// One table of the output, read back.
+struct Table {
+    name: String,
+    frame: DataFrame,
+}
+
+/// The output folder to publish: `dir` itself when it holds a manifest, else the latest complete
+/// `as_of=` partition of the root `dir`. Returns the folder, its as-of date and its tables.
+fn read_output(dir: &Path) -> Result<(PathBuf, NaiveDate, Vec<Table>)> {
+    let folder = crate::snapshot::resolve(dir, None)?;
+    if !folder.join(SUCCESS).is_file() {
+        return Err(Error::Unreadable {
+            file: folder.clone(),
+            reason: "no _SUCCESS: not a complete evergreen output".into(),
+        });
+    }
+    let text = std::fs::read(folder.join(MANIFEST))
+        .map_err(|e| Error::Unreadable { file: folder.clone(), reason: e.to_string() })?;
+    let m: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::Unreadable { file: folder.join(MANIFEST), reason: e.to_string() })?;
+    let as_of = m["as_of"].as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).ok_or_else(|| {
+        Error::Unreadable { file: folder.join(MANIFEST), reason: "no as_of date (publish needs one)".into() }
+    })?;
+    let mut tables = Vec::new();
+    if let Some(map) = m["tables"].as_object() {
+        for (name, info) in map {
+            let file = folder.join(info["file"].as_str().unwrap_or_default());
+            let f = std::fs::File::open(&file)
+                .map_err(|e| Error::Unreadable { file: file.clone(), reason: e.to_string() })?;
+            let frame = ParquetReader::new(f)
+                .finish()
+                .map_err(|e| Error::Unreadable { file: file.clone(), reason: one_line(&e.to_string()) })?;
+            tables.push(Table { name: name.clone(), frame });
+        }
+    }
+    Ok((folder, as_of, tables))
+}
+
+/// The PostgreSQL type of a table column (the README's type table).
+fn pg_type(dt: &DataType) -> Option<Type> {
+    Some(match dt {
+        DataType::Boolean => Type::BOOL,
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
+        DataType::Int32 | DataType::UInt16 => Type::INT4,
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => Type::INT8,
+        DataType::Float32 => Type::FLOAT4,
+        DataType::Float64 => Type::FLOAT8,
+        DataType::String => Type::TEXT,
+        DataType::Date => Type::DATE,
+        DataType::Datetime(_, None) => Type::TIMESTAMP,
+        DataType::List(inner) => match inner.as_ref() {
+            DataType::String => Type::TEXT_ARRAY,
+            d if d.is_integer() => Type::INT8_ARRAY,
+            _ => return None,
+        },
+        d if d.is_integer() => Type::INT8,
+        _ => return None,
+    })
+}
+
+/// A column's values, typed for the binary COPY.
+enum Values {
+    Bool(Vec<Option<bool>>),
+    I16(Vec<Option<i16>>),
+    I32(Vec<Option<i32>>),
+    I64(Vec<Option<i64>>),
+    F32(Vec<Option<f32>>),
+    F64(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+    Date(Vec<Option<NaiveDate>>),
+    Ts(Vec<Option<NaiveDateTime>>),
+    TextArr(Vec<Option<Vec<Option<String>>>>),
+    I64Arr(Vec<Option<Vec<Option<i64>>>>),
+}
+
+impl Values {
+    fn at(&self, i: usize) -> &(dyn ToSql + Sync) {
+        match self {
+            Values::Bool(v) => &v[i],
+            Values::I16(v) => &v[i],
+            Values::I32(v) => &v[i],
+            Values::I64(v) => &v[i],
+            Values::F32(v) => &v[i],
+            Values::F64(v) => &v[i],
+            Values::Text(v) => &v[i],
+            Values::Date(v) => &v[i],
+            Values::Ts(v) => &v[i],
+            Values::TextArr(v) => &v[i],
+            Values::I64Arr(v) => &v[i],
+        }
+    }
+}
+
+/// A column read into [`Values`] of type `ty`; an unsigned value above i64::MAX is an error.
+fn values(c: &Column, ty: &Type, table: &str) -> Result<Values> {
+    let too_big =
+        || Error::Internal(format!("publish: {table}.{}: an unsigned value above 9223372036854775807", c.name()));
+    Ok(match *ty {
+        Type::BOOL => Values::Bool(c.bool()?.iter().collect()),
+        Type::INT2 => Values::I16(c.cast(&DataType::Int16)?.i16()?.iter().collect()),
+        Type::INT4 => Values::I32(c.cast(&DataType::Int32)?.i32()?.iter().collect()),
+        Type::INT8 => {
+            if c.dtype() == &DataType::UInt64 && c.u64()?.max().is_some_and(|m| m > i64::MAX as u64) {
+                return Err(too_big());
+            }
+            Values::I64(c.cast(&DataType::Int64)?.i64()?.iter().collect())
+        }
+        Type::FLOAT4 => Values::F32(c.f32()?.iter().collect()),
+        Type::FLOAT8 => Values::F64(c.f64()?.iter().collect()),
+        Type::TEXT => Values::Text(c.str()?.iter().map(|v| v.map(String::from)).collect()),
+        Type::DATE => {
+            let d = c.cast(&DataType::Int32)?;
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+            Values::Date(
+                d.i32()?
+                    .iter()
+                    .map(|v| v.and_then(|x| epoch.checked_add_signed(chrono::Duration::days(x as i64))))
+                    .collect(),
+            )
+        }
+        Type::TIMESTAMP => {
+            let us = c.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?.cast(&DataType::Int64)?;
+            Values::Ts(
+                us.i64()?
+                    .iter()
+                    .map(|v| v.and_then(|x| chrono::DateTime::from_timestamp_micros(x).map(|t| t.naive_utc())))
+                    .collect(),
+            )
+        }
+        Type::TEXT_ARRAY => Values::TextArr(
+            c.list()?
+                .amortized_iter()
+                .map(|s| {
+                    s.map(|s| {
+                        s.as_ref().str().map(|ca| ca.iter().map(|v| v.map(String::from)).collect()).unwrap_or_default()
+                    })
+                })
+                .collect(),
+        ),
+        Type::INT8_ARRAY => Values::I64Arr(
+            c.list()?
+                .amortized_iter()
+                .map(|s| {
+                    s.and_then(|s| s.as_ref().cast(&DataType::Int64).ok())
+                        .map(|s| s.i64().map(|ca| ca.iter().collect()).unwrap_or_default())
+                })
+                .collect(),
+        ),
+        _ => return Err(Error::Internal(format!("publish: {table}.{}: no PostgreSQL type", c.name()))),
+    })
+}
+
+/// The table with `as_of` (DATE) as its first column (kept when the table already has one), and
+/// each column's PostgreSQL type; a column with no mapping is an error naming it.
+fn prepared(t: &Table, as_of: NaiveDate) -> Result<(DataFrame, Vec<Type>)> {
+    let mut df = t.frame.clone();
+    if df.column("as_of").is_err() {
+        let days = (as_of - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+        let c = Column::new_scalar("as_of".into(), Scalar::new(DataType::Int32, AnyValue::Int32(days)), df.height())
+            .cast(&DataType::Date)?;
+        let mut cols = vec![c];
+        cols.extend(df.columns().iter().cloned());
+        df = DataFrame::new(df.height(), cols)?;
+    }
+    let mut types = Vec::with_capacity(df.width());
+    for c in df.columns() {
+        let ty = pg_type(c.dtype()).ok_or_else(|| {
+            Error::Internal(format!("publish: {}.{}: no PostgreSQL type for {}", t.name, c.name(), c.dtype()))
+        })?;
+        types.push(ty);
+    }
+    Ok((df, types))
+}
+
+fn column_list(df: &DataFrame, types: &[Type]) -> String {
+    df.get_column_names()
+        .iter()
+        .zip(types)
+        .map(|(n, t)| format!("{} {}", quote(n.as_str()), sql_type(t)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sql_type(t: &Type) -> &'static str {
+    match *t {
+        Type::BOOL => "BOOLEAN",
+        Type::INT2 => "SMALLINT",
+        Type::INT4 => "INTEGER",
+        Type::INT8 => "BIGINT",
+        Type::FLOAT4 => "REAL",
+        Type::FLOAT8 => "DOUBLE PRECISION",
+        Type::TEXT => "TEXT",
+        Type::DATE => "DATE",
+        Type::TIMESTAMP => "TIMESTAMP",
+        Type::TEXT_ARRAY => "TEXT[]",
+        Type::INT8_ARRAY => "BIGINT[]",
+        _ => "TEXT",
+    }
+}
+
+/// Binary COPY of `df` into `schema.table`.
+fn copy_in(tx: &mut Transaction, schema: &str, table: &str, df: &DataFrame, types: &[Type]) -> Result<u64> {
+    let cols: Vec<Values> = df.columns().iter().zip(types).map(|(c, t)| values(c, t, table)).collect::<Result<_>>()?;
+    let names = df.get_column_names().iter().map(|n| quote(n.as_str())).collect::<Vec<_>>().join(", ");
+    let sink = tx.copy_in(&format!("COPY {}.{} ({names}) FROM STDIN (FORMAT binary)", quote(schema), quote(table)))?;
+    let mut writer = BinaryCopyInWriter::new(sink, types);
+    let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(cols.len());
+    for i in 0..df.height() {
+        row.clear();
+        row.extend(cols.iter().map(|c| c.at(i)));
+        writer.write(&row)?;
+    }
+    Ok(writer.finish()?)
+}
+
+/// Whether schema `name` exists, and whether evergreen wrote it (its comment).
+fn schema_state(tx: &mut Transaction, name: &str) -> Result<Option<bool>> {
+    let rows = tx.query(
+        "SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname = $1",
+        &[&name],
+    )?;
+    Ok(rows.first().map(|r| r.get::<_, String>(0).starts_with(MARK)))
+}
+
+fn connect(target: &Target) -> Result<Client> {
+    let mut config = postgres::Config::from_str(&target.url).map_err(|e| failed(target, e))?;
+    if config.get_password().is_none() {
+        if let Ok(p) = std::env::var("PGPASSWORD") {
+            config.password(p);
+        }
+    }
+    if config.get_user().is_none() {
+        if let Ok(u) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
+            config.user(&u);
+        }
+    }
+    config.application_name("evergreen");
+    config.connect_timeout(std::time::Duration::from_secs(30));
+    config.connect(NoTls).map_err(|e| failed(target, e))
+}
+
+/// Publish the output `dir` (a run's folder, or a root: its latest complete partition) to `target`.
+pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
+    check_schema(&target.schema)?;
+    let started = std::time::Instant::now();
+    let (folder, as_of, tables) = read_output(dir)?;
+    let prepared: Vec<(String, DataFrame, Vec<Type>)> =
+        tables.iter().map(|t| prepared(t, as_of).map(|(df, ty)| (t.name.clone(), df, ty))).collect::<Result<_>>()?;
+    let mut client = connect(target)?;
+    let mut load = || -> std::result::Result<std::collections::BTreeMap<String, u64>, Error> {
+        let mut tx = client.transaction()?;
+        let live = target.schema.as_str();
+        let mut rows = std::collections::BTreeMap::new();
+        let comment = format!("{MARK} (as_of {as_of})");
+        if target.append {
+            match schema_state(&mut tx, live)? {
+                Some(false) => return Err(not_ours(target, live)),
+                Some(true) => {}
+                None => {
+                    tx.batch_execute(&format!("CREATE SCHEMA {}", quote(live)))?;
+                }
+            }
+            tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(live), comment.replace('\'', "''")))?;
+            for (name, df, types) in &prepared {
+                let existing = tx.query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                     WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                    &[&live, &name],
+                )?;
+                if existing.is_empty() {
+                    tx.batch_execute(&format!(
+                        "CREATE TABLE {}.{} ({})",
+                        quote(live),
+                        quote(name),
+                        column_list(df, types)
+                    ))?;
+                } else {
+                    let have: Vec<String> = existing.iter().map(|r| r.get::<_, String>(0)).collect();
+                    let want: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+                    if have != want {
+                        return Err(failed(
+                            target,
+                            format!(
+                                "--append: table {live}.{name} has columns ({}) but this output has ({}); publish without --append to replace the schema",
+                                have.join(", "),
+                                want.join(", ")
+                            ),
+                        ));
+                    }
+                    tx.execute(&format!("DELETE FROM {}.{} WHERE as_of = $1", quote(live), quote(name)), &[&as_of])?;
+                }
+                rows.insert(name.clone(), copy_in(&mut tx, live, name, df, types)?);
+                crate::error::crash_point("publish-after-table");
+            }
+        } else {
+            let staging = format!("{live}{STAGING_SUFFIX}");
+            if schema_state(&mut tx, live)? == Some(false) {
+                return Err(not_ours(target, live));
+            }
+            match schema_state(&mut tx, &staging)? {
+                Some(false) => return Err(not_ours(target, &staging)),
+                Some(true) => tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", quote(&staging)))?,
+                None => {}
+            }
+            tx.batch_execute(&format!("CREATE SCHEMA {}", quote(&staging)))?;
+            tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(&staging), comment.replace('\'', "''")))?;
+            for (name, df, types) in &prepared {
+                tx.batch_execute(&format!(
+                    "CREATE TABLE {}.{} ({})",
+                    quote(&staging),
+                    quote(name),
+                    column_list(df, types)
+                ))?;
+                rows.insert(name.clone(), copy_in(&mut tx, &staging, name, df, types)?);
+                crate::error::crash_point("publish-after-table");
+            }
+            tx.batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {live_q} CASCADE; ALTER SCHEMA {} RENAME TO {live_q}",
+                quote(&staging),
+                live_q = quote(live)
+            ))?;
+        }
+        crate::error::crash_point("publish-before-commit");
+        tx.commit()?;
+        Ok(rows)
+    };
+    let rows = load().map_err(|e| match e {
+        Error::Internal(m) if m.starts_with("publish:") => failed(target, m),
+        other => other,
+    })?;
+    Ok(Report {
+        tables_dir: folder.display().to_string(),
+        target: redact(&target.url),
+        schema: target.schema.clone(),
+        mode: if target.append { "append" } else { "replace" },
+        as_of: as_of.to_string(),
+        rows,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn not_ours(target: &Target, schema: &str) -> Error {
+    failed(
+        target,
+        format!("schema `{schema}` exists and evergreen did not write it (no \"{MARK}\" comment); it is left alone: choose another --schema"),
+    )
+}
