@@ -52,7 +52,15 @@ RUNS = [
     ("early", ["run", "--input", "data-samples/transactions.parquet", "--as-of", "2024-10-01"]),
     ("trends", ["run", "--input", "data-samples/transactions.parquet", "--tier", "gold:monetary=1000,frequency=5",
                 "--cohort-period", "week", "--compare-with", "{work}/early"]),
+    # Issue 15: names, a customer attribute, the line filters, top_pairs and segment_descriptions.
+    ("bi", ["run", "--config", "data-samples/online_retail.toml", "--input", "data-samples/online_retail.parquet",
+            "--product-name-col", "Description", "--customer-attr", "Country", "--where", "Quantity < 1000",
+            "--exclude-items", "data-samples/online_retail_not_products.txt"]),
 ]
+# A root of two as_of partitions (issue 15): Spark reads each table across them, the as_of column
+# of the files and of the folders agreeing.
+ROOT_RUNS = [["run", "--input", "data-samples/transactions.parquet", "--as-of", d, "--partition-by-as-of"]
+             for d in ("2024-10-01", "2024-12-01")]
 QUERY = ("run1", "customers")  # `evergreen query` writes SELECT * FROM this table to q.parquet
 
 
@@ -171,20 +179,59 @@ def check(label, path, rows):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/debug/evergreen"))
-    evergreen = os.path.abspath(ap.parse_args().bin)
+    ap.add_argument("--spark", action="store_true",
+                    help="also read every table with the pyspark installed here (CI: Spark 3.5)")
+    args = ap.parse_args()
+    evergreen = os.path.abspath(args.bin)
     if not os.access(evergreen, os.X_OK):
         print(f"FAIL: no evergreen binary at {evergreen} (pass --bin)")
         return 1
     print(f"readers: pyarrow {pa.__version__}, pandas {pandas.__version__}, duckdb {duckdb.__version__}")
     with tempfile.TemporaryDirectory(prefix="evergreen-readers-") as work:
-        return check_all(evergreen, work)
+        return check_all(evergreen, work, args.spark)
 
 
-def check_all(evergreen, work) -> int:
+def check_spark(work, expected) -> list:
+    """Every table read by Spark (a 3.x in CI): its rows counted and every value decoded (collect),
+    and each table of a root of as_of partitions read across the partitions."""
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+             .config("spark.sql.catalogImplementation", "in-memory").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"readers: Spark {spark.version}")
+    problems = []
+    for path, (label, rows) in sorted(expected.items(), key=lambda kv: kv[1][0]):
+        try:
+            got = len(spark.read.parquet(path).collect())
+            if got != rows:
+                problems.append(f"spark {label}: {got} rows, the manifest says {rows}")
+        except Exception as e:  # noqa: BLE001 - any failure to read is the finding
+            problems.append(f"spark {label}: {' '.join(str(e).split())[:300]}")
+    root = os.path.join(work, "root")
+    parts = sorted(glob.glob(os.path.join(root, "as_of=*")))
+    for name in sorted(os.path.basename(p)[:-8] for p in glob.glob(os.path.join(parts[-1], "*.parquet"))):
+        want = sum(json.load(open(os.path.join(p, "_manifest.json")))["tables"][name]["rows"] for p in parts)
+        try:
+            df = spark.read.option("basePath", root).parquet(os.path.join(root, "as_of=*", f"{name}.parquet"))
+            dates = {r[0] for r in df.select("as_of").distinct().collect()}
+            if df.count() != want or len(dates) != len(parts):
+                problems.append(f"spark root/{name}: {df.count()} rows over {len(dates)} as_of, expected {want} over {len(parts)}")
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"spark root/{name}: {' '.join(str(e).split())[:300]}")
+    spark.stop()
+    for p in problems:
+        print(f"FAIL {p}")
+    print(f"spark: {len(expected)} tables and {len(parts)} partitions read" + (" with problems" if problems else ""))
+    return problems
+
+
+def check_all(evergreen, work, spark=False) -> int:
     table_name, query_table = QUERY
     commands = [[*(a.replace("{work}", work) for a in args), "--out", os.path.join(work, out)] for out, args in RUNS]
     commands.append(["query", "--tables", os.path.join(work, table_name), "--out", os.path.join(work, "q.parquet"),
                      f"SELECT * FROM {query_table}"])
+    commands += [[*args, "--out", os.path.join(work, "root")] for args in ROOT_RUNS]
     for args in commands:
         done = subprocess.run([evergreen, "-q", *args], cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
@@ -201,6 +248,7 @@ def check_all(evergreen, work) -> int:
 
     failures = []
     written = set(glob.glob(os.path.join(work, "**", "*.parquet"), recursive=True))
+    written = {w for w in written if not w.startswith(os.path.join(work, "root") + os.sep)}
     for path in sorted(written - set(expected)):
         failures.append(f"{os.path.relpath(path, work)}: written but not in the manifest")
         print(f"FAIL {failures[-1]}")
@@ -209,6 +257,8 @@ def check_all(evergreen, work) -> int:
         print(f"ok   {label}: {rows} rows" if not problems else "FAIL " + "\n     ".join(problems))
         failures += problems
     failures += check_xlsx(evergreen, work, table_name)
+    if spark:
+        failures += check_spark(work, expected)
     if failures:
         print(f"check_readers: {len(failures)} problem(s); old readers (pandas on pyarrow < 15, Spark) "
               f"cannot use these tables as written")

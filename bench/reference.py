@@ -56,10 +56,12 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
                      sum(minor) OVER () AS total, count(*) OVER () AS n
               FROM base)
             SELECT o.customer_id, first_purchase_at, last_purchase_at, recency_days, tenure_days, frequency, monetary,
-                   monetary / frequency AS avg_order_value,
+                   round(monetary / frequency, {d}) AS avg_order_value,
                    {score('-recency_days')} AS r_score, {score('frequency')} AS f_score, {score('monetary')} AS m_score,
                    CASE WHEN recency_days <= 30 THEN '0-30' WHEN recency_days <= 60 THEN '31-60'
                         WHEN recency_days <= 90 THEN '61-90' WHEN recency_days <= 120 THEN '91-120' ELSE '121+' END AS lapse_bucket,
+                   CASE WHEN recency_days <= 30 THEN 1 WHEN recency_days <= 60 THEN 2 WHEN recency_days <= 90 THEN 3
+                        WHEN recency_days <= 120 THEN 4 ELSE 5 END AS lapse_bucket_order,
                    1 + (10 * p) // n AS monetary_decile,
                    CASE WHEN total > 0 THEN least(greatest(1 + (10 * cum_before) // total, 1), 10) ELSE 1 END AS purchase_decile,
                    f.favourite_product,
@@ -130,6 +132,20 @@ def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, mo
               FROM p JOIN bcount ca ON ca.product_id = product_a JOIN bcount cb ON cb.product_id = product_b, btot t
               ORDER BY pair_orders DESC, product_a, product_b)
             TO '{out_dir}/basket_pairs.parquet' (FORMAT parquet)""",
+        # top_pairs (issue 15): each product's partners among the pairs above with at least 5
+        # purchase orders, by lift, then pair_orders, then partner; the first 5.
+        f"""COPY (
+              WITH bp AS (SELECT * FROM read_parquet('{out_dir}/basket_pairs.parquet') WHERE pair_orders >= 5),
+              d AS (SELECT product_a AS product_id, product_b AS partner_id, pair_orders, support,
+                           confidence_a_to_b AS confidence, lift FROM bp
+                    UNION ALL
+                    SELECT product_b, product_a, pair_orders, support, confidence_b_to_a, lift FROM bp)
+              SELECT * FROM (
+                SELECT product_id, row_number() OVER (PARTITION BY product_id
+                         ORDER BY lift DESC, pair_orders DESC, partner_id) AS rank,
+                       partner_id, pair_orders, support, confidence, lift FROM d)
+              WHERE rank <= 5)
+            TO '{out_dir}/top_pairs.parquet' (FORMAT parquet)""",
     ]
 
 
@@ -146,7 +162,8 @@ def run_basket_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw
     execute(basket_sql(src_list_sql, out_dir, **kw), threads)
 
 
-BASKET_KEYS = {"products": ["product_id"], "basket_pairs": ["product_a", "product_b"]}
+BASKET_KEYS = {"products": ["product_id"], "basket_pairs": ["product_a", "product_b"],
+               "top_pairs": ["product_id", "rank"]}
 
 
 def run_reference(src_list_sql: str, out_dir: str, threads: int = 2, **kw) -> None:

@@ -1,7 +1,8 @@
 -- segment_summary: one row per segment, largest revenue first.
 -- customer_share and revenue_share are fractions of all customers / all revenue;
--- avg_order_value = revenue / orders (purchase orders); avg_monetary = revenue / customers.
--- Money sums are rounded to money_decimals, so no share depends on the order of additions.
+-- avg_order_value = revenue / orders (purchase orders); avg_monetary = revenue / customers, both
+-- rounded like money. Money sums are rounded to money_decimals, so no share depends on the order of
+-- additions. segment_order, description and suggested_action come from segment_descriptions.
 WITH totals AS (
   SELECT COUNT(*) AS all_customers, ROUND(SUM(monetary), ${money_decimals}) AS all_revenue FROM customers
 ),
@@ -18,14 +19,17 @@ per_segment AS (
 )
 SELECT
   s.segment,
+  d.segment_order,
   s.customers,
   CAST(s.customers AS DOUBLE) / t.all_customers AS customer_share,
   s.orders,
   s.revenue,
   s.revenue / t.all_revenue AS revenue_share,
-  s.revenue / s.orders AS avg_order_value,
+  ROUND(s.revenue / s.orders, ${money_decimals}) AS avg_order_value,
   s.avg_recency_days,
   s.avg_frequency,
-  s.revenue / s.customers AS avg_monetary
-FROM per_segment s CROSS JOIN totals t
+  ROUND(s.revenue / s.customers, ${money_decimals}) AS avg_monetary,
+  d.description,
+  d.suggested_action
+FROM per_segment s CROSS JOIN totals t LEFT JOIN segment_descriptions d ON s.segment = d.segment
 ORDER BY s.revenue DESC, s.segment

@@ -18,9 +18,10 @@ buckets, monetary and purchase deciles, and the products bought together.";
 
 const RUN_LONG: &str = "\
 Reads a transaction dump (one row per order line) and writes customers, score_bins, \
-monetary_deciles, purchase_deciles, products and basket_pairs (with a product column), and the \
-results of the queries (segment_summary, lapsed_customers, top_customers, and --queries DIR) as \
-<table>.parquet into --out, with _manifest.json and _SUCCESS. The folder is replaced atomically: a \
+monetary_deciles, purchase_deciles, products, basket_pairs and top_pairs (with a product column), \
+cohorts and kpis, and the results of the queries (segment_descriptions, segment_summary, \
+lapsed_customers, top_customers, customer_tags, and --queries DIR) as <table>.parquet into --out, with \
+_manifest.json and _SUCCESS; every table has an as_of column (D). The folder is replaced atomically: a \
 failed or killed run leaves the previous output untouched. evergreen replaces only a folder it wrote \
 (its manifest lists every file and the folder holds nothing else), never an input, and one run at a \
 time (a lock beside --out; see --lock-timeout).
@@ -72,7 +73,7 @@ pub enum Command {
     /// Compute the customer tables from a dump and write them into --out.
     #[command(long_about = RUN_LONG)]
     Run(RunArgs),
-    /// Compute products and basket_pairs only; needs just an order and an item column.
+    /// Compute products, basket_pairs and top_pairs only; needs just an order and an item column.
     #[command(long_about = BASKET_LONG)]
     Basket(RunArgs),
     /// Fit the CLV models (BG/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout)
@@ -104,7 +105,7 @@ pub enum Command {
 }
 
 const BASKET_LONG: &str = "\
-Writes products and basket_pairs (and _manifest.json, _SUCCESS) into --out, atomically. Needs only an \
+Writes products, basket_pairs and top_pairs (and _manifest.json, _SUCCESS) into --out, atomically. Needs only an \
 order column and an item column (--item-col, default the product column); amount, customer and \
 timestamp are used when present. Without an amount column every line counts as positive.
 
@@ -117,6 +118,8 @@ Semantics:
   top          --top-per-item K keeps a pair when it is among the K strongest partners of either item \
 (most pair_orders, then highest lift, then smallest partner).
   large orders --max-basket-items N skips orders with more than N distinct items (counted in the manifest).
+  top_pairs    per product, its 5 partners of highest lift (then pair_orders, then partner) among the pairs \
+in >= 5 purchase orders; a basket_pairs of more than 1,000,000 rows is kept whole, with a warning.
   memory       the order items (4 bytes each), pair occurrences bucketed by first item (at most 256 MiB per pass,
                more passes beyond), one counter per item per thread, and the kept pairs.
 
@@ -238,8 +241,12 @@ pub struct RunArgs {
     /// a failed load is exit 5 and leaves the written output in place.
     #[arg(long, env = "EVERGREEN_PUBLISH", value_name = "URL", help_heading = "Publishing")]
     pub publish: Option<String>,
-    #[command(flatten, next_help_heading = "Publishing")]
-    pub publish_target: PostgresArgs,
+    /// With --publish: the schema [default: evergreen] (see `evergreen publish --schema`).
+    #[arg(long, env = "EVERGREEN_PUBLISH_SCHEMA", value_name = "NAME", default_value = "evergreen", help_heading = "Publishing")]
+    pub publish_schema: String,
+    /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
+    #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
+    pub publish_append: bool,
     #[command(flatten)]
     pub clv: ClvArgs,
     #[command(flatten)]
@@ -841,9 +848,13 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         args.out = Some(PathBuf::from("-"));
     }
     let no_itemsets = args.patterns.no_itemsets;
-    let (publish, publish_target) = (args.publish.take(), args.publish_target.clone());
-    if publish.is_some() {
-        crate::publish::check_schema(&publish_target.schema)?;
+    let publish = args.publish.take().map(|url| crate::publish::Target {
+        url,
+        schema: args.publish_schema.clone(),
+        append: args.publish_append,
+    });
+    if let Some(t) = &publish {
+        crate::publish::check_schema(&t.schema)?;
     }
     if let Some(flag) = args.patterns.misplaced(job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
@@ -892,8 +903,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     } else {
         tracing::info!("{message}");
     }
-    if let Some(url) = publish {
-        let target = crate::publish::Target { url, schema: publish_target.schema, append: publish_target.append };
+    if let Some(target) = publish {
         log_published(&crate::publish::publish(&m.out, &target)?);
     }
     Ok(())

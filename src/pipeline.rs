@@ -30,6 +30,20 @@ pub struct TableInfo {
     pub blake3: String,
 }
 
+/// Rule "as_of in every table" (issue 15): a table without an `as_of` column gets one, last, the
+/// run's analysis date (a table that has one, such as kpis, keeps it), so a table read on its own
+/// still says which date it describes.
+pub fn with_as_of(df: &mut DataFrame, as_of: chrono::NaiveDate) -> Result<()> {
+    if df.column("as_of").is_ok() {
+        return Ok(());
+    }
+    let days = crate::exprs::epoch_days(as_of) as i32;
+    let c = Column::new_scalar("as_of".into(), Scalar::new(DataType::Int32, AnyValue::Int32(days)), df.height())
+        .cast(&DataType::Date)?;
+    df.with_column(c)?;
+    Ok(())
+}
+
 /// What `_manifest.json` holds.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
@@ -317,8 +331,19 @@ fn compute_files(
             b.products = attributes::products_with_names(&b.products, names)?;
             b.basket_pairs = attributes::pairs_with_names(&b.basket_pairs, names)?;
         }
+        if b.basket_pairs.height() > basket::LARGE_PAIR_TABLE {
+            tracing::warn!(
+                "basket_pairs has {} rows (pairs in at least {} of {} purchase orders): worth a second look; a higher --min-pair-orders or --min-support, or --top-per-item, keeps the strong ones (top_pairs already holds each product's {} strongest partners)",
+                b.basket_pairs.height(),
+                b.stats.threshold,
+                b.stats.total_purchase_orders,
+                basket::TOP_PAIRS_PER_PRODUCT
+            );
+        }
+        let top = basket::top_pairs(&b.basket_pairs)?;
         tables.push(("products".to_string(), b.products));
         tables.push(("basket_pairs".to_string(), b.basket_pairs));
+        tables.push(("top_pairs".to_string(), top));
         basket_stats = Some(b.stats);
         sw.lap("basket_tables");
     }
@@ -339,6 +364,11 @@ fn compute_files(
         }
         queries::run_others(set, cfg, as_of, &mut tables)?;
         sw.lap("queries");
+    }
+    if let Some(d) = as_of {
+        for (_, df) in tables.iter_mut() {
+            with_as_of(df, d)?;
+        }
     }
     Ok(Tables {
         segments,
@@ -717,6 +747,7 @@ pub fn compare(
     let staging = Staging::new(out, lock_timeout)?;
     let mut tables = BTreeMap::new();
     for (name, mut df) in snapshots::tables(&a.customers, &b.customers, a.as_of, b.as_of, decimals)? {
+        with_as_of(&mut df, b.as_of)?;
         let (file, blake3) = staging.write_table(&name, &mut df)?;
         tables.insert(name, TableInfo { file, rows: df.height() as u64, blake3 });
     }

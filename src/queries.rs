@@ -19,8 +19,9 @@ use crate::config::Config;
 use crate::error::{one_line, Error, Result};
 
 /// The queries shipped in the repository's `queries/` folder (compiled in).
-pub const SHIPPED: [(&str, &str); 5] = [
+pub const SHIPPED: [(&str, &str); 6] = [
     ("segments", include_str!("../queries/segments.sql")),
+    ("segment_descriptions", include_str!("../queries/segment_descriptions.sql")),
     ("customer_tags", include_str!("../queries/customer_tags.sql")),
     ("lapsed_customers", include_str!("../queries/lapsed_customers.sql")),
     ("segment_summary", include_str!("../queries/segment_summary.sql")),
@@ -29,6 +30,9 @@ pub const SHIPPED: [(&str, &str); 5] = [
 
 /// The name of the segment query.
 pub const SEGMENTS: &str = "segments";
+/// The segments' order, descriptions and suggested actions (issue 15): run right after the
+/// segment query; its `segment_order` goes into customers.
+pub const SEGMENT_DESCRIPTIONS: &str = "segment_descriptions";
 
 /// The lifecycle query (run when the CLV models are fitted; its `lifecycle_stage` goes into
 /// customers), and the lapsed list that replaces the shipped one then.
@@ -49,6 +53,8 @@ pub struct Query {
 #[derive(Debug, Clone)]
 pub struct QuerySet {
     pub segments: Query,
+    /// segment_descriptions (unless a user file of that name is removed... it is always shipped).
+    pub descriptions: Option<Query>,
     /// With the CLV models: the lifecycle query.
     pub lifecycle: Option<Query>,
     pub others: Vec<Query>,
@@ -105,9 +111,10 @@ pub fn load(
     }
     check_segments(&segments, bins)?;
     let lifecycle = by_name.remove(LIFECYCLE.0);
+    let descriptions = by_name.remove(SEGMENT_DESCRIPTIONS);
     let mut others: Vec<Query> = by_name.into_values().collect();
     others.extend(user);
-    Ok(QuerySet { segments, lifecycle, others })
+    Ok(QuerySet { segments, descriptions, lifecycle, others })
 }
 
 /// Table names must be plain identifiers (and not the names of the core tables).
@@ -308,11 +315,29 @@ pub fn run_segments(
     set: &QuerySet,
     cfg: &Config,
     as_of: Option<chrono::NaiveDate>,
-    tables: &mut [(String, DataFrame)],
+    tables: &mut Vec<(String, DataFrame)>,
 ) -> Result<()> {
     let mut ctx = context(tables);
     if let Some(pos) = tables.iter().position(|(n, _)| n == "customers") {
         write_column(&mut ctx, tables, pos, &set.segments, "segment", cfg, as_of)?;
+        if let Some(q) = &set.descriptions {
+            // The descriptions table, then each customer's segment_order from it.
+            let df = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
+            for needed in ["segment", "segment_order"] {
+                if df.column(needed).is_err() {
+                    return Err(query_err(q, format!("expected a `{needed}` column")));
+                }
+            }
+            ctx.register(&q.name, df.clone().lazy());
+            tables.push((q.name.clone(), df));
+            let order = Query {
+                sql: "SELECT c.customer_id, d.segment_order FROM customers c \
+                      LEFT JOIN segment_descriptions d ON c.segment = d.segment"
+                    .into(),
+                ..q.clone()
+            };
+            write_column(&mut ctx, tables, pos, &order, "segment_order", cfg, as_of)?;
+        }
         if let Some(q) = set.lifecycle.as_ref().filter(|_| tables.iter().any(|(n, _)| n == "clv")) {
             write_column(&mut ctx, tables, pos, q, "lifecycle_stage", cfg, as_of)?;
         }
@@ -338,7 +363,7 @@ pub fn run_others(
 }
 
 /// Run `q` (one row per customer: customer_id and `column`) and write its `column` into the
-/// customers table at `pos`, in place of the placeholder, keeping the rows' order.
+/// customers table at `pos`, in place of the placeholder (and of its type), keeping the rows' order.
 fn write_column(
     ctx: &mut SQLContext,
     tables: &mut [(String, DataFrame)],
@@ -349,9 +374,11 @@ fn write_column(
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<()> {
     let got = execute(ctx, q, &substitute(&q.sql, cfg, as_of))?;
+    // The column keeps the placeholder's type (segment: text; segment_order: integer).
+    let dtype = tables[pos].1.column(column).map(|c| c.dtype().clone()).unwrap_or(DataType::String);
     let got = got
         .lazy()
-        .select([col("customer_id"), col(column).cast(DataType::String)])
+        .select([col("customer_id"), col(column).strict_cast(dtype)])
         .collect()
         .map_err(|e| query_err(q, e))?;
     let customers = &tables[pos].1;

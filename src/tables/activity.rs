@@ -213,6 +213,8 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
     let all = totals(days, i64::MIN);
     let win = totals(days, from);
     let ratio = |x: f64, n: u64| if n == 0 { 0.0 } else { x / n as f64 + 0.0 };
+    // Money per order or per customer, rounded like money (issue 15).
+    let money_ratio = |x: f64, n: u64| round_money_value(ratio(x, n), d) + 0.0;
     let (revenue, window_revenue) = (money(all.net, d), money(win.net, d));
     let mut cols = vec![
         date_column("as_of", vec![today as i32])?,
@@ -227,8 +229,8 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
     cols.extend([
         Column::new("revenue".into(), [revenue]),
         Column::new("orders".into(), [all.purchase_orders as i64]),
-        Column::new("avg_order_value".into(), [ratio(revenue, all.purchase_orders)]),
-        Column::new("revenue_per_customer".into(), [ratio(money(customer_total, d), n)]),
+        Column::new("avg_order_value".into(), [money_ratio(revenue, all.purchase_orders)]),
+        Column::new("revenue_per_customer".into(), [money_ratio(money(customer_total, d), n)]),
         Column::new("guest_revenue".into(), [money(all.guest, d)]),
         Column::new("returns".into(), [money(all.returns.wrapping_neg(), d)]),
         Column::new("window_active".into(), [active as i64]),
@@ -238,8 +240,8 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
         Column::new("window_repeat_rate".into(), [ratio(repeat_in as f64, active)]),
         Column::new("window_revenue".into(), [window_revenue]),
         Column::new("window_orders".into(), [win.purchase_orders as i64]),
-        Column::new("window_avg_order_value".into(), [ratio(window_revenue, win.purchase_orders)]),
-        Column::new("window_revenue_per_customer".into(), [ratio(money(customer_window, d), active)]),
+        Column::new("window_avg_order_value".into(), [money_ratio(window_revenue, win.purchase_orders)]),
+        Column::new("window_revenue_per_customer".into(), [money_ratio(money(customer_window, d), active)]),
         Column::new("window_guest_revenue".into(), [money(win.guest, d)]),
         Column::new("window_returns".into(), [money(win.returns.wrapping_neg(), d)]),
     ]);

@@ -181,3 +181,57 @@ fn top_per_item(pairs: &[(u32, u32, u32)], k: usize, lift: &dyn Fn(&(u32, u32, u
     }
     (0..pairs.len()).filter(|&i| keep[i]).collect()
 }
+
+/// Partners `top_pairs` keeps per product.
+pub const TOP_PAIRS_PER_PRODUCT: u32 = 5;
+/// Purchase orders a pair must share to be ranked in `top_pairs` (lift of rarer pairs is noise).
+pub const TOP_PAIRS_MIN_ORDERS: i64 = 5;
+/// `basket_pairs` rows past which the run warns (worth a higher threshold or `--top-per-item`).
+pub const LARGE_PAIR_TABLE: usize = 1_000_000;
+
+/// `top_pairs` (issue 15): per product, its strongest partners, for a "bought together" panel. A
+/// pair of `basket_pairs` with at least [`TOP_PAIRS_MIN_ORDERS`] purchase orders is a partner of
+/// both its products; each product's partners are ranked by lift (highest first), then
+/// pair_orders (most first), then partner id, and the first [`TOP_PAIRS_PER_PRODUCT`] are kept.
+/// Columns: `product_id`, `rank`, `partner_id`, `pair_orders`, `support`, `confidence` (of the
+/// product's orders, the share with the partner), `lift`; with names, `name` and `partner_name`
+/// after the ids. Sorted by product_id, then rank.
+pub fn top_pairs(basket_pairs: &DataFrame) -> Result<DataFrame> {
+    let named = basket_pairs.column("name_a").is_ok();
+    let side = |me: &str, other: &str, me_name: &str, other_name: &str, confidence: &str| {
+        let mut cols = vec![col(me).alias("product_id")];
+        if named {
+            cols.push(col(me_name).alias("name"));
+        }
+        cols.push(col(other).alias("partner_id"));
+        if named {
+            cols.push(col(other_name).alias("partner_name"));
+        }
+        cols.extend([col("pair_orders"), col("support"), col(confidence).alias("confidence"), col("lift")]);
+        basket_pairs.clone().lazy().filter(col("pair_orders").cast(DataType::Int64).gt_eq(lit(TOP_PAIRS_MIN_ORDERS))).select(cols)
+    };
+    let both = concat(
+        [
+            side("product_a", "product_b", "name_a", "name_b", "confidence_a_to_b"),
+            side("product_b", "product_a", "name_b", "name_a", "confidence_b_to_a"),
+        ],
+        UnionArgs::default(),
+    )?;
+    let ranked = both
+        .sort_by_exprs(
+            [col("product_id"), col("lift"), col("pair_orders"), col("partner_id")],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, true, false]),
+        )
+        .with_column((int_range(lit(0), len(), 1, DataType::Int32).over([col("product_id")])? + lit(1)).alias("rank"))
+        .filter(col("rank").lt_eq(lit(TOP_PAIRS_PER_PRODUCT as i32)));
+    let mut order = vec![col("product_id")];
+    if named {
+        order.push(col("name"));
+    }
+    order.extend([col("rank"), col("partner_id")]);
+    if named {
+        order.push(col("partner_name"));
+    }
+    order.extend([col("pair_orders"), col("support"), col("confidence"), col("lift")]);
+    Ok(ranked.select(order).collect()?)
+}

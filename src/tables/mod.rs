@@ -12,7 +12,7 @@ pub mod patterns;
 pub mod snapshots;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 17] = [
+pub const REGISTRY: [(&str, Family); 18] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -22,6 +22,7 @@ pub const REGISTRY: [(&str, Family); 17] = [
     ("kpis", Family::Activity),
     ("products", Family::Basket),
     ("basket_pairs", Family::Basket),
+    ("top_pairs", Family::Basket),
     ("clv", Family::Clv),
     ("clv_params", Family::Clv),
     ("clv_holdout", Family::Clv),
@@ -43,7 +44,7 @@ pub enum Family {
     /// segment_migration, decile_migration: two snapshots' customers tables compared (`evergreen
     /// compare`, `run --compare-with`).
     Snapshots,
-    /// products, basket_pairs (needs item and pair facts).
+    /// products, basket_pairs, top_pairs (needs item and pair facts).
     Basket,
     /// clv, clv_params, clv_holdout (needs customer facts with purchase days; `--clv` or `evergreen clv`).
     Clv,

@@ -324,7 +324,8 @@ fn issue12_summary_columns_by_hand() {
     let cust = read_parquet(&out.join("customers.parquet"));
     assert_eq!(row(&cust, 1)["clv"], c1["clv"]);
     let names: Vec<String> = cust.get_column_names().iter().map(|n| n.to_string()).collect();
-    assert_eq!(&names[names.len() - 3..], ["p_alive", "clv", "lifecycle_stage"]);
+    // ... and, last, the as_of date every table carries (issue 15).
+    assert_eq!(&names[names.len() - 4..], ["p_alive", "clv", "lifecycle_stage", "as_of"]);
     let lapsed = read_parquet(&out.join("lapsed_customers.parquet"));
     assert!(lapsed.column("p_alive").is_ok() && lapsed.column("clv").is_ok());
     let v = floats(&lapsed, "clv");

@@ -184,7 +184,7 @@ fn issue15_product_names_by_votes_and_customer_attributes_from_the_latest_line()
         let names = c.get_column_names();
         let fav = names.iter().position(|n| n.as_str() == "favourite_product").unwrap();
         assert_eq!(names[fav + 1].as_str(), "favourite_product_name");
-        assert_eq!(names[names.len() - 2..], ["region", "code"], "attributes come last");
+        assert_eq!(names[names.len() - 3..], ["region", "code", "as_of"], "attributes come last, before as_of");
         assert_eq!(strings(&c, "favourite_product_name"), vec!["Mug", "Mug", "Tea"]);
         let region: Vec<Option<String>> =
             c.column("region").unwrap().str().unwrap().iter().map(|v| v.map(String::from)).collect();

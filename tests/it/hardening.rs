@@ -613,8 +613,9 @@ fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() 
     let a = run(src, "a", "1");
     let b = run(src, "b", "2");
     let c = run(shuffled.to_str().unwrap(), "c", "2");
-    // The core tables, profit_deciles, cohorts, kpis, products, basket_pairs and four queries.
-    assert_eq!(a.len(), 13);
+    // The core tables, profit_deciles, cohorts, kpis, products, basket_pairs, top_pairs and five
+    // queries (segment_descriptions included).
+    assert_eq!(a.len(), 15);
     for (name, bytes) in &a {
         assert!(b[name] == *bytes, "{name} differs across thread counts");
         assert!(c[name] == *bytes, "{name} differs after shuffling the input rows");

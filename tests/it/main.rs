@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod basket;
+mod bi;
 mod clv;
 mod common;
 mod customers;
@@ -23,4 +24,5 @@ mod scheduler;
 mod scores;
 mod snapshots;
 mod trends;
+mod walkthrough;
 mod spark;

@@ -209,3 +209,34 @@ fn issue15_publish_never_touches_a_schema_it_did_not_write() {
     let o = publish(&a, &url, "bad-name", &[], &[]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn issue15_run_publish_loads_what_the_run_wrote() {
+    let Some(url) = server("issue15_run_publish_loads_what_the_run_wrote") else { return };
+    let s = schema("runpub", &url);
+    let d = good_dir();
+    let out = d.path().join("out");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(d.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--publish", &url, "--publish-schema", &s])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = manifest(&out)["tables"]["customers"]["rows"].as_i64().unwrap();
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers")), rows);
+    // A server that refuses: exit 5, and the run's output stays written.
+    let out2 = d.path().join("out2");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(d.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&out2)
+        .args(["--publish", "postgresql://evergreen@127.0.0.1:1/db"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out2.join("_SUCCESS").is_file());
+}

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use crate::config::{ScoringMethod, Tier};
 use crate::error::{Error, Result};
-use crate::exprs::{days_until, fractional_days, round_money_value};
+use crate::exprs::{days_until, fractional_days, round_money, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
 
 /// What the customers family reads from the config.
@@ -51,7 +51,9 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
     let scored = scores::add_scores(
         base.with_columns([
             lapse_bucket(col("recency_days"), o.lapse_thresholds).alias("lapse_bucket"),
+            lapse_bucket_order(col("recency_days"), o.lapse_thresholds).alias("lapse_bucket_order"),
             lit(NULL).cast(DataType::String).alias("segment"),
+            lit(NULL).cast(DataType::Int32).alias("segment_order"),
         ]),
         o.bins,
         o.scoring,
@@ -117,7 +119,8 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
     Ok(base.lazy().with_columns([
         days_until(as_of, col("last_purchase_at")).alias("recency_days"),
         days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
-        (col("monetary") / freq.clone().cast(DataType::Float64)).alias("avg_order_value"),
+        // Money per order, rounded like money (issue 15).
+        round_money(col("monetary") / freq.clone().cast(DataType::Float64), money_decimals).alias("avg_order_value"),
         when(freq.clone().gt(lit(1i64)))
             .then(
                 fractional_days(col("last_purchase_at"), col("first_purchase_at"))
@@ -161,6 +164,15 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
     })
 }
 
+/// The sort key of the lapse bucket (issue 15): 1 for the first bucket (`0-30`), up to the number
+/// of thresholds + 1 for the last (`121+`), so a report sorts buckets by recency, not by text.
+pub fn lapse_bucket_order(recency_days: Expr, thresholds: &[u32]) -> Expr {
+    let last = lit(thresholds.len() as i32 + 1);
+    thresholds.iter().enumerate().rev().fold(last, |otherwise, (i, t)| {
+        when(recency_days.clone().lt_eq(lit(*t as i64))).then(lit(i as i32 + 1)).otherwise(otherwise)
+    })
+}
+
 /// Which optional columns the `customers` table has.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
@@ -175,7 +187,16 @@ pub struct Layout {
 impl Layout {
     /// Column order of the `customers` table.
     pub fn columns(self) -> Vec<&'static str> {
-        let mut v = spec_columns();
+        let mut v = Vec::new();
+        // The sort keys sit beside their labels (issue 15).
+        for c in spec_columns() {
+            v.push(c);
+            match c {
+                "segment" => v.push("segment_order"),
+                "lapse_bucket" => v.push("lapse_bucket_order"),
+                _ => {}
+            }
+        }
         v.push("avg_basket_items");
         if self.has_trend {
             v.extend(trend::COLUMNS);
