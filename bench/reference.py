@@ -56,7 +56,8 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
                      sum(minor) OVER () AS total, count(*) OVER () AS n
               FROM base)
             SELECT o.customer_id, first_purchase_at, last_purchase_at, recency_days, tenure_days, frequency, monetary,
-                   round(monetary / frequency, {d}) AS avg_order_value,
+                   sign(monetary) * ((abs(round(monetary * {10 ** d}))::BIGINT * 2 + frequency) // (2 * frequency))
+                     / {10 ** d} AS avg_order_value,
                    {score('-recency_days')} AS r_score, {score('frequency')} AS f_score, {score('monetary')} AS m_score,
                    CASE WHEN recency_days <= 30 THEN '0-30' WHEN recency_days <= 60 THEN '31-60'
                         WHEN recency_days <= 90 THEN '61-90' WHEN recency_days <= 120 THEN '91-120' ELSE '121+' END AS lapse_bucket,

@@ -211,16 +211,16 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
             SELECT p.as_of, {w}::BIGINT AS window_days, c.customers,
                    CASE WHEN c.customers > 0 THEN c.repeaters / c.customers ELSE 0 END AS repeat_rate,
                    {', '.join(f'c.lapsed_{t}' for t in thresholds)}, o.revenue, o.orders,
-                   CASE WHEN o.orders > 0 THEN round(o.revenue / o.orders, {d}) ELSE 0 END AS avg_order_value,
-                   CASE WHEN c.customers > 0 THEN round(o.customer_revenue / c.customers, {d}) ELSE 0 END AS revenue_per_customer,
+                   CASE WHEN o.orders > 0 THEN sign(o.revenue) * ((abs(round(o.revenue * {10 ** d}))::BIGINT * 2 + o.orders) // (2 * o.orders)) / {10 ** d} ELSE 0 END AS avg_order_value,
+                   CASE WHEN c.customers > 0 THEN sign(o.customer_revenue) * ((abs(round(o.customer_revenue * {10 ** d}))::BIGINT * 2 + c.customers) // (2 * c.customers)) / {10 ** d} ELSE 0 END AS revenue_per_customer,
                    o.guest_revenue, o.returns, c.window_active, c.window_new,
                    c.window_active - c.window_new AS window_returning, c.window_reactivated,
                    CASE WHEN c.window_active > 0 THEN c.window_repeaters / c.window_active ELSE 0 END
                      AS window_repeat_rate,
                    o.window_revenue, o.window_orders,
-                   CASE WHEN o.window_orders > 0 THEN round(o.window_revenue / o.window_orders, {d}) ELSE 0 END AS window_avg_order_value,
+                   CASE WHEN o.window_orders > 0 THEN sign(o.window_revenue) * ((abs(round(o.window_revenue * {10 ** d}))::BIGINT * 2 + o.window_orders) // (2 * o.window_orders)) / {10 ** d} ELSE 0 END AS window_avg_order_value,
                    o.window_guest_revenue, o.window_returns,
-                   CASE WHEN c.window_active > 0 THEN round(o.window_customer_revenue / c.window_active, {d}) ELSE 0 END
+                   CASE WHEN c.window_active > 0 THEN sign(o.window_customer_revenue) * ((abs(round(o.window_customer_revenue * {10 ** d}))::BIGINT * 2 + c.window_active) // (2 * c.window_active)) / {10 ** d} ELSE 0 END
                      AS window_revenue_per_customer
             FROM params p, c, o""",
     ] + ([f"""CREATE OR REPLACE TEMP TABLE tr_profit_deciles AS

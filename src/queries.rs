@@ -141,6 +141,7 @@ fn check_name(name: &str, file: &Path) -> Result<()> {
 pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> String {
     let mut s = sql
         .replace("${money_decimals}", &cfg.money_decimals.to_string())
+        .replace("${money_scale}", &10u64.pow(cfg.money_decimals).to_string())
         .replace("${min_lapse_days}", &cfg.lapse_thresholds[0].to_string())
         .replace("${max_lapse_days}", &cfg.lapse_thresholds[cfg.lapse_thresholds.len() - 1].to_string())
         .replace("${bins}", &cfg.bins.to_string())

@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use crate::config::CohortPeriod;
 use crate::error::{Error, Result};
-use crate::exprs::{epoch_days, round_money_value};
+use crate::exprs::{epoch_days, money_average, round_money_value};
 use crate::facts::{CustomerActivity, CustomerFacts, DayTotals};
 use crate::kernels::money::{self, Exact};
 
@@ -214,7 +214,7 @@ pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: Na
     let win = totals(days, from);
     let ratio = |x: f64, n: u64| if n == 0 { 0.0 } else { x / n as f64 + 0.0 };
     // Money per order or per customer, rounded like money (issue 15).
-    let money_ratio = |x: f64, n: u64| round_money_value(ratio(x, n), d) + 0.0;
+    let money_ratio = |x: f64, n: u64| money_average(x, n, d);
     let (revenue, window_revenue) = (money(all.net, d), money(win.net, d));
     let mut cols = vec![
         date_column("as_of", vec![today as i32])?,

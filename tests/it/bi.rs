@@ -95,7 +95,9 @@ fn issue15_labels_have_sort_keys_and_segments_have_descriptions() {
     }
     let (rev, orders, aov) = (floats(&s, "revenue"), ints(&s, "orders"), floats(&s, "avg_order_value"));
     for i in 0..s.height() {
-        let want = ((rev[i] / orders[i] as f64) * 100.0).round() / 100.0;
+        // In cents, halves away from zero.
+        let cents = (rev[i] * 100.0).round() as i64;
+        let want = ((cents * 2 + orders[i]) / (2 * orders[i])) as f64 / 100.0;
         assert_eq!(aov[i], want);
     }
     let d = read_parquet(&out.join("segment_descriptions.parquet"));
@@ -136,4 +138,29 @@ fn issue15_top_pairs_ranks_each_products_partners_by_lift() {
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
     assert!(close(&floats(&t, "confidence"), &[6.0 / 11.0, 5.0 / 11.0, 6.0 / 8.0, 5.0 / 9.0]));
     assert!(close(&floats(&t, "lift"), &[90.0 / 88.0, 75.0 / 99.0, 90.0 / 88.0, 75.0 / 99.0]));
+}
+
+/// "Rounded like money" is decided in cents: 71.55 over 2 orders is 35.775, a half, so 35.78 (the
+/// float nearest 35.775 lies below it, and rounding that float would give 35.77); -0.05 over 2
+/// orders is -0.025, so -0.03.
+#[test]
+fn issue15_money_averages_round_halves_away_from_zero_in_cents() {
+    let (_d, out) = run_out(
+        &[
+            line(Some(1), 1, "2024-05-01 10:00", 35.0),
+            line(Some(1), 2, "2024-05-02 10:00", 36.55),
+            line(Some(2), 3, "2024-05-01 10:00", 10.0),
+            line(Some(2), 4, "2024-05-02 10:00", 10.0),
+            line(Some(2), 5, "2024-05-03 10:00", -20.05),
+        ],
+        "2024-06-01",
+        &[],
+    );
+    let c = read_parquet(&out.join("customers.parquet")).sort(["customer_id"], Default::default()).unwrap();
+    // Customer 2: monetary 10 + 10 - 20.05 = -0.05 over 2 purchase orders.
+    assert_eq!(floats(&c, "avg_order_value"), vec![35.78, -0.03]);
+    assert_eq!(evergreen::exprs::money_average(71.55, 2, 2), 35.78);
+    assert_eq!(evergreen::exprs::money_average(-0.05, 2, 2), -0.03);
+    assert_eq!(evergreen::exprs::money_average(1.0, 3, 2), 0.33);
+    assert_eq!(evergreen::exprs::money_average(5.0, 0, 2), 0.0);
 }

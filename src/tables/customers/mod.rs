@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use crate::config::{ScoringMethod, Tier};
 use crate::error::{Error, Result};
-use crate::exprs::{days_until, fractional_days, round_money, round_money_value};
+use crate::exprs::{days_until, fractional_days, money_average_expr, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
 
 /// What the customers family reads from the config.
@@ -120,7 +120,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         days_until(as_of, col("last_purchase_at")).alias("recency_days"),
         days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
         // Money per order, rounded like money (issue 15).
-        round_money(col("monetary") / freq.clone().cast(DataType::Float64), money_decimals).alias("avg_order_value"),
+        money_average_expr(col("monetary"), freq.clone(), money_decimals).alias("avg_order_value"),
         when(freq.clone().gt(lit(1i64)))
             .then(
                 fractional_days(col("last_purchase_at"), col("first_purchase_at"))
