@@ -263,7 +263,8 @@ def check_all(evergreen, work, spark=False) -> int:
         print(f"check_readers: {len(failures)} problem(s); old readers (pandas on pyarrow < 15, Spark) "
               f"cannot use these tables as written")
         return 1
-    print(f"check_readers: all {len(expected)} tables readable by pyarrow {pa.__version__} and duckdb")
+    print(f"check_readers: all {len(expected)} tables readable by pyarrow {pa.__version__} and duckdb"
+          + (" (and Spark, above)" if spark else ""))
     return 0
 
 

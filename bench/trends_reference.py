@@ -157,7 +157,7 @@ def trends_sql(src: str, select: str, as_of, n: int, w: int, period: str, thresh
               SELECT *, 1 + ({bins} * (rank() OVER (ORDER BY frequency) - 1)) // count(*) OVER () AS f_score,
                      1 + (10 * (row_number() OVER (ORDER BY monetary DESC, customer_id) - 1)) // count(*) OVER ()
                        AS monetary_decile,
-                     rank() OVER (ORDER BY monetary / frequency DESC) AS aov_rank, count(*) OVER () AS n
+                     rank() OVER (ORDER BY sign(monetary) * ((abs(round(monetary * {10 ** d}))::BIGINT * 2 + frequency) // (2 * frequency)) DESC) AS aov_rank, count(*) OVER () AS n
               FROM tr_customers),
             b AS (SELECT customer_id, rank() OVER (ORDER BY avg_basket_items DESC) AS k, count(*) OVER () AS n
                   FROM tr_customers WHERE avg_basket_items IS NOT NULL)
