@@ -479,7 +479,7 @@ pub struct PublishArgs {
 
 const PUBLISH_LONG: &str = "\
 Loads every table of an output into PostgreSQL with binary COPY, in one transaction, each table \
-with an as_of DATE column first.
+with its as_of DATE column (added first to a table that lacks one).
 
 Semantics:
   replace       (default) the tables go into a staging schema SCHEMA__evergreen_staging, which then \

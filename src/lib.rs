@@ -47,10 +47,19 @@
 //! | kpis | [`tables::activity::kpis`] |
 //! | customer tags | `queries/customer_tags.sql` |
 //! | comparable snapshots, migration | [`snapshot::check_comparable`], [`tables::snapshots::tables`] |
+//! | line filter (`--where`), excluded items | [`engine::orders::filter_lines`] (the predicate read by `input::load`) |
+//! | product name (most votes), customer attribute (latest line) | [`engine::attributes::pick_names`], [`engine::attributes::pick_attrs`] |
+//! | names and attributes in the tables | [`tables::attributes`] |
+//! | money averages (cents, halves away from zero) | [`exprs::money_average`], [`exprs::money_average_expr`] |
+//! | lapse bucket sort key | [`tables::customers::lapse_bucket_order`] |
+//! | segment order, descriptions | `queries/segment_descriptions.sql` |
+//! | top_pairs | [`tables::basket::top_pairs`] |
+//! | as_of in every table | [`pipeline::with_as_of`] |
+//! | publish (staging swap, append) | [`publish::publish`] |
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
-//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `20_day_totals.sql`), one step per
+//! run as the SQL steps of `queries/spark/` (`01_lines.sql` .. `22_customer_attrs.sql`), one step per
 //! rule group, on the same fixed point; the as-of date, the money-range check and every table are
 //! the functions above, over the facts Spark returns.
 

@@ -8,7 +8,8 @@
 //! - **Append** (`--append`): one transaction adds the snapshot to the tables of `S` (created on
 //!   first use), after deleting rows of the same `as_of` (a rerun of a date replaces it).
 //!
-//! Every published table starts with an `as_of DATE` column (the run's as-of date). A schema that
+//! Every published table has an `as_of DATE` column (the tables carry one; a table of an older
+//! output without one gets it first). A schema that
 //! exists without evergreen's comment is never dropped or written (exit 5): evergreen changes only
 //! what it wrote.
 
