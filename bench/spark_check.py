@@ -207,7 +207,7 @@ def main() -> int:
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--cluster", type=int, default=0, help="start a loopback cluster of N workers")
     ap.add_argument("--lines", default="1M")
-    ap.add_argument("--only", default="", help="comma-separated case name prefixes")
+    ap.add_argument("--only", default="", help="comma-separated case name prefixes (NAME$: exactly NAME)")
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
     from scale import size
@@ -217,7 +217,9 @@ def main() -> int:
     os.makedirs(work, exist_ok=True)
     todo = cases(work, size(a.lines))
     if a.only:
-        todo = [c for c in todo if any(c[0].startswith(p) for p in a.only.split(","))]
+        # A prefix, or an exact case name when it ends with `$`.
+        todo = [c for c in todo
+                if any(c[0] == p[:-1] if p.endswith("$") else c[0].startswith(p) for p in a.only.split(","))]
     cluster = None
     master = a.master
     if a.cluster:
