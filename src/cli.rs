@@ -92,6 +92,9 @@ pub enum Command {
     /// Load an output's tables into PostgreSQL (binary COPY, one transaction, swapped in whole).
     #[command(long_about = PUBLISH_LONG)]
     Publish(PublishArgs),
+    /// Write one self-contained HTML page with charts of an output (no network needed to view it).
+    #[command(long_about = REPORT_LONG)]
+    Report(ReportArgs),
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
     /// rejection counts. Writes nothing; exit codes as for `run`.
     Validate(ValidateArgs),
@@ -247,6 +250,10 @@ pub struct RunArgs {
     /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
     pub publish_append: bool,
+    /// After the run, write the HTML report of its output here (see `evergreen report`; with
+    /// --partition-by-as-of, of the whole root). A failed report is exit 5 and leaves the output in place.
+    #[arg(long, env = "EVERGREEN_REPORT", value_name = "FILE.html", help_heading = "Publishing")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub clv: ClvArgs,
     #[command(flatten)]
@@ -493,6 +500,41 @@ written (exit 5).
 Float32 REAL, String TEXT, Boolean BOOLEAN, Date DATE, Datetime TIMESTAMP, lists TEXT[] or BIGINT[].
 
 Exit codes: 2 bad flags or schema name, 3 unreadable output folder, 5 connection or load failed.";
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// An evergreen output folder, or a root of as_of=YYYY-MM-DD partitions (its latest complete
+    /// one is charted; the kpis of every partition make the KPI lines).
+    #[arg(long, env = "EVERGREEN_TABLES")]
+    pub tables: PathBuf,
+    /// The page to write (.html), outside the output folder; replaced atomically.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Print what was written as one JSON object.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+const REPORT_LONG: &str = "\
+Writes one self-contained HTML page from an output folder: headline numbers (customers, orders, \
+revenue, the top 10 % and 20 % customers' share of revenue, customers lapsed beyond each threshold, \
+the as-of date and input summary) and the charts the output's tables allow: revenue concentration \
+(purchase deciles), monetary deciles, recency x frequency, segments, lapse buckets, the strongest \
+pairs by lift, and with their tables CLV by decile, P(alive) against recency, cohort retention, \
+segment movement (segment_migration) and KPIs over as_of partitions.
+
+Semantics:
+  offline       charts are inline SVG and the styles inline: no script, nothing fetched; it prints \
+to PDF as laid out.
+  data          every charted value is embedded as JSON (<script type=\"application/json\" \
+id=\"evergreen-data\">), in the tables' own column names.
+  size          charts aggregate (R x F cells, buckets, bands) and lists are capped (15 pairs, the \
+latest 24 cohorts x 25 periods, 30 segments), each cap said under its chart: the page stays small \
+whatever the dump size.
+
+Exit codes: 2 bad flags (--out not .html), 3 unreadable output folder, 5 --out not writable or \
+inside the output folder.";
 
 /// Flags of `query`.
 #[derive(Debug, Args)]
@@ -828,6 +870,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         }
         Command::Query(q) => return query(q),
         Command::Publish(p) => return publish(p),
+        Command::Report(r) => return report(r),
         Command::Compare(c) => return compare(c, recorded),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -855,6 +898,10 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     });
     if let Some(t) = &publish {
         crate::publish::check_schema(&t.schema)?;
+    }
+    let report_to = args.report.take();
+    if let (Some(page), Some(out)) = (&report_to, &args.out) {
+        crate::report::check_out(out, page)?;
     }
     if let Some(flag) = args.patterns.misplaced(job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
@@ -906,7 +953,25 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     if let Some(target) = publish {
         log_published(&crate::publish::publish(&m.out, &target)?);
     }
+    if let Some(page) = report_to {
+        let root = if cfg.partition_by_as_of { cfg.out.clone() } else { m.out.clone() };
+        log_report(&crate::report::report(&root, &page)?);
+    }
     Ok(())
+}
+
+/// `evergreen report`: the HTML page of an output.
+fn report(r: ReportArgs) -> Result<()> {
+    let w = crate::report::report(&r.tables, &r.out)?;
+    if r.format == LogFormat::Json {
+        return print_stdout(&(serde_json::to_string(&w).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"));
+    }
+    log_report(&w);
+    Ok(())
+}
+
+fn log_report(w: &crate::report::Written) {
+    tracing::info!("wrote the report {} ({} charts, {} KB) from {} in {:.2} s", w.out, w.charts, w.bytes.div_ceil(1024), w.tables, w.seconds);
 }
 
 /// `evergreen publish`: an output's tables into PostgreSQL.

@@ -56,6 +56,7 @@
 //! | top_pairs | [`tables::basket::top_pairs`] |
 //! | as_of in every table | [`pipeline::with_as_of`] |
 //! | publish (staging swap, append) | [`publish::publish`] |
+//! | report: charted rows, caps, the page | [`report::gather`], [`report::page::render`] |
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
@@ -79,6 +80,7 @@ pub mod output;
 pub mod pipeline;
 pub mod publish;
 pub mod queries;
+pub mod report;
 pub mod snapshot;
 pub mod tables;
 

@@ -1,0 +1,1001 @@
+//! `evergreen report` (issue 16): one self-contained HTML page with charts of an output folder, for
+//! people who read pictures, not Parquet.
+//!
+//! The page is built in three steps: [`gather`] reads the output's tables and aggregates what each
+//! chart shows into small rows (the R × F grid, lapse buckets, recency bands: a few hundred numbers
+//! whatever the dump size; long lists are capped and say so); [`page::render`] draws them as inline
+//! SVG ([`svg`]) and embeds the same rows as a JSON block (`<script type="application/json"
+//! id="evergreen-data">`), so a test, or an analyst, can check every charted value against the
+//! tables; [`write`] puts the file in place atomically (a hidden temporary name beside it, renamed
+//! over it when complete). The page has no script and loads nothing: it opens offline, in a mail
+//! attachment, and prints to PDF.
+
+pub mod page;
+pub mod svg;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{one_line, Error, Result};
+use crate::output::{MANIFEST, SUCCESS};
+
+/// The version of the embedded JSON's layout.
+pub const DATA_FORMAT: u32 = 1;
+/// Rows of the strongest-pairs chart.
+pub const TOP_PAIRS: usize = 15;
+/// Cohorts (the latest) and periods (the first) of the retention heatmap.
+pub const COHORTS: usize = 24;
+pub const PERIODS: i64 = 24;
+/// Segments charted (in segment order); more are left out and said so.
+pub const SEGMENTS: usize = 30;
+/// Bands of the P(alive) vs recency chart (about this many, of a round width in days).
+pub const RECENCY_BANDS: usize = 15;
+
+/// Everything the page shows, as embedded in it.
+#[derive(Debug, Serialize)]
+pub struct Data {
+    pub format: u32,
+    pub generator: String,
+    /// The folder charted (the latest complete partition of a root).
+    pub tables: String,
+    pub as_of: Option<String>,
+    pub headline: Headline,
+    pub charts: Vec<Chart>,
+}
+
+/// The numbers at the top of the page.
+#[derive(Debug, Serialize, Default)]
+pub struct Headline {
+    pub customers: Option<i64>,
+    pub orders: Option<i64>,
+    pub revenue: Option<f64>,
+    /// Share of revenue from the top 10 % and 20 % of customers by monetary (`monetary_deciles`).
+    pub top10_revenue_share: Option<f64>,
+    pub top20_revenue_share: Option<f64>,
+    /// Customers with recency_days above each lapse threshold.
+    pub lapsed: Vec<Lapsed>,
+    pub input_files: usize,
+    pub lines_read: Option<i64>,
+    pub lines_used: Option<i64>,
+    pub filtered_lines: Option<i64>,
+    pub engine: Option<String>,
+    pub job: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Lapsed {
+    pub days: i64,
+    pub customers: i64,
+}
+
+/// One chart: what it is, where its numbers come from, and the numbers.
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    pub id: &'static str,
+    pub title: String,
+    /// One line on how to read it.
+    pub guide: String,
+    /// The table (or tables) the rows come from.
+    pub source: String,
+    /// The rows charted, in the chart's order; column names as in the source table.
+    pub rows: Vec<Map<String, Value>>,
+    /// Rows before a cap (equal to rows.len() when nothing was left out).
+    pub total_rows: usize,
+    /// Said under the chart when rows were left out.
+    pub cap_note: Option<String>,
+    #[serde(skip)]
+    pub svg: String,
+}
+
+/// What `report` wrote, for the log line.
+#[derive(Debug, Serialize)]
+pub struct Written {
+    pub out: String,
+    pub tables: String,
+    pub charts: usize,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+fn unreadable(file: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Unreadable { file: file.to_path_buf(), reason: one_line(&why.to_string()) }
+}
+
+/// `evergreen report`: read `tables` (an output folder or a root of `as_of=` partitions), write
+/// the page to `out`.
+pub fn report(tables: &Path, out: &Path) -> Result<Written> {
+    let started = std::time::Instant::now();
+    check_out(tables, out)?;
+    let data = gather(tables)?;
+    let html = page::render(&data);
+    write(out, &html)?;
+    Ok(Written {
+        out: out.display().to_string(),
+        tables: data.tables.clone(),
+        charts: data.charts.len(),
+        bytes: html.len() as u64,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The page must be an `.html` file outside the output it charts (an extra file in an output
+/// folder would make the next run refuse to replace it).
+pub fn check_out(tables: &Path, out: &Path) -> Result<()> {
+    let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if ext != "html" && ext != "htm" {
+        return Err(Error::Config(format!("--out {}: expected an .html file", out.display())));
+    }
+    if out.is_dir() {
+        return Err(Error::Output { path: out.to_path_buf(), reason: "is a folder; expected an .html file".into() });
+    }
+    let real = |p: &Path| -> PathBuf {
+        let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+        let parent = abs.parent().map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf())).unwrap_or_default();
+        parent.join(abs.file_name().unwrap_or_default())
+    };
+    let root = tables.canonicalize().unwrap_or_else(|_| real(tables));
+    if real(out).starts_with(&root) {
+        return Err(Error::Output {
+            path: out.to_path_buf(),
+            reason: format!("lies inside the output folder {}; write the report beside it", tables.display()),
+        });
+    }
+    Ok(())
+}
+
+/// Write the page atomically: a hidden temporary file beside `out`, renamed over it.
+fn write(out: &Path, html: &str) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| Error::Output { path: out.to_path_buf(), reason: one_line(&e.to_string()) };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(err(&"its folder does not exist"));
+        }
+    }
+    let tmp = crate::output::temp_beside(out)?;
+    let done = std::fs::write(&tmp, html)
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, out));
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(&e));
+    }
+    Ok(())
+}
+
+/// The output to chart and the partitions of its root (oldest first; empty for a plain folder).
+fn resolve(tables: &Path) -> Result<(PathBuf, Vec<(chrono::NaiveDate, PathBuf)>)> {
+    if !tables.exists() {
+        return Err(Error::NoInput { path: tables.display().to_string() });
+    }
+    if tables.join(MANIFEST).is_file() {
+        return Ok((tables.to_path_buf(), Vec::new()));
+    }
+    let parts = crate::output::complete_partitions(tables);
+    match parts.last() {
+        Some((_, p)) => Ok((p.clone(), parts)),
+        None => Err(unreadable(tables, "not an evergreen output: no _manifest.json and no complete as_of= partition")),
+    }
+}
+
+/// One table of the output, when the output has it.
+struct Tables {
+    dir: PathBuf,
+    files: Vec<String>,
+}
+
+impl Tables {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.parquet"))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.files.iter().any(|f| f == &format!("{name}.parquet")) && self.path(name).is_file()
+    }
+
+    /// The table's columns (those of `cols` it has), or None when the output has no such table.
+    fn scan(&self, name: &str) -> Result<Option<LazyFrame>> {
+        if !self.has(name) {
+            return Ok(None);
+        }
+        let p = self.path(name);
+        LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
+            .map(Some)
+            .map_err(|e| unreadable(&p, e))
+    }
+
+    fn columns(&self, name: &str) -> Result<Vec<String>> {
+        let Some(mut lf) = self.scan(name)? else { return Ok(Vec::new()) };
+        let schema = lf.collect_schema().map_err(|e| unreadable(&self.path(name), e))?;
+        Ok(schema.iter_names().map(|n| n.to_string()).collect())
+    }
+
+    fn collect(&self, name: &str, lf: LazyFrame) -> Result<DataFrame> {
+        lf.collect().map_err(|e| unreadable(&self.path(name), e))
+    }
+}
+
+/// A JSON value of one cell (dates as `YYYY-MM-DD`).
+fn cell(v: AnyValue) -> Value {
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => b.into(),
+        AnyValue::Int8(x) => x.into(),
+        AnyValue::Int16(x) => x.into(),
+        AnyValue::Int32(x) => x.into(),
+        AnyValue::Int64(x) => x.into(),
+        AnyValue::UInt8(x) => x.into(),
+        AnyValue::UInt16(x) => x.into(),
+        AnyValue::UInt32(x) => x.into(),
+        AnyValue::UInt64(x) => x.into(),
+        AnyValue::Float32(x) => f64::from(x).into(),
+        AnyValue::Float64(x) => {
+            if x.is_finite() {
+                x.into()
+            } else {
+                Value::Null
+            }
+        }
+        AnyValue::String(s) => s.into(),
+        AnyValue::StringOwned(s) => s.to_string().into(),
+        AnyValue::Date(d) => {
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163);
+            date.map(|d| d.to_string()).into()
+        }
+        other => other.to_string().into(),
+    }
+}
+
+/// The frame's rows as JSON objects.
+fn rows(df: &DataFrame) -> Vec<Map<String, Value>> {
+    let cols = df.columns();
+    (0..df.height())
+        .map(|i| cols.iter().map(|c| (c.name().to_string(), c.get(i).map(cell).unwrap_or(Value::Null))).collect())
+        .collect()
+}
+
+fn num(row: &Map<String, Value>, key: &str) -> f64 {
+    row.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn text(row: &Map<String, Value>, key: &str) -> String {
+    match row.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "–".to_string(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Money summed exactly in minor units (each value rounded to `decimals` first), then back.
+fn money_sum(c: &str, decimals: i32) -> Expr {
+    let scale = 10f64.powi(decimals);
+    ((col(c) * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64).sum().cast(DataType::Float64)
+        / lit(scale))
+    .alias(c)
+}
+
+/// Read the output and aggregate what every chart shows.
+pub fn gather(tables_arg: &Path) -> Result<Data> {
+    let (dir, partitions) = resolve(tables_arg)?;
+    let manifest_path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| unreadable(&manifest_path, e))?;
+    let manifest: Value = serde_json::from_str(&text).map_err(|e| unreadable(&manifest_path, e))?;
+    if manifest["tool"].as_str() != Some(crate::output::TOOL) || !dir.join(SUCCESS).is_file() {
+        return Err(unreadable(&dir, "not a complete evergreen output (no tool in the manifest, or no _SUCCESS)"));
+    }
+    let files: Vec<String> =
+        manifest["files"].as_array().map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let t = Tables { dir: dir.clone(), files };
+    let decimals = manifest["config"]["money_decimals"].as_i64().unwrap_or(2) as i32;
+    let as_of = manifest["as_of"].as_str().map(str::to_string);
+
+    let mut charts = Vec::new();
+    let mut headline = headline(&manifest);
+    let kpis = kpi_rows(&t, &partitions)?;
+    if let Some(k) = kpis.last() {
+        headline.customers = k.get("customers").and_then(Value::as_i64);
+        headline.orders = k.get("orders").and_then(Value::as_i64);
+        headline.revenue = k.get("revenue").and_then(Value::as_f64);
+        headline.lapsed = k
+            .iter()
+            .filter_map(|(name, v)| Some(Lapsed { days: name.strip_prefix("lapsed_")?.parse().ok()?, customers: v.as_i64()? }))
+            .collect();
+        headline.lapsed.sort_by_key(|l| l.days);
+    }
+    charts.extend(concentration(&t)?);
+    if let Some(c) = monetary_deciles(&t, &mut headline)? {
+        charts.push(c);
+    }
+    charts.extend(rf_heatmap(&t, decimals)?);
+    charts.extend(segments(&t)?);
+    charts.extend(lapse_buckets(&t, decimals)?);
+    charts.extend(top_pairs(&t)?);
+    charts.extend(clv_deciles(&t, decimals)?);
+    charts.extend(p_alive_by_recency(&t)?);
+    charts.extend(cohort_retention(&t)?);
+    charts.extend(segment_movement(&t)?);
+    if kpis.len() >= 2 {
+        charts.push(kpi_lines(kpis));
+    }
+    if headline.customers.is_none() && t.has("customers") {
+        let lf = t.scan("customers")?.expect("has customers").select([len().cast(DataType::Int64).alias("n")]);
+        headline.customers = t.collect("customers", lf)?.column("n")?.i64()?.get(0);
+    }
+    Ok(Data {
+        format: DATA_FORMAT,
+        generator: format!("{} {}", crate::output::TOOL, env!("CARGO_PKG_VERSION")),
+        tables: dir.display().to_string(),
+        as_of,
+        headline,
+        charts,
+    })
+}
+
+/// The input summary from the manifest (orders and revenue too, for outputs without kpis).
+fn headline(m: &Value) -> Headline {
+    let c = &m["counts"];
+    Headline {
+        orders: c["purchase_orders"].as_i64().or_else(|| m["basket"]["total_purchase_orders"].as_i64()),
+        revenue: c["revenue"]["total"].as_f64(),
+        input_files: m["input_files"].as_array().map_or(0, Vec::len),
+        lines_read: c["lines_read"].as_i64(),
+        lines_used: c["lines_used"].as_i64(),
+        filtered_lines: c["filtered_lines"].as_i64(),
+        engine: m["engine"]["name"].as_str().map(str::to_string),
+        job: m["arguments"].as_array().and_then(|a| a.get(1)).and_then(Value::as_str).map(str::to_string),
+        ..Headline::default()
+    }
+}
+
+/// The kpis rows of every partition of the root (oldest first), or of the one output.
+fn kpi_rows(t: &Tables, partitions: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<Map<String, Value>>> {
+    let mut out = Vec::new();
+    let dirs: Vec<PathBuf> = if partitions.is_empty() { vec![t.dir.clone()] } else { partitions.iter().map(|(_, p)| p.clone()).collect() };
+    for d in dirs {
+        let p = d.join("kpis.parquet");
+        if !p.is_file() {
+            continue;
+        }
+        let df = LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
+            .and_then(|lf| lf.collect())
+            .map_err(|e| unreadable(&p, e))?;
+        out.extend(rows(&df));
+    }
+    out.sort_by(|a, b| text(a, "as_of").cmp(&text(b, "as_of")));
+    Ok(out)
+}
+
+/// Revenue concentration: the purchase deciles as a curve of cumulative customer share against
+/// cumulative revenue share, the diagonal (everyone spends alike) and the 20 %/80 % point.
+fn concentration(t: &Tables) -> Result<Option<Chart>> {
+    let Some(lf) = t.scan("purchase_deciles")? else { return Ok(None) };
+    let df = t.collect(
+        "purchase_deciles",
+        lf.select([col("decile"), col("customers"), col("customer_share"), col("revenue_share")]).sort(["decile"], Default::default()),
+    )?;
+    let mut rows = rows(&df);
+    let (mut cc, mut cr) = (0.0, 0.0);
+    for r in rows.iter_mut() {
+        cc += num(r, "customer_share");
+        cr += num(r, "revenue_share");
+        r.insert("cumulative_customer_share".into(), cc.into());
+        r.insert("cumulative_revenue_share".into(), cr.into());
+    }
+    let mut curve = vec![(0.0, 0.0)];
+    curve.extend(rows.iter().map(|r| (num(r, "cumulative_customer_share"), num(r, "cumulative_revenue_share"))));
+    let dots: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "revenue tenth {}: {} of customers make {} of revenue",
+                text(r, "decile"),
+                svg::pct(num(r, "cumulative_customer_share")),
+                svg::pct(num(r, "cumulative_revenue_share"))
+            )
+        })
+        .collect();
+    let mut dot_titles = vec!["0".to_string()];
+    dot_titles.extend(dots);
+    let chart = svg::LineChart {
+        x_label: "share of customers, best first (%)".into(),
+        y_label: "share of revenue (%)".into(),
+        x_range: (0.0, 1.0),
+        y_range: (0.0, 1.0),
+        x_ticks: (0..=5).map(|i| (i as f64 / 5.0, format!("{}", i * 20))).collect(),
+        y_fmt: |v| format!("{:.0}", v * 100.0),
+        series: vec![
+            svg::Series { name: "customers, best first".into(), points: curve, color: svg::BLUE, dashed: false, dots: Some(dot_titles) },
+            svg::Series { name: "everyone alike".into(), points: vec![(0.0, 0.0), (1.0, 1.0)], color: svg::GREY, dashed: true, dots: None },
+        ],
+        marks: vec![svg::Mark { at: (0.2, 0.8), label: "20 % / 80 %".into(), color: svg::ORANGE }],
+        height: 340.0,
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "revenue_concentration",
+        title: "Revenue concentration".into(),
+        guide: "The further the blue curve bows above the grey diagonal, the more revenue depends on a few customers; the orange dot is the 80/20 rule.".into(),
+        source: "purchase_deciles".into(),
+        svg: chart.svg("revenue_concentration", "Revenue concentration curve"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// Monetary deciles: each tenth's share of revenue, and the running total.
+fn monetary_deciles(t: &Tables, headline: &mut Headline) -> Result<Option<Chart>> {
+    let Some(lf) = t.scan("monetary_deciles")? else { return Ok(None) };
+    let df = t.collect(
+        "monetary_deciles",
+        lf.select([col("decile"), col("customers"), col("revenue"), col("revenue_share"), col("cumulative_revenue_share")])
+            .sort(["decile"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    let at = |d: i64| rows.iter().find(|r| r.get("decile").and_then(Value::as_i64) == Some(d)).map(|r| num(r, "cumulative_revenue_share"));
+    headline.top10_revenue_share = at(1);
+    headline.top20_revenue_share = at(2);
+    let titles = |key: &'static str| -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("decile {}: {} customers, revenue {}, {} ({key})", text(r, "decile"), text(r, "customers"), svg::thousands(num(r, "revenue"), 2), svg::pct(num(r, key))))
+            .collect()
+    };
+    let chart = svg::BarChart {
+        categories: rows.iter().map(|r| text(r, "decile")).collect(),
+        bars: vec![svg::Bars { name: "share of revenue".into(), values: rows.iter().map(|r| num(r, "revenue_share")).collect(), color: svg::BLUE, titles: titles("revenue_share") }],
+        line: Some(svg::Bars {
+            name: "cumulative share".into(),
+            values: rows.iter().map(|r| num(r, "cumulative_revenue_share")).collect(),
+            color: svg::ORANGE,
+            titles: titles("cumulative_revenue_share"),
+        }),
+        x_label: "monetary decile (1 = the top tenth of customers by monetary)".into(),
+        y_label: "share of revenue (%)".into(),
+        y_fmt: |v| format!("{:.0}", v * 100.0),
+        value_labels: false,
+        height: 320.0,
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "monetary_deciles",
+        title: "Revenue by monetary decile".into(),
+        guide: "Bars: what each tenth of customers (best first) brings; the line: what the top tenths bring together.".into(),
+        source: "monetary_deciles".into(),
+        svg: chart.svg("monetary_deciles", "Revenue share by monetary decile"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// R × F: customers and their revenue per (r_score, f_score) cell.
+fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
+    let cols = t.columns("customers")?;
+    if !["r_score", "f_score", "monetary"].iter().all(|c| cols.iter().any(|x| x == c)) {
+        return Ok(None);
+    }
+    let lf = t.scan("customers")?.expect("has customers");
+    let df = t.collect(
+        "customers",
+        lf.group_by([col("r_score"), col("f_score")])
+            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("monetary", decimals).alias("revenue")])
+            .sort(["r_score", "f_score"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    let max_score = rows.iter().flat_map(|r| [num(r, "r_score"), num(r, "f_score")]).fold(0.0f64, f64::max) as i64;
+    let bins = max_score.max(1);
+    // Rows: R from best (top) to worst; columns: F from 1 to best.
+    let r_labels: Vec<i64> = (1..=bins).rev().collect();
+    let f_labels: Vec<i64> = (1..=bins).collect();
+    let find = |r: i64, f: i64| rows.iter().find(|x| x["r_score"].as_i64() == Some(r) && x["f_score"].as_i64() == Some(f));
+    let grid = |g: &dyn Fn(&Map<String, Value>) -> String| -> Vec<Vec<String>> {
+        r_labels.iter().map(|r| f_labels.iter().map(|f| find(*r, *f).map(g).unwrap_or_default()).collect()).collect()
+    };
+    let chart = svg::Heatmap {
+        rows: r_labels.iter().map(|r| format!("R {r}")).collect(),
+        cols: f_labels.iter().map(|f| format!("F {f}")).collect(),
+        values: r_labels.iter().map(|r| f_labels.iter().map(|f| find(*r, *f).map(|x| num(x, "customers"))).collect()).collect(),
+        texts: grid(&|x| format!("{} · {}", svg::short(num(x, "customers")), svg::short(num(x, "revenue")))),
+        titles: r_labels
+            .iter()
+            .map(|r| {
+                f_labels
+                    .iter()
+                    .map(|f| match find(*r, *f) {
+                        Some(x) => format!("R {r}, F {f}: {} customers, revenue {}", text(x, "customers"), svg::thousands(num(x, "revenue"), decimals as usize)),
+                        None => format!("R {r}, F {f}: no customers"),
+                    })
+                    .collect()
+            })
+            .collect(),
+        x_label: "frequency score F (higher: more orders) →".into(),
+        y_label: "recency score R (higher: bought more recently)".into(),
+        row_label_width: 40.0,
+        legend: "customers per cell".into(),
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "rf_heatmap",
+        title: "Recency × frequency".into(),
+        guide: "Each cell: customers · their revenue. Top right are the best customers; bottom left the ones slipping away.".into(),
+        source: "customers (grouped by r_score, f_score)".into(),
+        svg: chart.svg("rf_heatmap", "Customers and revenue per recency and frequency score"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// Segment sizes and revenue shares, in segment order.
+fn segments(t: &Tables) -> Result<Option<Chart>> {
+    let Some(lf) = t.scan("segment_summary")? else { return Ok(None) };
+    let df = t.collect(
+        "segment_summary",
+        lf.select([col("segment"), col("segment_order"), col("customers"), col("customer_share"), col("revenue"), col("revenue_share")])
+            .sort(["segment_order", "segment"], SortMultipleOptions::default().with_nulls_last(true)),
+    )?;
+    let all = rows(&df);
+    let total = all.len();
+    let rows: Vec<_> = all.into_iter().take(SEGMENTS).collect();
+    let chart = svg::HBarChart {
+        labels: rows.iter().map(|r| text(r, "segment")).collect(),
+        bars: vec![
+            svg::Bars {
+                name: "share of customers".into(),
+                values: rows.iter().map(|r| num(r, "customer_share")).collect(),
+                color: svg::GREY,
+                titles: rows.iter().map(|r| format!("{}: {} customers ({})", text(r, "segment"), text(r, "customers"), svg::pct(num(r, "customer_share")))).collect(),
+            },
+            svg::Bars {
+                name: "share of revenue".into(),
+                values: rows.iter().map(|r| num(r, "revenue_share")).collect(),
+                color: svg::BLUE,
+                titles: rows.iter().map(|r| format!("{}: revenue {} ({})", text(r, "segment"), svg::thousands(num(r, "revenue"), 2), svg::pct(num(r, "revenue_share")))).collect(),
+            },
+        ],
+        x_label: "share of all customers / of all revenue (%)".into(),
+        x_fmt: |v| format!("{:.0}", v * 100.0),
+        notes: rows.iter().map(|r| format!("{} customers", svg::short(num(r, "customers")))).collect(),
+        label_width: 150.0,
+    };
+    Ok(Some(Chart {
+        id: "segments",
+        title: "Segments: size and revenue".into(),
+        guide: "Where the blue bar is longer than the grey one, the segment brings more than its share of revenue.".into(),
+        source: "segment_summary".into(),
+        svg: chart.svg("segments", "Segment sizes and revenue shares"),
+        total_rows: total,
+        cap_note: (total > rows.len()).then(|| format!("the first {} of {total} segments, in segment order", rows.len())),
+        rows,
+    }))
+}
+
+/// Lapse buckets: customers and their revenue per bucket of days since the last purchase.
+fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
+    let cols = t.columns("customers")?;
+    if !["lapse_bucket", "lapse_bucket_order", "monetary"].iter().all(|c| cols.iter().any(|x| x == c)) {
+        return Ok(None);
+    }
+    let lf = t.scan("customers")?.expect("has customers");
+    let df = t.collect(
+        "customers",
+        lf.group_by([col("lapse_bucket_order"), col("lapse_bucket")])
+            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("monetary", decimals).alias("revenue")])
+            .sort(["lapse_bucket_order"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    let chart = svg::BarChart {
+        categories: rows.iter().map(|r| text(r, "lapse_bucket")).collect(),
+        bars: vec![svg::Bars {
+            name: "customers".into(),
+            values: rows.iter().map(|r| num(r, "customers")).collect(),
+            color: svg::BLUE,
+            titles: rows
+                .iter()
+                .map(|r| format!("{} days: {} customers, revenue {}", text(r, "lapse_bucket"), text(r, "customers"), svg::thousands(num(r, "revenue"), decimals as usize)))
+                .collect(),
+        }],
+        line: None,
+        x_label: "days since the last purchase".into(),
+        y_label: "customers".into(),
+        y_fmt: svg::short,
+        value_labels: true,
+        height: 300.0,
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "lapse_buckets",
+        title: "Lapse: days since the last purchase".into(),
+        guide: "Customers by how long ago they last bought; the right-hand bars are the win-back list.".into(),
+        source: "customers (grouped by lapse_bucket)".into(),
+        svg: chart.svg("lapse_buckets", "Customers per lapse bucket"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// The strongest pairs by lift (each unordered pair once), with their support.
+fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
+    let cols = t.columns("top_pairs")?;
+    if cols.is_empty() {
+        return Ok(None);
+    }
+    let named = cols.iter().any(|c| c == "name") && cols.iter().any(|c| c == "partner_name");
+    let mut select = vec![col("product_id"), col("partner_id")];
+    if named {
+        select.extend([col("name"), col("partner_name")]);
+    }
+    select.extend([col("pair_orders"), col("support"), col("lift")]);
+    let lf = t.scan("top_pairs")?.expect("has top_pairs");
+    let sorted = lf.select(select).sort(
+        ["lift", "pair_orders", "product_id", "partner_id"],
+        SortMultipleOptions::default().with_order_descending_multi([true, true, false, false]).with_nulls_last(true),
+    );
+    let total_lf = t.scan("top_pairs")?.expect("has top_pairs").select([len().cast(DataType::Int64).alias("n")]);
+    let total_rows = t.collect("top_pairs", total_lf)?.column("n")?.i64()?.get(0).unwrap_or(0);
+    // Each pair appears once per product that ranks it: twice at most. 2 × the cap plus ties is
+    // enough to find the first TOP_PAIRS distinct pairs.
+    let df = t.collect("top_pairs", sorted.limit((TOP_PAIRS * 2 + 2) as IdxSize))?;
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<Map<String, Value>> = rows(&df)
+        .into_iter()
+        .filter(|r| {
+            let (a, b) = (r["product_id"].to_string(), r["partner_id"].to_string());
+            seen.insert(if a <= b { (a, b) } else { (b, a) })
+        })
+        .take(TOP_PAIRS)
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let label = |r: &Map<String, Value>, id: &str, name: &str| -> String {
+        let id_text = text(r, id);
+        match r.get(name).and_then(Value::as_str) {
+            Some(n) if named => n.trim().to_string(),
+            _ => id_text,
+        }
+    };
+    let chart = svg::HBarChart {
+        labels: rows.iter().map(|r| format!("{} + {}", svg::clip(&label(r, "product_id", "name"), 20), svg::clip(&label(r, "partner_id", "partner_name"), 20))).collect(),
+        bars: vec![svg::Bars {
+            name: "lift".into(),
+            values: rows.iter().map(|r| num(r, "lift")).collect(),
+            color: svg::GREEN,
+            titles: rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} ({}) + {} ({}): lift {:.2}, in {} orders, support {}",
+                        label(r, "product_id", "name"),
+                        text(r, "product_id"),
+                        label(r, "partner_id", "partner_name"),
+                        text(r, "partner_id"),
+                        num(r, "lift"),
+                        text(r, "pair_orders"),
+                        svg::pct(num(r, "support"))
+                    )
+                })
+                .collect(),
+        }],
+        x_label: "lift (1 = bought together as often as chance)".into(),
+        x_fmt: |v| format!("{v:.1}"),
+        notes: rows.iter().map(|r| format!("{} orders · {:.2} %", svg::short(num(r, "pair_orders")), num(r, "support") * 100.0)).collect(),
+        label_width: 250.0,
+    };
+    let shown = rows.len();
+    Ok(Some(Chart {
+        id: "top_pairs",
+        title: "Bought together: the strongest pairs".into(),
+        guide: "Lift: how many times more often the two are in one order than chance would put them; right: the orders holding both, and their share of all orders (support).".into(),
+        source: "top_pairs".into(),
+        svg: chart.svg("top_pairs", "Strongest product pairs by lift"),
+        rows,
+        total_rows: total_rows as usize,
+        cap_note: Some(format!("the {shown} pairs of highest lift among the {total_rows} rows of top_pairs (pairs in at least 5 orders)")),
+    }))
+}
+
+/// The CLV distribution: customers, total and average CLV per CLV decile.
+fn clv_deciles(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
+    let cols = t.columns("clv")?;
+    if !["clv", "clv_decile"].iter().all(|c| cols.iter().any(|x| x == c)) {
+        return Ok(None);
+    }
+    let lf = t.scan("clv")?.expect("has clv");
+    let df = t.collect(
+        "clv",
+        lf.filter(col("clv_decile").is_not_null())
+            .group_by([col("clv_decile")])
+            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("clv", decimals), col("clv").min().alias("min_clv"), col("clv").max().alias("max_clv")])
+            .sort(["clv_decile"], Default::default()),
+    )?;
+    let mut rows = rows(&df);
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    for r in rows.iter_mut() {
+        let avg = num(r, "clv") / num(r, "customers");
+        r.insert("avg_clv".into(), Value::from(avg));
+    }
+    let chart = svg::BarChart {
+        categories: rows.iter().map(|r| text(r, "clv_decile")).collect(),
+        bars: vec![svg::Bars {
+            name: "average CLV per customer".into(),
+            values: rows.iter().map(|r| num(r, "avg_clv")).collect(),
+            color: svg::BLUE,
+            titles: rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "CLV decile {}: {} customers, CLV {} to {}, total {}",
+                        text(r, "clv_decile"),
+                        text(r, "customers"),
+                        svg::thousands(num(r, "min_clv"), 2),
+                        svg::thousands(num(r, "max_clv"), 2),
+                        svg::thousands(num(r, "clv"), 2)
+                    )
+                })
+                .collect(),
+        }],
+        line: None,
+        x_label: "CLV decile (1 = the most valuable tenth)".into(),
+        y_label: "average CLV (money units)".into(),
+        y_fmt: svg::short,
+        value_labels: true,
+        height: 300.0,
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "clv_deciles",
+        title: "Customer lifetime value by decile".into(),
+        guide: "Expected value of each tenth of customers over the CLV horizon; a steep drop after decile 1 means a few customers carry the future too.".into(),
+        source: "clv (grouped by clv_decile)".into(),
+        svg: chart.svg("clv_deciles", "Average CLV per CLV decile"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// P(alive) against recency: the average P(alive) of customers per band of recency days.
+fn p_alive_by_recency(t: &Tables) -> Result<Option<Chart>> {
+    let cols = t.columns("clv")?;
+    if !["p_alive", "recency_days"].iter().all(|c| cols.iter().any(|x| x == c)) {
+        return Ok(None);
+    }
+    let lf = t.scan("clv")?.expect("has clv").filter(col("p_alive").is_not_null().and(col("recency_days").is_not_null()));
+    let max = t.collect("clv", lf.clone().select([col("recency_days").max().cast(DataType::Int64).alias("m")]))?;
+    let Some(max) = max.column("m")?.i64()?.get(0) else { return Ok(None) };
+    let width = band_width(max);
+    let df = t.collect(
+        "clv",
+        lf.with_column((col("recency_days").cast(DataType::Int64) / lit(width) * lit(width)).alias("recency_from"))
+            .group_by([col("recency_from")])
+            .agg([len().cast(DataType::Int64).alias("customers"), col("p_alive").mean().alias("mean_p_alive")])
+            .with_column((col("recency_from") + lit(width - 1)).alias("recency_to"))
+            .select([col("recency_from"), col("recency_to"), col("customers"), col("mean_p_alive")])
+            .sort(["recency_from"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    let mid = |r: &Map<String, Value>| (num(r, "recency_from") + num(r, "recency_to")) / 2.0;
+    let x_max = rows.iter().map(|r| num(r, "recency_to")).fold(1.0f64, f64::max);
+    let xt = svg::ticks(0.0, x_max, 6);
+    let chart = svg::LineChart {
+        x_label: "recency: days since the last purchase".into(),
+        y_label: "average P(alive) (%)".into(),
+        x_range: (0.0, *xt.last().unwrap_or(&x_max)),
+        y_range: (0.0, 1.0),
+        x_ticks: xt.iter().map(|v| (*v, format!("{v:.0}"))).collect(),
+        y_fmt: |v| format!("{:.0}", v * 100.0),
+        series: vec![svg::Series {
+            name: format!("customers in bands of {width} days"),
+            points: rows.iter().map(|r| (mid(r), num(r, "mean_p_alive"))).collect(),
+            color: svg::BLUE,
+            dashed: false,
+            dots: Some(
+                rows.iter()
+                    .map(|r| format!("{}–{} days: {} customers, average P(alive) {}", text(r, "recency_from"), text(r, "recency_to"), text(r, "customers"), svg::pct(num(r, "mean_p_alive"))))
+                    .collect(),
+            ),
+        }],
+        marks: Vec::new(),
+        height: 320.0,
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "p_alive_recency",
+        title: "Still a customer? P(alive) against recency".into(),
+        guide: "The BG/NBD model's chance that a customer still buys, averaged per band of days since their last purchase; where it falls below 50 %, win-back starts.".into(),
+        source: "clv (grouped by bands of recency_days)".into(),
+        svg: chart.svg("p_alive_recency", "Average P(alive) by recency"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// The width in days of the recency bands: a round number giving about [`RECENCY_BANDS`] bands.
+pub fn band_width(max_recency: i64) -> i64 {
+    let raw = (max_recency + 1) as f64 / RECENCY_BANDS as f64;
+    if raw <= 1.0 {
+        return 1;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    step.round().max(1.0) as i64
+}
+
+/// Cohort retention: the share of each cohort active per period, latest cohorts, first periods.
+fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
+    let Some(lf) = t.scan("cohorts")? else { return Ok(None) };
+    let cohorts = t.collect("cohorts", lf.clone().select([col("cohort").unique().sort(Default::default())]))?;
+    let all: Vec<Value> = rows(&cohorts).into_iter().map(|r| r["cohort"].clone()).collect();
+    if all.is_empty() {
+        return Ok(None);
+    }
+    let keep: Vec<String> = all.iter().skip(all.len().saturating_sub(COHORTS)).map(|v| v.as_str().unwrap_or_default().to_string()).collect();
+    let first = keep[0].clone();
+    let total_lf = lf.clone().select([len().cast(DataType::Int64).alias("n")]);
+    let total = t.collect("cohorts", total_lf)?.column("n")?.i64()?.get(0).unwrap_or(0) as usize;
+    let first_date = chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").map_err(|e| unreadable(&t.path("cohorts"), e))?;
+    let df = t.collect(
+        "cohorts",
+        lf.filter(col("cohort").gt_eq(lit(first_date)).and(col("period_index").lt_eq(lit(PERIODS))))
+            .select([col("cohort"), col("period_index"), col("cohort_customers"), col("active_customers"), col("retention")])
+            .sort(["cohort", "period_index"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    let max_period = rows.iter().map(|r| num(r, "period_index") as i64).max().unwrap_or(0);
+    let periods: Vec<i64> = (0..=max_period).collect();
+    let find = |c: &str, p: i64| rows.iter().find(|r| r["cohort"].as_str() == Some(c) && r["period_index"].as_i64() == Some(p));
+    let size = |c: &str| rows.iter().find(|r| r["cohort"].as_str() == Some(c)).map(|r| text(r, "cohort_customers")).unwrap_or_default();
+    let chart = svg::Heatmap {
+        rows: keep.iter().map(|c| format!("{c} ({})", size(c))).collect(),
+        cols: periods.iter().map(|p| p.to_string()).collect(),
+        values: keep.iter().map(|c| periods.iter().map(|p| find(c, *p).map(|r| num(r, "retention"))).collect()).collect(),
+        texts: keep.iter().map(|c| periods.iter().map(|p| find(c, *p).map(|r| format!("{:.0}", num(r, "retention") * 100.0)).unwrap_or_default()).collect()).collect(),
+        titles: keep
+            .iter()
+            .map(|c| {
+                periods
+                    .iter()
+                    .map(|p| match find(c, *p) {
+                        Some(r) => format!("cohort {c}, period {p}: {} of {} active ({})", text(r, "active_customers"), text(r, "cohort_customers"), svg::pct(num(r, "retention"))),
+                        None => format!("cohort {c}, period {p}: not reached yet"),
+                    })
+                    .collect()
+            })
+            .collect(),
+        x_label: "periods since the first purchase (retention, %)".into(),
+        y_label: "cohort: first purchase period (customers)".into(),
+        row_label_width: 120.0,
+        legend: "share of the cohort active".into(),
+    };
+    let shown = rows.len();
+    Ok(Some(Chart {
+        id: "cohort_retention",
+        title: "Cohort retention".into(),
+        guide: "Each row is the customers who first bought in one period; each cell the share of them buying again n periods later. Read down a column to see whether newer cohorts stay longer.".into(),
+        source: "cohorts".into(),
+        svg: chart.svg("cohort_retention", "Cohort retention heatmap"),
+        cap_note: (shown < total).then(|| format!("the latest {} of {} cohorts, periods 0 to {PERIODS}", keep.len(), all.len())),
+        rows,
+        total_rows: total,
+    }))
+}
+
+/// Segment movement between two snapshots: customers per (from, to) segment.
+fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
+    let Some(lf) = t.scan("segment_migration")? else { return Ok(None) };
+    let df = t.collect(
+        "segment_migration",
+        lf.select([col("from_as_of"), col("to_as_of"), col("from_segment"), col("to_segment"), col("customers")])
+            .sort(["from_segment", "to_segment"], Default::default()),
+    )?;
+    let rows = rows(&df);
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    // Segment order from the descriptions when present; `new` first, `gone` last, others by name.
+    let mut order: Vec<String> = Vec::new();
+    if let Some(d) = t.scan("segment_descriptions")? {
+        let d = t.collect("segment_descriptions", d.select([col("segment"), col("segment_order")]).sort(["segment_order"], Default::default()))?;
+        order = self::rows(&d).iter().map(|r| text(r, "segment")).collect();
+    }
+    let rank = |s: &str| -> (usize, String) {
+        match s {
+            "new" => (0, String::new()),
+            "gone" => (usize::MAX, String::new()),
+            _ => (order.iter().position(|o| o == s).map_or(usize::MAX - 1, |p| p + 1), s.to_string()),
+        }
+    };
+    let mut from: Vec<String> = rows.iter().map(|r| text(r, "from_segment")).collect();
+    let mut to: Vec<String> = rows.iter().map(|r| text(r, "to_segment")).collect();
+    for v in [&mut from, &mut to] {
+        v.sort_by_key(|s| rank(s));
+        v.dedup();
+    }
+    let find = |f: &str, t: &str| rows.iter().find(|r| r["from_segment"].as_str() == Some(f) && r["to_segment"].as_str() == Some(t));
+    let chart = svg::Heatmap {
+        rows: from.clone(),
+        cols: to.clone(),
+        values: from.iter().map(|f| to.iter().map(|s| find(f, s).map(|r| num(r, "customers"))).collect()).collect(),
+        texts: from.iter().map(|f| to.iter().map(|s| find(f, s).map(|r| svg::short(num(r, "customers"))).unwrap_or_default()).collect()).collect(),
+        titles: from.iter().map(|f| to.iter().map(|s| format!("{f} → {s}: {} customers", find(f, s).map(|r| text(r, "customers")).unwrap_or_else(|| "0".into()))).collect()).collect(),
+        x_label: format!("segment on {} →", text(&rows[0], "to_as_of")),
+        y_label: format!("segment on {}", text(&rows[0], "from_as_of")),
+        row_label_width: 130.0,
+        legend: "customers who moved so".into(),
+    };
+    let n = rows.len();
+    Ok(Some(Chart {
+        id: "segment_movement",
+        title: "Segment movement between snapshots".into(),
+        guide: "Rows: the segment a customer was in at the earlier snapshot; columns: where they are now. The diagonal stayed; `new` and `gone` joined or left.".into(),
+        source: "segment_migration".into(),
+        svg: chart.svg("segment_movement", "Customers moving between segments"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }))
+}
+
+/// The KPIs of every partition as lines (customers, revenue, repeat rate, active in the window).
+fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
+    let keep = ["as_of", "customers", "revenue", "repeat_rate", "window_active", "window_revenue"];
+    let rows: Vec<Map<String, Value>> =
+        kpis.into_iter().map(|r| r.into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect()).collect();
+    let dates: Vec<chrono::NaiveDate> =
+        rows.iter().map(|r| chrono::NaiveDate::parse_from_str(&text(r, "as_of"), "%Y-%m-%d").unwrap_or_default()).collect();
+    let day = |d: &chrono::NaiveDate| (*d - dates[0]).num_days() as f64;
+    let span = dates.last().map(day).unwrap_or(1.0).max(1.0);
+    let tick_every = (dates.len() as f64 / 6.0).ceil().max(1.0) as usize;
+    let x_ticks: Vec<(f64, String)> = dates.iter().enumerate().filter(|(i, _)| i % tick_every == 0).map(|(_, d)| (day(d), d.to_string())).collect();
+    // Each KPI as an index of its first value would hide units; so two panels: counts and money.
+    let series = |key: &str, name: &str, color: &'static str| -> svg::Series {
+        svg::Series {
+            name: name.into(),
+            points: rows.iter().zip(&dates).map(|(r, d)| (day(d), num(r, key))).collect(),
+            color,
+            dashed: false,
+            dots: Some(rows.iter().map(|r| format!("{}: {name} {}", text(r, "as_of"), svg::thousands(num(r, key), if key.contains("revenue") { 2 } else { 0 }))).collect()),
+        }
+    };
+    let max_of = |keys: &[&str]| keys.iter().flat_map(|k| rows.iter().map(|r| num(r, k))).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    let counts = svg::LineChart {
+        x_label: "as-of date of the snapshot".into(),
+        y_label: "customers".into(),
+        x_range: (0.0, span),
+        y_range: (0.0, max_of(&["customers", "window_active"]).max(1.0)),
+        x_ticks: x_ticks.clone(),
+        y_fmt: svg::short,
+        series: vec![series("customers", "customers", svg::BLUE), series("window_active", "active in the window", svg::ORANGE)],
+        marks: Vec::new(),
+        height: 280.0,
+    };
+    let money = svg::LineChart {
+        x_label: "as-of date of the snapshot".into(),
+        y_label: "revenue (money units)".into(),
+        x_range: (0.0, span),
+        y_range: (0.0, max_of(&["revenue", "window_revenue"]).max(1.0)),
+        x_ticks,
+        y_fmt: svg::short,
+        series: vec![series("revenue", "revenue, all history", svg::BLUE), series("window_revenue", "revenue in the window", svg::ORANGE)],
+        marks: Vec::new(),
+        height: 280.0,
+    };
+    let n = rows.len();
+    Chart {
+        id: "kpis",
+        title: "KPIs over the snapshots".into(),
+        guide: "One point per as_of partition: customers and revenue to date (blue) and within the KPI window (orange).".into(),
+        source: "kpis (every as_of partition)".into(),
+        svg: counts.svg("kpis", "Customers per snapshot") + &money.svg("kpis_revenue", "Revenue per snapshot"),
+        rows,
+        total_rows: n,
+        cap_note: None,
+    }
+}

@@ -1,0 +1,522 @@
+//! The report's charts as inline SVG, drawn from aggregated rows: no script, no font file and no
+//! network, so the page renders the same in a browser, a mail client's preview and a PDF printer.
+//!
+//! Four shapes cover every chart of the report: lines over numbers ([`LineChart`]), vertical bars
+//! with an optional line on the same axis ([`BarChart`]), horizontal bars ([`HBarChart`]) and a
+//! heatmap ([`Heatmap`]). Each draws into a fixed 640-unit-wide view box that the page scales.
+
+use std::fmt::Write as _;
+
+/// The width of every chart's view box; the page scales it to its column.
+pub const WIDTH: f64 = 640.0;
+
+/// Colours: a blue for the main series, an orange for the second, a grey for references.
+pub const BLUE: &str = "#2f6fb3";
+pub const ORANGE: &str = "#e07b29";
+pub const GREEN: &str = "#3c9d5d";
+pub const RED: &str = "#c8423b";
+pub const GREY: &str = "#8a8f98";
+
+/// Text escaped for SVG and HTML (element content and attribute values).
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A label cut to `max` characters (with an ellipsis), so long product names keep the layout.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// A number with thousands separators and `decimals` places: `1,234,567.89`.
+pub fn thousands(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(a, b)| (a, Some(b)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if v < 0.0 && out.chars().any(|c| c != '0' && c != '.' && c != ',') {
+        out.insert(0, '−');
+    }
+    out
+}
+
+/// A number in short form for axes and cells: `950`, `12.3k`, `4.56M`, `1.2B`.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    let (x, unit) = if a >= 1e9 {
+        (v / 1e9, "B")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        return if (v - v.round()).abs() < 1e-9 { thousands(v, 0) } else { thousands(v, if a >= 100.0 { 0 } else { 2 }) };
+    };
+    let digits = if x.abs() >= 100.0 { 0 } else if x.abs() >= 10.0 { 1 } else { 2 };
+    format!("{:.*}{unit}", digits, x).replace('-', "−")
+}
+
+/// A share (0..1) as a percentage: `12.3 %`.
+pub fn pct(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    format!("{:.1} %", v * 100.0)
+}
+
+/// Round tick positions covering `0..=max` (or `min..=max`): about `n` steps of 1, 2 or 5 × 10^k.
+pub fn ticks(min: f64, max: f64, n: usize) -> Vec<f64> {
+    let span = (max - min).max(f64::MIN_POSITIVE);
+    let raw = span / n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (min / step).floor() * step;
+    let mut out = Vec::new();
+    let mut t = first;
+    while t <= max + step * 1e-9 {
+        if t >= min - step * 1e-9 {
+            out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        }
+        t += step;
+    }
+    if out.last().is_none_or(|l| *l < max - step * 1e-9) {
+        out.push(t);
+    }
+    out
+}
+
+/// One SVG picture being drawn.
+pub struct Svg {
+    h: f64,
+    body: String,
+}
+
+impl Svg {
+    pub fn new(h: f64) -> Svg {
+        Svg { h, body: String::new() }
+    }
+
+    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, title: Option<&str>) {
+        let _ = write!(self.body, r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}""#, w.max(0.0), h.max(0.0));
+        match title {
+            Some(t) => {
+                let _ = write!(self.body, "><title>{}</title></rect>", esc(t));
+            }
+            None => self.body.push_str("/>"),
+        }
+    }
+
+    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), stroke: &str, width: f64, dashed: bool) {
+        let dash = if dashed { r#" stroke-dasharray="5 4""# } else { "" };
+        let _ = write!(
+            self.body,
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#
+        );
+    }
+
+    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dashed: bool) {
+        let pts: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let dash = if dashed { r#" stroke-dasharray="5 4""# } else { "" };
+        let _ = write!(
+            self.body,
+            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#,
+            pts.join(" ")
+        );
+    }
+
+    pub fn circle(&mut self, (x, y): (f64, f64), r: f64, fill: &str, title: Option<&str>) {
+        let _ = write!(self.body, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{fill}""#);
+        match title {
+            Some(t) => {
+                let _ = write!(self.body, "><title>{}</title></circle>", esc(t));
+            }
+            None => self.body.push_str("/>"),
+        }
+    }
+
+    /// Text at (x, y); `anchor` is start, middle or end; `size` in view-box units.
+    pub fn text(&mut self, (x, y): (f64, f64), s: &str, anchor: &str, size: f64, fill: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">{}</text>"#,
+            esc(s)
+        );
+    }
+
+    /// Text turned a quarter left (a y-axis label), centred on (x, y).
+    pub fn vtext(&mut self, (x, y): (f64, f64), s: &str, size: f64) {
+        let _ = write!(
+            self.body,
+            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="middle" font-size="{size}" fill="#333" transform="rotate(-90 {x:.1} {y:.1})">{}</text>"##,
+            esc(s)
+        );
+    }
+
+    /// The finished `<svg>`: scales to its container's width, keeps its aspect.
+    pub fn finish(self, id: &str, label: &str) -> String {
+        format!(
+            r#"<svg class="chart" data-chart="{id}" viewBox="0 0 {WIDTH} {h}" width="100%" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif">{body}</svg>"#,
+            h = self.h,
+            label = esc(label),
+            body = self.body
+        )
+    }
+}
+
+/// The plot area inside a chart's margins.
+#[derive(Clone, Copy)]
+struct Plot {
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+}
+
+impl Plot {
+    fn x(&self, v: f64, (min, max): (f64, f64)) -> f64 {
+        self.left + (v - min) / (max - min).max(f64::MIN_POSITIVE) * (self.right - self.left)
+    }
+    fn y(&self, v: f64, (min, max): (f64, f64)) -> f64 {
+        self.bottom - (v - min) / (max - min).max(f64::MIN_POSITIVE) * (self.bottom - self.top)
+    }
+}
+
+/// A horizontal grid with labelled ticks on the left, and the axis titles.
+fn y_grid(svg: &mut Svg, p: Plot, range: (f64, f64), ticks: &[f64], fmt: &dyn Fn(f64) -> String, label: &str) {
+    for &t in ticks {
+        let y = p.y(t, range);
+        svg.line((p.left, y), (p.right, y), "#e3e6ea", 1.0, false);
+        svg.text((p.left - 6.0, y + 4.0), &fmt(t), "end", 11.0, "#555");
+    }
+    svg.line((p.left, p.bottom), (p.right, p.bottom), "#999", 1.0, false);
+    svg.vtext((14.0, (p.top + p.bottom) / 2.0), label, 12.0);
+}
+
+fn x_title(svg: &mut Svg, p: Plot, label: &str) {
+    svg.text(((p.left + p.right) / 2.0, svg.h - 8.0), label, "middle", 12.0, "#333");
+}
+
+/// A legend row above the plot: coloured swatches and names.
+fn legend(svg: &mut Svg, items: &[(&str, &str, bool)], x0: f64) {
+    let mut x = x0;
+    for (name, color, dashed) in items {
+        if *dashed {
+            svg.line((x, 12.0), (x + 18.0, 12.0), color, 2.0, true);
+        } else {
+            svg.rect(x, 6.0, 18.0, 12.0, color, None);
+        }
+        svg.text((x + 24.0, 16.0), name, "start", 11.0, "#333");
+        x += 34.0 + 6.5 * name.chars().count() as f64;
+    }
+}
+
+/// One line of a [`LineChart`].
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: &'static str,
+    pub dashed: bool,
+    /// A dot on every point, with this hover text per point.
+    pub dots: Option<Vec<String>>,
+}
+
+/// A point marked with a ring and a label.
+pub struct Mark {
+    pub at: (f64, f64),
+    pub label: String,
+    pub color: &'static str,
+}
+
+/// Lines over a numeric x axis.
+pub struct LineChart {
+    pub x_label: String,
+    pub y_label: String,
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    pub x_ticks: Vec<(f64, String)>,
+    pub y_fmt: fn(f64) -> String,
+    pub series: Vec<Series>,
+    pub marks: Vec<Mark>,
+    pub height: f64,
+}
+
+impl LineChart {
+    pub fn svg(&self, id: &str, label: &str) -> String {
+        let mut svg = Svg::new(self.height);
+        let p = Plot { left: 64.0, top: 30.0, right: WIDTH - 18.0, bottom: self.height - 44.0 };
+        let yt = ticks(self.y_range.0, self.y_range.1, 5);
+        let y_range = (self.y_range.0, yt.last().copied().unwrap_or(self.y_range.1).max(self.y_range.1));
+        y_grid(&mut svg, p, y_range, &yt, &|v| (self.y_fmt)(v), &self.y_label);
+        for (x, t) in &self.x_ticks {
+            let px = p.x(*x, self.x_range);
+            svg.line((px, p.bottom), (px, p.bottom + 4.0), "#999", 1.0, false);
+            svg.text((px, p.bottom + 17.0), t, "middle", 11.0, "#555");
+        }
+        x_title(&mut svg, p, &self.x_label);
+        for s in &self.series {
+            let pts: Vec<(f64, f64)> = s.points.iter().map(|(x, y)| (p.x(*x, self.x_range), p.y(*y, y_range))).collect();
+            svg.polyline(&pts, s.color, if s.dashed { 1.5 } else { 2.5 }, s.dashed);
+            if let Some(titles) = &s.dots {
+                for (pt, t) in pts.iter().zip(titles) {
+                    svg.circle(*pt, 3.5, s.color, Some(t));
+                }
+            }
+        }
+        for m in &self.marks {
+            let at = (p.x(m.at.0, self.x_range), p.y(m.at.1, y_range));
+            svg.line((at.0, p.bottom), at, m.color, 1.0, true);
+            svg.line((p.left, at.1), at, m.color, 1.0, true);
+            svg.circle(at, 5.0, m.color, Some(&m.label));
+            let right = at.0 > (p.left + p.right) / 2.0;
+            svg.text((at.0 + if right { -9.0 } else { 9.0 }, at.1 + 16.0), &m.label, if right { "end" } else { "start" }, 11.5, m.color);
+        }
+        let items: Vec<(&str, &str, bool)> = self.series.iter().map(|s| (s.name.as_str(), s.color, s.dashed)).collect();
+        legend(&mut svg, &items, p.left);
+        svg.finish(id, label)
+    }
+}
+
+/// One series of bars.
+pub struct Bars {
+    pub name: String,
+    pub values: Vec<f64>,
+    pub color: &'static str,
+    pub titles: Vec<String>,
+}
+
+/// Vertical bars per category (side by side when several series), with an optional line on the
+/// same axis (e.g. a cumulative share over per-decile shares).
+pub struct BarChart {
+    pub categories: Vec<String>,
+    pub bars: Vec<Bars>,
+    pub line: Option<Bars>,
+    pub x_label: String,
+    pub y_label: String,
+    pub y_fmt: fn(f64) -> String,
+    /// Value printed above each bar of the first series.
+    pub value_labels: bool,
+    pub height: f64,
+}
+
+impl BarChart {
+    pub fn svg(&self, id: &str, label: &str) -> String {
+        let mut svg = Svg::new(self.height);
+        let p = Plot { left: 64.0, top: 30.0, right: WIDTH - 18.0, bottom: self.height - 44.0 };
+        let max = self
+            .bars
+            .iter()
+            .chain(self.line.iter())
+            .flat_map(|b| b.values.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max);
+        let yt = ticks(0.0, if max > 0.0 { max } else { 1.0 }, 5);
+        let range = (0.0, *yt.last().unwrap_or(&1.0));
+        y_grid(&mut svg, p, range, &yt, &|v| (self.y_fmt)(v), &self.y_label);
+        let n = self.categories.len().max(1) as f64;
+        let slot = (p.right - p.left) / n;
+        let group = slot * 0.78;
+        let bw = group / self.bars.len().max(1) as f64;
+        for (i, cat) in self.categories.iter().enumerate() {
+            let x0 = p.left + slot * i as f64 + (slot - group) / 2.0;
+            for (j, b) in self.bars.iter().enumerate() {
+                let v = b.values.get(i).copied().unwrap_or(0.0).max(0.0);
+                let y = p.y(v, range);
+                svg.rect(x0 + bw * j as f64, y, bw - 1.0, p.bottom - y, b.color, b.titles.get(i).map(String::as_str));
+                if self.value_labels && j == 0 && self.bars.len() == 1 {
+                    svg.text((x0 + bw / 2.0, y - 4.0), &(self.y_fmt)(v), "middle", 10.0, "#333");
+                }
+            }
+            let step = (self.categories.len() as f64 / 12.0).ceil().max(1.0) as usize;
+            if i % step == 0 {
+                svg.text((p.left + slot * (i as f64 + 0.5), p.bottom + 17.0), &clip(cat, 14), "middle", 11.0, "#555");
+            }
+        }
+        x_title(&mut svg, p, &self.x_label);
+        if let Some(l) = &self.line {
+            let pts: Vec<(f64, f64)> =
+                l.values.iter().enumerate().map(|(i, v)| (p.left + slot * (i as f64 + 0.5), p.y(*v, range))).collect();
+            svg.polyline(&pts, l.color, 2.5, false);
+            for (pt, t) in pts.iter().zip(&l.titles) {
+                svg.circle(*pt, 3.5, l.color, Some(t));
+            }
+        }
+        let mut items: Vec<(&str, &str, bool)> = self.bars.iter().map(|b| (b.name.as_str(), b.color, false)).collect();
+        if let Some(l) = &self.line {
+            items.push((l.name.as_str(), l.color, false));
+        }
+        legend(&mut svg, &items, p.left);
+        svg.finish(id, label)
+    }
+}
+
+/// Horizontal bars, one row per label (several series side by side), values written at the end.
+pub struct HBarChart {
+    pub labels: Vec<String>,
+    pub bars: Vec<Bars>,
+    pub x_label: String,
+    pub x_fmt: fn(f64) -> String,
+    /// Text after each row's bars (e.g. the support of a pair).
+    pub notes: Vec<String>,
+    /// Width kept for the labels.
+    pub label_width: f64,
+}
+
+impl HBarChart {
+    pub fn height(&self) -> f64 {
+        let row = 10.0 + 13.0 * self.bars.len() as f64;
+        30.0 + row * self.labels.len().max(1) as f64 + 46.0
+    }
+
+    pub fn svg(&self, id: &str, label: &str) -> String {
+        let h = self.height();
+        let mut svg = Svg::new(h);
+        let notes_w = if self.notes.is_empty() { 0.0 } else { 120.0 };
+        let p = Plot { left: self.label_width + 10.0, top: 30.0, right: WIDTH - 60.0 - notes_w, bottom: h - 46.0 };
+        let max = self.bars.iter().flat_map(|b| b.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+        let xt = ticks(0.0, if max > 0.0 { max } else { 1.0 }, 4);
+        let range = (0.0, *xt.last().unwrap_or(&1.0));
+        for &t in &xt {
+            let x = p.x(t, range);
+            svg.line((x, p.top), (x, p.bottom), "#e3e6ea", 1.0, false);
+            svg.text((x, p.bottom + 16.0), &(self.x_fmt)(t), "middle", 11.0, "#555");
+        }
+        svg.line((p.left, p.top), (p.left, p.bottom), "#999", 1.0, false);
+        let row = (p.bottom - p.top) / self.labels.len().max(1) as f64;
+        let bh = (row - 8.0) / self.bars.len().max(1) as f64;
+        for (i, l) in self.labels.iter().enumerate() {
+            let y0 = p.top + row * i as f64 + 4.0;
+            let chars = (self.label_width / 6.3) as usize;
+            svg.text((p.left - 8.0, y0 + row / 2.0), &clip(l, chars), "end", 11.5, "#222");
+            for (j, b) in self.bars.iter().enumerate() {
+                let v = b.values.get(i).copied().unwrap_or(0.0).max(0.0);
+                let x = p.x(v, range);
+                let y = y0 + bh * j as f64;
+                svg.rect(p.left, y, x - p.left, bh - 1.0, b.color, b.titles.get(i).map(String::as_str));
+                svg.text((x + 4.0, y + bh - 3.0), &(self.x_fmt)(v), "start", 10.0, "#333");
+            }
+            if let Some(n) = self.notes.get(i) {
+                svg.text((WIDTH - 8.0, y0 + row / 2.0), n, "end", 10.5, "#555");
+            }
+        }
+        svg.text(((p.left + p.right) / 2.0, h - 8.0), &self.x_label, "middle", 12.0, "#333");
+        if self.bars.len() > 1 {
+            let items: Vec<(&str, &str, bool)> = self.bars.iter().map(|b| (b.name.as_str(), b.color, false)).collect();
+            legend(&mut svg, &items, p.left);
+        }
+        svg.finish(id, label)
+    }
+}
+
+/// A grid of cells coloured by value (darker is more), with a text in each cell.
+pub struct Heatmap {
+    pub rows: Vec<String>,
+    pub cols: Vec<String>,
+    /// values[row][col]; None is an empty cell.
+    pub values: Vec<Vec<Option<f64>>>,
+    pub texts: Vec<Vec<String>>,
+    pub titles: Vec<Vec<String>>,
+    pub x_label: String,
+    pub y_label: String,
+    pub row_label_width: f64,
+    pub legend: String,
+}
+
+impl Heatmap {
+    pub fn height(&self) -> f64 {
+        let cell = self.cell_height();
+        40.0 + cell * self.rows.len().max(1) as f64 + 52.0
+    }
+
+    fn cell_height(&self) -> f64 {
+        if self.rows.len() > 16 {
+            18.0
+        } else {
+            34.0
+        }
+    }
+
+    pub fn svg(&self, id: &str, label: &str) -> String {
+        let h = self.height();
+        let mut svg = Svg::new(h);
+        let left = 24.0 + self.row_label_width;
+        let p = Plot { left, top: 40.0, right: WIDTH - 12.0, bottom: h - 52.0 };
+        let max = self.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+        let cw = (p.right - p.left) / self.cols.len().max(1) as f64;
+        let ch = self.cell_height();
+        let font = if ch < 20.0 || cw < 34.0 { 8.5 } else { 10.5 };
+        let every = (self.cols.len() as f64 / 16.0).ceil().max(1.0) as usize;
+        for (j, c) in self.cols.iter().enumerate() {
+            if j % every == 0 {
+                svg.text((p.left + cw * (j as f64 + 0.5), p.top - 6.0), &clip(c, 12), "middle", 10.5, "#555");
+            }
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let y = p.top + ch * i as f64;
+            svg.text((p.left - 6.0, y + ch / 2.0 + 4.0), &clip(r, (self.row_label_width / 6.0) as usize), "end", 10.5, "#333");
+            for j in 0..self.cols.len() {
+                let x = p.left + cw * j as f64;
+                let v = self.values.get(i).and_then(|row| row.get(j)).copied().flatten();
+                let title = self.titles.get(i).and_then(|row| row.get(j)).map(String::as_str);
+                match v {
+                    Some(v) => {
+                        let t = if max > 0.0 { (v / max).clamp(0.0, 1.0) } else { 0.0 };
+                        svg.rect(x + 0.5, y + 0.5, cw - 1.0, ch - 1.0, &shade(t), title);
+                        if let Some(text) = self.texts.get(i).and_then(|row| row.get(j)) {
+                            if cw >= 22.0 {
+                                let fill = if t > 0.55 { "#fff" } else { "#222" };
+                                svg.text((x + cw / 2.0, y + ch / 2.0 + font / 2.5), text, "middle", font, fill);
+                            }
+                        }
+                    }
+                    None => svg.rect(x + 0.5, y + 0.5, cw - 1.0, ch - 1.0, "#f7f7f7", title),
+                }
+            }
+        }
+        svg.text(((p.left + p.right) / 2.0, p.top - 22.0), &self.x_label, "middle", 12.0, "#333");
+        svg.vtext((12.0, (p.top + p.bottom) / 2.0), &self.y_label, 12.0);
+        // The colour scale under the grid.
+        let lx = p.left;
+        let ly = p.bottom + 14.0;
+        for k in 0..10 {
+            svg.rect(lx + 16.0 * k as f64, ly, 16.0, 10.0, &shade(k as f64 / 9.0), None);
+        }
+        svg.text((lx + 168.0, ly + 9.0), &format!("{} (0 to {})", self.legend, short(max)), "start", 11.0, "#555");
+        svg.finish(id, label)
+    }
+}
+
+/// The heatmap colour for t in 0..1: from a pale blue-grey to a deep blue.
+pub fn shade(t: f64) -> String {
+    let (a, b) = ((239.0, 243.0, 248.0), (23.0, 70.0, 140.0));
+    let mix = |x: f64, y: f64| (x + (y - x) * t.clamp(0.0, 1.0)).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
