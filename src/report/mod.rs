@@ -510,8 +510,8 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
                     .collect()
             })
             .collect(),
-        x_label: "frequency score F (higher: more orders) →".into(),
-        y_label: "recency score R (higher: bought more recently)".into(),
+        x_label: "frequency score F →".into(),
+        y_label: "recency score R".into(),
         row_label_width: 40.0,
         legend: "customers per cell".into(),
     };
@@ -519,7 +519,7 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
     Ok(Some(Chart {
         id: "rf_heatmap",
         title: "Recency × frequency".into(),
-        guide: "Each cell: customers · their revenue. Top right are the best customers; bottom left the ones slipping away.".into(),
+        guide: "Each cell: customers · their revenue. Higher R: bought more recently; higher F: more orders. Top right are the best customers, bottom left the ones slipping away.".into(),
         source: "customers (grouped by r_score, f_score)".into(),
         svg: chart.svg("rf_heatmap", "Customers and revenue per recency and frequency score"),
         rows,

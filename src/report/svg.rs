@@ -453,7 +453,25 @@ pub struct Heatmap {
 impl Heatmap {
     pub fn height(&self) -> f64 {
         let cell = self.cell_height();
-        40.0 + cell * self.rows.len().max(1) as f64 + 52.0
+        self.top() + cell * self.rows.len().max(1) as f64 + 52.0
+    }
+
+    fn col_width(&self) -> f64 {
+        (WIDTH - 12.0 - 24.0 - self.row_label_width) / self.cols.len().max(1) as f64
+    }
+
+    /// Column labels too wide for their cells are turned 40° (they then need room above the grid).
+    fn rotated(&self) -> bool {
+        self.cols.iter().any(|c| c.chars().count().min(16) as f64 * 6.2 > self.col_width())
+    }
+
+    fn top(&self) -> f64 {
+        if self.rotated() {
+            let longest = self.cols.iter().map(|c| c.chars().count().min(16)).max().unwrap_or(0) as f64;
+            40.0 + longest * 6.2 * 0.64
+        } else {
+            40.0
+        }
     }
 
     fn cell_height(&self) -> f64 {
@@ -468,14 +486,22 @@ impl Heatmap {
         let h = self.height();
         let mut svg = Svg::new(h);
         let left = 24.0 + self.row_label_width;
-        let p = Plot { left, top: 40.0, right: WIDTH - 12.0, bottom: h - 52.0 };
+        let p = Plot { left, top: self.top(), right: WIDTH - 12.0, bottom: h - 52.0 };
+        let rotated = self.rotated();
         let max = self.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).fold(0.0f64, f64::max);
         let cw = (p.right - p.left) / self.cols.len().max(1) as f64;
         let ch = self.cell_height();
         let font = if ch < 20.0 || cw < 34.0 { 8.5 } else { 10.5 };
         let every = (self.cols.len() as f64 / 16.0).ceil().max(1.0) as usize;
         for (j, c) in self.cols.iter().enumerate() {
-            if j % every == 0 {
+            if rotated {
+                let (x, y) = (p.left + cw * (j as f64 + 0.5) - 3.0, p.top - 6.0);
+                let _ = write!(
+                    svg.body,
+                    r##"<text x="{x:.1}" y="{y:.1}" text-anchor="start" font-size="10.5" fill="#555" transform="rotate(-40 {x:.1} {y:.1})">{}</text>"##,
+                    esc(&clip(c, 16))
+                );
+            } else if j % every == 0 {
                 svg.text((p.left + cw * (j as f64 + 0.5), p.top - 6.0), &clip(c, 12), "middle", 10.5, "#555");
             }
         }
@@ -501,7 +527,7 @@ impl Heatmap {
                 }
             }
         }
-        svg.text(((p.left + p.right) / 2.0, p.top - 22.0), &self.x_label, "middle", 12.0, "#333");
+        svg.text(((p.left + p.right) / 2.0, 16.0), &self.x_label, "middle", 12.0, "#333");
         svg.vtext((12.0, (p.top + p.bottom) / 2.0), &self.y_label, 12.0);
         // The colour scale under the grid.
         let lx = p.left;

@@ -20,6 +20,7 @@ mod patterns;
 mod properties;
 mod publish;
 mod queries;
+mod report;
 mod scheduler;
 mod scores;
 mod snapshots;

@@ -1,0 +1,502 @@
+//! Issue 16: `evergreen report`, one self-contained HTML page. The embedded JSON is checked value by
+//! value against the Parquet tables (each expected value recomputed here from the table's rows with
+//! plain loops), the page is opened in a real headless Chromium (screenshot, console, chart sizes,
+//! print to PDF), and the refusals leave nothing behind.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use polars::prelude::*;
+use serde_json::Value;
+
+fn ok(o: std::process::Output) -> std::process::Output {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+/// `evergreen run` of the transactions sample (with CLV) into `dir/NAME`.
+fn sample_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    ok(bin().args(["run", "-q", "-i", "data-samples/transactions.parquet", "-o"]).arg(&out).args(extra).output().unwrap());
+    out
+}
+
+fn report(tables: &Path, page: &Path) -> std::process::Output {
+    bin().args(["report", "-q", "--tables"]).arg(tables).arg("--out").arg(page).output().unwrap()
+}
+
+/// The page's embedded JSON block.
+fn data(page: &Path) -> Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let open = r#"<script type="application/json" id="evergreen-data">"#;
+    let start = html.find(open).expect("the data block") + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).expect("the data block is JSON")
+}
+
+fn chart<'a>(d: &'a Value, id: &str) -> &'a Vec<Value> {
+    let c = d["charts"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no chart {id}"));
+    c["rows"].as_array().unwrap()
+}
+
+fn has_chart(d: &Value, id: &str) -> bool {
+    d["charts"].as_array().unwrap().iter().any(|c| c["id"] == id)
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{what}: page {a}, table {b}");
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+fn i(v: &Value) -> i64 {
+    v.as_i64().unwrap()
+}
+
+fn strings(df: &DataFrame, c: &str) -> Vec<String> {
+    let s = df.column(c).unwrap().cast(&DataType::String).unwrap();
+    s.str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
+
+/// Money summed in cents, as the tables' money is (two decimals).
+fn cents(v: f64) -> i64 {
+    (v * 100.0).round() as i64
+}
+
+#[test]
+fn issue16_every_charted_value_matches_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(dir.path(), "out", &["--clv"]);
+    let page = dir.path().join("report.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let t = |name: &str| read_parquet(&out.join(format!("{name}.parquet")));
+
+    // Headline: counts from the customers' own rows, money from kpis and monetary_deciles.
+    let customers = t("customers");
+    let kpis = t("kpis");
+    let h = &d["headline"];
+    assert_eq!(i(&h["customers"]), customers.height() as i64);
+    assert_eq!(i(&h["orders"]), ints(&kpis, "orders")[0]);
+    close(f(&h["revenue"]), floats(&kpis, "revenue")[0], "revenue");
+    let md = t("monetary_deciles");
+    close(f(&h["top10_revenue_share"]), floats(&md, "cumulative_revenue_share")[0], "top 10 %");
+    close(f(&h["top20_revenue_share"]), floats(&md, "cumulative_revenue_share")[1], "top 20 %");
+    let recency = ints(&customers, "recency_days");
+    let lapsed: Vec<(i64, i64)> = h["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
+    assert_eq!(lapsed.iter().map(|l| l.0).collect::<Vec<_>>(), vec![30, 60, 90, 120]);
+    for (days, n) in lapsed {
+        assert_eq!(n, recency.iter().filter(|r| **r > days).count() as i64, "lapsed over {days}");
+    }
+    assert_eq!(d["as_of"], "2025-01-19");
+    assert_eq!(i(&h["lines_read"]), 57527);
+
+    // Revenue concentration: purchase_deciles in decile order, and their running sums.
+    let pd = t("purchase_deciles");
+    let rows = chart(&d, "revenue_concentration");
+    assert_eq!(rows.len(), pd.height());
+    let (mut cc, mut cr) = (0.0, 0.0);
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(i(&r["decile"]), ints(&pd, "decile")[k]);
+        assert_eq!(i(&r["customers"]), ints(&pd, "customers")[k]);
+        close(f(&r["customer_share"]), floats(&pd, "customer_share")[k], "customer_share");
+        close(f(&r["revenue_share"]), floats(&pd, "revenue_share")[k], "revenue_share");
+        cc += floats(&pd, "customer_share")[k];
+        cr += floats(&pd, "revenue_share")[k];
+        close(f(&r["cumulative_customer_share"]), cc, "cumulative customers");
+        close(f(&r["cumulative_revenue_share"]), cr, "cumulative revenue");
+    }
+    assert!((cr - 1.0).abs() < 1e-9, "the curve ends at 100 %");
+
+    // Monetary deciles: the table's rows.
+    let rows = chart(&d, "monetary_deciles");
+    assert_eq!(rows.len(), 10);
+    for (k, r) in rows.iter().enumerate() {
+        for c in ["revenue", "revenue_share", "cumulative_revenue_share"] {
+            close(f(&r[c]), floats(&md, c)[k], c);
+        }
+        assert_eq!(i(&r["customers"]), ints(&md, "customers")[k]);
+    }
+
+    // R × F: every cell's customers and revenue, from the customers' rows.
+    let (rs, fs, money) = (ints(&customers, "r_score"), ints(&customers, "f_score"), floats(&customers, "monetary"));
+    let mut cells: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
+    for k in 0..customers.height() {
+        let e = cells.entry((rs[k], fs[k])).or_default();
+        e.0 += 1;
+        e.1 += cents(money[k]);
+    }
+    let rows = chart(&d, "rf_heatmap");
+    assert_eq!(rows.len(), cells.len());
+    for r in rows {
+        let (n, c) = cells[&(i(&r["r_score"]), i(&r["f_score"]))];
+        assert_eq!(i(&r["customers"]), n);
+        assert_eq!(cents(f(&r["revenue"])), c, "revenue of cell {r}");
+    }
+
+    // Segments: segment_summary in segment order.
+    let ss = t("segment_summary");
+    let mut order: Vec<usize> = (0..ss.height()).collect();
+    order.sort_by_key(|k| ints(&ss, "segment_order")[*k]);
+    let rows = chart(&d, "segments");
+    assert_eq!(rows.len(), ss.height());
+    for (r, k) in rows.iter().zip(order) {
+        assert_eq!(r["segment"].as_str().unwrap(), strings(&ss, "segment")[k]);
+        assert_eq!(i(&r["customers"]), ints(&ss, "customers")[k]);
+        for c in ["customer_share", "revenue", "revenue_share"] {
+            close(f(&r[c]), floats(&ss, c)[k], c);
+        }
+    }
+    assert_eq!(chart(&d, "segments")[0]["segment"], "Champions");
+
+    // Lapse buckets: customers and revenue per bucket, in bucket order.
+    let (buckets, border) = (strings(&customers, "lapse_bucket"), ints(&customers, "lapse_bucket_order"));
+    let mut per: BTreeMap<i64, (String, i64, i64)> = BTreeMap::new();
+    for k in 0..customers.height() {
+        let e = per.entry(border[k]).or_insert((buckets[k].clone(), 0, 0));
+        e.1 += 1;
+        e.2 += cents(money[k]);
+    }
+    let rows = chart(&d, "lapse_buckets");
+    let got: Vec<(String, i64, i64)> =
+        rows.iter().map(|r| (r["lapse_bucket"].as_str().unwrap().to_string(), i(&r["customers"]), cents(f(&r["revenue"])))).collect();
+    assert_eq!(got, per.into_values().collect::<Vec<_>>());
+    assert_eq!(got[0].0, "0-30");
+
+    // Strongest pairs: every unordered pair of top_pairs once, by lift, then orders, first 15.
+    let tp = t("top_pairs");
+    let (a, b, po, lift) = (ints(&tp, "product_id"), ints(&tp, "partner_id"), ints(&tp, "pair_orders"), floats(&tp, "lift"));
+    let mut seen = HashSet::new();
+    let mut pairs: Vec<(i64, i64, i64, f64)> =
+        (0..tp.height()).filter(|k| seen.insert((a[*k].min(b[*k]), a[*k].max(b[*k])))).map(|k| (a[k].min(b[k]), a[k].max(b[k]), po[k], lift[k])).collect();
+    pairs.sort_by(|x, y| y.3.total_cmp(&x.3).then(y.2.cmp(&x.2)).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+    let rows = chart(&d, "top_pairs");
+    assert_eq!(rows.len(), 15);
+    for (r, p) in rows.iter().zip(&pairs) {
+        let (x, y) = (i(&r["product_id"]), i(&r["partner_id"]));
+        assert_eq!((x.min(y), x.max(y)), (p.0, p.1));
+        assert_eq!(i(&r["pair_orders"]), p.2);
+        close(f(&r["lift"]), p.3, "lift");
+    }
+    let c = d["charts"].as_array().unwrap().iter().find(|c| c["id"] == "top_pairs").unwrap();
+    assert_eq!(i(&c["total_rows"]), tp.height() as i64);
+    assert!(c["cap_note"].as_str().unwrap().contains("15 pairs"));
+
+    // CLV by decile, and P(alive) by recency band.
+    let clv = t("clv");
+    let (dec, value) = (ints(&clv, "clv_decile"), floats(&clv, "clv"));
+    let mut per: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for k in 0..clv.height() {
+        let e = per.entry(dec[k]).or_default();
+        e.0 += 1;
+        e.1 += cents(value[k]);
+    }
+    let rows = chart(&d, "clv_deciles");
+    assert_eq!(rows.iter().map(|r| (i(&r["clv_decile"]), (i(&r["customers"]), cents(f(&r["clv"]))))).collect::<BTreeMap<_, _>>(), per);
+    let (rec, alive) = (ints(&clv, "recency_days"), floats(&clv, "p_alive"));
+    let rows = chart(&d, "p_alive_recency");
+    let width = i(&rows[0]["recency_to"]) - i(&rows[0]["recency_from"]) + 1;
+    // Bands of a round width giving about 15 bands over 0..=max recency.
+    let max = *rec.iter().max().unwrap();
+    assert!([1, 2, 5, 10, 20, 50, 100].contains(&width), "band width {width}");
+    assert!((max + 1) as f64 / width as f64 <= 15.0 && (max + 1) as f64 / (width as f64 / 2.5) > 15.0, "width {width} for max {max}");
+    assert_eq!(rows.iter().map(|r| i(&r["customers"])).sum::<i64>(), clv.height() as i64);
+    for r in rows {
+        let from = i(&r["recency_from"]);
+        let inside: Vec<f64> = (0..clv.height()).filter(|k| rec[*k] >= from && rec[*k] < from + width).map(|k| alive[k]).collect();
+        assert_eq!(i(&r["customers"]), inside.len() as i64);
+        close(f(&r["mean_p_alive"]), inside.iter().sum::<f64>() / inside.len() as f64, "mean p_alive");
+    }
+
+    // Cohorts: the table's rows (the sample has 12 cohorts, under the cap of 24).
+    let co = t("cohorts");
+    let rows = chart(&d, "cohort_retention");
+    assert_eq!(rows.len(), co.height());
+    let table: BTreeMap<(String, i64), f64> = (0..co.height())
+        .map(|k| ((strings(&co, "cohort")[k].clone(), ints(&co, "period_index")[k]), floats(&co, "retention")[k]))
+        .collect();
+    for r in rows {
+        close(f(&r["retention"]), table[&(r["cohort"].as_str().unwrap().to_string(), i(&r["period_index"]))], "retention");
+    }
+
+    // Every chart is drawn, and the page fetches nothing.
+    for c in d["charts"].as_array().unwrap() {
+        assert!(html.contains(&format!("data-chart=\"{}\"", c["id"].as_str().unwrap())), "{} drawn", c["id"]);
+    }
+    assert_eq!(d["charts"].as_array().unwrap().len(), 9, "no migration or kpi series in one plain output");
+    for needle in [" src=", "href=", "url(", "@import", "<link", "http://", "https://"] {
+        let hits = html.matches(needle).count();
+        let allowed = if needle == "http://" { html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count() } else { 0 };
+        assert_eq!(hits, allowed, "the page must load nothing, found {needle}");
+    }
+    assert!(html.len() < 2 * 1024 * 1024);
+}
+
+#[test]
+fn issue16_a_partition_root_gives_kpi_lines_and_segment_movement() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let page = dir.path().join("root.html");
+    for as_of in ["2024-10-01", "2024-12-01", "2025-01-19"] {
+        let mut args = vec!["--partition-by-as-of", "--as-of", as_of, "--compare-with", root.to_str().unwrap()];
+        if as_of == "2025-01-19" {
+            // The last scheduled run writes the report of the whole root.
+            args.extend(["--report", page.to_str().unwrap()]);
+        }
+        sample_run(dir.path(), "root", &args);
+    }
+    let d = data(&page);
+    assert_eq!(d["as_of"], "2025-01-19");
+    assert!(d["tables"].as_str().unwrap().ends_with("as_of=2025-01-19"));
+    let rows = chart(&d, "kpis");
+    assert_eq!(rows.len(), 3);
+    for (r, as_of) in rows.iter().zip(["2024-10-01", "2024-12-01", "2025-01-19"]) {
+        let k = read_parquet(&root.join(format!("as_of={as_of}/kpis.parquet")));
+        assert_eq!(r["as_of"], as_of);
+        assert_eq!(i(&r["customers"]), ints(&k, "customers")[0]);
+        close(f(&r["revenue"]), floats(&k, "revenue")[0], "revenue");
+        close(f(&r["window_revenue"]), floats(&k, "window_revenue")[0], "window revenue");
+    }
+    // Movement from the latest partition's segment_migration (December to January).
+    let m = read_parquet(&root.join("as_of=2025-01-19/segment_migration.parquet"));
+    let rows = chart(&d, "segment_movement");
+    assert_eq!(rows.len(), m.height());
+    let table: BTreeMap<(String, String), i64> = (0..m.height())
+        .map(|k| ((strings(&m, "from_segment")[k].clone(), strings(&m, "to_segment")[k].clone()), ints(&m, "customers")[k]))
+        .collect();
+    for r in rows {
+        assert_eq!(r["from_as_of"], "2024-12-01");
+        let key = (r["from_segment"].as_str().unwrap().to_string(), r["to_segment"].as_str().unwrap().to_string());
+        assert_eq!(i(&r["customers"]), table[&key]);
+    }
+    // The report of the same root from `evergreen report` is the same page.
+    let again = dir.path().join("again.html");
+    ok(report(&root, &again));
+    assert_eq!(data(&again), d);
+}
+
+#[test]
+fn issue16_basket_and_compare_outputs_chart_what_they_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("baskets");
+    ok(bin()
+        .args(["basket", "-q", "-i", "data-samples/baskets.parquet", "--order-col", "basket_id", "--item-col", "item", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap());
+    let page = dir.path().join("b.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let ids: Vec<&str> = d["charts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["top_pairs"]);
+    assert_eq!(d["headline"]["orders"], manifest(&out)["basket"]["total_purchase_orders"]);
+    assert!(d["headline"]["customers"].is_null() && d["as_of"].is_null());
+
+    let a = sample_run(dir.path(), "a", &["--as-of", "2024-10-01"]);
+    let b = sample_run(dir.path(), "b", &[]);
+    let mov = dir.path().join("mov");
+    ok(bin().args(["compare", "-q", "--from"]).arg(&a).arg("--to").arg(&b).arg("--out").arg(&mov).output().unwrap());
+    let page = dir.path().join("m.html");
+    ok(report(&mov, &page));
+    let d = data(&page);
+    assert!(has_chart(&d, "segment_movement") && d["charts"].as_array().unwrap().len() == 1);
+    let m = read_parquet(&mov.join("segment_migration.parquet"));
+    assert_eq!(chart(&d, "segment_movement").iter().map(|r| i(&r["customers"])).sum::<i64>(), ints(&m, "customers").iter().sum::<i64>());
+}
+
+#[test]
+fn issue16_names_reach_the_page_escaped() {
+    // Product names with markup and a script end: shown as text, and the JSON block still parses.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    let mut order = 0;
+    for k in 0..6 {
+        for _ in 0..=k {
+            order += 1;
+            lines.push(pline(Some(order % 3), order, "2024-01-05 10:00", 10.0, 1));
+            lines.push(pline(Some(order % 3), order, "2024-01-05 10:00", 5.0, 2));
+        }
+    }
+    let mut df = frame(&lines);
+    let names: Vec<&str> = lines.iter().map(|l| if l.product == Some(1) { "</script><b>Tea & \"cake\"" } else { "Jam" }).collect();
+    df.with_column(Column::new("name".into(), names)).unwrap();
+    let (_d, input) = dump_frame(&mut df);
+    let out = dir.path().join("out");
+    ok(bin().args(["run", "-q", "--product-name-col", "name", "-i"]).arg(&input).arg("-o").arg(&out).output().unwrap());
+    let page = dir.path().join("p.html");
+    ok(report(&out, &page));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<b>Tea"), "markup of a name is escaped");
+    assert!(html.contains("&lt;/script&gt;&lt;b&gt;Tea &amp; &quot;cake&quot;"));
+    let d = data(&page);
+    let r = &chart(&d, "top_pairs")[0];
+    let names = [r["name"].as_str().unwrap(), r["partner_name"].as_str().unwrap()];
+    assert!(names.contains(&"</script><b>Tea & \"cake\"") && names.contains(&"Jam"), "{names:?}");
+    // 21 orders hold both products: lift 1, support 100 %.
+    assert_eq!(i(&r["pair_orders"]), 21);
+    close(f(&r["lift"]), 1.0, "lift");
+    close(f(&r["support"]), 1.0, "support");
+}
+
+#[test]
+fn issue16_refusals_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(dir.path(), "out", &[]);
+    let before: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name()).collect();
+    let cases: [(&str, PathBuf, i32, &str); 4] = [
+        ("missing tables", dir.path().join("report.html"), 3, "no-such-output"),
+        ("not .html", dir.path().join("report.pdf"), 2, "expected an .html file"),
+        ("inside the output", out.join("report.html"), 5, "lies inside the output folder"),
+        ("no such folder", dir.path().join("nope/report.html"), 5, "its folder does not exist"),
+    ];
+    for (what, page, code, says) in cases {
+        let tables = if what == "missing tables" { dir.path().join("no-such-output") } else { out.clone() };
+        let o = report(&tables, &page);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(!page.exists(), "{what}: nothing written");
+    }
+    // `run --report` inside its own output is refused before the run: the output is unchanged.
+    let o = bin()
+        .args(["run", "-q", "-i", "data-samples/transactions.parquet", "-o"])
+        .arg(&out)
+        .arg("--report")
+        .arg(out.join("r.html"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    let after: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(before, after);
+    // A report replaces an earlier one whole and leaves no temporary file.
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, "old").unwrap();
+    ok(report(&out, &page));
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    assert!(names.iter().all(|n| !n.contains("evergreen-tmp")), "{names:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// In a real browser.
+
+/// Headless Chromium, or `None` (skipped, said so) when there is none, unless
+/// EVERGREEN_REQUIRE_BROWSER=1 (set by .ci/run), when the test fails.
+fn chromium(test: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("EVERGREEN_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            if dir.join(name).is_file() {
+                return Some(dir.join(name));
+            }
+        }
+    }
+    if std::env::var("EVERGREEN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!("{test}: EVERGREEN_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)");
+    }
+    eprintln!("SKIPPED {test}: no headless browser (apt-get install chromium, or set EVERGREEN_CHROMIUM)");
+    None
+}
+
+/// Chromium headless on a file, with `args`; returns (stdout, stderr). Killed after 120 s.
+fn browse(chrome: &Path, profile: &Path, page: &Path, args: &[String]) -> (String, String) {
+    let o = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(chrome)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    (String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
+}
+
+/// Lines where the page wrote to the console (Chromium logs them as `INFO:CONSOLE`).
+fn console(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
+}
+
+/// A script, added to a copy of the page, that records every error event (resources included) and,
+/// once loaded, writes each chart's size and the page's overflow into `<pre id="probe">`.
+const PROBE_HEAD: &str = r#"<script>window.__errors=[];addEventListener('error',function(e){__errors.push(String(e.message||(e.target&&(e.target.src||e.target.href))||'error'))},true);</script>"#;
+const PROBE_TAIL: &str = r#"<script>addEventListener('load',function(){var c=[].map.call(document.querySelectorAll('svg.chart'),function(s){var r=s.getBoundingClientRect();var vb=s.viewBox.baseVal;return {id:s.getAttribute('data-chart'),w:r.width,h:r.height,vbw:vb.width,vbh:vb.height,shapes:s.querySelectorAll('rect,circle,polyline,line').length}});var p=document.createElement('pre');p.id='probe';p.textContent=JSON.stringify({errors:__errors,charts:c,scroll:document.documentElement.scrollWidth,inner:innerWidth});document.body.appendChild(p)});</script>"#;
+
+#[test]
+fn issue16_report_in_headless_chromium() {
+    let Some(chrome) = chromium("issue16_report_in_headless_chromium") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(dir.path(), "out", &["--clv"]);
+    let page = dir.path().join("report.html");
+    ok(report(&out, &page));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let d = data(&page);
+    let expected: Vec<String> = d["charts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let profile = dir.path().join("profile");
+
+    // The page as it is: nothing on the console.
+    let (_, err) = browse(&chrome, &profile, &page, &["--window-size=1366,900".into(), "--dump-dom".into()]);
+    assert!(console(&err).is_empty(), "console output: {:?}", console(&err));
+
+    // A probed copy at a laptop width: no error event, every chart drawn at its size, no overflow.
+    let probed = dir.path().join("probed.html");
+    let copy = html.replacen("<head>", &format!("<head>{PROBE_HEAD}"), 1).replacen("</body>", &format!("{PROBE_TAIL}</body>"), 1);
+    std::fs::write(&probed, copy).unwrap();
+    let (dom, err) = browse(&chrome, &profile, &probed, &["--window-size=1366,900".into(), "--dump-dom".into()]);
+    assert!(console(&err).is_empty(), "console output: {:?}", console(&err));
+    let start = dom.find("<pre id=\"probe\">").expect("the probe ran") + "<pre id=\"probe\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let probe: Value = serde_json::from_str(&dom[start..end].replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+    assert_eq!(probe["errors"].as_array().unwrap().len(), 0, "errors: {}", probe["errors"]);
+    assert!(i(&probe["scroll"]) <= i(&probe["inner"]), "no horizontal scrolling at 1366 px: {probe}");
+    let charts = probe["charts"].as_array().unwrap();
+    let mut drawn: Vec<String> = charts.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    drawn.dedup();
+    assert_eq!(drawn, expected);
+    for c in charts {
+        let (w, h) = (f(&c["w"]), f(&c["h"]));
+        // Two columns at 1366 px: each chart is about 600 px wide, its height as its view box says.
+        assert!(w > 450.0 && w < 700.0, "{c}");
+        assert!((h / w - f(&c["vbh"]) / f(&c["vbw"])).abs() < 0.01, "{c}");
+        assert!(i(&c["shapes"]) >= 10, "{c}");
+    }
+
+    // A screenshot that is not blank: many colours, and a good part of it not the background.
+    let shot = dir.path().join("shot.png");
+    browse(&chrome, &profile, &page, &["--window-size=1366,2400".into(), format!("--screenshot={}", shot.display())]);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1366, 2400));
+    let px = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).map(|p| &p[..3]).collect();
+    let mut counts: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for p in &pixels {
+        *counts.entry(p).or_default() += 1;
+    }
+    let background = counts.values().max().copied().unwrap();
+    assert!(counts.len() > 200, "{} colours", counts.len());
+    assert!(pixels.len() - background > pixels.len() / 10, "mostly one colour: {background} of {}", pixels.len());
+    // Blue bars are on it.
+    assert!(counts.contains_key(&[0x2f, 0x6f, 0xb3][..]), "the bars' blue");
+
+    // Printed to PDF, as a manager forwards it: a few A4 pages.
+    let pdf = dir.path().join("report.pdf");
+    browse(&chrome, &profile, &page, &["--no-pdf-header-footer".into(), format!("--print-to-pdf={}", pdf.display())]);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    let text = String::from_utf8_lossy(&bytes);
+    let pages = text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count() + text.matches("/Type /Page>").count() + text.matches("/Type /Page/").count();
+    assert!((2..=8).contains(&pages), "{pages} pages");
+    assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
+}
