@@ -180,11 +180,19 @@ fn resolve(tables: &Path) -> Result<(PathBuf, Vec<(chrono::NaiveDate, PathBuf)>)
     }
 }
 
-/// One table of the output, when the output has it.
+/// The output's tables; those several charts read are held in memory (read once, in parallel).
 struct Tables {
     dir: PathBuf,
     files: Vec<String>,
+    held: std::collections::HashMap<&'static str, DataFrame>,
 }
+
+/// Tables read by more than one chart, and the columns they need.
+const HELD: [(&str, &[&str]); 3] = [
+    ("customers", &["r_score", "f_score", "monetary", "lapse_bucket", "lapse_bucket_order", "recency_days"]),
+    ("clv", &["clv", "clv_decile", "recency_days", "p_alive"]),
+    ("cohorts", &["cohort", "period_index", "cohort_customers", "active_customers", "retention"]),
+];
 
 impl Tables {
     fn path(&self, name: &str) -> PathBuf {
@@ -195,10 +203,41 @@ impl Tables {
         self.files.iter().any(|f| f == &format!("{name}.parquet")) && self.path(name).is_file()
     }
 
-    /// The table's columns (those of `cols` it has), or None when the output has no such table.
+    /// Read the [`HELD`] tables' columns (those each has) into memory, side by side.
+    fn hold(&mut self) -> Result<()> {
+        let read: Vec<Result<Option<(&'static str, DataFrame)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = HELD
+                .iter()
+                .map(|(name, cols)| {
+                    let t = &*self;
+                    s.spawn(move || -> Result<Option<(&'static str, DataFrame)>> {
+                        let started = std::time::Instant::now();
+                        let have = t.columns(name)?;
+                        let Some(lf) = t.scan(name)? else { return Ok(None) };
+                        let keep: Vec<Expr> = cols.iter().filter(|c| have.iter().any(|h| h == *c)).map(|c| col(*c)).collect();
+                        let df = t.collect(name, lf.select(keep))?;
+                        tracing::debug!("report: read {name} in {:.3} s", started.elapsed().as_secs_f64());
+                        Ok(Some((*name, df)))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("reading a table panicked".into())))).collect()
+        });
+        for r in read {
+            if let Some((name, df)) = r? {
+                self.held.insert(name, df);
+            }
+        }
+        Ok(())
+    }
+
+    /// The table (its held columns, or all of the file), or None when the output has no such table.
     fn scan(&self, name: &str) -> Result<Option<LazyFrame>> {
         if !self.has(name) {
             return Ok(None);
+        }
+        if let Some(df) = self.held.get(name) {
+            return Ok(Some(df.clone().lazy()));
         }
         let p = self.path(name);
         LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
@@ -206,7 +245,15 @@ impl Tables {
             .map_err(|e| unreadable(&p, e))
     }
 
+    /// A held table's columns in memory.
+    fn frame(&self, name: &str) -> Result<DataFrame> {
+        self.held.get(name).cloned().ok_or_else(|| Error::Internal(format!("report: {name} is not held")))
+    }
+
     fn columns(&self, name: &str) -> Result<Vec<String>> {
+        if let Some(df) = self.held.get(name) {
+            return Ok(df.get_column_names().iter().map(|n| n.to_string()).collect());
+        }
         let Some(mut lf) = self.scan(name)? else { return Ok(Vec::new()) };
         let schema = lf.collect_schema().map_err(|e| unreadable(&self.path(name), e))?;
         Ok(schema.iter_names().map(|n| n.to_string()).collect())
@@ -268,12 +315,78 @@ fn text(row: &Map<String, Value>, key: &str) -> String {
     }
 }
 
-/// Money summed exactly in minor units (each value rounded to `decimals` first), then back.
-fn money_sum(c: &str, decimals: i32) -> Expr {
+/// Per group: rows, the exact sum of the values rounded to minor units, their min and max, and
+/// their plain sum (for means). Grouping a held column by a handful of small keys is one pass over
+/// the arrays: no hash table of Polars' group-by needed for 10 or 25 groups.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    n: i64,
+    minor: i128,
+    min: f64,
+    max: f64,
+    sum: f64,
+}
+
+fn groups<K: Ord + Copy>(keys: impl Iterator<Item = Option<K>>, values: impl Iterator<Item = Option<f64>>, decimals: i32) -> std::collections::BTreeMap<K, Group> {
     let scale = 10f64.powi(decimals);
-    ((col(c) * lit(scale)).round(0, RoundMode::HalfAwayFromZero).cast(DataType::Int64).sum().cast(DataType::Float64)
-        / lit(scale))
-    .alias(c)
+    let mut out = std::collections::BTreeMap::new();
+    let mut last: Option<(K, Group)> = None;
+    for (k, v) in keys.zip(values) {
+        let (Some(k), Some(v)) = (k, v) else { continue };
+        // Runs of one key (sorted tables) stay in `last` until the key changes.
+        let g = match &mut last {
+            Some((lk, g)) if *lk == k => g,
+            _ => {
+                if let Some((lk, g)) = last.take() {
+                    merge(&mut out, lk, g);
+                }
+                last = Some((k, Group { n: 0, minor: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0 }));
+                &mut last.as_mut().expect("just set").1
+            }
+        };
+        g.n += 1;
+        g.minor += i128::from((v * scale).round() as i64);
+        g.min = g.min.min(v);
+        g.max = g.max.max(v);
+        g.sum += v;
+    }
+    if let Some((lk, g)) = last {
+        merge(&mut out, lk, g);
+    }
+    out
+}
+
+fn merge<K: Ord>(out: &mut std::collections::BTreeMap<K, Group>, k: K, g: Group) {
+    match out.get_mut(&k) {
+        Some(a) => {
+            a.n += g.n;
+            a.minor += g.minor;
+            a.min = a.min.min(g.min);
+            a.max = a.max.max(g.max);
+            a.sum += g.sum;
+        }
+        None => {
+            out.insert(k, g);
+        }
+    }
+}
+
+/// A held column as integers, or as floats.
+fn int_col(df: &DataFrame, name: &str) -> Result<Int64Chunked> {
+    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.clone())
+}
+
+fn float_col(df: &DataFrame, name: &str) -> Result<Float64Chunked> {
+    Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.clone())
+}
+
+/// A column's values, chunk by chunk (statically dispatched, no copy).
+fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> impl Iterator<Item = Option<T::Native>> + '_ {
+    ca.downcast_iter().flat_map(|a| a.iter().map(|v| v.copied()))
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// Read the output and aggregate what every chart shows.
@@ -287,7 +400,8 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
     }
     let files: Vec<String> =
         manifest["files"].as_array().map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect()).unwrap_or_default();
-    let t = Tables { dir: dir.clone(), files };
+    let mut t = Tables { dir: dir.clone(), files, held: Default::default() };
+    t.hold()?;
     let decimals = manifest["config"]["money_decimals"].as_i64().unwrap_or(2) as i32;
     let as_of = manifest["as_of"].as_str().map(str::to_string);
 
@@ -304,24 +418,59 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
             .collect();
         headline.lapsed.sort_by_key(|l| l.days);
     }
-    charts.extend(concentration(&t)?);
-    if let Some(c) = monetary_deciles(&t, &mut headline)? {
-        charts.push(c);
+    // Every chart reads its own table(s): built side by side, kept in this order.
+    type Builder = fn(&Tables, i32) -> Result<Option<Chart>>;
+    let builders: [(&str, Builder); 10] = [
+        ("revenue_concentration", |t, _| concentration(t)),
+        ("monetary_deciles", |t, _| monetary_deciles(t)),
+        ("rf_heatmap", rf_heatmap),
+        ("segments", |t, _| segments(t)),
+        ("lapse_buckets", lapse_buckets),
+        ("top_pairs", |t, _| top_pairs(t)),
+        ("clv_deciles", clv_deciles),
+        ("p_alive_recency", |t, _| p_alive_by_recency(t)),
+        ("cohort_retention", |t, _| cohort_retention(t)),
+        ("segment_movement", |t, _| segment_movement(t)),
+    ];
+    let built: Vec<Result<Option<Chart>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = builders
+            .iter()
+            .map(|(name, build)| {
+                let t = &t;
+                s.spawn(move || {
+                    let started = std::time::Instant::now();
+                    let chart = build(t, decimals);
+                    tracing::debug!("report: {name} in {:.3} s", started.elapsed().as_secs_f64());
+                    chart
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("a report chart panicked".into())))).collect()
+    });
+    for chart in built {
+        charts.extend(chart?);
     }
-    charts.extend(rf_heatmap(&t, decimals)?);
-    charts.extend(segments(&t)?);
-    charts.extend(lapse_buckets(&t, decimals)?);
-    charts.extend(top_pairs(&t)?);
-    charts.extend(clv_deciles(&t, decimals)?);
-    charts.extend(p_alive_by_recency(&t)?);
-    charts.extend(cohort_retention(&t)?);
-    charts.extend(segment_movement(&t)?);
+    if let Some(md) = charts.iter().find(|c| c.id == "monetary_deciles") {
+        let at = |d: i64| md.rows.iter().find(|r| r.get("decile").and_then(Value::as_i64) == Some(d)).map(|r| num(r, "cumulative_revenue_share"));
+        headline.top10_revenue_share = at(1);
+        headline.top20_revenue_share = at(2);
+    }
     if kpis.len() >= 2 {
         charts.push(kpi_lines(kpis));
     }
     if headline.customers.is_none() && t.has("customers") {
         let lf = t.scan("customers")?.expect("has customers").select([len().cast(DataType::Int64).alias("n")]);
         headline.customers = t.collect("customers", lf)?.column("n")?.i64()?.get(0);
+    }
+    if headline.lapsed.is_empty() && t.columns("customers")?.iter().any(|c| c == "recency_days") {
+        // An output without kpis (an older one): count from the customers' recency.
+        let thresholds: Vec<i64> =
+            manifest["config"]["lapse_thresholds"].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+        for days in thresholds {
+            let lf = t.scan("customers")?.expect("has customers").filter(col("recency_days").gt(lit(days))).select([len().cast(DataType::Int64).alias("n")]);
+            let customers = t.collect("customers", lf)?.column("n")?.i64()?.get(0).unwrap_or(0);
+            headline.lapsed.push(Lapsed { days, customers });
+        }
     }
     Ok(Data {
         format: DATA_FORMAT,
@@ -426,7 +575,7 @@ fn concentration(t: &Tables) -> Result<Option<Chart>> {
 }
 
 /// Monetary deciles: each tenth's share of revenue, and the running total.
-fn monetary_deciles(t: &Tables, headline: &mut Headline) -> Result<Option<Chart>> {
+fn monetary_deciles(t: &Tables) -> Result<Option<Chart>> {
     let Some(lf) = t.scan("monetary_deciles")? else { return Ok(None) };
     let df = t.collect(
         "monetary_deciles",
@@ -434,9 +583,6 @@ fn monetary_deciles(t: &Tables, headline: &mut Headline) -> Result<Option<Chart>
             .sort(["decile"], Default::default()),
     )?;
     let rows = rows(&df);
-    let at = |d: i64| rows.iter().find(|r| r.get("decile").and_then(Value::as_i64) == Some(d)).map(|r| num(r, "cumulative_revenue_share"));
-    headline.top10_revenue_share = at(1);
-    headline.top20_revenue_share = at(2);
     let titles = |key: &'static str| -> Vec<String> {
         rows.iter()
             .map(|r| format!("decile {}: {} customers, revenue {}, {} ({key})", text(r, "decile"), text(r, "customers"), svg::thousands(num(r, "revenue"), 2), svg::pct(num(r, key))))
@@ -476,14 +622,16 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
     if !["r_score", "f_score", "monetary"].iter().all(|c| cols.iter().any(|x| x == c)) {
         return Ok(None);
     }
-    let lf = t.scan("customers")?.expect("has customers");
-    let df = t.collect(
-        "customers",
-        lf.group_by([col("r_score"), col("f_score")])
-            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("monetary", decimals).alias("revenue")])
-            .sort(["r_score", "f_score"], Default::default()),
-    )?;
-    let rows = rows(&df);
+    let df = t.frame("customers")?;
+    let (r, f, m) = (int_col(&df, "r_score")?, int_col(&df, "f_score")?, float_col(&df, "monetary")?);
+    let keys = values(&r).zip(values(&f)).map(|(r, f)| r.zip(f));
+    let scale = 10f64.powi(decimals);
+    let rows: Vec<Map<String, Value>> = groups(keys, values(&m), decimals)
+        .into_iter()
+        .map(|((r, f), g)| {
+            obj(vec![("r_score", r.into()), ("f_score", f.into()), ("customers", g.n.into()), ("revenue", (g.minor as f64 / scale).into())])
+        })
+        .collect();
     let max_score = rows.iter().flat_map(|r| [num(r, "r_score"), num(r, "f_score")]).fold(0.0f64, f64::max) as i64;
     let bins = max_score.max(1);
     // Rows: R from best (top) to worst; columns: F from 1 to best.
@@ -578,14 +726,22 @@ fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
     if !["lapse_bucket", "lapse_bucket_order", "monetary"].iter().all(|c| cols.iter().any(|x| x == c)) {
         return Ok(None);
     }
-    let lf = t.scan("customers")?.expect("has customers");
-    let df = t.collect(
-        "customers",
-        lf.group_by([col("lapse_bucket_order"), col("lapse_bucket")])
-            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("monetary", decimals).alias("revenue")])
-            .sort(["lapse_bucket_order"], Default::default()),
-    )?;
-    let rows = rows(&df);
+    let df = t.frame("customers")?;
+    let (order, m) = (int_col(&df, "lapse_bucket_order")?, float_col(&df, "monetary")?);
+    let labels = df.column("lapse_bucket")?.str()?.clone();
+    let scale = 10f64.powi(decimals);
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
+    for (k, g) in groups(values(&order), values(&m), decimals) {
+        // The bucket's label: the one on its first row.
+        let at = values(&order).position(|o| o == Some(k)).unwrap_or(0);
+        let label = labels.get(at).unwrap_or_default();
+        rows.push(obj(vec![
+            ("lapse_bucket_order", k.into()),
+            ("lapse_bucket", label.into()),
+            ("customers", g.n.into()),
+            ("revenue", (g.minor as f64 / scale).into()),
+        ]));
+    }
     let chart = svg::BarChart {
         categories: rows.iter().map(|r| text(r, "lapse_bucket")).collect(),
         bars: vec![svg::Bars {
@@ -630,15 +786,24 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
     }
     select.extend([col("pair_orders"), col("support"), col("lift")]);
     let lf = t.scan("top_pairs")?.expect("has top_pairs");
+    // Each pair appears once per product that ranks it: twice at most. 2 × the cap plus ties is
+    // enough to find the first TOP_PAIRS distinct pairs; only rows with a lift at least the
+    // K-th largest can be among them, so the sort sees those alone.
+    let k = TOP_PAIRS * 2 + 2;
+    let lifts = t.collect("top_pairs", lf.clone().select([col("lift").cast(DataType::Float64)]))?;
+    let total_rows = lifts.height();
+    let mut lift: Vec<f64> = lifts.column("lift")?.f64()?.into_no_null_iter().filter(|v| !v.is_nan()).collect();
+    let lf = if lift.len() > k {
+        let (_, cut, _) = lift.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+        lf.filter(col("lift").gt_eq(lit(*cut)))
+    } else {
+        lf
+    };
     let sorted = lf.select(select).sort(
         ["lift", "pair_orders", "product_id", "partner_id"],
         SortMultipleOptions::default().with_order_descending_multi([true, true, false, false]).with_nulls_last(true),
     );
-    let total_lf = t.scan("top_pairs")?.expect("has top_pairs").select([len().cast(DataType::Int64).alias("n")]);
-    let total_rows = t.collect("top_pairs", total_lf)?.column("n")?.i64()?.get(0).unwrap_or(0);
-    // Each pair appears once per product that ranks it: twice at most. 2 × the cap plus ties is
-    // enough to find the first TOP_PAIRS distinct pairs.
-    let df = t.collect("top_pairs", sorted.limit((TOP_PAIRS * 2 + 2) as IdxSize))?;
+    let df = t.collect("top_pairs", sorted.limit(k as IdxSize))?;
     let mut seen = std::collections::HashSet::new();
     let rows: Vec<Map<String, Value>> = rows(&df)
         .into_iter()
@@ -693,7 +858,7 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
         source: "top_pairs".into(),
         svg: chart.svg("top_pairs", "Strongest product pairs by lift"),
         rows,
-        total_rows: total_rows as usize,
+        total_rows,
         cap_note: Some(format!("the {shown} pairs of highest lift among the {total_rows} rows of top_pairs (pairs in at least 5 orders)")),
     }))
 }
@@ -704,21 +869,25 @@ fn clv_deciles(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
     if !["clv", "clv_decile"].iter().all(|c| cols.iter().any(|x| x == c)) {
         return Ok(None);
     }
-    let lf = t.scan("clv")?.expect("has clv");
-    let df = t.collect(
-        "clv",
-        lf.filter(col("clv_decile").is_not_null())
-            .group_by([col("clv_decile")])
-            .agg([len().cast(DataType::Int64).alias("customers"), money_sum("clv", decimals), col("clv").min().alias("min_clv"), col("clv").max().alias("max_clv")])
-            .sort(["clv_decile"], Default::default()),
-    )?;
-    let mut rows = rows(&df);
+    let df = t.frame("clv")?;
+    let (dec, clv) = (int_col(&df, "clv_decile")?, float_col(&df, "clv")?);
+    let scale = 10f64.powi(decimals);
+    let rows: Vec<Map<String, Value>> = groups(values(&dec), values(&clv), decimals)
+        .into_iter()
+        .map(|(d, g)| {
+            let total = g.minor as f64 / scale;
+            obj(vec![
+                ("clv_decile", d.into()),
+                ("customers", g.n.into()),
+                ("clv", total.into()),
+                ("min_clv", g.min.into()),
+                ("max_clv", g.max.into()),
+                ("avg_clv", (total / g.n as f64).into()),
+            ])
+        })
+        .collect();
     if rows.is_empty() {
         return Ok(None);
-    }
-    for r in rows.iter_mut() {
-        let avg = num(r, "clv") / num(r, "customers");
-        r.insert("avg_clv".into(), Value::from(avg));
     }
     let chart = svg::BarChart {
         categories: rows.iter().map(|r| text(r, "clv_decile")).collect(),
@@ -766,20 +935,23 @@ fn p_alive_by_recency(t: &Tables) -> Result<Option<Chart>> {
     if !["p_alive", "recency_days"].iter().all(|c| cols.iter().any(|x| x == c)) {
         return Ok(None);
     }
-    let lf = t.scan("clv")?.expect("has clv").filter(col("p_alive").is_not_null().and(col("recency_days").is_not_null()));
-    let max = t.collect("clv", lf.clone().select([col("recency_days").max().cast(DataType::Int64).alias("m")]))?;
-    let Some(max) = max.column("m")?.i64()?.get(0) else { return Ok(None) };
+    let df = t.frame("clv")?;
+    let (rec, alive) = (int_col(&df, "recency_days")?, float_col(&df, "p_alive")?);
+    let known = || values(&rec).zip(values(&alive)).filter_map(|(r, a)| r.zip(a));
+    let Some(max) = known().map(|(r, _)| r).max() else { return Ok(None) };
     let width = band_width(max);
-    let df = t.collect(
-        "clv",
-        lf.with_column((col("recency_days").cast(DataType::Int64) / lit(width) * lit(width)).alias("recency_from"))
-            .group_by([col("recency_from")])
-            .agg([len().cast(DataType::Int64).alias("customers"), col("p_alive").mean().alias("mean_p_alive")])
-            .with_column((col("recency_from") + lit(width - 1)).alias("recency_to"))
-            .select([col("recency_from"), col("recency_to"), col("customers"), col("mean_p_alive")])
-            .sort(["recency_from"], Default::default()),
-    )?;
-    let rows = rows(&df);
+    let bands = groups(known().map(|(r, _)| Some(r.div_euclid(width) * width)), known().map(|(_, a)| Some(a)), 0);
+    let rows: Vec<Map<String, Value>> = bands
+        .into_iter()
+        .map(|(from, g)| {
+            obj(vec![
+                ("recency_from", from.into()),
+                ("recency_to", (from + width - 1).into()),
+                ("customers", g.n.into()),
+                ("mean_p_alive", (g.sum / g.n as f64).into()),
+            ])
+        })
+        .collect();
     let mid = |r: &Map<String, Value>| (num(r, "recency_from") + num(r, "recency_to")) / 2.0;
     let x_max = rows.iter().map(|r| num(r, "recency_to")).fold(1.0f64, f64::max);
     let xt = svg::ticks(0.0, x_max, 6);
@@ -993,7 +1165,7 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
         title: "KPIs over the snapshots".into(),
         guide: "One point per as_of partition: customers and revenue to date (blue) and within the KPI window (orange).".into(),
         source: "kpis (every as_of partition)".into(),
-        svg: counts.svg("kpis", "Customers per snapshot") + &money.svg("kpis_revenue", "Revenue per snapshot"),
+        svg: counts.svg("kpis", "Customers per snapshot") + &money.svg("kpis", "Revenue per snapshot"),
         rows,
         total_rows: n,
         cap_note: None,

@@ -279,7 +279,16 @@ impl LineChart {
         for (x, t) in &self.x_ticks {
             let px = p.x(*x, self.x_range);
             svg.line((px, p.bottom), (px, p.bottom + 4.0), "#999", 1.0, false);
-            svg.text((px, p.bottom + 17.0), t, "middle", 11.0, "#555");
+            // Labels at the ends stay inside the picture.
+            let half = 3.2 * t.chars().count() as f64;
+            let anchor = if px + half > WIDTH - 4.0 {
+                "end"
+            } else if px - half < 4.0 {
+                "start"
+            } else {
+                "middle"
+            };
+            svg.text((px, p.bottom + 17.0), t, anchor, 11.0, "#555");
         }
         x_title(&mut svg, p, &self.x_label);
         for s in &self.series {
@@ -296,8 +305,8 @@ impl LineChart {
             svg.line((at.0, p.bottom), at, m.color, 1.0, true);
             svg.line((p.left, at.1), at, m.color, 1.0, true);
             svg.circle(at, 5.0, m.color, Some(&m.label));
-            let right = at.0 > (p.left + p.right) / 2.0;
-            svg.text((at.0 + if right { -9.0 } else { 9.0 }, at.1 + 16.0), &m.label, if right { "end" } else { "start" }, 11.5, m.color);
+            // Above and to the left of the point, clear of a curve rising through it.
+            svg.text((at.0 - 9.0, at.1 - 8.0), &m.label, "end", 11.5, m.color);
         }
         let items: Vec<(&str, &str, bool)> = self.series.iter().map(|s| (s.name.as_str(), s.color, s.dashed)).collect();
         legend(&mut svg, &items, p.left);
@@ -475,10 +484,10 @@ impl Heatmap {
     }
 
     fn cell_height(&self) -> f64 {
-        if self.rows.len() > 16 {
-            18.0
-        } else {
-            34.0
+        match self.rows.len() {
+            0..=6 => 48.0,
+            7..=16 => 34.0,
+            _ => 18.0,
         }
     }
 

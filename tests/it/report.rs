@@ -309,6 +309,23 @@ fn issue16_basket_and_compare_outputs_chart_what_they_have() {
 }
 
 #[test]
+fn issue16_an_output_without_kpis_counts_the_lapsed_from_customers() {
+    // An output of an older version has no kpis table: the headline counts recency itself.
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(dir.path(), "out", &["--lapse-thresholds", "45,200"]);
+    std::fs::remove_file(out.join("kpis.parquet")).unwrap();
+    let page = dir.path().join("r.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let recency = ints(&read_parquet(&out.join("customers.parquet")), "recency_days");
+    let got: Vec<(i64, i64)> = d["headline"]["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
+    let want: Vec<(i64, i64)> = [45, 200].iter().map(|t| (*t, recency.iter().filter(|r| *r > t).count() as i64)).collect();
+    assert_eq!(got, want);
+    assert!(!has_chart(&d, "kpis"));
+    assert_eq!(i(&d["headline"]["orders"]), manifest(&out)["counts"]["purchase_orders"].as_i64().unwrap());
+}
+
+#[test]
 fn issue16_names_reach_the_page_escaped() {
     // Product names with markup and a script end: shown as text, and the JSON block still parses.
     let dir = tempfile::tempdir().unwrap();

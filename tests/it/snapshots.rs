@@ -76,3 +76,12 @@ fn issue14_compare_help_states_the_rules() {
     }
     check("compare-help.txt", &text);
 }
+
+#[test]
+fn report_help_states_what_the_page_holds() {
+    let text = stdout(&["report", "--help"]);
+    for must in ["no script, nothing fetched", "evergreen-data", "15 pairs", "latest complete"] {
+        assert!(text.contains(must), "report --help lacks `{must}`");
+    }
+    check("report-help.txt", &text);
+}
