@@ -35,7 +35,8 @@ footer { color: var(--muted); font-size: 12px; padding: 0 28px 24px; max-width: 
   header, main, footer { padding-left: 0; padding-right: 0; max-width: none; }
   .grid { grid-template-columns: 1fr 1fr; gap: 10px; }
   figure.card { border-color: #ccc; padding: 8px 10px 6px; }
-  .kpi { border-color: #ccc; }
+  .kpi { border-color: #ccc; padding: 6px 10px; }
+  .kpi .value { font-size: 16px; }
   .headline { grid-template-columns: repeat(4, 1fr); }
 }
 "#;
