@@ -251,7 +251,9 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
     pub publish_append: bool,
     /// After the run, write the HTML report of its output here (see `evergreen report`; with
-    /// --partition-by-as-of, of the whole root). A failed report is exit 5 and leaves the output in place.
+    /// --partition-by-as-of, of the whole root: its latest partition and the KPI lines). Checked
+    /// before the run (exit 2 not .html, 5 inside --out); a report failing after the run leaves the
+    /// output in place.
     #[arg(long, env = "EVERGREEN_REPORT", value_name = "FILE.html", help_heading = "Publishing")]
     pub report: Option<PathBuf>,
     #[command(flatten)]
@@ -528,7 +530,8 @@ Semantics:
   offline       charts are inline SVG and the styles inline: no script, nothing fetched; it prints \
 to PDF as laid out.
   data          every charted value is embedded as JSON (<script type=\"application/json\" \
-id=\"evergreen-data\">), in the tables' own column names.
+id=\"evergreen-data\">): per chart its rows, named after the source table's columns (sums, shares \
+and bands under their own names, listed in the README).
   size          charts aggregate (R x F cells, buckets, bands) and lists are capped (15 pairs, the \
 latest 24 cohorts x 25 periods, 30 segments), each cap said under its chart: the page stays small \
 whatever the dump size.

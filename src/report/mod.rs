@@ -26,7 +26,7 @@ use crate::output::{MANIFEST, SUCCESS};
 pub const DATA_FORMAT: u32 = 1;
 /// Rows of the strongest-pairs chart.
 pub const TOP_PAIRS: usize = 15;
-/// Cohorts (the latest) and periods (the first) of the retention heatmap.
+/// Cohorts (the latest 24) and periods (0 to 24, so 25 columns) of the retention heatmap.
 pub const COHORTS: usize = 24;
 pub const PERIODS: i64 = 24;
 /// Segments charted (in segment order); more are left out and said so.
@@ -82,7 +82,8 @@ pub struct Chart {
     pub source: String,
     /// The rows charted, in the chart's order; column names as in the source table.
     pub rows: Vec<Map<String, Value>>,
-    /// Rows before a cap (equal to rows.len() when nothing was left out).
+    /// Rows of the source before the cap: the aggregated rows, or for a listing (top_pairs) the
+    /// source table's rows, where a pair appears once per product ranking it.
     pub total_rows: usize,
     /// Said under the chart when rows were left out.
     pub cap_note: Option<String>,
@@ -184,6 +185,8 @@ fn resolve(tables: &Path) -> Result<(PathBuf, Vec<(chrono::NaiveDate, PathBuf)>)
 struct Tables {
     dir: PathBuf,
     files: Vec<String>,
+    /// The run's score bins (the R × F grid's size).
+    bins: Option<i64>,
     held: std::collections::HashMap<&'static str, DataFrame>,
 }
 
@@ -214,14 +217,18 @@ impl Tables {
                         let started = std::time::Instant::now();
                         let have = t.columns(name)?;
                         let Some(lf) = t.scan(name)? else { return Ok(None) };
-                        let keep: Vec<Expr> = cols.iter().filter(|c| have.iter().any(|h| h == *c)).map(|c| col(*c)).collect();
+                        let keep: Vec<Expr> =
+                            cols.iter().filter(|c| have.iter().any(|h| h == *c)).map(|c| col(*c)).collect();
                         let df = t.collect(name, lf.select(keep))?;
                         tracing::debug!("report: read {name} in {:.3} s", started.elapsed().as_secs_f64());
                         Ok(Some((*name, df)))
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("reading a table panicked".into())))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("reading a table panicked".into()))))
+                .collect()
         });
         for r in read {
             if let Some((name, df)) = r? {
@@ -243,6 +250,13 @@ impl Tables {
         LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
             .map(Some)
             .map_err(|e| unreadable(&p, e))
+    }
+
+    /// Whether the output has the table with all these columns (a table of an older version
+    /// may lack some: its chart is then left out, not the whole report).
+    fn has_columns(&self, name: &str, want: &[&str]) -> Result<bool> {
+        let have = self.columns(name)?;
+        Ok(!have.is_empty() && want.iter().all(|w| have.iter().any(|h| h == w)))
     }
 
     /// A held table's columns in memory.
@@ -327,7 +341,11 @@ struct Group {
     sum: f64,
 }
 
-fn groups<K: Ord + Copy>(keys: impl Iterator<Item = Option<K>>, values: impl Iterator<Item = Option<f64>>, decimals: i32) -> std::collections::BTreeMap<K, Group> {
+fn groups<K: Ord + Copy>(
+    keys: impl Iterator<Item = Option<K>>,
+    values: impl Iterator<Item = Option<f64>>,
+    decimals: i32,
+) -> std::collections::BTreeMap<K, Group> {
     let scale = 10f64.powi(decimals);
     let mut out = std::collections::BTreeMap::new();
     let mut last: Option<(K, Group)> = None;
@@ -393,14 +411,17 @@ fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 pub fn gather(tables_arg: &Path) -> Result<Data> {
     let (dir, partitions) = resolve(tables_arg)?;
     let manifest_path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| unreadable(&manifest_path, e))?;
-    let manifest: Value = serde_json::from_str(&text).map_err(|e| unreadable(&manifest_path, e))?;
+    let raw = std::fs::read_to_string(&manifest_path).map_err(|e| unreadable(&manifest_path, e))?;
+    let manifest: Value = serde_json::from_str(&raw).map_err(|e| unreadable(&manifest_path, e))?;
     if manifest["tool"].as_str() != Some(crate::output::TOOL) || !dir.join(SUCCESS).is_file() {
         return Err(unreadable(&dir, "not a complete evergreen output (no tool in the manifest, or no _SUCCESS)"));
     }
-    let files: Vec<String> =
-        manifest["files"].as_array().map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect()).unwrap_or_default();
-    let mut t = Tables { dir: dir.clone(), files, held: Default::default() };
+    let files: Vec<String> = manifest["files"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let bins = manifest["config"]["bins"].as_i64();
+    let mut t = Tables { dir: dir.clone(), files, bins, held: Default::default() };
     t.hold()?;
     let decimals = manifest["config"]["money_decimals"].as_i64().unwrap_or(2) as i32;
     let as_of = manifest["as_of"].as_str().map(str::to_string);
@@ -408,13 +429,16 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
     let mut charts = Vec::new();
     let mut headline = headline(&manifest);
     let kpis = kpi_rows(&t, &partitions)?;
-    if let Some(k) = kpis.last() {
+    // The headline is the charted snapshot's (a root's latest partition), never an older one's.
+    if let Some(k) = kpis.iter().rev().find(|k| as_of.as_deref().is_some_and(|d| text(k, "as_of") == d)) {
         headline.customers = k.get("customers").and_then(Value::as_i64);
         headline.orders = k.get("orders").and_then(Value::as_i64);
         headline.revenue = k.get("revenue").and_then(Value::as_f64);
         headline.lapsed = k
             .iter()
-            .filter_map(|(name, v)| Some(Lapsed { days: name.strip_prefix("lapsed_")?.parse().ok()?, customers: v.as_i64()? }))
+            .filter_map(|(name, v)| {
+                Some(Lapsed { days: name.strip_prefix("lapsed_")?.parse().ok()?, customers: v.as_i64()? })
+            })
             .collect();
         headline.lapsed.sort_by_key(|l| l.days);
     }
@@ -445,15 +469,13 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("a report chart panicked".into())))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("a report chart panicked".into()))))
+            .collect()
     });
     for chart in built {
         charts.extend(chart?);
-    }
-    if let Some(md) = charts.iter().find(|c| c.id == "monetary_deciles") {
-        let at = |d: i64| md.rows.iter().find(|r| r.get("decile").and_then(Value::as_i64) == Some(d)).map(|r| num(r, "cumulative_revenue_share"));
-        headline.top10_revenue_share = at(1);
-        headline.top20_revenue_share = at(2);
     }
     if kpis.len() >= 2 {
         charts.push(kpi_lines(kpis));
@@ -464,13 +486,32 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
     }
     if headline.lapsed.is_empty() && t.columns("customers")?.iter().any(|c| c == "recency_days") {
         // An output without kpis (an older one): count from the customers' recency.
-        let thresholds: Vec<i64> =
-            manifest["config"]["lapse_thresholds"].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+        let thresholds: Vec<i64> = manifest["config"]["lapse_thresholds"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
         for days in thresholds {
-            let lf = t.scan("customers")?.expect("has customers").filter(col("recency_days").gt(lit(days))).select([len().cast(DataType::Int64).alias("n")]);
+            let lf = t
+                .scan("customers")?
+                .expect("has customers")
+                .filter(col("recency_days").gt(lit(days)))
+                .select([len().cast(DataType::Int64).alias("n")]);
             let customers = t.collect("customers", lf)?.column("n")?.i64()?.get(0).unwrap_or(0);
             headline.lapsed.push(Lapsed { days, customers });
         }
+    }
+    // Top 10 % / 20 %: monetary deciles 1 and 2, from 10 customers up (with fewer, a decile is
+    // not a tenth of the customers).
+    let tenths = headline.customers.is_none_or(|n| n >= 10);
+    if let Some(md) = charts.iter().find(|c| c.id == "monetary_deciles").filter(|_| tenths) {
+        let at = |d: i64| {
+            md.rows
+                .iter()
+                .find(|r| r.get("decile").and_then(Value::as_i64) == Some(d))
+                .map(|r| num(r, "cumulative_revenue_share"))
+        };
+        headline.top10_revenue_share = at(1);
+        headline.top20_revenue_share = at(2);
     }
     Ok(Data {
         format: DATA_FORMAT,
@@ -493,7 +534,11 @@ fn headline(m: &Value) -> Headline {
         lines_used: c["lines_used"].as_i64(),
         filtered_lines: c["filtered_lines"].as_i64(),
         engine: m["engine"]["name"].as_str().map(str::to_string),
-        job: m["arguments"].as_array().and_then(|a| a.get(1)).and_then(Value::as_str).map(str::to_string),
+        // The subcommand: the first argument after the program that is not a flag.
+        job: m["arguments"]
+            .as_array()
+            .and_then(|a| a.iter().skip(1).filter_map(Value::as_str).find(|w| !w.starts_with('-')))
+            .map(str::to_string),
         ..Headline::default()
     }
 }
@@ -501,7 +546,8 @@ fn headline(m: &Value) -> Headline {
 /// The kpis rows of every partition of the root (oldest first), or of the one output.
 fn kpi_rows(t: &Tables, partitions: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
-    let dirs: Vec<PathBuf> = if partitions.is_empty() { vec![t.dir.clone()] } else { partitions.iter().map(|(_, p)| p.clone()).collect() };
+    let dirs: Vec<PathBuf> =
+        if partitions.is_empty() { vec![t.dir.clone()] } else { partitions.iter().map(|(_, p)| p.clone()).collect() };
     for d in dirs {
         let p = d.join("kpis.parquet");
         if !p.is_file() {
@@ -512,17 +558,21 @@ fn kpi_rows(t: &Tables, partitions: &[(chrono::NaiveDate, PathBuf)]) -> Result<V
             .map_err(|e| unreadable(&p, e))?;
         out.extend(rows(&df));
     }
-    out.sort_by(|a, b| text(a, "as_of").cmp(&text(b, "as_of")));
+    out.sort_by_key(|r| text(r, "as_of"));
     Ok(out)
 }
 
 /// Revenue concentration: the purchase deciles as a curve of cumulative customer share against
 /// cumulative revenue share, the diagonal (everyone spends alike) and the 20 %/80 % point.
 fn concentration(t: &Tables) -> Result<Option<Chart>> {
+    if !t.has_columns("purchase_deciles", &["decile", "customers", "customer_share", "revenue_share"])? {
+        return Ok(None);
+    }
     let Some(lf) = t.scan("purchase_deciles")? else { return Ok(None) };
     let df = t.collect(
         "purchase_deciles",
-        lf.select([col("decile"), col("customers"), col("customer_share"), col("revenue_share")]).sort(["decile"], Default::default()),
+        lf.select([col("decile"), col("customers"), col("customer_share"), col("revenue_share")])
+            .sort(["decile"], Default::default()),
     )?;
     let mut rows = rows(&df);
     let (mut cc, mut cr) = (0.0, 0.0);
@@ -555,8 +605,20 @@ fn concentration(t: &Tables) -> Result<Option<Chart>> {
         x_ticks: (0..=5).map(|i| (i as f64 / 5.0, format!("{}", i * 20))).collect(),
         y_fmt: |v| format!("{:.0}", v * 100.0),
         series: vec![
-            svg::Series { name: "customers, best first".into(), points: curve, color: svg::BLUE, dashed: false, dots: Some(dot_titles) },
-            svg::Series { name: "everyone alike".into(), points: vec![(0.0, 0.0), (1.0, 1.0)], color: svg::GREY, dashed: true, dots: None },
+            svg::Series {
+                name: "customers, best first".into(),
+                points: curve,
+                color: svg::BLUE,
+                dashed: false,
+                dots: Some(dot_titles),
+            },
+            svg::Series {
+                name: "everyone alike".into(),
+                points: vec![(0.0, 0.0), (1.0, 1.0)],
+                color: svg::GREY,
+                dashed: true,
+                dots: None,
+            },
         ],
         marks: vec![svg::Mark { at: (0.2, 0.8), label: "20 % / 80 %".into(), color: svg::ORANGE }],
         height: 340.0,
@@ -576,21 +638,46 @@ fn concentration(t: &Tables) -> Result<Option<Chart>> {
 
 /// Monetary deciles: each tenth's share of revenue, and the running total.
 fn monetary_deciles(t: &Tables) -> Result<Option<Chart>> {
+    if !t.has_columns(
+        "monetary_deciles",
+        &["decile", "customers", "revenue", "revenue_share", "cumulative_revenue_share"],
+    )? {
+        return Ok(None);
+    }
     let Some(lf) = t.scan("monetary_deciles")? else { return Ok(None) };
     let df = t.collect(
         "monetary_deciles",
-        lf.select([col("decile"), col("customers"), col("revenue"), col("revenue_share"), col("cumulative_revenue_share")])
-            .sort(["decile"], Default::default()),
+        lf.select([
+            col("decile"),
+            col("customers"),
+            col("revenue"),
+            col("revenue_share"),
+            col("cumulative_revenue_share"),
+        ])
+        .sort(["decile"], Default::default()),
     )?;
     let rows = rows(&df);
     let titles = |key: &'static str| -> Vec<String> {
         rows.iter()
-            .map(|r| format!("decile {}: {} customers, revenue {}, {} ({key})", text(r, "decile"), text(r, "customers"), svg::thousands(num(r, "revenue"), 2), svg::pct(num(r, key))))
+            .map(|r| {
+                format!(
+                    "decile {}: {} customers, revenue {}, {} ({key})",
+                    text(r, "decile"),
+                    text(r, "customers"),
+                    svg::thousands(num(r, "revenue"), 2),
+                    svg::pct(num(r, key))
+                )
+            })
             .collect()
     };
     let chart = svg::BarChart {
         categories: rows.iter().map(|r| text(r, "decile")).collect(),
-        bars: vec![svg::Bars { name: "share of revenue".into(), values: rows.iter().map(|r| num(r, "revenue_share")).collect(), color: svg::BLUE, titles: titles("revenue_share") }],
+        bars: vec![svg::Bars {
+            name: "share of revenue".into(),
+            values: rows.iter().map(|r| num(r, "revenue_share")).collect(),
+            color: svg::BLUE,
+            titles: titles("revenue_share"),
+        }],
         line: Some(svg::Bars {
             name: "cumulative share".into(),
             values: rows.iter().map(|r| num(r, "cumulative_revenue_share")).collect(),
@@ -607,7 +694,8 @@ fn monetary_deciles(t: &Tables) -> Result<Option<Chart>> {
     Ok(Some(Chart {
         id: "monetary_deciles",
         title: "Revenue by monetary decile".into(),
-        guide: "Bars: what each tenth of customers (best first) brings; the line: what the top tenths bring together.".into(),
+        guide: "Bars: what each tenth of customers (best first) brings; the line: what the top tenths bring together."
+            .into(),
         source: "monetary_deciles".into(),
         svg: chart.svg("monetary_deciles", "Revenue share by monetary decile"),
         rows,
@@ -629,22 +717,31 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
     let rows: Vec<Map<String, Value>> = groups(keys, values(&m), decimals)
         .into_iter()
         .map(|((r, f), g)| {
-            obj(vec![("r_score", r.into()), ("f_score", f.into()), ("customers", g.n.into()), ("revenue", (g.minor as f64 / scale).into())])
+            obj(vec![
+                ("r_score", r.into()),
+                ("f_score", f.into()),
+                ("customers", g.n.into()),
+                ("revenue", (g.minor as f64 / scale).into()),
+            ])
         })
         .collect();
     let max_score = rows.iter().flat_map(|r| [num(r, "r_score"), num(r, "f_score")]).fold(0.0f64, f64::max) as i64;
-    let bins = max_score.max(1);
+    let bins = t.bins.unwrap_or(0).max(max_score).max(1);
     // Rows: R from best (top) to worst; columns: F from 1 to best.
     let r_labels: Vec<i64> = (1..=bins).rev().collect();
     let f_labels: Vec<i64> = (1..=bins).collect();
-    let find = |r: i64, f: i64| rows.iter().find(|x| x["r_score"].as_i64() == Some(r) && x["f_score"].as_i64() == Some(f));
+    let find =
+        |r: i64, f: i64| rows.iter().find(|x| x["r_score"].as_i64() == Some(r) && x["f_score"].as_i64() == Some(f));
     let grid = |g: &dyn Fn(&Map<String, Value>) -> String| -> Vec<Vec<String>> {
         r_labels.iter().map(|r| f_labels.iter().map(|f| find(*r, *f).map(g).unwrap_or_default()).collect()).collect()
     };
     let chart = svg::Heatmap {
         rows: r_labels.iter().map(|r| format!("R {r}")).collect(),
         cols: f_labels.iter().map(|f| format!("F {f}")).collect(),
-        values: r_labels.iter().map(|r| f_labels.iter().map(|f| find(*r, *f).map(|x| num(x, "customers"))).collect()).collect(),
+        values: r_labels
+            .iter()
+            .map(|r| f_labels.iter().map(|f| find(*r, *f).map(|x| num(x, "customers"))).collect())
+            .collect(),
         texts: grid(&|x| format!("{} · {}", svg::short(num(x, "customers")), svg::short(num(x, "revenue")))),
         titles: r_labels
             .iter()
@@ -652,7 +749,11 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
                 f_labels
                     .iter()
                     .map(|f| match find(*r, *f) {
-                        Some(x) => format!("R {r}, F {f}: {} customers, revenue {}", text(x, "customers"), svg::thousands(num(x, "revenue"), decimals as usize)),
+                        Some(x) => format!(
+                            "R {r}, F {f}: {} customers, revenue {}",
+                            text(x, "customers"),
+                            svg::thousands(num(x, "revenue"), decimals as usize)
+                        ),
                         None => format!("R {r}, F {f}: no customers"),
                     })
                     .collect()
@@ -678,11 +779,24 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
 
 /// Segment sizes and revenue shares, in segment order.
 fn segments(t: &Tables) -> Result<Option<Chart>> {
+    if !t.has_columns(
+        "segment_summary",
+        &["segment", "segment_order", "customers", "customer_share", "revenue", "revenue_share"],
+    )? {
+        return Ok(None);
+    }
     let Some(lf) = t.scan("segment_summary")? else { return Ok(None) };
     let df = t.collect(
         "segment_summary",
-        lf.select([col("segment"), col("segment_order"), col("customers"), col("customer_share"), col("revenue"), col("revenue_share")])
-            .sort(["segment_order", "segment"], SortMultipleOptions::default().with_nulls_last(true)),
+        lf.select([
+            col("segment"),
+            col("segment_order"),
+            col("customers"),
+            col("customer_share"),
+            col("revenue"),
+            col("revenue_share"),
+        ])
+        .sort(["segment_order", "segment"], SortMultipleOptions::default().with_nulls_last(true)),
     )?;
     let all = rows(&df);
     let total = all.len();
@@ -694,13 +808,33 @@ fn segments(t: &Tables) -> Result<Option<Chart>> {
                 name: "share of customers".into(),
                 values: rows.iter().map(|r| num(r, "customer_share")).collect(),
                 color: svg::GREY,
-                titles: rows.iter().map(|r| format!("{}: {} customers ({})", text(r, "segment"), text(r, "customers"), svg::pct(num(r, "customer_share")))).collect(),
+                titles: rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {} customers ({})",
+                            text(r, "segment"),
+                            text(r, "customers"),
+                            svg::pct(num(r, "customer_share"))
+                        )
+                    })
+                    .collect(),
             },
             svg::Bars {
                 name: "share of revenue".into(),
                 values: rows.iter().map(|r| num(r, "revenue_share")).collect(),
                 color: svg::BLUE,
-                titles: rows.iter().map(|r| format!("{}: revenue {} ({})", text(r, "segment"), svg::thousands(num(r, "revenue"), 2), svg::pct(num(r, "revenue_share")))).collect(),
+                titles: rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}: revenue {} ({})",
+                            text(r, "segment"),
+                            svg::thousands(num(r, "revenue"), 2),
+                            svg::pct(num(r, "revenue_share"))
+                        )
+                    })
+                    .collect(),
             },
         ],
         x_label: "share of all customers / of all revenue (%)".into(),
@@ -711,11 +845,13 @@ fn segments(t: &Tables) -> Result<Option<Chart>> {
     Ok(Some(Chart {
         id: "segments",
         title: "Segments: size and revenue".into(),
-        guide: "Where the blue bar is longer than the grey one, the segment brings more than its share of revenue.".into(),
+        guide: "Where the blue bar is longer than the grey one, the segment brings more than its share of revenue."
+            .into(),
         source: "segment_summary".into(),
         svg: chart.svg("segments", "Segment sizes and revenue shares"),
         total_rows: total,
-        cap_note: (total > rows.len()).then(|| format!("the first {} of {total} segments, in segment order", rows.len())),
+        cap_note: (total > rows.len())
+            .then(|| format!("the first {} of {total} segments, in segment order", rows.len())),
         rows,
     }))
 }
@@ -750,7 +886,14 @@ fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
             color: svg::BLUE,
             titles: rows
                 .iter()
-                .map(|r| format!("{} days: {} customers, revenue {}", text(r, "lapse_bucket"), text(r, "customers"), svg::thousands(num(r, "revenue"), decimals as usize)))
+                .map(|r| {
+                    format!(
+                        "{} days: {} customers, revenue {}",
+                        text(r, "lapse_bucket"),
+                        text(r, "customers"),
+                        svg::thousands(num(r, "revenue"), decimals as usize)
+                    )
+                })
                 .collect(),
         }],
         line: None,
@@ -776,7 +919,7 @@ fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
 /// The strongest pairs by lift (each unordered pair once), with their support.
 fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
     let cols = t.columns("top_pairs")?;
-    if cols.is_empty() {
+    if !t.has_columns("top_pairs", &["product_id", "partner_id", "pair_orders", "support", "lift"])? {
         return Ok(None);
     }
     let named = cols.iter().any(|c| c == "name") && cols.iter().any(|c| c == "partner_name");
@@ -824,7 +967,16 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
         }
     };
     let chart = svg::HBarChart {
-        labels: rows.iter().map(|r| format!("{} + {}", svg::clip(&label(r, "product_id", "name"), 20), svg::clip(&label(r, "partner_id", "partner_name"), 20))).collect(),
+        labels: rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} + {}",
+                    svg::clip(&label(r, "product_id", "name"), 20),
+                    svg::clip(&label(r, "partner_id", "partner_name"), 20)
+                )
+            })
+            .collect(),
         bars: vec![svg::Bars {
             name: "lift".into(),
             values: rows.iter().map(|r| num(r, "lift")).collect(),
@@ -847,7 +999,10 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
         }],
         x_label: "lift (1 = bought together as often as chance)".into(),
         x_fmt: |v| format!("{v:.1}"),
-        notes: rows.iter().map(|r| format!("{} orders · {:.2} %", svg::short(num(r, "pair_orders")), num(r, "support") * 100.0)).collect(),
+        notes: rows
+            .iter()
+            .map(|r| format!("{} orders · {:.2} %", svg::short(num(r, "pair_orders")), num(r, "support") * 100.0))
+            .collect(),
         label_width: 250.0,
     };
     let shown = rows.len();
@@ -859,7 +1014,13 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
         svg: chart.svg("top_pairs", "Strongest product pairs by lift"),
         rows,
         total_rows,
-        cap_note: Some(format!("the {shown} pairs of highest lift among the {total_rows} rows of top_pairs (pairs in at least 5 orders)")),
+        cap_note: (total_rows > shown).then(|| {
+            format!(
+                "the {shown} pairs of highest lift among the {total_rows} rows of top_pairs (each product's {} strongest partners in at least {} orders; a pair appears once per product ranking it)",
+                crate::tables::basket::TOP_PAIRS_PER_PRODUCT,
+                crate::tables::basket::TOP_PAIRS_MIN_ORDERS
+            )
+        }),
     }))
 }
 
@@ -969,7 +1130,15 @@ fn p_alive_by_recency(t: &Tables) -> Result<Option<Chart>> {
             dashed: false,
             dots: Some(
                 rows.iter()
-                    .map(|r| format!("{}–{} days: {} customers, average P(alive) {}", text(r, "recency_from"), text(r, "recency_to"), text(r, "customers"), svg::pct(num(r, "mean_p_alive"))))
+                    .map(|r| {
+                        format!(
+                            "{}–{} days: {} customers, average P(alive) {}",
+                            text(r, "recency_from"),
+                            text(r, "recency_to"),
+                            text(r, "customers"),
+                            svg::pct(num(r, "mean_p_alive"))
+                        )
+                    })
                     .collect(),
             ),
         }],
@@ -1002,40 +1171,74 @@ pub fn band_width(max_recency: i64) -> i64 {
 
 /// Cohort retention: the share of each cohort active per period, latest cohorts, first periods.
 fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
+    if !t.has_columns("cohorts", &["cohort", "period_index", "cohort_customers", "active_customers", "retention"])? {
+        return Ok(None);
+    }
     let Some(lf) = t.scan("cohorts")? else { return Ok(None) };
     let cohorts = t.collect("cohorts", lf.clone().select([col("cohort").unique().sort(Default::default())]))?;
     let all: Vec<Value> = rows(&cohorts).into_iter().map(|r| r["cohort"].clone()).collect();
     if all.is_empty() {
         return Ok(None);
     }
-    let keep: Vec<String> = all.iter().skip(all.len().saturating_sub(COHORTS)).map(|v| v.as_str().unwrap_or_default().to_string()).collect();
+    let keep: Vec<String> = all
+        .iter()
+        .skip(all.len().saturating_sub(COHORTS))
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
     let first = keep[0].clone();
     let total_lf = lf.clone().select([len().cast(DataType::Int64).alias("n")]);
     let total = t.collect("cohorts", total_lf)?.column("n")?.i64()?.get(0).unwrap_or(0) as usize;
-    let first_date = chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").map_err(|e| unreadable(&t.path("cohorts"), e))?;
+    let first_date =
+        chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").map_err(|e| unreadable(&t.path("cohorts"), e))?;
     let df = t.collect(
         "cohorts",
         lf.filter(col("cohort").gt_eq(lit(first_date)).and(col("period_index").lt_eq(lit(PERIODS))))
-            .select([col("cohort"), col("period_index"), col("cohort_customers"), col("active_customers"), col("retention")])
+            .select([
+                col("cohort"),
+                col("period_index"),
+                col("cohort_customers"),
+                col("active_customers"),
+                col("retention"),
+            ])
             .sort(["cohort", "period_index"], Default::default()),
     )?;
     let rows = rows(&df);
     let max_period = rows.iter().map(|r| num(r, "period_index") as i64).max().unwrap_or(0);
     let periods: Vec<i64> = (0..=max_period).collect();
-    let find = |c: &str, p: i64| rows.iter().find(|r| r["cohort"].as_str() == Some(c) && r["period_index"].as_i64() == Some(p));
-    let size = |c: &str| rows.iter().find(|r| r["cohort"].as_str() == Some(c)).map(|r| text(r, "cohort_customers")).unwrap_or_default();
+    let find = |c: &str, p: i64| {
+        rows.iter().find(|r| r["cohort"].as_str() == Some(c) && r["period_index"].as_i64() == Some(p))
+    };
+    let size = |c: &str| {
+        rows.iter().find(|r| r["cohort"].as_str() == Some(c)).map(|r| text(r, "cohort_customers")).unwrap_or_default()
+    };
     let chart = svg::Heatmap {
         rows: keep.iter().map(|c| format!("{c} ({})", size(c))).collect(),
         cols: periods.iter().map(|p| p.to_string()).collect(),
-        values: keep.iter().map(|c| periods.iter().map(|p| find(c, *p).map(|r| num(r, "retention"))).collect()).collect(),
-        texts: keep.iter().map(|c| periods.iter().map(|p| find(c, *p).map(|r| format!("{:.0}", num(r, "retention") * 100.0)).unwrap_or_default()).collect()).collect(),
+        values: keep
+            .iter()
+            .map(|c| periods.iter().map(|p| find(c, *p).map(|r| num(r, "retention"))).collect())
+            .collect(),
+        texts: keep
+            .iter()
+            .map(|c| {
+                periods
+                    .iter()
+                    .map(|p| find(c, *p).map(|r| format!("{:.0}", num(r, "retention") * 100.0)).unwrap_or_default())
+                    .collect()
+            })
+            .collect(),
         titles: keep
             .iter()
             .map(|c| {
                 periods
                     .iter()
                     .map(|p| match find(c, *p) {
-                        Some(r) => format!("cohort {c}, period {p}: {} of {} active ({})", text(r, "active_customers"), text(r, "cohort_customers"), svg::pct(num(r, "retention"))),
+                        Some(r) => format!(
+                            "cohort {c}, period {p}: {} of {} active ({})",
+                            text(r, "active_customers"),
+                            text(r, "cohort_customers"),
+                            svg::pct(num(r, "retention"))
+                        ),
                         None => format!("cohort {c}, period {p}: not reached yet"),
                     })
                     .collect()
@@ -1061,6 +1264,9 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
 
 /// Segment movement between two snapshots: customers per (from, to) segment.
 fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
+    if !t.has_columns("segment_migration", &["from_as_of", "to_as_of", "from_segment", "to_segment", "customers"])? {
+        return Ok(None);
+    }
     let Some(lf) = t.scan("segment_migration")? else { return Ok(None) };
     let df = t.collect(
         "segment_migration",
@@ -1073,8 +1279,14 @@ fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
     }
     // Segment order from the descriptions when present; `new` first, `gone` last, others by name.
     let mut order: Vec<String> = Vec::new();
-    if let Some(d) = t.scan("segment_descriptions")? {
-        let d = t.collect("segment_descriptions", d.select([col("segment"), col("segment_order")]).sort(["segment_order"], Default::default()))?;
+    if let Some(d) = t
+        .scan("segment_descriptions")?
+        .filter(|_| t.has_columns("segment_descriptions", &["segment", "segment_order"]).unwrap_or(false))
+    {
+        let d = t.collect(
+            "segment_descriptions",
+            d.select([col("segment"), col("segment_order")]).sort(["segment_order"], Default::default()),
+        )?;
         order = self::rows(&d).iter().map(|r| text(r, "segment")).collect();
     }
     let rank = |s: &str| -> (usize, String) {
@@ -1090,13 +1302,30 @@ fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
         v.sort_by_key(|s| rank(s));
         v.dedup();
     }
-    let find = |f: &str, t: &str| rows.iter().find(|r| r["from_segment"].as_str() == Some(f) && r["to_segment"].as_str() == Some(t));
+    let find = |f: &str, t: &str| rows.iter().find(|r| text(r, "from_segment") == f && text(r, "to_segment") == t);
     let chart = svg::Heatmap {
         rows: from.clone(),
         cols: to.clone(),
         values: from.iter().map(|f| to.iter().map(|s| find(f, s).map(|r| num(r, "customers"))).collect()).collect(),
-        texts: from.iter().map(|f| to.iter().map(|s| find(f, s).map(|r| svg::short(num(r, "customers"))).unwrap_or_default()).collect()).collect(),
-        titles: from.iter().map(|f| to.iter().map(|s| format!("{f} → {s}: {} customers", find(f, s).map(|r| text(r, "customers")).unwrap_or_else(|| "0".into()))).collect()).collect(),
+        texts: from
+            .iter()
+            .map(|f| {
+                to.iter().map(|s| find(f, s).map(|r| svg::short(num(r, "customers"))).unwrap_or_default()).collect()
+            })
+            .collect(),
+        titles: from
+            .iter()
+            .map(|f| {
+                to.iter()
+                    .map(|s| {
+                        format!(
+                            "{f} → {s}: {} customers",
+                            find(f, s).map(|r| text(r, "customers")).unwrap_or_else(|| "0".into())
+                        )
+                    })
+                    .collect()
+            })
+            .collect(),
         x_label: format!("segment on {} →", text(&rows[0], "to_as_of")),
         y_label: format!("segment on {}", text(&rows[0], "from_as_of")),
         row_label_width: 130.0,
@@ -1120,12 +1349,15 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
     let keep = ["as_of", "customers", "revenue", "repeat_rate", "window_active", "window_revenue"];
     let rows: Vec<Map<String, Value>> =
         kpis.into_iter().map(|r| r.into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect()).collect();
-    let dates: Vec<chrono::NaiveDate> =
-        rows.iter().map(|r| chrono::NaiveDate::parse_from_str(&text(r, "as_of"), "%Y-%m-%d").unwrap_or_default()).collect();
+    let dates: Vec<chrono::NaiveDate> = rows
+        .iter()
+        .map(|r| chrono::NaiveDate::parse_from_str(&text(r, "as_of"), "%Y-%m-%d").unwrap_or_default())
+        .collect();
     let day = |d: &chrono::NaiveDate| (*d - dates[0]).num_days() as f64;
     let span = dates.last().map(day).unwrap_or(1.0).max(1.0);
     let tick_every = (dates.len() as f64 / 6.0).ceil().max(1.0) as usize;
-    let x_ticks: Vec<(f64, String)> = dates.iter().enumerate().filter(|(i, _)| i % tick_every == 0).map(|(_, d)| (day(d), d.to_string())).collect();
+    let x_ticks: Vec<(f64, String)> =
+        dates.iter().enumerate().filter(|(i, _)| i % tick_every == 0).map(|(_, d)| (day(d), d.to_string())).collect();
     // Each KPI as an index of its first value would hide units; so two panels: counts and money.
     let series = |key: &str, name: &str, color: &'static str| -> svg::Series {
         svg::Series {
@@ -1133,10 +1365,22 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
             points: rows.iter().zip(&dates).map(|(r, d)| (day(d), num(r, key))).collect(),
             color,
             dashed: false,
-            dots: Some(rows.iter().map(|r| format!("{}: {name} {}", text(r, "as_of"), svg::thousands(num(r, key), if key.contains("revenue") { 2 } else { 0 }))).collect()),
+            dots: Some(
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {name} {}",
+                            text(r, "as_of"),
+                            svg::thousands(num(r, key), if key.contains("revenue") { 2 } else { 0 })
+                        )
+                    })
+                    .collect(),
+            ),
         }
     };
-    let max_of = |keys: &[&str]| keys.iter().flat_map(|k| rows.iter().map(|r| num(r, k))).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    let max_of = |keys: &[&str]| {
+        keys.iter().flat_map(|k| rows.iter().map(|r| num(r, k))).filter(|v| v.is_finite()).fold(0.0f64, f64::max)
+    };
     let counts = svg::LineChart {
         x_label: "as-of date of the snapshot".into(),
         y_label: "customers".into(),
@@ -1144,7 +1388,10 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
         y_range: (0.0, max_of(&["customers", "window_active"]).max(1.0)),
         x_ticks: x_ticks.clone(),
         y_fmt: svg::short,
-        series: vec![series("customers", "customers", svg::BLUE), series("window_active", "active in the window", svg::ORANGE)],
+        series: vec![
+            series("customers", "customers", svg::BLUE),
+            series("window_active", "active in the window", svg::ORANGE),
+        ],
         marks: Vec::new(),
         height: 280.0,
     };
@@ -1155,7 +1402,10 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
         y_range: (0.0, max_of(&["revenue", "window_revenue"]).max(1.0)),
         x_ticks,
         y_fmt: svg::short,
-        series: vec![series("revenue", "revenue, all history", svg::BLUE), series("window_revenue", "revenue in the window", svg::ORANGE)],
+        series: vec![
+            series("revenue", "revenue, all history", svg::BLUE),
+            series("window_revenue", "revenue in the window", svg::ORANGE),
+        ],
         marks: Vec::new(),
         height: 280.0,
     };
@@ -1163,7 +1413,9 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
     Chart {
         id: "kpis",
         title: "KPIs over the snapshots".into(),
-        guide: "One point per as_of partition: customers and revenue to date (blue) and within the KPI window (orange).".into(),
+        guide:
+            "One point per as_of partition: customers and revenue to date (blue) and within the KPI window (orange)."
+                .into(),
         source: "kpis (every as_of partition)".into(),
         svg: counts.svg("kpis", "Customers per snapshot") + &money.svg("kpis", "Revenue per snapshot"),
         rows,

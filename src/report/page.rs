@@ -76,7 +76,8 @@ fn headline(h: &Headline, as_of: Option<&str>) -> String {
         kpi(&mut out, "top 20 % of customers", &pct(s), "of revenue");
     }
     for l in &h.lapsed {
-        let share = h.customers.filter(|c| *c > 0).map(|c| format!(" ({} of customers)", pct(l.customers as f64 / c as f64)));
+        let share =
+            h.customers.filter(|c| *c > 0).map(|c| format!(" ({} of customers)", pct(l.customers as f64 / c as f64)));
         kpi(
             &mut out,
             &format!("lapsed over {} days", l.days),

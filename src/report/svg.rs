@@ -79,9 +79,19 @@ pub fn short(v: f64) -> String {
     } else if a >= 1e4 {
         (v / 1e3, "k")
     } else {
-        return if (v - v.round()).abs() < 1e-9 { thousands(v, 0) } else { thousands(v, if a >= 100.0 { 0 } else { 2 }) };
+        return if (v - v.round()).abs() < 1e-9 {
+            thousands(v, 0)
+        } else {
+            thousands(v, if a >= 100.0 { 0 } else { 2 })
+        };
     };
-    let digits = if x.abs() >= 100.0 { 0 } else if x.abs() >= 10.0 { 1 } else { 2 };
+    let digits = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
     format!("{:.*}{unit}", digits, x).replace('-', "−")
 }
 
@@ -126,7 +136,12 @@ impl Svg {
     }
 
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, title: Option<&str>) {
-        let _ = write!(self.body, r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}""#, w.max(0.0), h.max(0.0));
+        let _ = write!(
+            self.body,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}""#,
+            w.max(0.0),
+            h.max(0.0)
+        );
         match title {
             Some(t) => {
                 let _ = write!(self.body, "><title>{}</title></rect>", esc(t));
@@ -292,10 +307,21 @@ impl LineChart {
         }
         x_title(&mut svg, p, &self.x_label);
         for s in &self.series {
-            let pts: Vec<(f64, f64)> = s.points.iter().map(|(x, y)| (p.x(*x, self.x_range), p.y(*y, y_range))).collect();
+            // A point without a number (a null in the table) is left out of the line.
+            let titles: Vec<Option<&String>> = match &s.dots {
+                Some(t) => t.iter().map(Some).collect(),
+                None => vec![None; s.points.len()],
+            };
+            let (pts, titles): (Vec<(f64, f64)>, Vec<Option<&String>>) = s
+                .points
+                .iter()
+                .zip(titles)
+                .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+                .map(|((x, y), t)| ((p.x(*x, self.x_range), p.y(*y, y_range)), t))
+                .unzip();
             svg.polyline(&pts, s.color, if s.dashed { 1.5 } else { 2.5 }, s.dashed);
-            if let Some(titles) = &s.dots {
-                for (pt, t) in pts.iter().zip(titles) {
+            for (pt, t) in pts.iter().zip(titles) {
+                if let Some(t) = t {
                     svg.circle(*pt, 3.5, s.color, Some(t));
                 }
             }
@@ -357,11 +383,14 @@ impl BarChart {
         for (i, cat) in self.categories.iter().enumerate() {
             let x0 = p.left + slot * i as f64 + (slot - group) / 2.0;
             for (j, b) in self.bars.iter().enumerate() {
-                let v = b.values.get(i).copied().unwrap_or(0.0).max(0.0);
+                // Negative values (returns above purchases) draw no bar but keep their number.
+                let raw = b.values.get(i).copied().filter(|v| v.is_finite());
+                let v = raw.unwrap_or(0.0).max(0.0);
                 let y = p.y(v, range);
                 svg.rect(x0 + bw * j as f64, y, bw - 1.0, p.bottom - y, b.color, b.titles.get(i).map(String::as_str));
                 if self.value_labels && j == 0 && self.bars.len() == 1 {
-                    svg.text((x0 + bw / 2.0, y - 4.0), &(self.y_fmt)(v), "middle", 10.0, "#333");
+                    let label = raw.map_or_else(|| "–".to_string(), |r| (self.y_fmt)(r));
+                    svg.text((x0 + bw / 2.0, y - 4.0), &label, "middle", 10.0, "#333");
                 }
             }
             let step = (self.categories.len() as f64 / 12.0).ceil().max(1.0) as usize;
@@ -371,8 +400,13 @@ impl BarChart {
         }
         x_title(&mut svg, p, &self.x_label);
         if let Some(l) = &self.line {
-            let pts: Vec<(f64, f64)> =
-                l.values.iter().enumerate().map(|(i, v)| (p.left + slot * (i as f64 + 0.5), p.y(*v, range))).collect();
+            let pts: Vec<(f64, f64)> = l
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, v)| (p.left + slot * (i as f64 + 0.5), p.y(*v, range)))
+                .collect();
             svg.polyline(&pts, l.color, 2.5, false);
             for (pt, t) in pts.iter().zip(&l.titles) {
                 svg.circle(*pt, 3.5, l.color, Some(t));
@@ -410,7 +444,8 @@ impl HBarChart {
         let mut svg = Svg::new(h);
         let notes_w = if self.notes.is_empty() { 0.0 } else { 120.0 };
         let p = Plot { left: self.label_width + 10.0, top: 30.0, right: WIDTH - 60.0 - notes_w, bottom: h - 46.0 };
-        let max = self.bars.iter().flat_map(|b| b.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+        let max =
+            self.bars.iter().flat_map(|b| b.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
         let xt = ticks(0.0, if max > 0.0 { max } else { 1.0 }, 4);
         let range = (0.0, *xt.last().unwrap_or(&1.0));
         for &t in &xt {
@@ -426,11 +461,13 @@ impl HBarChart {
             let chars = (self.label_width / 6.3) as usize;
             svg.text((p.left - 8.0, y0 + row / 2.0), &clip(l, chars), "end", 11.5, "#222");
             for (j, b) in self.bars.iter().enumerate() {
-                let v = b.values.get(i).copied().unwrap_or(0.0).max(0.0);
+                let raw = b.values.get(i).copied().filter(|v| v.is_finite());
+                let v = raw.unwrap_or(0.0).max(0.0);
                 let x = p.x(v, range);
                 let y = y0 + bh * j as f64;
                 svg.rect(p.left, y, x - p.left, bh - 1.0, b.color, b.titles.get(i).map(String::as_str));
-                svg.text((x + 4.0, y + bh - 3.0), &(self.x_fmt)(v), "start", 10.0, "#333");
+                let label = raw.map_or_else(|| "–".to_string(), |r| (self.x_fmt)(r));
+                svg.text((x + 4.0, y + bh - 3.0), &label, "start", 10.0, "#333");
             }
             if let Some(n) = self.notes.get(i) {
                 svg.text((WIDTH - 8.0, y0 + row / 2.0), n, "end", 10.5, "#555");
@@ -516,10 +553,16 @@ impl Heatmap {
         }
         for (i, r) in self.rows.iter().enumerate() {
             let y = p.top + ch * i as f64;
-            svg.text((p.left - 6.0, y + ch / 2.0 + 4.0), &clip(r, (self.row_label_width / 6.0) as usize), "end", 10.5, "#333");
+            svg.text(
+                (p.left - 6.0, y + ch / 2.0 + 4.0),
+                &clip(r, (self.row_label_width / 6.0) as usize),
+                "end",
+                10.5,
+                "#333",
+            );
             for j in 0..self.cols.len() {
                 let x = p.left + cw * j as f64;
-                let v = self.values.get(i).and_then(|row| row.get(j)).copied().flatten();
+                let v = self.values.get(i).and_then(|row| row.get(j)).copied().flatten().filter(|v| v.is_finite());
                 let title = self.titles.get(i).and_then(|row| row.get(j)).map(String::as_str);
                 match v {
                     Some(v) => {
@@ -551,6 +594,7 @@ impl Heatmap {
 
 /// The heatmap colour for t in 0..1: from a pale blue-grey to a deep blue.
 pub fn shade(t: f64) -> String {
+    let t = if t.is_finite() { t } else { 0.0 };
     let (a, b) = ((239.0, 243.0, 248.0), (23.0, 70.0, 140.0));
     let mix = |x: f64, y: f64| (x + (y - x) * t.clamp(0.0, 1.0)).round() as u8;
     format!("#{:02x}{:02x}{:02x}", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))

@@ -18,7 +18,12 @@ fn ok(o: std::process::Output) -> std::process::Output {
 /// `evergreen run` of the transactions sample (with CLV) into `dir/NAME`.
 fn sample_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    ok(bin().args(["run", "-q", "-i", "data-samples/transactions.parquet", "-o"]).arg(&out).args(extra).output().unwrap());
+    ok(bin()
+        .args(["run", "-q", "-i", "data-samples/transactions.parquet", "-o"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap());
     out
 }
 
@@ -87,7 +92,8 @@ fn issue16_every_charted_value_matches_the_tables() {
     close(f(&h["top10_revenue_share"]), floats(&md, "cumulative_revenue_share")[0], "top 10 %");
     close(f(&h["top20_revenue_share"]), floats(&md, "cumulative_revenue_share")[1], "top 20 %");
     let recency = ints(&customers, "recency_days");
-    let lapsed: Vec<(i64, i64)> = h["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
+    let lapsed: Vec<(i64, i64)> =
+        h["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
     assert_eq!(lapsed.iter().map(|l| l.0).collect::<Vec<_>>(), vec![30, 60, 90, 120]);
     for (days, n) in lapsed {
         assert_eq!(n, recency.iter().filter(|r| **r > days).count() as i64, "lapsed over {days}");
@@ -162,17 +168,22 @@ fn issue16_every_charted_value_matches_the_tables() {
         e.2 += cents(money[k]);
     }
     let rows = chart(&d, "lapse_buckets");
-    let got: Vec<(String, i64, i64)> =
-        rows.iter().map(|r| (r["lapse_bucket"].as_str().unwrap().to_string(), i(&r["customers"]), cents(f(&r["revenue"])))).collect();
+    let got: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| (r["lapse_bucket"].as_str().unwrap().to_string(), i(&r["customers"]), cents(f(&r["revenue"]))))
+        .collect();
     assert_eq!(got, per.into_values().collect::<Vec<_>>());
     assert_eq!(got[0].0, "0-30");
 
     // Strongest pairs: every unordered pair of top_pairs once, by lift, then orders, first 15.
     let tp = t("top_pairs");
-    let (a, b, po, lift) = (ints(&tp, "product_id"), ints(&tp, "partner_id"), ints(&tp, "pair_orders"), floats(&tp, "lift"));
+    let (a, b, po, lift) =
+        (ints(&tp, "product_id"), ints(&tp, "partner_id"), ints(&tp, "pair_orders"), floats(&tp, "lift"));
     let mut seen = HashSet::new();
-    let mut pairs: Vec<(i64, i64, i64, f64)> =
-        (0..tp.height()).filter(|k| seen.insert((a[*k].min(b[*k]), a[*k].max(b[*k])))).map(|k| (a[k].min(b[k]), a[k].max(b[k]), po[k], lift[k])).collect();
+    let mut pairs: Vec<(i64, i64, i64, f64)> = (0..tp.height())
+        .filter(|k| seen.insert((a[*k].min(b[*k]), a[*k].max(b[*k]))))
+        .map(|k| (a[k].min(b[k]), a[k].max(b[k]), po[k], lift[k]))
+        .collect();
     pairs.sort_by(|x, y| y.3.total_cmp(&x.3).then(y.2.cmp(&x.2)).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
     let rows = chart(&d, "top_pairs");
     assert_eq!(rows.len(), 15);
@@ -196,18 +207,31 @@ fn issue16_every_charted_value_matches_the_tables() {
         e.1 += cents(value[k]);
     }
     let rows = chart(&d, "clv_deciles");
-    assert_eq!(rows.iter().map(|r| (i(&r["clv_decile"]), (i(&r["customers"]), cents(f(&r["clv"]))))).collect::<BTreeMap<_, _>>(), per);
+    assert_eq!(
+        rows.iter()
+            .map(|r| (i(&r["clv_decile"]), (i(&r["customers"]), cents(f(&r["clv"])))))
+            .collect::<BTreeMap<_, _>>(),
+        per
+    );
+    for r in rows {
+        let these: Vec<f64> = (0..clv.height()).filter(|k| dec[*k] == i(&r["clv_decile"])).map(|k| value[k]).collect();
+        close(f(&r["min_clv"]), these.iter().copied().fold(f64::INFINITY, f64::min), "min_clv");
+        close(f(&r["max_clv"]), these.iter().copied().fold(f64::NEG_INFINITY, f64::max), "max_clv");
+        close(f(&r["avg_clv"]), f(&r["clv"]) / these.len() as f64, "avg_clv");
+    }
     let (rec, alive) = (ints(&clv, "recency_days"), floats(&clv, "p_alive"));
     let rows = chart(&d, "p_alive_recency");
     let width = i(&rows[0]["recency_to"]) - i(&rows[0]["recency_from"]) + 1;
-    // Bands of a round width giving about 15 bands over 0..=max recency.
+    // Bands of the smallest round width (1, 2, 5 × 10^k days) giving at most 15 bands over 0..=max.
     let max = *rec.iter().max().unwrap();
-    assert!([1, 2, 5, 10, 20, 50, 100].contains(&width), "band width {width}");
-    assert!((max + 1) as f64 / width as f64 <= 15.0 && (max + 1) as f64 / (width as f64 / 2.5) > 15.0, "width {width} for max {max}");
+    let round = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+    let want = *round.iter().find(|w| (max + 1) as f64 / **w as f64 <= 15.0).unwrap();
+    assert_eq!(width, want, "band width for recency up to {max}");
     assert_eq!(rows.iter().map(|r| i(&r["customers"])).sum::<i64>(), clv.height() as i64);
     for r in rows {
         let from = i(&r["recency_from"]);
-        let inside: Vec<f64> = (0..clv.height()).filter(|k| rec[*k] >= from && rec[*k] < from + width).map(|k| alive[k]).collect();
+        let inside: Vec<f64> =
+            (0..clv.height()).filter(|k| rec[*k] >= from && rec[*k] < from + width).map(|k| alive[k]).collect();
         assert_eq!(i(&r["customers"]), inside.len() as i64);
         close(f(&r["mean_p_alive"]), inside.iter().sum::<f64>() / inside.len() as f64, "mean p_alive");
     }
@@ -220,7 +244,11 @@ fn issue16_every_charted_value_matches_the_tables() {
         .map(|k| ((strings(&co, "cohort")[k].clone(), ints(&co, "period_index")[k]), floats(&co, "retention")[k]))
         .collect();
     for r in rows {
-        close(f(&r["retention"]), table[&(r["cohort"].as_str().unwrap().to_string(), i(&r["period_index"]))], "retention");
+        close(
+            f(&r["retention"]),
+            table[&(r["cohort"].as_str().unwrap().to_string(), i(&r["period_index"]))],
+            "retention",
+        );
     }
 
     // Every chart is drawn, and the page fetches nothing.
@@ -230,7 +258,8 @@ fn issue16_every_charted_value_matches_the_tables() {
     assert_eq!(d["charts"].as_array().unwrap().len(), 9, "no migration or kpi series in one plain output");
     for needle in [" src=", "href=", "url(", "@import", "<link", "http://", "https://"] {
         let hits = html.matches(needle).count();
-        let allowed = if needle == "http://" { html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count() } else { 0 };
+        let allowed =
+            if needle == "http://" { html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count() } else { 0 };
         assert_eq!(hits, allowed, "the page must load nothing, found {needle}");
     }
     assert!(html.len() < 2 * 1024 * 1024);
@@ -266,7 +295,9 @@ fn issue16_a_partition_root_gives_kpi_lines_and_segment_movement() {
     let rows = chart(&d, "segment_movement");
     assert_eq!(rows.len(), m.height());
     let table: BTreeMap<(String, String), i64> = (0..m.height())
-        .map(|k| ((strings(&m, "from_segment")[k].clone(), strings(&m, "to_segment")[k].clone()), ints(&m, "customers")[k]))
+        .map(|k| {
+            ((strings(&m, "from_segment")[k].clone(), strings(&m, "to_segment")[k].clone()), ints(&m, "customers")[k])
+        })
         .collect();
     for r in rows {
         assert_eq!(r["from_as_of"], "2024-12-01");
@@ -284,7 +315,17 @@ fn issue16_basket_and_compare_outputs_chart_what_they_have() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("baskets");
     ok(bin()
-        .args(["basket", "-q", "-i", "data-samples/baskets.parquet", "--order-col", "basket_id", "--item-col", "item", "-o"])
+        .args([
+            "basket",
+            "-q",
+            "-i",
+            "data-samples/baskets.parquet",
+            "--order-col",
+            "basket_id",
+            "--item-col",
+            "item",
+            "-o",
+        ])
         .arg(&out)
         .output()
         .unwrap());
@@ -305,7 +346,99 @@ fn issue16_basket_and_compare_outputs_chart_what_they_have() {
     let d = data(&page);
     assert!(has_chart(&d, "segment_movement") && d["charts"].as_array().unwrap().len() == 1);
     let m = read_parquet(&mov.join("segment_migration.parquet"));
-    assert_eq!(chart(&d, "segment_movement").iter().map(|r| i(&r["customers"])).sum::<i64>(), ints(&m, "customers").iter().sum::<i64>());
+    assert_eq!(
+        chart(&d, "segment_movement").iter().map(|r| i(&r["customers"])).sum::<i64>(),
+        ints(&m, "customers").iter().sum::<i64>()
+    );
+}
+
+#[test]
+fn issue16_cohorts_are_capped_to_the_latest_24_and_say_so() {
+    // Week cohorts: the sample has more than 24, so the heatmap keeps the latest 24, periods 0..=24.
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(dir.path(), "out", &["--cohort-period", "week"]);
+    let page = dir.path().join("r.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let co = read_parquet(&out.join("cohorts.parquet"));
+    let names = strings(&co, "cohort");
+    let mut all: Vec<String> = names.clone();
+    all.sort();
+    all.dedup();
+    assert!(all.len() > 24, "{} week cohorts", all.len());
+    let latest: HashSet<&String> = all[all.len() - 24..].iter().collect();
+    let (period, active, size) =
+        (ints(&co, "period_index"), ints(&co, "active_customers"), ints(&co, "cohort_customers"));
+    let want: Vec<(String, i64, i64, i64)> = (0..co.height())
+        .filter(|k| latest.contains(&names[*k]) && period[*k] <= 24)
+        .map(|k| (names[k].clone(), period[k], active[k], size[k]))
+        .collect();
+    let mut want = want;
+    want.sort();
+    let rows = chart(&d, "cohort_retention");
+    let got: Vec<(String, i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["cohort"].as_str().unwrap().to_string(),
+                i(&r["period_index"]),
+                i(&r["active_customers"]),
+                i(&r["cohort_customers"]),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    let c = d["charts"].as_array().unwrap().iter().find(|c| c["id"] == "cohort_retention").unwrap();
+    assert_eq!(i(&c["total_rows"]), co.height() as i64);
+    assert!(
+        c["cap_note"].as_str().unwrap().contains(&format!("the latest 24 of {} cohorts", all.len())),
+        "{}",
+        c["cap_note"]
+    );
+}
+
+#[test]
+fn issue16_string_ids_and_names_from_the_online_retail_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("retail");
+    ok(bin()
+        .args(["run", "-q", "--config", "data-samples/online_retail.toml", "-i", "data-samples/online_retail.parquet"])
+        .args(["--product-name-col", "Description", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap());
+    let page = dir.path().join("r.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let tp = read_parquet(&out.join("top_pairs.parquet"));
+    let (a, b, name, lift) =
+        (strings(&tp, "product_id"), strings(&tp, "partner_id"), strings(&tp, "name"), floats(&tp, "lift"));
+    let rows = chart(&d, "top_pairs");
+    assert_eq!(rows.len(), 15);
+    for r in rows {
+        // Each charted pair is a row of top_pairs, with its name and lift.
+        let (x, y) = (r["product_id"].as_str().unwrap(), r["partner_id"].as_str().unwrap());
+        let k = (0..tp.height()).find(|k| a[*k] == x && b[*k] == y).expect("a row of top_pairs");
+        assert_eq!(r["name"].as_str().unwrap(), name[k]);
+        close(f(&r["lift"]), lift[k], "lift");
+    }
+    // No pair of top_pairs has a higher lift than the last one charted, unless it is charted.
+    let last = f(&rows[14]["lift"]);
+    let charted: HashSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let (x, y) = (r["product_id"].as_str().unwrap().to_string(), r["partner_id"].as_str().unwrap().to_string());
+            if x <= y {
+                (x, y)
+            } else {
+                (y, x)
+            }
+        })
+        .collect();
+    for k in 0..tp.height() {
+        let key = if a[k] <= b[k] { (a[k].clone(), b[k].clone()) } else { (b[k].clone(), a[k].clone()) };
+        assert!(lift[k] <= last || charted.contains(&key), "{key:?} lift {} missing", lift[k]);
+    }
 }
 
 #[test]
@@ -314,14 +447,20 @@ fn issue16_an_output_without_kpis_counts_the_lapsed_from_customers() {
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &["--lapse-thresholds", "45,200"]);
     std::fs::remove_file(out.join("kpis.parquet")).unwrap();
+    // And purchase_deciles of an older version without customer_share: that chart is left out.
+    let mut pd = read_parquet(&out.join("purchase_deciles.parquet")).drop("customer_share").unwrap();
+    write_parquet(&mut pd, &out.join("purchase_deciles.parquet"));
     let page = dir.path().join("r.html");
     ok(report(&out, &page));
     let d = data(&page);
     let recency = ints(&read_parquet(&out.join("customers.parquet")), "recency_days");
-    let got: Vec<(i64, i64)> = d["headline"]["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
-    let want: Vec<(i64, i64)> = [45, 200].iter().map(|t| (*t, recency.iter().filter(|r| *r > t).count() as i64)).collect();
+    let got: Vec<(i64, i64)> =
+        d["headline"]["lapsed"].as_array().unwrap().iter().map(|l| (i(&l["days"]), i(&l["customers"]))).collect();
+    let want: Vec<(i64, i64)> =
+        [45, 200].iter().map(|t| (*t, recency.iter().filter(|r| *r > t).count() as i64)).collect();
     assert_eq!(got, want);
-    assert!(!has_chart(&d, "kpis"));
+    assert!(!has_chart(&d, "kpis") && !has_chart(&d, "revenue_concentration"));
+    assert!(has_chart(&d, "monetary_deciles") && has_chart(&d, "rf_heatmap"));
     assert_eq!(i(&d["headline"]["orders"]), manifest(&out)["counts"]["purchase_orders"].as_i64().unwrap());
 }
 
@@ -339,7 +478,8 @@ fn issue16_names_reach_the_page_escaped() {
         }
     }
     let mut df = frame(&lines);
-    let names: Vec<&str> = lines.iter().map(|l| if l.product == Some(1) { "</script><b>Tea & \"cake\"" } else { "Jam" }).collect();
+    let names: Vec<&str> =
+        lines.iter().map(|l| if l.product == Some(1) { "</script><b>Tea & \"cake\"" } else { "Jam" }).collect();
     df.with_column(Column::new("name".into(), names)).unwrap();
     let (_d, input) = dump_frame(&mut df);
     let out = dir.path().join("out");
@@ -395,7 +535,8 @@ fn issue16_refusals_write_nothing() {
     std::fs::write(&page, "old").unwrap();
     ok(report(&out, &page));
     assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
     assert!(names.iter().all(|n| !n.contains("evergreen-tmp")), "{names:?}");
 }
 
@@ -428,7 +569,15 @@ fn browse(chrome: &Path, profile: &Path, page: &Path, args: &[String]) -> (Strin
     let o = std::process::Command::new("timeout")
         .arg("120")
         .arg(chrome)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
@@ -457,7 +606,8 @@ fn issue16_report_in_headless_chromium() {
     ok(report(&out, &page));
     let html = std::fs::read_to_string(&page).unwrap();
     let d = data(&page);
-    let expected: Vec<String> = d["charts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> =
+        d["charts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
     let profile = dir.path().join("profile");
 
     // The page as it is: nothing on the console.
@@ -466,7 +616,11 @@ fn issue16_report_in_headless_chromium() {
 
     // A probed copy at a laptop width: no error event, every chart drawn at its size, no overflow.
     let probed = dir.path().join("probed.html");
-    let copy = html.replacen("<head>", &format!("<head>{PROBE_HEAD}"), 1).replacen("</body>", &format!("{PROBE_TAIL}</body>"), 1);
+    let copy = html.replacen("<head>", &format!("<head>{PROBE_HEAD}"), 1).replacen(
+        "</body>",
+        &format!("{PROBE_TAIL}</body>"),
+        1,
+    );
     std::fs::write(&probed, copy).unwrap();
     let (dom, err) = browse(&chrome, &profile, &probed, &["--window-size=1366,900".into(), "--dump-dom".into()]);
     assert!(console(&err).is_empty(), "console output: {:?}", console(&err));
@@ -513,7 +667,10 @@ fn issue16_report_in_headless_chromium() {
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "a PDF");
     let text = String::from_utf8_lossy(&bytes);
-    let pages = text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count() + text.matches("/Type /Page>").count() + text.matches("/Type /Page/").count();
+    let pages = text.matches("/Type /Page\n").count()
+        + text.matches("/Type /Page ").count()
+        + text.matches("/Type /Page>").count()
+        + text.matches("/Type /Page/").count();
     assert!((2..=8).contains(&pages), "{pages} pages");
     assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
 }
