@@ -341,52 +341,23 @@ struct Group {
     sum: f64,
 }
 
-fn groups<K: Ord + Copy>(
+fn groups<K: Ord + Copy + std::hash::Hash>(
     keys: impl Iterator<Item = Option<K>>,
     values: impl Iterator<Item = Option<f64>>,
     decimals: i32,
 ) -> std::collections::BTreeMap<K, Group> {
     let scale = 10f64.powi(decimals);
-    let mut out = std::collections::BTreeMap::new();
-    let mut last: Option<(K, Group)> = None;
+    let mut out: hashbrown::HashMap<K, Group> = hashbrown::HashMap::new();
     for (k, v) in keys.zip(values) {
         let (Some(k), Some(v)) = (k, v) else { continue };
-        // Runs of one key (sorted tables) stay in `last` until the key changes.
-        let g = match &mut last {
-            Some((lk, g)) if *lk == k => g,
-            _ => {
-                if let Some((lk, g)) = last.take() {
-                    merge(&mut out, lk, g);
-                }
-                last = Some((k, Group { n: 0, minor: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0 }));
-                &mut last.as_mut().expect("just set").1
-            }
-        };
+        let g = out.entry(k).or_insert(Group { n: 0, minor: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0 });
         g.n += 1;
         g.minor += i128::from((v * scale).round() as i64);
         g.min = g.min.min(v);
         g.max = g.max.max(v);
         g.sum += v;
     }
-    if let Some((lk, g)) = last {
-        merge(&mut out, lk, g);
-    }
-    out
-}
-
-fn merge<K: Ord>(out: &mut std::collections::BTreeMap<K, Group>, k: K, g: Group) {
-    match out.get_mut(&k) {
-        Some(a) => {
-            a.n += g.n;
-            a.minor += g.minor;
-            a.min = a.min.min(g.min);
-            a.max = a.max.max(g.max);
-            a.sum += g.sum;
-        }
-        None => {
-            out.insert(k, g);
-        }
-    }
+    out.into_iter().collect()
 }
 
 /// A held column as integers, or as floats.
@@ -398,9 +369,13 @@ fn float_col(df: &DataFrame, name: &str) -> Result<Float64Chunked> {
     Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.clone())
 }
 
-/// A column's values, chunk by chunk (statically dispatched, no copy).
+/// A column's values without a copy, chunk by chunk: the values slice, with a validity check only
+/// in chunks that have nulls.
 fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> impl Iterator<Item = Option<T::Native>> + '_ {
-    ca.downcast_iter().flat_map(|a| a.iter().map(|v| v.copied()))
+    ca.downcast_iter().flat_map(|a| {
+        let validity = a.validity().filter(|v| v.unset_bits() > 0);
+        a.values().iter().enumerate().map(move |(i, v)| validity.is_none_or(|b| b.get_bit(i)).then_some(*v))
+    })
 }
 
 fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
