@@ -544,7 +544,7 @@ fn sync_dir(p: &Path) {
 
 /// A path with symlinks resolved as far as it exists (the rest appended as given), so two
 /// spellings of one folder compare equal even before the output is created.
-fn resolved(p: &Path) -> PathBuf {
+pub fn resolved(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
     let mut rest = Vec::new();
     let mut cur = abs.as_path();

@@ -75,13 +75,19 @@ pub fn basis_of(dir: &Path, manifest: &Value) -> Result<Basis> {
     })
 }
 
-/// Read the snapshot in `dir` (a folder [`resolve`] gave).
-pub fn load(dir: &Path) -> Result<Snapshot> {
+/// The manifest of the complete evergreen output `dir` (a folder [`resolve`] gave).
+pub fn manifest(dir: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| bad(dir, format!("{MANIFEST}: {e}")))?;
     let manifest: Value = serde_json::from_str(&text).map_err(|e| bad(dir, format!("{MANIFEST}: {e}")))?;
     if manifest["tool"].as_str() != Some(crate::output::TOOL) || !dir.join(SUCCESS).is_file() {
         return Err(bad(dir, "not a complete evergreen output (no tool in the manifest, or no _SUCCESS)"));
     }
+    Ok(manifest)
+}
+
+/// Read the snapshot in `dir` (a folder [`resolve`] gave).
+pub fn load(dir: &Path) -> Result<Snapshot> {
+    let manifest = manifest(dir)?;
     let as_of = manifest["as_of"]
         .as_str()
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())

@@ -20,7 +20,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{one_line, Error, Result};
-use crate::output::{MANIFEST, SUCCESS};
 
 /// The version of the embedded JSON's layout.
 pub const DATA_FORMAT: u32 = 1;
@@ -132,13 +131,7 @@ pub fn check_out(tables: &Path, out: &Path) -> Result<()> {
     if out.is_dir() {
         return Err(Error::Output { path: out.to_path_buf(), reason: "is a folder; expected an .html file".into() });
     }
-    let real = |p: &Path| -> PathBuf {
-        let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
-        let parent = abs.parent().map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf())).unwrap_or_default();
-        parent.join(abs.file_name().unwrap_or_default())
-    };
-    let root = tables.canonicalize().unwrap_or_else(|_| real(tables));
-    if real(out).starts_with(&root) {
+    if crate::output::resolved(out).starts_with(crate::output::resolved(tables)) {
         return Err(Error::Output {
             path: out.to_path_buf(),
             reason: format!("lies inside the output folder {}; write the report beside it", tables.display()),
@@ -166,19 +159,24 @@ fn write(out: &Path, html: &str) -> Result<()> {
     Ok(())
 }
 
-/// The output to chart and the partitions of its root (oldest first; empty for a plain folder).
+/// The output to chart (the folder, or a root's latest complete partition) and the partitions of
+/// the root (oldest first; empty for a plain folder).
 fn resolve(tables: &Path) -> Result<(PathBuf, Vec<(chrono::NaiveDate, PathBuf)>)> {
-    if !tables.exists() {
-        return Err(Error::NoInput { path: tables.display().to_string() });
-    }
-    if tables.join(MANIFEST).is_file() {
-        return Ok((tables.to_path_buf(), Vec::new()));
-    }
-    let parts = crate::output::complete_partitions(tables);
-    match parts.last() {
-        Some((_, p)) => Ok((p.clone(), parts)),
-        None => Err(unreadable(tables, "not an evergreen output: no _manifest.json and no complete as_of= partition")),
-    }
+    let dir = crate::snapshot::resolve(tables, None)?;
+    let partitions = if dir == tables { Vec::new() } else { crate::output::complete_partitions(tables) };
+    Ok((dir, partitions))
+}
+
+/// Run `f` on every item on its own thread; the results in the items' order (a panic is an
+/// internal error naming `what`).
+fn side_by_side<I: Sync, T: Send>(items: &[I], what: &str, f: impl Fn(&I) -> Result<T> + Sync) -> Vec<Result<T>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|item| s.spawn(|| f(item))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal(format!("report: {what} panicked")))))
+            .collect()
+    })
 }
 
 /// The output's tables; those several charts read are held in memory (read once, in parallel).
@@ -208,28 +206,16 @@ impl Tables {
 
     /// Read the [`HELD`] tables' columns (those each has) into memory, side by side.
     fn hold(&mut self) -> Result<()> {
-        let read: Vec<Result<Option<(&'static str, DataFrame)>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = HELD
-                .iter()
-                .map(|(name, cols)| {
-                    let t = &*self;
-                    s.spawn(move || -> Result<Option<(&'static str, DataFrame)>> {
-                        let started = std::time::Instant::now();
-                        let have = t.columns(name)?;
-                        let Some(lf) = t.scan(name)? else { return Ok(None) };
-                        let keep: Vec<Expr> =
-                            cols.iter().filter(|c| have.iter().any(|h| h == *c)).map(|c| col(*c)).collect();
-                        let df = t.collect(name, lf.select(keep))?;
-                        tracing::debug!("report: read {name} in {:.3} s", started.elapsed().as_secs_f64());
-                        Ok(Some((*name, df)))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("reading a table panicked".into()))))
-                .collect()
-        });
+        let read =
+            side_by_side(&HELD, "reading a table", |(name, cols)| -> Result<Option<(&'static str, DataFrame)>> {
+                let started = std::time::Instant::now();
+                let have = self.columns(name)?;
+                let Some(lf) = self.scan(name)? else { return Ok(None) };
+                let keep: Vec<Expr> = cols.iter().filter(|c| have.iter().any(|h| h == *c)).map(|c| col(*c)).collect();
+                let df = self.collect(name, lf.select(keep))?;
+                tracing::debug!("report: read {name} in {:.3} s", started.elapsed().as_secs_f64());
+                Ok(Some((*name, df)))
+            });
         for r in read {
             if let Some((name, df)) = r? {
                 self.held.insert(name, df);
@@ -385,12 +371,7 @@ fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 /// Read the output and aggregate what every chart shows.
 pub fn gather(tables_arg: &Path) -> Result<Data> {
     let (dir, partitions) = resolve(tables_arg)?;
-    let manifest_path = dir.join(MANIFEST);
-    let raw = std::fs::read_to_string(&manifest_path).map_err(|e| unreadable(&manifest_path, e))?;
-    let manifest: Value = serde_json::from_str(&raw).map_err(|e| unreadable(&manifest_path, e))?;
-    if manifest["tool"].as_str() != Some(crate::output::TOOL) || !dir.join(SUCCESS).is_file() {
-        return Err(unreadable(&dir, "not a complete evergreen output (no tool in the manifest, or no _SUCCESS)"));
-    }
+    let manifest = crate::snapshot::manifest(&dir)?;
     let files: Vec<String> = manifest["files"]
         .as_array()
         .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
@@ -431,23 +412,11 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         ("cohort_retention", |t, _| cohort_retention(t)),
         ("segment_movement", |t, _| segment_movement(t)),
     ];
-    let built: Vec<Result<Option<Chart>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = builders
-            .iter()
-            .map(|(name, build)| {
-                let t = &t;
-                s.spawn(move || {
-                    let started = std::time::Instant::now();
-                    let chart = build(t, decimals);
-                    tracing::debug!("report: {name} in {:.3} s", started.elapsed().as_secs_f64());
-                    chart
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("a report chart panicked".into()))))
-            .collect()
+    let built = side_by_side(&builders, "a chart", |(name, build)| {
+        let started = std::time::Instant::now();
+        let chart = build(&t, decimals);
+        tracing::debug!("report: {name} in {:.3} s", started.elapsed().as_secs_f64());
+        chart
     });
     for chart in built {
         charts.extend(chart?);
@@ -465,15 +434,14 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_i64).collect())
             .unwrap_or_default();
-        for days in thresholds {
-            let lf = t
-                .scan("customers")?
-                .expect("has customers")
-                .filter(col("recency_days").gt(lit(days)))
-                .select([len().cast(DataType::Int64).alias("n")]);
-            let customers = t.collect("customers", lf)?.column("n")?.i64()?.get(0).unwrap_or(0);
-            headline.lapsed.push(Lapsed { days, customers });
+        let recency = int_col(&t.frame("customers")?, "recency_days")?;
+        let mut lapsed: Vec<Lapsed> = thresholds.iter().map(|&days| Lapsed { days, customers: 0 }).collect();
+        for r in values(&recency).flatten() {
+            for l in lapsed.iter_mut().filter(|l| r > l.days) {
+                l.customers += 1;
+            }
         }
+        headline.lapsed = lapsed;
     }
     // Top 10 % / 20 %: monetary deciles 1 and 2, from 10 customers up (with fewer, a decile is
     // not a tenth of the customers).
@@ -1139,9 +1107,7 @@ pub fn band_width(max_recency: i64) -> i64 {
     if raw <= 1.0 {
         return 1;
     }
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    step.round().max(1.0) as i64
+    svg::nice_step(raw).round().max(1.0) as i64
 }
 
 /// Cohort retention: the share of each cohort active per period, latest cohorts, first periods.

@@ -103,12 +103,16 @@ pub fn pct(v: f64) -> String {
     format!("{:.1} %", v * 100.0)
 }
 
+/// The smallest round step (1, 2 or 5 × 10^k) at least `raw`.
+pub fn nice_step(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag)
+}
+
 /// Round tick positions covering `0..=max` (or `min..=max`): about `n` steps of 1, 2 or 5 × 10^k.
 pub fn ticks(min: f64, max: f64, n: usize) -> Vec<f64> {
     let span = (max - min).max(f64::MIN_POSITIVE);
-    let raw = span / n.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = nice_step(span / n.max(1) as f64);
     let first = (min / step).floor() * step;
     let mut out = Vec::new();
     let mut t = first;
@@ -348,6 +352,20 @@ pub struct Bars {
     pub titles: Vec<String>,
 }
 
+impl Bars {
+    /// The i-th bar: the length drawn (negative and missing values draw none) and the value itself
+    /// (None when missing), which its label shows.
+    fn at(&self, i: usize) -> (f64, Option<f64>) {
+        let raw = self.values.get(i).copied().filter(|v| v.is_finite());
+        (raw.unwrap_or(0.0).max(0.0), raw)
+    }
+}
+
+/// A bar's label: its value, or a dash when it has none.
+fn value_label(raw: Option<f64>, fmt: fn(f64) -> String) -> String {
+    raw.map_or_else(|| "–".to_string(), fmt)
+}
+
 /// Vertical bars per category (side by side when several series), with an optional line on the
 /// same axis (e.g. a cumulative share over per-decile shares).
 pub struct BarChart {
@@ -384,13 +402,11 @@ impl BarChart {
             let x0 = p.left + slot * i as f64 + (slot - group) / 2.0;
             for (j, b) in self.bars.iter().enumerate() {
                 // Negative values (returns above purchases) draw no bar but keep their number.
-                let raw = b.values.get(i).copied().filter(|v| v.is_finite());
-                let v = raw.unwrap_or(0.0).max(0.0);
+                let (v, raw) = b.at(i);
                 let y = p.y(v, range);
                 svg.rect(x0 + bw * j as f64, y, bw - 1.0, p.bottom - y, b.color, b.titles.get(i).map(String::as_str));
                 if self.value_labels && j == 0 && self.bars.len() == 1 {
-                    let label = raw.map_or_else(|| "–".to_string(), |r| (self.y_fmt)(r));
-                    svg.text((x0 + bw / 2.0, y - 4.0), &label, "middle", 10.0, "#333");
+                    svg.text((x0 + bw / 2.0, y - 4.0), &value_label(raw, self.y_fmt), "middle", 10.0, "#333");
                 }
             }
             let step = (self.categories.len() as f64 / 12.0).ceil().max(1.0) as usize;
@@ -461,13 +477,11 @@ impl HBarChart {
             let chars = (self.label_width / 6.3) as usize;
             svg.text((p.left - 8.0, y0 + row / 2.0), &clip(l, chars), "end", 11.5, "#222");
             for (j, b) in self.bars.iter().enumerate() {
-                let raw = b.values.get(i).copied().filter(|v| v.is_finite());
-                let v = raw.unwrap_or(0.0).max(0.0);
+                let (v, raw) = b.at(i);
                 let x = p.x(v, range);
                 let y = y0 + bh * j as f64;
                 svg.rect(p.left, y, x - p.left, bh - 1.0, b.color, b.titles.get(i).map(String::as_str));
-                let label = raw.map_or_else(|| "–".to_string(), |r| (self.x_fmt)(r));
-                svg.text((x + 4.0, y + bh - 3.0), &label, "start", 10.0, "#333");
+                svg.text((x + 4.0, y + bh - 3.0), &value_label(raw, self.x_fmt), "start", 10.0, "#333");
             }
             if let Some(n) = self.notes.get(i) {
                 svg.text((WIDTH - 8.0, y0 + row / 2.0), n, "end", 10.5, "#555");
