@@ -96,7 +96,7 @@ pub fn load(
             check_name(&name, &f)?;
             let sql =
                 std::fs::read_to_string(&f).map_err(|e| Error::Query { file: f.clone(), reason: e.to_string() })?;
-            check_reads_only_tables(&f, &sql, allow_file_reads)?;
+            check_reads_only_tables(&f, &without_parameters(&sql), None, allow_file_reads)?;
             let q = Query { name: name.clone(), origin: f, sql, allow_file_reads };
             match by_name.get_mut(&name) {
                 Some(shipped) => *shipped = q,
@@ -157,50 +157,157 @@ fn query_err(q: &Query, e: impl std::fmt::Display) -> Error {
     Error::Query { file: q.origin.clone(), reason: one_line(&e.to_string()) }
 }
 
-/// Polars SQL's table functions: each reads any file the process can read.
-const TABLE_FUNCTIONS: [&str; 4] = ["read_csv", "read_parquet", "read_ipc", "read_json"];
+/// Why `sql` may not run: `None` when it is one `SELECT` (or `WITH … SELECT`) whose every table
+/// reference names a table of the output, a CTE or a subquery alias of the same statement.
+///
+/// An allowlist over the statement polars-sql itself parses (the same `sqlparser` version, dialect
+/// and options), not a denylist of names: a table function in any spelling (`read_csv(…)`,
+/// `"read_csv"(…)`, `read_csv.x(…)`, `TABLE(…)`, `LATERAL f(…)`), a dotted or unknown table name,
+/// and any statement other than a query (`CREATE TABLE`, `DROP`, `EXPLAIN`, `SHOW`, …) are refused
+/// before Polars sees the text. `tables` are the names registered so far; `None` skips the name
+/// check (a query file read before the tables exist: the names are checked again as it runs).
+/// With `allow_file_reads`, named table functions are let through (the explicit opt-in).
+pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) -> Option<String> {
+    use sqlparser::ast::{ObjectName, Statement, TableFactor, Visit, Visitor};
+    use sqlparser::parser::{Parser, ParserOptions};
+    use std::ops::ControlFlow;
 
-/// The first table function (`read_parquet(...)` and the like) that `sql` calls, if any. Read from
-/// the SQL's tokens, so names inside string literals and comments do not count.
-pub fn table_function_in(sql: &str) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let dialect = sqlparser::dialect::GenericDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
-        // Not SQL polars can parse either; still refuse a visible call.
-        let lower = sql.to_lowercase();
-        return TABLE_FUNCTIONS.iter().find(|f| lower.contains(*f)).map(|f| f.to_string());
+    let parsed = Parser::new(&sqlparser::dialect::GenericDialect {})
+        .with_options(ParserOptions { trailing_commas: true, ..Default::default() })
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
+    let statements = match parsed {
+        Ok(s) => s,
+        Err(e) => return Some(format!("cannot parse the SQL: {}", one_line(&e.to_string()))),
     };
-    let mut words = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).peekable();
-    while let Some(t) = words.next() {
-        if let Token::Word(w) = t {
-            let name = w.value.to_lowercase();
-            // Quoted or not: polars-sql takes the bare name (`"read_csv"(...)` is a call too).
-            if TABLE_FUNCTIONS.contains(&name.as_str()) && matches!(words.peek(), Some(Token::LParen)) {
-                return Some(name);
+    let [statement] = statements.as_slice() else {
+        return Some(format!("expected one SELECT statement, found {}", statements.len()));
+    };
+    if !matches!(statement, Statement::Query(_)) {
+        let first = statement.to_string();
+        let word = first.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        return Some(format!("expected a SELECT statement, found `{word}`; queries only read the tables"));
+    }
+
+    /// Names the statement itself introduces: CTEs and aliased subqueries.
+    struct Local(Vec<String>);
+    impl Visitor for Local {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &sqlparser::ast::Query) -> ControlFlow<()> {
+            if let Some(with) = &q.with {
+                self.0.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { alias: Some(a), .. } = t {
+                self.0.push(a.name.value.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut local = Local(Vec::new());
+    let _ = statement.visit(&mut local);
+
+    struct Check<'a> {
+        tables: Option<&'a [String]>,
+        local: &'a [String],
+        allow_file_reads: bool,
+    }
+    impl Check<'_> {
+        fn plain(name: &ObjectName) -> Option<&str> {
+            match name.0.as_slice() {
+                [one] => one.as_ident().map(|i| i.value.as_str()),
+                _ => None,
             }
         }
     }
-    None
+    impl Visitor for Check<'_> {
+        type Break = String;
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<String> {
+            match t {
+                TableFactor::Table { name, args: Some(_), .. } => {
+                    if self.allow_file_reads {
+                        return ControlFlow::Continue(());
+                    }
+                    ControlFlow::Break(format!(
+                        "calls the table function {name}(), which reads files outside the tables; queries read \
+                         only the tables unless --allow-file-reads is given"
+                    ))
+                }
+                TableFactor::Table { name, .. } => {
+                    let Some(plain) = Self::plain(name) else {
+                        return ControlFlow::Break(format!(
+                            "reads `{name}`: expected the plain name of a table of the output (no schema or dots)"
+                        ));
+                    };
+                    let known = self.local.iter().any(|l| l == plain)
+                        || self.tables.is_none_or(|ts| ts.iter().any(|t| t == plain));
+                    if known {
+                        ControlFlow::Continue(())
+                    } else {
+                        let ts = self.tables.unwrap_or_default();
+                        ControlFlow::Break(format!(
+                            "reads `{plain}`, which is not a table of the output (tables: {})",
+                            ts.join(", ")
+                        ))
+                    }
+                }
+                TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } | TableFactor::UNNEST { .. } => {
+                    ControlFlow::Continue(())
+                }
+                other => {
+                    let text = other.to_string();
+                    let head: String = text.chars().take(40).collect();
+                    ControlFlow::Break(format!(
+                        "reads `{head}`, which is not a table of the output; queries read only the tables"
+                    ))
+                }
+            }
+        }
+    }
+    let mut check = Check { tables, local: &local.0, allow_file_reads };
+    match statement.visit(&mut check) {
+        ControlFlow::Break(why) => Some(why),
+        ControlFlow::Continue(()) => None,
+    }
 }
 
-/// SQL reads only the tables: a table function is refused unless `--allow-file-reads` is given.
-pub fn check_reads_only_tables(file: &Path, sql: &str, allow_file_reads: bool) -> Result<()> {
-    match table_function_in(sql) {
-        Some(f) if !allow_file_reads => Err(Error::Query {
-            file: file.to_path_buf(),
-            reason: format!(
-                "calls the table function {f}(), which reads files outside the tables; queries read only the \
-                 tables unless --allow-file-reads is given"
-            ),
-        }),
-        _ => Ok(()),
+/// `sql` with every `${name}` parameter replaced by `NULL`, so a query file can be checked (and
+/// refused) before the run's values exist; it is checked again after the real substitution.
+fn without_parameters(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) => {
+                out.push_str("NULL");
+                rest = &rest[i + j + 1..];
+            }
+            None => {
+                rest = &rest[i..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// SQL reads only the tables ([`unsafe_sql`]); refused with the query's file in the message.
+pub fn check_reads_only_tables(file: &Path, sql: &str, tables: Option<&[String]>, allow_file_reads: bool) -> Result<()> {
+    match unsafe_sql(sql, tables, allow_file_reads) {
+        Some(reason) => Err(Error::Query { file: file.to_path_buf(), reason }),
+        None => Ok(()),
     }
 }
 
 /// Run one query over the registered tables and collect its result. The SQL is checked again
-/// as it runs (after `${...}` substitution), so a parameter cannot turn a literal into a call.
+/// as it runs (after `${...}` substitution, against the tables registered by then), so a
+/// parameter cannot turn a literal into a call.
 fn execute(ctx: &mut SQLContext, q: &Query, sql: &str) -> Result<DataFrame> {
-    check_reads_only_tables(&q.origin, sql, q.allow_file_reads)?;
+    check_reads_only_tables(&q.origin, sql, Some(&ctx.get_tables()), q.allow_file_reads)?;
     ctx.execute(sql).and_then(|lf| lf.collect()).map_err(|e| query_err(q, e))
 }
 
@@ -476,7 +583,6 @@ pub fn ad_hoc(
     sql: &str,
     allow_file_reads: bool,
 ) -> Result<DataFrame> {
-    check_reads_only_tables(Path::new("<command line>"), sql, allow_file_reads)?;
     let files = parquet_files(tables_dir)?;
     let tables: Vec<(String, LazyFrame)> = if files.is_empty() {
         partitioned_tables(tables_dir, partitions)?
@@ -490,6 +596,7 @@ pub fn ad_hoc(
     if tables.is_empty() {
         return Err(Error::NoInput { path: tables_dir.display().to_string() });
     }
+    check_reads_only_tables(Path::new("<command line>"), sql, Some(&ctx.get_tables()), allow_file_reads)?;
     ctx.execute(sql)
         .and_then(|lf| lf.collect())
         .map_err(|e| Error::Query { file: PathBuf::from("<command line>"), reason: one_line(&e.to_string()) })
