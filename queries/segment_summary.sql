@@ -24,7 +24,8 @@ SELECT
   CAST(s.customers AS DOUBLE) / t.all_customers AS customer_share,
   s.orders,
   s.revenue,
-  s.revenue / t.all_revenue AS revenue_share,
+  -- 0 when refunds cancel all revenue (a share is never NaN).
+  CASE WHEN t.all_revenue = 0 THEN 0.0 ELSE s.revenue / t.all_revenue END AS revenue_share,
   -- Money averages in exact minor units (cents), halves away from zero: 71.55 over 2 orders is 35.78.
   SIGN(s.revenue) * FLOOR((ABS(ROUND(s.revenue * ${money_scale})) * 2 + s.orders) / (2 * s.orders)) / ${money_scale}
     AS avg_order_value,

@@ -9,8 +9,10 @@ SELECT
   c.frequency,
   c.segment,
   c.purchase_decile,
-  c.monetary / t.all_revenue AS revenue_share,
-  ROUND(SUM(c.monetary) OVER (ORDER BY -c.monetary, c.customer_id), ${money_decimals}) / t.all_revenue
+  -- Shares are 0 when refunds cancel all revenue (never NaN).
+  CASE WHEN t.all_revenue = 0 THEN 0.0 ELSE c.monetary / t.all_revenue END AS revenue_share,
+  CASE WHEN t.all_revenue = 0 THEN 0.0
+    ELSE ROUND(SUM(c.monetary) OVER (ORDER BY -c.monetary, c.customer_id), ${money_decimals}) / t.all_revenue END
     AS cumulative_revenue_share
 FROM customers c CROSS JOIN totals t
 WHERE c.purchase_decile <= 2

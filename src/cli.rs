@@ -556,6 +556,11 @@ pub struct QueryArgs {
     /// reads only the tables of --tables.
     #[arg(long)]
     pub allow_file_reads: bool,
+    /// Write .csv text cells that start with =, +, -, @, a tab or a carriage return as they are. By
+    /// default such a cell gets a leading ' so a spreadsheet shows it as text instead of running it
+    /// as a formula (numbers stay numbers).
+    #[arg(long)]
+    pub keep_formulas: bool,
     /// The SQL (Polars SQL dialect), e.g. "SELECT segment, COUNT(*) FROM customers GROUP BY segment".
     pub sql: String,
 }
@@ -1033,6 +1038,9 @@ fn query(q: QueryArgs) -> Result<()> {
     }
     // Never into (or over) the output folder being queried: it holds only what its run wrote.
     crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[])?;
+    if std::fs::metadata(&out).is_ok_and(|m| m.is_dir()) {
+        return Err(err(&"is a folder; expected a file name (nothing was written)"));
+    }
     // A hidden name of evergreen's own beside the result, renamed over it when complete.
     let tmp = crate::output::temp_beside(&out)?;
     let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
@@ -1043,11 +1051,19 @@ fn query(q: QueryArgs) -> Result<()> {
             .map_err(|m| PolarsError::ComputeError(m.into()))
             .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
         // Timestamps as Excel reads them: `2024-01-05 10:00:00.000` (milliseconds, UTC).
-        _ => CsvWriter::new(f).with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.3f".into())).finish(&mut df),
+        _ => {
+            if !q.keep_formulas {
+                df = crate::output::without_formulas(&df).map_err(|e| err(&e))?;
+            }
+            CsvWriter::new(f).with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.3f".into())).finish(&mut df)
+        }
     };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(&e));
     }
-    std::fs::rename(&tmp, &out).map_err(|e| err(&e))
+    std::fs::rename(&tmp, &out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(&e)
+    })
 }

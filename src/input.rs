@@ -63,6 +63,8 @@ pub struct Dump {
     sources: Vec<(LazyFrame, Vec<String>)>,
     /// The input's timestamp column, when the lines carry one.
     ts_column: Option<String>,
+    /// `--where`: the predicate and its text, to name it when it fails on a file's values.
+    filter: Option<(Expr, String)>,
 }
 
 impl Dump {
@@ -143,6 +145,13 @@ impl Dump {
                     });
                 }
                 return Err(unreadable(&f.path, reason));
+            }
+            // Every column reads: a `--where` that fails on the values (a CAST of text that is no
+            // number) is the input's fault, exit 4 naming the file and the expression.
+            if let Some((keep, w)) = &self.filter {
+                if let Err(e) = lf.clone().select([keep.clone()]).collect() {
+                    return Err(Error::BadFilter { file: f.path.clone(), expr: w.clone(), reason: one_line(&e.to_string()) });
+                }
             }
         }
         Err(err.into())
@@ -730,7 +739,8 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         concat(frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
     };
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
-    Ok(Dump { files, lines, frames, streams, has, sources, ts_column })
+    let filter = keep.zip(cols.filter.where_sql.clone());
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter })
 }
 
 /// Rule "line filter": the `--where` predicate, parsed as SQL (Polars' dialect, the same syntax

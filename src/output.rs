@@ -45,7 +45,31 @@ fn stamp() -> String {
 /// A fresh hidden name beside `target` for what is written before it replaces `target`
 /// (`.NAME.evergreen-tmp-<time>-<pid>`): evergreen's own, so a killed run's leftover is recognised.
 pub fn temp_beside(target: &Path) -> Result<PathBuf> {
-    Ok(parent_of(target).join(format!(".{}{TMP_TAG}{}", file_name(target)?, stamp())))
+    Ok(parent_of(target).join(format!("{}{}", beside_prefix(target, TMP_TAG)?, stamp())))
+}
+
+/// File names longer than this are refused by Linux filesystems (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+/// Room left after a prefix for [`stamp`] (20 digits, `-`, a pid of up to 10 digits).
+const STAMP_ROOM: usize = 32;
+
+/// The start of every hidden name evergreen puts beside `target` with `tag` (`.NAME<tag>`). A long
+/// NAME is cut at a character boundary and ended by 16 hex digits of its BLAKE3 hash, so the whole
+/// name (with the stamp) stays within 255 bytes and still names its target alone: a valid 230-byte
+/// `--out` gets a temporary name the filesystem accepts, and recovery finds it again.
+fn beside_prefix(target: &Path, tag: &str) -> Result<String> {
+    let name = file_name(target)?;
+    let whole = format!(".{name}{tag}");
+    if whole.len() + STAMP_ROOM <= NAME_MAX {
+        return Ok(whole);
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    let room = NAME_MAX - STAMP_ROOM - tag.len() - 1 - 1 - 16;
+    let mut cut = room.min(name.len());
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Ok(format!(".{}~{}{tag}", &name[..cut], &hash[..16]))
 }
 
 /// The folder a `--out` path really names: a symlink is followed (the link keeps pointing at it);
@@ -73,7 +97,7 @@ impl RunLock {
         use std::io::{Read, Seek, Write};
         use std::os::fd::AsRawFd;
         use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let path = parent_of(target).join(format!(".{}{LOCK_TAG}", file_name(target)?));
+        let path = parent_of(target).join(beside_prefix(target, LOCK_TAG)?);
         let deadline = Instant::now().checked_add(timeout);
         loop {
             let mut file = fs::OpenOptions::new()
@@ -193,7 +217,7 @@ impl Staging {
                 crash_point("after-exchange");
                 remove_ours(&self.tmp);
             } else {
-                let old = parent.join(format!(".{}{OLD_TAG}{}", file_name(&self.target)?, stamp()));
+                let old = parent.join(format!("{}{}", beside_prefix(&self.target, OLD_TAG)?, stamp()));
                 fs::rename(&self.target, &old).map_err(|e| out_err(&self.shown, format!("cannot move aside: {e}")))?;
                 crash_point("after-move-aside");
                 if let Err(e) = fs::rename(&self.tmp, &self.target) {
@@ -339,12 +363,12 @@ pub fn check_owned(dir: &Path) -> Result<()> {
 /// other run's folder is touched; a leftover holding anything evergreen does not write is kept.
 pub fn recover(target: &Path) -> Result<()> {
     let parent = parent_of(target);
-    let name = file_name(target)?;
+    let (tmp, old) = (beside_prefix(target, TMP_TAG)?, beside_prefix(target, OLD_TAG)?);
     let Ok(rd) = fs::read_dir(&parent) else { return Ok(()) };
     let mut left: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with(&format!(".{name}{TMP_TAG}")) || n.starts_with(&format!(".{name}{OLD_TAG}")))
+        .filter(|n| n.starts_with(&tmp) || n.starts_with(&old))
         .map(|n| parent.join(n))
         .collect();
     left.sort();
@@ -584,6 +608,22 @@ pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Resu
                 if [out, abs.as_path(), out_real.as_path()].iter().any(|o| pattern.matches_path_with(o, opts)) {
                     return refuse(format!("is matched by the input glob `{input}`"));
                 }
+                // Or the tables it will hold (`in/**/*.parquet` over `in/out`), as a folder or as a
+                // root of as_of partitions: refused on the first run, not only on the rerun.
+                let names = crate::tables::REGISTRY.iter().map(|(n, _)| *n).chain(crate::queries::SHIPPED.iter().map(|(n, _)| *n));
+                for name in names {
+                    let file = format!("{name}.parquet");
+                    for base in [out, abs.as_path(), out_real.as_path()] {
+                        for table in [base.join(&file), base.join("as_of=2000-01-01").join(&file)] {
+                            if pattern.matches_path_with(&table, opts) {
+                                return refuse(format!(
+                                    "would hold {}, which the input glob `{input}` matches",
+                                    table.strip_prefix(base).unwrap_or(&table).display()
+                                ));
+                            }
+                        }
+                    }
+                }
             }
         }
         let matches: Vec<PathBuf> = if is_glob {
@@ -612,6 +652,51 @@ pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Resu
     Ok(())
 }
 
+/// Whether a text cell would be run as a formula by a spreadsheet opening a CSV (OWASP's "CSV
+/// injection" rule): it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not
+/// simply a number (`-5`, `+1.5e3` read as the numbers they are).
+pub fn is_formula(cell: &str) -> bool {
+    let starts = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    starts && !cell.parse::<f64>().is_ok_and(|v| v.is_finite())
+}
+
+/// `df` with every text cell that [`is_formula`] given a leading `'`, the mark spreadsheets read
+/// as "this is text" (`query --out FILE.csv` unless `--keep-formulas`). Other columns are untouched.
+pub fn without_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            if c.dtype() != &DataType::String {
+                return Ok(c.clone());
+            }
+            let ca = c.str()?;
+            if !ca.iter().flatten().any(is_formula) {
+                return Ok(c.clone());
+            }
+            let safe: StringChunked = ca
+                .iter()
+                .map(|v| v.map(|t| if is_formula(t) { format!("'{t}") } else { t.to_string() }))
+                .collect();
+            Ok(safe.with_name(c.name().clone()).into_column())
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(df.height(), columns)
+}
+
+/// Excel's serial day number of a moment `days` days after 1970-01-01 (fractions are the time of
+/// day), or `None` before 1900-01-01, which Excel cannot show as a date (written as text then).
+///
+/// Excel's 1900 date system counts a 29 February 1900 that never was (serial 60, kept for Lotus
+/// 1-2-3): from 1900-03-01 (serial 61) on, serial = days + 25,569; before it, one less, so
+/// 1900-01-15 is serial 15 and shows as 1900-01-15.
+pub fn excel_serial(days: f64) -> Option<f64> {
+    const EPOCH: f64 = 25_569.0;
+    let serial = days + EPOCH;
+    let serial = if serial < 61.0 { serial - 1.0 } else { serial };
+    (serial >= 1.0).then_some(serial)
+}
+
 /// Rows an Excel sheet holds, the header included.
 pub const XLSX_MAX_ROWS: usize = 1_048_576;
 
@@ -635,8 +720,6 @@ pub fn xlsx_bytes(df: &DataFrame) -> std::result::Result<Vec<u8>, String> {
     let bold = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss.000");
-    // Excel's serial day number of 1970-01-01.
-    const EPOCH: f64 = 25_569.0;
     const EXACT: i64 = 1 << 53;
     for (j, column) in df.columns().iter().enumerate() {
         let j = u16::try_from(j).map_err(|_| "more columns than an Excel sheet holds".to_string())?;
@@ -674,7 +757,11 @@ pub fn xlsx_bytes(df: &DataFrame) -> std::result::Result<Vec<u8>, String> {
             DataType::Date => {
                 for (i, v) in s.cast(&DataType::Int32).map_err(p)?.i32().map_err(p)?.iter().enumerate() {
                     if let Some(d) = v {
-                        ws.write_number_with_format(row(i), j, f64::from(d) + EPOCH, &date).map_err(e)?;
+                        match excel_serial(f64::from(d)) {
+                            Some(x) => ws.write_number_with_format(row(i), j, x, &date).map(|_| ()),
+                            None => ws.write_string(row(i), j, s.get(i).map_err(p)?.to_string()).map(|_| ()),
+                        }
+                        .map_err(e)?;
                     }
                 }
             }
@@ -686,7 +773,11 @@ pub fn xlsx_bytes(df: &DataFrame) -> std::result::Result<Vec<u8>, String> {
                 };
                 for (i, v) in s.cast(&DataType::Int64).map_err(p)?.i64().map_err(p)?.iter().enumerate() {
                     if let Some(t) = v {
-                        ws.write_number_with_format(row(i), j, t as f64 / per_day + EPOCH, &stamp).map_err(e)?;
+                        match excel_serial(t as f64 / per_day) {
+                            Some(x) => ws.write_number_with_format(row(i), j, x, &stamp).map(|_| ()),
+                            None => ws.write_string(row(i), j, s.get(i).map_err(p)?.to_string()).map(|_| ()),
+                        }
+                        .map_err(e)?;
                     }
                 }
             }

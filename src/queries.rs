@@ -230,9 +230,15 @@ pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) 
                     if self.allow_file_reads {
                         return ControlFlow::Continue(());
                     }
+                    let spelled: Vec<String> = name
+                        .0
+                        .iter()
+                        .map(|p| p.as_ident().map(|i| i.value.to_lowercase()).unwrap_or_else(|| p.to_string()))
+                        .collect();
                     ControlFlow::Break(format!(
-                        "calls the table function {name}(), which reads files outside the tables; queries read \
-                         only the tables unless --allow-file-reads is given"
+                        "calls the table function {}(), which reads files outside the tables; queries read \
+                         only the tables unless --allow-file-reads is given",
+                        spelled.join(".")
                     ))
                 }
                 TableFactor::Table { name, .. } => {

@@ -8,6 +8,7 @@ mod bi;
 mod clv;
 mod common;
 mod customers;
+mod edges;
 mod engines;
 mod deciles;
 mod errors;
