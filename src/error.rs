@@ -121,3 +121,13 @@ pub fn crash_point(step: &str) {
         std::process::abort();
     }
 }
+
+/// Test hook: `EVERGREEN_TEST_PAUSE_AT=<step>:<ms>` sleeps at that step, so a test can act on the
+/// run from outside (truncate an input, send a signal) at a known instant.
+pub fn pause_point(step: &str) {
+    if let Ok(v) = std::env::var("EVERGREEN_TEST_PAUSE_AT") {
+        if let Some(ms) = v.strip_prefix(step).and_then(|r| r.strip_prefix(':')).and_then(|m| m.parse().ok()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+}

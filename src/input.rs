@@ -26,6 +26,8 @@ use crate::error::{one_line, Error, Result};
 pub use crate::facts::{col_names, Present};
 use col_names as c;
 
+pub mod sigbus;
+
 /// One Parquet file of the dump, with the hive partition values found in its path.
 #[derive(Debug, Clone)]
 pub struct InputFile {
@@ -548,6 +550,10 @@ fn ts_micros(name: &str, dt: &DataType) -> Expr {
 
 /// Check every file against the roles and build the canonical lazy line frame.
 pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -> Result<Dump> {
+    if streamed {
+        // Decoded from a memory map: a file truncated mid-read is an input error, not a SIGBUS.
+        sigbus::watch(files.iter().map(|f| f.path.as_path()));
+    }
     let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
     let mut extras: Vec<Vec<Expr>> = Vec::with_capacity(files.len());
     for f in &files {

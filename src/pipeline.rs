@@ -680,7 +680,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     let mut dump = input::load(files.files, &cfg.columns, Mode::Customers, false)?;
     let schema = dump.lines.collect_schema()?;
     let (mut k, max_ts, valid) = orders::reject_invalid_lines(dump.collect()?, dump.has)?;
-    let as_of = orders::as_of_date(cfg.as_of, max_ts, dump.has, k.lines_read)?;
+    let as_of = orders::as_of_date(cfg.as_of, max_ts, dump.has, &k, &cfg.inputs.join(" "), &cfg.columns.amount.name)?;
     let (current, future) = orders::exclude_future_lines(valid, cfg.as_of.and(as_of))?;
     k.future_lines = future;
     let index = orders::OrderIndex::build(&current, dump.has, true, cfg.money_decimals)?;

@@ -140,7 +140,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     sw.lap("scan");
     let has = s.has;
     let (mut counts, max_ts, valid) = orders::reject_invalid_lines(raw, has)?;
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
+    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
     // The default D is the day after the latest line: nothing lies in its future.
     let (current, future) = orders::exclude_future_lines(valid, s.as_of.and(as_of))?;
     counts.future_lines = future;

@@ -147,6 +147,7 @@ pub fn facts(
     let engine = choose(cfg.engine, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
+    crate::error::pause_point("after-input-scan");
     require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
     require_product_for_names(dump.has, &cfg.columns)?;
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);

@@ -128,7 +128,14 @@ pub const AS_OF_WARN_DAYS: i64 = 31;
 /// Rule "as-of": the analysis date D is the given one, or the day after the latest valid line.
 /// A given D more than [`AS_OF_WARN_DAYS`] days past it is kept, with a warning.
 /// A dump with a timestamp column but no valid line has no D: an error.
-pub fn as_of_date(given: Option<NaiveDate>, max_ts: Option<i64>, has: Present, lines_read: u64) -> Result<Option<NaiveDate>> {
+pub fn as_of_date(
+    given: Option<NaiveDate>,
+    max_ts: Option<i64>,
+    has: Present,
+    counts: &Counts,
+    inputs: &str,
+    amount_column: &str,
+) -> Result<Option<NaiveDate>> {
     if !has.timestamp {
         return Ok(None);
     }
@@ -144,11 +151,30 @@ pub fn as_of_date(given: Option<NaiveDate>, max_ts: Option<i64>, has: Present, l
             }
             Ok(Some(given.unwrap_or(after)))
         }
-        None => Err(Error::Empty {
-            what: "input".into(),
-            reason: format!("no usable line among {lines_read} read (every line lacks an order, timestamp or amount)"),
-        }),
+        None => Err(Error::Empty { what: inputs.to_string(), reason: no_usable_line(counts, amount_column) }),
     }
+}
+
+/// Why no line is left to date the run: the lines read and, for each rule that removed some,
+/// how many it removed and on which column ("2 with a non-finite amount (`amount` is NaN or
+/// infinite)"), so the message blames the column at fault.
+fn no_usable_line(k: &Counts, amount_column: &str) -> String {
+    let n = |reason: &str| k.rejected.get(reason).copied().unwrap_or(0);
+    let mut why: Vec<String> = Vec::new();
+    if k.filtered_lines > 0 {
+        why.push(format!("{} left out by --where", k.filtered_lines));
+    }
+    for (reason, text) in [
+        ("null_order", "without an order id".to_string()),
+        ("null_timestamp", "without a timestamp".to_string()),
+        ("null_amount", format!("without an amount (`{amount_column}` is null)")),
+        ("non_finite_amount", format!("with a non-finite amount (`{amount_column}` is NaN or infinite)")),
+    ] {
+        if n(reason) > 0 {
+            why.push(format!("{} {text}", n(reason)));
+        }
+    }
+    format!("no usable line among {} read: {}", k.lines_read, why.join(", "))
 }
 
 /// Rule "future lines": lines with `ts >= D 00:00` are excluded (and counted).

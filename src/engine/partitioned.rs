@@ -350,7 +350,7 @@ pub fn facts(
     let (line_files, line_schema) = writers.finish()?;
     crate::error::crash_point("after-spill");
     sw.lap("scan_and_partition");
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
+    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
 
     // 2. Orders, one order partition at a time.
     let mut products = KeyMap::default();

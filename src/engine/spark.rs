@@ -452,7 +452,7 @@ fn read_facts(
     super::require_pattern_roles(s.plan, has, &s.inputs, cols)?;
     let plan = s.plan.given(has);
     let max_ts = ls["max_ts"].as_i64();
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, counts.lines_read)?;
+    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
     counts.future_lines = u64_of(ls, "future_lines");
     let os = &result["order_stats"];
     counts.orders = u64_of(os, "orders");

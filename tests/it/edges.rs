@@ -292,3 +292,54 @@ fn issue26_an_output_inside_a_recursive_input_glob_is_refused_the_first_time() {
     let o = bin().args(["run", "-q", "-i", &glob, "-o"]).arg(d.path().join("out")).output().unwrap();
     assert!(o.status.success(), "{}", text(&o).1);
 }
+
+/// Issue 26 (14): when every amount is NaN or infinite, the message names the input and the amount
+/// column that is at fault (not "every line lacks an order, timestamp or amount"), on every engine.
+#[test]
+fn issue26_all_non_finite_amounts_blame_the_amount_column() {
+    let lines = [line(Some(1), 1, "2024-01-05 10:00", f64::NAN), line(Some(2), 2, "2024-01-06 10:00", f64::INFINITY)];
+    let (d, p) = dump(&lines);
+    for engine in ["memory", "partitioned"] {
+        let o = bin().args(["run", "-q", "--engine", engine, "-i"]).arg(&p).arg("-o").arg(d.path().join("out")).output().unwrap();
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(4), "{engine}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "evergreen: input error: {}: no usable line among 2 read: 2 with a non-finite amount (`amount` is NaN or infinite)",
+                p.display()
+            ),
+            "{engine}"
+        );
+    }
+}
+
+/// Issue 26 (15): the partitioned engine decodes inputs from a memory map; a file truncated by
+/// another process mid-read (the SIGBUS that follows) is exit 3 naming that file, in one line.
+#[test]
+fn issue26_an_input_truncated_while_mapped_is_exit_3_naming_it() {
+    let (d, p) = dump_frame(&mut good_frame());
+    let child = bin()
+        .args(["run", "-q", "--engine", "partitioned", "-i"])
+        .arg(&p)
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .env("EVERGREEN_TEST_PAUSE_AT", "after-input-scan:1500")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let len = std::fs::metadata(&p).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 2).unwrap();
+    // The fault a read of the mapped, now missing, pages raises.
+    assert!(std::process::Command::new("kill").args(["-BUS", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("evergreen: input error: {}: cannot read Parquet (the file shrank from {len} bytes", p.display())),
+        "{stderr}"
+    );
+    assert!(!d.path().join("out").exists());
+}
