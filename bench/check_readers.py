@@ -295,6 +295,18 @@ def check_xlsx(evergreen, work, table_name) -> list:
         if not (a.reset_index(drop=True) == b.reset_index(drop=True)).all():
             problems.append(f"xlsx: column {c} differs from the Parquet result")
     print(f"{'ok  ' if not problems else 'FAIL'} query --out .xlsx: {len(x)} rows, {len(x.columns)} columns read back by openpyxl")
+    # Issue 26: dates before 1900-03-01 (Excel's phantom 29 February 1900) read back as written.
+    early = os.path.join(work, "early.xlsx")
+    sql = ("SELECT CAST('1900-01-15' AS DATE) AS a, CAST('1900-02-28' AS DATE) AS b, CAST('1900-03-01' AS DATE) AS c "
+           "FROM customers LIMIT 1")
+    done = subprocess.run([evergreen, "-q", "query", "--tables", os.path.join(work, table_name), "--out", early, sql],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        return problems + [f"query --out {early}: exit {done.returncode}: {done.stderr.strip()}"]
+    got = [pandas.Timestamp(v).date().isoformat() for v in pandas.read_excel(early).iloc[0]]
+    if got != ["1900-01-15", "1900-02-28", "1900-03-01"]:
+        problems.append(f"xlsx: early dates read back as {got}")
+    print(f"{'ok  ' if not problems else 'FAIL'} query --out .xlsx: 1900 dates read back as {got}")
     return problems
 
 
