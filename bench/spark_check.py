@@ -13,9 +13,11 @@ family (issue 13: itemsets, rules and sequence_pairs on the samples and the gene
 manifests' patterns reports compared too).
 
 Usage: python3 bench/spark_check.py [--bin target/debug/evergreen] [--master local[2]]
-                                    [--cluster N] [--lines 1M] [--only NAME,...]
+                                    [--cluster N] [--lines 1M] [--full | --only NAME,...]
+Without --full or --only it runs the CI subset (CI_SUBSET below: every table family at least once);
+--full runs every case (run it by hand whenever a change touches the Spark SQL or the Spark engine).
 --cluster N starts a loopback standalone cluster of N one-core workers (bench/spark_cluster.py)
-and runs every case against it. Needs: pip install pyspark duckdb; Java 17 or 21.
+and runs the chosen cases against it. Needs: pip install pyspark duckdb; Java 17 or 21.
 """
 import argparse
 import filecmp
@@ -90,11 +92,11 @@ def exclusion_file(work: str, name: str, ids) -> str:
 
 def cases(work: str, lines: int):
     from check_samples import messy_case
-    from scale import dump_for
 
     tx = f"{S}/transactions.parquet"
     messy = messy_case(work)[1]
-    big = dump_for(work, lines, "shuffled")
+    # The generated dump is made only when a chosen case reads it (see main).
+    big = BIG
     return [
         ("transactions", ["run", "--input", tx], {}),
         ("online_retail", ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet"], {}),
@@ -154,9 +156,32 @@ def cases(work: str, lines: int):
     ]
 
 
-def run(bin_, args, out, extra=()):
+BIG = "{generated dump}"
+
+# The cases CI runs (exact names): every table family at least once. customers, deciles, score_bins,
+# products, basket_pairs, top_pairs, cohorts, kpis and the queries (transactions); the basket job
+# (baskets); every cleaning rule (messy); files of different id types (two files); CLV (--clv);
+# itemsets, rules and sequence_pairs (--itemsets --sequences); trends and tiers (--cohort-period
+# week); discounts (--discount-col); --where and --exclude-items with string ids; names and
+# attributes.
+CI_SUBSET = [
+    "transactions",
+    "baskets",
+    "messy",
+    "two files of different id types (int64/float64 customers, uint64/int64 orders), a [glob] name",
+    "transactions --clv (clv, clv_params, lifecycle_stage)",
+    "transactions --itemsets --sequences (itemsets, rules, sequence_pairs)",
+    "transactions --cohort-period week --trend-days 30 --kpi-window-days 7 --tier (cohorts, kpis, trend, tier)",
+    "transactions --discount-col (discount, discount_share, deal_seeker)",
+    "online_retail --where --exclude-items (string ids)",
+    "transactions --product-name-col --customer-attr (names by votes, latest attribute values)",
+]
+
+
+def run(bin_, args, out, extra=(), env=None):
     t = time.perf_counter()
-    r = subprocess.run([bin_, *args, *extra, "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run([bin_, *args, *extra, "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       env=env)
     if r.returncode != 0:
         raise SystemExit(f"failed ({r.returncode}): {' '.join([bin_, *args, *extra])}\n{r.stderr[-3000:]}")
     return time.perf_counter() - t
@@ -208,6 +233,9 @@ def main() -> int:
     ap.add_argument("--cluster", type=int, default=0, help="start a loopback cluster of N workers")
     ap.add_argument("--lines", default="1M")
     ap.add_argument("--only", default="", help="comma-separated case name prefixes (NAME$: exactly NAME)")
+    ap.add_argument("--full", action="store_true", help="every case (default: the CI subset)")
+    ap.add_argument("--submit-each", action="store_true",
+                    help="one spark-submit per case (default: every case in one resident Spark session)")
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
     from scale import size
@@ -220,6 +248,16 @@ def main() -> int:
         # A prefix, or an exact case name when it ends with `$`.
         todo = [c for c in todo
                 if any(c[0] == p[:-1] if p.endswith("$") else c[0].startswith(p) for p in a.only.split(","))]
+    elif not a.full:
+        missing = [n for n in CI_SUBSET if n not in [c[0] for c in todo]]
+        if missing:
+            raise SystemExit(f"spark_check: CI_SUBSET names no case {missing}")
+        todo = [c for c in todo if c[0] in CI_SUBSET]
+    if any(BIG in c[1] for c in todo):
+        from scale import dump_for
+
+        big = dump_for(work, size(a.lines), "shuffled")
+        todo = [(n, [big if x == BIG else x for x in args], extra) for n, args, extra in todo]
     cluster = None
     master = a.master
     if a.cluster:
@@ -229,14 +267,23 @@ def main() -> int:
         master = cluster.start()
         print(f"loopback cluster: {master}, {a.cluster} worker(s) of 1 core", flush=True)
     bad = 0
+    service = None
+    env = None
     try:
+        if not a.submit_each:
+            from spark_service import SparkService
+
+            t = time.perf_counter()
+            service = SparkService(master=master)
+            env = dict(os.environ, EVERGREEN_SPARK_SERVICE=service.start())
+            print(f"spark service on {master} started in {time.perf_counter() - t:.1f}s", flush=True)
         for name, args, extra in todo:
             mem, spk = os.path.join(work, "memory"), os.path.join(work, "spark")
             for d in (mem, spk):
                 shutil.rmtree(d, ignore_errors=True)
             t_mem = run(a.bin, args, mem, ["--engine", "memory"])
             sargs, sextra = replace_input(args, extra.get("spark", []))
-            t_spk = run(a.bin, sargs, spk, ["--engine", "spark", "--spark-master", master, *sextra])
+            t_spk = run(a.bin, sargs, spk, ["--engine", "spark", "--spark-master", master, *sextra], env=env)
             problems = compare(mem, spk)
             status = "identical" if not problems else "DIFFERENCES\n  " + "\n  ".join(problems)
             print(f"{name} [{master}]: {status} (memory {t_mem:.1f}s, spark {t_spk:.1f}s)", flush=True)
@@ -247,6 +294,8 @@ def main() -> int:
                     print(f"  staging folder not cleaned up: {staged}")
                     bad += 1
     finally:
+        if service:
+            service.stop()
         if cluster:
             cluster.stop()
         if not a.work:

@@ -112,6 +112,12 @@ pub struct SparkOptions {
     pub staging: Option<String>,
     /// The `spark-submit` to start (default: `$SPARK_HOME/bin/spark-submit`, else on PATH).
     pub submit: Option<PathBuf>,
+    /// `EVERGREEN_SPARK_SERVICE=SPOOL` (environment only): hand the job to a resident runner
+    /// (`spark-submit runner.py --serve SPOOL`) instead of starting spark-submit, so many jobs
+    /// share one Spark session (CI's Spark stage; a scheduler running many jobs). Not in the
+    /// manifest: it changes where the job runs, never what it computes.
+    #[serde(skip)]
+    pub service: Option<PathBuf>,
 }
 
 fn redacted_conf<S: serde::Serializer>(conf: &[(String, String)], ser: S) -> std::result::Result<S::Ok, S::Error> {
@@ -615,6 +621,7 @@ impl Settings {
                 conf: SparkOptions::parse_conf(self.spark_conf.as_deref().unwrap_or(&[]))?,
                 staging: self.spark_staging,
                 submit: self.spark_submit,
+                service: std::env::var_os("EVERGREEN_SPARK_SERVICE").filter(|v| !v.is_empty()).map(PathBuf::from),
             },
             clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
             patterns: pattern_options(&self.patterns)?,

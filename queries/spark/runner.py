@@ -1,7 +1,8 @@
 """evergreen's Spark runner: computes the facts of `evergreen run --engine spark` on a cluster.
 
 evergreen writes this file, the SQL steps beside it (queries/spark/*.sql in the repository) and a
-job file into a local work folder, then starts `spark-submit runner.py job.json`. The runner reads
+job file into a local work folder, then starts `spark-submit runner.py job.json` (or, with
+EVERGREEN_SPARK_SERVICE, hands the job to a resident `runner.py --serve SPOOL`: see serve). The runner reads
 the dump with Spark, runs the steps in order as temporary views, writes the per-customer, per-item
 and per-pair facts as Parquet into the staging folder (copied into the work folder when staging is
 remote: hdfs://, s3a://, ...) and the one-row results into result.json. evergreen then computes
@@ -283,7 +284,14 @@ def sql_literal(v, typ):
 
 
 def main():
-    job_path = sys.argv[1]
+    if sys.argv[1] == "--serve":
+        serve(sys.argv[2])
+    else:
+        sys.exit(handle(sys.argv[1]))
+
+
+def handle(job_path):
+    """Run one job file; result.json (exit status 0) or error.json (3) beside it."""
     with open(job_path) as f:
         job = json.load(f)
     here = os.path.dirname(os.path.abspath(job_path))
@@ -293,7 +301,7 @@ def main():
         run(job, here, result)
     except Refused as e:
         write_json(os.path.join(here, "error.json"), dict(kind=e.kind, message=str(e), **e.fields))
-        sys.exit(3)
+        return 3
     except Exception as e:  # noqa: BLE001 - every failure becomes error.json for evergreen
         kind = "spark"
         message = " ".join(str(e).split())
@@ -304,9 +312,55 @@ def main():
             kind = "bad_expression"
         write_json(os.path.join(here, "error.json"), dict(kind=kind, message=f"{name}: {message}"[:2000],
                                                           trace=traceback.format_exc()[-4000:]))
-        sys.exit(3)
+        return 3
     result["timings"]["total"] = time.time() - started
     write_json(os.path.join(here, "result.json"), result)
+    return 0
+
+
+def serve(spool):
+    """A resident runner (`spark-submit runner.py --serve SPOOL`): one Spark session for many jobs.
+
+    evergreen with EVERGREEN_SPARK_SERVICE=SPOOL drops a request (`queue/*.json`: {"job": path})
+    instead of starting spark-submit, and waits for the job's result.json or error.json. Jobs run
+    one at a time, in name order, each exactly as a submitted runner would run it; between jobs
+    the session's temporary views and cached frames are dropped. `heartbeat` is touched every
+    second (evergreen gives up on a service whose heartbeat stops); a file `stop` ends the loop.
+    """
+    import threading
+
+    queue = os.path.join(spool, "queue")
+    os.makedirs(queue, exist_ok=True)
+    beat = os.path.join(spool, "heartbeat")
+    stop = os.path.join(spool, "stop")
+
+    def heartbeat():
+        while not os.path.exists(stop):
+            with open(beat, "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(1)
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.appName("evergreen").getOrCreate()
+    threading.Thread(target=heartbeat, daemon=True).start()
+    while not os.path.exists(stop):
+        requests = sorted(n for n in os.listdir(queue) if n.endswith(".json"))
+        for name in requests:
+            path = os.path.join(queue, name)
+            try:
+                with open(path) as f:
+                    job_path = json.load(f)["job"]
+                os.remove(path)
+            except (OSError, ValueError, KeyError):
+                continue
+            handle(job_path)
+            spark.catalog.clearCache()
+            for t in spark.catalog.listTables():
+                if t.isTemporary:
+                    spark.catalog.dropTempView(t.name)
+        time.sleep(0.05)
+    spark.stop()
 
 
 def write_json(path, value):

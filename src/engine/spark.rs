@@ -137,9 +137,15 @@ pub fn facts(
     work_root: &Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, SparkReport)> {
-    let submit = find_submit(opts)?;
-    check_java()?;
-    check_master(&opts.master)?;
+    let submit = match &opts.service {
+        Some(_) => None,
+        None => {
+            let submit = find_submit(opts)?;
+            check_java()?;
+            check_master(&opts.master)?;
+            Some(submit)
+        }
+    };
     // Absolute paths: spark-submit runs in another folder, and the cluster resolves bare paths
     // against its default file system (HDFS on most clusters), so local paths travel as file:// URIs.
     let work_root = std::path::absolute(work_root).unwrap_or_else(|_| work_root.to_path_buf());
@@ -199,38 +205,50 @@ pub fn facts(
     std::fs::write(&job_file, serde_json::to_vec_pretty(&job).expect("json")).map_err(|e| work_error(&work.path, e))?;
 
     let started = Instant::now();
-    let log = work.file("spark-submit.log");
-    let log_file = std::fs::File::create(&log).map_err(|e| work_error(&work.path, e))?;
-    let mut cmd = Command::new(&submit);
-    cmd.arg("--master").arg(&opts.master).arg("--name").arg("evergreen");
-    for (k, v) in [
-        ("spark.ui.enabled", "false"),
-        ("spark.sql.catalogImplementation", "in-memory"),
-        ("spark.sql.legacy.parquet.nanosAsLong", "true"),
-    ] {
-        if !opts.conf.iter().any(|(key, _)| key == k) {
-            cmd.arg("--conf").arg(format!("{k}={v}"));
-        }
-    }
-    for (k, v) in &opts.conf {
-        cmd.arg("--conf").arg(format!("{k}={v}"));
-    }
-    cmd.arg(work.file("runner.py")).arg(&job_file);
-    cmd.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| work_error(&work.path, e))?).stderr(log_file);
-    tracing::debug!(master = %opts.master, "submitting the Spark job ({})", submit.display());
-    let status = cmd
-        .status()
-        .map_err(|e| Error::Config(format!("engine spark: cannot start {}: {e}", submit.display())))?;
-    let job_seconds = started.elapsed().as_secs_f64();
-    sw.lap("spark_job");
     let error_file = work.file("error.json");
-    if error_file.exists() {
-        return Err(runner_error(&error_file, s, cols));
-    }
     let result_file = work.file("result.json");
-    if !status.success() || !result_file.exists() {
-        return Err(submit_error(&log, &opts.master, status.code()));
+    match (&opts.service, &submit) {
+        (Some(spool), _) => {
+            run_in_service(spool, &job_file, &[&result_file, &error_file])?;
+            sw.lap("spark_job");
+            if error_file.exists() {
+                return Err(runner_error(&error_file, s, cols));
+            }
+        }
+        (None, Some(submit)) => {
+            let log = work.file("spark-submit.log");
+            let log_file = std::fs::File::create(&log).map_err(|e| work_error(&work.path, e))?;
+            let mut cmd = Command::new(submit);
+            cmd.arg("--master").arg(&opts.master).arg("--name").arg("evergreen");
+            for (k, v) in [
+                ("spark.ui.enabled", "false"),
+                ("spark.sql.catalogImplementation", "in-memory"),
+                ("spark.sql.legacy.parquet.nanosAsLong", "true"),
+            ] {
+                if !opts.conf.iter().any(|(key, _)| key == k) {
+                    cmd.arg("--conf").arg(format!("{k}={v}"));
+                }
+            }
+            for (k, v) in &opts.conf {
+                cmd.arg("--conf").arg(format!("{k}={v}"));
+            }
+            cmd.arg(work.file("runner.py")).arg(&job_file);
+            cmd.stdin(Stdio::null()).stdout(log_file.try_clone().map_err(|e| work_error(&work.path, e))?).stderr(log_file);
+            tracing::debug!(master = %opts.master, "submitting the Spark job ({})", submit.display());
+            let status = cmd
+                .status()
+                .map_err(|e| Error::Config(format!("engine spark: cannot start {}: {e}", submit.display())))?;
+            sw.lap("spark_job");
+            if error_file.exists() {
+                return Err(runner_error(&error_file, s, cols));
+            }
+            if !status.success() || !result_file.exists() {
+                return Err(submit_error(&log, &opts.master, status.code()));
+            }
+        }
+        (None, None) => unreachable!("spark-submit is found when no service is given"),
     }
+    let job_seconds = started.elapsed().as_secs_f64();
     let result: Value = serde_json::from_slice(&std::fs::read(&result_file).map_err(|e| work_error(&work.path, e))?)
         .map_err(|e| Error::Internal(format!("engine spark: result.json: {e}")))?;
     let (facts, fact_bytes) = read_facts(&result, &local_facts, s, cols, known)?;
@@ -256,6 +274,49 @@ pub fn facts(
             .unwrap_or_default(),
     };
     Ok((facts, report))
+}
+
+/// Seconds without a heartbeat after which a Spark service counts as gone.
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Hand `job` to the resident runner at `spool` (`runner.py --serve SPOOL`, see
+/// `EVERGREEN_SPARK_SERVICE`) and wait until one of `done` exists. A spool whose heartbeat is older
+/// than [`SERVICE_TIMEOUT`] (no service, or it died mid-job) is a one-line error, never a hang.
+fn run_in_service(spool: &Path, job: &Path, done: &[&Path]) -> Result<()> {
+    let beat = spool.join("heartbeat");
+    let alive = || {
+        std::fs::metadata(&beat)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < SERVICE_TIMEOUT))
+    };
+    let gone = || {
+        Error::Config(format!(
+            "engine spark: no Spark service answers at {} (EVERGREEN_SPARK_SERVICE): start one with \
+             `spark-submit runner.py --serve {}` (queries/spark/runner.py), or unset the variable",
+            spool.display(),
+            spool.display()
+        ))
+    };
+    if !alive() {
+        return Err(gone());
+    }
+    let queue = spool.join("queue");
+    let name = format!("{:020}-{}", std::time::UNIX_EPOCH.elapsed().map(|d| d.as_nanos()).unwrap_or(0), std::process::id());
+    let request = json!({ "job": std::path::absolute(job).unwrap_or_else(|_| job.to_path_buf()) });
+    let tmp = queue.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, request.to_string())
+        .and_then(|_| std::fs::rename(&tmp, queue.join(format!("{name}.json"))))
+        .map_err(|e| Error::Config(format!("engine spark: cannot queue the job at {}: {e}", queue.display())))?;
+    tracing::debug!(spool = %spool.display(), "handed the Spark job to the service");
+    loop {
+        if done.iter().any(|p| p.exists()) {
+            return Ok(());
+        }
+        if !alive() {
+            return Err(gone());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A local path as a `file://` URI for Spark, with Hadoop's glob characters escaped (a file named
