@@ -23,7 +23,7 @@ fn spark_available(test: &str) -> bool {
     if std::env::var("EVERGREEN_REQUIRE_SPARK").is_ok_and(|v| v == "1") {
         panic!("{test}: EVERGREEN_REQUIRE_SPARK=1 but no spark-submit is installed");
     }
-    eprintln!("SKIPPED {test}: no spark-submit (pip install pyspark) on this machine");
+    skip(test, "no spark-submit on this machine (pip install pyspark; set EVERGREEN_REQUIRE_SPARK=1 to fail instead)");
     false
 }
 
