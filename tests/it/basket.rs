@@ -42,42 +42,6 @@ fn strings(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
 }
 
 #[test]
-fn pairs_count_distinct_items_of_purchase_orders_only() {
-    let r = run_lines(&baskets(), Some("2024-02-01"));
-    // Purchase orders: o1..o5 (o5 nets 1 > 0; its C line is a return, so not an item). Total 5.
-    // Items: o1 {A,B,C}, o2 {A,B}, o3 {A,C}, o4 {B,C}, o5 {A,B}.
-    // Pairs: AB = o1,o2,o5 = 3; AC = o1,o3 = 2; BC = o1,o4 = 2.
-    let p = r.table("basket_pairs");
-    assert_eq!(strings(p, "product_a"), vec!["1", "1", "2"]);
-    assert_eq!(strings(p, "product_b"), vec!["2", "3", "3"], "ties in pair_orders sorted by a, then b");
-    assert_eq!(ints(p, "pair_orders"), vec![3, 2, 2]);
-    // orders: A 4 (o1,o2,o3,o5), B 4 (o1,o2,o4,o5), C 3 (o1,o3,o4).
-    let sup = floats(p, "support");
-    assert!((sup[0] - 3.0 / 5.0).abs() < 1e-12);
-    let ab_conf = floats(p, "confidence_a_to_b");
-    assert!((ab_conf[0] - 3.0 / 4.0).abs() < 1e-12);
-    let bc_conf_ba = floats(p, "confidence_b_to_a");
-    assert!((bc_conf_ba[2] - 2.0 / 3.0).abs() < 1e-12, "BC: 2 / orders(C) = 2/3");
-    let lift = floats(p, "lift");
-    assert!((lift[0] - 3.0 * 5.0 / (4.0 * 4.0)).abs() < 1e-12);
-    assert!((lift[1] - 2.0 * 5.0 / (4.0 * 3.0)).abs() < 1e-12);
-}
-
-#[test]
-fn products_table_counts_orders_customers_and_revenue() {
-    let r = run_lines(&baskets(), Some("2024-02-01"));
-    let p = r.table("products");
-    // Sorted by orders desc, then id: A 4, B 4, C 3. D never on a positive line of a purchase order.
-    assert_eq!(strings(p, "product_id"), vec!["1", "2", "3"]);
-    assert_eq!(ints(p, "orders"), vec![4, 4, 3]);
-    // Known customers: A → o1 (1), o2 (2), o3 (1), o5 (3) = 3; B → 1, 2, guest, 3 = 3; C → 1, 1, guest = 1.
-    assert_eq!(ints(p, "customers"), vec![3, 3, 1]);
-    // Revenue of positive purchase lines: A 5+4+2+1 = 12; B 5+3+3+1+1 = 13; C 5+2+1 = 8.
-    assert_eq!(floats(p, "revenue"), vec![12.0, 13.0, 8.0]);
-    assert!((floats(p, "support")[2] - 3.0 / 5.0).abs() < 1e-12);
-}
-
-#[test]
 fn thresholds_as_count_and_as_fraction() {
     let (_d, path) = dump(&baskets());
     let mut s = settings(&path, Some("2024-02-01"));

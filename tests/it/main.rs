@@ -5,6 +5,7 @@
 
 mod basket;
 mod bi;
+mod cases;
 mod clv;
 mod common;
 mod customers;
