@@ -979,7 +979,8 @@ fn report(r: ReportArgs) -> Result<()> {
 }
 
 fn log_report(w: &crate::report::Written) {
-    tracing::info!("wrote the report {} ({} charts, {} KB) from {} in {:.2} s", w.out, w.charts, w.bytes.div_ceil(1024), w.tables, w.seconds);
+    let charts = crate::report::page::plural(w.charts, "chart", "charts");
+    tracing::info!("wrote the report {} ({charts}, {} KB) from {} in {:.2} s", w.out, w.bytes.div_ceil(1024), w.tables, w.seconds);
 }
 
 /// `evergreen publish`: an output's tables into PostgreSQL.
