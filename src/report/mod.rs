@@ -1299,7 +1299,7 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
                     .iter()
                     .map(|p| match find(c, *p) {
                         Some(r) if is_partial(c, *p) => format!(
-                            "cohort {c}, period {p} ({partial_label}, not over): {} of {} active so far ({})",
+                            "cohort {c}, period {p}, in {partial_label}, not over: {} of {} active so far ({})",
                             text(r, "active_customers"),
                             text(r, "cohort_customers"),
                             svg::pct(num(r, "retention"))
