@@ -735,7 +735,7 @@ impl Heatmap {
         svg.text(((p.left + p.right) / 2.0, 16.0), &self.x_label, "middle", 12.0, "#333");
         svg.vtext((12.0, (p.top + p.bottom) / 2.0), &self.y_label, 12.0);
         // The colour scale under the grid, in the cells' unit; then the hatched swatch.
-        let lx = p.left.min(WIDTH - 420.0).max(24.0);
+        let lx = p.left.clamp(24.0, WIDTH - 420.0);
         let ly = p.bottom + 14.0;
         for k in 0..10 {
             svg.rect(lx + 16.0 * k as f64, ly, 16.0, 10.0, &shade(k as f64 / 9.0), None);
