@@ -519,12 +519,14 @@ pub struct ReportArgs {
 }
 
 const REPORT_LONG: &str = "\
-Writes one self-contained HTML page from an output folder: headline numbers (customers, orders, \
-revenue, the top 10 % and 20 % customers' share of revenue, customers lapsed beyond each threshold, \
-the as-of date and input summary) and the charts the output's tables allow: revenue concentration \
-(purchase deciles), monetary deciles, recency x frequency, segments, lapse buckets, the strongest \
-pairs by lift, and with their tables CLV by decile, P(alive) against recency, cohort retention, \
-segment movement (segment_migration) and KPIs over as_of partitions.
+Writes one self-contained HTML page from an output folder: headline numbers (customers beside \
+their revenue and orders, the guests' revenue and orders apart, all revenue, the top 10 % and 20 % \
+customers' share of the customers' revenue, customers lapsed beyond each threshold, the as-of date \
+(a compare output: both dates) and input summary) and the charts the output's tables allow: \
+revenue concentration (purchase deciles), monetary deciles, recency x frequency, segments, lapse \
+buckets, the strongest pairs by orders beyond chance, and with their tables CLV by decile, P(alive) \
+against recency, cohort retention (a period the as-of date falls in hatched), segment movement \
+(segment_migration) and KPIs over as_of partitions.
 
 Semantics:
   offline       charts are inline SVG and the styles inline: no script, nothing fetched; it prints \
@@ -979,7 +981,8 @@ fn report(r: ReportArgs) -> Result<()> {
 }
 
 fn log_report(w: &crate::report::Written) {
-    tracing::info!("wrote the report {} ({} charts, {} KB) from {} in {:.2} s", w.out, w.charts, w.bytes.div_ceil(1024), w.tables, w.seconds);
+    let charts = crate::report::page::plural(w.charts, "chart", "charts");
+    tracing::info!("wrote the report {} ({charts}, {} KB) from {} in {:.2} s", w.out, w.bytes.div_ceil(1024), w.tables, w.seconds);
 }
 
 /// `evergreen publish`: an output's tables into PostgreSQL.

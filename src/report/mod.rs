@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use crate::error::{one_line, Error, Result};
 
 /// The version of the embedded JSON's layout.
-pub const DATA_FORMAT: u32 = 1;
+pub const DATA_FORMAT: u32 = 2;
 /// Rows of the strongest-pairs chart.
 pub const TOP_PAIRS: usize = 15;
 /// Cohorts (the latest 24) and periods (0 to 24, so 25 columns) of the retention heatmap.
@@ -41,6 +41,9 @@ pub struct Data {
     /// The folder charted (the latest complete partition of a root).
     pub tables: String,
     pub as_of: Option<String>,
+    /// For a `compare` output: the as-of dates of the earlier and the later snapshot.
+    pub from_as_of: Option<String>,
+    pub to_as_of: Option<String>,
     pub headline: Headline,
     pub charts: Vec<Chart>,
 }
@@ -49,8 +52,20 @@ pub struct Data {
 #[derive(Debug, Serialize, Default)]
 pub struct Headline {
     pub customers: Option<i64>,
+    /// Every purchase order, customers' and guests' (`kpis.orders`).
     pub orders: Option<i64>,
+    /// Every kept line's amount, customers' and guests', net of returns (`kpis.revenue`).
     pub revenue: Option<f64>,
+    /// The customers' part: their purchase orders (the sum of `customers.frequency`) and the amount
+    /// of the lines naming a customer (`counts.revenue.customers`), which the deciles share out.
+    pub customer_orders: Option<i64>,
+    pub customer_revenue: Option<f64>,
+    /// The guests' part (lines with no customer): orders − customer_orders, and
+    /// `counts.revenue.guests` (or `kpis.guest_revenue`).
+    pub guest_orders: Option<i64>,
+    pub guest_revenue: Option<f64>,
+    /// Minus the lines below zero, inside both parts (`counts.revenue.returns`).
+    pub returns: Option<f64>,
     /// Share of revenue from the top 10 % and 20 % of customers by monetary (`monetary_deciles`).
     pub top10_revenue_share: Option<f64>,
     pub top20_revenue_share: Option<f64>,
@@ -86,8 +101,23 @@ pub struct Chart {
     pub total_rows: usize,
     /// Said under the chart when rows were left out.
     pub cap_note: Option<String>,
+    /// Cohorts: the period holding the day before the as-of date when it is not over (its cells
+    /// are hatched and left out of the colour scale).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_period: Option<PartialPeriod>,
     #[serde(skip)]
     pub svg: String,
+}
+
+/// A cohort period the as-of date falls inside: its first day, the days of it before the as-of
+/// date, and its length.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct PartialPeriod {
+    pub start: String,
+    pub days: i64,
+    pub of_days: i64,
+    /// As shown: `Dec 2011 (9 of 31 days)`, `week of 2024-03-04 (2 of 7 days)`.
+    pub label: String,
 }
 
 /// What `report` wrote, for the log line.
@@ -185,12 +215,15 @@ struct Tables {
     files: Vec<String>,
     /// The run's score bins (the R × F grid's size).
     bins: Option<i64>,
+    /// The analysis date and the cohort period (`month` or `week`) of the run.
+    as_of: Option<chrono::NaiveDate>,
+    cohort_period: Option<String>,
     held: std::collections::HashMap<&'static str, DataFrame>,
 }
 
 /// Tables read by more than one chart, and the columns they need.
 const HELD: [(&str, &[&str]); 3] = [
-    ("customers", &["r_score", "f_score", "monetary", "lapse_bucket", "lapse_bucket_order", "recency_days"]),
+    ("customers", &["r_score", "f_score", "monetary", "lapse_bucket", "lapse_bucket_order", "recency_days", "frequency"]),
     ("clv", &["clv", "clv_decile", "recency_days", "p_alive"]),
     ("cohorts", &["cohort", "period_index", "cohort_customers", "active_customers", "retention"]),
 ];
@@ -377,10 +410,17 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     let bins = manifest["config"]["bins"].as_i64();
-    let mut t = Tables { dir: dir.clone(), files, bins, held: Default::default() };
+    let as_of = manifest["as_of"].as_str().map(str::to_string);
+    let mut t = Tables {
+        dir: dir.clone(),
+        files,
+        bins,
+        as_of: as_of.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        cohort_period: manifest["config"]["trends"]["cohort_period"].as_str().map(str::to_string),
+        held: Default::default(),
+    };
     t.hold()?;
     let decimals = manifest["config"]["money_decimals"].as_i64().unwrap_or(2) as i32;
-    let as_of = manifest["as_of"].as_str().map(str::to_string);
 
     let mut charts = Vec::new();
     let mut headline = headline(&manifest);
@@ -390,6 +430,8 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         headline.customers = k.get("customers").and_then(Value::as_i64);
         headline.orders = k.get("orders").and_then(Value::as_i64);
         headline.revenue = k.get("revenue").and_then(Value::as_f64);
+        headline.guest_revenue = headline.guest_revenue.or_else(|| k.get("guest_revenue").and_then(Value::as_f64));
+        headline.returns = headline.returns.or_else(|| k.get("returns").and_then(Value::as_f64));
         headline.lapsed = k
             .iter()
             .filter_map(|(name, v)| {
@@ -443,6 +485,24 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         }
         headline.lapsed = lapsed;
     }
+    // The customers' part and the guests': every headline number says what it counts.
+    if t.columns("customers")?.iter().any(|c| c == "frequency") {
+        let freq = int_col(&t.frame("customers")?, "frequency")?;
+        headline.customer_orders = Some(values(&freq).flatten().sum());
+    }
+    if headline.customers.is_some() {
+        headline.guest_orders = headline.orders.zip(headline.customer_orders).map(|(all, c)| (all - c).max(0));
+        if headline.customer_revenue.is_none() {
+            let scale = 10f64.powi(decimals);
+            headline.customer_revenue =
+                headline.revenue.zip(headline.guest_revenue).map(|(all, g)| ((all - g) * scale).round() / scale);
+        }
+    } else {
+        // No customers (a basket output): the orders are all there is, none split.
+        headline.customer_revenue = None;
+        headline.guest_revenue = None;
+        headline.returns = None;
+    }
     // Top 10 % / 20 %: monetary deciles 1 and 2, from 10 customers up (with fewer, a decile is
     // not a tenth of the customers).
     let tenths = headline.customers.is_none_or(|n| n >= 10);
@@ -461,6 +521,8 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         generator: format!("{} {}", crate::output::TOOL, env!("CARGO_PKG_VERSION")),
         tables: dir.display().to_string(),
         as_of,
+        from_as_of: manifest["from_as_of"].as_str().map(str::to_string),
+        to_as_of: manifest["to_as_of"].as_str().map(str::to_string),
         headline,
         charts,
     })
@@ -472,6 +534,9 @@ fn headline(m: &Value) -> Headline {
     Headline {
         orders: c["purchase_orders"].as_i64().or_else(|| m["basket"]["total_purchase_orders"].as_i64()),
         revenue: c["revenue"]["total"].as_f64(),
+        customer_revenue: c["revenue"]["customers"].as_f64(),
+        guest_revenue: c["revenue"]["guests"].as_f64(),
+        returns: c["revenue"]["returns"].as_f64(),
         input_files: m["input_files"].as_array().map_or(0, Vec::len),
         lines_read: c["lines_read"].as_i64(),
         lines_used: c["lines_used"].as_i64(),
@@ -576,6 +641,7 @@ fn concentration(t: &Tables) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -644,6 +710,7 @@ fn monetary_deciles(t: &Tables) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -704,8 +771,11 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
             .collect(),
         x_label: "frequency score F →".into(),
         y_label: "recency score R".into(),
+        partial: Vec::new(),
+        partial_note: None,
         row_label_width: 40.0,
         legend: "customers per cell".into(),
+        scale_fmt: svg::short,
     };
     let n = rows.len();
     Ok(Some(Chart {
@@ -717,6 +787,7 @@ fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -746,6 +817,7 @@ fn segments(t: &Tables) -> Result<Option<Chart>> {
     let rows: Vec<_> = all.into_iter().take(SEGMENTS).collect();
     let chart = svg::HBarChart {
         labels: rows.iter().map(|r| text(r, "segment")).collect(),
+        sublabels: Vec::new(),
         bars: vec![
             svg::Bars {
                 name: "share of customers".into(),
@@ -795,6 +867,7 @@ fn segments(t: &Tables) -> Result<Option<Chart>> {
         total_rows: total,
         cap_note: (total > rows.len())
             .then(|| format!("the first {} of {total} segments, in segment order", rows.len())),
+        partial_period: None,
         rows,
     }))
 }
@@ -856,43 +929,62 @@ fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
-/// The strongest pairs by lift (each unordered pair once), with their support.
+/// The measure the pairs are ranked by: the orders holding both beyond what chance would put there,
+/// `pair_orders × (1 − 1 / lift)` (leverage in orders). It weighs support: a pair of 5 orders with
+/// a lift in the thousands counts 5 at most, a pair of 500 orders with lift 3 counts 333.
+pub const PAIRS_RANKED_BY: &str = "orders together beyond chance, pair_orders × (1 − 1/lift)";
+
+/// The strongest pairs (each unordered pair once) by orders together beyond chance, with what
+/// chance would give, their lift and support.
 fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
     let cols = t.columns("top_pairs")?;
     if !t.has_columns("top_pairs", &["product_id", "partner_id", "pair_orders", "support", "lift"])? {
         return Ok(None);
     }
     let named = cols.iter().any(|c| c == "name") && cols.iter().any(|c| c == "partner_name");
+    let orders = || col("pair_orders").cast(DataType::Float64);
+    let expected = || orders() / col("lift").cast(DataType::Float64);
+    let excess = || orders() - expected();
     let mut select = vec![col("product_id"), col("partner_id")];
     if named {
         select.extend([col("name"), col("partner_name")]);
     }
-    select.extend([col("pair_orders"), col("support"), col("lift")]);
+    select.extend([
+        col("pair_orders"),
+        col("support"),
+        col("lift"),
+        expected().alias("expected_orders"),
+        excess().alias("excess_orders"),
+    ]);
     let lf = t.scan("top_pairs")?.expect("has top_pairs");
     // Each pair appears once per product that ranks it: twice at most. 2 × the cap plus ties is
-    // enough to find the first TOP_PAIRS distinct pairs; only rows with a lift at least the
+    // enough to find the first TOP_PAIRS distinct pairs; only rows with an excess at least the
     // K-th largest can be among them, so the sort sees those alone.
     let k = TOP_PAIRS * 2 + 2;
-    let lifts = t.collect("top_pairs", lf.clone().select([col("lift").cast(DataType::Float64)]))?;
-    let total_rows = lifts.height();
-    let mut lift: Vec<f64> = lifts.column("lift")?.f64()?.into_no_null_iter().filter(|v| !v.is_nan()).collect();
-    let lf = if lift.len() > k {
-        let (_, cut, _) = lift.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-        lf.filter(col("lift").gt_eq(lit(*cut)))
+    let ex = t.collect("top_pairs", lf.clone().select([excess().alias("excess_orders")]))?;
+    let total_rows = ex.height();
+    let mut ex: Vec<f64> = ex.column("excess_orders")?.f64()?.iter().flatten().filter(|v| v.is_finite()).collect();
+    let lf = if ex.len() > k {
+        let (_, cut, _) = ex.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+        lf.filter(excess().gt_eq(lit(*cut)))
     } else {
         lf
     };
     let sorted = lf.select(select).sort(
-        ["lift", "pair_orders", "product_id", "partner_id"],
-        SortMultipleOptions::default().with_order_descending_multi([true, true, false, false]).with_nulls_last(true),
+        ["excess_orders", "pair_orders", "lift", "product_id", "partner_id"],
+        SortMultipleOptions::default()
+            .with_order_descending_multi([true, true, true, false, false])
+            .with_nulls_last(true),
     );
     let df = t.collect("top_pairs", sorted.limit(k as IdxSize))?;
     let mut seen = std::collections::HashSet::new();
     let rows: Vec<Map<String, Value>> = rows(&df)
         .into_iter()
+        .filter(|r| r.get("excess_orders").and_then(Value::as_f64).is_some())
         .filter(|r| {
             let (a, b) = (r["product_id"].to_string(), r["partner_id"].to_string());
             seen.insert(if a <= b { (a, b) } else { (b, a) })
@@ -909,42 +1001,47 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
             _ => id_text,
         }
     };
+    let title = |r: &Map<String, Value>| {
+        format!(
+            "{} ({}) + {} ({}): in {} orders, {} by chance, lift {:.2}, support {}",
+            label(r, "product_id", "name"),
+            text(r, "product_id"),
+            label(r, "partner_id", "partner_name"),
+            text(r, "partner_id"),
+            text(r, "pair_orders"),
+            svg::thousands(num(r, "expected_orders"), 1),
+            num(r, "lift"),
+            svg::pct(num(r, "support"))
+        )
+    };
     let chart = svg::HBarChart {
-        labels: rows
+        labels: rows.iter().map(|r| label(r, "product_id", "name")).collect(),
+        sublabels: rows.iter().map(|r| format!("+ {}", label(r, "partner_id", "partner_name"))).collect(),
+        bars: vec![
+            svg::Bars {
+                name: "orders holding both".into(),
+                values: rows.iter().map(|r| num(r, "pair_orders")).collect(),
+                color: svg::GREEN,
+                titles: rows.iter().map(title).collect(),
+            },
+            svg::Bars {
+                name: "by chance (if bought independently)".into(),
+                values: rows.iter().map(|r| num(r, "expected_orders")).collect(),
+                color: svg::GREY,
+                titles: rows.iter().map(title).collect(),
+            },
+        ],
+        x_label: "purchase orders".into(),
+        x_fmt: |v| if v.fract() == 0.0 { svg::short(v) } else { svg::thousands(v, 1) },
+        notes: rows
             .iter()
             .map(|r| {
                 format!(
-                    "{} + {}",
-                    svg::clip(&label(r, "product_id", "name"), 20),
-                    svg::clip(&label(r, "partner_id", "partner_name"), 20)
+                    "lift {} · {:.2} %",
+                    if num(r, "lift") >= 100.0 { format!("{:.0}", num(r, "lift")) } else { format!("{:.1}", num(r, "lift")) },
+                    num(r, "support") * 100.0
                 )
             })
-            .collect(),
-        bars: vec![svg::Bars {
-            name: "lift".into(),
-            values: rows.iter().map(|r| num(r, "lift")).collect(),
-            color: svg::GREEN,
-            titles: rows
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} ({}) + {} ({}): lift {:.2}, in {} orders, support {}",
-                        label(r, "product_id", "name"),
-                        text(r, "product_id"),
-                        label(r, "partner_id", "partner_name"),
-                        text(r, "partner_id"),
-                        num(r, "lift"),
-                        text(r, "pair_orders"),
-                        svg::pct(num(r, "support"))
-                    )
-                })
-                .collect(),
-        }],
-        x_label: "lift (1 = bought together as often as chance)".into(),
-        x_fmt: |v| format!("{v:.1}"),
-        notes: rows
-            .iter()
-            .map(|r| format!("{} orders · {:.2} %", svg::short(num(r, "pair_orders")), num(r, "support") * 100.0))
             .collect(),
         label_width: 250.0,
     };
@@ -952,18 +1049,19 @@ fn top_pairs(t: &Tables) -> Result<Option<Chart>> {
     Ok(Some(Chart {
         id: "top_pairs",
         title: "Bought together: the strongest pairs".into(),
-        guide: "Lift: how many times more often the two are in one order than chance would put them; right: the orders holding both, and their share of all orders (support).".into(),
+        guide: "Ranked by the orders holding both beyond what chance would give (orders × (1 − 1/lift)), so a pair seen in a handful of orders cannot top the list on a huge lift. Green: orders holding both; grey: what chance would give; right: lift and the share of all orders (support).".into(),
         source: "top_pairs".into(),
-        svg: chart.svg("top_pairs", "Strongest product pairs by lift"),
+        svg: chart.svg("top_pairs", "Strongest product pairs by orders together beyond chance"),
         rows,
         total_rows,
         cap_note: (total_rows > shown).then(|| {
             format!(
-                "the {shown} pairs of highest lift among the {total_rows} rows of top_pairs (each product's {} strongest partners in at least {} orders; a pair appears once per product ranking it)",
+                "the {shown} pairs with the most orders beyond chance among the {total_rows} rows of top_pairs (each product's {} strongest partners in at least {} orders; a pair appears once per product ranking it)",
                 crate::tables::basket::TOP_PAIRS_PER_PRODUCT,
                 crate::tables::basket::TOP_PAIRS_MIN_ORDERS
             )
         }),
+        partial_period: None,
     }))
 }
 
@@ -1030,6 +1128,7 @@ fn clv_deciles(t: &Tables, decimals: i32) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -1098,6 +1197,7 @@ fn p_alive_by_recency(t: &Tables) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -1143,7 +1243,30 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
             ])
             .sort(["cohort", "period_index"], Default::default()),
     )?;
-    let rows = rows(&df);
+    let mut rows = rows(&df);
+    // The period holding the day before the as-of date, when it is not over: every cohort's cell
+    // of it holds only its first days, which is no drop in retention.
+    let week = match t.cohort_period.as_deref() {
+        Some(p) => p == "week",
+        None => keep.iter().any(|c| !c.ends_with("-01")),
+    };
+    let partial = t.as_of.and_then(|d| partial_period(d, week));
+    let cell_start = |c: &str, p: i64| -> Option<chrono::NaiveDate> {
+        let c = chrono::NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()?;
+        if week {
+            c.checked_add_days(chrono::Days::new(7 * u64::try_from(p).ok()?))
+        } else {
+            c.checked_add_months(chrono::Months::new(u32::try_from(p).ok()?))
+        }
+    };
+    let is_partial = |c: &str, p: i64| {
+        partial.as_ref().is_some_and(|(start, _)| cell_start(c, p).is_some_and(|s| s == *start))
+    };
+    for r in rows.iter_mut() {
+        let flag = is_partial(&text(r, "cohort"), num(r, "period_index") as i64);
+        r.insert("partial_period".into(), flag.into());
+    }
+    let rows = rows;
     let max_period = rows.iter().map(|r| num(r, "period_index") as i64).max().unwrap_or(0);
     let periods: Vec<i64> = (0..=max_period).collect();
     let find = |c: &str, p: i64| {
@@ -1152,6 +1275,7 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
     let size = |c: &str| {
         rows.iter().find(|r| r["cohort"].as_str() == Some(c)).map(|r| text(r, "cohort_customers")).unwrap_or_default()
     };
+    let partial_label = partial.as_ref().map(|(_, p)| p.label.clone()).unwrap_or_default();
     let chart = svg::Heatmap {
         rows: keep.iter().map(|c| format!("{c} ({})", size(c))).collect(),
         cols: periods.iter().map(|p| p.to_string()).collect(),
@@ -1174,6 +1298,12 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
                 periods
                     .iter()
                     .map(|p| match find(c, *p) {
+                        Some(r) if is_partial(c, *p) => format!(
+                            "cohort {c}, period {p}, in {partial_label}, not over: {} of {} active so far ({})",
+                            text(r, "active_customers"),
+                            text(r, "cohort_customers"),
+                            svg::pct(num(r, "retention"))
+                        ),
                         Some(r) => format!(
                             "cohort {c}, period {p}: {} of {} active ({})",
                             text(r, "active_customers"),
@@ -1185,22 +1315,61 @@ fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {
                     .collect()
             })
             .collect(),
+        partial: keep.iter().map(|c| periods.iter().map(|p| is_partial(c, *p)).collect()).collect(),
+        partial_note: partial.as_ref().map(|(_, p)| {
+            format!("{}: not over, out of the colour scale", p.label)
+        }),
         x_label: "periods since the first purchase (retention, %)".into(),
         y_label: "cohort: first purchase period (customers)".into(),
         row_label_width: 120.0,
         legend: "share of the cohort active".into(),
+        scale_fmt: |v| format!("{:.0} %", v * 100.0),
     };
     let shown = rows.len();
+    let mut guide = "Each row is the customers who first bought in one period; each cell the share of them buying again n periods later. Read down a column to see whether newer cohorts stay longer.".to_string();
+    if let Some((_, p)) = &partial {
+        guide.push_str(&format!(
+            " Hatched: {}, the period the as-of date falls in; its cells count only its first days, so they are low for every cohort."
+            , p.label
+        ));
+    }
     Ok(Some(Chart {
         id: "cohort_retention",
         title: "Cohort retention".into(),
-        guide: "Each row is the customers who first bought in one period; each cell the share of them buying again n periods later. Read down a column to see whether newer cohorts stay longer.".into(),
+        guide,
         source: "cohorts".into(),
         svg: chart.svg("cohort_retention", "Cohort retention heatmap"),
         cap_note: (shown < total).then(|| format!("the latest {} of {} cohorts, periods 0 to {PERIODS}", keep.len(), all.len())),
         rows,
         total_rows: total,
+        partial_period: partial.map(|(_, p)| p),
     }))
+}
+
+/// The cohort period (a calendar month, or an ISO week from Monday) holding the day before `as_of`,
+/// the last day the tables count, when that day is not the period's last: its first day and how
+/// much of it was counted.
+pub fn partial_period(as_of: chrono::NaiveDate, week: bool) -> Option<(chrono::NaiveDate, PartialPeriod)> {
+    use chrono::Datelike;
+    let last = as_of.pred_opt()?;
+    let (start, len) = if week {
+        let start = last - chrono::Days::new(u64::from(last.weekday().num_days_from_monday()));
+        (start, 7)
+    } else {
+        let start = last.with_day(1)?;
+        let next = start.checked_add_months(chrono::Months::new(1))?;
+        (start, (next - start).num_days())
+    };
+    let days = (last - start).num_days() + 1;
+    if days >= len {
+        return None;
+    }
+    let label = if week {
+        format!("week of {start} ({days} of 7 days)")
+    } else {
+        format!("{} ({days} of {len} days)", start.format("%b %Y"))
+    };
+    Some((start, PartialPeriod { start: start.to_string(), days, of_days: len, label }))
 }
 
 /// Segment movement between two snapshots: customers per (from, to) segment.
@@ -1269,8 +1438,11 @@ fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
             .collect(),
         x_label: format!("segment on {} →", text(&rows[0], "to_as_of")),
         y_label: format!("segment on {}", text(&rows[0], "from_as_of")),
+        partial: Vec::new(),
+        partial_note: None,
         row_label_width: 130.0,
         legend: "customers who moved so".into(),
+        scale_fmt: svg::short,
     };
     let n = rows.len();
     Ok(Some(Chart {
@@ -1282,6 +1454,7 @@ fn segment_movement(t: &Tables) -> Result<Option<Chart>> {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }))
 }
 
@@ -1362,5 +1535,6 @@ fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {
         rows,
         total_rows: n,
         cap_note: None,
+        partial_period: None,
     }
 }

@@ -6,6 +6,11 @@ use std::fmt::Write as _;
 use super::svg::{esc, pct, short, thousands};
 use super::{Data, Headline};
 
+/// "1 chart", "2 charts".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 const CSS: &str = r#"
 :root { --ink: #1d232b; --muted: #5b6470; --line: #e1e5ea; --card: #fff; --bg: #f4f6f8; --blue: #2f6fb3; }
 * { box-sizing: border-box; }
@@ -19,7 +24,7 @@ main { padding: 8px 28px 28px; max-width: 1500px; margin: 0 auto; }
 .kpi .label { color: var(--muted); font-size: 12px; }
 .kpi .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .kpi .sub { color: var(--muted); font-size: 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; }
 figure.card { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px 10px; break-inside: avoid; page-break-inside: avoid; }
 figure.card h2 { margin: 0 0 2px; font-size: 16px; }
 figure.card p.guide { margin: 0 0 8px; color: var(--muted); font-size: 12.5px; }
@@ -57,23 +62,57 @@ fn kpi(out: &mut String, label: &str, value: &str, sub: &str) {
     );
 }
 
-fn headline(h: &Headline, as_of: Option<&str>) -> String {
+fn headline(data: &Data) -> String {
+    let h = &data.headline;
     let mut out = String::from(r#"<section class="headline" aria-label="headline numbers">"#);
-    kpi(&mut out, "as of", as_of.unwrap_or("–"), "the analysis date (data before it)");
-    if let Some(c) = h.customers {
-        kpi(&mut out, "customers", &thousands(c as f64, 0), "with a purchase order");
+    match (&data.as_of, &data.from_as_of, &data.to_as_of) {
+        (None, Some(from), Some(to)) => {
+            kpi(&mut out, "compared from", from, "the as-of date of the earlier snapshot");
+            kpi(&mut out, "to", to, "the as-of date of the later snapshot");
+        }
+        (as_of, _, _) => kpi(&mut out, "as of", as_of.as_deref().unwrap_or("–"), "the analysis date (data before it)"),
     }
-    if let Some(o) = h.orders {
-        kpi(&mut out, "orders", &thousands(o as f64, 0), "purchase orders");
+    let customers = h.customers.map(|c| thousands(c as f64, 0));
+    if let Some(c) = &customers {
+        kpi(&mut out, "customers", c, "with a purchase order (guests, with no customer id, are not counted)");
+    }
+    // With customers, money and orders are split: the customers' part (what the deciles and the
+    // top 10 % share out) beside the count, the guests' part apart, then the total.
+    if let (Some(c), Some(r)) = (&customers, h.customer_revenue) {
+        kpi(&mut out, "customers' revenue", &short(r), &format!("{} from these {c} customers, net of returns", thousands(r, 2)));
+    }
+    if let (Some(c), Some(o)) = (&customers, h.customer_orders) {
+        kpi(&mut out, "customers' orders", &thousands(o as f64, 0), &format!("purchase orders of these {c} customers"));
+    }
+    if let (Some(_), Some(g)) = (&customers, h.guest_revenue) {
+        let orders = h.guest_orders.map(|o| format!("{} guest orders; ", thousands(o as f64, 0))).unwrap_or_default();
+        kpi(
+            &mut out,
+            "guests' revenue (no customer id)",
+            &short(g),
+            &format!("{}, {orders}in no customer figure", thousands(g, 2)),
+        );
     }
     if let Some(r) = h.revenue {
-        kpi(&mut out, "revenue", &short(r), &format!("{} (net of returns)", thousands(r, 2)));
+        let orders = h.orders.map(|o| format!(" in {} orders", thousands(o as f64, 0))).unwrap_or_default();
+        let (label, sub) = if customers.is_some() && h.customer_revenue.is_some() {
+            ("all revenue", format!("{}{orders}: customers' + guests', net of returns", thousands(r, 2)))
+        } else {
+            ("revenue", format!("{}{orders} (net of returns)", thousands(r, 2)))
+        };
+        kpi(&mut out, label, &short(r), &sub);
     }
+    if h.revenue.is_none() || customers.is_none() {
+        if let Some(o) = h.orders {
+            kpi(&mut out, "orders", &thousands(o as f64, 0), "purchase orders");
+        }
+    }
+    let of = if h.customer_revenue.is_some() { "of the customers' revenue" } else { "of revenue" };
     if let Some(s) = h.top10_revenue_share {
-        kpi(&mut out, "top 10 % of customers", &pct(s), "of revenue");
+        kpi(&mut out, "top 10 % of customers", &pct(s), of);
     }
     if let Some(s) = h.top20_revenue_share {
-        kpi(&mut out, "top 20 % of customers", &pct(s), "of revenue");
+        kpi(&mut out, "top 20 % of customers", &pct(s), of);
     }
     for l in &h.lapsed {
         let share =
@@ -82,7 +121,7 @@ fn headline(h: &Headline, as_of: Option<&str>) -> String {
             &mut out,
             &format!("lapsed over {} days", l.days),
             &thousands(l.customers as f64, 0),
-            &format!("no purchase for more than {} days{}", l.days, share.unwrap_or_default()),
+            &format!("customers with no purchase for more than {} days{}", l.days, share.unwrap_or_default()),
         );
     }
     out.push_str("</section>");
@@ -95,7 +134,7 @@ fn input_line(h: &Headline) -> String {
         parts.push(format!("evergreen {job}"));
     }
     if h.input_files > 0 {
-        parts.push(format!("{} input file{}", h.input_files, if h.input_files == 1 { "" } else { "s" }));
+        parts.push(plural(h.input_files, "input file", "input files"));
     }
     if let Some(r) = h.lines_read {
         parts.push(format!("{} lines read", thousands(r as f64, 0)));
@@ -115,9 +154,10 @@ fn input_line(h: &Headline) -> String {
 /// The whole page.
 pub fn render(data: &Data) -> String {
     let mut out = String::with_capacity(256 * 1024);
-    let title = match &data.as_of {
-        Some(d) => format!("Customer report, as of {d}"),
-        None => "Customer report".to_string(),
+    let title = match (&data.as_of, &data.from_as_of, &data.to_as_of) {
+        (Some(d), _, _) => format!("Customer report, as of {d}"),
+        (None, Some(from), Some(to)) => format!("Customer report, from {from} to {to}"),
+        _ => "Customer report".to_string(),
     };
     let _ = write!(
         out,
@@ -129,7 +169,7 @@ pub fn render(data: &Data) -> String {
         title = esc(&title),
         tables = esc(&data.tables),
     );
-    out.push_str(&headline(&data.headline, data.as_of.as_deref()));
+    out.push_str(&headline(data));
     let _ = write!(out, r#"<p class="input">{}</p>"#, esc(&input_line(&data.headline)));
     if data.charts.is_empty() {
         out.push_str(r#"<p class="empty">This output has no table the report charts.</p>"#);

@@ -45,6 +45,40 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// A text's width in view-box units at font `size`, estimated on the wide side (per character, from
+/// DejaVu Sans, the widest common fallback font): a label measured to fit does fit.
+pub fn text_width(s: &str, size: f64) -> f64 {
+    let em: f64 = s
+        .chars()
+        .map(|c| match c {
+            ' ' | 'i' | 'j' | 'l' | 'I' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' => 0.34,
+            'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' | '/' => 0.45,
+            'm' => 0.98,
+            'w' => 0.82,
+            'M' | 'W' | '%' | '&' | '@' => 1.0,
+            c if c.is_ascii_uppercase() => 0.79,
+            c if c.is_ascii_digit() => 0.64,
+            c if c.is_ascii_lowercase() => 0.64,
+            _ => 1.0,
+        })
+        .sum();
+    em * size
+}
+
+/// `s` cut (with an ellipsis) to at most `max` view-box units at font `size`; and whether it was cut.
+pub fn fit(s: &str, max: f64, size: f64) -> (String, bool) {
+    if text_width(s, size) <= max {
+        return (s.to_string(), false);
+    }
+    let mut t: String = s.chars().collect();
+    while !t.is_empty() && text_width(&t, size) + text_width("…", size) > max {
+        t.pop();
+    }
+    let mut t = t.trim_end().to_string();
+    t.push('…');
+    (t, true)
+}
+
 /// A number with thousands separators and `decimals` places: `1,234,567.89`.
 pub fn thousands(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
@@ -191,6 +225,17 @@ impl Svg {
         );
     }
 
+    /// Text cut to `max` units wide (an ellipsis) with the whole text as its hover title when cut.
+    pub fn text_fit(&mut self, (x, y): (f64, f64), s: &str, max: f64, anchor: &str, size: f64, fill: &str) {
+        let (shown, cut) = fit(s, max, size);
+        let title = if cut { format!("<title>{}</title>", esc(s)) } else { String::new() };
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">{title}{}</text>"#,
+            esc(&shown)
+        );
+    }
+
     /// Text turned a quarter left (a y-axis label), centred on (x, y).
     pub fn vtext(&mut self, (x, y): (f64, f64), s: &str, size: f64) {
         let _ = write!(
@@ -246,7 +291,9 @@ fn x_title(svg: &mut Svg, p: Plot, label: &str) {
 
 /// A legend row above the plot: coloured swatches and names.
 fn legend(svg: &mut Svg, items: &[(&str, &str, bool)], x0: f64) {
-    let mut x = x0;
+    // Moved left when it would run past the picture's right edge.
+    let total: f64 = items.iter().map(|(name, _, _)| 34.0 + text_width(name, 11.0)).sum();
+    let mut x = x0.min(WIDTH - 4.0 - total).max(4.0);
     for (name, color, dashed) in items {
         if *dashed {
             svg.line((x, 12.0), (x + 18.0, 12.0), color, 2.0, true);
@@ -254,7 +301,7 @@ fn legend(svg: &mut Svg, items: &[(&str, &str, bool)], x0: f64) {
             svg.rect(x, 6.0, 18.0, 12.0, color, None);
         }
         svg.text((x + 24.0, 16.0), name, "start", 11.0, "#333");
-        x += 34.0 + 6.5 * name.chars().count() as f64;
+        x += 34.0 + text_width(name, 11.0);
     }
 }
 
@@ -440,26 +487,49 @@ impl BarChart {
 /// Horizontal bars, one row per label (several series side by side), values written at the end.
 pub struct HBarChart {
     pub labels: Vec<String>,
+    /// A second label line per row (e.g. a pair's partner); empty for one line.
+    pub sublabels: Vec<String>,
     pub bars: Vec<Bars>,
     pub x_label: String,
     pub x_fmt: fn(f64) -> String,
     /// Text after each row's bars (e.g. the support of a pair).
     pub notes: Vec<String>,
-    /// Width kept for the labels.
+    /// The most width kept for the labels: the margin is the longest label's width up to this; a
+    /// longer label is cut with an ellipsis and keeps its whole text as a hover title.
     pub label_width: f64,
 }
 
+/// The labels' font size of [`HBarChart`].
+const HBAR_LABEL: f64 = 11.5;
+
 impl HBarChart {
+    fn row(&self) -> f64 {
+        let bars = 10.0 + 13.0 * self.bars.len() as f64;
+        if self.sublabels.is_empty() {
+            bars
+        } else {
+            bars.max(32.0)
+        }
+    }
+
     pub fn height(&self) -> f64 {
-        let row = 10.0 + 13.0 * self.bars.len() as f64;
-        30.0 + row * self.labels.len().max(1) as f64 + 46.0
+        30.0 + self.row() * self.labels.len().max(1) as f64 + 46.0
+    }
+
+    /// The left margin's label width: the longest label's, within [`HBarChart::label_width`].
+    pub fn label_room(&self) -> f64 {
+        let longest =
+            self.labels.iter().chain(&self.sublabels).map(|l| text_width(l, HBAR_LABEL)).fold(0.0f64, f64::max);
+        longest.min(self.label_width).max(24.0)
     }
 
     pub fn svg(&self, id: &str, label: &str) -> String {
         let h = self.height();
         let mut svg = Svg::new(h);
-        let notes_w = if self.notes.is_empty() { 0.0 } else { 120.0 };
-        let p = Plot { left: self.label_width + 10.0, top: 30.0, right: WIDTH - 60.0 - notes_w, bottom: h - 46.0 };
+        let notes_w = self.notes.iter().map(|n| text_width(n, 10.5)).fold(0.0f64, f64::max).min(140.0);
+        let notes_w = if notes_w > 0.0 { notes_w + 14.0 } else { 0.0 };
+        let room = self.label_room();
+        let p = Plot { left: room + 16.0, top: 30.0, right: WIDTH - 44.0 - notes_w, bottom: h - 46.0 };
         let max =
             self.bars.iter().flat_map(|b| b.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
         let xt = ticks(0.0, if max > 0.0 { max } else { 1.0 }, 4);
@@ -474,8 +544,13 @@ impl HBarChart {
         let bh = (row - 8.0) / self.bars.len().max(1) as f64;
         for (i, l) in self.labels.iter().enumerate() {
             let y0 = p.top + row * i as f64 + 4.0;
-            let chars = (self.label_width / 6.3) as usize;
-            svg.text((p.left - 8.0, y0 + row / 2.0), &clip(l, chars), "end", 11.5, "#222");
+            match self.sublabels.get(i) {
+                Some(sub) => {
+                    svg.text_fit((p.left - 8.0, y0 + row / 2.0 - 3.0), l, room, "end", HBAR_LABEL, "#222");
+                    svg.text_fit((p.left - 8.0, y0 + row / 2.0 + 10.0), sub, room, "end", HBAR_LABEL, "#222");
+                }
+                None => svg.text_fit((p.left - 8.0, y0 + row / 2.0), l, room, "end", HBAR_LABEL, "#222"),
+            }
             for (j, b) in self.bars.iter().enumerate() {
                 let (v, raw) = b.at(i);
                 let x = p.x(v, range);
@@ -484,7 +559,7 @@ impl HBarChart {
                 svg.text((x + 4.0, y + bh - 3.0), &value_label(raw, self.x_fmt), "start", 10.0, "#333");
             }
             if let Some(n) = self.notes.get(i) {
-                svg.text((WIDTH - 8.0, y0 + row / 2.0), n, "end", 10.5, "#555");
+                svg.text_fit((WIDTH - 8.0, y0 + row / 2.0), n, notes_w.max(1.0), "end", 10.5, "#555");
             }
         }
         svg.text(((p.left + p.right) / 2.0, h - 8.0), &self.x_label, "middle", 12.0, "#333");
@@ -504,31 +579,76 @@ pub struct Heatmap {
     pub values: Vec<Vec<Option<f64>>>,
     pub texts: Vec<Vec<String>>,
     pub titles: Vec<Vec<String>>,
+    /// partial[row][col]: a cell of a period not over yet, hatched and left out of the colour scale
+    /// (empty: none).
+    pub partial: Vec<Vec<bool>>,
+    /// Said beside the hatched swatch under the grid when a cell is partial.
+    pub partial_note: Option<String>,
     pub x_label: String,
     pub y_label: String,
     pub row_label_width: f64,
     pub legend: String,
+    /// The colour scale's ends, in the unit the cells are printed in.
+    pub scale_fmt: fn(f64) -> String,
 }
+
+/// Column labels of a [`Heatmap`]: font size, the turn of labels too wide for their cells, and the
+/// most width a turned label takes (longer ones are cut, whole in their hover title).
+const COL_FONT: f64 = 10.5;
+const TURN_DEG: f64 = 40.0;
+const TURNED_MAX: f64 = 150.0;
 
 impl Heatmap {
     pub fn height(&self) -> f64 {
         let cell = self.cell_height();
-        self.top() + cell * self.rows.len().max(1) as f64 + 52.0
+        let note = if self.has_partial() { 18.0 } else { 0.0 };
+        self.top() + cell * self.rows.len().max(1) as f64 + 52.0 + note
+    }
+
+    fn has_partial(&self) -> bool {
+        self.partial.iter().flatten().any(|p| *p) && self.partial_note.is_some()
+    }
+
+    fn is_partial(&self, i: usize, j: usize) -> bool {
+        self.partial.get(i).and_then(|r| r.get(j)).copied().unwrap_or(false)
+    }
+
+    fn left(&self) -> f64 {
+        24.0 + self.row_label_width
+    }
+
+    /// The grid's right edge: turned column labels rise to the right, so the grid ends early
+    /// enough for the last ones to stay inside the picture.
+    fn right(&self) -> f64 {
+        let full = WIDTH - 12.0;
+        if !self.rotated() {
+            return full;
+        }
+        let (left, n) = (self.left(), self.cols.len().max(1) as f64);
+        let cos = TURN_DEG.to_radians().cos();
+        let mut right = full;
+        for (j, c) in self.cols.iter().enumerate() {
+            let reach = text_width(c, COL_FONT).min(TURNED_MAX) * cos + COL_FONT * 0.7;
+            // The label starts 3 units left of its cell's centre: left + (R - left)(j + 0.5)/n - 3.
+            let limit = left + n * (WIDTH - 4.0 - reach + 3.0 - left) / (j as f64 + 0.5);
+            right = right.min(limit);
+        }
+        right.max(left + 12.0 * n).min(full)
     }
 
     fn col_width(&self) -> f64 {
-        (WIDTH - 12.0 - 24.0 - self.row_label_width) / self.cols.len().max(1) as f64
+        (WIDTH - 12.0 - self.left()) / self.cols.len().max(1) as f64
     }
 
     /// Column labels too wide for their cells are turned 40° (they then need room above the grid).
     fn rotated(&self) -> bool {
-        self.cols.iter().any(|c| c.chars().count().min(16) as f64 * 6.2 > self.col_width())
+        self.cols.iter().any(|c| text_width(c, COL_FONT) > self.col_width() - 4.0)
     }
 
     fn top(&self) -> f64 {
         if self.rotated() {
-            let longest = self.cols.iter().map(|c| c.chars().count().min(16)).max().unwrap_or(0) as f64;
-            40.0 + longest * 6.2 * 0.64
+            let longest = self.cols.iter().map(|c| text_width(c, COL_FONT).min(TURNED_MAX)).fold(0.0f64, f64::max);
+            40.0 + longest * TURN_DEG.to_radians().sin() + COL_FONT
         } else {
             40.0
         }
@@ -545,10 +665,27 @@ impl Heatmap {
     pub fn svg(&self, id: &str, label: &str) -> String {
         let h = self.height();
         let mut svg = Svg::new(h);
-        let left = 24.0 + self.row_label_width;
-        let p = Plot { left, top: self.top(), right: WIDTH - 12.0, bottom: h - 52.0 };
+        let left = self.left();
+        let note_h = if self.has_partial() { 18.0 } else { 0.0 };
+        let p = Plot { left, top: self.top(), right: self.right(), bottom: h - 52.0 - note_h };
         let rotated = self.rotated();
-        let max = self.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+        let hatch = format!("{id}-partial");
+        if self.has_partial() {
+            let _ = write!(
+                svg.body,
+                r##"<defs><pattern id="{hatch}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f4f5f7"/><line x1="0" y1="0" x2="0" y2="6" stroke="#b9c0ca" stroke-width="2.5"/></pattern></defs>"##
+            );
+        }
+        // The colour scale: complete cells only (a partial period's low share is no drop).
+        let max = self
+            .values
+            .iter()
+            .enumerate()
+            .flat_map(|(i, row)| row.iter().enumerate().map(move |(j, v)| (i, j, *v)))
+            .filter(|(i, j, _)| !self.is_partial(*i, *j))
+            .filter_map(|(_, _, v)| v)
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max);
         let cw = (p.right - p.left) / self.cols.len().max(1) as f64;
         let ch = self.cell_height();
         let font = if ch < 20.0 || cw < 34.0 { 8.5 } else { 10.5 };
@@ -556,37 +693,39 @@ impl Heatmap {
         for (j, c) in self.cols.iter().enumerate() {
             if rotated {
                 let (x, y) = (p.left + cw * (j as f64 + 0.5) - 3.0, p.top - 6.0);
+                let (shown, cut) = fit(c, TURNED_MAX, COL_FONT);
+                let title = if cut { format!("<title>{}</title>", esc(c)) } else { String::new() };
                 let _ = write!(
                     svg.body,
-                    r##"<text x="{x:.1}" y="{y:.1}" text-anchor="start" font-size="10.5" fill="#555" transform="rotate(-40 {x:.1} {y:.1})">{}</text>"##,
-                    esc(&clip(c, 16))
+                    r##"<text x="{x:.1}" y="{y:.1}" text-anchor="start" font-size="{COL_FONT}" fill="#555" transform="rotate(-{TURN_DEG} {x:.1} {y:.1})">{title}{}</text>"##,
+                    esc(&shown)
                 );
             } else if j % every == 0 {
-                svg.text((p.left + cw * (j as f64 + 0.5), p.top - 6.0), &clip(c, 12), "middle", 10.5, "#555");
+                let x = p.left + cw * (j as f64 + 0.5);
+                svg.text_fit((x, p.top - 6.0), c, cw * every as f64 - 2.0, "middle", COL_FONT, "#555");
             }
         }
         for (i, r) in self.rows.iter().enumerate() {
             let y = p.top + ch * i as f64;
-            svg.text(
-                (p.left - 6.0, y + ch / 2.0 + 4.0),
-                &clip(r, (self.row_label_width / 6.0) as usize),
-                "end",
-                10.5,
-                "#333",
-            );
+            svg.text_fit((p.left - 6.0, y + ch / 2.0 + 4.0), r, self.row_label_width, "end", 10.5, "#333");
             for j in 0..self.cols.len() {
                 let x = p.left + cw * j as f64;
                 let v = self.values.get(i).and_then(|row| row.get(j)).copied().flatten().filter(|v| v.is_finite());
                 let title = self.titles.get(i).and_then(|row| row.get(j)).map(String::as_str);
+                let text = self.texts.get(i).and_then(|row| row.get(j)).filter(|_| cw >= 22.0);
                 match v {
+                    Some(_) if self.has_partial() && self.is_partial(i, j) => {
+                        svg.rect(x + 0.5, y + 0.5, cw - 1.0, ch - 1.0, &format!("url(#{hatch})"), title);
+                        if let Some(text) = text {
+                            svg.text((x + cw / 2.0, y + ch / 2.0 + font / 2.5), text, "middle", font, "#555");
+                        }
+                    }
                     Some(v) => {
                         let t = if max > 0.0 { (v / max).clamp(0.0, 1.0) } else { 0.0 };
                         svg.rect(x + 0.5, y + 0.5, cw - 1.0, ch - 1.0, &shade(t), title);
-                        if let Some(text) = self.texts.get(i).and_then(|row| row.get(j)) {
-                            if cw >= 22.0 {
-                                let fill = if t > 0.55 { "#fff" } else { "#222" };
-                                svg.text((x + cw / 2.0, y + ch / 2.0 + font / 2.5), text, "middle", font, fill);
-                            }
+                        if let Some(text) = text {
+                            let fill = if t > 0.55 { "#fff" } else { "#222" };
+                            svg.text((x + cw / 2.0, y + ch / 2.0 + font / 2.5), text, "middle", font, fill);
                         }
                     }
                     None => svg.rect(x + 0.5, y + 0.5, cw - 1.0, ch - 1.0, "#f7f7f7", title),
@@ -595,13 +734,18 @@ impl Heatmap {
         }
         svg.text(((p.left + p.right) / 2.0, 16.0), &self.x_label, "middle", 12.0, "#333");
         svg.vtext((12.0, (p.top + p.bottom) / 2.0), &self.y_label, 12.0);
-        // The colour scale under the grid.
-        let lx = p.left;
+        // The colour scale under the grid, in the cells' unit; then the hatched swatch.
+        let lx = p.left.clamp(24.0, WIDTH - 420.0);
         let ly = p.bottom + 14.0;
         for k in 0..10 {
             svg.rect(lx + 16.0 * k as f64, ly, 16.0, 10.0, &shade(k as f64 / 9.0), None);
         }
-        svg.text((lx + 168.0, ly + 9.0), &format!("{} (0 to {})", self.legend, short(max)), "start", 11.0, "#555");
+        let scale = format!("{} ({} to {})", self.legend, (self.scale_fmt)(0.0), (self.scale_fmt)(max));
+        svg.text_fit((lx + 168.0, ly + 9.0), &scale, WIDTH - 4.0 - lx - 168.0, "start", 11.0, "#555");
+        if let (true, Some(note)) = (self.has_partial(), &self.partial_note) {
+            svg.rect(lx, ly + 18.0, 32.0, 10.0, &format!("url(#{hatch})"), None);
+            svg.text_fit((lx + 40.0, ly + 27.0), note, WIDTH - 4.0 - lx - 40.0, "start", 11.0, "#555");
+        }
         svg.finish(id, label)
     }
 }

@@ -175,7 +175,8 @@ fn issue16_every_charted_value_matches_the_tables() {
     assert_eq!(got, per.into_values().collect::<Vec<_>>());
     assert_eq!(got[0].0, "0-30");
 
-    // Strongest pairs: every unordered pair of top_pairs once, by lift, then orders, first 15.
+    // Strongest pairs (issue 26): every unordered pair of top_pairs once, by orders beyond chance
+    // (pair_orders − pair_orders / lift), then orders, then lift, first 15.
     let tp = t("top_pairs");
     let (a, b, po, lift) =
         (ints(&tp, "product_id"), ints(&tp, "partner_id"), ints(&tp, "pair_orders"), floats(&tp, "lift"));
@@ -184,7 +185,10 @@ fn issue16_every_charted_value_matches_the_tables() {
         .filter(|k| seen.insert((a[*k].min(b[*k]), a[*k].max(b[*k]))))
         .map(|k| (a[k].min(b[k]), a[k].max(b[k]), po[k], lift[k]))
         .collect();
-    pairs.sort_by(|x, y| y.3.total_cmp(&x.3).then(y.2.cmp(&x.2)).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+    let beyond = |p: &(i64, i64, i64, f64)| p.2 as f64 - p.2 as f64 / p.3;
+    pairs.sort_by(|x, y| {
+        beyond(y).total_cmp(&beyond(x)).then(y.2.cmp(&x.2)).then(y.3.total_cmp(&x.3)).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1))
+    });
     let rows = chart(&d, "top_pairs");
     assert_eq!(rows.len(), 15);
     for (r, p) in rows.iter().zip(&pairs) {
@@ -258,8 +262,12 @@ fn issue16_every_charted_value_matches_the_tables() {
     assert_eq!(d["charts"].as_array().unwrap().len(), 9, "no migration or kpi series in one plain output");
     for needle in [" src=", "href=", "url(", "@import", "<link", "http://", "https://"] {
         let hits = html.matches(needle).count();
-        let allowed =
-            if needle == "http://" { html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count() } else { 0 };
+        // The namespace, and the hatch of a partial cohort period (issue 26): a fragment of the page.
+        let allowed = match needle {
+            "http://" => html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "url(" => html.matches("url(#").count(),
+            _ => 0,
+        };
         assert_eq!(hits, allowed, "the page must load nothing, found {needle}");
     }
     assert!(html.len() < 2 * 1024 * 1024);
@@ -422,8 +430,11 @@ fn issue16_string_ids_and_names_from_the_online_retail_layout() {
         assert_eq!(r["name"].as_str().unwrap(), name[k]);
         close(f(&r["lift"]), lift[k], "lift");
     }
-    // No pair of top_pairs has a higher lift than the last one charted, unless it is charted.
-    let last = f(&rows[14]["lift"]);
+    // No pair of top_pairs has more orders beyond chance than the last one charted, unless it is
+    // charted (issue 26: ranked by pair_orders × (1 − 1/lift), not by lift).
+    let po = ints(&tp, "pair_orders");
+    let beyond = |orders: f64, lift: f64| orders - orders / lift;
+    let last = beyond(f(&rows[14]["pair_orders"]), f(&rows[14]["lift"]));
     let charted: HashSet<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -437,7 +448,8 @@ fn issue16_string_ids_and_names_from_the_online_retail_layout() {
         .collect();
     for k in 0..tp.height() {
         let key = if a[k] <= b[k] { (a[k].clone(), b[k].clone()) } else { (b[k].clone(), a[k].clone()) };
-        assert!(lift[k] <= last || charted.contains(&key), "{key:?} lift {} missing", lift[k]);
+        let b = beyond(po[k] as f64, lift[k]);
+        assert!(b <= last + 1e-9 || charted.contains(&key), "{key:?} {b} beyond chance missing");
     }
 }
 
@@ -673,4 +685,318 @@ fn issue16_report_in_headless_chromium() {
         + text.matches("/Type /Page/").count();
     assert!((2..=8).contains(&pages), "{pages} pages");
     assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 26, item 16: the report must not mislead a manager.
+
+/// `evergreen run` of `lines` (a dump written here) into `dir/NAME`, with `extra` flags.
+fn run_dump(dir: &Path, name: &str, df: &mut DataFrame, extra: &[&str]) -> PathBuf {
+    let input = dir.join(format!("{name}.parquet"));
+    write_parquet(df, &input);
+    let out = dir.join(name);
+    ok(bin().args(["run", "-q", "-i"]).arg(&input).arg("-o").arg(&out).args(extra).output().unwrap());
+    out
+}
+
+fn chart_of<'a>(d: &'a Value, id: &str) -> &'a Value {
+    d["charts"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no chart {id}"))
+}
+
+/// Ten customers with one order each (customer k spends 10 k; customer 10 buys 120 and returns 10
+/// in the same order), and two guest orders of 7 and 8.
+fn customers_and_guests() -> DataFrame {
+    const DAYS: [&str; 10] = [
+        "2024-01-01 10:00",
+        "2024-01-02 10:00",
+        "2024-01-03 10:00",
+        "2024-01-04 10:00",
+        "2024-01-05 10:00",
+        "2024-01-06 10:00",
+        "2024-01-07 10:00",
+        "2024-01-08 10:00",
+        "2024-01-09 10:00",
+        "2024-01-10 10:00",
+    ];
+    let mut lines: Vec<Line> = (1..=9).map(|k| line(Some(k), k, DAYS[k as usize - 1], 10.0 * k as f64)).collect();
+    lines.push(line(Some(10), 10, DAYS[9], 120.0));
+    lines.push(line(Some(10), 10, DAYS[9], -10.0));
+    lines.push(line(None, 11, "2024-01-11 10:00", 7.0));
+    lines.push(line(None, 12, "2024-01-11 11:00", 8.0));
+    frame(&lines)
+}
+
+/// Issue 26 (16.1): the headline's revenue and orders included guests while the customer count and
+/// the top 10 % share counted customers only. Now the customers' revenue and orders stand beside
+/// the customer count, the guests' apart, and the total says it is both.
+#[test]
+fn issue26_report_headline_says_revenue_counts_customers_and_guests_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_dump(dir.path(), "out", &mut customers_and_guests(), &["--as-of", "2024-02-01"]);
+    let page = dir.path().join("r.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let h = &d["headline"];
+    // By hand: customers 10 + 20 + … + 90 = 450, and 120 − 10 = 110: 560 in 10 orders; guests
+    // 7 + 8 = 15 in 2 orders; all 575 in 12 orders; returns 10.
+    assert_eq!(i(&h["customers"]), 10);
+    close(f(&h["customer_revenue"]), 560.0, "customers' revenue");
+    assert_eq!(i(&h["customer_orders"]), 10);
+    close(f(&h["guest_revenue"]), 15.0, "guests' revenue");
+    assert_eq!(i(&h["guest_orders"]), 2);
+    close(f(&h["revenue"]), 575.0, "all revenue");
+    assert_eq!(i(&h["orders"]), 12);
+    close(f(&h["returns"]), 10.0, "returns");
+    // The top tenth is customer 10 (110 of the customers' 560), the top fifth adds customer 9 (90).
+    close(f(&h["top10_revenue_share"]), 110.0 / 560.0, "top 10 %");
+    close(f(&h["top20_revenue_share"]), 200.0 / 560.0, "top 20 %");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let card = |label: &str, value: &str, sub: &str| {
+        format!(r#"<div class="label">{label}</div><div class="value">{value}</div><div class="sub">{sub}</div>"#)
+    };
+    for want in [
+        card("customers&#39; revenue", "560", "560.00 from these 10 customers, net of returns"),
+        card("customers&#39; orders", "10", "purchase orders of these 10 customers"),
+        card("guests&#39; revenue (no customer id)", "15", "15.00, 2 guest orders; in no customer figure"),
+        card("all revenue", "575", "575.00 in 12 orders: customers&#39; + guests&#39;, net of returns"),
+        card("top 10 % of customers", "19.6 %", "of the customers&#39; revenue"),
+    ] {
+        assert!(html.contains(&want), "missing {want}");
+    }
+    // No bare "orders" or "revenue" card that mixes the two.
+    assert!(!html.contains(r#"<div class="label">revenue</div>"#) && !html.contains(r#"<div class="label">orders</div>"#));
+}
+
+/// A few customers over January to March 2024: 1 buys Jan 5, Feb 6 and Mar 5; 2 buys Jan 10 and
+/// Mar 8; 3 buys Feb 12 and Mar 6; 4 buys Mar 4.
+fn three_months() -> DataFrame {
+    frame(&[
+        line(Some(1), 1, "2024-01-05 10:00", 10.0),
+        line(Some(1), 2, "2024-02-06 10:00", 10.0),
+        line(Some(1), 3, "2024-03-05 10:00", 10.0),
+        line(Some(2), 4, "2024-01-10 10:00", 10.0),
+        line(Some(2), 5, "2024-03-08 10:00", 10.0),
+        line(Some(3), 6, "2024-02-12 10:00", 10.0),
+        line(Some(3), 7, "2024-03-06 10:00", 10.0),
+        line(Some(4), 8, "2024-03-04 10:00", 10.0),
+    ])
+}
+
+/// The cohort cells of the page flagged partial, as (cohort, period index).
+fn partial_cells(d: &Value) -> Vec<(String, i64)> {
+    let mut got: Vec<(String, i64)> = chart(d, "cohort_retention")
+        .iter()
+        .filter(|r| r["partial_period"] == true)
+        .map(|r| (r["cohort"].as_str().unwrap().to_string(), i(&r["period_index"])))
+        .collect();
+    got.sort();
+    got
+}
+
+/// Issue 26 (16.2, 16.3): the period the as-of date falls in is flagged, for month and week
+/// cohorts (its cells hatched, out of the colour scale, the period named with its days), and the
+/// colour scale speaks percent like the cells.
+#[test]
+fn issue26_report_flags_a_partial_cohort_period_and_its_legend_is_in_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    // Months, as of 2024-03-10: the data ends on March 9, 9 of March's 31 days.
+    let out = run_dump(dir.path(), "month", &mut three_months(), &["--as-of", "2024-03-10"]);
+    let page = dir.path().join("month.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let c = chart_of(&d, "cohort_retention");
+    assert_eq!(c["partial_period"]["start"], "2024-03-01");
+    assert_eq!((i(&c["partial_period"]["days"]), i(&c["partial_period"]["of_days"])), (9, 31));
+    assert_eq!(c["partial_period"]["label"], "Mar 2024 (9 of 31 days)");
+    // March is period 2 of the January cohort, 1 of February's, 0 of March's.
+    let want: Vec<(String, i64)> =
+        vec![("2024-01-01".into(), 2), ("2024-02-01".into(), 1), ("2024-03-01".into(), 0)];
+    assert_eq!(partial_cells(&d), want);
+    assert_eq!(chart(&d, "cohort_retention").len(), 6, "3 + 2 + 1 cells");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Three cells hatched and the swatch under the grid; the period named there and in the guide.
+    assert_eq!(html.matches(r#"fill="url(#cohort_retention-partial)""#).count(), 4);
+    assert!(html.contains("Mar 2024 (9 of 31 days): not over, out of the colour scale"));
+    assert!(c["guide"].as_str().unwrap().contains("Hatched: Mar 2024 (9 of 31 days)"));
+    assert!(html.contains("cohort 2024-01-01, period 2, in Mar 2024 (9 of 31 days), not over: 2 of 2 active so far"));
+    // The colour scale in percent, as the cells are printed (period 0 is 100 %).
+    assert!(html.contains("share of the cohort active (0 % to 100 %)"), "the legend in percent");
+    assert!(!html.contains("share of the cohort active (0 to 1"));
+
+    // ISO weeks, as of Wednesday 2024-03-06: the data ends on Tuesday, 2 of the week's 7 days.
+    let out = run_dump(dir.path(), "week", &mut three_months(), &["--as-of", "2024-03-06", "--cohort-period", "week"]);
+    let page = dir.path().join("week.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let c = chart_of(&d, "cohort_retention");
+    assert_eq!(c["partial_period"]["label"], "week of 2024-03-04 (2 of 7 days)");
+    assert_eq!((i(&c["partial_period"]["days"]), i(&c["partial_period"]["of_days"])), (2, 7));
+    // Cohorts: the weeks of Jan 1 (customer 1), Jan 8 (2), Feb 12 (3) and Mar 4 (4); the week of
+    // Mar 4 is 9 weeks after Jan 1, 8 after Jan 8, 3 after Feb 12.
+    let want: Vec<(String, i64)> = vec![
+        ("2024-01-01".into(), 9),
+        ("2024-01-08".into(), 8),
+        ("2024-02-12".into(), 3),
+        ("2024-03-04".into(), 0),
+    ];
+    assert_eq!(partial_cells(&d), want);
+
+    // As of April 1st, March is whole: nothing flagged, nothing hatched.
+    let out = run_dump(dir.path(), "whole", &mut three_months(), &["--as-of", "2024-04-01"]);
+    let page = dir.path().join("whole.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    assert!(chart_of(&d, "cohort_retention").get("partial_period").is_none());
+    assert!(partial_cells(&d).is_empty());
+    assert!(!std::fs::read_to_string(&page).unwrap().contains("-partial"));
+}
+
+/// Issue 26 (16.4): pairs ranked by orders beyond chance, not by a lift that a handful of orders
+/// inflates; long names cut with an ellipsis, whole in a hover title.
+#[test]
+fn issue26_report_pairs_rank_by_orders_beyond_chance_and_cut_long_names() {
+    // 200 purchase orders: 60 hold products 1 and 2, 20 product 1 alone, 10 product 2 alone, 5 hold
+    // the rare products 100 and 101 (in no other order), 105 product 50 alone.
+    let long = "WHITE HANGING HEART T-LIGHT HOLDER IN THE LARGE SIZE WITH A RIBBON AND A GIFT BOX <b>";
+    let mut lines = Vec::new();
+    let mut names = Vec::new();
+    let mut order = 0;
+    let mut add = |products: &[i64], n: usize, lines: &mut Vec<Line>, names: &mut Vec<&str>| {
+        for _ in 0..n {
+            order += 1;
+            for p in products {
+                lines.push(pline(Some(order % 9 + 1), order, "2024-01-05 10:00", 10.0, *p));
+                names.push(match p {
+                    1 => long,
+                    2 => "Jam",
+                    100 => "Rare A",
+                    101 => "Rare B",
+                    _ => "Filler",
+                });
+            }
+        }
+    };
+    add(&[1, 2], 60, &mut lines, &mut names);
+    add(&[1], 20, &mut lines, &mut names);
+    add(&[2], 10, &mut lines, &mut names);
+    add(&[100, 101], 5, &mut lines, &mut names);
+    add(&[50], 105, &mut lines, &mut names);
+    let mut df = frame(&lines);
+    df.with_column(Column::new("name".into(), names)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_dump(dir.path(), "out", &mut df, &["--product-name-col", "name", "--as-of", "2024-02-01"]);
+    let page = dir.path().join("p.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let rows = chart(&d, "top_pairs");
+    let got: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            let (a, b) = (i(&r["product_id"]), i(&r["partner_id"]));
+            (a.min(b), a.max(b))
+        })
+        .collect();
+    // 1 + 2: lift 60 × 200 / (80 × 70) = 2.142857, by chance 80 × 70 / 200 = 28, beyond 32.
+    // 100 + 101: lift 5 × 200 / (5 × 5) = 40, by chance 0.125, beyond 4.875: second, though its
+    // lift is 19 times higher.
+    assert_eq!(got, vec![(1, 2), (100, 101)]);
+    close(f(&rows[0]["lift"]), 60.0 * 200.0 / (80.0 * 70.0), "lift 1 + 2");
+    close(f(&rows[0]["expected_orders"]), 28.0, "by chance 1 + 2");
+    close(f(&rows[0]["excess_orders"]), 32.0, "beyond chance 1 + 2");
+    close(f(&rows[1]["lift"]), 40.0, "lift 100 + 101");
+    close(f(&rows[1]["expected_orders"]), 0.125, "by chance 100 + 101");
+    close(f(&rows[1]["excess_orders"]), 4.875, "beyond chance 100 + 101");
+    let c = chart_of(&d, "top_pairs");
+    assert!(c["guide"].as_str().unwrap().starts_with("Ranked by the orders holding both beyond what chance would give"));
+    // The long name: cut with an ellipsis on the chart, whole (escaped) in the label's hover title.
+    let html = std::fs::read_to_string(&page).unwrap();
+    let svg_start = html.find(r#"data-chart="top_pairs""#).unwrap();
+    let svg = &html[svg_start..svg_start + html[svg_start..].find("</svg>").unwrap()];
+    let escaped = long.replace('<', "&lt;").replace('>', "&gt;");
+    let at = svg.find(&format!("<title>{escaped}</title>")).expect("the whole name as a hover title");
+    let shown = &svg[at..at + svg[at..].find("</text>").unwrap()];
+    assert!(shown.ends_with('…') && shown.contains("WHITE HANGING"), "{shown}");
+    assert!(!svg.contains("<b>"), "escaped");
+    // The label margin is sized to the labels within its cap: the plot's axis starts right of
+    // the labels and left of the picture's middle.
+    let axis: f64 = svg
+        .split("<line ")
+        .filter(|l| l.contains(r##"stroke="#999""##))
+        .find_map(|l| l.split("x1=\"").nth(1)?.split('"').next()?.parse().ok())
+        .unwrap();
+    assert!(axis > 200.0 && axis < 320.0, "axis at {axis}");
+}
+
+/// Issue 26 (16.5): the report of a `compare` output named no date ("as of –"), said "1 charts" and
+/// cut a column header off.
+#[test]
+fn issue26_report_of_a_compare_output_names_both_dates_and_fits_its_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = run_dump(dir.path(), "a", &mut customers_and_guests(), &["--as-of", "2024-01-06"]);
+    let b = run_dump(dir.path(), "b", &mut customers_and_guests(), &["--as-of", "2024-02-01"]);
+    let mov = dir.path().join("mov");
+    ok(bin().args(["compare", "-q", "--from"]).arg(&a).arg("--to").arg(&b).arg("--out").arg(&mov).output().unwrap());
+    let page = dir.path().join("m.html");
+    let o = ok(bin().args(["report", "--tables"]).arg(&mov).arg("--out").arg(&page).output().unwrap());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(1 chart, ") && !err.contains("charts"), "{err}");
+    let d = data(&page);
+    assert_eq!((d["from_as_of"].as_str(), d["to_as_of"].as_str()), (Some("2024-01-06"), Some("2024-02-01")));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<title>Customer report, from 2024-01-06 to 2024-02-01</title>"));
+    assert!(html.contains(r#"<div class="label">compared from</div><div class="value">2024-01-06</div>"#));
+    assert!(html.contains(r#"<div class="label">to</div><div class="value">2024-02-01</div>"#));
+    assert!(!html.contains(r#"<div class="value">–</div>"#), "no as of –");
+    // Every column header whole: each later segment is a header text of its own, uncut.
+    let svg_start = html.find(r#"data-chart="segment_movement""#).unwrap();
+    let svg = &html[svg_start..svg_start + html[svg_start..].find("</svg>").unwrap()];
+    assert!(!svg.contains('…'), "no header cut");
+    let mut to: Vec<String> =
+        chart(&d, "segment_movement").iter().map(|r| r["to_segment"].as_str().unwrap().to_string()).collect();
+    to.dedup();
+    for s in to {
+        assert!(svg.contains(&format!(">{s}</text>")), "header {s}");
+    }
+}
+
+/// Issue 26 (16.4, 16.5) in a real browser: every text of every chart (pair labels, turned column
+/// headers, legends) lies inside its chart's picture, for long product names and a compare output.
+#[test]
+fn issue26_report_text_stays_inside_every_chart_in_headless_chromium() {
+    let Some(chrome) = chromium("issue26_report_text_stays_inside_every_chart_in_headless_chromium") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pages = {
+        let retail = dir.path().join("retail");
+        ok(bin()
+            .args(["run", "-q", "--config", "data-samples/online_retail.toml", "-i", "data-samples/online_retail.parquet"])
+            .args(["--product-name-col", "Description", "--as-of", "2024-12-10", "-o"])
+            .arg(&retail)
+            .output()
+            .unwrap());
+        let a = sample_run(dir.path(), "a", &["--as-of", "2024-10-01"]);
+        let b = sample_run(dir.path(), "b", &[]);
+        let mov = dir.path().join("mov");
+        ok(bin().args(["compare", "-q", "--from"]).arg(&a).arg("--to").arg(&b).arg("--out").arg(&mov).output().unwrap());
+        [(retail, dir.path().join("retail.html")), (mov, dir.path().join("mov.html"))]
+    };
+    const PROBE: &str = r#"<script>addEventListener('load',function(){var bad=[];[].forEach.call(document.querySelectorAll('svg.chart'),function(s){var r=s.getBoundingClientRect();[].forEach.call(s.querySelectorAll('text'),function(t){var b=t.getBoundingClientRect();if(b.left<r.left-1||b.right>r.right+1||b.top<r.top-1||b.bottom>r.bottom+1)bad.push(s.getAttribute('data-chart')+': '+t.textContent)})});var p=document.createElement('pre');p.id='probe';p.textContent=JSON.stringify(bad);document.body.appendChild(p)});</script>"#;
+    for (tables, page) in pages {
+        ok(report(&tables, &page));
+        let html = std::fs::read_to_string(&page).unwrap();
+        let probed = page.with_extension("probed.html");
+        std::fs::write(&probed, html.replacen("</body>", &format!("{PROBE}</body>"), 1)).unwrap();
+        for width in [1366, 700] {
+            let (dom, _) = browse(
+                &chrome,
+                &dir.path().join("profile"),
+                &probed,
+                &[format!("--window-size={width},900"), "--dump-dom".into()],
+            );
+            let start = dom.find("<pre id=\"probe\">").expect("the probe ran") + "<pre id=\"probe\">".len();
+            let end = start + dom[start..].find("</pre>").unwrap();
+            let bad: Vec<String> =
+                serde_json::from_str(&dom[start..end].replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+            assert!(bad.is_empty(), "{} at {width} px: text outside its chart: {bad:?}", page.display());
+        }
+    }
 }
