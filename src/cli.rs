@@ -1040,7 +1040,7 @@ fn query(q: QueryArgs) -> Result<()> {
         return Err(crate::Error::Config(format!("--out {}: expected a .parquet, .csv or .xlsx file", out.display())));
     }
     // Never into (or over) the output folder being queried: it holds only what its run wrote.
-    crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[])?;
+    crate::output::check_not_input(&out, &[q.tables.display().to_string()], &[], &[])?;
     if std::fs::metadata(&out).is_ok_and(|m| m.is_dir()) {
         return Err(err(&"is a folder; expected a file name (nothing was written)"));
     }

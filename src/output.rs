@@ -592,7 +592,9 @@ pub fn resolved(p: &Path) -> PathBuf {
 
 /// `--out` must not be, hold, or lie inside any input (symlinks resolved), nor be matched by an
 /// input glob: replacing it would delete the dump. Checked before any data is read.
-pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Result<()> {
+/// `tables` are the names of the tables the output will hold (`NAME.parquet`, in the folder or in
+/// an `as_of=` partition of it), each checked against the input globs.
+pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf], tables: &[&str]) -> Result<()> {
     let out_real = resolved(out);
     let refuse = |what: String| {
         Err(out_err(out, format!("{what}; refusing to write there (it would replace the data being read)")))
@@ -610,8 +612,7 @@ pub fn check_not_input(out: &Path, inputs: &[String], files: &[PathBuf]) -> Resu
                 }
                 // Or the tables it will hold (`in/**/*.parquet` over `in/out`), as a folder or as a
                 // root of as_of partitions: refused on the first run, not only on the rerun.
-                let names = crate::tables::REGISTRY.iter().map(|(n, _)| *n).chain(crate::queries::SHIPPED.iter().map(|(n, _)| *n));
-                for name in names {
+                for name in tables {
                     let file = format!("{name}.parquet");
                     for base in [out, abs.as_path(), out_real.as_path()] {
                         for table in [base.join(&file), base.join("as_of=2000-01-01").join(&file)] {

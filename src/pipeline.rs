@@ -528,7 +528,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     // absent, empty or evergreen's own; with as_of partitions the folder is known only after.
     let (files, remote) = resolve(cfg)?;
     let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
-    output::check_not_input(&cfg.out, &cfg.inputs, &paths)?;
+    output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
     let early = if cfg.partition_by_as_of {
         output::check_partition_root(&cfg.out)?;
         None
@@ -663,7 +663,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
         None
     } else {
         let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
-        output::check_not_input(&cfg.out, &cfg.inputs, &paths)?;
+        output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
         let state = if cfg.partition_by_as_of {
             output::check_partition_root(&cfg.out)?;
             "partition root"
@@ -733,7 +733,7 @@ pub fn compare(
     let (a, b) = (snapshot::load(&snapshot::resolve(from, None)?)?, snapshot::load(&snapshot::resolve(to, None)?)?);
     snapshot::check_comparable((&a.dir, a.as_of, &a.basis), (&b.dir, b.as_of, &b.basis))?;
     let decimals = u32::try_from(a.basis.money_decimals).unwrap_or(2);
-    output::check_not_input(out, &[from.display().to_string(), to.display().to_string()], &[])?;
+    output::check_not_input(out, &[from.display().to_string(), to.display().to_string()], &[], &output_tables())?;
     // Only into an empty folder or an earlier compare output: never over a run's tables.
     if let Ok(text) = std::fs::read_to_string(out.join(MANIFEST)) {
         let m: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -766,4 +766,15 @@ pub fn compare(
     staging.write_text(MANIFEST, &json)?;
     staging.commit()?;
     Ok(manifest)
+}
+
+/// The names of the tables an output may hold (the families' and the shipped queries'), for the
+/// check that no input glob would read them back ([`output::check_not_input`]).
+fn output_tables() -> Vec<&'static str> {
+    crate::tables::REGISTRY
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(queries::SHIPPED.iter().map(|(n, _)| *n))
+        .chain([queries::LIFECYCLE.0])
+        .collect()
 }

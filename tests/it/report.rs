@@ -572,7 +572,7 @@ fn chromium(test: &str) -> Option<PathBuf> {
     if std::env::var("EVERGREEN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
         panic!("{test}: EVERGREEN_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)");
     }
-    eprintln!("SKIPPED {test}: no headless browser (apt-get install chromium, or set EVERGREEN_CHROMIUM)");
+    skip(test, "no headless browser (apt-get install chromium, or set EVERGREEN_CHROMIUM; EVERGREEN_REQUIRE_BROWSER=1 fails instead)");
     None
 }
 
