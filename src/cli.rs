@@ -476,7 +476,7 @@ pub struct PublishArgs {
     /// An evergreen output folder, or a root of as_of=YYYY-MM-DD partitions (its latest complete one).
     #[arg(long, env = "EVERGREEN_TABLES")]
     pub tables: PathBuf,
-    /// postgresql://user[:password]@host[:port]/database (the password may come from PGPASSWORD).
+    /// postgresql://user@host[:port]/database or libpq key=value words; keep the password out of it: PGPASSWORD, PGPASSFILE (~/.pgpass) or PGSERVICE (it is shown as *** wherever printed).
     #[arg(long, env = "EVERGREEN_POSTGRES", value_name = "URL")]
     pub postgres: String,
     #[command(flatten)]
@@ -900,7 +900,8 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         append: args.publish_append,
     });
     if let Some(t) = &publish {
-        crate::publish::check_schema(&t.schema)?;
+        // A bad schema name or connection string is exit 2 before the run (nothing connects).
+        crate::publish::check_target(t)?;
     }
     let report_to = args.report.take();
     if let (Some(page), Some(out)) = (&report_to, &args.out) {
@@ -918,7 +919,12 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         cfg.patterns.itemsets = !no_itemsets;
     }
     if validate_only {
-        let report = crate::pipeline::validate(&cfg)?;
+        let mut report = crate::pipeline::validate(&cfg)?;
+        report.publish = publish.as_ref().map(|t| crate::pipeline::PublishCheck {
+            target: crate::publish::redact(&t.url),
+            schema: t.schema.clone(),
+            mode: if t.append { "append" } else { "replace" },
+        });
         let text = if report_json {
             serde_json::to_string_pretty(&report).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"
         } else {

@@ -53,22 +53,28 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// A publish failure: exit 5, naming the connection string redacted, the reason scrubbed of the
+/// password (a server or driver text that would echo it).
 fn failed(target: &Target, reason: impl std::fmt::Display) -> Error {
-    Error::Output { path: PathBuf::from(redact(&target.url)), reason: one_line(&reason.to_string()) }
+    let mut reason = one_line(&reason.to_string());
+    let in_string = postgres::Config::from_str(&target.url).ok().and_then(|c| c.get_password().map(<[u8]>::to_vec));
+    for p in [in_string, std::env::var("PGPASSWORD").ok().map(String::into_bytes)] {
+        reason = crate::connstr::scrub(&reason, p.as_deref());
+    }
+    Error::Output { path: PathBuf::from(redact(&target.url)), reason }
 }
 
-/// The URL without its password (for messages and reports).
+/// The connection string without its passwords (for messages, reports and manifests): see
+/// [`crate::connstr::redact`].
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    crate::connstr::redact(url)
+}
+
+/// Check `target` before anything runs: its schema name (exit 2) and its connection string parses
+/// (exit 2, redacted); nothing connects.
+pub fn check_target(target: &Target) -> Result<()> {
+    check_schema(&target.schema)?;
+    crate::connstr::parse(&target.url).map(|_| ())
 }
 
 /// A schema name evergreen accepts: a plain identifier (letters, digits, `_`; not starting with a
@@ -319,25 +325,22 @@ fn schema_state(tx: &mut Transaction, name: &str) -> Result<Option<bool>> {
 }
 
 fn connect(target: &Target) -> Result<Client> {
-    let mut config = postgres::Config::from_str(&target.url).map_err(|e| failed(target, e))?;
-    if config.get_password().is_none() {
-        if let Ok(p) = std::env::var("PGPASSWORD") {
-            config.password(p);
-        }
-    }
-    if config.get_user().is_none() {
-        if let Ok(u) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
-            config.user(&u);
-        }
-    }
+    let mut config = crate::connstr::resolve(&target.url)?;
     config.application_name("evergreen");
     config.connect_timeout(std::time::Duration::from_secs(30));
-    config.connect(NoTls).map_err(|e| failed(target, e))
+    config.connect(NoTls).map_err(|e| {
+        let m = crate::error::postgres_message(&e);
+        if m.ends_with("password missing") {
+            failed(target, "the server asks for a password and none was found (not in the connection string, PGPASSWORD, a PGSERVICE entry, PGPASSFILE or ~/.pgpass)")
+        } else {
+            failed(target, m)
+        }
+    })
 }
 
 /// Publish the output `dir` (a run's folder, or a root: its latest complete partition) to `target`.
 pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
-    check_schema(&target.schema)?;
+    check_target(target)?;
     let started = std::time::Instant::now();
     let (folder, as_of, tables) = read_output(dir)?;
     let prepared: Vec<(String, DataFrame, Vec<Type>)> =
@@ -422,6 +425,7 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
     };
     let rows = load().map_err(|e| match e {
         Error::Internal(m) if m.starts_with("publish:") => failed(target, m),
+        Error::Postgres(e) => failed(target, crate::error::postgres_message(&e)),
         other => other,
     })?;
     Ok(Report {

@@ -1,0 +1,247 @@
+//! Issue 26: publish at its edges — secrets never written (item 2), the server's refusals named
+//! (item 10), `--append` types (6), long identifiers (11), compare outputs (12), dependent objects
+//! (5) and a publish racing runs (4). Same server rules as `publish.rs`.
+
+
+use crate::common::*;
+use crate::publish::{client, count, good_dir, output, publish, schema, server};
+
+/// The password of the role `evergreen_pw` (bench/pg_cluster.sh makes the server ask for it).
+const ROLE_PASSWORD: &str = "Rl9-pass-26";
+
+/// Host and port of the test server's URL.
+fn host_port(url: &str) -> (String, u16) {
+    let c: postgres::Config = url.parse().unwrap();
+    let host = match &c.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        h => panic!("a TCP host expected, found {h:?}"),
+    };
+    (host, c.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// Run `sql` as the superuser, retrying what concurrent tests' role changes can make fail.
+fn admin(url: &str, sql: &str) {
+    let mut last = None;
+    for _ in 0..10 {
+        match client(url).batch_execute(sql) {
+            Ok(()) => return,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{sql}: {last:?}");
+}
+
+/// The role `evergreen_pw` (password [`ROLE_PASSWORD`], CREATE on the database), and its URL
+/// without a password. Panics when the server lets it in without one (an older pg_cluster.sh).
+fn password_role(url: &str) -> String {
+    admin(
+        url,
+        &format!(
+            "DO $$ BEGIN CREATE ROLE evergreen_pw LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$; \
+             ALTER ROLE evergreen_pw PASSWORD '{ROLE_PASSWORD}'; GRANT CREATE ON DATABASE postgres TO evergreen_pw"
+        ),
+    );
+    let (host, port) = host_port(url);
+    let bare = format!("postgresql://evergreen_pw@{host}:{port}/postgres");
+    assert!(
+        postgres::Client::connect(&bare, postgres::NoTls).is_err(),
+        "the test server lets evergreen_pw in without a password: restart it with bench/pg_cluster.sh"
+    );
+    bare
+}
+
+/// The process's stdout and stderr.
+fn texts(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn assert_hidden(what: &str, text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!text.contains(s), "{what}: the secret `{s}` is shown: {text}");
+    }
+}
+
+/// Issue 26 (item 2): a password in each form a connection string can take — URL user-info, URL
+/// `password` / `sslpassword` parameters (also percent-encoded), libpq words plain, quoted with
+/// escapes and backslash-escaped, and a mix — appears in none of the error line, `validate`'s JSON
+/// and text, and the `_manifest.json` of `run --publish`. No server is needed: port 1 refuses.
+#[test]
+fn issue26_no_connection_string_form_shows_its_password() {
+    let d = good_dir();
+    let out = output(d.path(), "2024-01-10");
+    // (connection string, the secrets it holds, the exit code of publish, what must stay visible)
+    let forms: Vec<(&str, Vec<&str>, i32, &str)> = vec![
+        ("postgresql://evergreen:Zq1secret@127.0.0.1:1/db", vec!["Zq1secret"], 5, "postgresql://evergreen:***@127.0.0.1:1/db"),
+        ("postgresql://evergreen@127.0.0.1:1/db?password=Zq2secret", vec!["Zq2secret"], 5, "127.0.0.1:1/db?password=***"),
+        ("postgresql://evergreen@127.0.0.1:1/db?sslpassword=Zq3secret", vec!["Zq3secret"], 2, "sslpassword=***"),
+        ("postgresql://evergreen@127.0.0.1:1/db?pass%77ord=Zq4%73ecret", vec!["Zq4secret", "Zq4%73ecret"], 5, "pass%77ord=***"),
+        ("host=127.0.0.1 port=1 user=evergreen password=Zq5secret dbname=db", vec!["Zq5secret"], 5, "password=*** dbname=db"),
+        ("host=127.0.0.1 port=1 password = 'Zq6 se\\'cr et' user=evergreen", vec!["Zq6", "cr et"], 5, "password = *** user=evergreen"),
+        ("host=127.0.0.1 port=1 password=Zq7\\ secret user=evergreen", vec!["Zq7", "secret"], 5, "password=*** user=evergreen"),
+        ("postgresql://evergreen:Zq8a@127.0.0.1:1/db?password=Zq8b", vec!["Zq8a", "Zq8b"], 5, "evergreen:***@127.0.0.1:1/db?password=***"),
+        ("host=127.0.0.1 sslpassword=Zq9secret port=1", vec!["Zq9secret"], 2, "sslpassword=*** port=1"),
+    ];
+    for (i, (conn, secrets, code, shown)) in forms.iter().enumerate() {
+        // publish: one line, exit 5 (refused connection) or 2 (an option the driver lacks).
+        let o = publish(&out, conn, "x", &[], &[]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(*code), "{conn}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{conn}: {err}");
+        assert!(err.contains(shown), "{conn}: the redacted string `{shown}` is not in: {err}");
+        assert_hidden(conn, &texts(&o), secrets);
+        // validate --publish, as JSON and as text.
+        for format in ["json", "text"] {
+            let o = bin()
+                .args(["validate", "--format", format, "-i"])
+                .arg(d.path().join("dump.parquet"))
+                .args(["--publish", conn])
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(if *code == 2 { 2 } else { 0 }), "validate {conn}: {}", texts(&o));
+            assert_hidden(&format!("validate {format} {conn}"), &texts(&o), secrets);
+            if *code != 2 && format == "json" {
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert!(v["publish"]["target"].as_str().unwrap().contains(shown), "{v}");
+            }
+        }
+        // run --publish (both spellings): the run's manifest records the arguments redacted.
+        for spelled in [vec!["--publish".to_string(), conn.to_string()], vec![format!("--publish={conn}")]] {
+            let run_out = d.path().join(format!("run{i}"));
+            let o = bin()
+                .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+                .arg(d.path().join("dump.parquet"))
+                .arg("-o")
+                .arg(&run_out)
+                .args(&spelled)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(*code), "run {conn}: {}", texts(&o));
+            assert_hidden(&format!("run {conn}"), &texts(&o), secrets);
+            if *code == 5 {
+                let m = std::fs::read_to_string(run_out.join("_manifest.json")).unwrap();
+                assert_hidden(&format!("manifest of run {conn}"), &m, secrets);
+                assert!(m.contains(shown), "manifest of run {conn}: {m}");
+            } else {
+                assert!(!run_out.exists(), "{conn}: a bad connection string is refused before the run");
+            }
+        }
+    }
+}
+
+/// Issue 26 (items 2 and 10): against a server that asks `evergreen_pw` for its password, a
+/// password in the URL, in `PGPASSWORD`, in a `PGPASSFILE` (libpq's format, `*` wildcards) and in a
+/// `PGSERVICE` entry each publish (exit 0) and the password is in none of the success line, the
+/// JSON report and the manifest of `run --publish`; a password file readable by others is not
+/// read (a warning, then the server's refusal); a wrong password is `28P01`, one line, exit 5.
+#[test]
+fn issue26_passwords_from_url_env_passfile_and_service_never_printed() {
+    let Some(url) = server("issue26_passwords_from_url_env_passfile_and_service_never_printed") else { return };
+    let bare = password_role(&url);
+    let (host, port) = host_port(&url);
+    let s = schema("pwsources", &url);
+    let d = good_dir();
+    let out = output(d.path(), "2024-01-10");
+    let with_password = format!("postgresql://evergreen_pw:{ROLE_PASSWORD}@{host}:{port}/postgres");
+    let none = d.path().join("no-such-passfile");
+    let none = none.to_str().unwrap();
+    // In the URL, text and JSON.
+    for format in ["text", "json"] {
+        let o = publish(&out, &with_password, &s, &["--format", format], &[("PGPASSFILE", none)]);
+        assert!(o.status.success(), "{}", texts(&o));
+        assert_hidden("URL", &texts(&o), &[ROLE_PASSWORD]);
+    }
+    // PGPASSWORD.
+    let o = publish(&out, &bare, &s, &[], &[("PGPASSWORD", ROLE_PASSWORD), ("PGPASSFILE", none)]);
+    assert!(o.status.success(), "PGPASSWORD: {}", texts(&o));
+    assert_hidden("PGPASSWORD", &texts(&o), &[ROLE_PASSWORD]);
+    // PGPASSFILE, 0600, a comment, a non-matching line first, then a wildcard line.
+    let passfile = d.path().join("pgpass");
+    std::fs::write(
+        &passfile,
+        format!("# host:port:db:user:password\n{host}:{port}:postgres:someone_else:nope\n*:{port}:*:evergreen_pw:{ROLE_PASSWORD}\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pf = passfile.to_str().unwrap();
+    let o = publish(&out, &bare, &s, &[], &[("PGPASSFILE", pf)]);
+    assert!(o.status.success(), "PGPASSFILE: {}", texts(&o));
+    assert_hidden("PGPASSFILE", &texts(&o), &[ROLE_PASSWORD]);
+    // The same file readable by the group: not read, as libpq does; the server then refuses.
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = publish(&out, &bare, &s, &[], &[("PGPASSFILE", pf)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains("has group or world access"), "{err}");
+    assert_hidden("PGPASSFILE 0640", &texts(&o), &[ROLE_PASSWORD]);
+    // PGSERVICE: host, port, user and password from the service file; the string names the database.
+    let service = d.path().join("pg_service.conf");
+    std::fs::write(
+        &service,
+        format!("[other]\nhost=nowhere\n\n[evg26]\nhost={host}\nport={port}\nuser=evergreen_pw\npassword={ROLE_PASSWORD}\n"),
+    )
+    .unwrap();
+    let o = publish(
+        &out,
+        "dbname=postgres",
+        &s,
+        &[],
+        &[("PGSERVICE", "evg26"), ("PGSERVICEFILE", service.to_str().unwrap()), ("PGPASSFILE", none)],
+    );
+    assert!(o.status.success(), "PGSERVICE: {}", texts(&o));
+    assert_hidden("PGSERVICE", &texts(&o), &[ROLE_PASSWORD]);
+    // run --publish with the password in the URL: the manifest holds it redacted.
+    let run_out = d.path().join("run");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(d.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&run_out)
+        .args(["--publish", &with_password, "--publish-schema", &s])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", texts(&o));
+    assert_hidden("run --publish", &texts(&o), &[ROLE_PASSWORD]);
+    let m = std::fs::read_to_string(run_out.join("_manifest.json")).unwrap();
+    assert_hidden("run --publish manifest", &m, &[ROLE_PASSWORD]);
+    assert!(m.contains(&format!("postgresql://evergreen_pw:***@{host}:{port}/postgres")), "{m}");
+    // A wrong password: the server's SQLSTATE and message, one line, exit 5, the password hidden.
+    let wrong = format!("postgresql://evergreen_pw:Wr0ng-26@{host}:{port}/postgres");
+    let o = publish(&out, &wrong, &s, &[], &[("PGPASSFILE", none)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("28P01 password authentication failed for user \"evergreen_pw\""), "{err}");
+    assert_hidden("wrong password", &texts(&o), &["Wr0ng-26"]);
+}
+
+/// Issue 26 (item 10): a missing database is `3D000 database "…" does not exist` and a role without
+/// CREATE on the database is `42501 permission denied …`, each one line, exit 5, and nothing is
+/// created.
+#[test]
+fn issue26_server_refusals_print_sqlstate_and_message() {
+    let Some(url) = server("issue26_server_refusals_print_sqlstate_and_message") else { return };
+    let (host, port) = host_port(&url);
+    let s = schema("refusals", &url);
+    let d = good_dir();
+    let out = output(d.path(), "2024-01-10");
+    let o = publish(&out, &format!("postgresql://evergreen@{host}:{port}/nope_db_26"), &s, &[], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("3D000 database \"nope_db_26\" does not exist"), "{err}");
+    admin(
+        &url,
+        "DO $$ BEGIN CREATE ROLE evergreen_nocreate LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$; \
+         REVOKE CREATE ON DATABASE postgres FROM evergreen_nocreate",
+    );
+    for extra in [vec![], vec!["--append"]] {
+        let o = publish(&out, &format!("postgresql://evergreen_nocreate@{host}:{port}/postgres"), &s, &extra, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(5), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("42501 permission denied for database postgres"), "{extra:?}: {err}");
+    }
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '{s}%'")), 0);
+}
