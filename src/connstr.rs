@@ -58,48 +58,62 @@ pub fn redact(conn: &str) -> String {
     }
 }
 
-/// URL form: `scheme://[user[:password]@]hosts[/db][?k=v&...]`.
+/// URL form: `scheme://[user[:password]@]hosts[/db][?k=v&...]`. A password may hold `@`, `?`,
+/// `/` or `&` unencoded, so what is hidden is the union of every reading: the user-info ending at
+/// the first `@` (the driver's) and at the last `@` before the query (a person's), and the values
+/// of secret parameters (and parameters without `=`) after the first `?`, and after the first `?`
+/// that follows the user-info.
 fn redact_url(url: &str) -> String {
     let start = url.find("://").map(|i| i + 3).unwrap_or(0);
-    let (head, rest) = url.split_at(start);
-    // The user-info ends at an `@`: the driver takes the first one, a person may have meant the
-    // last one before the query (a password holding `@` or `?`); the later of the two is hidden.
-    let (userinfo, after) = match rest.find('@') {
-        None => (None, rest),
-        Some(first) => {
-            let query = rest[first..].find('?').map(|q| first + q).unwrap_or(rest.len());
-            let last = rest[..query].rfind('@').unwrap_or(first);
-            (Some(&rest[..last]), &rest[last..])
+    let rest = &url[start..];
+    let mut hidden: Vec<(usize, usize)> = Vec::new();
+    let mut userinfo = |creds_end: usize| {
+        if let Some(colon) = rest[..creds_end].find(':') {
+            hidden.push((colon + 1, creds_end));
         }
     };
-    let mut out = String::from(head);
-    if let Some(ui) = userinfo {
-        match ui.split_once(':') {
-            Some((user, _)) => {
-                out.push_str(user);
-                out.push(':');
-                out.push_str(HIDDEN);
+    let first_at = rest.find('@');
+    if let Some(at) = first_at {
+        userinfo(at);
+    }
+    let first_q = rest.find('?');
+    if let Some(at) = rest[..first_q.unwrap_or(rest.len())].rfind('@') {
+        userinfo(at);
+    }
+    let mut queries = vec![first_q];
+    if let Some(at) = first_at {
+        queries.push(rest[at..].find('?').map(|q| at + q));
+    }
+    for q in queries.into_iter().flatten() {
+        let mut offset = q + 1;
+        for part in rest[q + 1..].split('&') {
+            match part.split_once('=') {
+                Some((k, v)) if secret_key(&percent_decode(k)) => {
+                    hidden.push((offset + k.len() + 1, offset + k.len() + 1 + v.len()))
+                }
+                None if !part.is_empty() => hidden.push((offset, offset + part.len())),
+                _ => {}
             }
-            None => out.push_str(ui),
+            offset += part.len() + 1;
         }
     }
-    match after.split_once('?') {
-        None => out.push_str(after),
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push('?');
-            let params: Vec<String> = query
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if secret_key(&percent_decode(k)) => format!("{k}={HIDDEN}"),
-                    // A parameter without `=` may be a password someone split badly: hidden.
-                    None if !p.is_empty() => HIDDEN.to_string(),
-                    _ => p.to_string(),
-                })
-                .collect();
-            out.push_str(&params.join("&"));
+    hidden.retain(|(a, b)| a < b);
+    hidden.sort();
+    let mut out = String::from(&url[..start]);
+    let mut pos = 0;
+    for (a, b) in hidden {
+        if b <= pos {
+            continue;
         }
+        if a > pos {
+            out.push_str(&rest[pos..a]);
+            out.push_str(HIDDEN);
+        } else if pos == 0 || a == pos && !out.ends_with(HIDDEN) {
+            out.push_str(HIDDEN);
+        }
+        pos = b;
     }
+    out.push_str(&rest[pos..]);
     out
 }
 
@@ -435,6 +449,10 @@ mod tests {
             ("host=h password=se\\ cret user=u", "host=h password=*** user=u"),
             ("host=h sslpassword=secret", "host=h sslpassword=***"),
             ("host=h password", "host=h ***"),
+            ("postgresql://h/db?password=x@y", "postgresql://h/db?password=***"),
+            ("postgresql://u:pa?ss@h/db", "postgresql://u:***"),
+            ("postgresql://u:p@ss@h/db?password=a&b", "postgresql://u:***@h/db?password=***&***"),
+            ("postgresql://h/db?options=a@b&password=c", "postgresql://h/db?options=a@b&password=***"),
         ] {
             assert_eq!(redact(conn), want, "{conn}");
         }
