@@ -315,6 +315,68 @@ fn copy_in(tx: &mut Transaction, schema: &str, table: &str, df: &DataFrame, type
     Ok(writer.finish()?)
 }
 
+/// A column of a table in the database: its name, its type's OID and the type as PostgreSQL
+/// spells it (`bigint`, `text[]`).
+struct DbColumn {
+    name: String,
+    oid: u32,
+    shown: String,
+}
+
+/// The columns of `schema.table` in order (none when the table does not exist).
+fn existing_columns(tx: &mut Transaction, schema: &str, table: &str) -> Result<Vec<DbColumn>> {
+    let rows = tx.query(
+        "SELECT a.attname::text, a.atttypid, format_type(a.atttypid, a.atttypmod) \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attnum",
+        &[&schema, &table],
+    )?;
+    Ok(rows.iter().map(|r| DbColumn { name: r.get(0), oid: r.get(1), shown: r.get(2) }).collect())
+}
+
+/// How the table's columns in the database differ from the output's (names in order, then each
+/// column's type), or `None` when they are the same.
+fn differs(have: &[DbColumn], df: &DataFrame, types: &[Type]) -> Option<String> {
+    let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+    if have.len() != names.len() || have.iter().zip(&names).any(|(h, n)| h.name != *n) {
+        return Some(format!(
+            "it has columns ({}) but this output has ({})",
+            have.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            names.join(", ")
+        ));
+    }
+    have.iter().zip(names.iter().zip(types)).find(|(h, (_, t))| h.oid != t.oid()).map(|(h, (n, t))| {
+        format!("column {n} is {} in PostgreSQL but {} in this output", h.shown, sql_type(t).to_ascii_lowercase())
+    })
+}
+
+/// PostgreSQL's limit on a name's length, in bytes (longer names are cut, silently).
+const NAME_MAX: usize = 63;
+
+/// Every table and column name fits [`NAME_MAX`]; else exit 5 naming the first that does not.
+fn check_names(folder: &Path, prepared: &[(String, DataFrame, Vec<Type>)]) -> Result<()> {
+    for (table, df, _) in prepared {
+        let what = if table.len() > NAME_MAX {
+            Some(format!("table name `{table}` is {} bytes", table.len()))
+        } else {
+            df.get_column_names()
+                .iter()
+                .find(|c| c.len() > NAME_MAX)
+                .map(|c| format!("table `{table}`: column `{c}` is {} bytes", c.len()))
+        };
+        if let Some(what) = what {
+            return Err(Error::Output {
+                path: folder.to_path_buf(),
+                reason: format!(
+                    "cannot publish: {what}, over PostgreSQL's limit of {NAME_MAX} bytes for a name (it would be cut, and --append would no longer match it); rename it (the dump's column for --customer-attr, the file stem of a --queries file) and run again"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether schema `name` exists, and whether evergreen wrote it (its comment).
 fn schema_state(tx: &mut Transaction, name: &str) -> Result<Option<bool>> {
     let rows = tx.query(
@@ -345,6 +407,7 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
     let (folder, as_of, tables) = read_output(dir)?;
     let prepared: Vec<(String, DataFrame, Vec<Type>)> =
         tables.iter().map(|t| prepared(t, as_of).map(|(df, ty)| (t.name.clone(), df, ty))).collect::<Result<_>>()?;
+    check_names(&folder, &prepared)?;
     let mut client = connect(target)?;
     let mut load = || -> std::result::Result<std::collections::BTreeMap<String, u64>, Error> {
         let mut tx = client.transaction()?;
@@ -361,11 +424,7 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
             }
             tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(live), comment.replace('\'', "''")))?;
             for (name, df, types) in &prepared {
-                let existing = tx.query(
-                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                     WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-                    &[&live, &name],
-                )?;
+                let existing = existing_columns(&mut tx, live, name)?;
                 if existing.is_empty() {
                     tx.batch_execute(&format!(
                         "CREATE TABLE {}.{} ({})",
@@ -374,16 +433,10 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
                         column_list(df, types)
                     ))?;
                 } else {
-                    let have: Vec<String> = existing.iter().map(|r| r.get::<_, String>(0)).collect();
-                    let want: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
-                    if have != want {
+                    if let Some(why) = differs(&existing, df, types) {
                         return Err(failed(
                             target,
-                            format!(
-                                "--append: table {live}.{name} has columns ({}) but this output has ({}); publish without --append to replace the schema",
-                                have.join(", "),
-                                want.join(", ")
-                            ),
+                            format!("--append: table {live}.{name}: {why}; publish without --append to replace the schema"),
                         ));
                     }
                     tx.execute(&format!("DELETE FROM {}.{} WHERE as_of = $1", quote(live), quote(name)), &[&as_of])?;

@@ -245,3 +245,90 @@ fn issue26_server_refusals_print_sqlstate_and_message() {
     }
     assert_eq!(count(&url, &format!("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '{s}%'")), 0);
 }
+
+/// Issue 26 (item 6): `--append` compares types, not only names: an output whose customer ids are
+/// strings, appended to tables whose `customer_id` is `bigint`, is exit 5 naming the table, the
+/// column and both types, and the tables keep exactly their rows.
+#[test]
+fn issue26_append_refuses_a_column_whose_type_changed() {
+    let Some(url) = server("issue26_append_refuses_a_column_whose_type_changed") else { return };
+    let s = schema("appendtypes", &url);
+    let d = good_dir();
+    let ints = output(d.path(), "2024-01-08");
+    assert!(publish(&ints, &url, &s, &["--append"], &[]).status.success());
+    let before = count(&url, &format!("SELECT count(*) FROM \"{s}\".customers"));
+    assert_eq!(before, 2, "customers 1 and 2 (the guest is no customer)");
+    // The same dump with customer ids as strings.
+    let sd = tempfile::tempdir().unwrap();
+    let mut df = good_frame();
+    df.apply("customer_id", |c| c.cast(&polars::prelude::DataType::String).unwrap()).unwrap();
+    write_parquet(&mut df, &sd.path().join("dump.parquet"));
+    let strings = output(sd.path(), "2024-01-10");
+    let o = publish(&strings, &url, &s, &["--append"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("column customer_id is bigint in PostgreSQL but text in this output"), "{err}");
+    assert!(err.contains(&format!("--append: table {s}.customer")), "names the table: {err}");
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers")), before);
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers WHERE as_of <> DATE '2024-01-08'")), 0);
+}
+
+/// Issue 26 (item 11): a name over PostgreSQL's 63 bytes — a 68-byte `--customer-attr` column, a
+/// 66-byte `--queries` table — is exit 5 before connecting (the server URL is a closed port),
+/// naming the table, the column and the limit; with a server, nothing is created.
+#[test]
+fn issue26_names_over_63_bytes_are_refused_before_loading() {
+    let d = tempfile::tempdir().unwrap();
+    let long_col = format!("attr_{}", "x".repeat(63)); // 5 + 63 = 68 bytes
+    let mut df = good_frame();
+    df.with_column(polars::prelude::Column::new(long_col.as_str().into(), ["FR", "FR", "DE", "DE", "UK"])).unwrap();
+    write_parquet(&mut df, &d.path().join("dump.parquet"));
+    let attr_out = d.path().join("attr_out");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(d.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&attr_out)
+        .args(["--customer-attr", &long_col])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", texts(&o));
+    let long_table = "q".repeat(66);
+    let qdir = d.path().join("queries");
+    std::fs::create_dir(&qdir).unwrap();
+    std::fs::write(qdir.join(format!("{long_table}.sql")), "SELECT customer_id FROM customers").unwrap();
+    let query_out = d.path().join("query_out");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-10", "-i"])
+        .arg(d.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&query_out)
+        .arg("--queries")
+        .arg(&qdir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", texts(&o));
+    let url = server("issue26_names_over_63_bytes_are_refused_before_loading");
+    let target = url.clone().unwrap_or_else(|| "postgresql://evergreen@127.0.0.1:1/db".into());
+    let s = match &url {
+        Some(u) => schema("longnames", u),
+        None => "t_longnames".into(),
+    };
+    for (out, want) in [
+        (&attr_out, format!("table `customers`: column `{long_col}` is 68 bytes, over PostgreSQL's limit of 63 bytes")),
+        (&query_out, format!("table name `{long_table}` is 66 bytes, over PostgreSQL's limit of 63 bytes")),
+    ] {
+        for extra in [vec![], vec!["--append"]] {
+            let o = publish(out, &target, &s, &extra, &[]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(5), "{err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(&want), "{err}");
+            assert!(!err.contains("connect"), "refused before connecting: {err}");
+        }
+    }
+    if let Some(u) = &url {
+        assert_eq!(count(u, &format!("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '{s}%'")), 0);
+    }
+}
