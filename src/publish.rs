@@ -120,6 +120,9 @@ fn read_output(dir: &Path) -> Result<(PathBuf, NaiveDate, Vec<Table>)> {
         .map_err(|e| Error::Unreadable { file: folder.clone(), reason: e.to_string() })?;
     let m: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Unreadable { file: folder.join(MANIFEST), reason: e.to_string() })?;
+    if let Some(why) = compare_output(&m) {
+        return Err(Error::Config(format!("--tables {}: {why}", folder.display())));
+    }
     let as_of = m["as_of"].as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).ok_or_else(|| {
         Error::Unreadable { file: folder.join(MANIFEST), reason: "no as_of date (publish needs one)".into() }
     })?;
@@ -136,6 +139,20 @@ fn read_output(dir: &Path) -> Result<(PathBuf, NaiveDate, Vec<Table>)> {
         }
     }
     Ok((folder, as_of, tables))
+}
+
+/// What an output of `evergreen compare` is, when the manifest `m` is one's (its `from_as_of`
+/// and `to_as_of`, no `as_of`): it holds the migration between two snapshots, not a snapshot.
+fn compare_output(m: &serde_json::Value) -> Option<String> {
+    let (from, to) = (m["from_as_of"].as_str()?, m["to_as_of"].as_str()?);
+    if m.get("as_of").is_some_and(|v| !v.is_null()) {
+        return None;
+    }
+    let tables: Vec<&str> = m["tables"].as_object().map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default();
+    Some(format!(
+        "a compare output ({} from {from} to {to}) holds no snapshot to publish; publish the run outputs themselves (the later one's own tables carry the migration when it ran with --compare-with)",
+        tables.join(" and ")
+    ))
 }
 
 /// The PostgreSQL type of a table column (the README's type table).

@@ -332,3 +332,26 @@ fn issue26_names_over_63_bytes_are_refused_before_loading() {
         assert_eq!(count(u, &format!("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '{s}%'")), 0);
     }
 }
+
+/// Issue 26 (item 12): publishing an output of `evergreen compare` says what it is — the migration
+/// between two snapshots, no snapshot to publish — exit 2 (a `--tables` that names the wrong kind
+/// of folder), one line, before connecting.
+#[test]
+fn issue26_publishing_a_compare_output_says_what_it_is() {
+    let d = good_dir();
+    let (a, b) = (output(d.path(), "2024-01-08"), output(d.path(), "2024-01-10"));
+    let cmp = d.path().join("cmp");
+    let o = bin().arg("compare").arg("--from").arg(&a).arg("--to").arg(&b).arg("--out").arg(&cmp).output().unwrap();
+    assert!(o.status.success(), "{}", texts(&o));
+    for extra in [vec![], vec!["--append"]] {
+        let o = publish(&cmp, "postgresql://evergreen@127.0.0.1:1/db", "x", &extra, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("a compare output (decile_migration and segment_migration from 2024-01-08 to 2024-01-10) holds no snapshot to publish; publish the run outputs themselves"),
+            "{err}"
+        );
+        assert!(!err.contains("connect"), "{err}");
+    }
+}
