@@ -250,6 +250,10 @@ pub struct RunArgs {
     /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
     pub publish_append: bool,
+    /// With --publish: replace the schema even when objects outside it (a view) read its tables,
+    /// dropping them (see `evergreen publish --drop-dependents`).
+    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS", help_heading = "Publishing")]
+    pub publish_drop_dependents: bool,
     /// After the run, write the HTML report of its output here (see `evergreen report`; with
     /// --partition-by-as-of, of the whole root: its latest partition and the KPI lines). Checked
     /// before the run (exit 2 not .html, 5 inside --out); a report failing after the run leaves the
@@ -468,6 +472,11 @@ pub struct PostgresArgs {
     /// replacing the schema.
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND")]
     pub append: bool,
+    /// Replace the schema even when objects outside it (a view in another schema) read its tables:
+    /// they are dropped with it. Without it such a schema is loaded in place (its tables keep
+    /// their identity) when the columns match, else refused (exit 5).
+    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS")]
+    pub drop_dependents: bool,
 }
 
 /// Flags of `publish`.
@@ -498,6 +507,9 @@ a failed or killed load leaves SCHEMA as it was.
 same as_of are deleted first, so a rerun of a date replaces it. A table whose columns differ is exit 5.
   ownership     evergreen marks its schemas with a comment; a schema without it is never dropped or \
 written (exit 5).
+  dependents    objects outside SCHEMA that read its tables (a view in another schema) are never \
+dropped silently: with the same columns the snapshot is loaded into the existing tables in place (one \
+transaction), else exit 5 naming them; --drop-dependents drops them with the schema.
   types         Int64 BIGINT, Int32 INTEGER, Int8/16 SMALLINT, UInt32/64 BIGINT, Float64 DOUBLE PRECISION, \
 Float32 REAL, String TEXT, Boolean BOOLEAN, Date DATE, Datetime TIMESTAMP, lists TEXT[] or BIGINT[].
 
@@ -898,6 +910,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         url,
         schema: args.publish_schema.clone(),
         append: args.publish_append,
+        drop_dependents: args.publish_drop_dependents,
     });
     if let Some(t) = &publish {
         // A bad schema name or connection string is exit 2 before the run (nothing connects).
@@ -985,7 +998,12 @@ fn log_report(w: &crate::report::Written) {
 
 /// `evergreen publish`: an output's tables into PostgreSQL.
 fn publish(p: PublishArgs) -> Result<()> {
-    let target = crate::publish::Target { url: p.postgres, schema: p.target.schema, append: p.target.append };
+    let target = crate::publish::Target {
+        url: p.postgres,
+        schema: p.target.schema,
+        append: p.target.append,
+        drop_dependents: p.target.drop_dependents,
+    };
     let r = crate::publish::publish(&p.tables, &target)?;
     if p.format == LogFormat::Json {
         return print_stdout(&(serde_json::to_string(&r).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"));
@@ -1006,6 +1024,13 @@ fn log_published(r: &crate::publish::Report) {
         r.mode,
         r.seconds
     );
+    if !r.kept_dependents.is_empty() {
+        tracing::info!(
+            "loaded in place, keeping what reads schema {} from outside: {}",
+            r.schema,
+            r.kept_dependents.join(", ")
+        );
+    }
 }
 
 /// `evergreen compare`: the migration tables of two snapshots, written atomically.

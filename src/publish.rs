@@ -39,6 +39,8 @@ pub struct Target {
     pub url: String,
     pub schema: String,
     pub append: bool,
+    /// Replace even when objects outside the schema read its tables, dropping them with it.
+    pub drop_dependents: bool,
 }
 
 /// What a publish did, for the log line and `--format json`.
@@ -50,6 +52,10 @@ pub struct Report {
     pub mode: &'static str,
     pub as_of: String,
     pub rows: std::collections::BTreeMap<String, u64>,
+    /// Objects outside the schema that read its tables, kept working by loading in place.
+    pub kept_dependents: Vec<String>,
+    /// Objects outside the schema dropped with it (`--drop-dependents` only).
+    pub dropped_dependents: Vec<String>,
     pub seconds: f64,
 }
 
@@ -357,11 +363,20 @@ fn existing_columns(tx: &mut Transaction, schema: &str, table: &str) -> Result<V
 fn differs(have: &[DbColumn], df: &DataFrame, types: &[Type]) -> Option<String> {
     let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
     if have.len() != names.len() || have.iter().zip(&names).any(|(h, n)| h.name != *n) {
-        return Some(format!(
-            "it has columns ({}) but this output has ({})",
-            have.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
-            names.join(", ")
-        ));
+        let added: Vec<&str> = names.iter().copied().filter(|n| !have.iter().any(|h| h.name == *n)).collect();
+        let lacks: Vec<&str> = have.iter().map(|h| h.name.as_str()).filter(|h| !names.contains(h)).collect();
+        let mut parts = Vec::new();
+        if !added.is_empty() {
+            parts.push(format!("this output adds column(s) {}", added.join(", ")));
+        }
+        if !lacks.is_empty() {
+            parts.push(format!("this output lacks column(s) {}", lacks.join(", ")));
+        }
+        if parts.is_empty() {
+            let (i, (h, n)) = have.iter().zip(&names).enumerate().find(|(_, (h, n))| h.name != **n).expect("a difference");
+            parts.push(format!("the same columns in another order (column {} is {} there, {n} here)", i + 1, h.name));
+        }
+        return Some(parts.join("; "));
     }
     have.iter().zip(names.iter().zip(types)).find(|(h, (_, t))| h.oid != t.oid()).map(|(h, (n, t))| {
         format!("column {n} is {} in PostgreSQL but {} in this output", h.shown, sql_type(t).to_ascii_lowercase())
@@ -426,10 +441,12 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
         tables.iter().map(|t| prepared(t, as_of).map(|(df, ty)| (t.name.clone(), df, ty))).collect::<Result<_>>()?;
     check_names(&folder, &prepared)?;
     let mut client = connect(target)?;
-    let mut load = || -> std::result::Result<std::collections::BTreeMap<String, u64>, Error> {
+    type Loaded = (std::collections::BTreeMap<String, u64>, Vec<String>, Vec<String>);
+    let mut load = || -> std::result::Result<Loaded, Error> {
         let mut tx = client.transaction()?;
         let live = target.schema.as_str();
         let mut rows = std::collections::BTreeMap::new();
+        let (mut kept, mut dropped) = (Vec::new(), Vec::new());
         let comment = format!("{MARK} (as_of {as_of})");
         if target.append {
             match schema_state(&mut tx, live)? {
@@ -466,34 +483,69 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
             if schema_state(&mut tx, live)? == Some(false) {
                 return Err(not_ours(target, live));
             }
-            match schema_state(&mut tx, &staging)? {
-                Some(false) => return Err(not_ours(target, &staging)),
-                Some(true) => tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", quote(&staging)))?,
-                None => {}
-            }
-            tx.batch_execute(&format!("CREATE SCHEMA {}", quote(&staging)))?;
-            tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(&staging), comment.replace('\'', "''")))?;
-            for (name, df, types) in &prepared {
+            let outside = dependents(&mut tx, live)?;
+            if !outside.is_empty() && !target.drop_dependents {
+                // Objects outside the schema read its tables: keep them working by loading into
+                // the tables they read, in place (still one transaction), or refuse.
+                rows = in_place(&mut tx, target, live, &outside, &prepared)?;
+                kept = outside.iter().map(|d| d.object.clone()).collect();
+                kept.dedup();
+                tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(live), comment.replace('\'', "''")))?;
+            } else {
+                match schema_state(&mut tx, &staging)? {
+                    Some(false) => return Err(not_ours(target, &staging)),
+                    Some(true) => tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", quote(&staging)))?,
+                    None => {}
+                }
+                tx.batch_execute(&format!("CREATE SCHEMA {}", quote(&staging)))?;
+                tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(&staging), comment.replace('\'', "''")))?;
+                for (name, df, types) in &prepared {
+                    tx.batch_execute(&format!(
+                        "CREATE TABLE {}.{} ({})",
+                        quote(&staging),
+                        quote(name),
+                        column_list(df, types)
+                    ))?;
+                    rows.insert(name.clone(), copy_in(&mut tx, &staging, name, df, types)?);
+                    crate::error::crash_point("publish-after-table");
+                }
+                // At the swap, with the live tables locked (no new view can start reading them),
+                // look again: an object that appeared during the load is refused too.
+                let tables: Vec<String> = tx
+                    .query(
+                        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c \
+                         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')",
+                        &[&live],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                if !tables.is_empty() {
+                    tx.batch_execute(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", tables.join(", ")))?;
+                }
+                let outside = dependents(&mut tx, live)?;
+                if !outside.is_empty() {
+                    if !target.drop_dependents {
+                        return Err(refuse_dependents(target, live, &outside, "appeared during the load"));
+                    }
+                    for d in &outside {
+                        tracing::warn!("--drop-dependents: dropping {} (it depends on {live}.{})", d.object, d.table);
+                    }
+                    dropped = outside.iter().map(|d| d.object.clone()).collect();
+                    dropped.dedup();
+                }
                 tx.batch_execute(&format!(
-                    "CREATE TABLE {}.{} ({})",
+                    "DROP SCHEMA IF EXISTS {live_q} CASCADE; ALTER SCHEMA {} RENAME TO {live_q}",
                     quote(&staging),
-                    quote(name),
-                    column_list(df, types)
+                    live_q = quote(live)
                 ))?;
-                rows.insert(name.clone(), copy_in(&mut tx, &staging, name, df, types)?);
-                crate::error::crash_point("publish-after-table");
             }
-            tx.batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {live_q} CASCADE; ALTER SCHEMA {} RENAME TO {live_q}",
-                quote(&staging),
-                live_q = quote(live)
-            ))?;
         }
         crate::error::crash_point("publish-before-commit");
         tx.commit()?;
-        Ok(rows)
+        Ok((rows, kept, dropped))
     };
-    let rows = load().map_err(|e| match e {
+    let (rows, kept_dependents, dropped_dependents) = load().map_err(|e| match e {
         Error::Internal(m) if m.starts_with("publish:") => failed(target, m),
         Error::Postgres(e) => failed(target, crate::error::postgres_message(&e)),
         other => other,
@@ -502,11 +554,123 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
         tables_dir: folder.display().to_string(),
         target: redact(&target.url),
         schema: target.schema.clone(),
-        mode: if target.append { "append" } else { "replace" },
+        mode: if target.append {
+            "append"
+        } else if kept_dependents.is_empty() {
+            "replace"
+        } else {
+            "replace in place"
+        },
         as_of: as_of.to_string(),
         rows,
+        kept_dependents,
+        dropped_dependents,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// An object outside schema `S` that depends on a table (or other object) of `S`.
+struct Dependent {
+    /// The table of `S` it depends on.
+    table: String,
+    /// What it is, as PostgreSQL describes it: `view public.v`, `function public.f()`.
+    object: String,
+}
+
+/// The objects outside `schema` that depend on its relations, types or functions (views and
+/// materialized views by their rewrite rule, functions with SQL bodies, anything pg_depend
+/// records as a normal dependency), sorted.
+fn dependents(tx: &mut Transaction, schema: &str) -> Result<Vec<Dependent>> {
+    let rows = tx.query(
+        "WITH ours AS ( \
+           SELECT 'pg_class'::regclass AS classid, c.oid, c.relname::text AS name FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 \
+           UNION ALL SELECT 'pg_type'::regclass, t.oid, t.typname::text FROM pg_type t \
+             JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 \
+           UNION ALL SELECT 'pg_proc'::regclass, p.oid, p.proname::text FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1), \
+         deps AS ( \
+           SELECT DISTINCT o.name, d.classid, d.objid, d.objsubid FROM pg_depend d \
+             JOIN ours o ON d.refclassid = o.classid AND d.refobjid = o.oid WHERE d.deptype = 'n') \
+         SELECT DISTINCT deps.name, \
+           CASE WHEN deps.classid = 'pg_rewrite'::regclass THEN \
+             (CASE v.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END) \
+               || quote_ident(vn.nspname) || '.' || quote_ident(v.relname) \
+           ELSE pg_describe_object(deps.classid, deps.objid, deps.objsubid) END \
+         FROM deps \
+           LEFT JOIN pg_rewrite r ON deps.classid = 'pg_rewrite'::regclass AND r.oid = deps.objid \
+           LEFT JOIN pg_class v ON v.oid = r.ev_class \
+           LEFT JOIN pg_namespace vn ON vn.oid = v.relnamespace \
+         WHERE NOT EXISTS (SELECT 1 FROM ours o WHERE (o.classid = deps.classid AND o.oid = deps.objid) \
+                                                  OR (deps.classid = 'pg_rewrite'::regclass AND o.oid = r.ev_class)) \
+           AND NOT (deps.classid = 'pg_type'::regclass) \
+         ORDER BY 1, 2",
+        &[&schema],
+    )?;
+    Ok(rows.iter().map(|r| Dependent { table: r.get(0), object: r.get(1) }).collect())
+}
+
+/// Exit 5 naming the objects outside `live` that depend on it, and the way out.
+fn refuse_dependents(target: &Target, live: &str, outside: &[Dependent], why: &str) -> Error {
+    let named: Vec<String> = outside.iter().map(|d| format!("{} (on {live}.{})", d.object, d.table)).collect();
+    failed(
+        target,
+        format!(
+            "objects outside schema {live} depend on it and {why}: {}; they are left alone and nothing was loaded: change or drop them, publish with --append, or pass --drop-dependents to drop them with the schema",
+            named.join(", ")
+        ),
+    )
+}
+
+/// Replace the snapshot in `live`'s own tables, keeping the objects outside it that read them:
+/// each table something depends on must be in this output with the same columns and types; its
+/// rows are deleted and the new ones copied in. Every other table is dropped (never with CASCADE:
+/// an object that started depending on it meanwhile makes the drop fail) and created anew. All in
+/// the caller's transaction.
+fn in_place(
+    tx: &mut Transaction,
+    target: &Target,
+    live: &str,
+    outside: &[Dependent],
+    prepared: &[(String, DataFrame, Vec<Type>)],
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    let held: std::collections::BTreeSet<&str> = outside.iter().map(|d| d.table.as_str()).collect();
+    for table in &held {
+        let on: Vec<Dependent> =
+            outside.iter().filter(|d| d.table == *table).map(|d| Dependent { table: d.table.clone(), object: d.object.clone() }).collect();
+        let Some((_, df, types)) = prepared.iter().find(|(n, _, _)| n == table) else {
+            return Err(refuse_dependents(target, live, &on, &format!("this output has no table {table}")));
+        };
+        let have = existing_columns(tx, live, table)?;
+        if let Some(why) = differs(&have, df, types) {
+            return Err(refuse_dependents(target, live, &on, &format!("its table {table} differs from this output's ({why})")));
+        }
+    }
+    let existing: Vec<String> = tx
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1",
+            &[&live],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in &existing {
+        if !held.contains(t.as_str()) {
+            tx.batch_execute(&format!("DROP TABLE {}.{}", quote(live), quote(t)))?;
+        }
+    }
+    let mut rows = std::collections::BTreeMap::new();
+    for (name, df, types) in prepared {
+        if held.contains(name.as_str()) {
+            tx.batch_execute(&format!("DELETE FROM {}.{}", quote(live), quote(name)))?;
+        } else {
+            tx.batch_execute(&format!("CREATE TABLE {}.{} ({})", quote(live), quote(name), column_list(df, types)))?;
+        }
+        rows.insert(name.clone(), copy_in(tx, live, name, df, types)?);
+        crate::error::crash_point("publish-after-table");
+    }
+    Ok(rows)
 }
 
 fn not_ours(target: &Target, schema: &str) -> Error {

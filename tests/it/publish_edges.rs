@@ -355,3 +355,75 @@ fn issue26_publishing_a_compare_output_says_what_it_is() {
         assert!(!err.contains("connect"), "{err}");
     }
 }
+
+/// Issue 26 (item 5): a view in another schema reading the published `customers` is never dropped
+/// silently. Replacing with the same columns loads in place (the view keeps working and shows the
+/// new snapshot, the other tables are replaced too); an output whose `customers` columns differ is
+/// exit 5 naming the view, and nothing changes; `--drop-dependents` drops it with the schema.
+#[test]
+fn issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
+    let Some(url) = server("issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently") else { return };
+    let s = schema("depview", &url);
+    let user = format!("{s}_user");
+    admin(&url, &format!("DROP SCHEMA IF EXISTS \"{user}\" CASCADE"));
+    let d = good_dir();
+    let (a, b) = (output(d.path(), "2024-01-08"), output(d.path(), "2024-01-10"));
+    assert!(publish(&a, &url, &s, &[], &[]).status.success());
+    admin(
+        &url,
+        &format!(
+            "CREATE SCHEMA \"{user}\"; CREATE VIEW \"{user}\".best AS SELECT customer_id, as_of FROM \"{s}\".customers"
+        ),
+    );
+    let view_dates = || -> Vec<chrono::NaiveDate> {
+        client(&url)
+            .query(&format!("SELECT DISTINCT as_of FROM \"{user}\".best"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let date = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+    assert_eq!(view_dates(), vec![date(8)]);
+    // Same columns: loaded in place, the view kept and reading the new snapshot; kpis replaced too.
+    let o = publish(&b, &url, &s, &["--format", "json"], &[]);
+    assert!(o.status.success(), "{}", texts(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["mode"], "replace in place");
+    assert_eq!(report["kept_dependents"], serde_json::json!([format!("view {user}.best")]));
+    assert_eq!(view_dates(), vec![date(10)]);
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".kpis WHERE as_of <> DATE '2024-01-10'")), 0);
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers")), 2);
+    // An output whose customers has other columns (an attribute column added): refused, naming
+    // the view, exit 5; the schema and the view as they were.
+    let attr = tempfile::tempdir().unwrap();
+    let mut df = good_frame();
+    df.with_column(polars::prelude::Column::new("country".into(), ["FR", "FR", "DE", "DE", "UK"])).unwrap();
+    write_parquet(&mut df, &attr.path().join("dump.parquet"));
+    let c_out = attr.path().join("out");
+    let o = bin()
+        .args(["run", "-q", "--as-of", "2024-01-09", "-i"])
+        .arg(attr.path().join("dump.parquet"))
+        .arg("-o")
+        .arg(&c_out)
+        .args(["--customer-attr", "country"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", texts(&o));
+    let o = publish(&c_out, &url, &s, &[], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("view {user}.best (on {s}.customers)")), "{err}");
+    assert!(err.contains("its table customers differs from this output's (this output adds column(s) country)"), "{err}");
+    assert!(err.contains("--drop-dependents"), "{err}");
+    assert_eq!(view_dates(), vec![date(10)]);
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".kpis WHERE as_of <> DATE '2024-01-10'")), 0);
+    // --drop-dependents: replaced by the swap, the view dropped (and said so).
+    let o = publish(&c_out, &url, &s, &["--drop-dependents"], &[]);
+    assert!(o.status.success(), "{}", texts(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("dropping view {user}.best")), "{}", texts(&o));
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM pg_views WHERE schemaname = '{user}'")), 0);
+    assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers WHERE country IS NOT NULL")), 2);
+    admin(&url, &format!("DROP SCHEMA IF EXISTS \"{user}\" CASCADE"));
+}
