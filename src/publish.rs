@@ -24,7 +24,7 @@ use postgres::{Client, NoTls, Transaction};
 use serde::Serialize;
 
 use crate::error::{one_line, Error, Result};
-use crate::output::{MANIFEST, SUCCESS};
+use crate::output::MANIFEST;
 
 /// The comment evergreen puts on the schemas it writes; the proof a schema may be replaced.
 const MARK: &str = "written by evergreen";
@@ -113,38 +113,23 @@ struct Table {
 }
 
 /// The output folder to publish: `dir` itself when it holds a manifest, else the latest complete
-/// `as_of=` partition of the root `dir`. Returns the folder, its as-of date and its tables.
+/// `as_of=` partition of the root `dir`, read whole and consistent ([`crate::snapshot::read_consistent`]:
+/// a run replacing the folder meanwhile never gives a mix). Returns the folder, its as-of date and
+/// its tables.
 fn read_output(dir: &Path) -> Result<(PathBuf, NaiveDate, Vec<Table>)> {
-    let folder = crate::snapshot::resolve(dir, None)?;
-    if !folder.join(SUCCESS).is_file() {
-        return Err(Error::Unreadable {
-            file: folder.clone(),
-            reason: "no _SUCCESS: not a complete evergreen output".into(),
-        });
-    }
-    let text = std::fs::read(folder.join(MANIFEST))
-        .map_err(|e| Error::Unreadable { file: folder.clone(), reason: e.to_string() })?;
-    let m: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| Error::Unreadable { file: folder.join(MANIFEST), reason: e.to_string() })?;
-    if let Some(why) = compare_output(&m) {
+    let snap = crate::snapshot::read_consistent(dir)?;
+    let (folder, m) = (&snap.dir, &snap.manifest);
+    if let Some(why) = compare_output(m) {
         return Err(Error::Config(format!("--tables {}: {why}", folder.display())));
     }
     let as_of = m["as_of"].as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).ok_or_else(|| {
         Error::Unreadable { file: folder.join(MANIFEST), reason: "no as_of date (publish needs one)".into() }
     })?;
-    let mut tables = Vec::new();
-    if let Some(map) = m["tables"].as_object() {
-        for (name, info) in map {
-            let file = folder.join(info["file"].as_str().unwrap_or_default());
-            let f = std::fs::File::open(&file)
-                .map_err(|e| Error::Unreadable { file: file.clone(), reason: e.to_string() })?;
-            let frame = ParquetReader::new(f)
-                .finish()
-                .map_err(|e| Error::Unreadable { file: file.clone(), reason: one_line(&e.to_string()) })?;
-            tables.push(Table { name: name.clone(), frame });
-        }
+    if let Some(file) = snap.missing.first() {
+        return Err(Error::Unreadable { file: file.clone(), reason: "listed in the manifest but not there".into() });
     }
-    Ok((folder, as_of, tables))
+    let tables = snap.tables.iter().map(|t| Ok(Table { name: t.name.clone(), frame: t.frame()? })).collect::<Result<_>>()?;
+    Ok((folder.clone(), as_of, tables))
 }
 
 /// What an output of `evergreen compare` is, when the manifest `m` is one's (its `from_as_of`

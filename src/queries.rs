@@ -520,9 +520,21 @@ fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(files)
 }
 
+/// A Parquet file read whole into memory, as a lazy frame over its bytes (never mapped: a file a
+/// run replaces or truncates meanwhile cannot fail the query).
 fn scan(p: &Path) -> Result<LazyFrame> {
-    LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
-        .map_err(|e| Error::Unreadable { file: p.to_path_buf(), reason: one_line(&e.to_string()) })
+    let bytes = std::fs::read(p).map_err(|e| Error::Unreadable { file: p.to_path_buf(), reason: e.to_string() })?;
+    crate::snapshot::TableBytes { name: String::new(), file: p.to_path_buf(), bytes: bytes.into() }.lazy()
+}
+
+/// The tables of one folder: an evergreen output's, read whole and consistent
+/// ([`crate::snapshot::read_consistent`]: never a mix of two runs), else its `*.parquet` files.
+fn folder_tables(dir: &Path) -> Result<Vec<(String, LazyFrame)>> {
+    if dir.join(crate::output::MANIFEST).is_file() && dir.join(crate::output::SUCCESS).is_file() {
+        let snap = crate::snapshot::read_consistent(dir)?;
+        return snap.tables.iter().map(|t| Ok((t.name.clone(), t.lazy()?))).collect();
+    }
+    parquet_files(dir)?.iter().map(|(name, p)| Ok((name.clone(), scan(p)?))).collect()
 }
 
 /// The tables of a root of `as_of=YYYY-MM-DD` partitions (`parts`: the complete ones, oldest
@@ -534,9 +546,9 @@ fn partitioned_tables(root: &Path, parts: &[(chrono::NaiveDate, PathBuf)]) -> Re
     let mut by_table: BTreeMap<String, Parts> = BTreeMap::new();
     for (date, dir) in parts {
         let date = *date;
-        for (name, p) in parquet_files(dir)? {
+        for (name, mut lf) in folder_tables(dir)? {
+            let p = dir.join(format!("{name}.parquet"));
             let unreadable = |e: PolarsError| Error::Unreadable { file: p.clone(), reason: one_line(&e.to_string()) };
-            let mut lf = scan(&p)?;
             let schema = lf.collect_schema().map_err(unreadable)?;
             if !schema.contains("as_of") {
                 let mut cols = vec![lit(date).cast(DataType::Date).alias("as_of")];
@@ -584,11 +596,8 @@ pub fn ad_hoc(
     allow_file_reads: bool,
 ) -> Result<DataFrame> {
     let files = parquet_files(tables_dir)?;
-    let tables: Vec<(String, LazyFrame)> = if files.is_empty() {
-        partitioned_tables(tables_dir, partitions)?
-    } else {
-        files.iter().map(|(name, p)| Ok((name.clone(), scan(p)?))).collect::<Result<_>>()?
-    };
+    let tables: Vec<(String, LazyFrame)> =
+        if files.is_empty() { partitioned_tables(tables_dir, partitions)? } else { folder_tables(tables_dir)? };
     let mut ctx = SQLContext::new();
     for (name, lf) in &tables {
         ctx.register(name, lf.clone());
