@@ -1044,7 +1044,13 @@ fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
 /// `evergreen query`: print the result as a table, or write it as Parquet, CSV or Excel.
 fn query(q: QueryArgs) -> Result<()> {
     use polars::prelude::*;
-    let mut df = crate::queries::ad_hoc(&q.tables, &crate::output::complete_partitions(&q.tables), &q.sql, q.allow_file_reads)?;
+    let mut df = crate::queries::ad_hoc(
+        &q.tables,
+        &crate::output::complete_partitions(&q.tables),
+        &q.sql,
+        q.allow_file_reads,
+        &crate::snapshot::folder_tables,
+    )?;
     let Some(out) = q.out else {
         std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
         std::env::set_var("POLARS_FMT_MAX_COLS", "30");

@@ -507,7 +507,7 @@ fn write_column(
 }
 
 /// The `*.parquet` files of a folder, by table name (the file stem).
-fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", dir.display())))?;
     let mut files: Vec<(String, PathBuf)> = rd
@@ -520,27 +520,18 @@ fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(files)
 }
 
-/// A Parquet file read whole into memory, as a lazy frame over its bytes (never mapped: a file a
-/// run replaces or truncates meanwhile cannot fail the query).
-fn scan(p: &Path) -> Result<LazyFrame> {
-    let bytes = std::fs::read(p).map_err(|e| Error::Unreadable { file: p.to_path_buf(), reason: e.to_string() })?;
-    crate::snapshot::TableBytes { name: String::new(), file: p.to_path_buf(), bytes: bytes.into() }.lazy()
-}
-
-/// The tables of one folder: an evergreen output's, read whole and consistent
-/// ([`crate::snapshot::read_consistent`]: never a mix of two runs), else its `*.parquet` files.
-fn folder_tables(dir: &Path) -> Result<Vec<(String, LazyFrame)>> {
-    if dir.join(crate::output::MANIFEST).is_file() && dir.join(crate::output::SUCCESS).is_file() {
-        let snap = crate::snapshot::read_consistent(dir)?;
-        return snap.tables.iter().map(|t| Ok((t.name.clone(), t.lazy()?))).collect();
-    }
-    parquet_files(dir)?.iter().map(|(name, p)| Ok((name.clone(), scan(p)?))).collect()
-}
+/// How `ad_hoc` reads one folder's tables (`snapshot::folder_tables`: each read whole into memory,
+/// an evergreen output's checked to be of one run).
+pub type ReadFolder<'a> = &'a dyn Fn(&Path) -> Result<Vec<(String, LazyFrame)>>;
 
 /// The tables of a root of `as_of=YYYY-MM-DD` partitions (`parts`: the complete ones, oldest
 /// first), each partition's rows with an `as_of` date column in front (tables that have one, such
 /// as kpis, keep theirs); partitions of different runs may differ in columns (absent ones are null).
-fn partitioned_tables(root: &Path, parts: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<(String, LazyFrame)>> {
+fn partitioned_tables(
+    root: &Path,
+    parts: &[(chrono::NaiveDate, PathBuf)],
+    folder_tables: ReadFolder,
+) -> Result<Vec<(String, LazyFrame)>> {
     // Per table: each partition's frame and schema (as_of first), and every column seen, in order.
     type Parts = (Vec<(LazyFrame, Schema)>, Vec<(PlSmallStr, DataType)>);
     let mut by_table: BTreeMap<String, Parts> = BTreeMap::new();
@@ -594,10 +585,11 @@ pub fn ad_hoc(
     partitions: &[(chrono::NaiveDate, PathBuf)],
     sql: &str,
     allow_file_reads: bool,
+    folder_tables: ReadFolder,
 ) -> Result<DataFrame> {
     let files = parquet_files(tables_dir)?;
     let tables: Vec<(String, LazyFrame)> =
-        if files.is_empty() { partitioned_tables(tables_dir, partitions)? } else { folder_tables(tables_dir)? };
+        if files.is_empty() { partitioned_tables(tables_dir, partitions, folder_tables)? } else { folder_tables(tables_dir)? };
     let mut ctx = SQLContext::new();
     for (name, lf) in &tables {
         ctx.register(name, lf.clone());

@@ -274,22 +274,38 @@ fn read_once(folder: &Path) -> std::result::Result<ConsistentSnapshot, Attempt> 
     }
     let mut tables = Vec::new();
     let (mut missing, mut changed) = (Vec::new(), Vec::new());
-    if let Some(map) = manifest["tables"].as_object() {
-        for (name, info) in map {
-            let file = folder.join(info["file"].as_str().unwrap_or_default());
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    missing.push(file);
-                    continue;
-                }
-                Err(e) => return Err(Attempt::NotOutput(Error::Unreadable { file, reason: e.to_string() })),
-            };
-            if info["blake3"].as_str().is_none_or(|want| blake3::hash(&bytes).to_hex().as_str() != want) {
-                changed.push(file.clone());
+    let listed: Vec<(&String, &Value)> = manifest["tables"].as_object().map(|m| m.iter().collect()).unwrap_or_default();
+    // Each table read and hashed on its own thread (the largest one sets the time).
+    let read: Vec<(PathBuf, std::io::Result<(Vec<u8>, bool)>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = listed
+            .iter()
+            .map(|(_, info)| {
+                let file = folder.join(info["file"].as_str().unwrap_or_default());
+                let want = info["blake3"].as_str();
+                scope.spawn(move || {
+                    let r = std::fs::read(&file).map(|bytes| {
+                        let same = want.is_some_and(|w| blake3::hash(&bytes).to_hex().as_str() == w);
+                        (bytes, same)
+                    });
+                    (file, r)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a table read does not panic")).collect()
+    });
+    for ((name, _), (file, r)) in listed.iter().zip(read) {
+        let (bytes, same) = match r {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                missing.push(file);
+                continue;
             }
-            tables.push(TableBytes { name: name.clone(), file, bytes: polars_buffer::Buffer::from(bytes) });
+            Err(e) => return Err(Attempt::NotOutput(Error::Unreadable { file, reason: e.to_string() })),
+        };
+        if !same {
+            changed.push(file.clone());
         }
+        tables.push(TableBytes { name: (*name).clone(), file, bytes: polars_buffer::Buffer::from(bytes) });
     }
     if !missing.is_empty() || !changed.is_empty() {
         // A file missing or other than its manifest says: a run swapped the folder meanwhile when
@@ -302,4 +318,21 @@ fn read_once(folder: &Path) -> std::result::Result<ConsistentSnapshot, Attempt> 
         }
     }
     Ok(ConsistentSnapshot { dir: folder.to_path_buf(), manifest, tables, missing })
+}
+
+/// The tables of one folder for `query`: an evergreen output's, read whole and consistent
+/// ([`read_consistent`]: never a mix of two runs), else its `*.parquet` files, each read whole
+/// into memory (never mapped: a file replaced or truncated meanwhile cannot fail the query).
+pub fn folder_tables(dir: &Path) -> Result<Vec<(String, LazyFrame)>> {
+    if dir.join(MANIFEST).is_file() && dir.join(SUCCESS).is_file() {
+        let snap = read_consistent(dir)?;
+        return snap.tables.iter().map(|t| Ok((t.name.clone(), t.lazy()?))).collect();
+    }
+    crate::queries::parquet_files(dir)?
+        .into_iter()
+        .map(|(name, p)| {
+            let bytes = std::fs::read(&p).map_err(|e| Error::Unreadable { file: p.clone(), reason: e.to_string() })?;
+            Ok((name, TableBytes { name: String::new(), file: p, bytes: bytes.into() }.lazy()?))
+        })
+        .collect()
 }
