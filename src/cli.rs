@@ -1049,7 +1049,7 @@ fn query(q: QueryArgs) -> Result<()> {
         &crate::output::complete_partitions(&q.tables),
         &q.sql,
         q.allow_file_reads,
-        &crate::snapshot::folder_tables,
+        &|dir| crate::snapshot::folder_tables(dir, &q.sql),
     )?;
     let Some(out) = q.out else {
         std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());

@@ -225,6 +225,12 @@ enum Attempt {
 /// file missing or edited under an unchanged manifest is no race: taken as it is). A folder that is
 /// not a complete output is exit 3 as before.
 pub fn read_consistent(dir: &Path) -> Result<ConsistentSnapshot> {
+    read_consistent_only(dir, &|_| true)
+}
+
+/// [`read_consistent`] of the tables `keep` accepts only (the others are neither read nor in the
+/// result): one run's, checked the same way.
+pub fn read_consistent_only(dir: &Path, keep: &dyn Fn(&str) -> bool) -> Result<ConsistentSnapshot> {
     let mut raced: Option<String> = None;
     for attempt in 0..TRIES {
         if attempt > 0 {
@@ -238,7 +244,7 @@ pub fn read_consistent(dir: &Path) -> Result<ConsistentSnapshot> {
                 continue;
             }
         };
-        match read_once(&folder) {
+        match read_once(&folder, keep) {
             Ok(s) => return Ok(s),
             Err(Attempt::Raced(why)) => {
                 tracing::debug!("{}: a run replaced it while it was read ({why}); reading it again", folder.display());
@@ -257,7 +263,7 @@ pub fn read_consistent(dir: &Path) -> Result<ConsistentSnapshot> {
     })
 }
 
-fn read_once(folder: &Path) -> std::result::Result<ConsistentSnapshot, Attempt> {
+fn read_once(folder: &Path, keep: &dyn Fn(&str) -> bool) -> std::result::Result<ConsistentSnapshot, Attempt> {
     let path = folder.join(MANIFEST);
     let first = std::fs::read(&path).map_err(|e| Attempt::NotOutput(bad(folder, format!("{MANIFEST}: {e}"))))?;
     let manifest: Value =
@@ -274,7 +280,8 @@ fn read_once(folder: &Path) -> std::result::Result<ConsistentSnapshot, Attempt> 
     }
     let mut tables = Vec::new();
     let (mut missing, mut changed) = (Vec::new(), Vec::new());
-    let listed: Vec<(&String, &Value)> = manifest["tables"].as_object().map(|m| m.iter().collect()).unwrap_or_default();
+    let listed: Vec<(&String, &Value)> =
+        manifest["tables"].as_object().map(|m| m.iter().filter(|(n, _)| keep(n)).collect()).unwrap_or_default();
     // Each table read and hashed on its own thread (the largest one sets the time).
     let read: Vec<(PathBuf, std::io::Result<(Vec<u8>, bool)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = listed
@@ -320,16 +327,27 @@ fn read_once(folder: &Path) -> std::result::Result<ConsistentSnapshot, Attempt> 
     Ok(ConsistentSnapshot { dir: folder.to_path_buf(), manifest, tables, missing })
 }
 
-/// The tables of one folder for `query`: an evergreen output's, read whole and consistent
+/// The tables of one folder that the query `sql` can name: an evergreen output's, read whole and consistent
 /// ([`read_consistent`]: never a mix of two runs), else its `*.parquet` files, each read whole
 /// into memory (never mapped: a file replaced or truncated meanwhile cannot fail the query).
-pub fn folder_tables(dir: &Path) -> Result<Vec<(String, LazyFrame)>> {
+pub fn folder_tables(dir: &Path, sql: &str) -> Result<Vec<(String, LazyFrame)>> {
+    // Only the tables the SQL can name: every word of it, lower-cased (a superset of the tables
+    // it reads; the others are not read at all).
+    let words: std::collections::HashSet<String> = sql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    // A query that names none of them (`SELECT 1`, a misspelt name) gets them all, as before.
+    let names_some = crate::queries::parquet_files(dir)?.iter().any(|(n, _)| words.contains(&n.to_lowercase()));
+    let keep = |name: &str| !names_some || words.contains(&name.to_lowercase());
     if dir.join(MANIFEST).is_file() && dir.join(SUCCESS).is_file() {
-        let snap = read_consistent(dir)?;
+        let snap = read_consistent_only(dir, &keep)?;
         return snap.tables.iter().map(|t| Ok((t.name.clone(), t.lazy()?))).collect();
     }
     crate::queries::parquet_files(dir)?
         .into_iter()
+        .filter(|(name, _)| keep(name))
         .map(|(name, p)| {
             let bytes = std::fs::read(&p).map_err(|e| Error::Unreadable { file: p.clone(), reason: e.to_string() })?;
             Ok((name, TableBytes { name: String::new(), file: p, bytes: bytes.into() }.lazy()?))

@@ -490,7 +490,7 @@ fn kpi_rows(t: &Tables, partitions: &[(chrono::NaiveDate, PathBuf)]) -> Result<V
     }
     for (_, d) in partitions {
         // Each partition whole too (a rerun of its date may replace it meanwhile).
-        let snap = if *d == t.dir { None } else { Some(crate::snapshot::read_consistent(d)?) };
+        let snap = if *d == t.dir { None } else { Some(crate::snapshot::read_consistent_only(d, &|n| n == "kpis")?) };
         let snap = snap.as_ref().unwrap_or(&t.snap);
         if let Some(k) = snap.table("kpis") {
             out.extend(rows(&k.frame()?));
