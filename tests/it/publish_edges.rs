@@ -394,6 +394,13 @@ fn issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
     assert_eq!(view_dates(), vec![date(10)]);
     assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".kpis WHERE as_of <> DATE '2024-01-10'")), 0);
     assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers")), 2);
+    // An in-place load killed after its first table or before its commit changes nothing.
+    for step in ["publish-after-table", "publish-before-commit"] {
+        let o = publish(&a, &url, &s, &[], &[("EVERGREEN_TEST_CRASH_AT", step)]);
+        assert!(!o.status.success(), "{step}: the crash hook did not fire");
+        assert_eq!(view_dates(), vec![date(10)], "{step}");
+        assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".kpis WHERE as_of <> DATE '2024-01-10'")), 0);
+    }
     // An output whose customers has other columns (an attribute column added): refused, naming
     // the view, exit 5; the schema and the view as they were.
     let attr = tempfile::tempdir().unwrap();
