@@ -513,7 +513,15 @@ transaction), else exit 5 naming them; --drop-dependents drops them with the sch
   types         Int64 BIGINT, Int32 INTEGER, Int8/16 SMALLINT, UInt32/64 BIGINT, Float64 DOUBLE PRECISION, \
 Float32 REAL, String TEXT, Boolean BOOLEAN, Date DATE, Datetime TIMESTAMP, lists TEXT[] or BIGINT[].
 
-Exit codes: 2 bad flags or schema name, 3 unreadable output folder, 5 connection or load failed.";
+  snapshot      the manifest and every table it lists are read into memory and checked against the \
+manifest's BLAKE3: a run replacing the folder meanwhile makes publish read it again (5 tries, then exit 5), \
+never load a mix.
+  passwords     keep them out of --postgres: PGPASSWORD, PGPASSFILE (~/.pgpass, mode 0600) or PGSERVICE. \
+Every password in a connection string is shown as *** wherever evergreen prints or records it.
+
+Exit codes: 2 bad flags, schema name or connection string, or a compare output; 3 unreadable output \
+folder; 5 connection or load failed (the server's SQLSTATE and message), an --append type change, a name \
+over 63 bytes, a dependent object outside the schema, or a folder another run kept replacing.";
 
 /// Flags of `report`.
 #[derive(Debug, Args)]

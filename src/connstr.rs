@@ -183,7 +183,13 @@ pub fn scrub(text: &str, password: Option<&[u8]>) -> String {
     let mut t = text.replace(p, HIDDEN);
     let encoded: String = p
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     if encoded != p {
         t = t.replace(&encoded, HIDDEN);
@@ -239,7 +245,8 @@ fn home() -> Option<PathBuf> {
 
 /// The service `name`'s settings applied where `config` has none (libpq: the string wins).
 fn apply_service(config: &mut postgres::Config, name: &str) -> Result<()> {
-    let user_file = std::env::var_os("PGSERVICEFILE").map(PathBuf::from).or_else(|| home().map(|h| h.join(".pg_service.conf")));
+    let user_file =
+        std::env::var_os("PGSERVICEFILE").map(PathBuf::from).or_else(|| home().map(|h| h.join(".pg_service.conf")));
     let sys_file = std::env::var_os("PGSYSCONFDIR").map(|d| PathBuf::from(d).join("pg_service.conf"));
     let bad = |file: &Path, why: String| Error::Config(format!("PGSERVICE {name}: {}: {why}", file.display()));
     for file in [user_file, sys_file].into_iter().flatten() {
@@ -253,7 +260,8 @@ fn apply_service(config: &mut postgres::Config, name: &str) -> Result<()> {
                     }
                 }
                 "port" if config.get_ports().is_empty() => {
-                    let p: u16 = value.parse().map_err(|_| bad(&file, format!("port `{value}` is not a port number")))?;
+                    let p: u16 =
+                        value.parse().map_err(|_| bad(&file, format!("port `{value}` is not a port number")))?;
                     config.port(p);
                 }
                 "user" if config.get_user().is_none() => {
@@ -308,7 +316,10 @@ fn service_entries(text: &str, name: &str) -> Option<Vec<(String, String)>> {
 
 /// The password file libpq would read: `PGPASSFILE`, else `~/.pgpass`.
 fn password_file() -> Option<PathBuf> {
-    std::env::var_os("PGPASSFILE").filter(|p| !p.is_empty()).map(PathBuf::from).or_else(|| home().map(|h| h.join(".pgpass")))
+    std::env::var_os("PGPASSFILE")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".pgpass")))
 }
 
 /// The password of the first line of the password file matching `config`'s host, port, database

@@ -128,7 +128,8 @@ fn read_output(dir: &Path) -> Result<(PathBuf, NaiveDate, Vec<Table>)> {
     if let Some(file) = snap.missing.first() {
         return Err(Error::Unreadable { file: file.clone(), reason: "listed in the manifest but not there".into() });
     }
-    let tables = snap.tables.iter().map(|t| Ok(Table { name: t.name.clone(), frame: t.frame()? })).collect::<Result<_>>()?;
+    let tables =
+        snap.tables.iter().map(|t| Ok(Table { name: t.name.clone(), frame: t.frame()? })).collect::<Result<_>>()?;
     Ok((folder.clone(), as_of, tables))
 }
 
@@ -358,7 +359,8 @@ fn differs(have: &[DbColumn], df: &DataFrame, types: &[Type]) -> Option<String> 
             parts.push(format!("this output lacks column(s) {}", lacks.join(", ")));
         }
         if parts.is_empty() {
-            let (i, (h, n)) = have.iter().zip(&names).enumerate().find(|(_, (h, n))| h.name != **n).expect("a difference");
+            let (i, (h, n)) =
+                have.iter().zip(&names).enumerate().find(|(_, (h, n))| h.name != **n).expect("a difference");
             parts.push(format!("the same columns in another order (column {} is {} there, {n} here)", i + 1, h.name));
         }
         return Some(parts.join("; "));
@@ -455,7 +457,9 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
                     if let Some(why) = differs(&existing, df, types) {
                         return Err(failed(
                             target,
-                            format!("--append: table {live}.{name}: {why}; publish without --append to replace the schema"),
+                            format!(
+                                "--append: table {live}.{name}: {why}; publish without --append to replace the schema"
+                            ),
                         ));
                     }
                     tx.execute(&format!("DELETE FROM {}.{} WHERE as_of = $1", quote(live), quote(name)), &[&as_of])?;
@@ -483,7 +487,11 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
                     None => {}
                 }
                 tx.batch_execute(&format!("CREATE SCHEMA {}", quote(&staging)))?;
-                tx.batch_execute(&format!("COMMENT ON SCHEMA {} IS '{}'", quote(&staging), comment.replace('\'', "''")))?;
+                tx.batch_execute(&format!(
+                    "COMMENT ON SCHEMA {} IS '{}'",
+                    quote(&staging),
+                    comment.replace('\'', "''")
+                ))?;
                 for (name, df, types) in &prepared {
                     tx.batch_execute(&format!(
                         "CREATE TABLE {}.{} ({})",
@@ -621,14 +629,22 @@ fn in_place(
 ) -> Result<std::collections::BTreeMap<String, u64>> {
     let held: std::collections::BTreeSet<&str> = outside.iter().map(|d| d.table.as_str()).collect();
     for table in &held {
-        let on: Vec<Dependent> =
-            outside.iter().filter(|d| d.table == *table).map(|d| Dependent { table: d.table.clone(), object: d.object.clone() }).collect();
+        let on: Vec<Dependent> = outside
+            .iter()
+            .filter(|d| d.table == *table)
+            .map(|d| Dependent { table: d.table.clone(), object: d.object.clone() })
+            .collect();
         let Some((_, df, types)) = prepared.iter().find(|(n, _, _)| n == table) else {
             return Err(refuse_dependents(target, live, &on, &format!("this output has no table {table}")));
         };
         let have = existing_columns(tx, live, table)?;
         if let Some(why) = differs(&have, df, types) {
-            return Err(refuse_dependents(target, live, &on, &format!("its table {table} differs from this output's ({why})")));
+            return Err(refuse_dependents(
+                target,
+                live,
+                &on,
+                &format!("its table {table} differs from this output's ({why})"),
+            ));
         }
     }
     let existing: Vec<String> = tx

@@ -2,7 +2,6 @@
 //! (item 10), `--append` types (6), long identifiers (11), compare outputs (12), dependent objects
 //! (5) and a publish racing runs (4). Same server rules as `publish.rs`.
 
-
 use crate::common::*;
 use crate::publish::{client, count, good_dir, output, publish, schema, server};
 
@@ -72,14 +71,49 @@ fn issue26_no_connection_string_form_shows_its_password() {
     let out = output(d.path(), "2024-01-10");
     // (connection string, the secrets it holds, the exit code of publish, what must stay visible)
     let forms: Vec<(&str, Vec<&str>, i32, &str)> = vec![
-        ("postgresql://evergreen:Zq1secret@127.0.0.1:1/db", vec!["Zq1secret"], 5, "postgresql://evergreen:***@127.0.0.1:1/db"),
-        ("postgresql://evergreen@127.0.0.1:1/db?password=Zq2secret", vec!["Zq2secret"], 5, "127.0.0.1:1/db?password=***"),
+        (
+            "postgresql://evergreen:Zq1secret@127.0.0.1:1/db",
+            vec!["Zq1secret"],
+            5,
+            "postgresql://evergreen:***@127.0.0.1:1/db",
+        ),
+        (
+            "postgresql://evergreen@127.0.0.1:1/db?password=Zq2secret",
+            vec!["Zq2secret"],
+            5,
+            "127.0.0.1:1/db?password=***",
+        ),
         ("postgresql://evergreen@127.0.0.1:1/db?sslpassword=Zq3secret", vec!["Zq3secret"], 2, "sslpassword=***"),
-        ("postgresql://evergreen@127.0.0.1:1/db?pass%77ord=Zq4%73ecret", vec!["Zq4secret", "Zq4%73ecret"], 5, "pass%77ord=***"),
-        ("host=127.0.0.1 port=1 user=evergreen password=Zq5secret dbname=db", vec!["Zq5secret"], 5, "password=*** dbname=db"),
-        ("host=127.0.0.1 port=1 password = 'Zq6 se\\'cr et' user=evergreen", vec!["Zq6", "cr et"], 5, "password = *** user=evergreen"),
-        ("host=127.0.0.1 port=1 password=Zq7\\ secret user=evergreen", vec!["Zq7", "secret"], 5, "password=*** user=evergreen"),
-        ("postgresql://evergreen:Zq8a@127.0.0.1:1/db?password=Zq8b", vec!["Zq8a", "Zq8b"], 5, "evergreen:***@127.0.0.1:1/db?password=***"),
+        (
+            "postgresql://evergreen@127.0.0.1:1/db?pass%77ord=Zq4%73ecret",
+            vec!["Zq4secret", "Zq4%73ecret"],
+            5,
+            "pass%77ord=***",
+        ),
+        (
+            "host=127.0.0.1 port=1 user=evergreen password=Zq5secret dbname=db",
+            vec!["Zq5secret"],
+            5,
+            "password=*** dbname=db",
+        ),
+        (
+            "host=127.0.0.1 port=1 password = 'Zq6 se\\'cr et' user=evergreen",
+            vec!["Zq6", "cr et"],
+            5,
+            "password = *** user=evergreen",
+        ),
+        (
+            "host=127.0.0.1 port=1 password=Zq7\\ secret user=evergreen",
+            vec!["Zq7", "secret"],
+            5,
+            "password=*** user=evergreen",
+        ),
+        (
+            "postgresql://evergreen:Zq8a@127.0.0.1:1/db?password=Zq8b",
+            vec!["Zq8a", "Zq8b"],
+            5,
+            "evergreen:***@127.0.0.1:1/db?password=***",
+        ),
         ("host=127.0.0.1 sslpassword=Zq9secret port=1", vec!["Zq9secret"], 2, "sslpassword=*** port=1"),
     ];
     for (i, (conn, secrets, code, shown)) in forms.iter().enumerate() {
@@ -179,7 +213,9 @@ fn issue26_passwords_from_url_env_passfile_and_service_never_printed() {
     let service = d.path().join("pg_service.conf");
     std::fs::write(
         &service,
-        format!("[other]\nhost=nowhere\n\n[evg26]\nhost={host}\nport={port}\nuser=evergreen_pw\npassword={ROLE_PASSWORD}\n"),
+        format!(
+            "[other]\nhost=nowhere\n\n[evg26]\nhost={host}\nport={port}\nuser=evergreen_pw\npassword={ROLE_PASSWORD}\n"
+        ),
     )
     .unwrap();
     let o = publish(
@@ -422,7 +458,10 @@ fn issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
     assert_eq!(o.status.code(), Some(5), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains(&format!("view {user}.best (on {s}.customers)")), "{err}");
-    assert!(err.contains("its table customers differs from this output's (this output adds column(s) country)"), "{err}");
+    assert!(
+        err.contains("its table customers differs from this output's (this output adds column(s) country)"),
+        "{err}"
+    );
     assert!(err.contains("--drop-dependents"), "{err}");
     assert_eq!(view_dates(), vec![date(10)]);
     assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".kpis WHERE as_of <> DATE '2024-01-10'")), 0);
@@ -485,7 +524,10 @@ fn issue26_publish_report_and_query_racing_runs_read_one_snapshot_or_refuse() {
                 if o.status.success() {
                     let mut c = client(url);
                     let comment: String = c
-                        .query_one("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", &[s])
+                        .query_one(
+                            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
+                            &[s],
+                        )
                         .unwrap()
                         .get(0);
                     let tables: Vec<String> = c
@@ -511,7 +553,14 @@ fn issue26_publish_report_and_query_racing_runs_read_one_snapshot_or_refuse() {
                 }
             }
             let page = d.path().join("r.html");
-            let o = bin().args(["report", "-v", "--tables"]).arg(&out).arg("--out").arg(&page).envs(pause).output().unwrap();
+            let o = bin()
+                .args(["report", "-v", "--tables"])
+                .arg(&out)
+                .arg("--out")
+                .arg(&page)
+                .envs(pause)
+                .output()
+                .unwrap();
             retried += String::from_utf8_lossy(&o.stderr).matches("reading it again").count();
             *codes.entry(("report", o.status.code().unwrap_or(-1))).or_default() += 1;
             if o.status.success() {
@@ -520,7 +569,11 @@ fn issue26_publish_report_and_query_racing_runs_read_one_snapshot_or_refuse() {
                 let start = html.find(open).unwrap() + open.len();
                 let end = start + html[start..].find("</script>").unwrap();
                 let data: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
-                assert!(data["headline"]["customers"].as_i64() == Some(2), "the kpis row of the page's own as_of: {}", data["headline"]);
+                assert!(
+                    data["headline"]["customers"].as_i64() == Some(2),
+                    "the kpis row of the page's own as_of: {}",
+                    data["headline"]
+                );
             } else {
                 check_failure("report", &o);
             }
