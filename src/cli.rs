@@ -250,6 +250,10 @@ pub struct RunArgs {
     /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
     pub publish_append: bool,
+    /// With --publish: replace the schema even when objects outside it (a view) read its tables,
+    /// dropping them (see `evergreen publish --drop-dependents`).
+    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS", help_heading = "Publishing")]
+    pub publish_drop_dependents: bool,
     /// After the run, write the HTML report of its output here (see `evergreen report`; with
     /// --partition-by-as-of, of the whole root: its latest partition and the KPI lines). Checked
     /// before the run (exit 2 not .html, 5 inside --out); a report failing after the run leaves the
@@ -468,6 +472,11 @@ pub struct PostgresArgs {
     /// replacing the schema.
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND")]
     pub append: bool,
+    /// Replace the schema even when objects outside it (a view in another schema) read its tables:
+    /// they are dropped with it. Without it such a schema is loaded in place (its tables keep
+    /// their identity) when the columns match, else refused (exit 5).
+    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS")]
+    pub drop_dependents: bool,
 }
 
 /// Flags of `publish`.
@@ -476,7 +485,7 @@ pub struct PublishArgs {
     /// An evergreen output folder, or a root of as_of=YYYY-MM-DD partitions (its latest complete one).
     #[arg(long, env = "EVERGREEN_TABLES")]
     pub tables: PathBuf,
-    /// postgresql://user[:password]@host[:port]/database (the password may come from PGPASSWORD).
+    /// postgresql://user@host[:port]/database or libpq key=value words; keep the password out of it: PGPASSWORD, PGPASSFILE (~/.pgpass) or PGSERVICE (it is shown as *** wherever printed).
     #[arg(long, env = "EVERGREEN_POSTGRES", value_name = "URL")]
     pub postgres: String,
     #[command(flatten)]
@@ -498,10 +507,21 @@ a failed or killed load leaves SCHEMA as it was.
 same as_of are deleted first, so a rerun of a date replaces it. A table whose columns differ is exit 5.
   ownership     evergreen marks its schemas with a comment; a schema without it is never dropped or \
 written (exit 5).
+  dependents    objects outside SCHEMA that read its tables (a view in another schema) are never \
+dropped silently: with the same columns the snapshot is loaded into the existing tables in place (one \
+transaction), else exit 5 naming them; --drop-dependents drops them with the schema.
   types         Int64 BIGINT, Int32 INTEGER, Int8/16 SMALLINT, UInt32/64 BIGINT, Float64 DOUBLE PRECISION, \
 Float32 REAL, String TEXT, Boolean BOOLEAN, Date DATE, Datetime TIMESTAMP, lists TEXT[] or BIGINT[].
 
-Exit codes: 2 bad flags or schema name, 3 unreadable output folder, 5 connection or load failed.";
+  snapshot      the manifest and every table it lists are read into memory and checked against the \
+manifest's BLAKE3: a run replacing the folder meanwhile makes publish read it again (5 tries, then exit 5), \
+never load a mix.
+  passwords     keep them out of --postgres: PGPASSWORD, PGPASSFILE (~/.pgpass, mode 0600) or PGSERVICE. \
+Every password in a connection string is shown as *** wherever evergreen prints or records it.
+
+Exit codes: 2 bad flags, schema name or connection string, or a compare output; 3 unreadable output \
+folder; 5 connection or load failed (the server's SQLSTATE and message), an --append type change, a name \
+over 63 bytes, a dependent object outside the schema, or a folder another run kept replacing.";
 
 /// Flags of `report`.
 #[derive(Debug, Args)]
@@ -905,9 +925,11 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         url,
         schema: args.publish_schema.clone(),
         append: args.publish_append,
+        drop_dependents: args.publish_drop_dependents,
     });
     if let Some(t) = &publish {
-        crate::publish::check_schema(&t.schema)?;
+        // A bad schema name or connection string is exit 2 before the run (nothing connects).
+        crate::publish::check_target(t)?;
     }
     let report_to = args.report.take();
     if let (Some(page), Some(out)) = (&report_to, &args.out) {
@@ -925,7 +947,12 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         cfg.patterns.itemsets = !no_itemsets;
     }
     if validate_only {
-        let report = crate::pipeline::validate(&cfg)?;
+        let mut report = crate::pipeline::validate(&cfg)?;
+        report.publish = publish.as_ref().map(|t| crate::pipeline::PublishCheck {
+            target: crate::publish::redact(&t.url),
+            schema: t.schema.clone(),
+            mode: if t.append { "append" } else { "replace" },
+        });
         let text = if report_json {
             serde_json::to_string_pretty(&report).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"
         } else {
@@ -987,7 +1014,12 @@ fn log_report(w: &crate::report::Written) {
 
 /// `evergreen publish`: an output's tables into PostgreSQL.
 fn publish(p: PublishArgs) -> Result<()> {
-    let target = crate::publish::Target { url: p.postgres, schema: p.target.schema, append: p.target.append };
+    let target = crate::publish::Target {
+        url: p.postgres,
+        schema: p.target.schema,
+        append: p.target.append,
+        drop_dependents: p.target.drop_dependents,
+    };
     let r = crate::publish::publish(&p.tables, &target)?;
     if p.format == LogFormat::Json {
         return print_stdout(&(serde_json::to_string(&r).map_err(|e| crate::Error::Internal(e.to_string()))? + "\n"));
@@ -1008,6 +1040,13 @@ fn log_published(r: &crate::publish::Report) {
         r.mode,
         r.seconds
     );
+    if !r.kept_dependents.is_empty() {
+        tracing::info!(
+            "loaded in place, keeping what reads schema {} from outside: {}",
+            r.schema,
+            r.kept_dependents.join(", ")
+        );
+    }
 }
 
 /// `evergreen compare`: the migration tables of two snapshots, written atomically.
@@ -1021,7 +1060,13 @@ fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
 /// `evergreen query`: print the result as a table, or write it as Parquet, CSV or Excel.
 fn query(q: QueryArgs) -> Result<()> {
     use polars::prelude::*;
-    let mut df = crate::queries::ad_hoc(&q.tables, &crate::output::complete_partitions(&q.tables), &q.sql, q.allow_file_reads)?;
+    let mut df = crate::queries::ad_hoc(
+        &q.tables,
+        &crate::output::complete_partitions(&q.tables),
+        &q.sql,
+        q.allow_file_reads,
+        &|dir| crate::snapshot::folder_tables(dir, &q.sql),
+    )?;
     let Some(out) = q.out else {
         std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
         std::env::set_var("POLARS_FMT_MAX_COLS", "30");

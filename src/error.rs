@@ -56,7 +56,7 @@ pub enum Error {
     Empty { what: String, reason: String },
 
     /// PostgreSQL refused or lost the load (`publish`); nothing of it is committed.
-    #[error("output error: PostgreSQL: {}", crate::error::one_line(&.0.to_string()))]
+    #[error("output error: PostgreSQL: {}", crate::error::postgres_message(.0))]
     Postgres(#[from] postgres::Error),
 
     /// The output folder cannot be written.
@@ -105,6 +105,29 @@ impl From<polars::error::PolarsError> for Error {
     fn from(e: polars::error::PolarsError) -> Self {
         Error::Internal(one_line(&e.to_string()))
     }
+}
+
+/// A PostgreSQL error as one line: a server's refusal as its SQLSTATE code and message (with its
+/// detail and hint, when it gives them), e.g. `28P01 password authentication failed for user "x"`;
+/// a driver failure as its kind and cause (`error connecting to server: Connection refused`).
+pub fn postgres_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{} {}", db.code().code(), db.message());
+        if let Some(d) = db.detail() {
+            m.push_str(&format!(" ({d})"));
+        }
+        if let Some(h) = db.hint() {
+            m.push_str(&format!(" (hint: {h})"));
+        }
+        return one_line(&m);
+    }
+    let mut m = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        m.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    one_line(&m)
 }
 
 /// Collapse a multi-line message (Polars errors carry hints on extra lines) into one line.

@@ -70,6 +70,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connstr;
 pub mod engine;
 pub mod error;
 pub mod exprs;

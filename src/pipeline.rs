@@ -566,7 +566,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         tool: output::TOOL,
         version: env!("CARGO_PKG_VERSION"),
         files: tables.values().map(|t| t.file.clone()).collect(),
-        arguments: crate::config::SparkOptions::redact_arguments(&arguments),
+        arguments: crate::config::SparkOptions::redact_arguments(&crate::connstr::redact_arguments(&arguments)),
         config: cfg.clone(),
         as_of: computed.as_of.map(|d| d.to_string()),
         input_files: computed.files.iter().map(|p| p.display().to_string()).collect(),
@@ -603,6 +603,18 @@ pub struct ValidateReport {
     pub queries: Vec<String>,
     /// `--out` and what a run would do to it (`None` without `--out`).
     pub out: Option<OutCheck>,
+    /// With `--publish`: where a run would publish (the connection string without its password;
+    /// checked to parse, not connected to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishCheck>,
+}
+
+/// `validate --publish`: the target as a run would use it.
+#[derive(Debug, Serialize)]
+pub struct PublishCheck {
+    pub target: String,
+    pub schema: String,
+    pub mode: &'static str,
 }
 
 /// A canonical column of the dump.
@@ -648,6 +660,9 @@ impl ValidateReport {
         let _ = writeln!(r, "queries: {}", self.queries.join(", "));
         if let Some(o) = &self.out {
             let _ = writeln!(r, "out: {} ({})", o.path, o.state);
+        }
+        if let Some(p) = &self.publish {
+            let _ = writeln!(r, "publish: {} schema {} ({})", p.target, p.schema, p.mode);
         }
         let _ = writeln!(r, "ok: nothing written");
         r
@@ -703,6 +718,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
         bins: cfg.bins,
         queries: set.others.iter().map(|q| q.name.clone()).collect(),
         out,
+        publish: None,
     })
 }
 

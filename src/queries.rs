@@ -513,7 +513,7 @@ fn write_column(
 }
 
 /// The `*.parquet` files of a folder, by table name (the file stem).
-fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| Error::Config(format!("--tables {}: cannot read folder: {e}", dir.display())))?;
     let mut files: Vec<(String, PathBuf)> = rd
@@ -526,23 +526,26 @@ fn parquet_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(files)
 }
 
-fn scan(p: &Path) -> Result<LazyFrame> {
-    LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
-        .map_err(|e| Error::Unreadable { file: p.to_path_buf(), reason: one_line(&e.to_string()) })
-}
+/// How `ad_hoc` reads one folder's tables (`snapshot::folder_tables`: each read whole into memory,
+/// an evergreen output's checked to be of one run).
+pub type ReadFolder<'a> = &'a dyn Fn(&Path) -> Result<Vec<(String, LazyFrame)>>;
 
 /// The tables of a root of `as_of=YYYY-MM-DD` partitions (`parts`: the complete ones, oldest
 /// first), each partition's rows with an `as_of` date column in front (tables that have one, such
 /// as kpis, keep theirs); partitions of different runs may differ in columns (absent ones are null).
-fn partitioned_tables(root: &Path, parts: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<(String, LazyFrame)>> {
+fn partitioned_tables(
+    root: &Path,
+    parts: &[(chrono::NaiveDate, PathBuf)],
+    folder_tables: ReadFolder,
+) -> Result<Vec<(String, LazyFrame)>> {
     // Per table: each partition's frame and schema (as_of first), and every column seen, in order.
     type Parts = (Vec<(LazyFrame, Schema)>, Vec<(PlSmallStr, DataType)>);
     let mut by_table: BTreeMap<String, Parts> = BTreeMap::new();
     for (date, dir) in parts {
         let date = *date;
-        for (name, p) in parquet_files(dir)? {
+        for (name, mut lf) in folder_tables(dir)? {
+            let p = dir.join(format!("{name}.parquet"));
             let unreadable = |e: PolarsError| Error::Unreadable { file: p.clone(), reason: one_line(&e.to_string()) };
-            let mut lf = scan(&p)?;
             let schema = lf.collect_schema().map_err(unreadable)?;
             if !schema.contains("as_of") {
                 let mut cols = vec![lit(date).cast(DataType::Date).alias("as_of")];
@@ -588,13 +591,11 @@ pub fn ad_hoc(
     partitions: &[(chrono::NaiveDate, PathBuf)],
     sql: &str,
     allow_file_reads: bool,
+    folder_tables: ReadFolder,
 ) -> Result<DataFrame> {
     let files = parquet_files(tables_dir)?;
-    let tables: Vec<(String, LazyFrame)> = if files.is_empty() {
-        partitioned_tables(tables_dir, partitions)?
-    } else {
-        files.iter().map(|(name, p)| Ok((name.clone(), scan(p)?))).collect::<Result<_>>()?
-    };
+    let tables: Vec<(String, LazyFrame)> =
+        if files.is_empty() { partitioned_tables(tables_dir, partitions, folder_tables)? } else { folder_tables(tables_dir)? };
     let mut ctx = SQLContext::new();
     for (name, lf) in &tables {
         ctx.register(name, lf.clone());

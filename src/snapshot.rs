@@ -155,3 +155,202 @@ pub fn check_basis(from: (&Path, &Basis), to: (&Path, &Basis)) -> Result<()> {
     }
     Ok(())
 }
+
+/// How many times [`read_consistent`] reads a folder that keeps changing before it gives up.
+const TRIES: u32 = 5;
+
+/// One table of a [`ConsistentSnapshot`]: its name, its file, and its bytes (read whole into
+/// memory, never mapped: a file a run replaces or truncates meanwhile cannot change them).
+pub struct TableBytes {
+    pub name: String,
+    pub file: PathBuf,
+    pub bytes: polars_buffer::Buffer<u8>,
+}
+
+impl TableBytes {
+    /// The table as a lazy frame over the bytes in memory (projections and filters still pushed
+    /// down into the Parquet reader).
+    pub fn lazy(&self) -> Result<LazyFrame> {
+        let sources = ScanSources::Buffers(std::sync::Arc::from([self.bytes.clone()]));
+        // No hive partitioning (the bytes have no path; Polars would refuse to look for one).
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet_sources(sources, args)
+            .map_err(|e| Error::Unreadable { file: self.file.clone(), reason: one_line(&e.to_string()) })
+    }
+
+    /// The whole table.
+    pub fn frame(&self) -> Result<DataFrame> {
+        self.lazy()?
+            .collect()
+            .map_err(|e| Error::Unreadable { file: self.file.clone(), reason: one_line(&e.to_string()) })
+    }
+}
+
+/// A snapshot read whole (issue 26, item 4): a manifest and every table it lists, each file's
+/// bytes checked against the manifest's BLAKE3, so all of them are of one run.
+pub struct ConsistentSnapshot {
+    /// The folder read (the latest complete partition, for a root of them).
+    pub dir: PathBuf,
+    pub manifest: Value,
+    /// The manifest's tables, in its order.
+    pub tables: Vec<TableBytes>,
+    /// Files the manifest lists that are not there (removed by hand: no run was replacing the
+    /// folder, whose manifest stayed the same).
+    pub missing: Vec<PathBuf>,
+}
+
+impl ConsistentSnapshot {
+    pub fn table(&self, name: &str) -> Option<&TableBytes> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// Why one read of a folder was not a consistent snapshot.
+enum Attempt {
+    /// A run replaced (part of) it meanwhile: worth reading again.
+    Raced(String),
+    /// It is not a complete output (no manifest, no `_SUCCESS`): an error, unless an earlier read
+    /// saw a run replacing it.
+    NotOutput(Error),
+}
+
+/// Read the snapshot `dir` names (an output folder, or a root of `as_of=` partitions: its latest
+/// complete one) whole and consistent: the manifest, then every table it lists, read fully into
+/// memory, each file's BLAKE3 compared with the manifest's `blake3` for it. A file missing or
+/// differing while the manifest changed too means a run replaced the folder meanwhile: it is read
+/// again from the manifest, up to 5 times with a short pause, then exit 5 naming the folder (a
+/// file missing or edited under an unchanged manifest is no race: taken as it is). A folder that is
+/// not a complete output is exit 3 as before.
+pub fn read_consistent(dir: &Path) -> Result<ConsistentSnapshot> {
+    read_consistent_only(dir, &|_| true)
+}
+
+/// [`read_consistent`] of the tables `keep` accepts only (the others are neither read nor in the
+/// result): one run's, checked the same way.
+pub fn read_consistent_only(dir: &Path, keep: &dyn Fn(&str) -> bool) -> Result<ConsistentSnapshot> {
+    let mut raced: Option<String> = None;
+    for attempt in 0..TRIES {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(attempt)));
+        }
+        let folder = match resolve(dir, None) {
+            Ok(f) => f,
+            Err(e) if raced.is_none() => return Err(e),
+            Err(e) => {
+                raced = Some(one_line(&e.to_string()));
+                continue;
+            }
+        };
+        match read_once(&folder, keep) {
+            Ok(s) => return Ok(s),
+            Err(Attempt::Raced(why)) => {
+                tracing::debug!("{}: a run replaced it while it was read ({why}); reading it again", folder.display());
+                raced = Some(why)
+            }
+            Err(Attempt::NotOutput(e)) if raced.is_none() => return Err(e),
+            Err(Attempt::NotOutput(e)) => raced = Some(one_line(&e.to_string())),
+        }
+    }
+    Err(Error::Output {
+        path: dir.to_path_buf(),
+        reason: format!(
+            "another evergreen run kept replacing it while it was read ({TRIES} tries, the last: {}); nothing was read from it: try again when the run has finished",
+            raced.unwrap_or_default()
+        ),
+    })
+}
+
+fn read_once(folder: &Path, keep: &dyn Fn(&str) -> bool) -> std::result::Result<ConsistentSnapshot, Attempt> {
+    let path = folder.join(MANIFEST);
+    let first = std::fs::read(&path).map_err(|e| Attempt::NotOutput(bad(folder, format!("{MANIFEST}: {e}"))))?;
+    let manifest: Value =
+        serde_json::from_slice(&first).map_err(|e| Attempt::NotOutput(bad(folder, format!("{MANIFEST}: {e}"))))?;
+    if manifest["tool"].as_str() != Some(crate::output::TOOL) || !folder.join(SUCCESS).is_file() {
+        return Err(Attempt::NotOutput(bad(
+            folder,
+            "not a complete evergreen output (no tool in the manifest, or no _SUCCESS)",
+        )));
+    }
+    // Test hook of the race tests: widen the window between the manifest and the tables.
+    if let Some(ms) = std::env::var("EVERGREEN_TEST_PAUSE_AFTER_MANIFEST_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    let mut tables = Vec::new();
+    let (mut missing, mut changed) = (Vec::new(), Vec::new());
+    let listed: Vec<(&String, &Value)> =
+        manifest["tables"].as_object().map(|m| m.iter().filter(|(n, _)| keep(n)).collect()).unwrap_or_default();
+    // Each table read and hashed on its own thread (the largest one sets the time).
+    let read: Vec<(PathBuf, std::io::Result<(Vec<u8>, bool)>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = listed
+            .iter()
+            .map(|(_, info)| {
+                let file = folder.join(info["file"].as_str().unwrap_or_default());
+                let want = info["blake3"].as_str();
+                scope.spawn(move || {
+                    let r = std::fs::read(&file).map(|bytes| {
+                        let same = want.is_some_and(|w| blake3::hash(&bytes).to_hex().as_str() == w);
+                        (bytes, same)
+                    });
+                    (file, r)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a table read does not panic")).collect()
+    });
+    for ((name, _), (file, r)) in listed.iter().zip(read) {
+        let (bytes, same) = match r {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                missing.push(file);
+                continue;
+            }
+            Err(e) => return Err(Attempt::NotOutput(Error::Unreadable { file, reason: e.to_string() })),
+        };
+        if !same {
+            changed.push(file.clone());
+        }
+        tables.push(TableBytes { name: (*name).clone(), file, bytes: polars_buffer::Buffer::from(bytes) });
+    }
+    if !missing.is_empty() || !changed.is_empty() {
+        // A file missing or other than its manifest says: a run swapped the folder meanwhile when
+        // the manifest changed too (every run writes a new one). When it did not, the files were
+        // removed or edited by something else than a run: they are taken as they are (a missing
+        // one is in `missing`).
+        if std::fs::read(&path).ok().as_deref() != Some(first.as_slice()) {
+            let f = missing.first().or(changed.first()).expect("a file");
+            return Err(Attempt::Raced(format!("{} is not the file its manifest lists", f.display())));
+        }
+    }
+    Ok(ConsistentSnapshot { dir: folder.to_path_buf(), manifest, tables, missing })
+}
+
+/// The tables of one folder that the query `sql` can name: an evergreen output's, read whole and consistent
+/// ([`read_consistent`]: never a mix of two runs), else its `*.parquet` files, each read whole
+/// into memory (never mapped: a file replaced or truncated meanwhile cannot fail the query).
+pub fn folder_tables(dir: &Path, sql: &str) -> Result<Vec<(String, LazyFrame)>> {
+    // Only the tables the SQL can name: every word of it, lower-cased (a superset of the tables
+    // it reads; the others are not read at all).
+    let words: std::collections::HashSet<String> = sql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    // A query that names none of them (`SELECT 1`, a misspelt name) gets them all, as before.
+    let names_some = crate::queries::parquet_files(dir)?.iter().any(|(n, _)| words.contains(&n.to_lowercase()));
+    let keep = |name: &str| !names_some || words.contains(&name.to_lowercase());
+    if dir.join(MANIFEST).is_file() && dir.join(SUCCESS).is_file() {
+        let snap = read_consistent_only(dir, &keep)?;
+        return snap.tables.iter().map(|t| Ok((t.name.clone(), t.lazy()?))).collect();
+    }
+    crate::queries::parquet_files(dir)?
+        .into_iter()
+        .filter(|(name, _)| keep(name))
+        .map(|(name, p)| {
+            let bytes = std::fs::read(&p).map_err(|e| Error::Unreadable { file: p.clone(), reason: e.to_string() })?;
+            Ok((name, TableBytes { name: String::new(), file: p, bytes: bytes.into() }.lazy()?))
+        })
+        .collect()
+}

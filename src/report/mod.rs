@@ -189,14 +189,6 @@ fn write(out: &Path, html: &str) -> Result<()> {
     Ok(())
 }
 
-/// The output to chart (the folder, or a root's latest complete partition) and the partitions of
-/// the root (oldest first; empty for a plain folder).
-fn resolve(tables: &Path) -> Result<(PathBuf, Vec<(chrono::NaiveDate, PathBuf)>)> {
-    let dir = crate::snapshot::resolve(tables, None)?;
-    let partitions = if dir == tables { Vec::new() } else { crate::output::complete_partitions(tables) };
-    Ok((dir, partitions))
-}
-
 /// Run `f` on every item on its own thread; the results in the items' order (a panic is an
 /// internal error naming `what`).
 fn side_by_side<I: Sync, T: Send>(items: &[I], what: &str, f: impl Fn(&I) -> Result<T> + Sync) -> Vec<Result<T>> {
@@ -219,6 +211,8 @@ struct Tables {
     as_of: Option<chrono::NaiveDate>,
     cohort_period: Option<String>,
     held: std::collections::HashMap<&'static str, DataFrame>,
+    /// The tables' bytes, read whole and checked against the manifest.
+    snap: crate::snapshot::ConsistentSnapshot,
 }
 
 /// Tables read by more than one chart, and the columns they need.
@@ -234,7 +228,7 @@ impl Tables {
     }
 
     fn has(&self, name: &str) -> bool {
-        self.files.iter().any(|f| f == &format!("{name}.parquet")) && self.path(name).is_file()
+        self.files.iter().any(|f| f == &format!("{name}.parquet")) && self.snap.table(name).is_some()
     }
 
     /// Read the [`HELD`] tables' columns (those each has) into memory, side by side.
@@ -265,10 +259,7 @@ impl Tables {
         if let Some(df) = self.held.get(name) {
             return Ok(Some(df.clone().lazy()));
         }
-        let p = self.path(name);
-        LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
-            .map(Some)
-            .map_err(|e| unreadable(&p, e))
+        self.snap.table(name).map(|t| t.lazy()).transpose()
     }
 
     /// Whether the output has the table with all these columns (a table of an older version
@@ -403,8 +394,11 @@ fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 
 /// Read the output and aggregate what every chart shows.
 pub fn gather(tables_arg: &Path) -> Result<Data> {
-    let (dir, partitions) = resolve(tables_arg)?;
-    let manifest = crate::snapshot::manifest(&dir)?;
+    // One run's tables, whole: a run replacing the folder meanwhile never gives a mix (issue 26).
+    let snap = crate::snapshot::read_consistent(tables_arg)?;
+    let dir = snap.dir.clone();
+    let partitions = if dir == tables_arg { Vec::new() } else { crate::output::complete_partitions(tables_arg) };
+    let manifest = snap.manifest.clone();
     let files: Vec<String> = manifest["files"]
         .as_array()
         .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
@@ -418,6 +412,7 @@ pub fn gather(tables_arg: &Path) -> Result<Data> {
         as_of: as_of.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         cohort_period: manifest["config"]["trends"]["cohort_period"].as_str().map(str::to_string),
         held: Default::default(),
+        snap,
     };
     t.hold()?;
     let decimals = manifest["config"]["money_decimals"].as_i64().unwrap_or(2) as i32;
@@ -554,17 +549,18 @@ fn headline(m: &Value) -> Headline {
 /// The kpis rows of every partition of the root (oldest first), or of the one output.
 fn kpi_rows(t: &Tables, partitions: &[(chrono::NaiveDate, PathBuf)]) -> Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
-    let dirs: Vec<PathBuf> =
-        if partitions.is_empty() { vec![t.dir.clone()] } else { partitions.iter().map(|(_, p)| p.clone()).collect() };
-    for d in dirs {
-        let p = d.join("kpis.parquet");
-        if !p.is_file() {
-            continue;
+    if partitions.is_empty() {
+        if let Some(k) = t.snap.table("kpis") {
+            out.extend(rows(&k.frame()?));
         }
-        let df = LazyFrame::scan_parquet(PlRefPath::new(p.to_string_lossy().to_string()), Default::default())
-            .and_then(|lf| lf.collect())
-            .map_err(|e| unreadable(&p, e))?;
-        out.extend(rows(&df));
+    }
+    for (_, d) in partitions {
+        // Each partition whole too (a rerun of its date may replace it meanwhile).
+        let snap = if *d == t.dir { None } else { Some(crate::snapshot::read_consistent_only(d, &|n| n == "kpis")?) };
+        let snap = snap.as_ref().unwrap_or(&t.snap);
+        if let Some(k) = snap.table("kpis") {
+            out.extend(rows(&k.frame()?));
+        }
     }
     out.sort_by_key(|r| text(r, "as_of"));
     Ok(out)

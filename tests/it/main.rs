@@ -21,6 +21,7 @@ mod layout;
 mod patterns;
 mod properties;
 mod publish;
+mod publish_edges;
 mod queries;
 mod report;
 mod scheduler;

@@ -9,23 +9,23 @@ use crate::common::*;
 use polars::prelude::*;
 
 /// The server's URL, or `None` (the test is skipped) when none is configured.
-fn server(test: &str) -> Option<String> {
+pub fn server(test: &str) -> Option<String> {
     if let Ok(url) = std::env::var("EVERGREEN_TEST_POSTGRES") {
         return Some(url);
     }
     if std::env::var("EVERGREEN_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
         panic!("{test}: EVERGREEN_REQUIRE_POSTGRES=1 but EVERGREEN_TEST_POSTGRES names no server");
     }
-    eprintln!("SKIPPED {test}: no PostgreSQL server (set EVERGREEN_TEST_POSTGRES; bench/pg_cluster.sh starts one)");
+    skip(test, "no PostgreSQL server (set EVERGREEN_TEST_POSTGRES; bench/pg_cluster.sh starts one; EVERGREEN_REQUIRE_POSTGRES=1 fails instead)");
     None
 }
 
-fn client(url: &str) -> postgres::Client {
+pub fn client(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("connect to the test server")
 }
 
 /// A fresh schema name per test (the tests share one server).
-fn schema(test: &str, url: &str) -> String {
+pub fn schema(test: &str, url: &str) -> String {
     let name = format!("t_{test}");
     let mut c = client(url);
     for s in [name.clone(), format!("{name}__evergreen_staging")] {
@@ -35,7 +35,7 @@ fn schema(test: &str, url: &str) -> String {
 }
 
 /// A run of the good dump into `dir/out_AS_OF` at `as_of`.
-fn output(dir: &Path, as_of: &str) -> std::path::PathBuf {
+pub fn output(dir: &Path, as_of: &str) -> std::path::PathBuf {
     let out = dir.join(format!("out_{as_of}"));
     let o = bin()
         .args(["run", "-q", "--as-of", as_of, "-i"])
@@ -48,7 +48,7 @@ fn output(dir: &Path, as_of: &str) -> std::path::PathBuf {
     out
 }
 
-fn publish(tables: &Path, url: &str, schema: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+pub fn publish(tables: &Path, url: &str, schema: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = bin();
     c.args(["publish", "--tables"]).arg(tables).args(["--postgres", url, "--schema", schema]).args(extra);
     for (k, v) in env {
@@ -57,11 +57,11 @@ fn publish(tables: &Path, url: &str, schema: &str, extra: &[&str], env: &[(&str,
     c.output().unwrap()
 }
 
-fn count(url: &str, sql: &str) -> i64 {
+pub fn count(url: &str, sql: &str) -> i64 {
     client(url).query_one(sql, &[]).unwrap().get::<_, i64>(0)
 }
 
-fn good_dir() -> tempfile::TempDir {
+pub fn good_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     write_parquet(&mut good_frame(), &d.path().join("dump.parquet"));
     d
