@@ -51,7 +51,8 @@ def peer(out: str, width: int) -> dict:
                            f"WHERE p_alive IS NOT NULL AND recency_days IS NOT NULL GROUP BY ALL ORDER BY 1",
         "top_pairs": f"SELECT least(product_id, partner_id) a, greatest(product_id, partner_id) b, "
                      f"any_value(pair_orders) o, any_value(support), any_value(lift) l FROM {t('top_pairs')} "
-                     f"GROUP BY ALL ORDER BY l DESC, o DESC, a, b LIMIT 15",
+                     # Ranked by orders together beyond chance, o × (1 − 1/l) (issue 26).
+                     f"GROUP BY ALL ORDER BY o - o / l DESC, o DESC, l DESC, a, b LIMIT 15",
         "cohort_retention": f"SELECT cohort, period_index, cohort_customers, active_customers, retention FROM {t('cohorts')} "
                             f"WHERE cohort >= (SELECT min(c) FROM (SELECT DISTINCT cohort c FROM {t('cohorts')} "
                             f"ORDER BY c DESC LIMIT 24)) AND period_index <= 24 ORDER BY 1, 2",

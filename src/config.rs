@@ -120,6 +120,29 @@ pub struct SparkOptions {
     pub service: Option<PathBuf>,
 }
 
+/// `args` with the value of each of `flags` (`--flag VALUE` or `--flag=VALUE`) passed through
+/// `redact`: how a manifest records a command line without its secrets (`--spark-conf` keys,
+/// `--publish` connection strings).
+pub fn redact_flag_values(args: &[String], flags: &[&str], redact: &dyn Fn(&str) -> String) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut next_is_value = false;
+    for a in args {
+        if next_is_value {
+            out.push(redact(a));
+            next_is_value = false;
+            continue;
+        }
+        match a.split_once('=') {
+            Some((flag, value)) if flags.contains(&flag) => out.push(format!("{flag}={}", redact(value))),
+            _ => {
+                next_is_value = flags.contains(&a.as_str());
+                out.push(a.clone());
+            }
+        }
+    }
+    out
+}
+
 fn redacted_conf<S: serde::Serializer>(conf: &[(String, String)], ser: S) -> std::result::Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     let mut seq = ser.serialize_seq(Some(conf.len()))?;
@@ -143,24 +166,10 @@ impl SparkOptions {
 
     /// Command-line arguments with the values of secret `--spark-conf` settings redacted.
     pub fn redact_arguments(args: &[String]) -> Vec<String> {
-        let redact_pair = |kv: &str| match kv.split_once('=') {
+        redact_flag_values(args, &["--spark-conf"], &|kv| match kv.split_once('=') {
             Some((k, v)) => format!("{k}={}", SparkOptions::redact(k, v)),
             None => kv.to_string(),
-        };
-        let mut out = Vec::with_capacity(args.len());
-        let mut next_is_conf = false;
-        for a in args {
-            if next_is_conf {
-                out.push(redact_pair(a));
-                next_is_conf = false;
-            } else if let Some(kv) = a.strip_prefix("--spark-conf=") {
-                out.push(format!("--spark-conf={}", redact_pair(kv)));
-            } else {
-                next_is_conf = a == "--spark-conf";
-                out.push(a.clone());
-            }
-        }
-        out
+        })
     }
 
     /// `--spark-conf` values as pairs; each must be `KEY=VALUE` with a non-empty key.

@@ -421,22 +421,5 @@ fn pgpass_fields(line: &str) -> Vec<(String, bool)> {
 /// Command-line arguments as a manifest may record them: the value of `--publish` and
 /// `--postgres` (either spelling, `--flag VALUE` or `--flag=VALUE`) [`redact`]ed.
 pub fn redact_arguments(args: &[String]) -> Vec<String> {
-    const FLAGS: [&str; 2] = ["--publish", "--postgres"];
-    let mut out = Vec::with_capacity(args.len());
-    let mut next_is_url = false;
-    for a in args {
-        if next_is_url {
-            out.push(redact(a));
-            next_is_url = false;
-            continue;
-        }
-        match a.split_once('=') {
-            Some((flag, value)) if FLAGS.contains(&flag) => out.push(format!("{flag}={}", redact(value))),
-            _ => {
-                next_is_url = FLAGS.contains(&a.as_str());
-                out.push(a.clone());
-            }
-        }
-    }
-    out
+    crate::config::redact_flag_values(args, &["--publish", "--postgres"], &redact)
 }

@@ -215,6 +215,22 @@ struct Tables {
     snap: crate::snapshot::ConsistentSnapshot,
 }
 
+/// Every table a chart or the headline reads: only these are read (and checked against the
+/// manifest), so the output's largest tables that no chart shows (basket_pairs, lapsed_customers,
+/// customer_tags) cost the report nothing.
+const CHARTED: [&str; 10] = [
+    "customers",
+    "clv",
+    "cohorts",
+    "kpis",
+    "monetary_deciles",
+    "purchase_deciles",
+    "segment_descriptions",
+    "segment_migration",
+    "segment_summary",
+    "top_pairs",
+];
+
 /// Tables read by more than one chart, and the columns they need.
 const HELD: [(&str, &[&str]); 3] = [
     ("customers", &["r_score", "f_score", "monetary", "lapse_bucket", "lapse_bucket_order", "recency_days", "frequency"]),
@@ -395,7 +411,7 @@ fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 /// Read the output and aggregate what every chart shows.
 pub fn gather(tables_arg: &Path) -> Result<Data> {
     // One run's tables, whole: a run replacing the folder meanwhile never gives a mix (issue 26).
-    let snap = crate::snapshot::read_consistent(tables_arg)?;
+    let snap = crate::snapshot::read_consistent_only(tables_arg, &|name| CHARTED.contains(&name))?;
     let dir = snap.dir.clone();
     let partitions = if dir == tables_arg { Vec::new() } else { crate::output::complete_partitions(tables_arg) };
     let manifest = snap.manifest.clone();

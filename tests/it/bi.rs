@@ -29,8 +29,9 @@ const SEGMENTS: [&str; 11] = [
     "Lost",
 ];
 
+/// Issue 15.
 #[test]
-fn issue15_every_table_says_its_as_of_date() {
+fn every_table_says_its_as_of_date() {
     let (_d, out) = run_out(
         &[
             pline(Some(1), 1, "2024-01-05 10:00", 10.0, 7),
@@ -56,8 +57,9 @@ fn issue15_every_table_says_its_as_of_date() {
     }
 }
 
+/// Issue 15.
 #[test]
-fn issue15_labels_have_sort_keys_and_segments_have_descriptions() {
+fn labels_have_sort_keys_and_segments_have_descriptions() {
     // Recency on 2024-06-01: customer 1 bought 10 days before (bucket 0-30 -> 1), customer 2 45
     // days before (31-60 -> 2), customer 3 200 days before (121+ -> 5).
     let (_d, out) = run_out(
@@ -111,8 +113,9 @@ fn issue15_labels_have_sort_keys_and_segments_have_descriptions() {
 /// {3} twice. Orders: n1 = 11, n2 = 8, n3 = 9. Pair (1,2): 6 orders, lift 6·15/(11·8) = 90/88;
 /// (1,3): 5 orders, lift 75/99; (2,3): 2 orders, under top_pairs' 5. So product 1's partners are
 /// 2 then 3; product 2's is 1; product 3's is 1.
+/// (Issue 15.)
 #[test]
-fn issue15_top_pairs_ranks_each_products_partners_by_lift() {
+fn top_pairs_ranks_each_products_partners_by_lift() {
     let mut lines = Vec::new();
     let mut order = 0;
     let mut basket = |items: &[i64], times: usize, lines: &mut Vec<Line>| {
@@ -143,8 +146,9 @@ fn issue15_top_pairs_ranks_each_products_partners_by_lift() {
 /// "Rounded like money" is decided in cents: 71.55 over 2 orders is 35.775, a half, so 35.78 (the
 /// float nearest 35.775 lies below it, and rounding that float would give 35.77); -0.05 over 2
 /// orders is -0.025, so -0.03.
+/// (Issue 15.)
 #[test]
-fn issue15_money_averages_round_halves_away_from_zero_in_cents() {
+fn money_averages_round_halves_away_from_zero_in_cents() {
     let (_d, out) = run_out(
         &[
             line(Some(1), 1, "2024-05-01 10:00", 35.0),

@@ -64,8 +64,9 @@ fn row(df: &DataFrame, id: i64) -> std::collections::HashMap<String, f64> {
         .collect()
 }
 
+/// Issue 12.
 #[test]
-fn issue12_bgnbd_reproduces_the_paper_on_the_cdnow_summary() {
+fn bgnbd_reproduces_the_paper_on_the_cdnow_summary() {
     let s = paper_summary();
     assert_eq!(s.len(), 2357);
     let x: Vec<u32> = s.iter().map(|r| r.1).collect();
@@ -87,8 +88,9 @@ fn issue12_bgnbd_reproduces_the_paper_on_the_cdnow_summary() {
     close(fit.log_likelihood, r["bgnbd_log_likelihood"].as_f64().unwrap(), 1e-9, "log-likelihood");
 }
 
+/// Issue 12.
 #[test]
-fn issue12_gamma_gamma_matches_lifetimes_on_the_cdnow_summary() {
+fn gamma_gamma_matches_lifetimes_on_the_cdnow_summary() {
     let s = paper_summary();
     let rows = gamma_gamma::collapse(s.iter().filter(|r| r.1 > 0).map(|r| (r.1, r.4)));
     assert_eq!(rows.iter().map(|r| r.weight).sum::<f64>(), 946.0, "the paper's 946 repeat buyers");
@@ -99,8 +101,9 @@ fn issue12_gamma_gamma_matches_lifetimes_on_the_cdnow_summary() {
     close(fit.params.gamma, r["v"].as_f64().unwrap(), 1e-5, "gamma");
 }
 
+/// Issue 12.
 #[test]
-fn issue12_predictions_match_lifetimes_for_cdnow_customers() {
+fn predictions_match_lifetimes_for_cdnow_customers() {
     let s = paper_summary();
     let x: Vec<u32> = s.iter().map(|r| r.1).collect();
     let tx: Vec<f64> = s.iter().map(|r| r.2).collect();
@@ -120,8 +123,9 @@ fn issue12_predictions_match_lifetimes_for_cdnow_customers() {
 
 /// Parameters where a + b < 1, as the UCI Online Retail sample gives: 2F1's c is negative for
 /// x = 0. The values are lifetimes 0.11.3's (scipy's hyp2f1) for the same parameters.
+/// (Issue 12.)
 #[test]
-fn issue12_expected_purchases_with_a_plus_b_below_one_match_scipy() {
+fn expected_purchases_with_a_plus_b_below_one_match_scipy() {
     let p = bgnbd::Params { r: 1.334001925599978, alpha: 66.1443412367305, a: 0.022124672062136162, b: 0.1558292049146377 };
     close(bgnbd::expected_purchases(p, 0, 0.0, 183.0, 90.0), 0.46309112269276514, 1e-9, "x = 0");
     close(bgnbd::expected_purchases(p, 3, 100.0, 183.0, 90.0), 1.4693622978593257, 1e-9, "x = 3");
@@ -149,8 +153,9 @@ const MPMATH: [((f64, f64, f64), u32, f64, f64, f64, f64); 9] = [
 
 /// Large r (the near-Poisson limit) and a = 1 exactly: the values of mpmath 1.3 (50 digits) for
 /// equation 10, computed at test-writing time.
+/// (Issue 12.)
 #[test]
-fn issue12_expected_purchases_for_large_r_and_a_equal_to_one() {
+fn expected_purchases_for_large_r_and_a_equal_to_one() {
     let p = |r: f64, alpha: f64, a: f64| bgnbd::Params { r, alpha, a, b: 2.5 };
     for (params, x, t_x, t, h, want) in MPMATH {
         let (r, alpha, a) = params;
@@ -160,8 +165,9 @@ fn issue12_expected_purchases_for_large_r_and_a_equal_to_one() {
 
 /// `evergreen clv` on the CDNOW transactions equals lifetimes on the summary evergreen's rules give
 /// (purchase days before 1997-10-01, days; zero-value transactions are not purchases).
+/// (Issue 12.)
 #[test]
-fn issue12_clv_command_on_cdnow_matches_lifetimes() {
+fn clv_command_on_cdnow_matches_lifetimes() {
     let input = cdnow().join("transactions.parquet");
     let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1997-10-01"]);
     let r = &reference()["evergreen_days"];
@@ -202,8 +208,9 @@ fn issue12_clv_command_on_cdnow_matches_lifetimes() {
 }
 
 /// The unit changes only α's scale (and the log-likelihood by a constant): the predictions stay.
+/// (Issue 12.)
 #[test]
-fn issue12_weeks_and_days_give_the_same_predictions() {
+fn weeks_and_days_give_the_same_predictions() {
     let input = cdnow().join("transactions.parquet");
     let i = input.to_str().unwrap();
     let (_a, days) = evergreen(&["clv", "-i", i, "--as-of", "1997-10-01"]);
@@ -222,8 +229,9 @@ fn issue12_weeks_and_days_give_the_same_predictions() {
 
 /// `--holdout-from 1997-10-01 --as-of 1998-07-01`: the calibration model's predicted repeat days in
 /// the 273 holdout days, and the actual ones, equal lifetimes' and the transactions' counts.
+/// (Issue 12.)
 #[test]
-fn issue12_holdout_on_cdnow_matches_lifetimes() {
+fn holdout_on_cdnow_matches_lifetimes() {
     let input = cdnow().join("transactions.parquet");
     let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1998-07-01", "--holdout-from", "1997-10-01"]);
     let r = &reference()["holdout"];
@@ -279,8 +287,9 @@ fn hand_dump() -> Vec<Line> {
     v
 }
 
+/// Issue 12.
 #[test]
-fn issue12_summary_columns_by_hand() {
+fn summary_columns_by_hand() {
     let (_d, p) = dump(&hand_dump());
     let (_o, out) = evergreen(&["run", "-i", p.to_str().unwrap(), "--as-of", "2024-03-01", "--clv"]);
     let clv = read_parquet(&out.join("clv.parquet"));
@@ -333,8 +342,9 @@ fn issue12_summary_columns_by_hand() {
 }
 
 /// lifecycle_stage is the documented rules (queries/lifecycle.sql) applied to the clv columns.
+/// (Issue 12.)
 #[test]
-fn issue12_lifecycle_stage_follows_the_documented_rules() {
+fn lifecycle_stage_follows_the_documented_rules() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
     let (_o, out) = evergreen(&["run", "-i", sample.to_str().unwrap(), "--clv"]);
     let cust = read_parquet(&out.join("customers.parquet"));
@@ -368,8 +378,9 @@ fn issue12_lifecycle_stage_follows_the_documented_rules() {
     assert_eq!(seen.len(), 6, "every stage occurs in the sample: {seen:?}");
 }
 
+/// Issue 12.
 #[test]
-fn issue12_data_that_cannot_support_a_fit_is_exit_4() {
+fn data_that_cannot_support_a_fit_is_exit_4() {
     // Three repeat buyers and twenty one-day customers.
     let mut lines = Vec::new();
     for c in 0..23i64 {
@@ -397,8 +408,9 @@ fn issue12_data_that_cannot_support_a_fit_is_exit_4() {
     assert!(!out.exists());
 }
 
+/// Issue 12.
 #[test]
-fn issue12_bad_clv_settings_are_exit_2() {
+fn bad_clv_settings_are_exit_2() {
     let (d, p) = dump(&hand_dump());
     let out = d.path().join("out");
     for (args, msg) in [
@@ -443,8 +455,9 @@ fn many_customers() -> DataFrame {
     df
 }
 
+/// Issue 12.
 #[test]
-fn issue12_thread_count_does_not_change_the_clv_bytes() {
+fn thread_count_does_not_change_the_clv_bytes() {
     let (d, p) = dump_frame(&mut many_customers());
     let mut outs = Vec::new();
     for (threads, engine) in [("2", "memory"), ("1", "memory"), ("2", "partitioned")] {
@@ -469,8 +482,9 @@ fn issue12_thread_count_does_not_change_the_clv_bytes() {
 }
 
 /// Every engine, partition count and line order writes the same CLV bytes.
+/// (Issue 12.)
 #[test]
-fn issue12_engines_and_line_order_write_identical_clv_tables() {
+fn engines_and_line_order_write_identical_clv_tables() {
     let input = cdnow().join("transactions.parquet");
     let i = input.to_str().unwrap();
     let base = ["clv", "-i", i, "--as-of", "1998-07-01", "--holdout-from", "1997-10-01"];

@@ -53,7 +53,7 @@ const HOSTILE: [(&str, &str); 16] = [
 /// Issue 26 (1): `query` runs only a SELECT over the output's tables; no spelling of a table function
 /// reads a file.
 #[test]
-fn issue26_query_refuses_every_file_read_and_every_other_statement() {
+fn query_refuses_every_file_read_and_every_other_statement() {
     let (_d, out, secret) = output_and_secret();
     for (name, sql) in HOSTILE {
         let sql = sql.replace("{secret}", &secret.display().to_string());
@@ -68,7 +68,7 @@ fn issue26_query_refuses_every_file_read_and_every_other_statement() {
 
 /// Issue 26 (1): the same statements in a `--queries` file stop the run before anything is written.
 #[test]
-fn issue26_query_files_that_read_files_stop_the_run_with_no_output() {
+fn query_files_that_read_files_stop_the_run_with_no_output() {
     let (d, _out, secret) = output_and_secret();
     let dir = d.path();
     for (i, (name, sql)) in HOSTILE.iter().enumerate() {
@@ -95,7 +95,7 @@ fn issue26_query_files_that_read_files_stop_the_run_with_no_output() {
 /// Issue 26 (1): what analysts write still runs: CTEs, subquery aliases, joins of tables, and
 /// function names inside strings and comments.
 #[test]
-fn issue26_plain_reads_of_the_tables_still_run() {
+fn plain_reads_of_the_tables_still_run() {
     let (_d, out, _secret) = output_and_secret();
     for (sql, expected) in [
         ("WITH big AS (SELECT * FROM customers WHERE monetary > 14) SELECT COUNT(*) AS n FROM big", "n\n1\n"),
@@ -120,7 +120,7 @@ fn issue26_plain_reads_of_the_tables_still_run() {
 /// Issue 26 (3): a `.csv` cell that a spreadsheet would run as a formula gets a leading `'`; numbers
 /// (and text that is only a number) stay as they are; `--keep-formulas` writes the cells unchanged.
 #[test]
-fn issue26_csv_cells_that_start_a_formula_are_neutralised() {
+fn csv_cells_that_start_a_formula_are_neutralised() {
     let (_d, out, _secret) = output_and_secret();
     let file = out.parent().unwrap().join("f.csv");
     let sql = "SELECT '=HYPERLINK(\"http://x\",\"y\")' AS a, '@SUM(1)' AS b, '+1+cmd' AS c, '-2+3' AS d, \
@@ -142,7 +142,7 @@ fn issue26_csv_cells_that_start_a_formula_are_neutralised() {
 /// Issue 26 (8): Excel's 1900 date system counts a 29 February 1900 that never was; a date before
 /// 1900-03-01 is one serial lower than the plain day count, and before 1900 there is none.
 #[test]
-fn issue26_excel_serials_around_the_1900_leap_year() {
+fn excel_serials_around_the_1900_leap_year() {
     let days = |d: &str| {
         (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap() - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
             .num_days() as f64
@@ -160,7 +160,7 @@ fn issue26_excel_serials_around_the_1900_leap_year() {
 /// Issue 26 (7): when refunds cancel all revenue, every share column of every table is 0 (or a
 /// finite fraction of customers), never NaN.
 #[test]
-fn issue26_every_share_column_is_finite_at_a_zero_total() {
+fn every_share_column_is_finite_at_a_zero_total() {
     let lines = [
         pline(Some(1), 1, "2024-01-05 10:00", 10.0, 7),
         pline(Some(1), 2, "2024-01-06 10:00", -10.0, 7),
@@ -203,7 +203,7 @@ fn issue26_every_share_column_is_finite_at_a_zero_total() {
 
 /// Issue 26 (14): a `query --out` naming a folder is refused and leaves nothing beside it.
 #[test]
-fn issue26_query_out_naming_a_folder_leaves_no_temporary_file() {
+fn query_out_naming_a_folder_leaves_no_temporary_file() {
     let (d, out, _secret) = output_and_secret();
     let folder = d.path().join("r.csv");
     std::fs::create_dir(&folder).unwrap();
@@ -218,7 +218,7 @@ fn issue26_query_out_naming_a_folder_leaves_no_temporary_file() {
 /// Issue 26 (14): a valid 230-byte `--out` name works for `query` and `run` (the hidden names beside
 /// it stay within 255 bytes), and a rerun replaces the output.
 #[test]
-fn issue26_long_output_names_get_short_enough_temporary_names() {
+fn long_output_names_get_short_enough_temporary_names() {
     let (d, out, _secret) = output_and_secret();
     let long = "n".repeat(226) + ".csv";
     let file = d.path().join(&long);
@@ -249,7 +249,7 @@ fn issue26_long_output_names_get_short_enough_temporary_names() {
 /// Issue 26 (9): a `--where` that fails on the values as they are read (a CAST of text that is no
 /// number) is exit 4 naming the file and the expression, not an internal error.
 #[test]
-fn issue26_a_where_failing_on_the_values_names_file_and_expression() {
+fn a_where_failing_on_the_values_names_file_and_expression() {
     use polars::prelude::*;
     let mut df = good_frame();
     df.with_column(Column::new("code".into(), ["a", "1", "2", "b", "3"])).unwrap();
@@ -276,7 +276,7 @@ fn issue26_a_where_failing_on_the_values_names_file_and_expression() {
 /// Issue 26 (13): an output the input glob would read back (`in/**/*.parquet` over `in/out`) is
 /// refused on the first run, as a plain input folder is, and nothing is written.
 #[test]
-fn issue26_an_output_inside_a_recursive_input_glob_is_refused_the_first_time() {
+fn an_output_inside_a_recursive_input_glob_is_refused_the_first_time() {
     let (d, _p) = dump_frame(&mut good_frame());
     let input = d.path().join("in/2024");
     std::fs::create_dir_all(&input).unwrap();
@@ -296,7 +296,7 @@ fn issue26_an_output_inside_a_recursive_input_glob_is_refused_the_first_time() {
 /// Issue 26 (14): when every amount is NaN or infinite, the message names the input and the amount
 /// column that is at fault (not "every line lacks an order, timestamp or amount"), on every engine.
 #[test]
-fn issue26_all_non_finite_amounts_blame_the_amount_column() {
+fn all_non_finite_amounts_blame_the_amount_column() {
     let lines = [line(Some(1), 1, "2024-01-05 10:00", f64::NAN), line(Some(2), 2, "2024-01-06 10:00", f64::INFINITY)];
     let (d, p) = dump(&lines);
     for engine in ["memory", "partitioned"] {
@@ -317,7 +317,7 @@ fn issue26_all_non_finite_amounts_blame_the_amount_column() {
 /// Issue 26 (15): the partitioned engine decodes inputs from a memory map; a file truncated by
 /// another process mid-read (the SIGBUS that follows) is exit 3 naming that file, in one line.
 #[test]
-fn issue26_an_input_truncated_while_mapped_is_exit_3_naming_it() {
+fn an_input_truncated_while_mapped_is_exit_3_naming_it() {
     let (d, p) = dump_frame(&mut good_frame());
     let child = bin()
         .args(["run", "-q", "--engine", "partitioned", "-i"])

@@ -81,8 +81,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
 
     /// SPEC: every table is identical whichever engine, partitioning or input order produced it.
+    /// (Issue 10.)
     #[test]
-    fn issue10_partitioned_tables_equal_memory_tables((rows, strings) in arb_dump(), parts in 1u32..9, as_of in prop::option::of(0u8..90)) {
+    fn partitioned_tables_equal_memory_tables((rows, strings) in arb_dump(), parts in 1u32..9, as_of in prop::option::of(0u8..90)) {
         let (_d, p) = dump_frame(&mut frame_of(&rows, strings));
         let day = as_of.map(|d| (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(d as i64)).to_string());
         let s = settings(&p, day.as_deref());
@@ -112,8 +113,9 @@ proptest! {
 }
 
 /// The basket job (products and pairs only, item column, no customers) through both engines.
+/// (Issue 10.)
 #[test]
-fn issue10_basket_job_equal_across_engines() {
+fn basket_job_equal_across_engines() {
     let rows: Vec<Row> =
         (0..400).map(|i| ((i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, (i * 37 % 900) - 50, (i * 11 % 9) as u8, i % 3 == 0)).collect();
     let (_d, p) = dump_frame(&mut frame_of(&rows, false));
@@ -135,8 +137,9 @@ fn issue10_basket_job_equal_across_engines() {
 }
 
 /// Every shipped sample through both engines, byte for byte, and with --item-col.
+/// (Issue 10.)
 #[test]
-fn issue10_samples_equal_across_engines() {
+fn samples_equal_across_engines() {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<Vec<String>> = vec![
@@ -173,8 +176,9 @@ fn issue10_samples_equal_across_engines() {
 
 /// `--engine auto` picks the partitioned engine when the dump's estimated peak passes the limit,
 /// and the spill folder (beside --out by default) is gone after the run.
+/// (Issue 10.)
 #[test]
-fn issue10_auto_engine_follows_the_memory_limit_and_spill_is_removed() {
+fn auto_engine_follows_the_memory_limit_and_spill_is_removed() {
     // 200 lines (about 22 kB at the memory engine's 110 bytes a line), 11 customers.
     let rows: Vec<Row> =
         (0..200).map(|i| (1 + (i % 13) as u8, (i * 7 % 97) as u16, (i % 50) as u8, 100 + i, (i % 9) as u8, false)).collect();
@@ -200,8 +204,9 @@ fn issue10_auto_engine_follows_the_memory_limit_and_spill_is_removed() {
 
 /// A spill folder of a run that died is removed by the next run; a folder that only looks like
 /// one (no marker file: not evergreen's) is kept.
+/// (Issue 10.)
 #[test]
-fn issue10_stale_spill_of_a_dead_run_is_removed() {
+fn stale_spill_of_a_dead_run_is_removed() {
     let (_d, p) = dump_frame(&mut good_frame());
     let spill = p.parent().unwrap().join("spill");
     // pid 999999999 cannot be alive (Linux pids stay below 2^22).
@@ -226,8 +231,9 @@ fn issue10_stale_spill_of_a_dead_run_is_removed() {
 }
 
 /// A spill folder that cannot be written: exit 5, the previous output untouched.
+/// (Issue 10.)
 #[test]
-fn issue10_unwritable_spill_is_exit_5_and_keeps_the_previous_output() {
+fn unwritable_spill_is_exit_5_and_keeps_the_previous_output() {
     let (_d, p) = dump_frame(&mut good_frame());
     let root = p.parent().unwrap();
     let out = root.join("out");
@@ -250,8 +256,9 @@ fn issue10_unwritable_spill_is_exit_5_and_keeps_the_previous_output() {
 }
 
 /// A limit too small for the customer facts: a one-line error (exit 2) saying how much it needs.
+/// (Issue 10.)
 #[test]
-fn issue10_limit_below_the_customer_facts_says_what_it_needs() {
+fn limit_below_the_customer_facts_says_what_it_needs() {
     let n = 3000i64;
     let mut df = df!(
         "customer_id" => (0..n).collect::<Vec<_>>(),
@@ -278,8 +285,9 @@ fn issue10_limit_below_the_customer_facts_says_what_it_needs() {
 
 /// Pair counting with 1M distinct items: the work follows pair occurrences, not items² (a
 /// quadratic pass over 1M items would be 10^12 steps). Checked against a plain count.
+/// (Issue 10.)
 #[test]
-fn issue10_pairs_with_a_million_items_stay_linear() {
+fn pairs_with_a_million_items_stay_linear() {
     let n_items = 1_000_000usize;
     let mut offsets = vec![0usize];
     let mut items = Vec::new();
@@ -315,8 +323,9 @@ fn issue10_pairs_with_a_million_items_stay_linear() {
 }
 
 /// The table registry names exactly the tables the families write (the queries add theirs).
+/// (Issue 10.)
 #[test]
-fn issue10_registry_names_every_family_table() {
+fn registry_names_every_family_table() {
     let (_d, p) = dump_frame(&mut good_frame());
     let t = evergreen::pipeline::compute(&settings(&p, None).resolve().unwrap(), &mut evergreen::pipeline::Stopwatch::start()).unwrap();
     let written: Vec<&str> = t.tables.iter().map(|(n, _)| n.as_str()).collect();
@@ -334,8 +343,9 @@ fn issue10_registry_names_every_family_table() {
 
 /// A run killed while its spill folder is full: the previous output is untouched, and the next run
 /// removes the dead run's spill folder (and writes its own output).
+/// (Issue 10.)
 #[test]
-fn issue10_killed_partitioned_run_is_cleaned_by_the_next() {
+fn killed_partitioned_run_is_cleaned_by_the_next() {
     let (_d, p) = dump_frame(&mut good_frame());
     let root = p.parent().unwrap();
     let out = root.join("out");
@@ -371,8 +381,9 @@ proptest! {
 
     /// The streamed pair kernel (baskets read once per pass) finds the in-memory kernel's pairs,
     /// in the same order, with the same counts, whatever the budget.
+    /// (Issue 10.)
     #[test]
-    fn issue10_streamed_pair_kernel_equals_the_in_memory_one(
+    fn streamed_pair_kernel_equals_the_in_memory_one(
         baskets in prop::collection::vec(prop::collection::btree_set(0u32..40, 0..9), 0..120),
         threshold in 1u32..4,
         max_items in prop::option::of(2usize..8),
@@ -395,8 +406,9 @@ proptest! {
 }
 
 /// Baskets too large for the limit are counted from the spill, pass by pass: the same tables.
+/// (Issue 10.)
 #[test]
-fn issue10_pairs_streamed_from_the_spill_equal_memory() {
+fn pairs_streamed_from_the_spill_equal_memory() {
     // 2 customers, 600 orders of 10 products each: the basket spill (~26 kB) passes a quarter of 100 kB.
     let n = 6000i64;
     let mut df = df!(

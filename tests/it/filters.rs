@@ -50,8 +50,9 @@ fn customers(out: &std::path::Path) -> Vec<(i64, i64, f64)> {
     v
 }
 
+/// Issue 15.
 #[test]
-fn issue15_where_keeps_only_lines_it_is_true_for_and_counts_the_rest() {
+fn where_keeps_only_lines_it_is_true_for_and_counts_the_rest() {
     let (_d, p) = channel_dump();
     // Line 3 (store) is false, line 6 (null channel) is null: both filtered out.
     let o = run(&p, "out", &["--where", "channel <> 'store'"]);
@@ -67,8 +68,9 @@ fn issue15_where_keeps_only_lines_it_is_true_for_and_counts_the_rest() {
     assert_eq!(customers(&out), vec![(1, 1, 15.0), (2, 1, 10.0), (3, 1, 8.0)]);
 }
 
+/// Issue 15.
 #[test]
-fn issue15_excluded_items_leave_item_tables_but_keep_their_money() {
+fn excluded_items_leave_item_tables_but_keep_their_money() {
     let (d, p) = channel_dump();
     let list = d.path().join("postage.txt");
     std::fs::write(&list, "# postage and fees\n\n900\n 999 \n").unwrap();
@@ -90,8 +92,9 @@ fn issue15_excluded_items_leave_item_tables_but_keep_their_money() {
     assert_eq!(manifest(&out)["config"]["columns"]["filter"]["exclude_items"]["count"], 2);
 }
 
+/// Issue 15.
 #[test]
-fn issue15_a_bad_predicate_is_exit_4_naming_it_and_writes_nothing() {
+fn a_bad_predicate_is_exit_4_naming_it_and_writes_nothing() {
     let (d, p) = channel_dump();
     for (pred, says) in [
         ("channel <> ", "channel <> "),
@@ -123,7 +126,7 @@ fn issue15_a_bad_predicate_is_exit_4_naming_it_and_writes_nothing() {
 /// rejected for naming two customers). Customer 2's latest region is "west" (line 5), but line 5
 /// has no code: the latest code is 9 (line 4). Customer 3 has neither.
 #[test]
-fn issue15_product_names_by_votes_and_customer_attributes_from_the_latest_line() {
+fn product_names_by_votes_and_customer_attributes_from_the_latest_line() {
     let mut df = frame(&[
         pline(Some(1), 1, "2024-01-01 10:00", 10.0, 1),
         pline(Some(1), 1, "2024-01-01 10:00", 5.0, 2),

@@ -487,8 +487,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// Issue 5.
 #[test]
-fn issue5_bad_input_matrix() {
+fn bad_input_matrix() {
     let all = cases();
     assert!(all.len() >= 30);
     let mut failures = Vec::new();
@@ -545,8 +546,9 @@ fn issue5_bad_input_matrix() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// Issue 5.
 #[test]
-fn issue5_killed_mid_write_leaves_previous_output_and_a_rerun_succeeds() {
+fn killed_mid_write_leaves_previous_output_and_a_rerun_succeeds() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
     let (_g, good) = dump_frame(&mut good_frame());
@@ -593,8 +595,9 @@ fn tables_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Issue 5.
 #[test]
-fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() {
+fn same_input_gives_byte_identical_tables_across_threads_and_row_order() {
     let d = tempfile::tempdir().unwrap();
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/transactions.parquet");
     let df = read_parquet(std::path::Path::new(src));
@@ -628,8 +631,9 @@ fn issue5_same_input_gives_byte_identical_tables_across_threads_and_row_order() 
     assert_eq!(hash("a").as_str().unwrap().len(), 64);
 }
 
+/// Issue 5.
 #[test]
-fn issue5_partition_by_as_of_keeps_one_folder_per_date() {
+fn partition_by_as_of_keeps_one_folder_per_date() {
     let d = tempfile::tempdir().unwrap();
     let (_g, good) = dump_frame(&mut good_frame());
     let out = d.path().join("warehouse");
@@ -661,8 +665,9 @@ fn stderr_of(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// Issue 5.
 #[test]
-fn issue5_log_levels_and_json_logs() {
+fn log_levels_and_json_logs() {
     let d = tempfile::tempdir().unwrap();
     let (_g, good) = dump_frame(&mut good_frame());
     let out = d.path().join("out");
@@ -693,8 +698,9 @@ fn issue5_log_levels_and_json_logs() {
     assert!(m["peak_memory_bytes"].as_u64().unwrap() > 1_000_000);
 }
 
+/// Issue 5.
 #[test]
-fn issue5_validate_writes_nothing_and_reports_schema_and_counts() {
+fn validate_writes_nothing_and_reports_schema_and_counts() {
     let d = tempfile::tempdir().unwrap();
     let (_g, good) = dump_frame(&mut good_frame());
     let out = d.path().join("out");
@@ -719,8 +725,9 @@ fn issue5_validate_writes_nothing_and_reports_schema_and_counts() {
     assert_eq!(o.status.code(), Some(4));
 }
 
+/// Issue 5.
 #[test]
-fn issue5_completions_and_man_page_come_from_the_cli_definitions() {
+fn completions_and_man_page_come_from_the_cli_definitions() {
     let o = bin().args(["completions", "bash"]).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && text.contains("evergreen") && text.contains("--min-pair-orders"));

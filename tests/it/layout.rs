@@ -49,8 +49,9 @@ fn place(src: &Path, file: &Path) -> (String, Option<String>) {
     (top, parts.get(1).filter(|p| *p != "mod").cloned())
 }
 
+/// Issue 10.
 #[test]
-fn issue10_families_import_only_facts_options_and_helpers() {
+fn families_import_only_facts_options_and_helpers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);

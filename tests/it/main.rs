@@ -16,7 +16,7 @@ mod errors;
 mod filters;
 mod hardening;
 mod input;
-mod issue9;
+mod data_safety;
 mod layout;
 mod patterns;
 mod properties;

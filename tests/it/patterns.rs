@@ -59,8 +59,9 @@ fn five_baskets() -> Vec<Line> {
     lines
 }
 
+/// Issue 13.
 #[test]
-fn issue13_itemsets_and_rules_hand_worked() {
+fn itemsets_and_rules_hand_worked() {
     let (_d, p) = dump(&five_baskets());
     let (_o, out) = evergreen(&["patterns", "-i", p.to_str().unwrap(), "--itemset-min-support", "2"]);
     let sets = read_parquet(&out.join("itemsets.parquet"));
@@ -124,8 +125,9 @@ fn issue13_itemsets_and_rules_hand_worked() {
     assert_eq!(floats(&rules, "lift")[0], 2.0 * 5.0 / 9.0);
 }
 
+/// Issue 13.
 #[test]
-fn issue13_support_and_confidence_thresholds_are_exact() {
+fn support_and_confidence_thresholds_are_exact() {
     // 0.1 × 30 is 3.0000000000000004 in floating point: a float ceil would say 4.
     let s = |t: &str| Share::parse("itemset_min_support", t, true).unwrap();
     assert_eq!(s("0.1").threshold(30), 3);
@@ -144,8 +146,9 @@ fn issue13_support_and_confidence_thresholds_are_exact() {
 }
 
 /// The size-2 itemsets are basket_pairs' pairs, count for count, at the same threshold.
+/// (Issue 13.)
 #[test]
-fn issue13_size_two_itemsets_equal_basket_pairs() {
+fn size_two_itemsets_equal_basket_pairs() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
     let (_o, out) = evergreen(&[
         "run",
@@ -186,8 +189,9 @@ fn int_set(s: &str) -> Vec<i64> {
 
 /// Belgian retail (88,162 baskets) at support 0.001 (89 orders) and 0.005 (441 orders), up to
 /// three items: every itemset with its count, and every rule at confidence 0.5, as pyfim finds them.
+/// (Issue 13.)
 #[test]
-fn issue13_belgian_retail_equals_pyfim() {
+fn belgian_retail_equals_pyfim() {
     let input = belgian().join("baskets.parquet");
     for (support, count) in [("0.001", 89), ("0.005", 441)] {
         let (_o, out) = evergreen(&[
@@ -225,8 +229,9 @@ fn issue13_belgian_retail_equals_pyfim() {
     }
 }
 
+/// Issue 13.
 #[test]
-fn issue13_caps_stop_the_run_with_one_line_and_write_nothing() {
+fn caps_stop_the_run_with_one_line_and_write_nothing() {
     let (d, p) = dump(&five_baskets());
     for (flag, value, needle) in [
         ("--max-itemsets", "5", "more than --max-itemsets 5 itemsets"),
@@ -319,8 +324,9 @@ fn sequence_lines() -> Vec<Line> {
     ]
 }
 
+/// Issue 13.
 #[test]
-fn issue13_sequence_pairs_hand_worked() {
+fn sequence_pairs_hand_worked() {
     let (_d, p) = dump(&sequence_lines());
     let (_o, out) = evergreen(&[
         "patterns",
@@ -365,8 +371,9 @@ fn issue13_sequence_pairs_hand_worked() {
 }
 
 /// Every engine, partition count, thread count and line order writes the same pattern tables.
+/// (Issue 13.)
 #[test]
-fn issue13_engines_threads_and_line_order_write_identical_pattern_tables() {
+fn engines_threads_and_line_order_write_identical_pattern_tables() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
     let flags = [
         "--itemsets",
@@ -419,8 +426,9 @@ fn issue13_engines_threads_and_line_order_write_identical_pattern_tables() {
 
 /// The `[patterns]` table of a config file: the same keys as the flags (numbers or strings for the
 /// thresholds), flags winning, unknown keys refused.
+/// (Issue 13.)
 #[test]
-fn issue13_config_file_patterns_table() {
+fn config_file_patterns_table() {
     let (d, p) = dump(&five_baskets());
     let cfg = d.path().join("patterns.toml");
     std::fs::write(&cfg, "[patterns]\nitemset_min_support = 0.4\nmax_len = 2\nmin_confidence = \"0.75\"\n").unwrap();
@@ -459,8 +467,9 @@ fn issue13_config_file_patterns_table() {
 /// The partitioned engine holds the miner's baskets and the customers' timelines in memory: past
 /// --memory-limit it stops with exit 2 and says which, writing nothing. `--no-itemsets` is for
 /// `patterns` only.
+/// (Issue 13.)
 #[test]
-fn issue13_partitioned_memory_limit_and_misplaced_flag() {
+fn partitioned_memory_limit_and_misplaced_flag() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");

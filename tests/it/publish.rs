@@ -67,9 +67,10 @@ pub fn good_dir() -> tempfile::TempDir {
     d
 }
 
+/// Issue 15.
 #[test]
-fn issue15_publish_loads_every_table_with_as_of_and_faithful_types() {
-    let Some(url) = server("issue15_publish_loads_every_table_with_as_of_and_faithful_types") else { return };
+fn publish_loads_every_table_with_as_of_and_faithful_types() {
+    let Some(url) = server("publish_loads_every_table_with_as_of_and_faithful_types") else { return };
     let s = schema("types", &url);
     let d = good_dir();
     let out = output(d.path(), "2024-01-10");
@@ -134,9 +135,10 @@ fn issue15_publish_loads_every_table_with_as_of_and_faithful_types() {
     assert_eq!(first, want);
 }
 
+/// Issue 15.
 #[test]
-fn issue15_publish_append_adds_snapshots_and_a_rerun_replaces_its_date() {
-    let Some(url) = server("issue15_publish_append_adds_snapshots_and_a_rerun_replaces_its_date") else { return };
+fn publish_append_adds_snapshots_and_a_rerun_replaces_its_date() {
+    let Some(url) = server("publish_append_adds_snapshots_and_a_rerun_replaces_its_date") else { return };
     let s = schema("append", &url);
     let d = good_dir();
     let (a, b) = (output(d.path(), "2024-01-08"), output(d.path(), "2024-01-10"));
@@ -154,9 +156,10 @@ fn issue15_publish_append_adds_snapshots_and_a_rerun_replaces_its_date() {
     assert_eq!(count(&url, &format!("SELECT count(*) FROM \"{s}\".customers")), rows(&a));
 }
 
+/// Issue 15.
 #[test]
-fn issue15_a_killed_load_leaves_the_live_schema_untouched() {
-    let Some(url) = server("issue15_a_killed_load_leaves_the_live_schema_untouched") else { return };
+fn a_killed_load_leaves_the_live_schema_untouched() {
+    let Some(url) = server("a_killed_load_leaves_the_live_schema_untouched") else { return };
     let s = schema("killed", &url);
     let d = good_dir();
     let (a, b) = (output(d.path(), "2024-01-08"), output(d.path(), "2024-01-10"));
@@ -185,9 +188,10 @@ fn issue15_a_killed_load_leaves_the_live_schema_untouched() {
     }
 }
 
+/// Issue 15.
 #[test]
-fn issue15_publish_never_touches_a_schema_it_did_not_write() {
-    let Some(url) = server("issue15_publish_never_touches_a_schema_it_did_not_write") else { return };
+fn publish_never_touches_a_schema_it_did_not_write() {
+    let Some(url) = server("publish_never_touches_a_schema_it_did_not_write") else { return };
     let s = schema("foreign", &url);
     client(&url).batch_execute(&format!("CREATE SCHEMA \"{s}\"; CREATE TABLE \"{s}\".mine (x int)")).unwrap();
     let d = good_dir();
@@ -210,9 +214,10 @@ fn issue15_publish_never_touches_a_schema_it_did_not_write() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// Issue 15.
 #[test]
-fn issue15_run_publish_loads_what_the_run_wrote() {
-    let Some(url) = server("issue15_run_publish_loads_what_the_run_wrote") else { return };
+fn run_publish_loads_what_the_run_wrote() {
+    let Some(url) = server("run_publish_loads_what_the_run_wrote") else { return };
     let s = schema("runpub", &url);
     let d = good_dir();
     let out = d.path().join("out");

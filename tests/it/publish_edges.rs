@@ -66,7 +66,7 @@ fn assert_hidden(what: &str, text: &str, secrets: &[&str]) {
 /// escapes and backslash-escaped, and a mix — appears in none of the error line, `validate`'s JSON
 /// and text, and the `_manifest.json` of `run --publish`. No server is needed: port 1 refuses.
 #[test]
-fn issue26_no_connection_string_form_shows_its_password() {
+fn no_connection_string_form_shows_its_password() {
     let d = good_dir();
     let out = output(d.path(), "2024-01-10");
     // (connection string, the secrets it holds, the exit code of publish, what must stay visible)
@@ -169,8 +169,8 @@ fn issue26_no_connection_string_form_shows_its_password() {
 /// JSON report and the manifest of `run --publish`; a password file readable by others is not
 /// read (a warning, then the server's refusal); a wrong password is `28P01`, one line, exit 5.
 #[test]
-fn issue26_passwords_from_url_env_passfile_and_service_never_printed() {
-    let Some(url) = server("issue26_passwords_from_url_env_passfile_and_service_never_printed") else { return };
+fn passwords_from_url_env_passfile_and_service_never_printed() {
+    let Some(url) = server("passwords_from_url_env_passfile_and_service_never_printed") else { return };
     let bare = password_role(&url);
     let (host, port) = host_port(&url);
     let s = schema("pwsources", &url);
@@ -256,8 +256,8 @@ fn issue26_passwords_from_url_env_passfile_and_service_never_printed() {
 /// CREATE on the database is `42501 permission denied …`, each one line, exit 5, and nothing is
 /// created.
 #[test]
-fn issue26_server_refusals_print_sqlstate_and_message() {
-    let Some(url) = server("issue26_server_refusals_print_sqlstate_and_message") else { return };
+fn server_refusals_print_sqlstate_and_message() {
+    let Some(url) = server("server_refusals_print_sqlstate_and_message") else { return };
     let (host, port) = host_port(&url);
     let s = schema("refusals", &url);
     let d = good_dir();
@@ -286,8 +286,8 @@ fn issue26_server_refusals_print_sqlstate_and_message() {
 /// strings, appended to tables whose `customer_id` is `bigint`, is exit 5 naming the table, the
 /// column and both types, and the tables keep exactly their rows.
 #[test]
-fn issue26_append_refuses_a_column_whose_type_changed() {
-    let Some(url) = server("issue26_append_refuses_a_column_whose_type_changed") else { return };
+fn append_refuses_a_column_whose_type_changed() {
+    let Some(url) = server("append_refuses_a_column_whose_type_changed") else { return };
     let s = schema("appendtypes", &url);
     let d = good_dir();
     let ints = output(d.path(), "2024-01-08");
@@ -314,7 +314,7 @@ fn issue26_append_refuses_a_column_whose_type_changed() {
 /// 66-byte `--queries` table — is exit 5 before connecting (the server URL is a closed port),
 /// naming the table, the column and the limit; with a server, nothing is created.
 #[test]
-fn issue26_names_over_63_bytes_are_refused_before_loading() {
+fn names_over_63_bytes_are_refused_before_loading() {
     let d = tempfile::tempdir().unwrap();
     let long_col = format!("attr_{}", "x".repeat(63)); // 5 + 63 = 68 bytes
     let mut df = good_frame();
@@ -345,7 +345,7 @@ fn issue26_names_over_63_bytes_are_refused_before_loading() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", texts(&o));
-    let url = server("issue26_names_over_63_bytes_are_refused_before_loading");
+    let url = server("names_over_63_bytes_are_refused_before_loading");
     let target = url.clone().unwrap_or_else(|| "postgresql://evergreen@127.0.0.1:1/db".into());
     let s = match &url {
         Some(u) => schema("longnames", u),
@@ -373,7 +373,7 @@ fn issue26_names_over_63_bytes_are_refused_before_loading() {
 /// between two snapshots, no snapshot to publish — exit 2 (a `--tables` that names the wrong kind
 /// of folder), one line, before connecting.
 #[test]
-fn issue26_publishing_a_compare_output_says_what_it_is() {
+fn publishing_a_compare_output_says_what_it_is() {
     let d = good_dir();
     let (a, b) = (output(d.path(), "2024-01-08"), output(d.path(), "2024-01-10"));
     let cmp = d.path().join("cmp");
@@ -397,8 +397,8 @@ fn issue26_publishing_a_compare_output_says_what_it_is() {
 /// new snapshot, the other tables are replaced too); an output whose `customers` columns differ is
 /// exit 5 naming the view, and nothing changes; `--drop-dependents` drops it with the schema.
 #[test]
-fn issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
-    let Some(url) = server("issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently") else { return };
+fn publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
+    let Some(url) = server("publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently") else { return };
     let s = schema("depview", &url);
     let user = format!("{s}_user");
     admin(&url, &format!("DROP SCHEMA IF EXISTS \"{user}\" CASCADE"));
@@ -481,8 +481,8 @@ fn issue26_publish_keeps_or_refuses_a_dependent_view_never_drops_it_silently() {
 /// its comment, a query over three tables sees one as_of, a report's headline finds the kpis row of
 /// its own as_of.
 #[test]
-fn issue26_publish_report_and_query_racing_runs_read_one_snapshot_or_refuse() {
-    let url = server("issue26_publish_report_and_query_racing_runs_read_one_snapshot_or_refuse");
+fn publish_report_and_query_racing_runs_read_one_snapshot_or_refuse() {
+    let url = server("publish_report_and_query_racing_runs_read_one_snapshot_or_refuse");
     let d = good_dir();
     let out = d.path().join("out");
     let run = |as_of: &str| {

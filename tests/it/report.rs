@@ -71,8 +71,9 @@ fn cents(v: f64) -> i64 {
     (v * 100.0).round() as i64
 }
 
+/// Issue 16.
 #[test]
-fn issue16_every_charted_value_matches_the_tables() {
+fn every_charted_value_matches_the_tables() {
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &["--clv"]);
     let page = dir.path().join("report.html");
@@ -273,8 +274,9 @@ fn issue16_every_charted_value_matches_the_tables() {
     assert!(html.len() < 2 * 1024 * 1024);
 }
 
+/// Issue 16.
 #[test]
-fn issue16_a_partition_root_gives_kpi_lines_and_segment_movement() {
+fn a_partition_root_gives_kpi_lines_and_segment_movement() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let page = dir.path().join("root.html");
@@ -318,8 +320,9 @@ fn issue16_a_partition_root_gives_kpi_lines_and_segment_movement() {
     assert_eq!(data(&again), d);
 }
 
+/// Issue 16.
 #[test]
-fn issue16_basket_and_compare_outputs_chart_what_they_have() {
+fn basket_and_compare_outputs_chart_what_they_have() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("baskets");
     ok(bin()
@@ -360,8 +363,9 @@ fn issue16_basket_and_compare_outputs_chart_what_they_have() {
     );
 }
 
+/// Issue 16.
 #[test]
-fn issue16_cohorts_are_capped_to_the_latest_24_and_say_so() {
+fn cohorts_are_capped_to_the_latest_24_and_say_so() {
     // Week cohorts: the sample has more than 24, so the heatmap keeps the latest 24, periods 0..=24.
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &["--cohort-period", "week"]);
@@ -405,8 +409,9 @@ fn issue16_cohorts_are_capped_to_the_latest_24_and_say_so() {
     );
 }
 
+/// Issue 16.
 #[test]
-fn issue16_string_ids_and_names_from_the_online_retail_layout() {
+fn string_ids_and_names_from_the_online_retail_layout() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("retail");
     ok(bin()
@@ -453,8 +458,9 @@ fn issue16_string_ids_and_names_from_the_online_retail_layout() {
     }
 }
 
+/// Issue 16.
 #[test]
-fn issue16_an_output_without_kpis_counts_the_lapsed_from_customers() {
+fn an_output_without_kpis_counts_the_lapsed_from_customers() {
     // An output of an older version has no kpis table: the headline counts recency itself.
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &["--lapse-thresholds", "45,200"]);
@@ -476,8 +482,9 @@ fn issue16_an_output_without_kpis_counts_the_lapsed_from_customers() {
     assert_eq!(i(&d["headline"]["orders"]), manifest(&out)["counts"]["purchase_orders"].as_i64().unwrap());
 }
 
+/// Issue 16.
 #[test]
-fn issue16_names_reach_the_page_escaped() {
+fn names_reach_the_page_escaped() {
     // Product names with markup and a script end: shown as text, and the JSON block still parses.
     let dir = tempfile::tempdir().unwrap();
     let mut lines = Vec::new();
@@ -511,8 +518,9 @@ fn issue16_names_reach_the_page_escaped() {
     close(f(&r["support"]), 1.0, "support");
 }
 
+/// Issue 16.
 #[test]
-fn issue16_refusals_write_nothing() {
+fn refusals_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &[]);
     let before: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name()).collect();
@@ -609,9 +617,10 @@ fn console(stderr: &str) -> Vec<&str> {
 const PROBE_HEAD: &str = r#"<script>window.__errors=[];addEventListener('error',function(e){__errors.push(String(e.message||(e.target&&(e.target.src||e.target.href))||'error'))},true);</script>"#;
 const PROBE_TAIL: &str = r#"<script>addEventListener('load',function(){var c=[].map.call(document.querySelectorAll('svg.chart'),function(s){var r=s.getBoundingClientRect();var vb=s.viewBox.baseVal;return {id:s.getAttribute('data-chart'),w:r.width,h:r.height,vbw:vb.width,vbh:vb.height,shapes:s.querySelectorAll('rect,circle,polyline,line').length}});var p=document.createElement('pre');p.id='probe';p.textContent=JSON.stringify({errors:__errors,charts:c,scroll:document.documentElement.scrollWidth,inner:innerWidth});document.body.appendChild(p)});</script>"#;
 
+/// Issue 16.
 #[test]
-fn issue16_report_in_headless_chromium() {
-    let Some(chrome) = chromium("issue16_report_in_headless_chromium") else { return };
+fn report_in_headless_chromium() {
+    let Some(chrome) = chromium("report_in_headless_chromium") else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = sample_run(dir.path(), "out", &["--clv"]);
     let page = dir.path().join("report.html");
@@ -730,7 +739,7 @@ fn customers_and_guests() -> DataFrame {
 /// the top 10 % share counted customers only. Now the customers' revenue and orders stand beside
 /// the customer count, the guests' apart, and the total says it is both.
 #[test]
-fn issue26_report_headline_says_revenue_counts_customers_and_guests_apart() {
+fn report_headline_says_revenue_counts_customers_and_guests_apart() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_dump(dir.path(), "out", &mut customers_and_guests(), &["--as-of", "2024-02-01"]);
     let page = dir.path().join("r.html");
@@ -797,7 +806,7 @@ fn partial_cells(d: &Value) -> Vec<(String, i64)> {
 /// cohorts (its cells hatched, out of the colour scale, the period named with its days), and the
 /// colour scale speaks percent like the cells.
 #[test]
-fn issue26_report_flags_a_partial_cohort_period_and_its_legend_is_in_percent() {
+fn report_flags_a_partial_cohort_period_and_its_legend_is_in_percent() {
     let dir = tempfile::tempdir().unwrap();
     // Months, as of 2024-03-10: the data ends on March 9, 9 of March's 31 days.
     let out = run_dump(dir.path(), "month", &mut three_months(), &["--as-of", "2024-03-10"]);
@@ -854,7 +863,7 @@ fn issue26_report_flags_a_partial_cohort_period_and_its_legend_is_in_percent() {
 /// Issue 26 (16.4): pairs ranked by orders beyond chance, not by a lift that a handful of orders
 /// inflates; long names cut with an ellipsis, whole in a hover title.
 #[test]
-fn issue26_report_pairs_rank_by_orders_beyond_chance_and_cut_long_names() {
+fn report_pairs_rank_by_orders_beyond_chance_and_cut_long_names() {
     // 200 purchase orders: 60 hold products 1 and 2, 20 product 1 alone, 10 product 2 alone, 5 hold
     // the rare products 100 and 101 (in no other order), 105 product 50 alone.
     let long = "WHITE HANGING HEART T-LIGHT HOLDER IN THE LARGE SIZE WITH A RIBBON AND A GIFT BOX <b>";
@@ -930,7 +939,7 @@ fn issue26_report_pairs_rank_by_orders_beyond_chance_and_cut_long_names() {
 /// Issue 26 (16.5): the report of a `compare` output named no date ("as of –"), said "1 charts" and
 /// cut a column header off.
 #[test]
-fn issue26_report_of_a_compare_output_names_both_dates_and_fits_its_headers() {
+fn report_of_a_compare_output_names_both_dates_and_fits_its_headers() {
     let dir = tempfile::tempdir().unwrap();
     let a = run_dump(dir.path(), "a", &mut customers_and_guests(), &["--as-of", "2024-01-06"]);
     let b = run_dump(dir.path(), "b", &mut customers_and_guests(), &["--as-of", "2024-02-01"]);
@@ -962,8 +971,8 @@ fn issue26_report_of_a_compare_output_names_both_dates_and_fits_its_headers() {
 /// Issue 26 (16.4, 16.5) in a real browser: every text of every chart (pair labels, turned column
 /// headers, legends) lies inside its chart's picture, for long product names and a compare output.
 #[test]
-fn issue26_report_text_stays_inside_every_chart_in_headless_chromium() {
-    let Some(chrome) = chromium("issue26_report_text_stays_inside_every_chart_in_headless_chromium") else { return };
+fn report_text_stays_inside_every_chart_in_headless_chromium() {
+    let Some(chrome) = chromium("report_text_stays_inside_every_chart_in_headless_chromium") else { return };
     let dir = tempfile::tempdir().unwrap();
     let pages = {
         let retail = dir.path().join("retail");

@@ -11,8 +11,9 @@ fn config_beside_dump(body: &str) -> tempfile::TempDir {
     d
 }
 
+/// Issue 15.
 #[test]
-fn issue15_config_paths_are_relative_to_the_config_file_and_dates_may_be_toml_dates() {
+fn config_paths_are_relative_to_the_config_file_and_dates_may_be_toml_dates() {
     let d = config_beside_dump("input = [\"dump.parquet\"]\nout = \"out\"\nas_of = 2024-01-10\n");
     let elsewhere = tempfile::tempdir().unwrap();
     let o = bin()
@@ -34,8 +35,9 @@ fn issue15_config_paths_are_relative_to_the_config_file_and_dates_may_be_toml_da
     assert!(String::from_utf8_lossy(&o.stderr).contains("2024-01-10T10:00:00"));
 }
 
+/// Issue 15.
 #[test]
-fn issue15_an_off_variable_switches_a_config_true_off() {
+fn an_off_variable_switches_a_config_true_off() {
     let d = config_beside_dump("input = [\"dump.parquet\"]\nclv = true\nallow_file_reads = true\n");
     let run = |out: &str, var: Option<&str>| {
         let mut c = bin();
@@ -54,8 +56,9 @@ fn issue15_an_off_variable_switches_a_config_true_off() {
     assert!(!d.path().join("b/clv.parquet").exists());
 }
 
+/// Issue 15.
 #[test]
-fn issue15_json_success_line_carries_structured_fields() {
+fn json_success_line_carries_structured_fields() {
     let (_d, p) = dump_frame(&mut good_frame());
     let out = p.parent().unwrap().join("out");
     let o = bin()
@@ -75,8 +78,9 @@ fn issue15_json_success_line_carries_structured_fields() {
     assert!(f["seconds"].as_f64().unwrap() > 0.0 && f["peak_memory_bytes"].as_u64().unwrap() > 1_000_000);
 }
 
+/// Issue 15.
 #[test]
-fn issue15_query_reads_a_partition_root_with_as_of_as_a_column() {
+fn query_reads_a_partition_root_with_as_of_as_a_column() {
     let d = tempfile::tempdir().unwrap();
     let (_g, p) = dump_frame(&mut good_frame());
     let root = d.path().join("root");
@@ -115,8 +119,9 @@ fn text(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
     df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect()
 }
 
+/// Issue 15.
 #[test]
-fn issue15_far_as_of_warns_and_csv_timestamps_read_in_excel() {
+fn far_as_of_warns_and_csv_timestamps_read_in_excel() {
     let (_d, p) = dump_frame(&mut good_frame());
     let dir = p.parent().unwrap();
     let out = dir.join("out");
@@ -141,8 +146,9 @@ fn issue15_far_as_of_warns_and_csv_timestamps_read_in_excel() {
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), "customer_id,first_purchase_at\n1,2024-01-05 10:00:00.000\n2,2024-01-06 10:00:00.000\n");
 }
 
+/// Issue 15.
 #[test]
-fn issue15_validate_checks_the_output_folder_and_speaks_json() {
+fn validate_checks_the_output_folder_and_speaks_json() {
     let (_d, p) = dump_frame(&mut good_frame());
     let dir = p.parent().unwrap();
     let validate = |extra: &[&str]| bin().args(["validate", "-i", p.to_str().unwrap()]).args(extra).output().unwrap();
@@ -163,8 +169,9 @@ fn issue15_validate_checks_the_output_folder_and_speaks_json() {
     assert!(text.contains("lines: 5 read") && text.ends_with("ok: nothing written\n"), "{text}");
 }
 
+/// Issue 15.
 #[test]
-fn issue15_query_writes_xlsx() {
+fn query_writes_xlsx() {
     let (_d, p) = dump_frame(&mut good_frame());
     let dir = p.parent().unwrap();
     let out = dir.join("out");

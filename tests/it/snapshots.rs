@@ -68,8 +68,9 @@ fn patterns_help_states_the_rules() {
     check("patterns-help.txt", &text);
 }
 
+/// Issue 14.
 #[test]
-fn issue14_compare_help_states_the_rules() {
+fn compare_help_states_the_rules() {
     let text = stdout(&["compare", "--help"]);
     for must in ["comes from `new`", "goes to `gone`", "same bins, scoring", "new first and gone last"] {
         assert!(text.contains(must), "compare --help lacks `{must}`");

@@ -86,8 +86,9 @@ fn hand_dump() -> (tempfile::TempDir, PathBuf) {
 
 use polars::prelude::*;
 
+/// Issue 11.
 #[test]
-fn issue11_hand_worked_dump_on_spark_gives_the_hand_worked_facts_and_the_memory_tables() {
+fn hand_worked_dump_on_spark_gives_the_hand_worked_facts_and_the_memory_tables() {
     if !spark_available("issue11_hand_worked_dump") {
         return;
     }
@@ -129,8 +130,9 @@ fn issue11_hand_worked_dump_on_spark_gives_the_hand_worked_facts_and_the_memory_
     assert!(leftovers(d.path()).is_empty(), "the work folder is removed: {:?}", leftovers(d.path()));
 }
 
+/// Issue 11.
 #[test]
-fn issue11_missing_column_found_by_spark_is_exit_4_and_the_previous_output_stays() {
+fn missing_column_found_by_spark_is_exit_4_and_the_previous_output_stays() {
     if !spark_available("issue11_missing_column_found_by_spark") {
         return;
     }
@@ -153,8 +155,9 @@ fn issue11_missing_column_found_by_spark_is_exit_4_and_the_previous_output_stays
     assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
 }
 
+/// Issue 11.
 #[test]
-fn issue11_unreachable_master_is_exit_2_at_once() {
+fn unreachable_master_is_exit_2_at_once() {
     let (d, p) = hand_dump();
     let submit = fake_submit(d.path(), "exit 0");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -171,8 +174,9 @@ fn issue11_unreachable_master_is_exit_2_at_once() {
     assert!(!d.path().join("out").exists());
 }
 
+/// Issue 11.
 #[test]
-fn issue11_no_spark_submit_and_no_java_are_exit_2() {
+fn no_spark_submit_and_no_java_are_exit_2() {
     let (d, p) = hand_dump();
     let out = d.path().join("out");
     let empty = d.path().join("empty-bin");
@@ -195,8 +199,9 @@ fn issue11_no_spark_submit_and_no_java_are_exit_2() {
     assert!(!out.exists());
 }
 
+/// Issue 11.
 #[test]
-fn issue11_a_failed_spark_job_is_one_line_and_leaves_the_previous_output() {
+fn a_failed_spark_job_is_one_line_and_leaves_the_previous_output() {
     let (d, p) = hand_dump();
     let out = d.path().join("out");
     let (code, err) = run(&["run", "--input", p.to_str().unwrap(), "--out", out.to_str().unwrap()], &[]);
@@ -229,8 +234,9 @@ exit 3"#,
     assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
 }
 
+/// Issue 11.
 #[test]
-fn issue11_remote_paths_need_the_spark_engine_and_spark_conf_needs_key_value() {
+fn remote_paths_need_the_spark_engine_and_spark_conf_needs_key_value() {
     let (d, _) = hand_dump();
     let out = d.path().join("out");
     let (code, err) = run(&["run", "--input", "hdfs://namenode/dumps/x.parquet", "--out", out.to_str().unwrap()], &[]);
@@ -244,8 +250,9 @@ fn issue11_remote_paths_need_the_spark_engine_and_spark_conf_needs_key_value() {
     assert!(err.contains("expected KEY=VALUE, found `novalue`"), "{err}");
 }
 
+/// Issue 11.
 #[test]
-fn issue11_secret_spark_settings_never_reach_the_manifest() {
+fn secret_spark_settings_never_reach_the_manifest() {
     use evergreen::config::{Settings, SparkOptions};
     let args: Vec<String> = [
         "run",

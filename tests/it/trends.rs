@@ -46,8 +46,9 @@ fn run_with(lines: &[Line], f: impl FnOnce(&mut evergreen::config::Settings)) ->
     compute(s)
 }
 
+/// Issue 14.
 #[test]
-fn issue14_trend_columns_hand_worked() {
+fn trend_columns_hand_worked() {
     let r = run_with(&dump_lines(), |s| s.trend_days = Some(30));
     // (recent_orders, recent_spend, prior_orders, prior_spend, declining)
     let expect = [
@@ -75,8 +76,9 @@ fn issue14_trend_columns_hand_worked() {
     }
 }
 
+/// Issue 14.
 #[test]
-fn issue14_kpis_hand_worked() {
+fn kpis_hand_worked() {
     let r = run_with(&dump_lines(), |_| {});
     let k = r.table("kpis");
     assert_eq!(k.height(), 1);
@@ -108,8 +110,9 @@ fn issue14_kpis_hand_worked() {
     assert_eq!((rc.total, rc.customers, rc.guests, rc.returns, rc.non_purchase_orders), (599.0, 580.0, 19.0, 25.0, 1));
 }
 
+/// Issue 14.
 #[test]
-fn issue14_cohorts_hand_worked() {
+fn cohorts_hand_worked() {
     let r = run_with(&dump_lines(), |_| {});
     let c = r.table("cohorts");
     let cohort: Vec<String> = c.column("cohort").unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect();
@@ -152,8 +155,9 @@ fn issue14_cohorts_hand_worked() {
     assert_eq!(ints(wc, "period_index")[first], 0);
 }
 
+/// Issue 14.
 #[test]
-fn issue14_tiers_first_match_in_order() {
+fn tiers_first_match_in_order() {
     let r = run_with(&dump_lines(), |s| {
         s.tiers = Some(Tiers(vec![
             Tier { name: "gold".into(), monetary: Some(150.0), frequency: Some(3) },
@@ -178,8 +182,9 @@ fn issue14_tiers_first_match_in_order() {
     assert!(s.resolve().unwrap_err().to_string().contains("`vip` has no threshold"));
 }
 
+/// Issue 14.
 #[test]
-fn issue14_profit_deciles_and_groups() {
+fn profit_deciles_and_groups() {
     // Five customers, one order of 100 each; profit 40, 30, 12, 10, 8 (total 100). Customer 3's
     // order is in the prior 30 days only: declining.
     let ts = ["2024-06-20 10:00", "2024-06-20 10:00", "2024-05-15 10:00", "2024-06-20 10:00", "2024-06-20 10:00"];
@@ -219,8 +224,9 @@ fn text_column(df: &DataFrame, c: &str) -> Vec<String> {
     df.column(c).unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect()
 }
 
+/// Issue 14.
 #[test]
-fn issue14_migration_between_snapshots() {
+fn migration_between_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut a = frame(&dump_lines());
@@ -274,8 +280,9 @@ fn issue14_migration_between_snapshots() {
     }
 }
 
+/// Issue 14.
 #[test]
-fn issue14_same_tables_from_both_local_engines() {
+fn same_tables_from_both_local_engines() {
     let dir = tempfile::tempdir().unwrap();
     let mut df = frame(&dump_lines());
     let input = dir.path().join("d.parquet");
@@ -328,8 +335,9 @@ fn tag_frame() -> DataFrame {
     df
 }
 
+/// Issue 14.
 #[test]
-fn issue14_basket_sizes_discounts_and_tags() {
+fn basket_sizes_discounts_and_tags() {
     let (_d, p) = dump_frame(&mut tag_frame());
     let mut s = settings(&p, Some("2024-07-01"));
     s.columns.discount = Some("disc".into());
@@ -377,8 +385,9 @@ fn issue14_basket_sizes_discounts_and_tags() {
     assert!(s.resolve().unwrap_err().to_string().contains("not both"));
 }
 
+/// Issue 14.
 #[test]
-fn issue14_tags_at_the_top_tenth() {
+fn tags_at_the_top_tenth() {
     // Ten customers, one order each on 05-01 (61 days before as-of): customer k spends 10 x k over
     // k distinct products. The top tenth is rank 1: customer 10 is high AOV and big basket; the
     // monetary deciles 1 and 2 are customers 10 and 9, lapsing (61 > 30).
@@ -401,8 +410,9 @@ fn issue14_tags_at_the_top_tenth() {
     assert!(tagged("frequent").is_empty());
 }
 
+/// Issue 14.
 #[test]
-fn issue14_period_arithmetic_matches_the_calendar() {
+fn period_arithmetic_matches_the_calendar() {
     use chrono::{Datelike, Duration, NaiveDate};
     use evergreen::tables::activity::{period_index, period_start};
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
@@ -425,8 +435,9 @@ fn issue14_period_arithmetic_matches_the_calendar() {
     }
 }
 
+/// Issue 14.
 #[test]
-fn issue14_scheduled_compare_edges() {
+fn scheduled_compare_edges() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut a = frame(&dump_lines());
@@ -466,8 +477,9 @@ fn issue14_scheduled_compare_edges() {
     assert_eq!(cli(&["basket", "-i", &p("a.parquet"), "-o", &p("b"), "--tier", "gold:monetary=1"]).0, 2);
 }
 
+/// Issue 14.
 #[test]
-fn issue14_discounts_keep_to_the_money_range() {
+fn discounts_keep_to_the_money_range() {
     let mut df = frame(&dump_lines());
     df.with_column(Column::new("disc".into(), (0..df.height()).map(|k| if k == 3 { 1e300 } else { 1.0 }).collect::<Vec<f64>>())).unwrap();
     let (_d, p) = dump_frame(&mut df);

@@ -30,8 +30,9 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
+/// Issue 15.
 #[test]
-fn issue15_readme_walkthrough_runs_as_written() {
+fn readme_walkthrough_runs_as_written() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let block = readme.split("<!-- walkthrough -->").nth(1).expect("the README marks its walk-through");

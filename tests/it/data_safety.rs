@@ -636,8 +636,9 @@ fn folder_with_previous_output() -> tempfile::TempDir {
     d
 }
 
+/// Issue 9.
 #[test]
-fn issue9_hostile_inputs_fail_with_one_line_and_change_nothing() {
+fn hostile_inputs_fail_with_one_line_and_change_nothing() {
     let mut problems = Vec::new();
     let cases = refused_cases();
     assert!(cases.len() >= 45, "{} refused cases", cases.len());
@@ -916,8 +917,9 @@ fn accepted_cases() -> Vec<Accepted> {
     ]
 }
 
+/// Issue 9.
 #[test]
-fn issue9_hostile_inputs_that_must_succeed() {
+fn hostile_inputs_that_must_succeed() {
     let mut problems = Vec::new();
     for case in accepted_cases() {
         let d = folder_with_previous_output();
@@ -943,8 +945,9 @@ fn issue9_hostile_inputs_that_must_succeed() {
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
+/// Issue 9.
 #[test]
-fn issue9_the_environment_variable_may_list_inputs_the_flag_may_not() {
+fn the_environment_variable_may_list_inputs_the_flag_may_not() {
     let d = tempfile::tempdir().unwrap();
     let a = put(d.path(), "a.parquet", good_frame().head(Some(2)));
     let b = put(d.path(), "b.parquet", good_frame().slice(2, 3));
@@ -957,8 +960,9 @@ fn issue9_the_environment_variable_may_list_inputs_the_flag_may_not() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
+/// Issue 9.
 #[test]
-fn issue9_json_logs_make_an_argument_error_one_json_object() {
+fn json_logs_make_an_argument_error_one_json_object() {
     let o = evergreen(&args(&["--log-format", "json", "run", "--bogus"]));
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -969,8 +973,9 @@ fn issue9_json_logs_make_an_argument_error_one_json_object() {
     assert!(v["fields"]["message"].as_str().unwrap().contains("--bogus"));
 }
 
+/// Issue 9.
 #[test]
-fn issue9_a_closed_stdout_pipe_is_not_a_panic() {
+fn a_closed_stdout_pipe_is_not_a_panic() {
     let d = folder_with_previous_output();
     let out = s(&d.path().join("out"));
     let exe = env!("CARGO_BIN_EXE_evergreen");
@@ -996,8 +1001,9 @@ fn tables_of(out: &Path) -> BTreeMap<PathBuf, String> {
 
 /// Runs that crash at each step of the commit (the test hook aborts the process there) leave one
 /// whole output, old or new; the next run restores a previous output saved aside and succeeds.
+/// (Issue 9.)
 #[test]
-fn issue9_a_crash_at_each_step_of_the_commit_leaves_one_whole_output() {
+fn a_crash_at_each_step_of_the_commit_leaves_one_whole_output() {
     let steps: [(&str, bool); 7] = [
         ("before-success", false),
         ("before-swap", false),
@@ -1053,8 +1059,9 @@ fn issue9_a_crash_at_each_step_of_the_commit_leaves_one_whole_output() {
     }
 }
 
+/// Issue 9.
 #[test]
-fn issue9_a_symlinked_out_keeps_pointing_at_the_new_output() {
+fn a_symlinked_out_keeps_pointing_at_the_new_output() {
     let d = folder_with_previous_output();
     let real = d.path().join("real");
     std::fs::rename(d.path().join("out"), &real).unwrap();
@@ -1070,8 +1077,9 @@ fn issue9_a_symlinked_out_keeps_pointing_at_the_new_output() {
     assert_eq!(manifest(&link)["as_of"], "2024-03-01", "the link shows the new output");
 }
 
+/// Issue 9.
 #[test]
-fn issue9_a_symlinked_out_with_a_trailing_slash_is_the_link() {
+fn a_symlinked_out_with_a_trailing_slash_is_the_link() {
     let d = folder_with_previous_output();
     let real = d.path().join("real");
     std::fs::rename(d.path().join("out"), &real).unwrap();
@@ -1088,8 +1096,9 @@ fn issue9_a_symlinked_out_with_a_trailing_slash_is_the_link() {
     assert_eq!(manifest(&real)["as_of"], "2024-03-01");
 }
 
+/// Issue 9.
 #[test]
-fn issue9_two_writers_on_one_out_one_waits_or_fails_naming_the_other() {
+fn two_writers_on_one_out_one_waits_or_fails_naming_the_other() {
     let d = folder_with_previous_output();
     let a = run(d.path(), &s(&d.path().join("good.parquet")));
     let mut first = bin().args(&a).env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "4000").spawn().unwrap();
@@ -1120,8 +1129,9 @@ fn issue9_two_writers_on_one_out_one_waits_or_fails_naming_the_other() {
 }
 
 /// Every table's columns: no unsigned integers (counts are Int64), timestamps in microseconds.
+/// (Issue 9.)
 #[test]
-fn issue9_tables_use_types_every_reader_opens() {
+fn tables_use_types_every_reader_opens() {
     let d = folder_with_previous_output();
     let out = d.path().join("out");
     for f in manifest(&out)["files"].as_array().unwrap() {
