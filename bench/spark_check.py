@@ -94,10 +94,7 @@ def hand_worked_cases(work: str):
     """The cases of tests/cases/ (issue 27: written once, run on every engine; cargo test checks their
     expected tables on the local engines, here Spark must write the memory engine's bytes)."""
     import duckdb
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        tomllib = None
+    import tomllib  # Python 3.11+
     root = os.path.join(ROOT, "tests", "cases")
     out = []
     for name in sorted(os.listdir(root)):
@@ -105,8 +102,7 @@ def hand_worked_cases(work: str):
         if not os.path.isdir(case):
             continue
         with open(os.path.join(case, "case.toml"), "rb") as f:
-            spec = tomllib.load(f) if tomllib else {"args": json.loads(
-                [l for l in f.read().decode().splitlines() if l.startswith("args")][0].split("=", 1)[1])}
+            spec = tomllib.load(f)
         types = {"customer_id": "BIGINT", "order_id": "BIGINT", "product_id": "BIGINT", "ts": "TIMESTAMP",
                  "amount": "DOUBLE"}
         header = open(os.path.join(case, "dump.csv")).readline().strip().split(",")

@@ -949,7 +949,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     if validate_only {
         let mut report = crate::pipeline::validate(&cfg)?;
         report.publish = publish.as_ref().map(|t| crate::pipeline::PublishCheck {
-            target: crate::publish::redact(&t.url),
+            target: crate::connstr::redact(&t.url),
             schema: t.schema.clone(),
             mode: if t.append { "append" } else { "replace" },
         });

@@ -67,14 +67,9 @@ fn failed(target: &Target, reason: impl std::fmt::Display) -> Error {
     for p in [in_string, std::env::var("PGPASSWORD").ok().map(String::into_bytes)] {
         reason = crate::connstr::scrub(&reason, p.as_deref());
     }
-    Error::Output { path: PathBuf::from(redact(&target.url)), reason }
+    Error::Output { path: PathBuf::from(crate::connstr::redact(&target.url)), reason }
 }
 
-/// The connection string without its passwords (for messages, reports and manifests): see
-/// [`crate::connstr::redact`].
-pub fn redact(url: &str) -> String {
-    crate::connstr::redact(url)
-}
 
 /// Check `target` before anything runs: its schema name (exit 2) and its connection string parses
 /// (exit 2, redacted); nothing connects.
@@ -545,7 +540,7 @@ pub fn publish(dir: &Path, target: &Target) -> Result<Report> {
     })?;
     Ok(Report {
         tables_dir: folder.display().to_string(),
-        target: redact(&target.url),
+        target: crate::connstr::redact(&target.url),
         schema: target.schema.clone(),
         mode: if target.append {
             "append"

@@ -322,18 +322,17 @@ fn read_once(folder: &Path, keep: &dyn Fn(&str) -> bool, hashes: bool) -> std::r
         }
         tables.push(TableBytes { name: (*name).clone(), file, bytes: polars_buffer::Buffer::from(bytes) });
     }
-    if !hashes && std::fs::read(&path).ok().as_deref() != Some(first.as_slice()) {
-        return Err(Attempt::Raced(format!("{MANIFEST} changed while the tables were read")));
-    }
-    if !missing.is_empty() || !changed.is_empty() {
-        // A file missing or other than its manifest says: a run swapped the folder meanwhile when
-        // the manifest changed too (every run writes a new one). When it did not, the files were
-        // removed or edited by something else than a run: they are taken as they are (a missing
-        // one is in `missing`).
-        if std::fs::read(&path).ok().as_deref() != Some(first.as_slice()) {
-            let f = missing.first().or(changed.first()).expect("a file");
-            return Err(Attempt::Raced(format!("{} is not the file its manifest lists", f.display())));
-        }
+    // Without hashes every read is proved by the manifest read again; with them, only a file
+    // missing or other than its manifest says. A manifest that changed meanwhile means a run swapped
+    // the folder (every run writes a new one). When it did not, missing or edited files were removed
+    // or edited by something else than a run: they are taken as they are (a missing one is in
+    // `missing`).
+    let suspect = missing.first().or(changed.first());
+    if (!hashes || suspect.is_some()) && std::fs::read(&path).ok().as_deref() != Some(first.as_slice()) {
+        return Err(Attempt::Raced(match suspect {
+            Some(f) => format!("{} is not the file its manifest lists", f.display()),
+            None => format!("{MANIFEST} changed while the tables were read"),
+        }));
     }
     Ok(ConsistentSnapshot { dir: folder.to_path_buf(), manifest, tables, missing })
 }

@@ -137,13 +137,14 @@ pub fn facts(
     work_root: &Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, SparkReport)> {
-    let submit = match &opts.service {
-        Some(_) => None,
+    // Where the job runs, decided (and spark-submit, Java and the master checked) before any work.
+    let launch = match &opts.service {
+        Some(spool) => Launch::Service(spool),
         None => {
             let submit = find_submit(opts)?;
             check_java()?;
             check_master(&opts.master)?;
-            Some(submit)
+            Launch::Submit(submit)
         }
     };
     // Absolute paths: spark-submit runs in another folder, and the cluster resolves bare paths
@@ -207,18 +208,16 @@ pub fn facts(
     let started = Instant::now();
     let error_file = work.file("error.json");
     let result_file = work.file("result.json");
-    match (&opts.service, &submit) {
-        (Some(spool), _) => {
+    // spark-submit's exit status and log, to explain a job that ended without a result.
+    let submitted = match launch {
+        Launch::Service(spool) => {
             run_in_service(spool, &job_file, &[&result_file, &error_file])?;
-            sw.lap("spark_job");
-            if error_file.exists() {
-                return Err(runner_error(&error_file, s, cols));
-            }
+            None
         }
-        (None, Some(submit)) => {
+        Launch::Submit(submit) => {
             let log = work.file("spark-submit.log");
             let log_file = std::fs::File::create(&log).map_err(|e| work_error(&work.path, e))?;
-            let mut cmd = Command::new(submit);
+            let mut cmd = Command::new(&submit);
             cmd.arg("--master").arg(&opts.master).arg("--name").arg("evergreen");
             for (k, v) in [
                 ("spark.ui.enabled", "false"),
@@ -238,15 +237,17 @@ pub fn facts(
             let status = cmd
                 .status()
                 .map_err(|e| Error::Config(format!("engine spark: cannot start {}: {e}", submit.display())))?;
-            sw.lap("spark_job");
-            if error_file.exists() {
-                return Err(runner_error(&error_file, s, cols));
-            }
-            if !status.success() || !result_file.exists() {
-                return Err(submit_error(&log, &opts.master, status.code()));
-            }
+            Some((status, log))
         }
-        (None, None) => unreachable!("spark-submit is found when no service is given"),
+    };
+    sw.lap("spark_job");
+    if error_file.exists() {
+        return Err(runner_error(&error_file, s, cols));
+    }
+    if let Some((status, log)) = submitted {
+        if !status.success() || !result_file.exists() {
+            return Err(submit_error(&log, &opts.master, status.code()));
+        }
     }
     let job_seconds = started.elapsed().as_secs_f64();
     let result: Value = serde_json::from_slice(&std::fs::read(&result_file).map_err(|e| work_error(&work.path, e))?)
@@ -274,6 +275,12 @@ pub fn facts(
             .unwrap_or_default(),
     };
     Ok((facts, report))
+}
+
+/// Where a Spark job runs: a resident runner (`EVERGREEN_SPARK_SERVICE`), or its own spark-submit.
+enum Launch<'a> {
+    Service(&'a Path),
+    Submit(PathBuf),
 }
 
 /// Seconds without a heartbeat after which a Spark service counts as gone.
