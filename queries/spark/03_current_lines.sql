@@ -13,6 +13,8 @@ SELECT
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount - cost END, profit)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN discount END, discount)},
   ${limbs(quantity, quantity)},
+  -- A return line's amount (a line below zero), summed per order for the day totals.
+  ${limbs(CASE WHEN amount < 0D THEN amount END, ret)},
   -- The money-range rule's sums: |amount|, |cost| and |discount| (nulls as 0); a value beyond any exact sum
   -- (non-finite, or 2^56 and more) is flagged instead.
   ${limbs(abs(amount), abs_amount)},

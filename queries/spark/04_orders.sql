@@ -2,7 +2,8 @@
 -- reject the order (order_customer_conflict). Its net is the exact sum of its lines; it is a
 -- purchase order when it is kept and its net, rounded half away from zero to the money decimals,
 -- is positive: round(x, d) > 0 exactly when x * 10^d >= 0.5, x being the net as the nearest
--- double (${exact(name)} is the limbs' value as DECIMAL(38,0)). ordered_at is its earliest line.
+-- double (${exact(name)} is the limbs' value as DECIMAL(38,0)). ordered_at is its earliest line;
+-- returns_* is the sum of its lines below zero (null without one), for the day totals.
 SELECT
   *,
   NOT conflict AND CAST(${exact(amount)} AS DOUBLE) / 1180591620717411303424D * ${money_scale} >= 0.5D AS purchase
@@ -18,6 +19,7 @@ FROM (
     ${sum_limbs(customer_amount)},
     ${sum_limbs(profit)},
     ${sum_limbs(discount)},
+    ${sum_limbs(ret, returns)},
     ${sum_limbs(abs_amount)},
     ${sum_limbs(abs_cost)},
     ${sum_limbs(abs_discount)},

@@ -76,6 +76,10 @@ pub struct SparkReport {
     pub fact_rows: std::collections::BTreeMap<String, u64>,
     /// Seconds per step inside the job (session start, each one-row step, each staged fact).
     pub steps: std::collections::BTreeMap<String, f64>,
+    /// Spark jobs the steps ran, and the stages among them that ran tasks (a stage whose shuffle
+    /// output was reused is not counted): what a cluster schedules, beyond the rows.
+    pub jobs: u64,
+    pub stages: u64,
 }
 
 /// The inputs as Spark is given them: local files evergreen resolved and checked, or the user's
@@ -273,6 +277,8 @@ pub fn facts(
             .as_object()
             .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
             .unwrap_or_default(),
+        jobs: result["spark_jobs"].as_u64().unwrap_or(0),
+        stages: result["spark_stages"].as_u64().unwrap_or(0),
     };
     Ok((facts, report))
 }
