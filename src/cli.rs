@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{
-    parse_as_of, ClvUnit, CohortPeriod, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, Tier, Tiers,
+    parse_as_of, ClvUnit, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, TrendSettings,
 };
 use crate::error::Result;
 use crate::pipeline::Job;
@@ -265,34 +265,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub patterns: PatternArgs,
     #[command(flatten)]
-    pub trends: TrendArgs,
-}
-
-/// Trend columns, cohorts, kpis and tiers (`run`).
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Trends, cohorts, kpis and tiers (run)")]
-pub struct TrendArgs {
-    /// N: customers' recent_* columns cover the orders of the last N days before as-of, prior_*
-    /// the N days before those; declining = bought in the prior N days, and in the last N days
-    /// fewer purchase orders or at most half the spend [default: 90].
-    #[arg(long, env = "EVERGREEN_TREND_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub trend_days: Option<u32>,
-    /// kpis: the window_* columns count the orders of the last N days before as-of [default: 30].
-    #[arg(long, env = "EVERGREEN_KPI_WINDOW_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub kpi_window_days: Option<u32>,
-    /// cohorts: a cohort is the month (from the 1st) or ISO week (from Monday) of a customer's
-    /// first purchase [default: month].
-    #[arg(long, env = "EVERGREEN_COHORT_PERIOD", value_enum)]
-    pub cohort_period: Option<CohortPeriod>,
-    /// A loyalty tier, NAME:monetary=1000,frequency=5 (either threshold may be left out);
-    /// repeatable, in order: a customer's tier is the first one whose every threshold they meet
-    /// (>=). Replaces the config file's tiers table.
-    #[arg(long, value_name = "NAME:THRESHOLDS")]
-    pub tier: Vec<String>,
-    /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
-    /// root of as_of= partitions, its latest complete partition before this run's as-of).
-    #[arg(long, env = "EVERGREEN_COMPARE_WITH", value_name = "DIR")]
-    pub compare_with: Option<PathBuf>,
+    pub trends: TrendSettings,
 }
 
 impl PatternArgs {
@@ -305,11 +278,9 @@ impl PatternArgs {
     }
 }
 
-impl TrendArgs {
-    /// `--tier` (which has no environment variable) given to a command other than `run`.
-    fn misplaced(&self, job: Job) -> Option<&'static str> {
-        (!self.tier.is_empty() && job != Job::Run).then_some("--tier")
-    }
+/// `--tier` (which has no environment variable) given to a command other than `run`.
+fn misplaced_tier(trends: &TrendSettings, job: Job) -> Option<&'static str> {
+    (!trends.tier.is_empty() && job != Job::Run).then_some("--tier")
 }
 
 /// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`).
@@ -746,15 +717,8 @@ impl RunArgs {
                 sequence_window_days: self.patterns.sequence_window_days,
                 min_followers: self.patterns.min_followers,
             },
-            trend_days: self.trends.trend_days,
-            kpi_window_days: self.trends.kpi_window_days,
-            cohort_period: self.trends.cohort_period,
-            compare_with: self.trends.compare_with,
-            tiers: if self.trends.tier.is_empty() {
-                None
-            } else {
-                Some(Tiers(self.trends.tier.iter().map(|t| Tier::parse(t)).collect::<Result<Vec<_>>>()?))
-            },
+            trends: self.trends,
+            unknown: Default::default(),
             where_sql: self.lines.where_sql,
             exclude_items: self.lines.exclude_items,
             columns: ColumnSettings {
@@ -938,7 +902,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     if let Some(flag) = args.patterns.misplaced(job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
     }
-    if let Some(flag) = args.trends.misplaced(job).filter(|_| !validate_only) {
+    if let Some(flag) = misplaced_tier(&args.trends, job).filter(|_| !validate_only) {
         return Err(crate::Error::Config(format!("{flag} applies to `run` only")));
     }
     let mut cfg = args.to_config()?;

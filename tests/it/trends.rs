@@ -49,7 +49,7 @@ fn run_with(lines: &[Line], f: impl FnOnce(&mut evergreen::config::Settings)) ->
 /// Issue 14.
 #[test]
 fn trend_columns_hand_worked() {
-    let r = run_with(&dump_lines(), |s| s.trend_days = Some(30));
+    let r = run_with(&dump_lines(), |s| s.trends.trend_days = Some(30));
     // (recent_orders, recent_spend, prior_orders, prior_spend, declining)
     let expect = [
         (1, (1, 15.0, 1, 50.0, true)),  // 06-01 and the return in [1, 30]; 05-31 in [31, 60]; 2 x 15 <= 50
@@ -146,7 +146,7 @@ fn cohorts_hand_worked() {
     assert_eq!(floats(c, "revenue_per_customer")[11], 22.5);
     // Weeks: customer 3's cohort is the week of Monday 2024-06-17, and 06-30 (a Sunday) is in
     // the week of 06-24: two rows.
-    let w = run_with(&dump_lines(), |s| s.cohort_period = Some(CohortPeriod::Week));
+    let w = run_with(&dump_lines(), |s| s.trends.cohort_period = Some(CohortPeriod::Week));
     let wc = w.table("cohorts");
     let starts: Vec<String> = wc.column("cohort").unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect();
     let last: Vec<&str> = starts.iter().map(String::as_str).filter(|s| *s == "2024-06-17").collect();
@@ -159,7 +159,7 @@ fn cohorts_hand_worked() {
 #[test]
 fn tiers_first_match_in_order() {
     let r = run_with(&dump_lines(), |s| {
-        s.tiers = Some(Tiers(vec![
+        s.trends.tiers = Some(Tiers(vec![
             Tier { name: "gold".into(), monetary: Some(150.0), frequency: Some(3) },
             Tier { name: "silver".into(), monetary: Some(100.0), frequency: None },
         ]))
@@ -173,12 +173,12 @@ fn tiers_first_match_in_order() {
     let toml = dir.path().join("e.toml");
     std::fs::write(&toml, "[tiers]\nsilver = {monetary = 100}\ngold = {monetary = 150, frequency = 3}\n").unwrap();
     let s = evergreen::config::Settings::from_toml_file(&toml).unwrap();
-    let names: Vec<String> = s.tiers.unwrap().0.into_iter().map(|t| t.name).collect();
+    let names: Vec<String> = s.trends.tiers.unwrap().0.into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["silver", "gold"]);
     // A tier without a threshold is refused.
     let (_d, p) = dump(&dump_lines());
     let mut s = settings(&p, None);
-    s.tiers = Some(Tiers(vec![Tier { name: "vip".into(), monetary: None, frequency: None }]));
+    s.trends.tiers = Some(Tiers(vec![Tier { name: "vip".into(), monetary: None, frequency: None }]));
     assert!(s.resolve().unwrap_err().to_string().contains("`vip` has no threshold"));
 }
 
@@ -199,7 +199,7 @@ fn profit_deciles_and_groups() {
     df.apply("ts", |s| s.cast(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap()).unwrap();
     let (_d, p) = dump_frame(&mut df);
     let mut s = settings(&p, Some("2024-07-01"));
-    s.trend_days = Some(30);
+    s.trends.trend_days = Some(30);
     let r = compute(s);
     // 40: nothing before it, top. 30: 40 before (< 50), next. 12: 70 before, declining.
     let groups: Vec<Option<String>> =

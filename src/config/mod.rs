@@ -9,6 +9,54 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod trends;
+pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
+
+/// How a settings layer's field lies over the layer below: an `Option` set here wins, a list
+/// given here (non-empty) wins.
+pub trait Layer {
+    fn over(self, base: Self) -> Self;
+}
+
+impl<T> Layer for Option<T> {
+    fn over(self, base: Self) -> Self {
+        self.or(base)
+    }
+}
+
+impl<T> Layer for Vec<T> {
+    fn over(self, base: Self) -> Self {
+        if self.is_empty() {
+            base
+        } else {
+            self
+        }
+    }
+}
+
+/// One family's options, defined once (Ruff's `CombineOptions` habit): the struct is the family's
+/// flags (clap, with the environment variable beside each flag; flattened into every subcommand
+/// that uses the family), its keys in the config file (serde, flattened into [`Settings`]) and a
+/// settings layer, whose derived `over` lays it over a lower layer field by field (flag and
+/// variable over file; defaults and checks come last, in the family's `resolve`). Every field is an
+/// `Option` (unset) or a `Vec` (empty: unset). Adding an option is one field here, and its use in
+/// the family's resolved options.
+macro_rules! options {
+    ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* pub $f:ident : $t:ty, )* }) => {
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, clap::Args)]
+        $(#[$m])*
+        pub struct $name { $( $(#[$fm])* pub $f: $t, )* }
+
+        impl $name {
+            /// This layer laid over `base`: every field set here wins.
+            pub fn over(self, base: Self) -> Self {
+                Self { $( $f: $crate::config::Layer::over(self.$f, base.$f), )* }
+            }
+        }
+    };
+}
+use options;
+
 /// Thresholds and limits of the pair table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BasketOptions {
@@ -220,7 +268,6 @@ pub struct ColumnSettings {
 /// One layer of settings (the config file, or the flags). Every field is optional; see
 /// [`Settings::over`] for precedence and [`Settings::resolve`] for defaults and checks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub input: Option<Vec<String>>,
     pub out: Option<PathBuf>,
@@ -263,16 +310,9 @@ pub struct Settings {
     /// The pattern family's keys (itemsets, rules, sequence_pairs): the `[patterns]` table.
     #[serde(default)]
     pub patterns: PatternSettings,
-    /// Trend columns: the recent and the prior window, days (default 90).
-    pub trend_days: Option<u32>,
-    /// kpis: the window of the window_* columns, days (default 30).
-    pub kpi_window_days: Option<u32>,
-    /// cohorts: month (default) or week.
-    pub cohort_period: Option<CohortPeriod>,
-    /// Loyalty tiers, in the file's order: `[tiers] gold = {monetary = 1000, frequency = 5}`.
-    pub tiers: Option<Tiers>,
-    /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
-    pub compare_with: Option<PathBuf>,
+    /// The trend family's keys (trend_days, kpi_window_days, cohort_period, tiers, compare_with).
+    #[serde(flatten)]
+    pub trends: TrendSettings,
     /// A SQL predicate over the dump's columns: only lines where it is true are read.
     #[serde(rename = "where")]
     pub where_sql: Option<String>,
@@ -280,6 +320,10 @@ pub struct Settings {
     pub exclude_items: Option<PathBuf>,
     #[serde(default)]
     pub columns: ColumnSettings,
+    /// Keys of the file that no option has: refused when the file is read, so a typo never passes
+    /// silently (serde's `deny_unknown_fields` does not work beside the families' flattened keys).
+    #[serde(flatten, skip_serializing)]
+    pub unknown: std::collections::BTreeMap<String, toml::Value>,
 }
 
 /// Column roles after defaults: required roles always have a name; optional roles carry whether
@@ -414,8 +458,6 @@ pub struct Config {
     pub clv: ClvOptions,
     pub patterns: PatternOptions,
     pub trends: TrendOptions,
-    /// `run --compare-with DIR`: the earlier snapshot of segment_migration and decile_migration.
-    pub compare_with: Option<PathBuf>,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -432,6 +474,9 @@ impl Settings {
             .map_err(|e| Error::Config(format!("{}: cannot read config file: {e}", path.display())))?;
         let s: Settings = toml::from_str(&text)
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string()))))?;
+        if let Some(key) = s.unknown.keys().next() {
+            return Err(Error::Config(format!("{}: unknown key `{key}` (the keys are the flags' names with _)", path.display())));
+        }
         let base = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -459,7 +504,7 @@ impl Settings {
             segment_map: path(self.segment_map),
             spill_dir: path(self.spill_dir),
             spark_submit: path(self.spark_submit),
-            compare_with: path(self.compare_with),
+            trends: TrendSettings { compare_with: path(self.trends.compare_with), ..self.trends },
             exclude_items: path(self.exclude_items),
             ..self
         }
@@ -500,11 +545,8 @@ impl Settings {
             clv_unit: self.clv_unit.or(base.clv_unit),
             holdout_from: self.holdout_from.or(base.holdout_from),
             patterns: self.patterns.over(base.patterns),
-            trend_days: self.trend_days.or(base.trend_days),
-            kpi_window_days: self.kpi_window_days.or(base.kpi_window_days),
-            cohort_period: self.cohort_period.or(base.cohort_period),
-            tiers: self.tiers.or(base.tiers),
-            compare_with: self.compare_with.or(base.compare_with),
+            trends: self.trends.over(base.trends),
+            unknown: self.unknown,
             where_sql: self.where_sql.or(base.where_sql),
             exclude_items: self.exclude_items.or(base.exclude_items),
             columns: ColumnSettings {
@@ -634,8 +676,7 @@ impl Settings {
             },
             clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
             patterns: pattern_options(&self.patterns)?,
-            trends: trend_options(self.trend_days, self.kpi_window_days, self.cohort_period, self.tiers)?,
-            compare_with: self.compare_with,
+            trends: self.trends.resolve()?,
         })
     }
 }
@@ -1009,131 +1050,4 @@ impl PatternSettings {
             min_followers: self.min_followers.or(base.min_followers),
         }
     }
-}
-
-/// Cohort periods (`--cohort-period`): a cohort is the period of a customer's first purchase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum CohortPeriod {
-    /// Calendar months (a period starts on the 1st).
-    Month,
-    /// ISO weeks (a period starts on a Monday).
-    Week,
-}
-
-/// One loyalty tier: a customer meets it when every threshold given is met (`monetary >= m`,
-/// `frequency >= f`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tier {
-    #[serde(skip_deserializing)]
-    pub name: String,
-    pub monetary: Option<f64>,
-    pub frequency: Option<u32>,
-}
-
-/// The tiers in the order written (the first one a customer meets is theirs).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Tiers(pub Vec<Tier>);
-
-impl Serialize for Tiers {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = ser.serialize_seq(Some(self.0.len()))?;
-        for t in &self.0 {
-            seq.serialize_element(t)?;
-        }
-        seq.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Tiers {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Tiers, D::Error> {
-        struct InOrder;
-        impl<'de> serde::de::Visitor<'de> for InOrder {
-            type Value = Tiers;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("tiers such as `gold = {monetary = 1000, frequency = 5}`")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Tiers, A::Error> {
-                let mut tiers = Vec::new();
-                while let Some((name, tier)) = map.next_entry::<String, Tier>()? {
-                    tiers.push(Tier { name, ..tier });
-                }
-                Ok(Tiers(tiers))
-            }
-        }
-        de.deserialize_map(InOrder)
-    }
-}
-
-impl Tier {
-    /// `--tier NAME:monetary=1000,frequency=5`.
-    pub fn parse(text: &str) -> Result<Tier> {
-        let bad = |why: &str| {
-            Error::Config(format!("--tier {text}: {why}; expected NAME:monetary=1000,frequency=5 (either threshold may be left out)"))
-        };
-        let (name, rest) = text.split_once(':').ok_or_else(|| bad("no `:` after the tier's name"))?;
-        let mut tier = Tier { name: name.trim().to_string(), monetary: None, frequency: None };
-        for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').ok_or_else(|| bad(&format!("`{part}` is not key=value")))?;
-            match k.trim() {
-                "monetary" => tier.monetary = Some(v.trim().parse().map_err(|_| bad(&format!("monetary `{v}` is not a number")))?),
-                "frequency" => {
-                    tier.frequency = Some(v.trim().parse().map_err(|_| bad(&format!("frequency `{v}` is not a whole number")))?)
-                }
-                other => return Err(bad(&format!("unknown threshold `{other}`"))),
-            }
-        }
-        Ok(tier)
-    }
-}
-
-/// Trend columns, cohorts, kpis and tiers (issue 14).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TrendOptions {
-    /// N: the trend compares the last N days with the N days before.
-    pub trend_days: u32,
-    /// The kpis' window, days.
-    pub kpi_window_days: u32,
-    pub cohort_period: CohortPeriod,
-    /// Loyalty tiers, first match wins (none: no tier column).
-    pub tiers: Vec<Tier>,
-}
-
-pub const DEFAULT_TREND_DAYS: u32 = 90;
-pub const DEFAULT_KPI_WINDOW_DAYS: u32 = 30;
-
-/// The trend settings after defaults and checks.
-fn trend_options(
-    trend_days: Option<u32>,
-    kpi_window_days: Option<u32>,
-    cohort_period: Option<CohortPeriod>,
-    tiers: Option<Tiers>,
-) -> Result<TrendOptions> {
-    let trend_days = trend_days.unwrap_or(DEFAULT_TREND_DAYS);
-    if !(1..=3650).contains(&trend_days) {
-        return Err(Error::Config(format!("trend_days: expected 1..=3650 days, found {trend_days}")));
-    }
-    let kpi_window_days = kpi_window_days.unwrap_or(DEFAULT_KPI_WINDOW_DAYS);
-    if !(1..=3650).contains(&kpi_window_days) {
-        return Err(Error::Config(format!("kpi_window_days: expected 1..=3650 days, found {kpi_window_days}")));
-    }
-    let tiers = tiers.map(|t| t.0).unwrap_or_default();
-    let mut names = std::collections::BTreeSet::new();
-    for t in &tiers {
-        if t.name.trim().is_empty() {
-            return Err(Error::Config("tiers: a tier without a name".into()));
-        }
-        if !names.insert(t.name.as_str()) {
-            return Err(Error::Config(format!("tiers: `{}` is given twice", t.name)));
-        }
-        if t.monetary.is_none() && t.frequency.is_none() {
-            return Err(Error::Config(format!("tiers: `{}` has no threshold (give monetary, frequency or both)", t.name)));
-        }
-        if t.monetary.is_some_and(|m| !m.is_finite()) {
-            return Err(Error::Config(format!("tiers: `{}`: monetary must be a finite number", t.name)));
-        }
-    }
-    Ok(TrendOptions { trend_days, kpi_window_days, cohort_period: cohort_period.unwrap_or(CohortPeriod::Month), tiers })
 }
