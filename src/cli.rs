@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{
-    parse_as_of, ClvUnit, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, TrendSettings,
+    as_of_parser, ClvSettings, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, TrendSettings,
 };
 use crate::error::Result;
 use crate::pipeline::Job;
@@ -261,7 +261,7 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_REPORT", value_name = "FILE.html", help_heading = "Publishing")]
     pub report: Option<PathBuf>,
     #[command(flatten)]
-    pub clv: ClvArgs,
+    pub clv: ClvSettings,
     #[command(flatten)]
     pub patterns: PatternArgs,
     #[command(flatten)]
@@ -323,31 +323,6 @@ pub struct PatternArgs {
     /// Keep sequence rows with at least N followers [default: 5].
     #[arg(long, env = "EVERGREEN_MIN_FOLLOWERS", value_parser = clap::value_parser!(u32).range(1..))]
     pub min_followers: Option<u32>,
-}
-
-/// The CLV models' flags (`run --clv` and `evergreen clv`).
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "CLV models (run --clv and evergreen clv; basket ignores them)")]
-pub struct ClvArgs {
-    /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
-    /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive
-    /// and clv. `evergreen clv` writes the CLV tables alone.
-    #[arg(long, env = "EVERGREEN_CLV")]
-    pub clv: bool,
-    /// Days ahead that expected_purchases and clv look, 1..=3650 [default: 90].
-    #[arg(long, env = "EVERGREEN_HORIZON_DAYS", value_name = "DAYS")]
-    pub horizon_days: Option<u32>,
-    /// Annual discount rate of the CLV, e.g. 0.1 for 10 % a year: each 30-day step's expected
-    /// purchases are divided by (1 + rate)^(days to the step's end / 365) [default: 0.1].
-    #[arg(long, env = "EVERGREEN_DISCOUNT_RATE", value_name = "RATE")]
-    pub discount_rate: Option<f64>,
-    /// Time unit the models are fitted in (alpha is per unit; tables stay in days) [default: days].
-    #[arg(long, env = "EVERGREEN_CLV_UNIT", value_enum)]
-    pub clv_unit: Option<ClvUnit>,
-    /// Also fit the models on the lines before this date and compare their predictions with the
-    /// purchases from it to as-of: writes clv_holdout and the errors into clv_params.
-    #[arg(long, env = "EVERGREEN_HOLDOUT_FROM", value_name = "YYYY-MM-DD", value_parser = as_of_parser)]
-    pub holdout_from: Option<String>,
 }
 
 /// Which engine computes the facts, and its memory.
@@ -637,9 +612,6 @@ fn switch(flag: bool, variable: &str) -> Option<bool> {
     std::env::var(variable).is_ok_and(|v| v == "false").then_some(false)
 }
 
-fn as_of_parser(s: &str) -> std::result::Result<String, String> {
-    parse_as_of(s).map(|d| d.to_string()).map_err(|e| e.to_string())
-}
 
 impl ColumnArgs {
     fn settings(self) -> ColumnSettings {
@@ -701,11 +673,7 @@ impl RunArgs {
             spark_conf: (!self.engine.spark_conf.is_empty()).then_some(self.engine.spark_conf),
             spark_staging: self.engine.spark_staging,
             spark_submit: self.engine.spark_submit,
-            clv: switch(self.clv.clv, "EVERGREEN_CLV"),
-            horizon_days: self.clv.horizon_days,
-            discount_rate: self.clv.discount_rate,
-            clv_unit: self.clv.clv_unit,
-            holdout_from: self.clv.holdout_from,
+            clv: self.clv,
             patterns: PatternSettings {
                 itemsets: switch(self.patterns.itemsets, "EVERGREEN_ITEMSETS"),
                 sequences: switch(self.patterns.sequences, "EVERGREEN_SEQUENCES"),

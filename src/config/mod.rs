@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod clv;
 mod trends;
+pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
 
 /// How a settings layer's field lies over the layer below: an `Option` set here wins, a list
@@ -85,50 +87,6 @@ impl BasketOptions {
     }
 }
 
-/// The time unit the CLV models are fitted in (the parameter α is per unit; the tables' columns
-/// stay in days).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ClvUnit {
-    Days,
-    Weeks,
-}
-
-impl ClvUnit {
-    /// Days in one unit.
-    pub fn days(self) -> f64 {
-        match self {
-            ClvUnit::Days => 1.0,
-            ClvUnit::Weeks => 7.0,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ClvUnit::Days => "days",
-            ClvUnit::Weeks => "weeks",
-        }
-    }
-}
-
-/// The CLV family's settings (`--clv`, `--horizon-days`, `--discount-rate`, `--clv-unit`,
-/// `--holdout-from`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClvOptions {
-    /// `run` also writes the CLV tables and the customers' lifecycle columns.
-    pub enabled: bool,
-    /// Days ahead that expected purchases and CLV look.
-    pub horizon_days: u32,
-    /// Annual discount rate of the CLV (0.1 = 10 % a year).
-    pub discount_rate: f64,
-    pub unit: ClvUnit,
-    /// Fit a second model on the lines before this date and compare its predictions with what the
-    /// customers bought from it to as_of (`clv_holdout`).
-    pub holdout_from: Option<NaiveDate>,
-}
-
-pub const DEFAULT_HORIZON_DAYS: u32 = 90;
-pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
 
 /// Which engine computes the facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -301,12 +259,9 @@ pub struct Settings {
     pub spark_conf: Option<Vec<String>>,
     pub spark_staging: Option<String>,
     pub spark_submit: Option<PathBuf>,
-    pub clv: Option<bool>,
-    pub horizon_days: Option<u32>,
-    pub discount_rate: Option<f64>,
-    pub clv_unit: Option<ClvUnit>,
-    #[serde(default, deserialize_with = "date_or_string")]
-    pub holdout_from: Option<String>,
+    /// The CLV family's keys (clv, horizon_days, discount_rate, clv_unit, holdout_from).
+    #[serde(flatten)]
+    pub clv: ClvSettings,
     /// The pattern family's keys (itemsets, rules, sequence_pairs): the `[patterns]` table.
     #[serde(default)]
     pub patterns: PatternSettings,
@@ -539,11 +494,7 @@ impl Settings {
             spark_conf: self.spark_conf.or(base.spark_conf),
             spark_staging: self.spark_staging.or(base.spark_staging),
             spark_submit: self.spark_submit.or(base.spark_submit),
-            clv: self.clv.or(base.clv),
-            horizon_days: self.horizon_days.or(base.horizon_days),
-            discount_rate: self.discount_rate.or(base.discount_rate),
-            clv_unit: self.clv_unit.or(base.clv_unit),
-            holdout_from: self.holdout_from.or(base.holdout_from),
+            clv: self.clv.over(base.clv),
             patterns: self.patterns.over(base.patterns),
             trends: self.trends.over(base.trends),
             unknown: self.unknown,
@@ -674,7 +625,7 @@ impl Settings {
                 submit: self.spark_submit,
                 service: std::env::var_os("EVERGREEN_SPARK_SERVICE").filter(|v| !v.is_empty()).map(PathBuf::from),
             },
-            clv: clv_options(self.clv, self.horizon_days, self.discount_rate, self.clv_unit, self.holdout_from, as_of)?,
+            clv: self.clv.resolve(as_of)?,
             patterns: pattern_options(&self.patterns)?,
             trends: self.trends.resolve()?,
         })
@@ -695,52 +646,17 @@ fn customer_attrs(names: Vec<String>) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// A date flag's value parser (`--as-of`, `--holdout-from`): `YYYY-MM-DD`, kept as text.
+pub fn as_of_parser(s: &str) -> std::result::Result<String, String> {
+    parse_as_of(s).map(|d| d.to_string()).map_err(|e| e.to_string())
+}
+
 /// Parse an `--as-of` date, `YYYY-MM-DD`.
 pub fn parse_as_of(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| Error::Config(format!("as_of: expected a date YYYY-MM-DD, found `{s}`")))
 }
 
-/// The CLV settings after defaults and checks: a horizon of 1..=3650 days, a discount rate in
-/// [0, 10), a holdout date before `--as-of` when both are given.
-fn clv_options(
-    enabled: Option<bool>,
-    horizon_days: Option<u32>,
-    discount_rate: Option<f64>,
-    unit: Option<ClvUnit>,
-    holdout_from: Option<String>,
-    as_of: Option<NaiveDate>,
-) -> Result<ClvOptions> {
-    let horizon_days = horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS);
-    if !(1..=3650).contains(&horizon_days) {
-        return Err(Error::Config(format!("horizon_days: expected 1..=3650 days, found {horizon_days}")));
-    }
-    let discount_rate = discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE);
-    if !(discount_rate.is_finite() && (0.0..10.0).contains(&discount_rate)) {
-        return Err(Error::Config(format!(
-            "discount_rate: expected an annual rate in [0, 10) such as 0.1 for 10 %, found {discount_rate}"
-        )));
-    }
-    let holdout_from = holdout_from
-        .as_deref()
-        .map(|s| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::Config(format!("holdout_from: expected a date YYYY-MM-DD, found `{s}`")))
-        })
-        .transpose()?;
-    if let (Some(h), Some(d)) = (holdout_from, as_of) {
-        if h >= d {
-            return Err(Error::Config(format!("holdout_from: {h} is not before as_of {d}; the holdout period is [holdout_from, as_of)")));
-        }
-    }
-    Ok(ClvOptions {
-        enabled: enabled.unwrap_or(false),
-        horizon_days,
-        discount_rate,
-        unit: unit.unwrap_or(ClvUnit::Days),
-        holdout_from,
-    })
-}
 
 /// Lapse thresholds must be positive and strictly ascending.
 fn check_thresholds(t: &[u32]) -> Result<()> {
@@ -907,7 +823,7 @@ impl Serialize for Share {
 
 /// A config-file date written as a TOML date (`2024-01-01`) or a string (`"2024-01-01"`), as text
 /// (a TOML date-time keeps its time, which the date check then refuses).
-fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum V {

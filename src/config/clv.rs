@@ -1,0 +1,119 @@
+//! The CLV models' options (issue 12): `run --clv` and `evergreen clv`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::options;
+use crate::error::{Error, Result};
+
+/// The time unit the CLV models are fitted in (the parameter α is per unit; the tables' columns
+/// stay in days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClvUnit {
+    Days,
+    Weeks,
+}
+
+impl ClvUnit {
+    /// Days in one unit.
+    pub fn days(self) -> f64 {
+        match self {
+            ClvUnit::Days => 1.0,
+            ClvUnit::Weeks => 7.0,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ClvUnit::Days => "days",
+            ClvUnit::Weeks => "weeks",
+        }
+    }
+}
+
+/// The CLV family's settings (`--clv`, `--horizon-days`, `--discount-rate`, `--clv-unit`,
+/// `--holdout-from`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClvOptions {
+    /// `run` also writes the CLV tables and the customers' lifecycle columns.
+    pub enabled: bool,
+    /// Days ahead that expected purchases and CLV look.
+    pub horizon_days: u32,
+    /// Annual discount rate of the CLV (0.1 = 10 % a year).
+    pub discount_rate: f64,
+    pub unit: ClvUnit,
+    /// Fit a second model on the lines before this date and compare its predictions with what the
+    /// customers bought from it to as_of (`clv_holdout`).
+    pub holdout_from: Option<NaiveDate>,
+}
+
+pub const DEFAULT_HORIZON_DAYS: u32 = 90;
+pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
+
+options! {
+    /// The CLV models' flags (`run --clv` and `evergreen clv`) and config keys.
+    #[command(next_help_heading = "CLV models (run --clv and evergreen clv; basket ignores them)")]
+    pub struct ClvSettings {
+        /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
+        /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive
+        /// and clv. `evergreen clv` writes the CLV tables alone.
+        #[arg(long, env = "EVERGREEN_CLV", num_args = 0, default_missing_value = "true",
+              value_parser = clap::builder::BoolishValueParser::new())]
+        pub clv: Option<bool>,
+        /// Days ahead that expected_purchases and clv look, 1..=3650 [default: 90].
+        #[arg(long, env = "EVERGREEN_HORIZON_DAYS", value_name = "DAYS")]
+        pub horizon_days: Option<u32>,
+        /// Annual discount rate of the CLV, e.g. 0.1 for 10 % a year: each 30-day step's expected
+        /// purchases are divided by (1 + rate)^(days to the step's end / 365) [default: 0.1].
+        #[arg(long, env = "EVERGREEN_DISCOUNT_RATE", value_name = "RATE")]
+        pub discount_rate: Option<f64>,
+        /// Time unit the models are fitted in (alpha is per unit; tables stay in days) [default: days].
+        #[arg(long, env = "EVERGREEN_CLV_UNIT", value_enum)]
+        pub clv_unit: Option<ClvUnit>,
+        /// Also fit the models on the lines before this date and compare their predictions with the
+        /// purchases from it to as-of: writes clv_holdout and the errors into clv_params.
+        #[arg(long, env = "EVERGREEN_HOLDOUT_FROM", value_name = "YYYY-MM-DD", value_parser = super::as_of_parser)]
+        #[serde(default, deserialize_with = "super::date_or_string")]
+        pub holdout_from: Option<String>,
+    }
+}
+
+impl ClvSettings {
+    /// The CLV settings after defaults and checks: a horizon of 1..=3650 days, a discount rate in
+    /// [0, 10), a holdout date before `--as-of` when both are given.
+    pub fn resolve(self, as_of: Option<NaiveDate>) -> Result<ClvOptions> {
+        let horizon_days = self.horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS);
+        if !(1..=3650).contains(&horizon_days) {
+            return Err(Error::Config(format!("horizon_days: expected 1..=3650 days, found {horizon_days}")));
+        }
+        let discount_rate = self.discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE);
+        if !(discount_rate.is_finite() && (0.0..10.0).contains(&discount_rate)) {
+            return Err(Error::Config(format!(
+                "discount_rate: expected an annual rate in [0, 10) such as 0.1 for 10 %, found {discount_rate}"
+            )));
+        }
+        let holdout_from = self
+            .holdout_from
+            .as_deref()
+            .map(|s| {
+                NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .map_err(|_| Error::Config(format!("holdout_from: expected a date YYYY-MM-DD, found `{s}`")))
+            })
+            .transpose()?;
+        if let (Some(h), Some(d)) = (holdout_from, as_of) {
+            if h >= d {
+                return Err(Error::Config(format!(
+                    "holdout_from: {h} is not before as_of {d}; the holdout period is [holdout_from, as_of)"
+                )));
+            }
+        }
+        Ok(ClvOptions {
+            enabled: self.clv.unwrap_or(false),
+            horizon_days,
+            discount_rate,
+            unit: self.clv_unit.unwrap_or(ClvUnit::Days),
+            holdout_from,
+        })
+    }
+}
