@@ -263,19 +263,17 @@ pub struct RunArgs {
     #[command(flatten)]
     pub clv: ClvSettings,
     #[command(flatten)]
-    pub patterns: PatternArgs,
+    pub patterns: PatternSettings,
     #[command(flatten)]
     pub trends: TrendSettings,
 }
 
-impl PatternArgs {
-    /// `--no-itemsets` (which has no environment variable) given to a command other than
-    /// `patterns`, where it would do nothing. The other pattern flags are read from the
-    /// environment too, so a scheduler's variables never break `basket` or `clv`; those commands
-    /// ignore them (their help lists them under the heading that names run and patterns).
-    fn misplaced(&self, job: Job) -> Option<&'static str> {
-        (self.no_itemsets && job != Job::Patterns).then_some("--no-itemsets")
-    }
+/// `--no-itemsets` (which has no environment variable) given to a command other than
+/// `patterns`, where it would do nothing. The other pattern flags are read from the
+/// environment too, so a scheduler's variables never break `basket` or `clv`; those commands
+/// ignore them (their help lists them under the heading that names run and patterns).
+fn misplaced_no_itemsets(patterns: &PatternSettings, job: Job) -> Option<&'static str> {
+    (patterns.no_itemsets && job != Job::Patterns).then_some("--no-itemsets")
 }
 
 /// `--tier` (which has no environment variable) given to a command other than `run`.
@@ -283,47 +281,6 @@ fn misplaced_tier(trends: &TrendSettings, job: Job) -> Option<&'static str> {
     (!trends.tier.is_empty() && job != Job::Run).then_some("--tier")
 }
 
-/// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`).
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Patterns: itemsets, rules, sequence_pairs (run --itemsets/--sequences, evergreen patterns)")]
-pub struct PatternArgs {
-    /// run: also mine frequent itemsets and association rules (the itemsets and rules tables).
-    /// `evergreen patterns` writes them unless --no-itemsets.
-    #[arg(long, env = "EVERGREEN_ITEMSETS")]
-    pub itemsets: bool,
-    /// patterns: leave out itemsets and rules (with --sequences: sequence_pairs alone).
-    #[arg(long)]
-    pub no_itemsets: bool,
-    /// run and patterns: also write sequence_pairs (who buys B within W days of first buying A;
-    /// needs customer and timestamp columns).
-    #[arg(long, env = "EVERGREEN_SEQUENCES")]
-    pub sequences: bool,
-    /// An itemset is frequent when at least this many purchase orders hold all its items: a count
-    /// (2500) or a fraction of the purchase orders (0.001 means ceil(0.001 x purchase orders),
-    /// computed exactly) [default: 0.01].
-    #[arg(long, env = "EVERGREEN_ITEMSET_MIN_SUPPORT", value_name = "COUNT|FRACTION")]
-    pub itemset_min_support: Option<String>,
-    /// Largest itemset, 1..=32 items; rules come from itemsets of 2 or more [default: 3].
-    #[arg(long, env = "EVERGREEN_MAX_LEN", value_parser = clap::value_parser!(u64).range(1..=32))]
-    pub max_len: Option<u64>,
-    /// Keep rules A -> c with orders(A and c) / orders(A) >= F, compared exactly, 0 < F <= 1
-    /// [default: 0.5].
-    #[arg(long, env = "EVERGREEN_MIN_CONFIDENCE", value_name = "FRACTION")]
-    pub min_confidence: Option<String>,
-    /// Stop (exit 2) instead of holding more itemsets than this [default: 1000000].
-    #[arg(long, env = "EVERGREEN_MAX_ITEMSETS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_itemsets: Option<u64>,
-    /// Stop (exit 2) instead of writing more rules than this [default: 1000000].
-    #[arg(long, env = "EVERGREEN_MAX_RULES", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_rules: Option<u64>,
-    /// Sequence windows W in days, ascending, e.g. 30,90: B counts when bought in a later order
-    /// within W x 24 h after the customer's first A [default: 90].
-    #[arg(long, env = "EVERGREEN_SEQUENCE_WINDOW_DAYS", value_delimiter = ',', value_name = "DAYS")]
-    pub sequence_window_days: Option<Vec<u32>>,
-    /// Keep sequence rows with at least N followers [default: 5].
-    #[arg(long, env = "EVERGREEN_MIN_FOLLOWERS", value_parser = clap::value_parser!(u32).range(1..))]
-    pub min_followers: Option<u32>,
-}
 
 /// Which engine computes the facts, and its memory.
 #[derive(Debug, Args, Clone)]
@@ -674,17 +631,7 @@ impl RunArgs {
             spark_staging: self.engine.spark_staging,
             spark_submit: self.engine.spark_submit,
             clv: self.clv,
-            patterns: PatternSettings {
-                itemsets: switch(self.patterns.itemsets, "EVERGREEN_ITEMSETS"),
-                sequences: switch(self.patterns.sequences, "EVERGREEN_SEQUENCES"),
-                itemset_min_support: self.patterns.itemset_min_support,
-                max_len: self.patterns.max_len.map(|v| v as usize),
-                min_confidence: self.patterns.min_confidence,
-                max_itemsets: self.patterns.max_itemsets.map(|v| v as usize),
-                max_rules: self.patterns.max_rules.map(|v| v as usize),
-                sequence_window_days: self.patterns.sequence_window_days,
-                min_followers: self.patterns.min_followers,
-            },
+            patterns: self.patterns,
             trends: self.trends,
             unknown: Default::default(),
             where_sql: self.lines.where_sql,
@@ -867,7 +814,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     if let (Some(page), Some(out)) = (&report_to, &args.out) {
         crate::report::check_out(out, page)?;
     }
-    if let Some(flag) = args.patterns.misplaced(job) {
+    if let Some(flag) = misplaced_no_itemsets(&args.patterns, job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
     }
     if let Some(flag) = misplaced_tier(&args.trends, job).filter(|_| !validate_only) {

@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod clv;
+mod patterns;
 mod trends;
+pub use patterns::{
+    PatternOptions, PatternSettings, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
+    DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FOLLOWERS, DEFAULT_WINDOW_DAYS,
+};
 pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
 
@@ -23,6 +28,13 @@ pub trait Layer {
 impl<T> Layer for Option<T> {
     fn over(self, base: Self) -> Self {
         self.or(base)
+    }
+}
+
+/// An on/off flag without a variable or a config key (`--no-itemsets`): on when given.
+impl Layer for bool {
+    fn over(self, base: Self) -> Self {
+        self || base
     }
 }
 
@@ -626,7 +638,7 @@ impl Settings {
                 service: std::env::var_os("EVERGREEN_SPARK_SERVICE").filter(|v| !v.is_empty()).map(PathBuf::from),
             },
             clv: self.clv.resolve(as_of)?,
-            patterns: pattern_options(&self.patterns)?,
+            patterns: self.patterns.resolve()?,
             trends: self.trends.resolve()?,
         })
     }
@@ -837,7 +849,7 @@ pub(crate) fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::res
 }
 
 /// A config-file value written as a number or a string (`0.001`, `2500`, `"0.001"`), as text.
-fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum V {
@@ -857,113 +869,5 @@ fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resu
     }))
 }
 
-/// The pattern family's settings (issue 13): frequent itemsets and rules, sequence pairs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatternOptions {
-    /// `run` (with `--itemsets`) and `patterns` (unless `--no-itemsets`) write itemsets and rules.
-    pub itemsets: bool,
-    /// Also write sequence_pairs (`--sequences`).
-    pub sequences: bool,
-    /// An itemset is frequent when held by at least this many purchase orders (or this share).
-    pub min_support: Share,
-    /// Itemsets of 1..=max_len items.
-    pub max_len: usize,
-    /// Rules kept at confidence >= this fraction.
-    pub min_confidence: Share,
-    /// Stop (exit 2) rather than hold more itemsets / rules than these.
-    pub max_itemsets: usize,
-    pub max_rules: usize,
-    /// Sequence windows in days, ascending.
-    pub windows: Vec<u32>,
-    /// Sequence rows kept with at least this many followers.
-    pub min_followers: u32,
-}
 
-pub const DEFAULT_ITEMSET_SUPPORT: Share = Share::Fraction { num: 1, scale: 2 };
-pub const DEFAULT_MAX_LEN: usize = 3;
-pub const DEFAULT_MIN_CONFIDENCE: Share = Share::Fraction { num: 5, scale: 1 };
-pub const DEFAULT_MAX_ITEMSETS: usize = 1_000_000;
-pub const DEFAULT_MAX_RULES: usize = 1_000_000;
-pub const DEFAULT_WINDOW_DAYS: u32 = 90;
-pub const DEFAULT_MIN_FOLLOWERS: u32 = 5;
 
-/// The pattern settings after defaults and checks.
-#[allow(clippy::too_many_arguments)]
-fn pattern_options(s: &PatternSettings) -> Result<PatternOptions> {
-    let min_support = match &s.itemset_min_support {
-        Some(t) => Share::parse("itemset_min_support", t, true)?,
-        None => DEFAULT_ITEMSET_SUPPORT,
-    };
-    let min_confidence = match &s.min_confidence {
-        Some(t) => Share::parse("min_confidence", t, false)?,
-        None => DEFAULT_MIN_CONFIDENCE,
-    };
-    let max_len = s.max_len.unwrap_or(DEFAULT_MAX_LEN);
-    if !(1..=32).contains(&max_len) {
-        return Err(Error::Config(format!("max_len: expected 1..=32 items, found {max_len}")));
-    }
-    let windows = s.sequence_window_days.clone().unwrap_or_else(|| vec![DEFAULT_WINDOW_DAYS]);
-    let ok = !windows.is_empty() && windows.len() <= 16 && windows[0] > 0 && windows.windows(2).all(|w| w[0] < w[1]) && windows.iter().all(|&w| w <= 36_500);
-    if !ok {
-        return Err(Error::Config(format!(
-            "sequence_window_days: expected 1 to 16 positive, strictly ascending days (at most 36500) such as 30,90, found {windows:?}"
-        )));
-    }
-    let min_followers = s.min_followers.unwrap_or(DEFAULT_MIN_FOLLOWERS);
-    if min_followers == 0 {
-        return Err(Error::Config("min_followers: expected a count >= 1, found 0".into()));
-    }
-    let max_itemsets = s.max_itemsets.unwrap_or(DEFAULT_MAX_ITEMSETS);
-    let max_rules = s.max_rules.unwrap_or(DEFAULT_MAX_RULES);
-    if max_itemsets == 0 || max_rules == 0 {
-        return Err(Error::Config("max_itemsets, max_rules: expected a count >= 1, found 0".into()));
-    }
-    Ok(PatternOptions {
-        itemsets: s.itemsets.unwrap_or(false),
-        sequences: s.sequences.unwrap_or(false),
-        min_support,
-        max_len,
-        min_confidence,
-        max_itemsets,
-        max_rules,
-        windows,
-        min_followers,
-    })
-}
-
-/// The pattern family's settings as one layer (flags, or the config file's `[patterns]` table).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatternSettings {
-    /// `run`: also itemsets and rules.
-    pub itemsets: Option<bool>,
-    /// `run` and `patterns`: also sequence_pairs.
-    pub sequences: Option<bool>,
-    /// A count (`2500`) or a fraction of purchase orders (`0.001`).
-    #[serde(default, deserialize_with = "number_or_string")]
-    pub itemset_min_support: Option<String>,
-    pub max_len: Option<usize>,
-    #[serde(default, deserialize_with = "number_or_string")]
-    pub min_confidence: Option<String>,
-    pub max_itemsets: Option<usize>,
-    pub max_rules: Option<usize>,
-    pub sequence_window_days: Option<Vec<u32>>,
-    pub min_followers: Option<u32>,
-}
-
-impl PatternSettings {
-    /// This layer over `base`: every field set here wins.
-    fn over(self, base: PatternSettings) -> PatternSettings {
-        PatternSettings {
-            itemsets: self.itemsets.or(base.itemsets),
-            sequences: self.sequences.or(base.sequences),
-            itemset_min_support: self.itemset_min_support.or(base.itemset_min_support),
-            max_len: self.max_len.or(base.max_len),
-            min_confidence: self.min_confidence.or(base.min_confidence),
-            max_itemsets: self.max_itemsets.or(base.max_itemsets),
-            max_rules: self.max_rules.or(base.max_rules),
-            sequence_window_days: self.sequence_window_days.or(base.sequence_window_days),
-            min_followers: self.min_followers.or(base.min_followers),
-        }
-    }
-}
