@@ -266,6 +266,10 @@ pub struct RunArgs {
     pub patterns: PatternSettings,
     #[command(flatten)]
     pub trends: TrendSettings,
+    /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
+    /// root of as_of= partitions, its latest complete partition before this run's as-of).
+    #[arg(long, env = "EVERGREEN_COMPARE_WITH", value_name = "DIR", help_heading = "Trends, cohorts, kpis and tiers (run)")]
+    pub compare_with: Option<std::path::PathBuf>,
 }
 
 /// `--no-itemsets` (which has no environment variable) given to a command other than
@@ -633,6 +637,7 @@ impl RunArgs {
             clv: self.clv,
             patterns: self.patterns,
             trends: self.trends,
+            compare_with: self.compare_with,
             unknown: Default::default(),
             where_sql: self.lines.where_sql,
             exclude_items: self.lines.exclude_items,

@@ -201,7 +201,7 @@ fn compute_files(
     // The segment query's digest: for the manifest, and to compare snapshots.
     let segments = queries.as_ref().map(|set| segments_used(cfg, set));
     // `--compare-with`: the snapshot found and its settings checked before any data is read.
-    let earlier = match (&cfg.trends.compare_with, &segments) {
+    let earlier = match (&cfg.compare_with, &segments) {
         (Some(dir), Some(used)) => Some(Earlier::prepare(cfg, dir, used)?),
         _ => None,
     };
@@ -468,7 +468,7 @@ impl Earlier {
                 let Some(dir) = found else {
                     tracing::warn!(
                         "--compare-with {}: no complete as_of partition before {as_of} yet; segment_migration and decile_migration are left out of this run",
-                        cfg.trends.compare_with.as_deref().unwrap_or(std::path::Path::new("")).display()
+                        cfg.compare_with.as_deref().unwrap_or(std::path::Path::new("")).display()
                     );
                     return Ok(None);
                 };

@@ -277,9 +277,11 @@ pub struct Settings {
     /// The pattern family's keys (itemsets, rules, sequence_pairs): the `[patterns]` table.
     #[serde(default)]
     pub patterns: PatternSettings,
-    /// The trend family's keys (trend_days, kpi_window_days, cohort_period, tiers, compare_with).
+    /// The trend family's keys (trend_days, kpi_window_days, cohort_period, tiers).
     #[serde(flatten)]
     pub trends: TrendSettings,
+    /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
+    pub compare_with: Option<PathBuf>,
     /// A SQL predicate over the dump's columns: only lines where it is true are read.
     #[serde(rename = "where")]
     pub where_sql: Option<String>,
@@ -425,6 +427,8 @@ pub struct Config {
     pub clv: ClvOptions,
     pub patterns: PatternOptions,
     pub trends: TrendOptions,
+    /// `run --compare-with DIR`: the earlier snapshot of segment_migration and decile_migration.
+    pub compare_with: Option<PathBuf>,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
@@ -471,7 +475,7 @@ impl Settings {
             segment_map: path(self.segment_map),
             spill_dir: path(self.spill_dir),
             spark_submit: path(self.spark_submit),
-            trends: TrendSettings { compare_with: path(self.trends.compare_with), ..self.trends },
+            compare_with: path(self.compare_with),
             exclude_items: path(self.exclude_items),
             ..self
         }
@@ -509,6 +513,7 @@ impl Settings {
             clv: self.clv.over(base.clv),
             patterns: self.patterns.over(base.patterns),
             trends: self.trends.over(base.trends),
+            compare_with: self.compare_with.or(base.compare_with),
             unknown: self.unknown,
             where_sql: self.where_sql.or(base.where_sql),
             exclude_items: self.exclude_items.or(base.exclude_items),
@@ -640,6 +645,7 @@ impl Settings {
             clv: self.clv.resolve(as_of)?,
             patterns: self.patterns.resolve()?,
             trends: self.trends.resolve()?,
+            compare_with: self.compare_with,
         })
     }
 }

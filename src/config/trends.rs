@@ -1,7 +1,5 @@
 //! Trend columns, cohorts, kpis and tiers (issue 14): the options of `run`'s trend family.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
 use super::options;
@@ -95,8 +93,6 @@ pub struct TrendOptions {
     pub cohort_period: CohortPeriod,
     /// Loyalty tiers, first match wins (none: no tier column).
     pub tiers: Vec<Tier>,
-    /// `run --compare-with DIR`: the earlier snapshot of segment_migration and decile_migration.
-    pub compare_with: Option<PathBuf>,
 }
 
 pub const DEFAULT_TREND_DAYS: u32 = 90;
@@ -127,10 +123,6 @@ options! {
         /// The config file's loyalty tiers, in the file's order: `[tiers] gold = {monetary = 1000, frequency = 5}`.
         #[arg(skip)]
         pub tiers: Option<Tiers>,
-        /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
-        /// root of as_of= partitions, its latest complete partition before this run's as-of).
-        #[arg(long, env = "EVERGREEN_COMPARE_WITH", value_name = "DIR")]
-        pub compare_with: Option<PathBuf>,
     }
 }
 
@@ -170,7 +162,6 @@ impl TrendSettings {
             kpi_window_days,
             cohort_period: self.cohort_period.unwrap_or(CohortPeriod::Month),
             tiers,
-            compare_with: self.compare_with,
         })
     }
 }
