@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{
-    as_of_parser, ClvSettings, ColumnSettings, EngineChoice, PatternSettings, ScoringMethod, Settings, TrendSettings,
+    as_of_parser, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, ScoringMethod, Settings, TrendSettings,
 };
 use crate::error::Result;
 use crate::pipeline::Job;
@@ -235,7 +235,7 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_ALLOW_FILE_READS")]
     pub allow_file_reads: bool,
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub engine: EngineSettings,
     #[command(flatten)]
     pub columns: ColumnArgs,
     #[command(flatten)]
@@ -286,45 +286,6 @@ fn misplaced_tier(trends: &TrendSettings, job: Job) -> Option<&'static str> {
 }
 
 
-/// Which engine computes the facts, and its memory.
-#[derive(Debug, Args, Clone)]
-pub struct EngineArgs {
-    /// auto: the memory engine when the dump's estimated peak (110 bytes a line, from the Parquet
-    /// footers) fits --memory-limit, else partitioned. memory: the whole dump's needed columns in
-    /// memory. partitioned: stream the dump slice by slice into --spill-dir, partitioned by order,
-    /// holding about --memory-limit. Every engine writes the same tables, byte for byte [default: auto].
-    #[arg(long, env = "EVERGREEN_ENGINE", value_enum)]
-    pub engine: Option<EngineChoice>,
-    /// Memory the run may hold, e.g. 4GB or 512MiB; picks the engine and sizes the partitioned
-    /// engine's partitions [default: 3GB, or half the machine's memory when less].
-    #[arg(long, env = "EVERGREEN_MEMORY_LIMIT", value_name = "SIZE")]
-    pub memory_limit: Option<String>,
-    /// Folder for the partitioned engine's spill files (a `.evergreen-spill-*` folder inside it,
-    /// removed at the end, or by the next run after a crash) [default: the folder holding --out].
-    #[arg(long, env = "EVERGREEN_SPILL_DIR", value_name = "DIR")]
-    pub spill_dir: Option<PathBuf>,
-    /// Order partitions of the partitioned engine [default: enough that one partition's lines
-    /// take half of --memory-limit].
-    #[arg(long, env = "EVERGREEN_PARTITIONS", value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub partitions: Option<u32>,
-    /// --engine spark: the cluster, as `spark-submit --master` takes it: local[*], local[N],
-    /// spark://host:7077, yarn, k8s://https://host:443 [default: local[*]].
-    #[arg(long, env = "EVERGREEN_SPARK_MASTER", value_name = "URL")]
-    pub spark_master: Option<String>,
-    /// --engine spark: a Spark setting passed to spark-submit as --conf KEY=VALUE, e.g.
-    /// spark.executor.memory=8g; repeatable.
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub spark_conf: Vec<String>,
-    /// --engine spark: a folder the cluster can write (local, hdfs://, s3a://) where the job stages
-    /// its facts, in a run-unique folder removed after [default: evergreen's local work folder,
-    /// beside --out, which only a local or single-machine cluster can write].
-    #[arg(long, env = "EVERGREEN_SPARK_STAGING", value_name = "URI")]
-    pub spark_staging: Option<String>,
-    /// --engine spark: the spark-submit to start [default: $SPARK_HOME/bin/spark-submit, else
-    /// spark-submit on PATH (pip install pyspark provides one)].
-    #[arg(long, env = "EVERGREEN_SPARK_SUBMIT", value_name = "PATH")]
-    pub spark_submit: Option<PathBuf>,
-}
 
 /// Flags of `validate`: those of `run`, and the report's format.
 #[derive(Debug, Args)]
@@ -626,14 +587,7 @@ impl RunArgs {
             partition_by_as_of: switch(self.partition_by_as_of, "EVERGREEN_PARTITION_BY_AS_OF"),
             lock_timeout: self.lock_timeout,
             allow_file_reads: switch(self.allow_file_reads, "EVERGREEN_ALLOW_FILE_READS"),
-            engine: self.engine.engine,
-            memory_limit: self.engine.memory_limit,
-            spill_dir: self.engine.spill_dir,
-            partitions: self.engine.partitions,
-            spark_master: self.engine.spark_master,
-            spark_conf: (!self.engine.spark_conf.is_empty()).then_some(self.engine.spark_conf),
-            spark_staging: self.engine.spark_staging,
-            spark_submit: self.engine.spark_submit,
+            engine: self.engine,
             clv: self.clv,
             patterns: self.patterns,
             trends: self.trends,

@@ -146,7 +146,7 @@ fn resolve(cfg: &Config) -> Result<(input::Resolved, Option<Vec<String>>)> {
     if remote == 0 {
         return Ok((input::resolve_inputs(&cfg.inputs)?, None));
     }
-    if cfg.engine != EngineChoice::Spark {
+    if cfg.engine.choice != EngineChoice::Spark {
         return Err(Error::Config(format!(
             "input: {} is a remote path; only --engine spark reads those (the local engines read local files)",
             cfg.inputs.iter().find(|p| engine::spark::is_remote(p)).map(String::as_str).unwrap_or("")
@@ -160,7 +160,7 @@ fn resolve(cfg: &Config) -> Result<(input::Resolved, Option<Vec<String>>)> {
 
 /// Where the partitioned engine spills: `--spill-dir`, else the folder that holds `--out`.
 pub fn spill_root(cfg: &Config) -> PathBuf {
-    cfg.spill_dir.clone().unwrap_or_else(|| match cfg.out.parent() {
+    cfg.engine.spill_dir.clone().unwrap_or_else(|| match cfg.out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     })

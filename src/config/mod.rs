@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod clv;
+mod engine;
 mod patterns;
+pub use engine::{
+    default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions,
+    DEFAULT_MEMORY_LIMIT,
+};
 mod trends;
 pub use patterns::{
     PatternOptions, PatternSettings, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
@@ -99,45 +104,6 @@ impl BasketOptions {
     }
 }
 
-
-/// Which engine computes the facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineChoice {
-    /// The memory engine when the dump's estimated peak (110 bytes a line) fits --memory-limit,
-    /// the partitioned engine otherwise.
-    Auto,
-    /// The whole dump's needed columns in memory.
-    Memory,
-    /// Stream the dump into a spill folder partitioned by order; memory follows --memory-limit.
-    Partitioned,
-    /// Compute the line-level facts on Apache Spark (`spark-submit` with the runner and SQL of
-    /// queries/spark/), then the tables here, from the facts.
-    Spark,
-}
-
-/// Where and how the Spark engine submits its job (`--spark-*`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SparkOptions {
-    /// `local[*]`, `spark://host:7077`, `yarn`, `k8s://...`: passed to `spark-submit --master`.
-    pub master: String,
-    /// `--conf KEY=VALUE` pairs passed to `spark-submit`, in order (in the manifest, the values of
-    /// credential keys are redacted: see [`SparkOptions::redact`]).
-    #[serde(serialize_with = "redacted_conf")]
-    pub conf: Vec<(String, String)>,
-    /// A folder the cluster can write (local, `hdfs://`, `s3a://`); the facts are staged in a
-    /// run-unique folder inside it and removed after. Default: evergreen's local work folder.
-    pub staging: Option<String>,
-    /// The `spark-submit` to start (default: `$SPARK_HOME/bin/spark-submit`, else on PATH).
-    pub submit: Option<PathBuf>,
-    /// `EVERGREEN_SPARK_SERVICE=SPOOL` (environment only): hand the job to a resident runner
-    /// (`spark-submit runner.py --serve SPOOL`) instead of starting spark-submit, so many jobs
-    /// share one Spark session (CI's Spark stage; a scheduler running many jobs). Not in the
-    /// manifest: it changes where the job runs, never what it computes.
-    #[serde(skip)]
-    pub service: Option<PathBuf>,
-}
-
 /// `args` with the value of each of `flags` (`--flag VALUE` or `--flag=VALUE`) passed through
 /// `redact`: how a manifest records a command line without its secrets (`--spark-conf` keys,
 /// `--publish` connection strings).
@@ -161,46 +127,7 @@ pub fn redact_flag_values(args: &[String], flags: &[&str], redact: &dyn Fn(&str)
     out
 }
 
-fn redacted_conf<S: serde::Serializer>(conf: &[(String, String)], ser: S) -> std::result::Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut seq = ser.serialize_seq(Some(conf.len()))?;
-    for (k, v) in conf {
-        seq.serialize_element(&(k, SparkOptions::redact(k, v)))?;
-    }
-    seq.end()
-}
 
-impl SparkOptions {
-    /// A setting's value as the manifest may record it: `<redacted>` for keys that name a secret
-    /// (secret, password, token, credential, access key), the value itself otherwise.
-    pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
-        let k = key.to_ascii_lowercase();
-        if ["secret", "password", "token", "credential", "access.key", "accesskey"].iter().any(|w| k.contains(w)) {
-            "<redacted>"
-        } else {
-            value
-        }
-    }
-
-    /// Command-line arguments with the values of secret `--spark-conf` settings redacted.
-    pub fn redact_arguments(args: &[String]) -> Vec<String> {
-        redact_flag_values(args, &["--spark-conf"], &|kv| match kv.split_once('=') {
-            Some((k, v)) => format!("{k}={}", SparkOptions::redact(k, v)),
-            None => kv.to_string(),
-        })
-    }
-
-    /// `--spark-conf` values as pairs; each must be `KEY=VALUE` with a non-empty key.
-    pub fn parse_conf(values: &[String]) -> Result<Vec<(String, String)>> {
-        values
-            .iter()
-            .map(|v| match v.split_once('=') {
-                Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_string(), val.to_string())),
-                _ => Err(Error::Config(format!("spark_conf: expected KEY=VALUE, found `{v}`"))),
-            })
-            .collect()
-    }
-}
 
 /// How the 1..B scores are assigned (SPEC "Scores").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -262,15 +189,9 @@ pub struct Settings {
     pub lock_timeout: Option<u64>,
     /// Let SQL queries call table functions such as `read_parquet` (default false).
     pub allow_file_reads: Option<bool>,
-    pub engine: Option<EngineChoice>,
-    /// A byte size such as `4GB`, `512MiB` or `2000000`.
-    pub memory_limit: Option<String>,
-    pub spill_dir: Option<PathBuf>,
-    pub partitions: Option<u32>,
-    pub spark_master: Option<String>,
-    pub spark_conf: Option<Vec<String>>,
-    pub spark_staging: Option<String>,
-    pub spark_submit: Option<PathBuf>,
+    /// The engine's keys (engine, memory_limit, spill_dir, partitions, spark_*).
+    #[serde(flatten)]
+    pub engine: EngineSettings,
     /// The CLV family's keys (clv, horizon_days, discount_rate, clv_unit, holdout_from).
     #[serde(flatten)]
     pub clv: ClvSettings,
@@ -415,15 +336,10 @@ pub struct Config {
     pub lock_timeout_secs: u64,
     /// SQL queries may read files through table functions (`read_parquet`, `read_csv`, ...).
     pub allow_file_reads: bool,
-    pub engine: EngineChoice,
-    /// Bytes the run may hold (default: 3 GB, or half the machine's memory when less).
-    pub memory_limit_bytes: u64,
-    /// Where the partitioned engine spills (default: the folder holding `out`).
-    pub spill_dir: Option<PathBuf>,
-    /// The partitioned engine's order partitions (default: planned from the memory limit).
-    pub partitions: Option<u32>,
-    /// The Spark engine's cluster and submit settings.
-    pub spark: SparkOptions,
+    /// The engine, its memory and the Spark settings (flattened: the manifest's `engine`,
+    /// `memory_limit_bytes`, `spill_dir`, `partitions` and `spark` keys).
+    #[serde(flatten)]
+    pub engine: EngineOptions,
     pub clv: ClvOptions,
     pub patterns: PatternOptions,
     pub trends: TrendOptions,
@@ -473,8 +389,7 @@ impl Settings {
             out: path(self.out),
             queries: path(self.queries),
             segment_map: path(self.segment_map),
-            spill_dir: path(self.spill_dir),
-            spark_submit: path(self.spark_submit),
+            engine: EngineSettings { spill_dir: path(self.engine.spill_dir), spark_submit: path(self.engine.spark_submit), ..self.engine },
             compare_with: path(self.compare_with),
             exclude_items: path(self.exclude_items),
             ..self
@@ -502,14 +417,7 @@ impl Settings {
             partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
             lock_timeout: self.lock_timeout.or(base.lock_timeout),
             allow_file_reads: self.allow_file_reads.or(base.allow_file_reads),
-            engine: self.engine.or(base.engine),
-            memory_limit: self.memory_limit.or(base.memory_limit),
-            spill_dir: self.spill_dir.or(base.spill_dir),
-            partitions: self.partitions.or(base.partitions),
-            spark_master: self.spark_master.or(base.spark_master),
-            spark_conf: self.spark_conf.or(base.spark_conf),
-            spark_staging: self.spark_staging.or(base.spark_staging),
-            spark_submit: self.spark_submit.or(base.spark_submit),
+            engine: self.engine.over(base.engine),
             clv: self.clv.over(base.clv),
             patterns: self.patterns.over(base.patterns),
             trends: self.trends.over(base.trends),
@@ -625,23 +533,7 @@ impl Settings {
             partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
             lock_timeout_secs: self.lock_timeout.unwrap_or(0),
             allow_file_reads: self.allow_file_reads.unwrap_or(false),
-            engine: self.engine.unwrap_or(EngineChoice::Auto),
-            memory_limit_bytes: match self.memory_limit.as_deref() {
-                Some(v) => parse_bytes(v)?,
-                None => default_memory_limit(),
-            },
-            spill_dir: self.spill_dir,
-            partitions: match self.partitions {
-                Some(0) => return Err(Error::Config("partitions: expected at least 1, found 0".into())),
-                p => p,
-            },
-            spark: SparkOptions {
-                master: self.spark_master.unwrap_or_else(|| "local[*]".to_string()),
-                conf: SparkOptions::parse_conf(self.spark_conf.as_deref().unwrap_or(&[]))?,
-                staging: self.spark_staging,
-                submit: self.spark_submit,
-                service: std::env::var_os("EVERGREEN_SPARK_SERVICE").filter(|v| !v.is_empty()).map(PathBuf::from),
-            },
+            engine: self.engine.resolve()?,
             clv: self.clv.resolve(as_of)?,
             patterns: self.patterns.resolve()?,
             trends: self.trends.resolve()?,
@@ -707,46 +599,6 @@ fn check_basket(b: &BasketOptions) -> Result<()> {
     Ok(())
 }
 
-/// The default memory limit: 3 GB, or half the machine's memory (MemTotal in /proc/meminfo) when
-/// that is less. Dumps up to about 27M lines then run in memory (the fastest way), larger ones in
-/// the partitioned engine, which is about as fast at 100M lines and leaves the rest of a shared
-/// warehouse machine alone; `--memory-limit` raises it.
-pub const DEFAULT_MEMORY_LIMIT: u64 = 3_000_000_000;
-
-pub fn default_memory_limit() -> u64 {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines()
-            .find(|l| l.starts_with("MemTotal:"))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
-    });
-    total.map(|kb| (kb * 1024 / 2).min(DEFAULT_MEMORY_LIMIT)).unwrap_or(DEFAULT_MEMORY_LIMIT)
-}
-
-/// A byte size: a number with an optional unit (B, KB, MB, GB, TB in powers of 1000; KiB, MiB,
-/// GiB, TiB in powers of 1024; case ignored), e.g. `4GB`, `512MiB`, `2000000`.
-pub fn parse_bytes(s: &str) -> Result<u64> {
-    let t = s.trim();
-    let split = t.find(|ch: char| !(ch.is_ascii_digit() || ch == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "mb" | "m" => 1_000_000,
-        "gb" | "g" => 1_000_000_000,
-        "tb" | "t" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        _ => 0,
-    };
-    match num.parse::<f64>() {
-        Ok(v) if scale > 0 && v.is_finite() && v * scale as f64 >= 1.0 && v * (scale as f64) < 1.8e19 => {
-            Ok((v * scale as f64) as u64)
-        }
-        _ => Err(Error::Config(format!("memory_limit: expected a size such as 4GB or 512MiB, found `{s}`"))),
-    }
-}
 
 /// A share or a count as the user wrote it: `2500` (a count) or `0.001` (a fraction, kept as the
 /// decimal digits written, so thresholds are exact integer arithmetic: no float threshold bugs).

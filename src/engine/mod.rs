@@ -69,7 +69,7 @@ impl Setup {
                 Some(crate::config::Discount::Column(n)) | Some(crate::config::Discount::ListPrice(n)) => n.clone(),
                 None => String::new(),
             },
-            partitions: cfg.partitions,
+            partitions: cfg.engine.partitions,
             product_names: cfg.columns.product_name.is_some() && has.product,
             customer_attrs: if plan.customers { cfg.columns.customer_attrs.clone() } else { Vec::new() },
         }
@@ -138,13 +138,13 @@ pub fn facts(
     spill_dir: &std::path::Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
-    let limit = cfg.memory_limit_bytes;
-    if cfg.engine == EngineChoice::Spark {
+    let limit = cfg.engine.memory_limit_bytes;
+    if cfg.engine.choice == EngineChoice::Spark {
         return spark_facts(cfg, plan, mode, SparkSource::Local(files), spill_dir, sw);
     }
     let file_lines = input::file_lines(&files)?;
     let lines: u64 = file_lines.iter().sum();
-    let engine = choose(cfg.engine, lines, limit);
+    let engine = choose(cfg.engine.choice, lines, limit);
     let streamed = engine == EngineChoice::Partitioned;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
     crate::error::pause_point("after-input-scan");
@@ -223,9 +223,9 @@ pub fn spark_facts(
     };
     let setup = Setup::new(cfg, plan, known.map(|k| k.0).unwrap_or_default());
     let (facts, spark_report) =
-        spark::facts(inputs, &cfg.columns, &setup, known.map(|k| k.0), mode, &cfg.spark, work_root, sw)?;
+        spark::facts(inputs, &cfg.columns, &setup, known.map(|k| k.0), mode, &cfg.engine.spark, work_root, sw)?;
     let mut report =
-        EngineReport::new("spark", cfg.memory_limit_bytes, known.map(|k| k.1).unwrap_or(facts.counts.lines_read));
+        EngineReport::new("spark", cfg.engine.memory_limit_bytes, known.map(|k| k.1).unwrap_or(facts.counts.lines_read));
     report.spark = Some(spark_report);
     Ok((facts, report, paths))
 }

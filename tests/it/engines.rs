@@ -28,8 +28,8 @@ fn digests(s: Settings) -> Result<Digests, evergreen::Error> {
 }
 
 fn with_engine(mut s: Settings, engine: EngineChoice, partitions: Option<u32>) -> Settings {
-    s.engine = Some(engine);
-    s.partitions = partitions;
+    s.engine.engine = Some(engine);
+    s.engine.partitions = partitions;
     s
 }
 

@@ -253,7 +253,7 @@ fn remote_paths_need_the_spark_engine_and_spark_conf_needs_key_value() {
 /// Issue 11.
 #[test]
 fn secret_spark_settings_never_reach_the_manifest() {
-    use evergreen::config::{Settings, SparkOptions};
+    use evergreen::config::{EngineSettings, Settings, SparkOptions};
     let args: Vec<String> = [
         "run",
         "--spark-conf",
@@ -272,7 +272,10 @@ fn secret_spark_settings_never_reach_the_manifest() {
     let settings = Settings {
         input: Some(vec!["x.parquet".into()]),
         out: Some("out".into()),
-        spark_conf: Some(vec!["spark.hadoop.fs.s3a.secret.key=abc123".into(), "spark.executor.cores=4".into()]),
+        engine: EngineSettings {
+            spark_conf: vec!["spark.hadoop.fs.s3a.secret.key=abc123".into(), "spark.executor.cores=4".into()],
+            ..Default::default()
+        },
         ..Default::default()
     };
     let cfg = settings.resolve().unwrap();
