@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{
-    as_of_parser, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, ScoringMethod, Settings, TrendSettings,
+    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, ScoreSettings, Settings,
+    TrendSettings,
 };
 use crate::error::Result;
 use crate::pipeline::Job;
@@ -189,31 +190,10 @@ pub struct RunArgs {
     /// Analysis date D (YYYY-MM-DD); lines on or after D are excluded as future lines.
     #[arg(long, env = "EVERGREEN_AS_OF", value_parser = as_of_parser)]
     pub as_of: Option<String>,
-    /// Number of score bins B, 2..=9 [default: 5].
-    #[arg(long, env = "EVERGREEN_BINS", value_parser = clap::value_parser!(u8).range(2..=9))]
-    pub bins: Option<u8>,
-    /// Scoring method [default: rank].
-    #[arg(long, env = "EVERGREEN_SCORING", value_enum)]
-    pub scoring: Option<ScoringMethod>,
-    /// Ascending recency thresholds in days for lapse buckets [default: 30,60,90,120].
-    #[arg(long, env = "EVERGREEN_LAPSE_THRESHOLDS", value_delimiter = ',')]
-    pub lapse_thresholds: Option<Vec<u32>>,
-    /// Decimals every money sum is rounded to, 0..=6 [default: 2].
-    #[arg(long, env = "EVERGREEN_MONEY_DECIMALS", value_parser = clap::value_parser!(u32).range(0..=6))]
-    pub money_decimals: Option<u32>,
-    /// Keep pairs bought together in at least N purchase orders [default: 2].
-    #[arg(long, env = "EVERGREEN_MIN_PAIR_ORDERS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub min_pair_orders: Option<u64>,
-    /// Keep pairs with support >= F (fraction of purchase orders, 0 < F <= 1); with
-    /// --min-pair-orders too, the larger count wins.
-    #[arg(long, env = "EVERGREEN_MIN_SUPPORT", value_parser = support_parser)]
-    pub min_support: Option<f64>,
-    /// Keep only each item's K strongest partners (by pair_orders, then lift).
-    #[arg(long, env = "EVERGREEN_TOP_PER_ITEM", value_parser = clap::value_parser!(u64).range(1..))]
-    pub top_per_item: Option<u64>,
-    /// Skip orders with more than N distinct items when pairing (counted in the manifest) [default: no limit].
-    #[arg(long, env = "EVERGREEN_MAX_BASKET_ITEMS", value_parser = clap::value_parser!(u64).range(2..))]
-    pub max_basket_items: Option<u64>,
+    #[command(flatten)]
+    pub scores: ScoreSettings,
+    #[command(flatten)]
+    pub basket: BasketOptions,
     /// Folder of your own *.sql queries, run after the shipped ones (file-name order); each result
     /// is written as STEM.parquet (the file stem). A file named like a shipped query replaces it.
     #[arg(long, env = "EVERGREEN_QUERIES")]
@@ -245,7 +225,13 @@ pub struct RunArgs {
     #[arg(long, env = "EVERGREEN_PUBLISH", value_name = "URL", help_heading = "Publishing")]
     pub publish: Option<String>,
     /// With --publish: the schema [default: evergreen] (see `evergreen publish --schema`).
-    #[arg(long, env = "EVERGREEN_PUBLISH_SCHEMA", value_name = "NAME", default_value = "evergreen", help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "EVERGREEN_PUBLISH_SCHEMA",
+        value_name = "NAME",
+        default_value = "evergreen",
+        help_heading = "Publishing"
+    )]
     pub publish_schema: String,
     /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
     #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
@@ -268,7 +254,12 @@ pub struct RunArgs {
     pub trends: TrendSettings,
     /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
     /// root of as_of= partitions, its latest complete partition before this run's as-of).
-    #[arg(long, env = "EVERGREEN_COMPARE_WITH", value_name = "DIR", help_heading = "Trends, cohorts, kpis and tiers (run)")]
+    #[arg(
+        long,
+        env = "EVERGREEN_COMPARE_WITH",
+        value_name = "DIR",
+        help_heading = "Trends, cohorts, kpis and tiers (run)"
+    )]
     pub compare_with: Option<std::path::PathBuf>,
 }
 
@@ -284,8 +275,6 @@ fn misplaced_no_itemsets(patterns: &PatternSettings, job: Job) -> Option<&'stati
 fn misplaced_tier(trends: &TrendSettings, job: Job) -> Option<&'static str> {
     (!trends.tier.is_empty() && job != Job::Run).then_some("--tier")
 }
-
-
 
 /// Flags of `validate`: those of `run`, and the report's format.
 #[derive(Debug, Args)]
@@ -455,13 +444,6 @@ pub struct QueryArgs {
     pub sql: String,
 }
 
-fn support_parser(s: &str) -> std::result::Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
-        _ => Err(format!("expected a fraction 0 < F <= 1, found `{s}`")),
-    }
-}
-
 /// Column-role flags shared by the subcommands.
 #[derive(Debug, Args, Clone)]
 pub struct ColumnArgs {
@@ -534,7 +516,6 @@ fn switch(flag: bool, variable: &str) -> Option<bool> {
     std::env::var(variable).is_ok_and(|v| v == "false").then_some(false)
 }
 
-
 impl ColumnArgs {
     fn settings(self) -> ColumnSettings {
         ColumnSettings {
@@ -574,14 +555,8 @@ impl RunArgs {
             input,
             out: self.out,
             as_of: self.as_of,
-            bins: self.bins,
-            scoring: self.scoring,
-            lapse_thresholds: self.lapse_thresholds,
-            money_decimals: self.money_decimals,
-            min_pair_orders: self.min_pair_orders,
-            min_support: self.min_support,
-            top_per_item: self.top_per_item.map(|v| v as usize),
-            max_basket_items: self.max_basket_items.map(|v| v as usize),
+            scores: self.scores,
+            basket: self.basket,
             queries: self.queries,
             segment_map: self.segment_map,
             partition_by_as_of: switch(self.partition_by_as_of, "EVERGREEN_PARTITION_BY_AS_OF"),
@@ -847,7 +822,13 @@ fn report(r: ReportArgs) -> Result<()> {
 
 fn log_report(w: &crate::report::Written) {
     let charts = crate::report::page::plural(w.charts, "chart", "charts");
-    tracing::info!("wrote the report {} ({charts}, {} KB) from {} in {:.2} s", w.out, w.bytes.div_ceil(1024), w.tables, w.seconds);
+    tracing::info!(
+        "wrote the report {} ({charts}, {} KB) from {} in {:.2} s",
+        w.out,
+        w.bytes.div_ceil(1024),
+        w.tables,
+        w.seconds
+    );
 }
 
 /// `evergreen publish`: an output's tables into PostgreSQL.

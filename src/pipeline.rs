@@ -266,7 +266,7 @@ fn compute_files(
         ..
     } = facts;
     if let Some(d) = &days {
-        counts.revenue = Some(revenue_counts(d, cfg.money_decimals));
+        counts.revenue = Some(revenue_counts(d, cfg.scores.money_decimals));
     }
     let mut clv_report = None;
     let mut clv_columns = None;
@@ -283,7 +283,7 @@ fn compute_files(
             horizon_days: cfg.clv.horizon_days,
             discount_rate: cfg.clv.discount_rate,
             unit: cfg.clv.unit,
-            money_decimals: cfg.money_decimals,
+            money_decimals: cfg.scores.money_decimals,
         };
         let made = clv::tables(f, as_of, calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
         clv_columns = made.tables.first().map(|(_, t)| t.clone());
@@ -294,10 +294,10 @@ fn compute_files(
     if let Some(f) = customer_facts.filter(|_| job == Job::Run) {
         let as_of = as_of.ok_or_else(|| Error::Internal("customer tables need a timestamp".into()))?;
         let opts = customers::Options {
-            bins: cfg.bins,
-            scoring: cfg.scoring,
-            lapse_thresholds: &cfg.lapse_thresholds,
-            money_decimals: cfg.money_decimals,
+            bins: cfg.scores.bins,
+            scoring: cfg.scores.scoring,
+            lapse_thresholds: &cfg.scores.lapse_thresholds,
+            money_decimals: cfg.scores.money_decimals,
             trend_days: cfg.trends.trend_days,
             tiers: &cfg.trends.tiers,
         };
@@ -313,8 +313,8 @@ fn compute_files(
             let opts = activity::Options {
                 cohort_period: cfg.trends.cohort_period,
                 kpi_window_days: cfg.trends.kpi_window_days,
-                lapse_thresholds: &cfg.lapse_thresholds,
-                money_decimals: cfg.money_decimals,
+                lapse_thresholds: &cfg.scores.lapse_thresholds,
+                money_decimals: cfg.scores.money_decimals,
             };
             made.extend(activity::tables(&f, days, as_of, opts)?);
             sw.lap("activity_tables");
@@ -325,7 +325,7 @@ fn compute_files(
     let mut basket_stats = None;
     // Pair facts exist only for jobs whose plan asks for them (run, basket).
     if let (Some(items), Some(pairs)) = (items.as_ref(), pairs) {
-        let mut b = basket::tables(items, &pairs, &cfg.basket, cfg.money_decimals)?;
+        let mut b = basket::tables(items, &pairs, &cfg.basket, cfg.scores.money_decimals)?;
         // Names go beside product ids (not beside another --item-col).
         if let (Some(names), None) = (&product_names, &cfg.columns.item) {
             b.products = attributes::products_with_names(&b.products, names)?;
@@ -424,9 +424,9 @@ enum Earlier {
 impl Earlier {
     fn basis(cfg: &Config, used: &SegmentsUsed) -> snapshot::Basis {
         snapshot::Basis {
-            bins: u64::from(cfg.bins),
-            scoring: serde_json::to_value(cfg.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            money_decimals: u64::from(cfg.money_decimals),
+            bins: u64::from(cfg.scores.bins),
+            scoring: serde_json::to_value(cfg.scores.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            money_decimals: u64::from(cfg.scores.money_decimals),
             segments: Some(used.blake3.clone()),
         }
     }
@@ -478,7 +478,7 @@ impl Earlier {
         let this = if cfg.partition_by_as_of { cfg.out.join(format!("as_of={as_of}")) } else { cfg.out.clone() };
         snapshot::check_comparable((&prev.dir, prev.as_of, &prev.basis), (&this, as_of, &Self::basis(cfg, used)))?;
         let current = &tables.iter().find(|(n, _)| n == "customers").ok_or_else(|| Error::Internal("no customers table".into()))?.1;
-        let made = snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.money_decimals)?;
+        let made = snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.scores.money_decimals)?;
         tables.extend(made);
         Ok(Some(prev.dir.display().to_string()))
     }
@@ -506,13 +506,13 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 
 /// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
 fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
-    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.bins, cfg.allow_file_reads, cfg.clv.enabled)?;
+    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.scores.bins, cfg.allow_file_reads, cfg.clv.enabled)?;
     let shipped = set.segments.sql == queries::SHIPPED[0].1;
-    if shipped && cfg.bins != 5 {
+    if shipped && cfg.scores.bins != 5 {
         return Err(Error::Config(format!(
             "bins = {}: the shipped segment map (queries/segments.sql) needs bins = 5; give --segment-map FILE \
              or your own segments.sql in --queries",
-            cfg.bins
+            cfg.scores.bins
         )));
     }
     Ok(set)
@@ -698,7 +698,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     let as_of = orders::as_of_date(cfg.as_of, max_ts, dump.has, &k, &cfg.inputs.join(" "), &cfg.columns.amount.name)?;
     let (current, future) = orders::exclude_future_lines(valid, cfg.as_of.and(as_of))?;
     k.future_lines = future;
-    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.money_decimals)?;
+    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.scores.money_decimals)?;
     orders::count_orders(&mut k, &index, current.height());
     if k.lines_used == 0 {
         return Err(Error::Empty {
@@ -715,7 +715,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
         as_of: as_of.map(|d| d.to_string()),
         counts: k,
         segments: set.segments.origin.display().to_string(),
-        bins: cfg.bins,
+        bins: cfg.scores.bins,
         queries: set.others.iter().map(|q| q.name.clone()).collect(),
         out,
         publish: None,

@@ -68,9 +68,9 @@ pub fn basis_of(dir: &Path, manifest: &Value) -> Result<Basis> {
     let cfg = &manifest["config"];
     let missing = |field: &str| bad(dir, format!("its {MANIFEST} has no {field}"));
     Ok(Basis {
-        bins: cfg["bins"].as_u64().ok_or_else(|| missing("config.bins"))?,
-        scoring: cfg["scoring"].as_str().ok_or_else(|| missing("config.scoring"))?.to_string(),
-        money_decimals: cfg["money_decimals"].as_u64().ok_or_else(|| missing("config.money_decimals"))?,
+        bins: cfg["bins"].as_u64().ok_or_else(|| missing("config.scores.bins"))?,
+        scoring: cfg["scoring"].as_str().ok_or_else(|| missing("config.scores.scoring"))?.to_string(),
+        money_decimals: cfg["money_decimals"].as_u64().ok_or_else(|| missing("config.scores.money_decimals"))?,
         segments: manifest["segments"]["blake3"].as_str().map(str::to_string),
     })
 }

@@ -23,7 +23,6 @@ pub enum EngineChoice {
     Spark,
 }
 
-
 options! {
     /// Which engine computes the facts, and its memory: the flags and the config file's keys.
     pub struct EngineSettings {

@@ -9,19 +9,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod basket;
 mod clv;
+pub use basket::BasketOptions;
 mod engine;
 mod patterns;
 pub use engine::{
-    default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions,
-    DEFAULT_MEMORY_LIMIT,
+    default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions, DEFAULT_MEMORY_LIMIT,
 };
+mod scores;
 mod trends;
+pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use patterns::{
     PatternOptions, PatternSettings, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
     DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FOLLOWERS, DEFAULT_WINDOW_DAYS,
 };
-pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
+pub use scores::{
+    ScoreOptions, ScoreSettings, ScoringMethod, DEFAULT_BINS, DEFAULT_LAPSE_THRESHOLDS, DEFAULT_MONEY_DECIMALS,
+};
 pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
 
 /// How a settings layer's field lies over the layer below: an `Option` set here wins, a list
@@ -76,34 +81,6 @@ macro_rules! options {
 }
 use options;
 
-/// Thresholds and limits of the pair table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct BasketOptions {
-    /// Keep pairs with at least this many orders (default 2 when no threshold is given).
-    pub min_pair_orders: Option<u64>,
-    /// Keep pairs with `pair_orders >= ceil(min_support * total purchase orders)`.
-    pub min_support: Option<f64>,
-    /// Keep, for each item, only its K strongest partners (by pair_orders, then lift, then partner).
-    pub top_per_item: Option<usize>,
-    /// Skip orders with more distinct items than this (counted in the manifest).
-    pub max_basket_items: Option<usize>,
-}
-
-impl BasketOptions {
-    /// The count threshold: the larger of `min_pair_orders` and `ceil(min_support * total)`;
-    /// 2 when neither is given. Never below 1.
-    pub fn threshold(&self, total_orders: u64) -> u64 {
-        let by_support = self.min_support.map(|s| (s * total_orders as f64 - 1e-9).ceil().max(0.0) as u64);
-        let t = match (self.min_pair_orders, by_support) {
-            (None, None) => 2,
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (Some(a), Some(b)) => a.max(b),
-        };
-        t.max(1)
-    }
-}
-
 /// `args` with the value of each of `flags` (`--flag VALUE` or `--flag=VALUE`) passed through
 /// `redact`: how a manifest records a command line without its secrets (`--spark-conf` keys,
 /// `--publish` connection strings).
@@ -125,18 +102,6 @@ pub fn redact_flag_values(args: &[String], flags: &[&str], redact: &dyn Fn(&str)
         }
     }
     out
-}
-
-
-
-/// How the 1..B scores are assigned (SPEC "Scores").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ScoringMethod {
-    /// `1 + floor(B * (rank - 1) / N)` with rank = 1 + number of strictly smaller keys: ties share a score.
-    Rank,
-    /// Equal counts: ordered by key, ties by customer_id ascending, `1 + floor(B * (row - 1) / N)`.
-    Ntile,
 }
 
 /// Which input column plays which role. `amount` may be an expression over columns.
@@ -171,14 +136,12 @@ pub struct Settings {
     /// `"2024-01-01"` or a TOML date `2024-01-01`.
     #[serde(default, deserialize_with = "date_or_string")]
     pub as_of: Option<String>,
-    pub bins: Option<u8>,
-    pub scoring: Option<ScoringMethod>,
-    pub lapse_thresholds: Option<Vec<u32>>,
-    pub money_decimals: Option<u32>,
-    pub min_pair_orders: Option<u64>,
-    pub min_support: Option<f64>,
-    pub top_per_item: Option<usize>,
-    pub max_basket_items: Option<usize>,
+    /// The scores' and money's keys (bins, scoring, lapse_thresholds, money_decimals).
+    #[serde(flatten)]
+    pub scores: ScoreSettings,
+    /// The pair table's keys (min_pair_orders, min_support, top_per_item, max_basket_items).
+    #[serde(flatten)]
+    pub basket: BasketOptions,
     /// Folder of the analyst's own `*.sql` queries.
     pub queries: Option<PathBuf>,
     /// TOML segment map (segment → cells) replacing queries/segments.sql.
@@ -271,12 +234,8 @@ impl ExcludedItems {
     pub fn read(file: &Path) -> Result<ExcludedItems> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Error::Config(format!("exclude_items: {}: cannot read: {e}", file.display())))?;
-        let mut ids: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect();
+        let mut ids: Vec<String> =
+            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect();
         ids.sort();
         ids.dedup();
         let count = ids.len();
@@ -317,13 +276,10 @@ pub struct Config {
     pub out: PathBuf,
     /// The analysis date D; `None` means the day after the latest line's date.
     pub as_of: Option<NaiveDate>,
-    /// Number of score bins B (2..=9).
-    pub bins: u8,
-    pub scoring: ScoringMethod,
-    /// Ascending recency thresholds in days, e.g. [30, 60, 90, 120].
-    pub lapse_thresholds: Vec<u32>,
-    /// Decimals every money sum is rounded to.
-    pub money_decimals: u32,
+    /// Scores, lapse buckets and money rounding (flattened: the manifest's `bins`, `scoring`,
+    /// `lapse_thresholds` and `money_decimals` keys).
+    #[serde(flatten)]
+    pub scores: ScoreOptions,
     pub columns: Columns,
     pub basket: BasketOptions,
     /// Folder of the analyst's own `*.sql` queries.
@@ -347,10 +303,6 @@ pub struct Config {
     pub compare_with: Option<PathBuf>,
 }
 
-pub const DEFAULT_BINS: u8 = 5;
-pub const DEFAULT_LAPSE_THRESHOLDS: [u32; 4] = [30, 60, 90, 120];
-pub const DEFAULT_MONEY_DECIMALS: u32 = 2;
-
 impl Settings {
     /// Read a TOML config file. Unknown keys are an error, so a typo never passes silently.
     /// Relative paths in it (input, out, queries, segment_map, spill_dir, spark_submit,
@@ -362,7 +314,10 @@ impl Settings {
         let s: Settings = toml::from_str(&text)
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), crate::error::one_line(&e.to_string()))))?;
         if let Some(key) = s.unknown.keys().next() {
-            return Err(Error::Config(format!("{}: unknown key `{key}` (the keys are the flags' names with _)", path.display())));
+            return Err(Error::Config(format!(
+                "{}: unknown key `{key}` (the keys are the flags' names with _)",
+                path.display()
+            )));
         }
         let base = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -389,7 +344,11 @@ impl Settings {
             out: path(self.out),
             queries: path(self.queries),
             segment_map: path(self.segment_map),
-            engine: EngineSettings { spill_dir: path(self.engine.spill_dir), spark_submit: path(self.engine.spark_submit), ..self.engine },
+            engine: EngineSettings {
+                spill_dir: path(self.engine.spill_dir),
+                spark_submit: path(self.engine.spark_submit),
+                ..self.engine
+            },
             compare_with: path(self.compare_with),
             exclude_items: path(self.exclude_items),
             ..self
@@ -404,14 +363,8 @@ impl Settings {
             input: self.input.or(base.input),
             out: self.out.or(base.out),
             as_of: self.as_of.or(base.as_of),
-            bins: self.bins.or(base.bins),
-            scoring: self.scoring.or(base.scoring),
-            lapse_thresholds: self.lapse_thresholds.or(base.lapse_thresholds),
-            money_decimals: self.money_decimals.or(base.money_decimals),
-            min_pair_orders: self.min_pair_orders.or(base.min_pair_orders),
-            min_support: self.min_support.or(base.min_support),
-            top_per_item: self.top_per_item.or(base.top_per_item),
-            max_basket_items: self.max_basket_items.or(base.max_basket_items),
+            scores: self.scores.over(base.scores),
+            basket: self.basket.over(base.basket),
             queries: self.queries.or(base.queries),
             segment_map: self.segment_map.or(base.segment_map),
             partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
@@ -452,23 +405,8 @@ impl Settings {
             .out
             .ok_or_else(|| Error::Config("no output folder: give --out DIR (or `out` in the config file)".into()))?;
         let as_of = self.as_of.as_deref().map(parse_as_of).transpose()?;
-        let bins = self.bins.unwrap_or(DEFAULT_BINS);
-        if !(2..=9).contains(&bins) {
-            return Err(Error::Config(format!("bins: expected 2..=9, found {bins}")));
-        }
-        let lapse_thresholds = self.lapse_thresholds.unwrap_or_else(|| DEFAULT_LAPSE_THRESHOLDS.to_vec());
-        check_thresholds(&lapse_thresholds)?;
-        let money_decimals = self.money_decimals.unwrap_or(DEFAULT_MONEY_DECIMALS);
-        if money_decimals > 6 {
-            return Err(Error::Config(format!("money_decimals: expected 0..=6, found {money_decimals}")));
-        }
-        let basket = BasketOptions {
-            min_pair_orders: self.min_pair_orders,
-            min_support: self.min_support,
-            top_per_item: self.top_per_item,
-            max_basket_items: self.max_basket_items,
-        };
-        check_basket(&basket)?;
+        let scores = self.scores.resolve()?;
+        let basket = self.basket.resolve()?;
         let c = self.columns;
         for (v, what) in [
             (&c.customer, "customer"),
@@ -499,7 +437,8 @@ impl Settings {
             discount: match (c.discount, c.list_price) {
                 (Some(_), Some(_)) => {
                     return Err(Error::Config(
-                        "discount and list price columns: give one (--discount-col or --list-price-col), not both".into(),
+                        "discount and list price columns: give one (--discount-col or --list-price-col), not both"
+                            .into(),
                     ))
                 }
                 (Some(d), None) => Some(Discount::Column(d)),
@@ -522,10 +461,7 @@ impl Settings {
             inputs,
             out,
             as_of,
-            bins,
-            scoring: self.scoring.unwrap_or(ScoringMethod::Rank),
-            lapse_thresholds,
-            money_decimals,
+            scores,
             columns,
             basket,
             queries: self.queries,
@@ -567,39 +503,6 @@ pub fn parse_as_of(s: &str) -> Result<NaiveDate> {
         .map_err(|_| Error::Config(format!("as_of: expected a date YYYY-MM-DD, found `{s}`")))
 }
 
-
-/// Lapse thresholds must be positive and strictly ascending.
-fn check_thresholds(t: &[u32]) -> Result<()> {
-    let ok = !t.is_empty() && t[0] > 0 && t.windows(2).all(|w| w[0] < w[1]);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "lapse_thresholds: expected positive, strictly ascending days such as 30,60,90,120, found {t:?}"
-        )))
-    }
-}
-
-/// Basket thresholds must make sense: a positive count, a support fraction in (0, 1], limits >= 1.
-fn check_basket(b: &BasketOptions) -> Result<()> {
-    if b.min_pair_orders == Some(0) {
-        return Err(Error::Config("min_pair_orders: expected a count >= 1, found 0".into()));
-    }
-    if let Some(s) = b.min_support {
-        if !(s > 0.0 && s <= 1.0) {
-            return Err(Error::Config(format!("min_support: expected a fraction in (0, 1], found {s}")));
-        }
-    }
-    if b.top_per_item == Some(0) {
-        return Err(Error::Config("top_per_item: expected a count >= 1, found 0".into()));
-    }
-    if matches!(b.max_basket_items, Some(m) if m < 2) {
-        return Err(Error::Config("max_basket_items: expected at least 2 (a pair needs two items)".into()));
-    }
-    Ok(())
-}
-
-
 /// A share or a count as the user wrote it: `2500` (a count) or `0.001` (a fraction, kept as the
 /// decimal digits written, so thresholds are exact integer arithmetic: no float threshold bugs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -627,7 +530,11 @@ impl Share {
                 Ok(n) if n >= 1 => Ok(Share::Count(n)),
                 _ => Err(bad()),
             },
-            Some((whole, frac)) if (whole.is_empty() || digits(whole)) && (frac.is_empty() || digits(frac)) && !(whole.is_empty() && frac.is_empty()) => {
+            Some((whole, frac))
+                if (whole.is_empty() || digits(whole))
+                    && (frac.is_empty() || digits(frac))
+                    && !(whole.is_empty() && frac.is_empty()) =>
+            {
                 let frac = frac.trim_end_matches('0');
                 let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
                 if frac.len() > 18 || whole > 1 || (whole == 1 && !frac.is_empty()) {
@@ -707,7 +614,9 @@ pub(crate) fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::res
 }
 
 /// A config-file value written as a number or a string (`0.001`, `2500`, `"0.001"`), as text.
-pub(crate) fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn number_or_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum V {
@@ -721,11 +630,12 @@ pub(crate) fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::r
         // shortest text that reads back as the same float, never an exponent: 0.001 -> "0.001".
         V::F(x) => {
             let s = format!("{x}");
-            if s.contains('.') { s } else { format!("{s}.0") }
+            if s.contains('.') {
+                s
+            } else {
+                format!("{s}.0")
+            }
         }
         V::S(s) => s,
     }))
 }
-
-
-

@@ -102,7 +102,11 @@ impl PatternSettings {
             return Err(Error::Config(format!("max_len: expected 1..=32 items, found {max_len}")));
         }
         let windows = s.sequence_window_days.clone().unwrap_or_else(|| vec![DEFAULT_WINDOW_DAYS]);
-        let ok = !windows.is_empty() && windows.len() <= 16 && windows[0] > 0 && windows.windows(2).all(|w| w[0] < w[1]) && windows.iter().all(|&w| w <= 36_500);
+        let ok = !windows.is_empty()
+            && windows.len() <= 16
+            && windows[0] > 0
+            && windows.windows(2).all(|w| w[0] < w[1])
+            && windows.iter().all(|&w| w <= 36_500);
         if !ok {
             return Err(Error::Config(format!(
                 "sequence_window_days: expected 1 to 16 positive, strictly ascending days (at most 36500) such as 30,90, found {windows:?}"

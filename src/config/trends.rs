@@ -65,16 +65,21 @@ impl Tier {
     /// `--tier NAME:monetary=1000,frequency=5`.
     pub fn parse(text: &str) -> Result<Tier> {
         let bad = |why: &str| {
-            Error::Config(format!("--tier {text}: {why}; expected NAME:monetary=1000,frequency=5 (either threshold may be left out)"))
+            Error::Config(format!(
+                "--tier {text}: {why}; expected NAME:monetary=1000,frequency=5 (either threshold may be left out)"
+            ))
         };
         let (name, rest) = text.split_once(':').ok_or_else(|| bad("no `:` after the tier's name"))?;
         let mut tier = Tier { name: name.trim().to_string(), monetary: None, frequency: None };
         for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| bad(&format!("`{part}` is not key=value")))?;
             match k.trim() {
-                "monetary" => tier.monetary = Some(v.trim().parse().map_err(|_| bad(&format!("monetary `{v}` is not a number")))?),
+                "monetary" => {
+                    tier.monetary = Some(v.trim().parse().map_err(|_| bad(&format!("monetary `{v}` is not a number")))?)
+                }
                 "frequency" => {
-                    tier.frequency = Some(v.trim().parse().map_err(|_| bad(&format!("frequency `{v}` is not a whole number")))?)
+                    tier.frequency =
+                        Some(v.trim().parse().map_err(|_| bad(&format!("frequency `{v}` is not a whole number")))?)
                 }
                 other => return Err(bad(&format!("unknown threshold `{other}`"))),
             }
@@ -151,7 +156,10 @@ impl TrendSettings {
                 return Err(Error::Config(format!("tiers: `{}` is given twice", t.name)));
             }
             if t.monetary.is_none() && t.frequency.is_none() {
-                return Err(Error::Config(format!("tiers: `{}` has no threshold (give monetary, frequency or both)", t.name)));
+                return Err(Error::Config(format!(
+                    "tiers: `{}` has no threshold (give monetary, frequency or both)",
+                    t.name
+                )));
             }
             if t.monetary.is_some_and(|m| !m.is_finite()) {
                 return Err(Error::Config(format!("tiers: `{}`: monetary must be a finite number", t.name)));

@@ -45,18 +45,18 @@ fn strings(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
 fn thresholds_as_count_and_as_fraction() {
     let (_d, path) = dump(&baskets());
     let mut s = settings(&path, Some("2024-02-01"));
-    s.min_pair_orders = Some(3);
+    s.basket.min_pair_orders = Some(3);
     assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3]);
     // min_support 0.5 of 5 orders → ceil(2.5) = 3 orders.
-    s.min_pair_orders = None;
-    s.min_support = Some(0.5);
+    s.basket.min_pair_orders = None;
+    s.basket.min_support = Some(0.5);
     assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3]);
     // Both: 0.2 * 5 = 1 vs 2 → the larger (2) wins.
-    s.min_support = Some(0.2);
-    s.min_pair_orders = Some(2);
+    s.basket.min_support = Some(0.2);
+    s.basket.min_pair_orders = Some(2);
     assert_eq!(ints(compute(s.clone()).table("basket_pairs"), "pair_orders"), vec![3, 2, 2]);
-    s.min_pair_orders = None;
-    s.min_support = Some(0.2);
+    s.basket.min_pair_orders = None;
+    s.basket.min_support = Some(0.2);
     assert_eq!(compute(s).table("basket_pairs").height(), 3, "threshold 1: every pair");
 }
 
@@ -74,7 +74,7 @@ fn threshold_rule() {
 fn max_basket_items_skips_large_orders() {
     let (_d, path) = dump(&baskets());
     let mut s = settings(&path, Some("2024-02-01"));
-    s.max_basket_items = Some(2);
+    s.basket.max_basket_items = Some(2);
     let cfg = s.resolve().unwrap();
     let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).unwrap();
     // o1 (3 items) skipped: AB = 2 (o2, o5), AC = 1, BC = 1 → only AB kept.
@@ -120,7 +120,7 @@ fn basket_only_dump_needs_just_order_and_item() {
 fn top_per_item_keeps_each_items_strongest_partners() {
     let (_d, path) = dump(&baskets());
     let mut s = settings(&path, Some("2024-02-01"));
-    s.top_per_item = Some(1);
+    s.basket.top_per_item = Some(1);
     // A's strongest: B (3). B's strongest: A (3). C's: A vs B both 2; lift AC = 10/12 > BC = 10/12? equal,
     // so the smaller partner (A) wins. Kept: AB, AC.
     let p = compute(s).table("basket_pairs").clone();

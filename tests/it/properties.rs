@@ -27,7 +27,7 @@ fn frame_of(rows: &[(i64, i64, i64, i64)]) -> DataFrame {
 fn tables_of(df: &mut DataFrame, bins: u8) -> Option<Run> {
     let (_d, p) = dump_frame(df);
     let mut s = settings(&p, Some("2024-03-15"));
-    s.bins = Some(bins);
+    s.scores.bins = Some(bins);
     s.segment_map = Some(any_segment_map(p.parent().unwrap(), bins));
     let cfg = s.resolve().unwrap();
     match evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()) {

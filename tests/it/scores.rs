@@ -32,7 +32,7 @@ fn ntile_scores_break_ties_by_customer_id() {
     // rows 0..6 in order (monetary, customer_id): score = 1 + floor(5 k / 7) = 1,1,2,3,3,4,5.
     let (_d, p) = dump(&seven());
     let mut s = settings(&p, Some("2024-02-01"));
-    s.scoring = Some(ScoringMethod::Ntile);
+    s.scores.scoring = Some(ScoringMethod::Ntile);
     let r = compute(s);
     assert_eq!(m_scores(&r), vec![1, 1, 2, 3, 3, 4, 5]);
     // Recency all equal: ordered by customer_id, same split.
@@ -60,7 +60,7 @@ fn recency_scores_favour_recent_customers() {
 fn bins_flag_changes_the_range() {
     let (_d, p) = dump(&seven());
     let mut s = settings(&p, Some("2024-02-01"));
-    s.bins = Some(3);
+    s.scores.bins = Some(3);
     s.segment_map = Some(any_segment_map(p.parent().unwrap(), 3));
     let r = compute(s);
     // 1 + floor(3 (rank-1) / 7) for ranks 1,2,2,4,5,5,7 → 1,1,1,2,2,2,3.
