@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{
-    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, ScoreSettings, Settings,
+    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
     TrendSettings,
 };
 use crate::error::Result;
@@ -76,15 +76,15 @@ pub enum Command {
     Run(RunArgs),
     /// Compute products, basket_pairs and top_pairs only; needs just an order and an item column.
     #[command(long_about = BASKET_LONG)]
-    Basket(RunArgs),
+    Basket(BasketArgs),
     /// Fit the CLV models (BG/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout)
     /// only.
     #[command(long_about = CLV_LONG)]
-    Clv(RunArgs),
+    Clv(ClvArgs),
     /// Mine frequent itemsets and association rules (itemsets, rules) and, with --sequences, the
     /// sequence pairs (sequence_pairs) only.
     #[command(long_about = PATTERNS_LONG)]
-    Patterns(RunArgs),
+    Patterns(PatternsArgs),
     /// Write segment_migration and decile_migration: how customers moved between two snapshots.
     #[command(long_about = COMPARE_LONG)]
     Compare(CompareArgs),
@@ -174,9 +174,10 @@ confidence / b_share; median_days_to_b over the followers' first B. Kept at foll
 
 Exit codes as for `run`.";
 
-/// Flags of `run`.
+/// What every job takes (`run`, `basket`, `clv`, `patterns`, `validate`): the dump, the output
+/// folder, the config file and the analysis date.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct JobArgs {
     /// Parquet file, folder (recursive, hive partitions) or glob; repeatable, each value one path
     /// (commas included). The EVERGREEN_INPUT variable may list several paths separated by commas.
     #[arg(long, short = 'i', num_args = 1..)]
@@ -190,62 +191,60 @@ pub struct RunArgs {
     /// Analysis date D (YYYY-MM-DD); lines on or after D are excluded as future lines.
     #[arg(long, env = "EVERGREEN_AS_OF", value_parser = as_of_parser)]
     pub as_of: Option<String>,
-    #[command(flatten)]
-    pub scores: ScoreSettings,
-    #[command(flatten)]
-    pub basket: BasketOptions,
-    /// Folder of your own *.sql queries, run after the shipped ones (file-name order); each result
-    /// is written as STEM.parquet (the file stem). A file named like a shipped query replaces it.
-    #[arg(long, env = "EVERGREEN_QUERIES")]
-    pub queries: Option<PathBuf>,
-    /// TOML segment map (Segment = ["555", ...]) replacing queries/segments.sql; every cell of
-    /// --bins must be in exactly one segment.
-    #[arg(long, env = "EVERGREEN_SEGMENT_MAP")]
-    pub segment_map: Option<PathBuf>,
-    /// Write into DIR/as_of=YYYY-MM-DD/ (a hive partition per analysis date); a rerun of the same
-    /// date replaces that partition atomically, other dates are kept.
-    #[arg(long, env = "EVERGREEN_PARTITION_BY_AS_OF")]
-    pub partition_by_as_of: bool,
-    /// Seconds to wait when another evergreen run is writing the same --out; then exit 5
-    /// [default: 0, fail at once].
-    #[arg(long, env = "EVERGREEN_LOCK_TIMEOUT", value_name = "SECONDS")]
-    pub lock_timeout: Option<u64>,
-    /// Let SQL queries read files with table functions (read_parquet, read_csv, ...); by default
-    /// a query can read only the run's tables.
-    #[arg(long, env = "EVERGREEN_ALLOW_FILE_READS")]
-    pub allow_file_reads: bool,
-    #[command(flatten)]
-    pub engine: EngineSettings,
-    #[command(flatten)]
-    pub columns: ColumnArgs,
-    #[command(flatten)]
-    pub lines: LineArgs,
+}
+
+/// Publishing the output and its report after a job (`run`, `basket`, `clv`, `patterns`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Publishing")]
+pub struct PublishingArgs {
     /// After the run, load its tables into this PostgreSQL database (see `evergreen publish`);
     /// a failed load is exit 5 and leaves the written output in place.
-    #[arg(long, env = "EVERGREEN_PUBLISH", value_name = "URL", help_heading = "Publishing")]
+    #[arg(long, env = "EVERGREEN_PUBLISH", value_name = "URL")]
     pub publish: Option<String>,
     /// With --publish: the schema [default: evergreen] (see `evergreen publish --schema`).
     #[arg(
         long,
         env = "EVERGREEN_PUBLISH_SCHEMA",
         value_name = "NAME",
-        default_value = "evergreen",
-        help_heading = "Publishing"
+        default_value = "evergreen"
     )]
     pub publish_schema: String,
     /// With --publish: add the snapshot to the schema's tables (see `evergreen publish --append`).
-    #[arg(long, env = "EVERGREEN_PUBLISH_APPEND", help_heading = "Publishing")]
+    #[arg(long, env = "EVERGREEN_PUBLISH_APPEND")]
     pub publish_append: bool,
     /// With --publish: replace the schema even when objects outside it (a view) read its tables,
     /// dropping them (see `evergreen publish --drop-dependents`).
-    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS", help_heading = "Publishing")]
+    #[arg(long, env = "EVERGREEN_PUBLISH_DROP_DEPENDENTS")]
     pub publish_drop_dependents: bool,
     /// After the run, write the HTML report of its output here (see `evergreen report`; with
     /// --partition-by-as-of, of the whole root: its latest partition and the KPI lines). Checked
     /// before the run (exit 2 not .html, 5 inside --out); a report failing after the run leaves the
     /// output in place.
-    #[arg(long, env = "EVERGREEN_REPORT", value_name = "FILE.html", help_heading = "Publishing")]
+    #[arg(long, env = "EVERGREEN_REPORT", value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+}
+
+/// Flags of `run`: every family's groups.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub scores: ScoreSettings,
+    #[command(flatten)]
+    pub basket: BasketOptions,
+    #[command(flatten)]
+    pub sql: SqlSettings,
+    #[command(flatten)]
+    pub output: OutputSettings,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub publishing: PublishingArgs,
     #[command(flatten)]
     pub clv: ClvSettings,
     #[command(flatten)]
@@ -263,18 +262,132 @@ pub struct RunArgs {
     pub compare_with: Option<std::path::PathBuf>,
 }
 
-/// `--no-itemsets` (which has no environment variable) given to a command other than
-/// `patterns`, where it would do nothing. The other pattern flags are read from the
-/// environment too, so a scheduler's variables never break `basket` or `clv`; those commands
-/// ignore them (their help lists them under the heading that names run and patterns).
+/// Flags of `basket`: the pair table's, and what every job takes.
+#[derive(Debug, Args)]
+pub struct BasketArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub basket: BasketOptions,
+    #[command(flatten)]
+    pub output: OutputSettings,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub publishing: PublishingArgs,
+}
+
+/// Flags of `clv`: the CLV models', and what every job takes.
+#[derive(Debug, Args)]
+pub struct ClvArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub output: OutputSettings,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub publishing: PublishingArgs,
+    #[command(flatten)]
+    pub clv: ClvSettings,
+}
+
+/// Flags of `patterns`: the pattern family's and the basket limits (--max-basket-items), and
+/// what every job takes.
+#[derive(Debug, Args)]
+pub struct PatternsArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub basket: BasketOptions,
+    #[command(flatten)]
+    pub output: OutputSettings,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub publishing: PublishingArgs,
+    #[command(flatten)]
+    pub patterns: PatternSettings,
+}
+
+/// A job's flags split into what every job takes, its settings layer (the groups the subcommand
+/// has; the others stay unset, so the config file or the defaults decide) and its publishing.
+struct JobFlags {
+    job: JobArgs,
+    flags: Settings,
+    publishing: PublishingArgs,
+}
+
+impl RunArgs {
+    fn split(self) -> JobFlags {
+        let flags = Settings {
+            scores: self.scores,
+            basket: self.basket,
+            sql: self.sql,
+            output: self.output,
+            engine: self.engine,
+            clv: self.clv,
+            patterns: self.patterns,
+            trends: self.trends,
+            compare_with: self.compare_with,
+            ..lines_and_columns(self.columns, self.lines)
+        };
+        JobFlags { job: self.job, flags, publishing: self.publishing }
+    }
+}
+
+impl BasketArgs {
+    fn split(self) -> JobFlags {
+        let flags = Settings {
+            basket: self.basket,
+            output: self.output,
+            engine: self.engine,
+            ..lines_and_columns(self.columns, self.lines)
+        };
+        JobFlags { job: self.job, flags, publishing: self.publishing }
+    }
+}
+
+impl ClvArgs {
+    fn split(self) -> JobFlags {
+        let flags =
+            Settings { output: self.output, engine: self.engine, clv: self.clv, ..lines_and_columns(self.columns, self.lines) };
+        JobFlags { job: self.job, flags, publishing: self.publishing }
+    }
+}
+
+impl PatternsArgs {
+    fn split(self) -> JobFlags {
+        let flags = Settings {
+            basket: self.basket,
+            output: self.output,
+            engine: self.engine,
+            patterns: self.patterns,
+            ..lines_and_columns(self.columns, self.lines)
+        };
+        JobFlags { job: self.job, flags, publishing: self.publishing }
+    }
+}
+
+/// `--no-itemsets` given to `run` or `validate`, which take the pattern flags for
+/// `run --itemsets/--sequences` but where it would do nothing. (Each subcommand has only its own
+/// groups of flags, so a scheduler's variables for another command's flags are never read.)
 fn misplaced_no_itemsets(patterns: &PatternSettings, job: Job) -> Option<&'static str> {
     (patterns.no_itemsets && job != Job::Patterns).then_some("--no-itemsets")
 }
 
-/// `--tier` (which has no environment variable) given to a command other than `run`.
-fn misplaced_tier(trends: &TrendSettings, job: Job) -> Option<&'static str> {
-    (!trends.tier.is_empty() && job != Job::Run).then_some("--tier")
-}
 
 /// Flags of `validate`: those of `run`, and the report's format.
 #[derive(Debug, Args)]
@@ -505,16 +618,6 @@ pub struct LineArgs {
     pub customer_attr: Vec<String>,
 }
 
-/// An on/off flag as a settings layer: `Some(true)` when given (on the command line or by its
-/// variable), `Some(false)` when its variable is `false` (clap accepts `true` and `false` there),
-/// so a scheduler's variable can switch a config file's `true` off; else `None` (the config file
-/// decides).
-fn switch(flag: bool, variable: &str) -> Option<bool> {
-    if flag {
-        return Some(true);
-    }
-    std::env::var(variable).is_ok_and(|v| v == "false").then_some(false)
-}
 
 impl ColumnArgs {
     fn settings(self) -> ColumnSettings {
@@ -535,47 +638,39 @@ impl ColumnArgs {
     }
 }
 
-impl RunArgs {
+/// The settings layer of the line filters' and the column roles' flags (their config keys are the
+/// `[columns]` table and the top-level `where` and `exclude_items`).
+fn lines_and_columns(columns: ColumnArgs, lines: LineArgs) -> Settings {
+    Settings {
+        where_sql: lines.where_sql,
+        exclude_items: lines.exclude_items,
+        columns: ColumnSettings {
+            product_name: lines.product_name_col,
+            customer_attr: (!lines.customer_attr.is_empty()).then_some(lines.customer_attr),
+            ..columns.settings()
+        },
+        ..Settings::default()
+    }
+}
+
+impl JobFlags {
     /// The flag layer laid over the config file (if any), validated.
-    pub fn to_config(self) -> Result<crate::Config> {
-        let file = match &self.config {
+    fn to_config(self) -> Result<crate::Config> {
+        let job = self.job;
+        let file = match &job.config {
             Some(p) => Settings::from_toml_file(p)?,
             None => Settings::default(),
         };
         // The flag takes each value whole; only the environment variable is split on commas.
-        let input = if self.input.is_empty() {
+        let input = if job.input.is_empty() {
             std::env::var("EVERGREEN_INPUT")
                 .ok()
                 .map(|v| v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect::<Vec<_>>())
                 .filter(|v| !v.is_empty())
         } else {
-            Some(self.input)
+            Some(job.input)
         };
-        let flags = Settings {
-            input,
-            out: self.out,
-            as_of: self.as_of,
-            scores: self.scores,
-            basket: self.basket,
-            queries: self.queries,
-            segment_map: self.segment_map,
-            partition_by_as_of: switch(self.partition_by_as_of, "EVERGREEN_PARTITION_BY_AS_OF"),
-            lock_timeout: self.lock_timeout,
-            allow_file_reads: switch(self.allow_file_reads, "EVERGREEN_ALLOW_FILE_READS"),
-            engine: self.engine,
-            clv: self.clv,
-            patterns: self.patterns,
-            trends: self.trends,
-            compare_with: self.compare_with,
-            unknown: Default::default(),
-            where_sql: self.lines.where_sql,
-            exclude_items: self.lines.exclude_items,
-            columns: ColumnSettings {
-                product_name: self.lines.product_name_col,
-                customer_attr: (!self.lines.customer_attr.is_empty()).then_some(self.lines.customer_attr),
-                ..self.columns.settings()
-            },
-        };
+        let flags = Settings { input, out: job.out, as_of: job.as_of, ..self.flags };
         flags.over(file).resolve()
     }
 }
@@ -703,13 +798,13 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
     let json_log = cli.log_format == LogFormat::Json;
     let mut report_json = false;
     let (args, job, validate_only) = match cli.command {
-        Command::Run(args) => (args, Job::Run, false),
-        Command::Basket(args) => (args, Job::Basket, false),
-        Command::Clv(args) => (args, Job::Clv, false),
-        Command::Patterns(args) => (args, Job::Patterns, false),
+        Command::Run(args) => (args.split(), Job::Run, false),
+        Command::Basket(args) => (args.split(), Job::Basket, false),
+        Command::Clv(args) => (args.split(), Job::Clv, false),
+        Command::Patterns(args) => (args.split(), Job::Patterns, false),
         Command::Validate(v) => {
             report_json = v.format == LogFormat::Json;
-            (v.run, Job::Run, true)
+            (v.run.split(), Job::Run, true)
         }
         Command::Query(q) => return query(q),
         Command::Publish(p) => return publish(p),
@@ -729,30 +824,28 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         }
     };
     let mut args = args;
-    if validate_only && args.out.is_none() {
+    if validate_only && args.job.out.is_none() {
         // validate writes nothing; the output folder is not needed.
-        args.out = Some(PathBuf::from("-"));
+        args.job.out = Some(PathBuf::from("-"));
     }
-    let no_itemsets = args.patterns.no_itemsets;
-    let publish = args.publish.take().map(|url| crate::publish::Target {
+    let no_itemsets = args.flags.patterns.no_itemsets;
+    let p = &mut args.publishing;
+    let publish = p.publish.take().map(|url| crate::publish::Target {
         url,
-        schema: args.publish_schema.clone(),
-        append: args.publish_append,
-        drop_dependents: args.publish_drop_dependents,
+        schema: p.publish_schema.clone(),
+        append: p.publish_append,
+        drop_dependents: p.publish_drop_dependents,
     });
     if let Some(t) = &publish {
         // A bad schema name or connection string is exit 2 before the run (nothing connects).
         crate::publish::check_target(t)?;
     }
-    let report_to = args.report.take();
-    if let (Some(page), Some(out)) = (&report_to, &args.out) {
+    let report_to = args.publishing.report.take();
+    if let (Some(page), Some(out)) = (&report_to, &args.job.out) {
         crate::report::check_out(out, page)?;
     }
-    if let Some(flag) = misplaced_no_itemsets(&args.patterns, job) {
+    if let Some(flag) = misplaced_no_itemsets(&args.flags.patterns, job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
-    }
-    if let Some(flag) = misplaced_tier(&args.trends, job).filter(|_| !validate_only) {
-        return Err(crate::Error::Config(format!("{flag} applies to `run` only")));
     }
     let mut cfg = args.to_config()?;
     if job == Job::Patterns {
@@ -804,7 +897,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         log_published(&crate::publish::publish(&m.out, &target)?);
     }
     if let Some(page) = report_to {
-        let root = if cfg.partition_by_as_of { cfg.out.clone() } else { m.out.clone() };
+        let root = if cfg.output.partition_by_as_of { cfg.out.clone() } else { m.out.clone() };
         log_report(&crate::report::report(&root, &page)?);
     }
     Ok(())

@@ -266,7 +266,7 @@ fn compute_files(
         ..
     } = facts;
     if let Some(d) = &days {
-        counts.revenue = Some(revenue_counts(d, cfg.scores.money_decimals));
+        counts.revenue = Some(revenue_counts(d, cfg.output.money_decimals));
     }
     let mut clv_report = None;
     let mut clv_columns = None;
@@ -283,7 +283,7 @@ fn compute_files(
             horizon_days: cfg.clv.horizon_days,
             discount_rate: cfg.clv.discount_rate,
             unit: cfg.clv.unit,
-            money_decimals: cfg.scores.money_decimals,
+            money_decimals: cfg.output.money_decimals,
         };
         let made = clv::tables(f, as_of, calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
         clv_columns = made.tables.first().map(|(_, t)| t.clone());
@@ -297,7 +297,7 @@ fn compute_files(
             bins: cfg.scores.bins,
             scoring: cfg.scores.scoring,
             lapse_thresholds: &cfg.scores.lapse_thresholds,
-            money_decimals: cfg.scores.money_decimals,
+            money_decimals: cfg.output.money_decimals,
             trend_days: cfg.trends.trend_days,
             tiers: &cfg.trends.tiers,
         };
@@ -314,7 +314,7 @@ fn compute_files(
                 cohort_period: cfg.trends.cohort_period,
                 kpi_window_days: cfg.trends.kpi_window_days,
                 lapse_thresholds: &cfg.scores.lapse_thresholds,
-                money_decimals: cfg.scores.money_decimals,
+                money_decimals: cfg.output.money_decimals,
             };
             made.extend(activity::tables(&f, days, as_of, opts)?);
             sw.lap("activity_tables");
@@ -325,7 +325,7 @@ fn compute_files(
     let mut basket_stats = None;
     // Pair facts exist only for jobs whose plan asks for them (run, basket).
     if let (Some(items), Some(pairs)) = (items.as_ref(), pairs) {
-        let mut b = basket::tables(items, &pairs, &cfg.basket, cfg.scores.money_decimals)?;
+        let mut b = basket::tables(items, &pairs, &cfg.basket, cfg.output.money_decimals)?;
         // Names go beside product ids (not beside another --item-col).
         if let (Some(names), None) = (&product_names, &cfg.columns.item) {
             b.products = attributes::products_with_names(&b.products, names)?;
@@ -426,7 +426,7 @@ impl Earlier {
         snapshot::Basis {
             bins: u64::from(cfg.scores.bins),
             scoring: serde_json::to_value(cfg.scores.scoring).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            money_decimals: u64::from(cfg.scores.money_decimals),
+            money_decimals: u64::from(cfg.output.money_decimals),
             segments: Some(used.blake3.clone()),
         }
     }
@@ -435,7 +435,7 @@ impl Earlier {
         if !dir.exists() {
             // The scheduled form `run --partition-by-as-of --out ROOT --compare-with ROOT` on its
             // first run: nothing to compare with yet.
-            if cfg.partition_by_as_of && dir == cfg.out {
+            if cfg.output.partition_by_as_of && dir == cfg.out {
                 return Ok(Earlier::Root(None));
             }
             return Err(Error::NoInput { path: dir.display().to_string() });
@@ -475,10 +475,10 @@ impl Earlier {
                 snapshot::load(&dir)?
             }
         };
-        let this = if cfg.partition_by_as_of { cfg.out.join(format!("as_of={as_of}")) } else { cfg.out.clone() };
+        let this = if cfg.output.partition_by_as_of { cfg.out.join(format!("as_of={as_of}")) } else { cfg.out.clone() };
         snapshot::check_comparable((&prev.dir, prev.as_of, &prev.basis), (&this, as_of, &Self::basis(cfg, used)))?;
         let current = &tables.iter().find(|(n, _)| n == "customers").ok_or_else(|| Error::Internal("no customers table".into()))?.1;
-        let made = snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.scores.money_decimals)?;
+        let made = snapshots::tables(&prev.customers, current, prev.as_of, as_of, cfg.output.money_decimals)?;
         tables.extend(made);
         Ok(Some(prev.dir.display().to_string()))
     }
@@ -506,7 +506,7 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 
 /// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
 fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
-    let set = queries::load(cfg.queries.as_deref(), cfg.segment_map.as_deref(), cfg.scores.bins, cfg.allow_file_reads, cfg.clv.enabled)?;
+    let set = queries::load(cfg.sql.queries.as_deref(), cfg.sql.segment_map.as_deref(), cfg.scores.bins, cfg.sql.allow_file_reads, cfg.clv.enabled)?;
     let shipped = set.segments.sql == queries::SHIPPED[0].1;
     if shipped && cfg.scores.bins != 5 {
         return Err(Error::Config(format!(
@@ -523,13 +523,13 @@ fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
 /// With `progress`, a spinner on stderr names the stages as they finish.
 pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Result<Manifest> {
     let mut sw = if progress { Stopwatch::start_with_progress() } else { Stopwatch::start() };
-    let lock_timeout = std::time::Duration::from_secs(cfg.lock_timeout_secs);
+    let lock_timeout = std::time::Duration::from_secs(cfg.output.lock_timeout_secs);
     // Check the output before any data is read: never the input itself, and (under its lock)
     // absent, empty or evergreen's own; with as_of partitions the folder is known only after.
     let (files, remote) = resolve(cfg)?;
     let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
     output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
-    let early = if cfg.partition_by_as_of {
+    let early = if cfg.output.partition_by_as_of {
         output::check_partition_root(&cfg.out)?;
         None
     } else {
@@ -679,7 +679,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     } else {
         let paths: Vec<PathBuf> = files.files.iter().map(|f| f.path.clone()).collect();
         output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
-        let state = if cfg.partition_by_as_of {
+        let state = if cfg.output.partition_by_as_of {
             output::check_partition_root(&cfg.out)?;
             "partition root"
         } else {
@@ -698,7 +698,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     let as_of = orders::as_of_date(cfg.as_of, max_ts, dump.has, &k, &cfg.inputs.join(" "), &cfg.columns.amount.name)?;
     let (current, future) = orders::exclude_future_lines(valid, cfg.as_of.and(as_of))?;
     k.future_lines = future;
-    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.scores.money_decimals)?;
+    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.output.money_decimals)?;
     orders::count_orders(&mut k, &index, current.height());
     if k.lines_used == 0 {
         return Err(Error::Empty {

@@ -140,8 +140,8 @@ fn check_name(name: &str, file: &Path) -> Result<()> {
 /// Replace `${name}` parameters with the run's values.
 pub fn substitute(sql: &str, cfg: &Config, as_of: Option<chrono::NaiveDate>) -> String {
     let mut s = sql
-        .replace("${money_decimals}", &cfg.scores.money_decimals.to_string())
-        .replace("${money_scale}", &10u64.pow(cfg.scores.money_decimals).to_string())
+        .replace("${money_decimals}", &cfg.output.money_decimals.to_string())
+        .replace("${money_scale}", &10u64.pow(cfg.output.money_decimals).to_string())
         .replace("${min_lapse_days}", &cfg.scores.lapse_thresholds[0].to_string())
         .replace("${max_lapse_days}", &cfg.scores.lapse_thresholds[cfg.scores.lapse_thresholds.len() - 1].to_string())
         .replace("${bins}", &cfg.scores.bins.to_string())

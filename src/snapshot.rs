@@ -70,7 +70,7 @@ pub fn basis_of(dir: &Path, manifest: &Value) -> Result<Basis> {
     Ok(Basis {
         bins: cfg["bins"].as_u64().ok_or_else(|| missing("config.scores.bins"))?,
         scoring: cfg["scoring"].as_str().ok_or_else(|| missing("config.scores.scoring"))?.to_string(),
-        money_decimals: cfg["money_decimals"].as_u64().ok_or_else(|| missing("config.scores.money_decimals"))?,
+        money_decimals: cfg["money_decimals"].as_u64().ok_or_else(|| missing("config.output.money_decimals"))?,
         segments: manifest["segments"]["blake3"].as_str().map(str::to_string),
     })
 }

@@ -53,7 +53,7 @@ pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
 
 options! {
     /// The CLV models' flags (`run --clv` and `evergreen clv`) and config keys.
-    #[command(next_help_heading = "CLV models (run --clv and evergreen clv; basket ignores them)")]
+    #[command(next_help_heading = "CLV models (run --clv and evergreen clv)")]
     pub struct ClvSettings {
         /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
         /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive

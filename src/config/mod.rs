@@ -11,22 +11,24 @@ use crate::error::{Error, Result};
 
 mod basket;
 mod clv;
-pub use basket::BasketOptions;
 mod engine;
+mod output;
 mod patterns;
+mod scores;
+mod sql;
+mod trends;
+pub use basket::BasketOptions;
+pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use engine::{
     default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions, DEFAULT_MEMORY_LIMIT,
 };
-mod scores;
-mod trends;
-pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
+pub use output::{OutputOptions, OutputSettings, DEFAULT_MONEY_DECIMALS};
 pub use patterns::{
     PatternOptions, PatternSettings, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
     DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FOLLOWERS, DEFAULT_WINDOW_DAYS,
 };
-pub use scores::{
-    ScoreOptions, ScoreSettings, ScoringMethod, DEFAULT_BINS, DEFAULT_LAPSE_THRESHOLDS, DEFAULT_MONEY_DECIMALS,
-};
+pub use scores::{ScoreOptions, ScoreSettings, ScoringMethod, DEFAULT_BINS, DEFAULT_LAPSE_THRESHOLDS};
+pub use sql::{SqlOptions, SqlSettings};
 pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
 
 /// How a settings layer's field lies over the layer below: an `Option` set here wins, a list
@@ -136,22 +138,18 @@ pub struct Settings {
     /// `"2024-01-01"` or a TOML date `2024-01-01`.
     #[serde(default, deserialize_with = "date_or_string")]
     pub as_of: Option<String>,
-    /// The scores' and money's keys (bins, scoring, lapse_thresholds, money_decimals).
+    /// The scores' keys (bins, scoring, lapse_thresholds).
     #[serde(flatten)]
     pub scores: ScoreSettings,
     /// The pair table's keys (min_pair_orders, min_support, top_per_item, max_basket_items).
     #[serde(flatten)]
     pub basket: BasketOptions,
-    /// Folder of the analyst's own `*.sql` queries.
-    pub queries: Option<PathBuf>,
-    /// TOML segment map (segment → cells) replacing queries/segments.sql.
-    pub segment_map: Option<PathBuf>,
-    /// Write into `out/as_of=YYYY-MM-DD/` (hive partition) instead of `out/`.
-    pub partition_by_as_of: Option<bool>,
-    /// Seconds to wait for another run writing the same output (default 0: fail at once).
-    pub lock_timeout: Option<u64>,
-    /// Let SQL queries call table functions such as `read_parquet` (default false).
-    pub allow_file_reads: Option<bool>,
+    /// The analysts' queries' keys (queries, segment_map, allow_file_reads).
+    #[serde(flatten)]
+    pub sql: SqlSettings,
+    /// The output's keys (money_decimals, partition_by_as_of, lock_timeout).
+    #[serde(flatten)]
+    pub output: OutputSettings,
     /// The engine's keys (engine, memory_limit, spill_dir, partitions, spark_*).
     #[serde(flatten)]
     pub engine: EngineSettings,
@@ -276,22 +274,18 @@ pub struct Config {
     pub out: PathBuf,
     /// The analysis date D; `None` means the day after the latest line's date.
     pub as_of: Option<NaiveDate>,
-    /// Scores, lapse buckets and money rounding (flattened: the manifest's `bins`, `scoring`,
-    /// `lapse_thresholds` and `money_decimals` keys).
+    /// Scores and lapse buckets (flattened: the manifest's `bins`, `scoring` and `lapse_thresholds`).
     #[serde(flatten)]
     pub scores: ScoreOptions,
     pub columns: Columns,
     pub basket: BasketOptions,
-    /// Folder of the analyst's own `*.sql` queries.
-    pub queries: Option<PathBuf>,
-    /// TOML segment map replacing queries/segments.sql.
-    pub segment_map: Option<PathBuf>,
-    /// Write into `out/as_of=YYYY-MM-DD/`; a rerun of the same date replaces that partition.
-    pub partition_by_as_of: bool,
-    /// How long to wait for another run's lock on the output.
-    pub lock_timeout_secs: u64,
-    /// SQL queries may read files through table functions (`read_parquet`, `read_csv`, ...).
-    pub allow_file_reads: bool,
+    /// The analysts' queries (flattened: the manifest's `queries`, `segment_map`, `allow_file_reads`).
+    #[serde(flatten)]
+    pub sql: SqlOptions,
+    /// Money rounding, as-of partitions, the lock wait (flattened: the manifest's `money_decimals`,
+    /// `partition_by_as_of`, `lock_timeout_secs`).
+    #[serde(flatten)]
+    pub output: OutputOptions,
     /// The engine, its memory and the Spark settings (flattened: the manifest's `engine`,
     /// `memory_limit_bytes`, `spill_dir`, `partitions` and `spark` keys).
     #[serde(flatten)]
@@ -342,8 +336,7 @@ impl Settings {
                     .collect()
             }),
             out: path(self.out),
-            queries: path(self.queries),
-            segment_map: path(self.segment_map),
+            sql: SqlSettings { queries: path(self.sql.queries), segment_map: path(self.sql.segment_map), ..self.sql },
             engine: EngineSettings {
                 spill_dir: path(self.engine.spill_dir),
                 spark_submit: path(self.engine.spark_submit),
@@ -365,11 +358,8 @@ impl Settings {
             as_of: self.as_of.or(base.as_of),
             scores: self.scores.over(base.scores),
             basket: self.basket.over(base.basket),
-            queries: self.queries.or(base.queries),
-            segment_map: self.segment_map.or(base.segment_map),
-            partition_by_as_of: self.partition_by_as_of.or(base.partition_by_as_of),
-            lock_timeout: self.lock_timeout.or(base.lock_timeout),
-            allow_file_reads: self.allow_file_reads.or(base.allow_file_reads),
+            sql: self.sql.over(base.sql),
+            output: self.output.over(base.output),
             engine: self.engine.over(base.engine),
             clv: self.clv.over(base.clv),
             patterns: self.patterns.over(base.patterns),
@@ -464,11 +454,8 @@ impl Settings {
             scores,
             columns,
             basket,
-            queries: self.queries,
-            segment_map: self.segment_map,
-            partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
-            lock_timeout_secs: self.lock_timeout.unwrap_or(0),
-            allow_file_reads: self.allow_file_reads.unwrap_or(false),
+            sql: self.sql.resolve()?,
+            output: self.output.resolve()?,
             engine: self.engine.resolve()?,
             clv: self.clv.resolve(as_of)?,
             patterns: self.patterns.resolve()?,

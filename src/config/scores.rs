@@ -1,4 +1,4 @@
-//! The customers' scores and lapse buckets, and the money rounding every table shares.
+//! The customers' scores and lapse buckets (`run`).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,7 @@ pub enum ScoringMethod {
 }
 
 options! {
-    /// Scores, lapse buckets and money rounding: the flags and the config file's keys.
+    /// Scores and lapse buckets: the flags and the config file's keys.
     pub struct ScoreSettings {
         /// Number of score bins B, 2..=9 [default: 5].
         #[arg(long, env = "EVERGREEN_BINS", value_parser = clap::value_parser!(u8).range(2..=9))]
@@ -27,9 +27,6 @@ options! {
         /// Ascending recency thresholds in days for lapse buckets [default: 30,60,90,120].
         #[arg(long, env = "EVERGREEN_LAPSE_THRESHOLDS", value_delimiter = ',')]
         pub lapse_thresholds: Option<Vec<u32>>,
-        /// Decimals every money sum is rounded to, 0..=6 [default: 2].
-        #[arg(long, env = "EVERGREEN_MONEY_DECIMALS", value_parser = clap::value_parser!(u32).range(0..=6))]
-        pub money_decimals: Option<u32>,
     }
 }
 
@@ -41,16 +38,13 @@ pub struct ScoreOptions {
     pub scoring: ScoringMethod,
     /// Ascending recency thresholds in days, e.g. [30, 60, 90, 120].
     pub lapse_thresholds: Vec<u32>,
-    /// Decimals every money sum is rounded to.
-    pub money_decimals: u32,
 }
 
 pub const DEFAULT_BINS: u8 = 5;
 pub const DEFAULT_LAPSE_THRESHOLDS: [u32; 4] = [30, 60, 90, 120];
-pub const DEFAULT_MONEY_DECIMALS: u32 = 2;
 
 impl ScoreSettings {
-    /// Defaults and checks: 2..=9 bins, ascending positive thresholds, 0..=6 money decimals.
+    /// Defaults and checks: 2..=9 bins, ascending positive thresholds.
     pub fn resolve(self) -> Result<ScoreOptions> {
         let bins = self.bins.unwrap_or(DEFAULT_BINS);
         if !(2..=9).contains(&bins) {
@@ -58,15 +52,10 @@ impl ScoreSettings {
         }
         let lapse_thresholds = self.lapse_thresholds.unwrap_or_else(|| DEFAULT_LAPSE_THRESHOLDS.to_vec());
         check_thresholds(&lapse_thresholds)?;
-        let money_decimals = self.money_decimals.unwrap_or(DEFAULT_MONEY_DECIMALS);
-        if money_decimals > 6 {
-            return Err(Error::Config(format!("money_decimals: expected 0..=6, found {money_decimals}")));
-        }
         Ok(ScoreOptions {
             bins,
             scoring: self.scoring.unwrap_or(ScoringMethod::Rank),
             lapse_thresholds,
-            money_decimals,
         })
     }
 }

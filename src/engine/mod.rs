@@ -59,7 +59,7 @@ impl Setup {
             plan,
             has,
             as_of: cfg.as_of,
-            money_decimals: cfg.scores.money_decimals,
+            money_decimals: cfg.output.money_decimals,
             basket: cfg.basket.clone(),
             patterns: cfg.patterns.clone(),
             inputs: cfg.inputs.join(" "),

@@ -28,7 +28,7 @@ fn tables_of(df: &mut DataFrame, bins: u8) -> Option<Run> {
     let (_d, p) = dump_frame(df);
     let mut s = settings(&p, Some("2024-03-15"));
     s.scores.bins = Some(bins);
-    s.segment_map = Some(any_segment_map(p.parent().unwrap(), bins));
+    s.sql.segment_map = Some(any_segment_map(p.parent().unwrap(), bins));
     let cfg = s.resolve().unwrap();
     match evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()) {
         Ok(t) => Some(Run { tables: t.tables, counts: t.counts, as_of: t.as_of.unwrap() }),

@@ -61,7 +61,7 @@ fn bins_flag_changes_the_range() {
     let (_d, p) = dump(&seven());
     let mut s = settings(&p, Some("2024-02-01"));
     s.scores.bins = Some(3);
-    s.segment_map = Some(any_segment_map(p.parent().unwrap(), 3));
+    s.sql.segment_map = Some(any_segment_map(p.parent().unwrap(), 3));
     let r = compute(s);
     // 1 + floor(3 (rank-1) / 7) for ranks 1,2,2,4,5,5,7 → 1,1,1,2,2,2,3.
     assert_eq!(m_scores(&r), vec![1, 1, 1, 2, 2, 2, 3]);

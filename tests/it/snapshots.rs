@@ -86,3 +86,37 @@ fn report_help_states_what_the_page_holds() {
     }
     check("report-help.txt", &text);
 }
+
+/// Each subcommand lists only the groups of flags it uses: `basket` has no score, query, CLV,
+/// pattern or trend flags, `clv` no pair or score flags, `patterns` no score or CLV flags; a flag
+/// of another command is an argument error (exit 2), not silently ignored.
+/// (Issue 28: `basket --help` listed all 71 of `run`'s flags.)
+#[test]
+fn each_subcommand_lists_only_its_own_flags() {
+    let has = |cmd: &str, flag: &str| {
+        stdout(&[cmd, "--help"]).lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with(flag) || l.get(4..).is_some_and(|rest| l.starts_with('-') && rest.starts_with(flag))
+        })
+    };
+    for flag in ["--bins", "--queries", "--clv", "--itemsets", "--trend-days", "--tier", "--compare-with"] {
+        assert!(!has("basket", flag), "basket lists {flag}");
+    }
+    for flag in ["--min-pair-orders", "--bins", "--itemsets", "--trend-days"] {
+        assert!(!has("clv", flag), "clv lists {flag}");
+    }
+    for flag in ["--bins", "--clv", "--trend-days", "--queries"] {
+        assert!(!has("patterns", flag), "patterns lists {flag}");
+    }
+    for (cmd, flag) in [("basket", "--min-pair-orders"), ("clv", "--horizon-days"), ("patterns", "--max-len"), ("run", "--bins")] {
+        assert!(has(cmd, flag), "{cmd} lacks {flag}");
+    }
+    for flag in ["--input", "--out", "--config", "--as-of", "--money-decimals", "--engine", "--where", "--publish"] {
+        for cmd in ["run", "basket", "clv", "patterns"] {
+            assert!(has(cmd, flag), "{cmd} lacks {flag}");
+        }
+    }
+    let o = bin().args(["basket", "-i", "x.parquet", "-o", "o", "--clv"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--clv"));
+}
