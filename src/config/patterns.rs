@@ -52,6 +52,10 @@ options! {
         /// Keep sequence rows with at least N followers [default: 5].
         #[arg(long, env = "EVERGREEN_MIN_FOLLOWERS", value_parser = clap::value_parser!(u32).range(1..))]
         pub min_followers: Option<u32>,
+        /// Keep only rules whose lift (confidence / the consequent's share of the purchase orders,
+        /// the table's lift column) is at least L, e.g. 1.2 for rules 20 % above chance [default: all].
+        #[arg(long, env = "EVERGREEN_MIN_LIFT", value_name = "L")]
+        pub min_lift: Option<f64>,
     }
 }
 
@@ -75,6 +79,8 @@ pub struct PatternOptions {
     pub windows: Vec<u32>,
     /// Sequence rows kept with at least this many followers.
     pub min_followers: u32,
+    /// Rules kept at lift >= this (none: every rule that reaches the confidence).
+    pub min_lift: Option<f64>,
 }
 
 pub const DEFAULT_ITEMSET_SUPPORT: Share = Share::Fraction { num: 1, scale: 2 };
@@ -131,6 +137,12 @@ impl PatternSettings {
             max_rules,
             windows,
             min_followers,
+            min_lift: match s.min_lift {
+                Some(l) if !(l.is_finite() && l > 0.0) => {
+                    return Err(Error::Config(format!("min_lift: expected a positive number such as 1.2, found {l}")))
+                }
+                l => l,
+            },
         })
     }
 }

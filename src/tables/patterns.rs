@@ -130,7 +130,8 @@ pub fn rule_measures(n: u32, n_a: u32, n_c: u32, total: u64) -> [Option<f64>; 5]
 }
 
 /// `rules`: for every frequent itemset I of two or more items and every item c of I, the rule
-/// I \ {c} → c, kept when orders(I) / orders(I \ {c}) >= `--min-confidence` (integer arithmetic).
+/// I \ {c} → c, kept when orders(I) / orders(I \ {c}) >= `--min-confidence` (integer arithmetic)
+/// and, with `--min-lift L`, its lift (the column's value) >= L.
 /// Every antecedent is itself frequent (a subset is never rarer), so its count is in `sets`.
 /// Sorted by confidence descending, then orders(I) descending, then antecedent size, antecedent
 /// items and consequent. More than `--max-rules` rules stop the run (exit 2).
@@ -153,7 +154,8 @@ pub fn rules_table(sets: &ItemsetFacts, keys: &Column, total: u64, opts: &Patter
             let n_a = *index
                 .get(antecedent.as_slice())
                 .ok_or_else(|| Error::Internal("rules: an antecedent is missing from the frequent itemsets".into()))?;
-            if opts.min_confidence.reached(sets.orders[i] as u64, n_a as u64) {
+            let lift = || rule_measures(sets.orders[i], n_a, item_orders(set[k]), total)[2].unwrap_or(0.0);
+            if opts.min_confidence.reached(sets.orders[i] as u64, n_a as u64) && opts.min_lift.is_none_or(|l| lift() >= l) {
                 rules.push((i as u32, k as u8, n_a));
                 if rules.len() > opts.max_rules {
                     return Err(Error::Config(format!(

@@ -59,6 +59,39 @@ fn five_baskets() -> Vec<Line> {
     lines
 }
 
+/// `--min-lift L` keeps the rules whose lift is at least L. In the five baskets (5 purchase
+/// orders) every pair rule a -> b has lift 3 x 5 / (4 x 4) = 15/16 = 0.9375 and every rule
+/// {a, b} -> c has lift 2 x 5 / (3 x 4) = 10/12 = 0.833...: at 0.9 the six pair rules stay, at
+/// 0.9375 too (the bound is kept), at 0.94 none; the `[patterns]` key `min_lift` does the same,
+/// and 0 is refused (exit 2).
+/// (Issue 28: the option added to show what a new option costs.)
+#[test]
+fn min_lift_keeps_rules_at_or_above_the_lift() {
+    let (d, p) = dump(&five_baskets());
+    let input = p.to_str().unwrap();
+    let rules = |extra: &[&str]| {
+        let mut args = vec!["patterns", "-i", input, "--itemset-min-support", "2"];
+        args.extend_from_slice(extra);
+        let (_o, out) = evergreen(&args);
+        read_parquet(&out.join("rules.parquet"))
+    };
+    assert_eq!(rules(&[]).height(), 9, "6 pair rules and 3 from the triple, at the default confidence 0.5");
+    for (l, kept) in [("0.9", 6), ("0.9375", 6), ("0.94", 0)] {
+        let r = rules(&["--min-lift", l]);
+        assert_eq!(r.height(), kept, "--min-lift {l}");
+        assert!(floats(&r, "lift").iter().all(|&x| x == 0.9375), "--min-lift {l}");
+    }
+    let cfg = d.path().join("lift.toml");
+    std::fs::write(&cfg, "[patterns]\nmin_lift = 0.9\n").unwrap();
+    assert_eq!(rules(&["--config", cfg.to_str().unwrap()]).height(), 6);
+    let o = bin()
+        .args(["patterns", "-i", input, "-o", d.path().join("o0").to_str().unwrap(), "--min-lift", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("min_lift"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Issue 13.
 #[test]
 fn itemsets_and_rules_hand_worked() {
