@@ -2,7 +2,7 @@
 //! transaction dumps.
 //!
 //! Flow of one line: [`input`] (files, roles, canonical columns) → an [`engine`] (cleaning rules
-//! in [`engine::orders`], then per-order, per-customer, per-item and per-pair facts: [`facts`]) →
+//! in [`engine::passes::orders`], then per-order, per-customer, per-item and per-pair facts: [`facts`]) →
 //! the table families in [`tables`] (facts in, tables out) → [`queries`] (SQL over the tables) →
 //! [`output`] (atomic folder, manifest). [`pipeline`] runs one job end to end; [`cli`] is the skin.
 //!
@@ -10,13 +10,13 @@
 //!
 //! | rule | function |
 //! |---|---|
-//! | rejected lines (null order / timestamp / amount, non-finite amount) | [`engine::orders::reject_invalid_lines`] |
-//! | as-of date D | [`engine::orders::as_of_date`] |
-//! | future lines (`ts >= D`) | [`engine::orders::exclude_future_lines`] |
-//! | orders naming two customers, purchase flag (net > 0), guest lines | [`engine::orders::OrderIndex::build`], [`engine::orders::count_orders`] |
+//! | rejected lines (null order / timestamp / amount, non-finite amount) | [`engine::passes::orders::reject_invalid_lines`] |
+//! | as-of date D | [`engine::passes::orders::as_of_date`] |
+//! | future lines (`ts >= D`) | [`engine::passes::orders::exclude_future_lines`] |
+//! | orders naming two customers, purchase flag (net > 0), guest lines | [`engine::passes::orders::OrderIndex::build`], [`engine::passes::orders::count_orders`] |
 //! | money sums exact, rounded once | [`kernels::money`], [`exprs::round_money`] |
 //! | money range (2^53 minor units) | [`engine::check_money_range`] |
-//! | frequency, monetary, first/last purchase, favourite product | [`engine::customers::customer_facts`] |
+//! | frequency, monetary, first/last purchase, favourite product | [`engine::passes::customers::customer_facts`] |
 //! | recency, tenure, avg order value, days between orders | [`tables::customers::rfm`] |
 //! | lapse buckets | [`tables::customers::lapse_bucket`] |
 //! | scores, score_bins | [`tables::customers::scores`] |
@@ -24,7 +24,7 @@
 //! | baskets (distinct items on positive lines of purchase orders) | [`kernels::baskets::build`] |
 //! | pair counting and threshold | [`kernels::pairs::count_pairs`], [`config::BasketOptions::threshold`] |
 //! | products, basket_pairs, top per item | [`tables::basket`] |
-//! | purchase days, repeat-day value, last gap | [`engine::customers::customer_facts`] (`PurchaseDays`) |
+//! | purchase days, repeat-day value, last gap | [`engine::passes::customers::customer_facts`] (`PurchaseDays`) |
 //! | x, t_x, T, average repeat value | [`tables::clv::summary`] |
 //! | BG/NBD and Gamma-Gamma fits, when data cannot support them | [`tables::clv::fit`], [`kernels::bgnbd::fit`], [`kernels::gamma_gamma::fit`], [`kernels::mle::minimise`] |
 //! | P(alive), expected purchases | [`kernels::bgnbd::p_alive`], [`kernels::bgnbd::expected_purchases`] |
@@ -38,7 +38,7 @@
 //! | itemsets, rules and their measures | [`tables::patterns::itemsets_table`], [`tables::patterns::rules_table`], [`tables::patterns::rule_measures`] |
 //! | sequence pairs: first(A), eligible, followers, median delay | [`kernels::sequences::count`] |
 //! | sequence_pairs (confidence, b_share, lift) | [`tables::patterns::sequence_table`] |
-//! | customers' days of activity, day totals | [`engine::activity::customer_activity`], [`engine::activity::day_totals`] |
+//! | customers' days of activity, day totals | [`engine::passes::activity::customer_activity`], [`engine::passes::activity::day_totals`] |
 //! | trend windows, change %, declining | [`tables::customers::trend::window_sums`], [`tables::customers::trend::declining`] |
 //! | loyalty tier (first match) | [`tables::customers::trend::tier`] |
 //! | profit decile and group, profit_deciles | [`tables::customers::trend::add_profit_ranks`], [`tables::customers::deciles::profit_deciles`] |
@@ -47,8 +47,8 @@
 //! | kpis | [`tables::activity::kpis`] |
 //! | customer tags | `queries/customer_tags.sql` |
 //! | comparable snapshots, migration | [`snapshot::check_comparable`], [`tables::snapshots::tables`] |
-//! | line filter (`--where`), excluded items | [`engine::orders::filter_lines`] (the predicate read by `input::load`) |
-//! | product name (most votes), customer attribute (latest line) | [`engine::attributes::pick_names`], [`engine::attributes::pick_attrs`] |
+//! | line filter (`--where`), excluded items | [`engine::passes::orders::filter_lines`] (the predicate read by `input::load`) |
+//! | product name (most votes), customer attribute (latest line) | [`engine::passes::attributes::pick_names`], [`engine::passes::attributes::pick_attrs`] |
 //! | names and attributes in the tables | [`tables::attributes`] |
 //! | money averages (cents, halves away from zero) | [`exprs::money_average`], [`exprs::money_average_expr`] |
 //! | lapse bucket sort key | [`tables::customers::lapse_bucket_order`] |

@@ -8,7 +8,8 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Config, EngineChoice};
-use crate::engine::{self, orders, EngineReport};
+use crate::engine::passes::orders;
+use crate::engine::{self, EngineReport};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, Plan};
 use crate::input::{self, Mode};

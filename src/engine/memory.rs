@@ -2,137 +2,20 @@
 //! items, and one pass per fact over plain arrays. About 100 bytes a line at its peak; the
 //! partitioned engine runs the same steps on one part of the dump at a time.
 
-use polars::prelude::*;
-
-use super::customers::{customer_facts, OrderRecords};
-use super::orders::{self, OrderIndex};
+use super::passes::customers::customer_facts;
+use super::passes::items::{item_orders, item_sums, pair_facts};
+use super::passes::orders;
+use super::passes::records::{order_lines, OrderRecords};
+use super::passes::{activity, attributes};
 use super::stopwatch::Stopwatch;
-use super::{attributes, patterns, require_lines, require_representable_money, Setup};
-use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts, Facts, ItemFacts, PairFacts, Present};
+use super::{no_customers, patterns, require_lines, require_representable_money, Setup};
+use crate::error::Result;
+use crate::facts::{col_names as c, Facts, ItemFacts};
 use crate::input::Dump;
-use crate::kernels::baskets::{self, Csr};
-use crate::kernels::codes::{self, Codes, NONE};
-use crate::kernels::money::{self, Exact};
+use crate::kernels::baskets;
+use crate::kernels::money;
 use crate::kernels::pairs;
 use crate::kernels::sequences::Timelines;
-
-/// Item codes of every line, numbered in item order, and the item of each code.
-pub struct ItemCodes {
-    pub codes: Codes,
-    pub keys: Column,
-}
-
-/// Code the item column `column` (the product, or another item column) of the used lines, in key
-/// order (so `a < b` on codes is `a < b` on items).
-pub fn encode_items(lines: &DataFrame, column: &str) -> Result<ItemCodes> {
-    let col = lines.column(column)?;
-    let mut codes = codes::encode(col)?;
-    codes.sort_by_key(col)?;
-    let keys = codes.keys(col)?;
-    Ok(ItemCodes { codes, keys })
-}
-
-/// The lines of one part of the dump (the whole dump in this engine) turned into orders: the
-/// cleaned lines, the order index, the item codes and the baskets.
-pub struct Ordered {
-    pub lines: DataFrame,
-    pub index: OrderIndex,
-    pub counts: Counts,
-    /// Product codes (favourite product; the basket items when no other item column is given).
-    pub products: Option<(ItemCodes, Csr)>,
-    /// Codes of `--item-col` when it is not the product.
-    pub items: Option<(ItemCodes, Csr)>,
-}
-
-impl Ordered {
-    /// The basket items: the item column's codes and baskets, else the product's.
-    pub fn basket(&self) -> Option<&(ItemCodes, Csr)> {
-        self.items.as_ref().or(self.products.as_ref())
-    }
-}
-
-/// Orders from lines that passed the line rules (and the future rule): the order index and, beside
-/// it on the other core, the item codes; then the baskets of purchase orders.
-pub fn order_lines(lines: DataFrame, mut counts: Counts, s: &Setup, sw: &mut Stopwatch) -> Result<Ordered> {
-    let has = s.has;
-    let need_products = has.product && (s.plan.favourite || s.plan.items == Some(c::PRODUCT));
-    let need_items = s.plan.items == Some(c::ITEM);
-    let (index, (products, items)) = rayon::join(
-        || OrderIndex::build(&lines, has, s.plan.customers || s.plan.sequences, s.money_decimals),
-        || {
-            let code = |wanted: bool, column: &str| wanted.then(|| encode_items(&lines, column)).transpose();
-            (code(need_products, c::PRODUCT), code(need_items, c::ITEM))
-        },
-    );
-    let (index, products, items) = (index?, products?, items?);
-    orders::count_orders(&mut counts, &index, lines.height());
-    sw.lap("orders");
-    let basket = |codes: ItemCodes| {
-        let is_item = |row: usize| index.purchase[index.line_order[row] as usize] && index.positive[row];
-        let csr = baskets::build(&index.line_order, &codes.codes.codes, index.len(), index.clustered, is_item);
-        (codes, csr)
-    };
-    let products = products.map(basket);
-    let items = items.map(basket);
-    sw.lap("basket_lists");
-    Ok(Ordered { lines, index, counts, products, items })
-}
-
-/// Per item code: revenue and quantity over the item lines (positive lines of purchase orders), exact.
-pub fn item_sums(o: &Ordered, codes: &ItemCodes, has: Present) -> Result<(Vec<Exact>, Vec<Exact>)> {
-    let n_items = codes.keys.len();
-    let ix = &o.index;
-    let line_items = &codes.codes.codes;
-    let amount = codes::f64_values(o.lines.column(c::AMOUNT)?)?;
-    let quantity: Option<Vec<Option<f64>>> =
-        if has.quantity { Some(o.lines.column(c::QUANTITY)?.f64()?.iter().collect()) } else { None };
-    let mut revenue: Vec<Exact> = vec![0; n_items];
-    let mut qty: Vec<Exact> = if quantity.is_some() { vec![0; n_items] } else { Vec::new() };
-    for (row, a) in amount.iter().enumerate() {
-        let it = line_items[row];
-        if it != NONE && ix.purchase[ix.line_order[row] as usize] && ix.positive[row] {
-            money::add(&mut revenue[it as usize], a);
-            if let Some(Some(q)) = quantity.as_ref().map(|v| v[row]) {
-                money::add(&mut qty[it as usize], q);
-            }
-        }
-    }
-    Ok((revenue, qty))
-}
-
-/// Purchase orders holding each item code.
-pub fn item_orders(b: &Csr, n_items: usize) -> Vec<u32> {
-    let mut orders = vec![0u32; n_items];
-    for &it in &b.items {
-        orders[it as usize] += 1;
-    }
-    orders
-}
-
-/// Count the pairs of the baskets (threshold and size limit from the options).
-pub fn pair_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: u64, budget: usize) -> PairFacts {
-    let threshold = s.basket.threshold(total_purchase_orders);
-    let counted =
-        pairs::count_pairs_within(&b.offsets, &b.items, n_items, kernel_threshold(threshold), s.basket.max_basket_items, budget);
-    into_pair_facts(counted, threshold)
-}
-
-/// The pair threshold as the kernels take it (a count of baskets).
-pub fn kernel_threshold(threshold: u64) -> u32 {
-    threshold.min(u32::MAX as u64) as u32
-}
-
-/// What a pair kernel counted, as pair facts.
-pub fn into_pair_facts(counted: pairs::PairCounts, threshold: u64) -> PairFacts {
-    PairFacts {
-        pairs: counted.pairs,
-        threshold,
-        items_kept: counted.items_kept,
-        baskets_paired: counted.baskets_paired,
-        baskets_skipped: counted.baskets_skipped,
-    }
-}
 
 /// Facts of the whole dump, held in memory.
 pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
@@ -218,7 +101,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
             sw.lap("sequence_facts");
         }
     }
-    let days = if s.plan.activity { Some(super::activity::day_totals(&o)?) } else { None };
+    let days = if s.plan.activity { Some(activity::day_totals(&o)?) } else { None };
     if days.is_some() {
         sw.lap("day_totals");
     }
@@ -240,15 +123,4 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop(o));
     Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, product_names, customer_attrs })
-}
-
-/// The customer tables need at least one customer with a purchase order.
-pub fn no_customers(s: &Setup, k: &Counts) -> Error {
-    Error::Empty {
-        what: s.inputs.clone(),
-        reason: format!(
-            "no customer has a purchase order ({} orders, {} purchase orders, {} guest lines)",
-            k.orders, k.purchase_orders, k.guest_lines
-        ),
-    }
 }

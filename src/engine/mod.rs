@@ -5,12 +5,9 @@
 //! - `partitioned`: streams the dump slice by slice into a spill folder, partitioned by order, so
 //!   its memory follows `--memory-limit` instead of the dump's size (see [`partitioned`]).
 
-pub mod activity;
-pub mod attributes;
-pub mod customers;
 pub mod memory;
-pub mod orders;
 pub mod partitioned;
+pub mod passes;
 pub mod patterns;
 pub mod spark;
 pub mod spill;
@@ -356,4 +353,15 @@ pub fn check_money_range(s: &Setup, totals: [AbsSum; 3]) -> Result<()> {
 /// [`check_money_range`] over the used lines of the whole dump.
 pub fn require_representable_money(s: &Setup, lines: &DataFrame) -> Result<()> {
     check_money_range(s, abs_money(lines)?)
+}
+
+/// The customer tables need at least one customer with a purchase order.
+pub fn no_customers(s: &Setup, k: &Counts) -> Error {
+    Error::Empty {
+        what: s.inputs.clone(),
+        reason: format!(
+            "no customer has a purchase order ({} orders, {} purchase orders, {} guest lines)",
+            k.orders, k.purchase_orders, k.guest_lines
+        ),
+    }
 }

@@ -25,12 +25,13 @@ use std::path::{Path, PathBuf};
 use hashbrown::HashMap;
 use polars::prelude::*;
 
-use super::customers::{concat_customer_facts, customer_facts, OrderRecords};
-use super::memory::{self, item_orders};
-use super::orders;
+use super::passes::customers::{concat_customer_facts, customer_facts};
+use super::passes::items::{self, item_orders};
+use super::passes::records::{order_lines, OrderRecords, Ordered};
+use super::passes::{activity, attributes, orders};
 use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
 use super::stopwatch::Stopwatch;
-use super::{attributes, check_money_range, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
+use super::{check_money_range, no_customers, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, DayTotals, Facts, ItemFacts};
 use crate::kernels::pairs::{count_pairs_streamed, BasketPasses};
@@ -377,7 +378,7 @@ pub fn facts(
             total.add(part);
         }
         let part_counts = Counts { future_lines: future, ..Default::default() };
-        let o = memory::order_lines(current, part_counts, s, &mut quiet)?;
+        let o = order_lines(current, part_counts, s, &mut quiet)?;
         // The partition's counts hold only what this pass adds (future lines and the order rules;
         // its lines were counted and their line rules applied in pass 1).
         counts.merge(&o.counts);
@@ -390,7 +391,7 @@ pub fn facts(
             _ => (None, None),
         };
         if let (Some(ids), Some((codes, b))) = (basket_ids, basket) {
-            let (revenue, qty) = memory::item_sums(&o, codes, has)?;
+            let (revenue, qty) = items::item_sums(&o, codes, has)?;
             sums.add(ids, &item_orders(b, codes.keys.len()), &revenue, &qty);
             for set in 0..b.len() {
                 let its = b.of(set);
@@ -400,7 +401,7 @@ pub fn facts(
             }
         }
         if s.plan.activity {
-            day_parts.push(super::activity::day_totals(&o)?);
+            day_parts.push(activity::day_totals(&o)?);
         }
         // Names and attributes: small frames per part (name votes add up across parts; a customer
         // lies in one part).
@@ -514,7 +515,7 @@ pub fn facts(
     sw.lap("customer_facts");
     let customers = concat_customer_facts(customer_parts)?;
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
-        return Err(memory::no_customers(s, &counts));
+        return Err(no_customers(s, &counts));
     }
 
     // 4. Item facts and pairs.
@@ -541,14 +542,14 @@ pub fn facts(
         } else if !pairs_streamed {
             let b = read_sets(&basket_path, Some(remap))?;
             let budget = ((limit / 4) / 4).clamp(1 << 16, crate::kernels::pairs::PAIR_BUDGET as u64) as usize;
-            Some(memory::pair_facts(&b, n, s, total, budget))
+            Some(items::pair_facts(&b, n, s, total, budget))
         } else {
             let threshold = s.basket.threshold(total);
             let budget = ((limit / 3) / 4).max(1 << 16) as usize;
             let passes = BasketFile { path: basket_path.clone(), remap };
             let counted =
-                count_pairs_streamed(&passes, n, memory::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
-            Some(memory::into_pair_facts(counted, threshold))
+                count_pairs_streamed(&passes, n, items::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
+            Some(items::into_pair_facts(counted, threshold))
         };
         if s.plan.itemsets {
             // The baskets again, holding only the items frequent enough for an itemset (an
@@ -703,7 +704,7 @@ fn split_record_sets(all: &Csr, first: &[u32], second: Option<&[u32]>) -> (Csr, 
 /// customer's partition: the columns to one Parquet file, the item sets to a set file.
 #[allow(clippy::too_many_arguments)]
 fn write_customer_records(
-    o: &memory::Ordered,
+    o: &Ordered,
     product_ids: Option<&[u32]>,
     item_ids: Option<&[u32]>,
     records: &mut Writers,

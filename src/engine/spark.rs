@@ -23,7 +23,8 @@ use serde_json::{json, Value};
 
 use super::spill::SpillDir;
 use super::stopwatch::Stopwatch;
-use super::{check_money_range, memory::no_customers, orders, require_lines, AbsSum, Setup};
+use super::passes::orders;
+use super::{check_money_range, no_customers, require_lines, AbsSum, Setup};
 use crate::config::{Columns, Discount, SparkOptions};
 use crate::error::{one_line, Error, Result};
 use crate::facts::{

@@ -1,7 +1,7 @@
 //! Names and attributes beside ids (issue 15): each product's name in `products` (`name`) and
 //! `basket_pairs` (`name_a`, `name_b`), the favourite product's name in `customers`
 //! (`favourite_product_name`), and the `--customer-attr` columns at the end of `customers`.
-//! The engines pick the values (see `engine::attributes`); this family only places them.
+//! The engines pick the values (see `engine::passes::attributes`); this family only places them.
 
 use polars::prelude::*;
 

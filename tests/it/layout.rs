@@ -1,6 +1,7 @@
-//! Issue 10: the import rules of the engine seam, checked on the source. Engines turn lines into
-//! facts, table families turn facts into tables; a family never imports an engine, the output
-//! writer, the CLI, the run, the input reader or another family, and no module imports in a circle.
+//! Issue 10 (and 28: the whole crate): the import rules, checked on the source. Engines turn lines
+//! into facts, table families turn facts into tables; a family never imports an engine, the output
+//! writer, the CLI, the run, the input reader or another family; every module has its rule; no
+//! top-level modules import in a circle, and no two files of one folder do (`super::` included).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -61,7 +62,12 @@ fn families_import_only_facts_options_and_helpers() {
         let text = std::fs::read_to_string(f).unwrap();
         let (top, sub) = place(&src, f);
         for path in crate_paths(&text) {
-            let target = path[0].as_str();
+            // The crate root's re-exports (`crate::Error`, `crate::Config`) name their modules.
+            let target = match path[0].as_str() {
+                "Error" | "Result" => "error",
+                "Config" => "config",
+                t => t,
+            };
             let allowed: &[&str] = match top.as_str() {
                 // Families: facts, plain options, expression helpers, errors, array kernels; never one another.
                 "tables" => &["tables", "facts", "config", "exprs", "error", "kernels"],
@@ -76,7 +82,26 @@ fn families_import_only_facts_options_and_helpers() {
                 "output" => &["output", "config", "error", "facts"],
                 // Queries read the table registry (names a query may not take), nothing else of a family.
                 "queries" => &["queries", "config", "error", "facts", "tables"],
-                _ => continue,
+                "connstr" => &["connstr", "config", "error"],
+                // Earlier outputs read back: the writer's layout and the queries' table names.
+                "snapshot" => &["snapshot", "error", "output", "queries"],
+                "publish" => &["publish", "connstr", "error", "output", "snapshot"],
+                // The report reads finished outputs (and the table registry), never an engine or the run.
+                "report" => &["report", "error", "output", "snapshot", "tables"],
+                // The run: the one place that wires engines, families, queries and the writer.
+                "pipeline" => &[
+                    "pipeline", "config", "connstr", "engine", "error", "exprs", "facts", "input", "kernels", "output",
+                    "queries", "snapshot", "tables",
+                ],
+                // The command line: parses, hands a Config to the run, prints; never computes a table.
+                "cli" => &[
+                    "cli", "config", "connstr", "error", "output", "pipeline", "publish", "queries", "report", "snapshot",
+                ],
+                "root" => continue,
+                other => {
+                    broken.push(format!("{}: module `{other}` has no import rule in tests/it/layout.rs", f.display()));
+                    continue;
+                }
             };
             if !allowed.contains(&target) {
                 broken.push(format!("{}: imports crate::{}", f.strip_prefix(&src).unwrap().display(), path.join("::")));
@@ -118,4 +143,75 @@ fn families_import_only_facts_options_and_helpers() {
             panic!("import circle: {}", cycle.join(" -> "));
         }
     }
+}
+
+/// The files of one folder never import one another in a circle (`super::x` or the folder's
+/// `crate::` path): e.g. two engine passes, or a pass and an engine. A folder's `mod.rs` is left
+/// out (it declares and re-exports its files).
+/// (Issue 28: `activity`, `attributes`, `customers` and `memory` imported each other.)
+#[test]
+fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    // folder -> file -> siblings it names
+    let mut graphs: BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for f in &files {
+        let stem = f.file_stem().unwrap().to_string_lossy().to_string();
+        let folder = f.parent().unwrap().to_path_buf();
+        if stem == "mod" || folder == src {
+            continue;
+        }
+        let siblings: BTreeSet<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|x| x == "rs"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+            .filter(|n| n != "mod" && *n != stem)
+            .collect();
+        let module: Vec<String> =
+            folder.strip_prefix(&src).unwrap().iter().map(|p| p.to_string_lossy().to_string()).collect();
+        let prefixes = ["super::".to_string(), format!("crate::{}::", module.join("::"))];
+        let text = std::fs::read_to_string(f).unwrap();
+        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let mut named = BTreeSet::new();
+        for prefix in &prefixes {
+            for (i, _) in code.match_indices(prefix.as_str()) {
+                if code[..i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue; // `super::super::` or a longer path
+                }
+                let rest = &code[i + prefix.len()..];
+                // `super::x`, or each name of `super::{x, y::z}`
+                let names: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                    let inner = &group[..group.find('}').unwrap_or(group.len())];
+                    inner.split(',').map(|p| p.trim().split("::").next().unwrap_or("").to_string()).collect()
+                } else {
+                    vec![rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()]
+                };
+                named.extend(names.into_iter().filter(|n| siblings.contains(n)));
+            }
+        }
+        graphs.entry(folder).or_default().insert(stem, named);
+    }
+    let mut circles = Vec::new();
+    for (folder, g) in &graphs {
+        for (a, bs) in g {
+            for b in bs {
+                // a names b; a circle when b reaches a.
+                let mut seen = BTreeSet::new();
+                let mut stack = vec![b.clone()];
+                while let Some(n) = stack.pop() {
+                    if n == *a {
+                        circles.push(format!("{}: {a} -> {b} -> ... -> {a}", folder.strip_prefix(&src).unwrap().display()));
+                        break;
+                    }
+                    if seen.insert(n.clone()) {
+                        stack.extend(g.get(&n).into_iter().flatten().cloned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(circles.is_empty(), "files importing each other in a circle:\n{}", circles.join("\n"));
 }

@@ -5,8 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::customers::{utc_day, OrderRecords};
-use super::memory::Ordered;
+use super::records::{utc_day, OrderRecords, Ordered};
 use crate::error::Result;
 use crate::facts::{col_names as c, CustomerActivity, DayTotals};
 use crate::kernels::codes::{self, NONE};

@@ -7,27 +7,10 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::facts::{CustomerFacts, PurchaseDays};
-use crate::kernels::baskets::{customer_items, Csr};
+use super::records::{utc_day, OrderRecords};
+use crate::kernels::baskets::customer_items;
 use crate::kernels::codes::NONE;
 use crate::kernels::money::{self, Exact};
-
-/// Orders by position; every slice as long as `customer` (optional ones may be empty).
-pub struct OrderRecords<'a> {
-    /// Customer code per order; [`NONE`] for orders that do not count for a customer (guests,
-    /// orders rejected for naming two customers).
-    pub customer: &'a [u32],
-    pub purchase: &'a [bool],
-    /// Earliest line time (empty without a timestamp column).
-    pub ordered_at: &'a [i64],
-    /// The customer's lines' amounts, exact.
-    pub amount: &'a [Exact],
-    /// amount - cost, exact (empty without a cost column).
-    pub profit: &'a [Exact],
-    /// The customer's lines' discounts, exact (empty without a discount column).
-    pub discount: &'a [Exact],
-    /// The items of each order (purchase orders only), for favourite_product and per-item customers.
-    pub baskets: Option<&'a Csr>,
-}
 
 /// What [`customer_facts`] returns besides the facts.
 pub struct CustomerPass {
@@ -107,14 +90,6 @@ pub fn customer_facts(
         activity: activity.then(|| super::activity::customer_activity(r, &who)),
     };
     Ok(CustomerPass { facts, item_customers: pass.map(|p| p.customers) })
-}
-
-/// Microseconds in a day.
-const DAY_MICROS: i64 = 86_400_000_000;
-
-/// The UTC calendar day (days since 1970-01-01) of a timestamp in microseconds.
-pub fn utc_day(micros: i64) -> i64 {
-    micros.div_euclid(DAY_MICROS)
 }
 
 /// [`PurchaseDays`] of the customers `who` (codes, ascending): each purchase order as (customer,

@@ -12,7 +12,7 @@
 
 use polars::prelude::*;
 
-use super::memory::Ordered;
+use super::records::Ordered;
 use crate::error::Result;
 use crate::facts::col_names as c;
 
