@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::help::*;
 use crate::config::{
-    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
+    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, LineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
     TrendSettings,
 };
 use crate::error::Result;
@@ -143,9 +143,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub engine: EngineSettings,
     #[command(flatten)]
-    pub columns: ColumnArgs,
+    pub columns: ColumnSettings,
     #[command(flatten)]
-    pub lines: LineArgs,
+    pub lines: LineSettings,
     #[command(flatten)]
     pub publishing: PublishingArgs,
     #[command(flatten)]
@@ -177,9 +177,9 @@ pub struct BasketArgs {
     #[command(flatten)]
     pub engine: EngineSettings,
     #[command(flatten)]
-    pub columns: ColumnArgs,
+    pub columns: ColumnSettings,
     #[command(flatten)]
-    pub lines: LineArgs,
+    pub lines: LineSettings,
     #[command(flatten)]
     pub publishing: PublishingArgs,
 }
@@ -194,9 +194,9 @@ pub struct ClvArgs {
     #[command(flatten)]
     pub engine: EngineSettings,
     #[command(flatten)]
-    pub columns: ColumnArgs,
+    pub columns: ColumnSettings,
     #[command(flatten)]
-    pub lines: LineArgs,
+    pub lines: LineSettings,
     #[command(flatten)]
     pub publishing: PublishingArgs,
     #[command(flatten)]
@@ -216,9 +216,9 @@ pub struct PatternsArgs {
     #[command(flatten)]
     pub engine: EngineSettings,
     #[command(flatten)]
-    pub columns: ColumnArgs,
+    pub columns: ColumnSettings,
     #[command(flatten)]
-    pub lines: LineArgs,
+    pub lines: LineSettings,
     #[command(flatten)]
     pub publishing: PublishingArgs,
     #[command(flatten)]
@@ -245,7 +245,9 @@ impl RunArgs {
             patterns: self.patterns,
             trends: self.trends,
             compare_with: self.compare_with,
-            ..lines_and_columns(self.columns, self.lines)
+            lines: self.lines,
+            columns: self.columns,
+            ..Settings::default()
         };
         JobFlags { job: self.job, flags, publishing: self.publishing }
     }
@@ -257,7 +259,9 @@ impl BasketArgs {
             basket: self.basket,
             output: self.output,
             engine: self.engine,
-            ..lines_and_columns(self.columns, self.lines)
+            lines: self.lines,
+            columns: self.columns,
+            ..Settings::default()
         };
         JobFlags { job: self.job, flags, publishing: self.publishing }
     }
@@ -266,7 +270,9 @@ impl BasketArgs {
 impl ClvArgs {
     pub(super) fn split(self) -> JobFlags {
         let flags =
-            Settings { output: self.output, engine: self.engine, clv: self.clv, ..lines_and_columns(self.columns, self.lines) };
+            Settings { output: self.output, engine: self.engine, clv: self.clv, lines: self.lines,
+            columns: self.columns,
+            ..Settings::default() };
         JobFlags { job: self.job, flags, publishing: self.publishing }
     }
 }
@@ -278,7 +284,9 @@ impl PatternsArgs {
             output: self.output,
             engine: self.engine,
             patterns: self.patterns,
-            ..lines_and_columns(self.columns, self.lines)
+            lines: self.lines,
+            columns: self.columns,
+            ..Settings::default()
         };
         JobFlags { job: self.job, flags, publishing: self.publishing }
     }
@@ -393,100 +401,6 @@ pub struct QueryArgs {
     pub sql: String,
 }
 
-/// Column-role flags shared by the subcommands.
-#[derive(Debug, Args, Clone)]
-pub struct ColumnArgs {
-    /// Customer id column (integer or string) [default: customer_id].
-    #[arg(long, env = "EVERGREEN_CUSTOMER_COL")]
-    pub customer_col: Option<String>,
-    /// Order id column (integer or string) [default: order_id].
-    #[arg(long, env = "EVERGREEN_ORDER_COL")]
-    pub order_col: Option<String>,
-    /// Timestamp column (timestamp, date or ISO-8601 string) [default: ts].
-    #[arg(long, env = "EVERGREEN_TS_COL")]
-    pub ts_col: Option<String>,
-    /// Amount column, or a SQL expression over columns such as "Quantity * UnitPrice" [default: amount].
-    #[arg(long, env = "EVERGREEN_AMOUNT")]
-    pub amount: Option<String>,
-    /// Product column [default: product_id, used when present].
-    #[arg(long, env = "EVERGREEN_PRODUCT_COL")]
-    pub product_col: Option<String>,
-    /// Cost column; enables profit columns [default: cost, used when present].
-    #[arg(long, env = "EVERGREEN_COST_COL")]
-    pub cost_col: Option<String>,
-    /// Quantity column [default: quantity, used when present].
-    #[arg(long, env = "EVERGREEN_QUANTITY_COL")]
-    pub quantity_col: Option<String>,
-    /// Basket item column, when not the product (a category, a brand) [default: the product column].
-    #[arg(long, env = "EVERGREEN_ITEM_COL")]
-    pub item_col: Option<String>,
-    /// The line's discount in money (how much below list price it sold); adds discount and
-    /// discount_share (discount / (monetary + discount)) to customers and the `deal_seeker` tag.
-    #[arg(long, env = "EVERGREEN_DISCOUNT_COL", conflicts_with = "list_price_col")]
-    pub discount_col: Option<String>,
-    /// The line's value at list price; its discount is list price - amount (else as --discount-col).
-    #[arg(long, env = "EVERGREEN_LIST_PRICE_COL")]
-    pub list_price_col: Option<String>,
-}
-
-/// Line filters and attributes (issue 15), shared by the subcommands.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Line filters and attributes")]
-pub struct LineArgs {
-    /// Read only the lines where this SQL predicate over the dump's own columns is true, before
-    /// every other rule (false or null: filtered out, counted as counts.filtered_lines), e.g.
-    /// "StockCode NOT IN ('POST', 'DOT', 'M')". Comparisons, AND/OR/NOT, IN, LIKE, IS NULL and
-    /// arithmetic mean the same on every engine.
-    #[arg(long = "where", env = "EVERGREEN_WHERE", value_name = "PREDICATE")]
-    pub where_sql: Option<String>,
-    /// A text file of item ids, one a line (blank lines and # comments skipped): their lines still
-    /// count for money, orders and customers, but hold no product or item (left out of products,
-    /// basket_pairs, favourite_product, itemsets and sequences).
-    #[arg(long, env = "EVERGREEN_EXCLUDE_ITEMS", value_name = "FILE")]
-    pub exclude_items: Option<PathBuf>,
-    /// Product name column (strings): each product's most frequent name (ties: the smallest) goes
-    /// into products (name), basket_pairs (name_a, name_b) and customers (favourite_product_name).
-    #[arg(long, env = "EVERGREEN_PRODUCT_NAME_COL")]
-    pub product_name_col: Option<String>,
-    /// A column (strings or integers) copied into customers: its value on the customer's latest
-    /// line that has one (ties: the smallest). Repeatable, e.g. --customer-attr Country.
-    #[arg(long, env = "EVERGREEN_CUSTOMER_ATTR", value_delimiter = ',')]
-    pub customer_attr: Vec<String>,
-}
-
-impl ColumnArgs {
-    fn settings(self) -> ColumnSettings {
-        ColumnSettings {
-            customer: self.customer_col,
-            order: self.order_col,
-            timestamp: self.ts_col,
-            amount: self.amount,
-            product: self.product_col,
-            cost: self.cost_col,
-            quantity: self.quantity_col,
-            item: self.item_col,
-            discount: self.discount_col,
-            list_price: self.list_price_col,
-            product_name: None,
-            customer_attr: None,
-        }
-    }
-}
-
-/// The settings layer of the line filters' and the column roles' flags (their config keys are the
-/// `[columns]` table and the top-level `where` and `exclude_items`).
-fn lines_and_columns(columns: ColumnArgs, lines: LineArgs) -> Settings {
-    Settings {
-        where_sql: lines.where_sql,
-        exclude_items: lines.exclude_items,
-        columns: ColumnSettings {
-            product_name: lines.product_name_col,
-            customer_attr: (!lines.customer_attr.is_empty()).then_some(lines.customer_attr),
-            ..columns.settings()
-        },
-        ..Settings::default()
-    }
-}
 
 impl JobFlags {
     /// The flag layer laid over the config file (if any), validated.

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 mod basket;
 mod clv;
+mod columns;
 mod engine;
 mod output;
 mod patterns;
@@ -18,6 +19,7 @@ mod scores;
 mod sql;
 mod trends;
 pub use basket::BasketOptions;
+pub use columns::{ColumnSettings, LineSettings};
 pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use engine::{
     default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions, DEFAULT_MEMORY_LIMIT,
@@ -106,28 +108,6 @@ pub fn redact_flag_values(args: &[String], flags: &[&str], redact: &dyn Fn(&str)
     out
 }
 
-/// Which input column plays which role. `amount` may be an expression over columns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnSettings {
-    pub customer: Option<String>,
-    pub order: Option<String>,
-    pub timestamp: Option<String>,
-    pub amount: Option<String>,
-    pub product: Option<String>,
-    pub cost: Option<String>,
-    pub quantity: Option<String>,
-    /// The basket item, when it is not the product (a category, a brand).
-    pub item: Option<String>,
-    /// The line's discount in money (issue 14: discount_share, the deal seeker tag).
-    pub discount: Option<String>,
-    /// The line's value at list price; its discount is this minus the amount.
-    pub list_price: Option<String>,
-    /// The product's name (issue 15): the most frequent name per product, beside product ids.
-    pub product_name: Option<String>,
-    /// Customer attributes (issue 15): each column's value on the customer's latest line.
-    pub customer_attr: Option<Vec<String>>,
-}
 
 /// One layer of settings (the config file, or the flags). Every field is optional; see
 /// [`Settings::over`] for precedence and [`Settings::resolve`] for defaults and checks.
@@ -164,11 +144,9 @@ pub struct Settings {
     pub trends: TrendSettings,
     /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
     pub compare_with: Option<PathBuf>,
-    /// A SQL predicate over the dump's columns: only lines where it is true are read.
-    #[serde(rename = "where")]
-    pub where_sql: Option<String>,
-    /// A text file of item ids (one a line) left out of baskets, favourites and item tables.
-    pub exclude_items: Option<PathBuf>,
+    /// The line filters' keys (`where`, exclude_items).
+    #[serde(flatten)]
+    pub lines: LineSettings,
     #[serde(default)]
     pub columns: ColumnSettings,
     /// Keys of the file that no option has: refused when the file is read, so a typo never passes
@@ -343,15 +321,13 @@ impl Settings {
                 ..self.engine
             },
             compare_with: path(self.compare_with),
-            exclude_items: path(self.exclude_items),
+            lines: LineSettings { exclude_items: path(self.lines.exclude_items), ..self.lines },
             ..self
         }
     }
 
     /// This layer laid over `base`: every field set here wins.
     pub fn over(self, base: Settings) -> Settings {
-        let c = self.columns;
-        let b = base.columns;
         Settings {
             input: self.input.or(base.input),
             out: self.out.or(base.out),
@@ -366,22 +342,8 @@ impl Settings {
             trends: self.trends.over(base.trends),
             compare_with: self.compare_with.or(base.compare_with),
             unknown: self.unknown,
-            where_sql: self.where_sql.or(base.where_sql),
-            exclude_items: self.exclude_items.or(base.exclude_items),
-            columns: ColumnSettings {
-                customer: c.customer.or(b.customer),
-                order: c.order.or(b.order),
-                timestamp: c.timestamp.or(b.timestamp),
-                amount: c.amount.or(b.amount),
-                product: c.product.or(b.product),
-                cost: c.cost.or(b.cost),
-                quantity: c.quantity.or(b.quantity),
-                item: c.item.or(b.item),
-                discount: c.discount.or(b.discount),
-                list_price: c.list_price.or(b.list_price),
-                product_name: c.product_name.or(b.product_name),
-                customer_attr: c.customer_attr.or(b.customer_attr),
-            },
+            lines: self.lines.over(base.lines),
+            columns: self.columns.over(base.columns),
         }
     }
 
@@ -436,15 +398,15 @@ impl Settings {
                 (None, None) => None,
             },
             product_name: c.product_name,
-            customer_attrs: customer_attrs(c.customer_attr.unwrap_or_default())?,
+            customer_attrs: customer_attrs(c.customer_attr)?,
             filter: LineFilter {
-                where_sql: match self.where_sql {
+                where_sql: match self.lines.where_sql {
                     Some(w) if w.trim().is_empty() => {
                         return Err(Error::Config("where: expected a SQL predicate, found an empty string".into()))
                     }
                     w => w,
                 },
-                exclude_items: self.exclude_items.as_deref().map(ExcludedItems::read).transpose()?,
+                exclude_items: self.lines.exclude_items.as_deref().map(ExcludedItems::read).transpose()?,
             },
         };
         Ok(Config {
