@@ -8,6 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Config, EngineChoice};
+use crate::engine::clean;
 use crate::engine::passes::orders;
 use crate::engine::{self, EngineReport};
 use crate::error::{Error, Result};
@@ -695,21 +696,12 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     };
     let mut dump = input::load(files.files, &cfg.columns, Mode::Customers, false)?;
     let schema = dump.lines.collect_schema()?;
-    let (mut k, max_ts, valid) = orders::reject_invalid_lines(dump.collect()?, dump.has)?;
-    let as_of = orders::as_of_date(cfg.as_of, max_ts, dump.has, &k, &cfg.inputs.join(" "), &cfg.columns.amount.name)?;
-    let (current, future) = orders::exclude_future_lines(valid, cfg.as_of.and(as_of))?;
-    k.future_lines = future;
+    let inputs = cfg.inputs.join(" ");
+    let clean::Cleaned { lines: current, counts: mut k, as_of } =
+        clean::clean_lines(dump.collect()?, dump.has, cfg.as_of, &inputs, &cfg.columns.amount.name)?;
     let index = orders::OrderIndex::build(&current, dump.has, true, cfg.output.money_decimals)?;
     orders::count_orders(&mut k, &index, current.height());
-    if k.lines_used == 0 {
-        return Err(Error::Empty {
-            what: cfg.inputs.join(" "),
-            reason: format!(
-                "no line left after the cleaning rules ({} read, {} future, rejected {:?})",
-                k.lines_read, k.future_lines, k.rejected
-            ),
-        });
-    }
+    clean::require_lines(&inputs, &k)?;
     Ok(ValidateReport {
         files: dump.files.iter().map(|f| f.path.display().to_string()).collect(),
         columns: schema.iter().map(|(n, t)| ColumnInfo { name: n.to_string(), dtype: t.to_string() }).collect(),

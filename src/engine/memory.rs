@@ -4,9 +4,9 @@
 
 use super::passes::customers::customer_facts;
 use super::passes::items::{item_orders, item_sums, pair_facts};
-use super::passes::orders;
 use super::passes::records::{order_lines, OrderRecords};
 use super::passes::{activity, attributes};
+use super::clean;
 use super::stopwatch::Stopwatch;
 use super::{no_customers, patterns, require_lines, require_representable_money, Setup};
 use crate::error::Result;
@@ -22,13 +22,9 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     let raw = dump.collect()?;
     sw.lap("scan");
     let has = s.has;
-    let (mut counts, max_ts, valid) = orders::reject_invalid_lines(raw, has)?;
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
-    // The default D is the day after the latest line: nothing lies in its future.
-    let (current, future) = orders::exclude_future_lines(valid, s.as_of.and(as_of))?;
-    counts.future_lines = future;
+    let clean::Cleaned { lines, counts, as_of } = clean::clean_lines(raw, has, s.as_of, &s.inputs, &s.amount_column)?;
     sw.lap("line_rules");
-    let o = order_lines(current, counts, s, sw)?;
+    let o = order_lines(lines, counts, s, sw)?;
     require_lines(s, &o.counts)?;
     require_representable_money(s, &o.lines)?;
     let ix = &o.index;

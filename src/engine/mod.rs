@@ -5,6 +5,7 @@
 //! - `partitioned`: streams the dump slice by slice into a spill folder, partitioned by order, so
 //!   its memory follows `--memory-limit` instead of the dump's size (see [`partitioned`]).
 
+pub mod clean;
 pub mod memory;
 pub mod partitioned;
 pub mod passes;
@@ -259,18 +260,10 @@ pub fn require_product_for_names(has: Present, cols: &crate::config::Columns) ->
     }
 }
 
-/// A dump with no line left after the cleaning rules is an error, not an empty output.
+/// A dump with no line left after the cleaning rules is an error, not an empty output
+/// ([`clean::require_lines`]).
 pub fn require_lines(s: &Setup, k: &Counts) -> Result<()> {
-    if k.lines_used > 0 {
-        return Ok(());
-    }
-    Err(Error::Empty {
-        what: s.inputs.clone(),
-        reason: format!(
-            "no line left after the cleaning rules ({} read, {} future, rejected {:?})",
-            k.lines_read, k.future_lines, k.rejected
-        ),
-    })
+    clean::require_lines(&s.inputs, k)
 }
 
 /// Sums of |amount|, |cost| and |discount| over lines (nulls read as 0), exact, to add up across

@@ -30,6 +30,7 @@ use super::passes::items::{self, item_orders};
 use super::passes::records::{order_lines, OrderRecords, Ordered};
 use super::passes::{activity, attributes, orders};
 use super::spill::{buffer_size, raise_open_file_limit, read_frames, read_words, spill_error, FrameFile, Prepared, SetFile, SpillDir};
+use super::clean;
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, no_customers, patterns, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::{Error, Result};
@@ -333,7 +334,7 @@ pub fn facts(
         let (ahead, written) = rayon::join(
             || read(k + 1),
             || -> Result<(Counts, Option<i64>)> {
-                let (part_counts, part_max, valid) = orders::reject_invalid_lines(raw, has)?;
+                let (part_counts, part_max, valid) = clean::reject_invalid_lines(raw, has)?;
                 if valid.height() > 0 {
                     let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
                     writers.write_split(&valid, &ids)?;
@@ -351,7 +352,7 @@ pub fn facts(
     let (line_files, line_schema) = writers.finish()?;
     crate::error::crash_point("after-spill");
     sw.lap("scan_and_partition");
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
+    let as_of = clean::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
 
     // 2. Orders, one order partition at a time.
     let mut products = KeyMap::default();
@@ -373,7 +374,7 @@ pub fn facts(
     for path in line_files.iter().flatten() {
         let part = read_frames(path, &line_schema)?;
         spill.remove(path)?;
-        let (current, future) = orders::exclude_future_lines(part, s.as_of.and(as_of))?;
+        let (current, future) = clean::exclude_future_lines(part, s.as_of.and(as_of))?;
         for (total, part) in money_totals.iter_mut().zip(super::abs_money(&current)?) {
             total.add(part);
         }

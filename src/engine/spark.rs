@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::spill::SpillDir;
+use super::clean;
 use super::stopwatch::Stopwatch;
 use super::passes::orders;
 use super::{check_money_range, no_customers, require_lines, AbsSum, Setup};
@@ -527,7 +528,7 @@ fn read_facts(
     super::require_pattern_roles(s.plan, has, &s.inputs, cols)?;
     let plan = s.plan.given(has);
     let max_ts = ls["max_ts"].as_i64();
-    let as_of = orders::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
+    let as_of = clean::as_of_date(s.as_of, max_ts, has, &counts, &s.inputs, &s.amount_column)?;
     counts.future_lines = u64_of(ls, "future_lines");
     let os = &result["order_stats"];
     counts.orders = u64_of(os, "orders");
