@@ -127,6 +127,22 @@ pub struct PublishingArgs {
     pub report: Option<PathBuf>,
 }
 
+/// The groups every job takes after its own (in this order in each `--help`): the output, the
+/// engine, the column roles, the line filters and publishing.
+#[derive(Debug, Args)]
+pub struct SharedArgs {
+    #[command(flatten)]
+    pub output: OutputSettings,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+    #[command(flatten)]
+    pub columns: ColumnSettings,
+    #[command(flatten)]
+    pub lines: LineSettings,
+    #[command(flatten)]
+    pub publishing: PublishingArgs,
+}
+
 /// Flags of `run`: every family's groups.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -139,15 +155,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub sql: SqlSettings,
     #[command(flatten)]
-    pub output: OutputSettings,
-    #[command(flatten)]
-    pub engine: EngineSettings,
-    #[command(flatten)]
-    pub columns: ColumnSettings,
-    #[command(flatten)]
-    pub lines: LineSettings,
-    #[command(flatten)]
-    pub publishing: PublishingArgs,
+    pub shared: SharedArgs,
     #[command(flatten)]
     pub clv: ClvSettings,
     #[command(flatten)]
@@ -173,15 +181,7 @@ pub struct BasketArgs {
     #[command(flatten)]
     pub basket: BasketOptions,
     #[command(flatten)]
-    pub output: OutputSettings,
-    #[command(flatten)]
-    pub engine: EngineSettings,
-    #[command(flatten)]
-    pub columns: ColumnSettings,
-    #[command(flatten)]
-    pub lines: LineSettings,
-    #[command(flatten)]
-    pub publishing: PublishingArgs,
+    pub shared: SharedArgs,
 }
 
 /// Flags of `clv`: the CLV models', and what every job takes.
@@ -190,15 +190,7 @@ pub struct ClvArgs {
     #[command(flatten)]
     pub job: JobArgs,
     #[command(flatten)]
-    pub output: OutputSettings,
-    #[command(flatten)]
-    pub engine: EngineSettings,
-    #[command(flatten)]
-    pub columns: ColumnSettings,
-    #[command(flatten)]
-    pub lines: LineSettings,
-    #[command(flatten)]
-    pub publishing: PublishingArgs,
+    pub shared: SharedArgs,
     #[command(flatten)]
     pub clv: ClvSettings,
 }
@@ -212,15 +204,7 @@ pub struct PatternsArgs {
     #[command(flatten)]
     pub basket: BasketOptions,
     #[command(flatten)]
-    pub output: OutputSettings,
-    #[command(flatten)]
-    pub engine: EngineSettings,
-    #[command(flatten)]
-    pub columns: ColumnSettings,
-    #[command(flatten)]
-    pub lines: LineSettings,
-    #[command(flatten)]
-    pub publishing: PublishingArgs,
+    pub shared: SharedArgs,
     #[command(flatten)]
     pub patterns: PatternSettings,
 }
@@ -233,62 +217,46 @@ pub(super) struct JobFlags {
     pub(super) publishing: PublishingArgs,
 }
 
+impl SharedArgs {
+    /// The job's flags: `own` (the layer of the subcommand's own groups) with the shared groups.
+    fn with(self, job: JobArgs, own: Settings) -> JobFlags {
+        let flags =
+            Settings { output: self.output, engine: self.engine, columns: self.columns, lines: self.lines, ..own };
+        JobFlags { job, flags, publishing: self.publishing }
+    }
+}
+
 impl RunArgs {
     pub(super) fn split(self) -> JobFlags {
-        let flags = Settings {
+        let own = Settings {
             scores: self.scores,
             basket: self.basket,
             sql: self.sql,
-            output: self.output,
-            engine: self.engine,
             clv: self.clv,
             patterns: self.patterns,
             trends: self.trends,
             compare_with: self.compare_with,
-            lines: self.lines,
-            columns: self.columns,
             ..Settings::default()
         };
-        JobFlags { job: self.job, flags, publishing: self.publishing }
+        self.shared.with(self.job, own)
     }
 }
 
 impl BasketArgs {
     pub(super) fn split(self) -> JobFlags {
-        let flags = Settings {
-            basket: self.basket,
-            output: self.output,
-            engine: self.engine,
-            lines: self.lines,
-            columns: self.columns,
-            ..Settings::default()
-        };
-        JobFlags { job: self.job, flags, publishing: self.publishing }
+        self.shared.with(self.job, Settings { basket: self.basket, ..Settings::default() })
     }
 }
 
 impl ClvArgs {
     pub(super) fn split(self) -> JobFlags {
-        let flags =
-            Settings { output: self.output, engine: self.engine, clv: self.clv, lines: self.lines,
-            columns: self.columns,
-            ..Settings::default() };
-        JobFlags { job: self.job, flags, publishing: self.publishing }
+        self.shared.with(self.job, Settings { clv: self.clv, ..Settings::default() })
     }
 }
 
 impl PatternsArgs {
     pub(super) fn split(self) -> JobFlags {
-        let flags = Settings {
-            basket: self.basket,
-            output: self.output,
-            engine: self.engine,
-            patterns: self.patterns,
-            lines: self.lines,
-            columns: self.columns,
-            ..Settings::default()
-        };
-        JobFlags { job: self.job, flags, publishing: self.publishing }
+        self.shared.with(self.job, Settings { basket: self.basket, patterns: self.patterns, ..Settings::default() })
     }
 }
 

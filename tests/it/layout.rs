@@ -18,9 +18,14 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A file's code: its lines without the comment lines (doc links name modules too).
+fn code_of(text: &str) -> String {
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
 /// The `crate::a::b` paths a file's code names (comments and doc links left out).
 fn crate_paths(text: &str) -> Vec<Vec<String>> {
-    let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+    let code = code_of(text);
     let text = code.as_str();
     let mut out = Vec::new();
     for (i, _) in text.match_indices("crate::") {
@@ -174,7 +179,7 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
             folder.strip_prefix(&src).unwrap().iter().map(|p| p.to_string_lossy().to_string()).collect();
         let prefixes = ["super::".to_string(), format!("crate::{}::", module.join("::"))];
         let text = std::fs::read_to_string(f).unwrap();
-        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let code = code_of(&text);
         let mut named = BTreeSet::new();
         for prefix in &prefixes {
             for (i, _) in code.match_indices(prefix.as_str()) {
