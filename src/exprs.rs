@@ -83,3 +83,23 @@ pub fn slice_of(k: Expr, n: Expr, parts: i64) -> Expr {
 pub fn count_rows() -> Expr {
     len().cast(DataType::Int64)
 }
+
+/// A left join that keeps the left rows in their order.
+pub fn left_join() -> JoinArgs {
+    JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) }
+}
+
+/// `table` with `key`'s name from `names` (`product_id`, `name`) inserted after column `after`
+/// as `out` (null for a product without a name). Rows keep their order.
+pub fn with_looked_up(table: &DataFrame, names: &DataFrame, key: &str, after: &str, out: &str) -> PolarsResult<DataFrame> {
+    let lookup = names.clone().lazy().select([col("product_id").alias(key), col("name").alias(out)]);
+    let joined = table.clone().lazy().join(lookup, [col(key)], [col(key)], left_join()).collect()?;
+    let mut order: Vec<String> = Vec::with_capacity(table.width() + 1);
+    for c in table.get_column_names() {
+        order.push(c.to_string());
+        if c.as_str() == after {
+            order.push(out.to_string());
+        }
+    }
+    joined.select(order)
+}

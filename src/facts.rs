@@ -354,6 +354,32 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// No fact at all: the start of a union.
+    pub const NOTHING: Plan = Plan {
+        customers: false,
+        favourite: false,
+        items: None,
+        purchase_days: false,
+        pairs: false,
+        itemsets: false,
+        sequences: false,
+        activity: false,
+    };
+
+    /// Every fact either plan asks for (the item column of the first that has one).
+    pub fn and(self, o: Plan) -> Plan {
+        Plan {
+            customers: self.customers || o.customers,
+            favourite: self.favourite || o.favourite,
+            items: self.items.or(o.items),
+            purchase_days: self.purchase_days || o.purchase_days,
+            pairs: self.pairs || o.pairs,
+            itemsets: self.itemsets || o.itemsets,
+            sequences: self.sequences || o.sequences,
+            activity: self.activity || o.activity,
+        }
+    }
+
     /// The plan narrowed to what the dump has: no favourite without a product column, no item
     /// facts without a basket item.
     pub fn given(self, has: Present) -> Plan {

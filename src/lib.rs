@@ -4,7 +4,7 @@
 //! Flow of one line: [`input`] (files, roles, canonical columns) → an [`engine`] (cleaning rules
 //! in [`engine::passes::orders`], then per-order, per-customer, per-item and per-pair facts: [`facts`]) →
 //! the table families in [`tables`] (facts in, tables out) → [`queries`] (SQL over the tables) →
-//! [`output`] (atomic folder, manifest). [`pipeline`] runs one job end to end; [`cli`] is the skin.
+//! [`output`] (atomic folder, manifest). [`run`] runs one job end to end; [`cli`] is the skin.
 //!
 //! Where each SPEC rule lives:
 //!
@@ -54,7 +54,7 @@
 //! | lapse bucket sort key | [`tables::customers::lapse_bucket_order`] |
 //! | segment order, descriptions | `queries/segment_descriptions.sql` |
 //! | top_pairs | [`tables::basket::top_pairs`] |
-//! | as_of in every table | [`pipeline::with_as_of`] |
+//! | as_of in every table | [`run::with_as_of`] |
 //! | publish (staging swap, append) | [`publish::publish`] |
 //! | report: charted rows, caps, the page | [`report::gather`], [`report::page::render`] |
 //!
@@ -78,7 +78,7 @@ pub mod facts;
 pub mod input;
 pub mod kernels;
 pub mod output;
-pub mod pipeline;
+pub mod run;
 pub mod publish;
 pub mod queries;
 pub mod report;

@@ -12,7 +12,7 @@ use crate::config::{
     TrendSettings,
 };
 use crate::error::Result;
-use crate::pipeline::Job;
+use crate::run::Job;
 
 /// evergreen's command line.
 #[derive(Debug, Parser)]

@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser};
 
 pub use args::*;
 use crate::error::Result;
-use crate::pipeline::Job;
+use crate::run::Job;
 
 /// Run the command line; returns the process exit code. Errors are printed as one line on stderr.
 pub fn main<I, T>(args: I) -> i32
@@ -192,8 +192,8 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         cfg.patterns.itemsets = !no_itemsets;
     }
     if validate_only {
-        let mut report = crate::pipeline::validate(&cfg)?;
-        report.publish = publish.as_ref().map(|t| crate::pipeline::PublishCheck {
+        let mut report = crate::run::validate(&cfg)?;
+        report.publish = publish.as_ref().map(|t| crate::run::PublishCheck {
             target: crate::connstr::redact(&t.url),
             schema: t.schema.clone(),
             mode: if t.append { "append" } else { "replace" },
@@ -205,7 +205,7 @@ fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
         };
         return print_stdout(&text);
     }
-    let m = crate::pipeline::run(&cfg, job, recorded, progress)?;
+    let m = crate::run::run(&cfg, job, recorded, progress)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
     let message = format!(
         "wrote {} to {} (as_of {}, {} lines read, {} used)",
@@ -302,7 +302,7 @@ fn log_published(r: &crate::publish::Report) {
 
 /// `evergreen compare`: the migration tables of two snapshots, written atomically.
 fn compare(c: CompareArgs, recorded: Vec<String>) -> Result<()> {
-    let m = crate::pipeline::compare(&c.from, &c.to, &c.out, std::time::Duration::from_secs(c.lock_timeout), recorded)?;
+    let m = crate::run::compare(&c.from, &c.to, &c.out, std::time::Duration::from_secs(c.lock_timeout), recorded)?;
     let rows: Vec<String> = m.tables.iter().map(|(name, t)| format!("{name} {}", t.rows)).collect();
     tracing::info!("wrote {} to {} ({} -> {})", rows.join(", "), c.out.display(), m.from_as_of, m.to_as_of);
     Ok(())

@@ -1,9 +1,11 @@
-//! Engines: order lines in, [`Facts`] out. Two engines share the cleaning rules
-//! ([`orders`]), the order index and the kernels; [`choose`] is the one place that picks one.
+//! Engines: order lines in, [`Facts`] out. The engines share the cleaning sequence ([`clean`]),
+//! the named passes ([`passes`]: order index, item passes, customer facts, activity, attributes)
+//! and the kernels; [`choose`] is the one place that picks an [`Engine`], [`facts`] the one entry.
 //!
 //! - `memory`: the dump's needed columns in memory (about 100 bytes a line at the peak).
 //! - `partitioned`: streams the dump slice by slice into a spill folder, partitioned by order, so
 //!   its memory follows `--memory-limit` instead of the dump's size (see [`partitioned`]).
+//! - `spark`: the same facts from Spark SQL steps (see [`spark`]), for dumps beyond one machine.
 
 pub mod clean;
 pub mod memory;
@@ -117,40 +119,74 @@ impl EngineReport {
 /// every table; the partitioned engine plans its partitions with the same figure).
 pub const MEMORY_BYTES_PER_LINE: u64 = 110;
 
-/// The engine for a dump of `lines` lines under `limit` bytes: `auto` takes the memory engine
-/// when its peak fits the limit, the partitioned one otherwise.
-pub fn choose(choice: EngineChoice, lines: u64, limit: u64) -> EngineChoice {
-    match choice {
-        EngineChoice::Auto if lines.saturating_mul(MEMORY_BYTES_PER_LINE) <= limit => EngineChoice::Memory,
-        EngineChoice::Auto => EngineChoice::Partitioned,
-        other => other,
+/// The engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Memory,
+    Partitioned,
+    Spark,
+}
+
+/// Where a job's lines come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Local files, resolved (and checked against the roles before any engine runs).
+    Local(input::Resolved),
+    /// Paths only Spark reads (`hdfs://`, `s3a://`...), passed on as they are: the Spark job
+    /// checks the roles itself.
+    Remote(Vec<String>),
+}
+
+/// The one place an engine is picked. Remote inputs and `--engine spark` go to Spark; `auto`
+/// takes the memory engine when its peak (`lines` × [`MEMORY_BYTES_PER_LINE`]) fits the limit,
+/// the partitioned one otherwise.
+pub fn choose(choice: EngineChoice, source: &Source, lines: u64, limit: u64) -> Engine {
+    match (choice, source) {
+        (EngineChoice::Spark, _) | (_, Source::Remote(_)) => Engine::Spark,
+        (EngineChoice::Memory, _) => Engine::Memory,
+        (EngineChoice::Partitioned, _) => Engine::Partitioned,
+        (EngineChoice::Auto, _) if lines.saturating_mul(MEMORY_BYTES_PER_LINE) <= limit => Engine::Memory,
+        (EngineChoice::Auto, _) => Engine::Partitioned,
     }
 }
 
-/// Compute the facts of a job: load the dump (lazily), pick the engine, run it.
+/// Compute the facts of a job: count the lines, pick the engine ([`choose`]), load the dump
+/// (lazily) and run the engine. Returns the facts, the engine's report and the files read.
 pub fn facts(
     cfg: &Config,
     plan: Plan,
     mode: Mode,
-    files: Vec<input::InputFile>,
+    source: Source,
     spill_dir: &std::path::Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
     let limit = cfg.engine.memory_limit_bytes;
-    if cfg.engine.choice == EngineChoice::Spark {
-        return spark_facts(cfg, plan, mode, SparkSource::Local(files), spill_dir, sw);
-    }
-    let file_lines = input::file_lines(&files)?;
+    let file_lines = match &source {
+        Source::Local(r) => input::file_lines(&r.files)?,
+        Source::Remote(_) => Vec::new(),
+    };
     let lines: u64 = file_lines.iter().sum();
-    let engine = choose(cfg.engine.choice, lines, limit);
-    let streamed = engine == EngineChoice::Partitioned;
+    let engine = choose(cfg.engine.choice, &source, lines, limit);
+    let files = match source {
+        Source::Remote(paths) => return spark_facts(cfg, plan, mode, spark::SparkInputs::Remote(paths), None, sw, spill_dir),
+        Source::Local(r) => r.files,
+    };
+    let streamed = engine != Engine::Memory;
     let dump = input::load(files, &cfg.columns, mode, streamed)?;
     crate::error::pause_point("after-input-scan");
     require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
     require_product_for_names(dump.has, &cfg.columns)?;
+    let paths: Vec<PathBuf> = dump.files.iter().map(|f| f.path.clone()).collect();
+    if engine == Engine::Spark {
+        refuse_hive_roles(&dump, &cfg.columns)?;
+        let absolute = paths.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).collect();
+        let inputs = spark::SparkInputs::Local { files: absolute, base_path: None };
+        let (facts, report, _) = spark_facts(cfg, plan.given(dump.has), mode, inputs, Some((dump.has, lines)), sw, spill_dir)?;
+        return Ok((facts, report, paths));
+    }
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
     let mut report = EngineReport::new("memory", limit, lines);
-    let facts = if streamed {
+    let facts = if engine == Engine::Partitioned {
         report.name = "partitioned";
         let (facts, spill) = partitioned::facts(&dump, &file_lines, &setup, limit, spill_dir, sw)?;
         report.partitions = Some(spill.partitions);
@@ -161,63 +197,41 @@ pub fn facts(
     } else {
         memory::facts(&dump, &setup, sw)?
     };
-    let files = dump.files.into_iter().map(|f| f.path).collect();
-    Ok((facts, report, files))
+    Ok((facts, report, paths))
 }
 
-/// Where the Spark engine's inputs come from.
-pub enum SparkSource {
-    /// Files evergreen resolved; it checks them against the roles before submitting.
-    Local(Vec<input::InputFile>),
-    /// Paths only Spark reads (`hdfs://`, `s3a://`...): the job checks the roles itself.
-    Remote(Vec<String>),
+/// A role column taken from hive partition folders: the Spark engine reads the files' own
+/// columns only, so such a dump is refused (exit 2) before any cluster time is spent.
+fn refuse_hive_roles(dump: &input::Dump, cols: &crate::config::Columns) -> Result<()> {
+    let role_names =
+        [&cols.customer.name, &cols.order, &cols.timestamp.name, &cols.product.name, &cols.cost.name, &cols.quantity.name];
+    let named = |k: &String| {
+        role_names.contains(&k)
+            || cols.item.as_ref() == Some(k)
+            || cols.amount.name.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == k)
+    };
+    match dump.files.iter().flat_map(|f| f.hive.keys()).find(|k| named(k)) {
+        Some(k) => Err(Error::Config(format!(
+            "engine spark: the role column `{k}` comes from hive partition folders, which the Spark engine does not read; use a local engine"
+        ))),
+        None => Ok(()),
+    }
 }
 
-/// The Spark engine's facts ([`spark`]). Local inputs are checked by the same reader as the local
-/// engines first (so a bad column gets the same error before any cluster time is spent).
-pub fn spark_facts(
+/// The Spark engine's facts ([`spark`]); `known` is the dump's roles and line count when
+/// evergreen read the files' footers itself (local inputs).
+fn spark_facts(
     cfg: &Config,
     plan: Plan,
     mode: Mode,
-    source: SparkSource,
-    work_root: &std::path::Path,
+    inputs: spark::SparkInputs,
+    known: Option<(Present, u64)>,
     sw: &mut Stopwatch,
+    work_root: &std::path::Path,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
-    let (inputs, known, plan, paths) = match source {
-        SparkSource::Local(files) => {
-            let lines: u64 = input::file_lines(&files)?.iter().sum();
-            let dump = input::load(files, &cfg.columns, mode, true)?;
-            require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
-            require_product_for_names(dump.has, &cfg.columns)?;
-            let cols = &cfg.columns;
-            let role_names = [
-                &cols.customer.name,
-                &cols.order,
-                &cols.timestamp.name,
-                &cols.product.name,
-                &cols.cost.name,
-                &cols.quantity.name,
-            ];
-            let named = |k: &String| {
-                role_names.contains(&k)
-                    || cols.item.as_ref() == Some(k)
-                    || cols.amount.name.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == k)
-            };
-            let hive_roles: Vec<&String> = dump.files.iter().flat_map(|f| f.hive.keys()).filter(|k| named(k)).collect();
-            if let Some(k) = hive_roles.first() {
-                return Err(Error::Config(format!(
-                    "engine spark: the role column `{k}` comes from hive partition folders, which the Spark engine does not read; use a local engine"
-                )));
-            }
-            let plan = plan.given(dump.has);
-            let files: Vec<PathBuf> = dump.files.iter().map(|f| f.path.clone()).collect();
-            let absolute = files.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).collect();
-            (spark::SparkInputs::Local { files: absolute, base_path: None }, Some((dump.has, lines)), plan, files)
-        }
-        SparkSource::Remote(p) => {
-            let listed = p.iter().map(PathBuf::from).collect();
-            (spark::SparkInputs::Remote(p), None, plan, listed)
-        }
+    let listed = match &inputs {
+        spark::SparkInputs::Remote(p) => p.iter().map(PathBuf::from).collect(),
+        spark::SparkInputs::Local { .. } => Vec::new(),
     };
     let setup = Setup::new(cfg, plan, known.map(|k| k.0).unwrap_or_default());
     let (facts, spark_report) =
@@ -225,7 +239,7 @@ pub fn spark_facts(
     let mut report =
         EngineReport::new("spark", cfg.engine.memory_limit_bytes, known.map(|k| k.1).unwrap_or(facts.counts.lines_read));
     report.spark = Some(spark_report);
-    Ok((facts, report, paths))
+    Ok((facts, report, listed))
 }
 
 /// Itemsets need a basket item (a product column or `--item-col`); sequence pairs also a customer

@@ -33,7 +33,7 @@ pub struct PatternStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence_rows: Option<u64>,
     /// Peak resident memory of the run once the engine's facts (the mined itemsets, the counted
-    /// sequences) were made, bytes (Linux); set by the pipeline.
+    /// sequences) were made, bytes (Linux); set by the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_memory_bytes_after_facts: Option<u64>,
 }

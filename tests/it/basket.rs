@@ -76,7 +76,7 @@ fn max_basket_items_skips_large_orders() {
     let mut s = settings(&path, Some("2024-02-01"));
     s.basket.max_basket_items = Some(2);
     let cfg = s.resolve().unwrap();
-    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).unwrap();
+    let t = evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start()).unwrap();
     // o1 (3 items) skipped: AB = 2 (o2, o5), AC = 1, BC = 1 → only AB kept.
     assert_eq!(t.basket.as_ref().unwrap().orders_skipped_too_large, 1);
     let p = &t.tables.iter().find(|(n, _)| *n == "basket_pairs").unwrap().1;

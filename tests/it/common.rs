@@ -143,7 +143,7 @@ impl Row<'_> {
 /// Compute the tables for `settings`.
 pub fn compute(s: Settings) -> Run {
     let cfg = s.resolve().expect("valid settings");
-    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).expect("run succeeds");
+    let t = evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start()).expect("run succeeds");
     Run { tables: t.tables, counts: t.counts, as_of: t.as_of.unwrap() }
 }
 

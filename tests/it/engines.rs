@@ -17,7 +17,7 @@ type Digests = (Vec<(String, String)>, evergreen::facts::Counts, String);
 /// Every table of a run (BLAKE3 of its Parquet bytes), the counts and the engine.
 fn digests(s: Settings) -> Result<Digests, evergreen::Error> {
     let cfg = s.resolve().expect("valid settings");
-    let t = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start())?;
+    let t = evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start())?;
     let mut out = Vec::new();
     for (name, mut df) in t.tables {
         let bytes = evergreen::output::table_bytes(&mut df).unwrap();
@@ -327,7 +327,7 @@ fn pairs_with_a_million_items_stay_linear() {
 #[test]
 fn registry_names_every_family_table() {
     let (_d, p) = dump_frame(&mut good_frame());
-    let t = evergreen::pipeline::compute(&settings(&p, None).resolve().unwrap(), &mut evergreen::pipeline::Stopwatch::start()).unwrap();
+    let t = evergreen::run::compute(&settings(&p, None).resolve().unwrap(), &mut evergreen::run::Stopwatch::start()).unwrap();
     let written: Vec<&str> = t.tables.iter().map(|(n, _)| n.as_str()).collect();
     // Without --clv the CLV family writes nothing, without --itemsets/--sequences the pattern
     // family, without --compare-with the snapshots family; profit_deciles needs a cost column.

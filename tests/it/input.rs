@@ -55,7 +55,7 @@ fn float_ids_with_fractions_are_an_error() {
     df.with_column(Column::new("CustomerID".into(), [Some(12346.5), Some(1.0), Some(1.0), None, None])).unwrap();
     let (_d, p) = dump_frame(&mut df);
     let cfg = retail_settings(&p).resolve().unwrap();
-    let err = evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()).err().unwrap();
+    let err = evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start()).err().unwrap();
     let msg = err.to_string();
     assert!(msg.contains("CustomerID") && msg.contains("12346.5") && msg.contains("dump.parquet"), "{msg}");
     assert_eq!(err.exit_code(), 4);

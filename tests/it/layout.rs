@@ -94,13 +94,13 @@ fn families_import_only_facts_options_and_helpers() {
                 // The report reads finished outputs (and the table registry), never an engine or the run.
                 "report" => &["report", "error", "output", "snapshot", "tables"],
                 // The run: the one place that wires engines, families, queries and the writer.
-                "pipeline" => &[
-                    "pipeline", "config", "connstr", "engine", "error", "exprs", "facts", "input", "kernels", "output",
+                "run" => &[
+                    "run", "config", "connstr", "engine", "error", "exprs", "facts", "input", "kernels", "output",
                     "queries", "snapshot", "tables",
                 ],
                 // The command line: parses, hands a Config to the run, prints; never computes a table.
                 "cli" => &[
-                    "cli", "config", "connstr", "error", "output", "pipeline", "publish", "queries", "report", "snapshot",
+                    "cli", "config", "connstr", "error", "output", "run", "publish", "queries", "report", "snapshot",
                 ],
                 "root" => continue,
                 other => {

@@ -30,7 +30,7 @@ fn tables_of(df: &mut DataFrame, bins: u8) -> Option<Run> {
     s.scores.bins = Some(bins);
     s.sql.segment_map = Some(any_segment_map(p.parent().unwrap(), bins));
     let cfg = s.resolve().unwrap();
-    match evergreen::pipeline::compute(&cfg, &mut evergreen::pipeline::Stopwatch::start()) {
+    match evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start()) {
         Ok(t) => Some(Run { tables: t.tables, counts: t.counts, as_of: t.as_of.unwrap() }),
         // A random dump may hold no customer with a purchase order; anything else is a failure.
         Err(evergreen::Error::Empty { .. }) => None,

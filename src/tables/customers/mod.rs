@@ -3,8 +3,11 @@
 //! customer with at least one purchase order, and the tables over them.
 
 pub mod deciles;
+mod finish;
 pub mod scores;
 pub mod trend;
+
+pub use finish::{finish, Extra};
 
 use chrono::NaiveDate;
 use polars::prelude::*;

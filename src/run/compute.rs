@@ -1,0 +1,116 @@
+//! A job's tables, in memory: the engine's facts for the plan, then each planned family's step in
+//! registry order (each family's facts freed once no later family reads them), then the queries.
+
+use crate::config::Config;
+use crate::engine::stopwatch::Stopwatch;
+use crate::engine::{self, Source};
+use crate::error::{Error, Result};
+use crate::facts::Plan;
+use crate::input;
+use crate::output;
+use crate::queries;
+use crate::tables::{Family, REGISTRY};
+
+use super::compare::Earlier;
+use super::families::{self, Work, FAMILIES};
+use super::manifest::{revenue_counts, segments_used, with_as_of};
+use super::plan::JobPlan;
+use super::{load_queries, spill_root, Tables};
+
+/// Every table of the planned job, over input `source`, without writing anything.
+pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch) -> Result<Tables> {
+    let queries = if plan.queries { Some(load_queries(cfg)?) } else { None };
+    // The segment query's digest: for the manifest, and to compare snapshots.
+    let segments = queries.as_ref().map(|set| segments_used(cfg, set));
+    // `--compare-with`: the snapshot found and its settings checked before any data is read.
+    let earlier = match (&cfg.compare_with, &segments) {
+        (Some(dir), Some(used)) => Some(Earlier::prepare(cfg, dir, used)?),
+        _ => None,
+    };
+    let skipped = match &source {
+        Source::Local(files) => files.skipped.clone(),
+        Source::Remote(_) => input::Skipped::default(),
+    };
+    // The holdout check's calibration facts: the same engine on the lines before the holdout date.
+    let calibration = match plan.holdout_from {
+        Some(from) => {
+            let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
+            let cal_plan = families::needs(Family::Clv, cfg);
+            let (f, _, _) = engine::facts(&cal_cfg, cal_plan, plan.mode, source.clone(), &spill_root(cfg), sw)?;
+            sw.lap("clv_holdout_facts");
+            Some((f.customers.ok_or_else(|| Error::Internal("holdout without customer facts".into()))?, from))
+        }
+        None => None,
+    };
+    let (facts, report, paths) = engine::facts(cfg, plan.facts, plan.mode, source, &spill_root(cfg), sw)?;
+    let k = &facts.counts;
+    tracing::debug!(
+        engine = report.name,
+        lines_read = k.lines_read,
+        lines_used = k.lines_used,
+        future_lines = k.future_lines,
+        guest_lines = k.guest_lines,
+        purchase_orders = k.purchase_orders,
+        "cleaned: {} of {} lines used, {} future, {} rejected",
+        k.lines_used,
+        k.lines_read,
+        k.future_lines,
+        k.rejected.values().sum::<u64>()
+    );
+    let mut counts = facts.counts.clone();
+    if let Some(d) = &facts.days {
+        counts.revenue = Some(revenue_counts(d, cfg.output.money_decimals));
+    }
+    let as_of = facts.as_of;
+    let mut w = Work {
+        cfg,
+        facts,
+        calibration,
+        tables: Vec::new(),
+        clv_table: None,
+        clv: None,
+        basket: None,
+        patterns: None,
+        peak_after_facts: output::peak_memory_bytes(),
+        sw,
+    };
+    let planned: Vec<_> = FAMILIES.iter().filter(|(f, _)| plan.families.contains(f)).collect();
+    for (i, (_, step)) in planned.iter().enumerate() {
+        step(&mut w)?;
+        let later = planned[i + 1..].iter().fold(Plan::NOTHING, |p, (f, _)| p.and(families::needs(*f, cfg)));
+        w.release(later);
+    }
+    drop(w.calibration.take());
+    // The families' tables in the registry's order (the queries' come after).
+    w.tables.sort_by_key(|(name, _)| REGISTRY.iter().position(|(n, _)| n == name));
+    let mut tables = w.tables;
+    let mut compared_with = None;
+    if let Some(set) = &queries {
+        queries::run_segments(set, cfg, as_of, &mut tables)?;
+        // The migration tables come before the other queries, so a query can read them.
+        if let (Some(earlier), Some(as_of), Some(used)) = (earlier, as_of, &segments) {
+            compared_with = earlier.migrate(cfg, as_of, used, &mut tables)?;
+            w.sw.lap("migration");
+        }
+        queries::run_others(set, cfg, as_of, &mut tables)?;
+        w.sw.lap("queries");
+    }
+    if let Some(d) = as_of {
+        for (_, df) in tables.iter_mut() {
+            with_as_of(df, d)?;
+        }
+    }
+    Ok(Tables {
+        segments,
+        compared_with,
+        as_of,
+        counts,
+        engine: report,
+        basket: w.basket,
+        clv: w.clv,
+        patterns: w.patterns,
+        files: paths,
+        skipped,
+        tables,
+    })
+}
