@@ -2,7 +2,7 @@
 """What one Spark case costs (issue 27): one evergreen run on `--engine spark`, repeated in one
 resident Spark session (bench/spark_service.py), with the median wall time, the Spark jobs and
 stages the steps ran (manifest `engine.spark.jobs`/`stages`) and the median seconds per step.
-Run it before and after a change to the Spark SQL (queries/spark/*.sql, the runner) to see what
+Run it before and after a change to the Spark SQL (src/engine/spark/sql/*.sql, the runner) to see what
 the change bought.
 
 Usage: python3 bench/spark_case_cost.py [--bin BIN [--bin OTHER]] [--repeat 7] [--lines 1M]

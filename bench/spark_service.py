@@ -38,7 +38,7 @@ class SparkService:
 
     def start(self, timeout: float = 180) -> str:
         runner = os.path.join(self.dir, "runner.py")
-        shutil.copy(os.path.join(ROOT, "queries", "spark", "runner.py"), runner)
+        shutil.copy(os.path.join(ROOT, "src", "engine", "spark", "runner.py"), runner)
         args = [spark_submit(), "--master", self.master, "--name", "evergreen-service"]
         for k, v in CONF.items():
             args += ["--conf", f"{k}={v}"]

@@ -19,7 +19,7 @@ pub enum EngineChoice {
     /// Stream the dump into a spill folder partitioned by order; memory follows --memory-limit.
     Partitioned,
     /// Compute the line-level facts on Apache Spark (`spark-submit` with the runner and SQL of
-    /// queries/spark/), then the tables here, from the facts.
+    /// src/engine/spark/), then the tables here, from the facts.
     Spark,
 }
 

@@ -1,7 +1,7 @@
 //! The passes every engine shares, by the fact they make (Polars' habit: the same node name in
 //! each engine). The memory engine runs each pass once over the whole dump; the partitioned engine
 //! runs the same pass per partition and merges; Spark computes the same facts in SQL
-//! (`queries/spark/`) and evergreen finishes them with these passes where the facts meet.
+//! (`src/engine/spark/sql/`) and evergreen finishes them with these passes where the facts meet.
 //!
 //! - [`orders`]: the line rules, the as-of date, and the order index (orders, customers, purchase flag)
 //! - [`records`]: the orders of one part of the dump and their records by position, shared by the passes

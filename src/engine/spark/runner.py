@@ -1,6 +1,6 @@
 """evergreen's Spark runner: computes the facts of `evergreen run --engine spark` on a cluster.
 
-evergreen writes this file, the SQL steps beside it (queries/spark/*.sql in the repository) and a
+evergreen writes this file, the SQL steps beside it (src/engine/spark/sql/*.sql in the repository) and a
 job file into a local work folder, then starts `spark-submit runner.py job.json` (or, with
 EVERGREEN_SPARK_SERVICE, hands the job to a resident `runner.py --serve SPOOL`: see serve). The runner reads
 the dump with Spark, runs the steps in order as temporary views, writes the per-customer, per-item
