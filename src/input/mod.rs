@@ -1,0 +1,278 @@
+//! Reading a transaction dump: resolving `--input` paths to Parquet files, checking each file's
+//! columns against the roles of the config, and building one lazy frame of canonical order lines.
+//!
+//! Everything downstream sees only the canonical columns below; no other module looks at the
+//! user's column names or types.
+//!
+//! | column        | type                         | from role          |
+//! |---------------|------------------------------|--------------------|
+//! | `customer_id` | Int64 or String (as input)   | customer           |
+//! | `order_id`    | Int64 or String              | order              |
+//! | `ts`          | Datetime(µs), naive UTC      | timestamp          |
+//! | `amount`      | Float64                      | amount (or expr)   |
+//! | `product_id`  | Int64 or String (optional)   | product            |
+//! | `cost`        | Float64 (optional)           | cost               |
+//! | `quantity`    | Float64 (optional)           | quantity           |
+//! | `item`        | as product (optional)        | item, else product |
+
+mod filter;
+mod files;
+mod roles;
+mod timestamps;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{Columns, Discount, OptionalColumn};
+use crate::error::{one_line, Error, Result};
+
+pub use crate::facts::{col_names, Present};
+pub use files::{resolve_inputs, Resolved, Skipped};
+use filter::*;
+use files::*;
+use roles::*;
+use timestamps::*;
+use col_names as c;
+
+pub mod sigbus;
+
+/// One Parquet file of the dump, with the hive partition values found in its path.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub hive: BTreeMap<String, String>,
+}
+
+/// How to read a slice of one input file: its path, the input columns to read, the hive partition
+/// columns to add and the canonical columns to make.
+struct Stream {
+    path: PathBuf,
+    columns: Vec<String>,
+    extra: Vec<Expr>,
+    select: Vec<Expr>,
+}
+
+/// The kind an id column is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    Int,
+    WholeFloat,
+    Str,
+}
+
+/// A dump ready to compute on: its files, and the canonical lines as a lazy frame.
+pub struct Dump {
+    pub files: Vec<InputFile>,
+    pub lines: LazyFrame,
+    /// Per file: its canonical lines (`lines` is their union).
+    pub frames: Vec<LazyFrame>,
+    /// Per file: how to read a slice of it (see [`Dump::collect_slice`]).
+    streams: Vec<Stream>,
+    pub has: Present,
+    /// Per file: its scan and the input columns the lines read, to name the culprit when reading fails.
+    sources: Vec<(LazyFrame, Vec<String>)>,
+    /// The input's timestamp column, when the lines carry one.
+    ts_column: Option<String>,
+    /// `--where`: the predicate and its text, to name it when it fails on a file's values.
+    filter: Option<(Expr, String)>,
+}
+
+impl Dump {
+    /// The microsecond timestamps read must lie in the years 0001..=9999: one min/max over the
+    /// lines; only when that fails are the files scanned again to name the first bad one.
+    fn check_ts_range(&self, df: DataFrame) -> Result<DataFrame> {
+        let Ok(ts) = df.column(c::TS) else { return Ok(df) };
+        let (lo, hi) =
+            physical_range(&DataType::Datetime(TimeUnit::Microseconds, None)).unwrap_or((i64::MIN, i64::MAX));
+        // One vectorised pass over the raw values when there is no null (the usual dump).
+        let phys = ts.cast(&DataType::Int64)?;
+        let phys = phys.i64()?;
+        let (min, max) = if phys.null_count() == 0 {
+            phys.downcast_iter()
+                .map(|a| a.values().iter().fold((i64::MAX, i64::MIN), |(x, y), &v| (x.min(v), y.max(v))))
+                .fold((i64::MAX, i64::MIN), |(a, b), (x, y)| (a.min(x), b.max(y)))
+        } else {
+            (phys.min().unwrap_or(lo), phys.max().unwrap_or(hi))
+        };
+        if min >= lo && max <= hi {
+            return Ok(df);
+        }
+        for (f, (lf, _)) in self.files.iter().zip(&self.sources) {
+            let schema = lf.clone().collect_schema().map_err(|e| unreadable(&f.path, one_line(&e.to_string())))?;
+            if let Some((name, dt)) = self.ts_column.as_deref().and_then(|n| schema.get(n).map(|dt| (n, dt.clone()))) {
+                check_ts_range(f, lf, name, &dt)?;
+            }
+        }
+        Ok(df)
+    }
+
+    /// Read the canonical lines. A failure while decoding (invalid UTF-8 in a string column, a
+    /// file damaged or changed during the run) is traced to its file and column: bad values are
+    /// exit 4 naming both, a file that cannot be read is exit 3 naming it.
+    pub fn collect(&self) -> Result<DataFrame> {
+        self.collect_frame(self.lines.clone(), 0..self.files.len())
+    }
+
+    /// Read `len` canonical lines of file `file` from line `offset` on (the partitioned engine
+    /// streams the dump this way), with the same checks and diagnosis as [`Dump::collect`].
+    pub fn collect_slice(&self, file: usize, offset: usize, len: usize) -> Result<DataFrame> {
+        let st = &self.streams[file];
+        // Parquet's reader skips the row groups outside the slice (a lazy slice decodes the file
+        // from its start each time); the canonical columns are then made as for the whole dump.
+        let read = || -> PolarsResult<DataFrame> {
+            let reader = std::fs::File::open(&st.path)?;
+            let columns = (!st.columns.is_empty()).then(|| st.columns.clone());
+            let df = ParquetReader::new(reader).with_columns(columns).with_slice(Some((offset, len))).finish()?;
+            let mut lf = df.lazy();
+            if !st.extra.is_empty() {
+                lf = lf.with_columns(st.extra.clone());
+            }
+            lf.select(st.select.clone()).collect()
+        };
+        match read() {
+            Ok(df) => self.check_ts_range(df),
+            // Read it again the general way, which names the file and column at fault.
+            Err(_) => self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1),
+        }
+    }
+
+    fn collect_frame(&self, lf: LazyFrame, files: std::ops::Range<usize>) -> Result<DataFrame> {
+        let err = match lf.collect() {
+            Ok(df) => return self.check_ts_range(df),
+            Err(e) => e,
+        };
+        for (f, (lf, columns)) in self.files[files.clone()].iter().zip(&self.sources[files]) {
+            for column in columns {
+                let Err(e) = lf.clone().select([col(column.as_str())]).collect() else { continue };
+                let reason = one_line(&e.to_string());
+                if reason.to_lowercase().contains("utf-8") || reason.to_lowercase().contains("utf8") {
+                    return Err(Error::BadColumn {
+                        file: f.path.clone(),
+                        column: column.clone(),
+                        role: "string",
+                        expected: "valid UTF-8 strings".into(),
+                        found: reason,
+                    });
+                }
+                return Err(unreadable(&f.path, reason));
+            }
+            // Every column reads: a `--where` that fails on the values (a CAST of text that is no
+            // number) is the input's fault, exit 4 naming the file and the expression.
+            if let Some((keep, w)) = &self.filter {
+                if let Err(e) = lf.clone().select([keep.clone()]).collect() {
+                    return Err(Error::BadFilter { file: f.path.clone(), expr: w.clone(), reason: one_line(&e.to_string()) });
+                }
+            }
+        }
+        Err(err.into())
+    }
+}
+
+/// What a subcommand needs from the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `run`: customer, order, timestamp and amount required; product, cost, quantity optional.
+    Customers,
+    /// `basket`: order and item required; the rest optional.
+    Basket,
+}
+
+const TS_EXPECTED: &str = "a timestamp, a date or an ISO-8601 string";
+const ID_EXPECTED: &str = "integers or strings";
+const NUM_EXPECTED: &str = "numbers (float, decimal or integer)";
+
+/// Check every file against the roles and build the canonical lazy line frame.
+pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -> Result<Dump> {
+    if streamed {
+        // Decoded from a memory map: a file truncated mid-read is an input error, not a SIGBUS.
+        sigbus::watch(files.iter().map(|f| f.path.as_path()));
+    }
+    let mut scans: Vec<(LazyFrame, SchemaRef)> = Vec::with_capacity(files.len());
+    let mut extras: Vec<Vec<Expr>> = Vec::with_capacity(files.len());
+    for f in &files {
+        let (lf, schema, extra) = scan_file(f, streamed)?;
+        scans.push((lf, schema));
+        extras.push(extra);
+    }
+    let amount_name = cols.amount.name.as_str();
+    let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));
+    let amount_expr = if amount_is_column || !cols.amount.explicit {
+        col(amount_name)
+    } else {
+        polars::sql::sql_expr(amount_name).map_err(|e| Error::BadAmountExpr {
+            file: files[0].path.clone(),
+            expr: amount_name.to_string(),
+            reason: one_line(&e.to_string()),
+        })?
+    };
+    let amount_leaves: Vec<String> = amount_expr.clone().meta().root_names().iter().map(|s| s.to_string()).collect();
+    let keep = cols.filter.where_sql.as_deref().map(|w| where_expr(&files[0].path, w)).transpose()?;
+    // An optional role is used when named explicitly (then it must exist) or when its default
+    // name is present in every file.
+    let optional_used = |oc: &OptionalColumn| oc.explicit || scans.iter().all(|(_, s)| s.contains(&oc.name));
+    let required_in_run = |oc: &OptionalColumn| mode == Mode::Customers || optional_used(oc);
+    let item_name = cols.item.clone().unwrap_or_else(|| cols.product.name.clone());
+    let has = Present {
+        customer: required_in_run(&cols.customer),
+        timestamp: required_in_run(&cols.timestamp),
+        amount: mode == Mode::Customers
+            || cols.amount.explicit
+            || amount_leaves.iter().all(|l| scans.iter().all(|(_, s)| s.contains(l))),
+        product: optional_used(&cols.product),
+        item: mode == Mode::Basket || cols.item.is_some() || optional_used(&cols.product),
+        cost: optional_used(&cols.cost),
+        quantity: optional_used(&cols.quantity),
+        discount: cols.discount.is_some(),
+    };
+
+    let roles = Roles { cols, has, mode, amount: amount_expr, amount_leaves, keep: keep.clone(), item_name };
+    let mut agreed = Agreed::default();
+    let mut frames = Vec::with_capacity(scans.len());
+    let mut sources = Vec::with_capacity(scans.len());
+    let mut streams = Vec::with_capacity(scans.len());
+    for ((f, (lf, schema)), extra) in files.iter().zip(scans).zip(extras) {
+        let select = canonical_columns(f, &lf, &schema, &roles, &mut agreed)?;
+        let mut read: Vec<String> =
+            select.iter().flat_map(|e| e.clone().meta().root_names()).map(|n| n.to_string()).collect();
+        read.sort();
+        read.dedup();
+        read.retain(|n| schema.contains(n));
+        let hive: Vec<String> = extra.iter().flat_map(|e| e.clone().meta().output_name().ok()).map(|n| n.to_string()).collect();
+        streams.push(Stream {
+            path: f.path.clone(),
+            columns: read.iter().filter(|n| !hive.contains(n)).cloned().collect(),
+            extra,
+            select: select.clone(),
+        });
+        sources.push((lf.clone(), read));
+        frames.push(lf.select(select));
+    }
+    let lines = if frames.len() == 1 {
+        frames[0].clone()
+    } else {
+        concat(frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
+    };
+    let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
+    let filter = keep.zip(cols.filter.where_sql.clone());
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter })
+}
+
+/// Lines of each file, from its Parquet footer (no data read).
+pub fn file_lines(files: &[InputFile]) -> Result<Vec<u64>> {
+    files
+        .iter()
+        .map(|f| {
+            let file = std::fs::File::open(&f.path)
+                .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+            ParquetReader::new(file)
+                .num_rows()
+                .map(|n| n as u64)
+                .map_err(|e| {
+                    let bytes = std::fs::read(&f.path).unwrap_or_default();
+                    unreadable_or_too_wide(&f.path, &bytes, one_line(&e.to_string()))
+                })
+        })
+        .collect()
+}
