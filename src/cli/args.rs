@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::help::*;
 use crate::config::{
-    as_of_parser, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, LineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
+    as_of_parser, BasketLimits, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, LineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
     TrendSettings,
 };
 use crate::error::Result;
@@ -195,14 +195,14 @@ pub struct ClvArgs {
     pub clv: ClvSettings,
 }
 
-/// Flags of `patterns`: the pattern family's and the basket limits (--max-basket-items), and
+/// Flags of `patterns`: the pattern family's and the basket limit (--max-basket-items), and
 /// what every job takes.
 #[derive(Debug, Args)]
 pub struct PatternsArgs {
     #[command(flatten)]
     pub job: JobArgs,
     #[command(flatten)]
-    pub basket: BasketOptions,
+    pub basket: BasketLimits,
     #[command(flatten)]
     pub shared: SharedArgs,
     #[command(flatten)]
@@ -256,7 +256,8 @@ impl ClvArgs {
 
 impl PatternsArgs {
     pub(super) fn split(self) -> JobFlags {
-        self.shared.with(self.job, Settings { basket: self.basket, patterns: self.patterns, ..Settings::default() })
+        let basket = BasketOptions { limits: self.basket, ..BasketOptions::default() };
+        self.shared.with(self.job, Settings { basket, patterns: self.patterns, ..Settings::default() })
     }
 }
 

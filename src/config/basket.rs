@@ -19,6 +19,16 @@ options! {
         /// Keep only each item's K strongest partners (by pair_orders, then lift).
         #[arg(long, env = "EVERGREEN_TOP_PER_ITEM", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         pub top_per_item: Option<usize>,
+        /// The basket limit, which `patterns` takes too.
+        #[command(flatten)]
+        #[serde(flatten)]
+        pub limits: BasketLimits,
+    }
+}
+
+options! {
+    /// The basket limit every basket-reading job takes (`run`, `basket`, `patterns`).
+    pub struct BasketLimits {
         /// Skip orders with more than N distinct items when pairing (counted in the manifest) [default: no limit].
         #[arg(long, env = "EVERGREEN_MAX_BASKET_ITEMS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
         pub max_basket_items: Option<usize>,
@@ -59,7 +69,7 @@ fn check_basket(b: &BasketOptions) -> Result<()> {
     if b.top_per_item == Some(0) {
         return Err(Error::Config("top_per_item: expected a count >= 1, found 0".into()));
     }
-    if matches!(b.max_basket_items, Some(m) if m < 2) {
+    if matches!(b.limits.max_basket_items, Some(m) if m < 2) {
         return Err(Error::Config("max_basket_items: expected at least 2 (a pair needs two items)".into()));
     }
     Ok(())

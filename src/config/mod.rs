@@ -18,7 +18,7 @@ mod patterns;
 mod scores;
 mod sql;
 mod trends;
-pub use basket::BasketOptions;
+pub use basket::{BasketLimits, BasketOptions};
 pub use columns::{ColumnSettings, LineSettings};
 pub use clv::{ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use engine::{
@@ -79,6 +79,13 @@ macro_rules! options {
             /// This layer laid over `base`: every field set here wins.
             pub fn over(self, base: Self) -> Self {
                 Self { $( $f: $crate::config::Layer::over(self.$f, base.$f), )* }
+            }
+        }
+
+        /// A group nested in another (flattened) lies over its base field by field too.
+        impl $crate::config::Layer for $name {
+            fn over(self, base: Self) -> Self {
+                $name::over(self, base)
             }
         }
     };

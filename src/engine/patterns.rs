@@ -34,7 +34,7 @@ pub fn mined_baskets(b: &Csr, max_items: Option<usize>) -> std::borrow::Cow<'_, 
 pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: u64) -> Result<ItemsetFacts> {
     let p = &s.patterns;
     let threshold = p.min_support.threshold(total_purchase_orders);
-    let baskets = mined_baskets(b, s.basket.max_basket_items);
+    let baskets = mined_baskets(b, s.basket.limits.max_basket_items);
     // The miner addresses item occurrences with u32 positions.
     if baskets.items.len() >= u32::MAX as usize {
         return Err(Error::Config(format!(

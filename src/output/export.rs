@@ -2,6 +2,8 @@
 
 use polars::prelude::*;
 
+use crate::error::{Error, Result};
+
 /// Whether a text cell would be run as a formula by a spreadsheet opening a CSV (OWASP's "CSV
 /// injection" rule): it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not
 /// simply a number (`-5`, `+1.5e3` read as the numbers they are).
@@ -147,4 +149,48 @@ pub fn xlsx_bytes(df: &DataFrame) -> std::result::Result<Vec<u8>, String> {
         }
     }
     wb.save_to_buffer().map_err(e)
+}
+
+/// `query --out FILE`: the result as Parquet, CSV (formulas neutralised unless `keep_formulas`) or
+/// Excel, by the file's extension; written under a hidden name beside it and renamed over it when
+/// complete; never into the output folder `tables` being queried.
+pub fn write_result(df: &mut DataFrame, out: &std::path::Path, tables: &std::path::Path, keep_formulas: bool) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| Error::Output {
+        path: out.to_path_buf(),
+        reason: crate::error::one_line(&e.to_string()),
+    };
+    let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if !matches!(ext.as_str(), "parquet" | "csv" | "xlsx") {
+        return Err(Error::Config(format!("--out {}: expected a .parquet, .csv or .xlsx file", out.display())));
+    }
+    // Never into (or over) the output folder being queried: it holds only what its run wrote.
+    super::check_not_input(out, &[tables.display().to_string()], &[], &[])?;
+    if std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
+        return Err(err(&"is a folder; expected a file name (nothing was written)"));
+    }
+    // A hidden name of evergreen's own beside the result, renamed over it when complete.
+    let tmp = super::temp_beside(out)?;
+    let f = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
+    let written = match ext.as_str() {
+        "parquet" => super::table_bytes(df)
+            .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
+        "xlsx" => xlsx_bytes(df)
+            .map_err(|m| PolarsError::ComputeError(m.into()))
+            .and_then(|b| std::io::Write::write_all(&mut { f }, &b).map_err(PolarsError::from)),
+        // Timestamps as Excel reads them: `2024-01-05 10:00:00.000` (milliseconds, UTC).
+        _ => {
+            if !keep_formulas {
+                *df = without_formulas(df).map_err(|e| err(&e))?;
+            }
+            CsvWriter::new(f).with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.3f".into())).finish(df)
+        }
+    };
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(&e));
+    }
+    std::fs::rename(&tmp, out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(&e)
+    })
 }

@@ -74,7 +74,7 @@ fn threshold_rule() {
 fn max_basket_items_skips_large_orders() {
     let (_d, path) = dump(&baskets());
     let mut s = settings(&path, Some("2024-02-01"));
-    s.basket.max_basket_items = Some(2);
+    s.basket.limits.max_basket_items = Some(2);
     let cfg = s.resolve().unwrap();
     let t = evergreen::run::compute(&cfg, &mut evergreen::run::Stopwatch::start()).unwrap();
     // o1 (3 items) skipped: AB = 2 (o2, o5), AC = 1, BC = 1 → only AB kept.

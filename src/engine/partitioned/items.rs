@@ -65,7 +65,7 @@ pub(super) fn item_facts(
             let budget = ((limit / 3) / 4).max(1 << 16) as usize;
             let passes = BasketFile { path: basket_path.clone(), remap };
             let counted =
-                count_pairs_streamed(&passes, n, items::kernel_threshold(threshold), s.basket.max_basket_items, budget)?;
+                count_pairs_streamed(&passes, n, items::kernel_threshold(threshold), s.basket.limits.max_basket_items, budget)?;
             Some(items::into_pair_facts(counted, threshold))
         };
         if s.plan.itemsets {
@@ -75,7 +75,7 @@ pub(super) fn item_facts(
             let mut b = Csr { offsets: vec![0], items: Vec::new() };
             let mut too_big = false;
             BasketFile { path: basket_path.clone(), remap }.each(&mut |set: &[u32]| {
-                if !too_big && s.basket.max_basket_items.is_none_or(|m| set.len() <= m) {
+                if !too_big && s.basket.limits.max_basket_items.is_none_or(|m| set.len() <= m) {
                     b.items.extend(set.iter().filter(|&&it| orders[it as usize] as u64 >= threshold));
                     too_big = miner_bytes(&b) > limit;
                 }

@@ -44,7 +44,7 @@ pub fn item_orders(b: &Csr, n_items: usize) -> Vec<u32> {
 pub fn pair_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: u64, budget: usize) -> PairFacts {
     let threshold = s.basket.threshold(total_purchase_orders);
     let counted =
-        pairs::count_pairs_within(&b.offsets, &b.items, n_items, kernel_threshold(threshold), s.basket.max_basket_items, budget);
+        pairs::count_pairs_within(&b.offsets, &b.items, n_items, kernel_threshold(threshold), s.basket.limits.max_basket_items, budget);
     into_pair_facts(counted, threshold)
 }
 

@@ -204,7 +204,7 @@ pub fn facts(
         "basket": {
             "min_pair_orders": s.basket.min_pair_orders,
             "min_support": s.basket.min_support,
-            "max_basket_items": s.basket.max_basket_items,
+            "max_basket_items": s.basket.limits.max_basket_items,
         },
         "cutoff_micros": cutoff,
         "money_decimals": s.money_decimals,
