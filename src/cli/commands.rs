@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::CommandFactory;
 
-use super::*;
 use crate::error::Result;
+use super::print_stdout;
+use super::args::{Cli, Command, CompareArgs, LogFormat, PublishArgs, QueryArgs, ReportArgs, misplaced_no_itemsets};
 use crate::run::Job;
 
 pub(super) fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {

@@ -1,7 +1,11 @@
 //! `--input` paths to Parquet files: globs and folders walked (each file once, regular files only,
 //! symlink loops skipped), hive partition values, and each file scanned with a one-line error.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use polars::prelude::*;
+use crate::error::{one_line, Error, Result};
+use super::InputFile;
 
 /// Input entries that were not read, counted for the manifest (each also logged as a warning).
 #[derive(Debug, Clone, Default, serde::Serialize)]

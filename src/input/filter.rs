@@ -1,6 +1,12 @@
 //! The line filters: `--where` (SQL over the dump's own columns) and `--exclude-items`.
 
-use super::*;
+use std::path::Path;
+use polars::prelude::*;
+use crate::config::Columns;
+use crate::error::{one_line, Error, Result};
+use crate::facts::col_names as c;
+use super::IdKind;
+use super::roles::Agreed;
 
 /// Rule "line filter": the `--where` predicate, parsed as SQL (Polars' dialect, the same syntax
 /// as the amount expression). Unparseable: exit 4 naming the expression.

@@ -15,17 +15,18 @@
 //! | `quantity`    | Float64 (optional)           | quantity           |
 //! | `item`        | as product (optional)        | item, else product |
 
+mod columns;
 mod filter;
 mod files;
 mod roles;
 mod timestamps;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use polars::prelude::*;
 
-use crate::config::{Columns, Discount, OptionalColumn};
+use crate::config::{Columns, OptionalColumn};
 use crate::error::{one_line, Error, Result};
 
 pub use crate::facts::{col_names, Present};
@@ -33,8 +34,9 @@ pub use files::{resolve_inputs, Resolved, Skipped};
 use filter::*;
 use files::*;
 use roles::*;
+use columns::*;
 use timestamps::*;
-use col_names as c;
+use crate::facts::col_names as c;
 
 pub mod sigbus;
 

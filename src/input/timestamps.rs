@@ -1,7 +1,11 @@
 //! The timestamp role: a timestamp, a date or an ISO-8601 string, to naive UTC microseconds, with
 //! its range checked and the first unparseable value named.
 
-use super::*;
+use polars::prelude::*;
+use crate::error::{Error, Result};
+use crate::facts::col_names as c;
+use super::{InputFile, TS_EXPECTED};
+use super::roles::{Agreed, RoleCheck, first_bad_value, ts_ok};
 
 /// ISO-8601 layouts accepted in string timestamps, tried in order.
 pub(super) const NAIVE_FORMATS: [&str; 10] = [

@@ -135,7 +135,7 @@ pub struct Written {
     pub seconds: f64,
 }
 
-fn unreadable(file: &Path, why: impl std::fmt::Display) -> Error {
+pub(crate) fn unreadable(file: &Path, why: impl std::fmt::Display) -> Error {
     Error::Unreadable { file: file.to_path_buf(), reason: one_line(&why.to_string()) }
 }
 

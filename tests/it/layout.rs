@@ -159,6 +159,7 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);
+    let mut circles = Vec::new();
     // folder -> file -> siblings it names
     let mut graphs: BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for f in &files {
@@ -180,6 +181,10 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
         let prefixes = ["super::".to_string(), format!("crate::{}::", module.join("::"))];
         let text = std::fs::read_to_string(f).unwrap();
         let code = code_of(&text);
+        // A glob of the parent (`use super::*`) would hide which siblings a file uses.
+        if code.contains("use super::*;") || code.contains(&format!("use crate::{}::*;", module.join("::"))) {
+            circles.push(format!("{}: imports its parent with a glob; name what it uses", f.strip_prefix(&src).unwrap().display()));
+        }
         let mut named = BTreeSet::new();
         for prefix in &prefixes {
             for (i, _) in code.match_indices(prefix.as_str()) {
@@ -199,7 +204,6 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
         }
         graphs.entry(folder).or_default().insert(stem, named);
     }
-    let mut circles = Vec::new();
     for (folder, g) in &graphs {
         for (a, bs) in g {
             for b in bs {
@@ -219,4 +223,43 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
         }
     }
     assert!(circles.is_empty(), "files importing each other in a circle:\n{}", circles.join("\n"));
+}
+
+/// Issue 28: a chart, a family and an engine each have one obvious home. Every file of
+/// `src/report/charts/` is a chart listed in `BUILDERS` under its own name (the KPI lines, drawn
+/// from several partitions, apart); every table family made from facts has its step in the run's
+/// registry and its code under `src/tables/`; every engine has its file or folder in `src/engine/`.
+#[test]
+fn every_chart_family_and_engine_has_one_home() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let stems = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().file_stem().unwrap().to_string_lossy().to_string())
+            .filter(|n| n != "mod")
+            .collect()
+    };
+    let charts: BTreeSet<String> = evergreen::report::charts::BUILDERS.iter().map(|(id, _)| id.to_string()).collect();
+    let files = stems(&src.join("report/charts"));
+    let unlisted: Vec<&String> = files.iter().filter(|f| !charts.contains(*f) && *f != "kpi_lines").collect();
+    let homeless: Vec<&String> = charts.iter().filter(|c| !files.contains(*c)).collect();
+    assert!(unlisted.is_empty() && homeless.is_empty(), "chart files not listed: {unlisted:?}; charts without a file: {homeless:?}");
+
+    use evergreen::tables::Family;
+    let registered: Vec<Family> = evergreen::run::families::FAMILIES.iter().map(|(f, _)| *f).collect();
+    let tables = stems(&src.join("tables"));
+    for (table, family) in evergreen::tables::REGISTRY {
+        let home = format!("{family:?}").to_lowercase();
+        assert!(tables.contains(&home), "table {table}: family {family:?} has no src/tables/{home}.rs or folder");
+        if family != Family::Snapshots {
+            assert!(registered.contains(&family), "table {table}: family {family:?} has no step in run::families::FAMILIES");
+        }
+    }
+
+    let engines = stems(&src.join("engine"));
+    for e in [evergreen::engine::Engine::Memory, evergreen::engine::Engine::Partitioned, evergreen::engine::Engine::Spark] {
+        let home = format!("{e:?}").to_lowercase();
+        assert!(engines.contains(&home), "engine {e:?} has no src/engine/{home}.rs or folder");
+    }
 }

@@ -14,31 +14,23 @@
 mod read;
 mod submit;
 
-use std::io::Read;
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use polars::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::spill::SpillDir;
-use super::clean;
 use super::stopwatch::Stopwatch;
-use super::passes::orders;
-use super::{check_money_range, no_customers, require_lines, AbsSum, Setup};
+use super::Setup;
 use crate::config::{Columns, Discount, SparkOptions};
-use crate::error::{one_line, Error, Result};
+use crate::error::{Error, Result};
 use crate::facts::{
-    col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
-    Present, PurchaseDays, SequenceFacts,
+    col_names as c, Facts,
+    Present,
 };
 use crate::input::Mode;
-use crate::kernels::codes::{self, NONE};
-use crate::kernels::money::{self, Exact};
-use crate::kernels::sequences::Timelines;
 
 /// The runner and its SQL steps, written into the work folder at every run.
 const FILES: [(&str, &str); 23] = [

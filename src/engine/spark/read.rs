@@ -1,7 +1,21 @@
 //! Reading the staged facts back: the Parquet folders the SQL steps wrote, as [`Facts`] checked by
 //! the same rules as the local engines.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use polars::prelude::*;
+use serde_json::Value;
+use crate::engine::clean;
+use crate::engine::passes::orders;
+use crate::engine::{check_money_range, no_customers, require_lines, AbsSum, Setup};
+use crate::facts::{
+    col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
+    Present, PurchaseDays, SequenceFacts,
+};
+use crate::config::Columns;
+use crate::error::{Error, Result};
+use crate::kernels::codes::{self, NONE};
+use crate::kernels::money::{self, Exact};
+use crate::kernels::sequences::Timelines;
 
 fn u64_of(v: &Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or(0)

@@ -1,7 +1,14 @@
 //! Starting the Spark job: a resident runner's spool or spark-submit (found, with Java and the
 //! master checked first), and the runner's and spark-submit's failures as one-line errors.
 
-use super::*;
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use serde_json::{json, Value};
+use crate::engine::Setup;
+use crate::config::{Columns, SparkOptions};
+use crate::error::{one_line, Error, Result};
 
 /// Where a Spark job runs: a resident runner (`EVERGREEN_SPARK_SERVICE`), or its own spark-submit.
 pub(super) enum Launch<'a> {

@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{float_col, groups, int_col, num, obj, text, values};
+use crate::report::{Chart, Tables};
 
 /// The CLV distribution: customers, total and average CLV per CLV decile.
 pub(crate) fn clv_deciles(t: &Tables, decimals: i32) -> Result<Option<Chart>> {

@@ -4,8 +4,9 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{COHORTS, Chart, PERIODS, PartialPeriod, Tables, unreadable};
 
 /// Cohort retention: the share of each cohort active per period, latest cohorts, first periods.
 pub(crate) fn cohort_retention(t: &Tables) -> Result<Option<Chart>> {

@@ -2,8 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, text};
+use crate::report::Chart;
 
 /// The KPIs of every partition as lines (customers, revenue, repeat rate, active in the window).
 pub fn kpi_lines(kpis: Vec<Map<String, Value>>) -> Chart {

@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{float_col, groups, int_col, num, obj, text, values};
+use crate::report::{Chart, Tables};
 
 /// Lapse buckets: customers and their revenue per bucket of days since the last purchase.
 pub(crate) fn lapse_buckets(t: &Tables, decimals: i32) -> Result<Option<Chart>> {

@@ -3,8 +3,9 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{Chart, Tables};
 
 /// Monetary deciles: each tenth's share of revenue, and the running total.
 pub(crate) fn monetary_deciles(t: &Tables) -> Result<Option<Chart>> {

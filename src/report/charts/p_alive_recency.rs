@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{float_col, groups, int_col, num, obj, text, values};
+use crate::report::{Chart, RECENCY_BANDS, Tables};
 
 /// P(alive) against recency: the average P(alive) of customers per band of recency days.
 pub(crate) fn p_alive_by_recency(t: &Tables) -> Result<Option<Chart>> {

@@ -3,8 +3,9 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{Chart, Tables};
 
 /// Revenue concentration: the purchase deciles as a curve of cumulative customer share against
 /// cumulative revenue share, the diagonal (everyone spends alike) and the 20 %/80 % point.

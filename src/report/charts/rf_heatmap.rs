@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{float_col, groups, int_col, num, obj, text, values};
+use crate::report::{Chart, Tables};
 
 /// R × F: customers and their revenue per (r_score, f_score) cell.
 pub(crate) fn rf_heatmap(t: &Tables, decimals: i32) -> Result<Option<Chart>> {

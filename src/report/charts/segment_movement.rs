@@ -3,8 +3,9 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{Chart, Tables};
 
 /// Segment movement between two snapshots: customers per (from, to) segment.
 pub(crate) fn segment_movement(t: &Tables) -> Result<Option<Chart>> {

@@ -3,8 +3,9 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{Chart, SEGMENTS, Tables};
 
 /// Segment sizes and revenue shares, in segment order.
 pub(crate) fn segments(t: &Tables) -> Result<Option<Chart>> {

@@ -4,8 +4,9 @@ use polars::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::report::frames::*;
-use crate::report::*;
+use crate::report::svg;
+use crate::report::frames::{num, rows, text};
+use crate::report::{Chart, TOP_PAIRS, Tables};
 
 /// The measure the pairs are ranked by: the orders holding both beyond what chance would put there,
 /// `pair_orders × (1 − 1 / lift)` (leverage in orders). It weighs support: a pair of 5 orders with
