@@ -279,6 +279,52 @@ pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) 
     }
 }
 
+/// The plain table names a query reads (its CTEs and aliased subqueries left out), with its
+/// `${...}` parameters blanked; none when it does not parse (it is refused when it runs). The
+/// planner follows them so that `--tables` computes what a wanted query reads.
+pub fn tables_read(sql: &str) -> Vec<String> {
+    use sqlparser::ast::{Query as Select, TableFactor, Visit, Visitor};
+    use sqlparser::parser::{Parser, ParserOptions};
+    use std::ops::ControlFlow;
+
+    #[derive(Default)]
+    struct Names {
+        local: Vec<String>,
+        read: Vec<String>,
+    }
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Select) -> ControlFlow<()> {
+            if let Some(with) = &q.with {
+                self.local.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, args: None, .. } = t {
+                if let [one] = name.0.as_slice() {
+                    if let Some(i) = one.as_ident() {
+                        self.read.push(i.value.clone());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let parsed = Parser::new(&sqlparser::dialect::GenericDialect {})
+        .with_options(ParserOptions { trailing_commas: true, ..Default::default() })
+        .try_with_sql(&without_parameters(sql))
+        .and_then(|mut p| p.parse_statements());
+    let mut names = Names::default();
+    for statement in parsed.unwrap_or_default() {
+        let _ = statement.visit(&mut names);
+    }
+    let mut read: Vec<String> = names.read.into_iter().filter(|n| !names.local.contains(n)).collect();
+    read.sort();
+    read.dedup();
+    read
+}
+
 /// `sql` with every `${name}` parameter replaced by `NULL`, so a query file can be checked (and
 /// refused) before the run's values exist; it is checked again after the real substitution.
 fn without_parameters(sql: &str) -> String {

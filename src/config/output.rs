@@ -21,6 +21,11 @@ options! {
         /// [default: 0, fail at once].
         #[arg(long, env = "EVERGREEN_LOCK_TIMEOUT", value_name = "SECONDS")]
         pub lock_timeout: Option<u64>,
+        /// Compute and write only these tables (comma-separated names, e.g.
+        /// customers,score_bins,monetary_deciles), and only the facts they need; a query's table
+        /// brings the tables it reads [default: every table of the job].
+        #[arg(long = "tables", env = "EVERGREEN_RUN_TABLES", value_name = "LIST", value_delimiter = ',')]
+        pub tables: Option<Vec<String>>,
     }
 }
 
@@ -35,6 +40,9 @@ pub struct OutputOptions {
     pub partition_by_as_of: bool,
     /// How long to wait for another run's lock on the output.
     pub lock_timeout_secs: u64,
+    /// `--tables`: the tables to compute and write; empty: every table of the job.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
 }
 
 impl OutputSettings {
@@ -48,6 +56,22 @@ impl OutputSettings {
             money_decimals,
             partition_by_as_of: self.partition_by_as_of.unwrap_or(false),
             lock_timeout_secs: self.lock_timeout.unwrap_or(0),
+            tables: tables_list(self.tables.unwrap_or_default())?,
         })
     }
+}
+
+/// `--tables`: names trimmed, empty entries and repeats dropped (in the order given); a name that is
+/// no table of the job is refused by the planner, which knows the job's tables.
+fn tables_list(given: Vec<String>) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for name in given.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    if !given.is_empty() && out.is_empty() {
+        return Err(Error::Config("tables: expected table names, found none".into()));
+    }
+    Ok(out)
 }

@@ -15,16 +15,16 @@ use super::compare::Earlier;
 use super::families::{self, Work, FAMILIES};
 use super::manifest::{revenue_counts, segments_used, with_as_of};
 use super::plan::JobPlan;
-use super::{load_queries, spill_root, Tables};
+use super::{spill_root, Tables};
 
 /// Every table of the planned job, over input `source`, without writing anything.
 pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch) -> Result<Tables> {
-    let queries = if plan.queries { Some(load_queries(cfg)?) } else { None };
+    let queries = plan.queries.as_ref();
     // The segment query's digest: for the manifest, and to compare snapshots.
-    let segments = queries.as_ref().map(|set| segments_used(cfg, set));
+    let segments = queries.map(|set| segments_used(cfg, set));
     // `--compare-with`: the snapshot found and its settings checked before any data is read.
     let earlier = match (&cfg.compare_with, &segments) {
-        (Some(dir), Some(used)) => Some(Earlier::prepare(cfg, dir, used)?),
+        (Some(dir), Some(used)) if plan.migration => Some(Earlier::prepare(cfg, dir, used)?),
         _ => None,
     };
     let skipped = match &source {
@@ -85,7 +85,7 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch)
     w.tables.sort_by_key(|(name, _)| REGISTRY.iter().position(|(n, _)| n == name));
     let mut tables = w.tables;
     let mut compared_with = None;
-    if let Some(set) = &queries {
+    if let Some(set) = queries {
         queries::run_segments(set, cfg, as_of, &mut tables)?;
         // The migration tables come before the other queries, so a query can read them.
         if let (Some(earlier), Some(as_of), Some(used)) = (earlier, as_of, &segments) {
@@ -94,6 +94,10 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch)
         }
         queries::run_others(set, cfg, as_of, &mut tables)?;
         w.sw.lap("queries");
+    }
+    if !plan.tables.is_empty() {
+        // `--tables`: the tables wanted, not those computed only because a wanted one reads them.
+        tables.retain(|(name, _)| plan.tables.contains(name));
     }
     if let Some(d) = as_of {
         for (_, df) in tables.iter_mut() {

@@ -70,7 +70,8 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
     let items = Some(if cfg.columns.item.is_some() { c::ITEM } else { c::PRODUCT });
     let none = Plan::NOTHING;
     match family {
-        Family::Customers => Plan { customers: true, favourite: true, ..none },
+        // The customers' days too: the trend columns (recent_orders...) come from them.
+        Family::Customers => Plan { customers: true, favourite: true, activity: true, ..none },
         Family::Activity => Plan { customers: true, activity: true, ..none },
         Family::Clv => Plan { customers: true, purchase_days: true, ..none },
         Family::Basket => Plan { items, pairs: true, ..none },

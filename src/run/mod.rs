@@ -86,7 +86,7 @@ pub fn compute(cfg: &Config, sw: &mut Stopwatch) -> Result<Tables> {
 }
 
 /// The run's queries, checked before any data is read. The shipped segment map needs bins = 5.
-fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
+pub(crate) fn load_queries(cfg: &Config) -> Result<queries::QuerySet> {
     let set = queries::load(cfg.sql.queries.as_deref(), cfg.sql.segment_map.as_deref(), cfg.scores.bins, cfg.sql.allow_file_reads, cfg.clv.enabled)?;
     let shipped = set.segments.sql == queries::SHIPPED[0].1;
     if shipped && cfg.scores.bins != 5 {

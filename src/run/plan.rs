@@ -3,13 +3,16 @@
 //! ([`super::families::FAMILIES`]); the engine's [`Plan`] is the union of those, and the roles the
 //! dump must have ([`Mode`]) follow from the facts. Nothing else branches on the job.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::facts::Plan;
 use crate::input::Mode;
-use crate::tables::Family;
+use crate::queries::{self, QuerySet};
+use crate::tables::{Family, REGISTRY};
 
 /// Which subcommand runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,18 @@ pub enum Job {
     Patterns,
 }
 
+impl Job {
+    /// The subcommand's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Run => "run",
+            Job::Basket => "basket",
+            Job::Clv => "clv",
+            Job::Patterns => "patterns",
+        }
+    }
+}
+
 /// What one job computes, decided before any data is read.
 #[derive(Debug, Clone)]
 pub struct JobPlan {
@@ -35,26 +50,85 @@ pub struct JobPlan {
     pub facts: Plan,
     /// The roles the dump must have: a customer and a timestamp when a family reads customers.
     pub mode: Mode,
-    /// The analysts' queries (segments, lifecycle, the rest of `--queries`) after the families,
-    /// and `--compare-with`'s migration tables between the segment query and the others.
-    pub queries: bool,
+    /// The analysts' queries (segments, lifecycle, the rest of `--queries`), loaded and checked,
+    /// run after the families (`run` only; with `--tables`, only the wanted ones and what they read).
+    pub queries: Option<QuerySet>,
+    /// `--compare-with`'s migration tables, made between the segment query and the others.
+    pub migration: bool,
+    /// `--tables`: the tables written; empty: every table the job makes.
+    pub tables: Vec<String>,
     /// The holdout check: the calibration facts (CLV's needs) over the lines before this date.
     pub holdout_from: Option<NaiveDate>,
 }
 
 /// The plan of `job` under `cfg`; a job left with nothing to compute is a config error (exit 2).
 pub fn plan(cfg: &Config, job: Job) -> Result<JobPlan> {
-    let families = families(cfg, job)?;
+    let mut families = families(cfg, job)?;
+    let mut queries = if job == Job::Run { Some(super::load_queries(cfg)?) } else { None };
+    let mut migration = job == Job::Run && cfg.compare_with.is_some();
+    let wanted = &cfg.output.tables;
+    if !wanted.is_empty() {
+        let needed = needed_tables(job, &families, queries.as_ref(), wanted)?;
+        families.retain(|f| REGISTRY.iter().any(|(t, of)| of == f && needed.contains(*t)));
+        if let Some(set) = &mut queries {
+            set.others.retain(|q| needed.contains(&q.name));
+        }
+        migration &= needed.contains("segment_migration") || needed.contains("decile_migration");
+    }
     let facts = families.iter().fold(Plan::NOTHING, |p, f| p.and(super::families::needs(*f, cfg)));
     let fits_clv = families.contains(&Family::Clv);
     Ok(JobPlan {
         job,
         mode: mode_for(facts),
         facts,
-        queries: job == Job::Run,
+        queries,
+        migration,
+        tables: wanted.clone(),
         holdout_from: cfg.clv.holdout_from.filter(|_| fits_clv),
         families,
     })
+}
+
+/// `--tables`: the wanted tables and every table they need, each wanted name checked against the
+/// job's tables (exit 2 naming them). `customers` needs the clv table when the job fits the CLV
+/// models (its p_alive and clv columns), the migration tables need `customers`, and a query needs
+/// the tables its SQL reads ([`queries::tables_read`]), until nothing is added.
+fn needed_tables(job: Job, families: &[Family], queries: Option<&QuerySet>, wanted: &[String]) -> Result<BTreeSet<String>> {
+    let mut known: Vec<String> =
+        REGISTRY.iter().filter(|(_, f)| families.contains(f)).map(|(t, _)| t.to_string()).collect();
+    let mut sql: Vec<(String, String)> = Vec::new();
+    if let Some(set) = queries {
+        known.extend(["segment_migration".to_string(), "decile_migration".to_string()]);
+        for q in set.descriptions.iter().chain(&set.others) {
+            known.push(q.name.clone());
+            sql.push((q.name.clone(), q.sql.clone()));
+        }
+    }
+    if let Some(w) = wanted.iter().find(|w| !known.contains(w)) {
+        return Err(Error::Config(format!(
+            "tables: `{w}` is not a table of `{}` (its tables: {})",
+            job.name(),
+            known.join(", ")
+        )));
+    }
+    let mut needed: BTreeSet<String> = wanted.iter().cloned().collect();
+    loop {
+        let before = needed.len();
+        if needed.contains("customers") && families.contains(&Family::Clv) {
+            needed.insert("clv".into());
+        }
+        if needed.contains("segment_migration") || needed.contains("decile_migration") {
+            needed.insert("customers".into());
+        }
+        for (name, text) in &sql {
+            if needed.contains(name) {
+                needed.extend(queries::tables_read(text));
+            }
+        }
+        if needed.len() == before {
+            return Ok(needed);
+        }
+    }
 }
 
 /// The families of a job, in computing order.

@@ -30,3 +30,4 @@ mod snapshots;
 mod trends;
 mod walkthrough;
 mod spark;
+mod tables_option;
