@@ -348,9 +348,11 @@ pub struct Plan {
     /// Sequence pairs of the customers' timelines ([`SequenceFacts`]; needs item facts, a customer
     /// and a timestamp).
     pub sequences: bool,
-    /// The customers' days ([`CustomerActivity`]) and the [`DayTotals`] (trend, cohorts, kpis;
-    /// needs customer facts and a timestamp).
+    /// The customers' days ([`CustomerActivity`]: the trend columns, cohorts, kpis; needs customer
+    /// facts and a timestamp).
     pub activity: bool,
+    /// The [`DayTotals`] (cohorts, kpis, the money reconciliation; needs a timestamp).
+    pub day_totals: bool,
 }
 
 impl Plan {
@@ -364,6 +366,7 @@ impl Plan {
         itemsets: false,
         sequences: false,
         activity: false,
+        day_totals: false,
     };
 
     /// Every fact either plan asks for (the item column of the first that has one).
@@ -377,6 +380,7 @@ impl Plan {
             itemsets: self.itemsets || o.itemsets,
             sequences: self.sequences || o.sequences,
             activity: self.activity || o.activity,
+            day_totals: self.day_totals || o.day_totals,
         }
     }
 
@@ -390,6 +394,7 @@ impl Plan {
             itemsets: self.itemsets && has.item,
             sequences: self.sequences && has.item && has.customer && has.timestamp,
             activity: self.activity && has.timestamp,
+            day_totals: self.day_totals && has.timestamp,
             ..self
         }
     }
@@ -406,7 +411,7 @@ pub struct Facts {
     pub pairs: Option<PairFacts>,
     pub itemsets: Option<ItemsetFacts>,
     pub sequences: Option<SequenceFacts>,
-    /// Per-day totals (with [`Plan::activity`]).
+    /// Per-day totals (with [`Plan::day_totals`]).
     pub days: Option<DayTotals>,
     /// Each product's name, `product_id` and `name` ascending by product (`--product-name-col`).
     pub product_names: Option<DataFrame>,

@@ -97,7 +97,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
             sw.lap("sequence_facts");
         }
     }
-    let days = if s.plan.activity { Some(activity::day_totals(&o)?) } else { None };
+    let days = if s.plan.day_totals { Some(activity::day_totals(&o)?) } else { None };
     if days.is_some() {
         sw.lap("day_totals");
     }

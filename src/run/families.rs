@@ -38,7 +38,7 @@ impl Work<'_> {
             f.customers = None;
             f.customer_attrs = None;
         }
-        if !later.activity {
+        if !later.day_totals {
             f.days = None;
         }
         if !later.pairs {
@@ -72,7 +72,7 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
     match family {
         // The customers' days too: the trend columns (recent_orders...) come from them.
         Family::Customers => Plan { customers: true, favourite: true, activity: true, ..none },
-        Family::Activity => Plan { customers: true, activity: true, ..none },
+        Family::Activity => Plan { customers: true, activity: true, day_totals: true, ..none },
         Family::Clv => Plan { customers: true, purchase_days: true, ..none },
         Family::Basket => Plan { items, pairs: true, ..none },
         Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.sequences, ..none },

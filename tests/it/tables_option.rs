@@ -37,7 +37,7 @@ fn tables_writes_only_the_named_tables_each_equal_to_the_full_runs() {
         (
             "customers,score_bins,monetary_deciles,purchase_deciles",
             &["customers.parquet", "monetary_deciles.parquet", "purchase_deciles.parquet", "score_bins.parquet"],
-            &["item_and_pair_facts", "basket_tables", "activity_tables"],
+            &["item_and_pair_facts", "basket_tables", "activity_tables", "day_totals"],
         ),
         ("top_customers", &["top_customers.parquet"], &["item_and_pair_facts", "basket_tables"]),
         ("kpis,cohorts", &["cohorts.parquet", "kpis.parquet"], &["clv_tables", "item_and_pair_facts", "customer_tables"]),

@@ -122,7 +122,7 @@ pub fn facts(
             pairs: i.pairs,
             itemsets: i.itemsets,
             sequences: i.sequences,
-            days: s.plan.activity.then(|| DayTotals::merge(day_parts)),
+            days: s.plan.day_totals.then(|| DayTotals::merge(day_parts)),
             product_names: if s.product_names {
                 Some(attributes::pick_names(concat(name_parts, UnionArgs::default())?.collect()?)?)
             } else {

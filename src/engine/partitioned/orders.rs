@@ -105,7 +105,7 @@ pub(super) fn order_partitions(
                 }
             }
         }
-        if s.plan.activity {
+        if s.plan.day_totals {
             day_parts.push(activity::day_totals(&o)?);
         }
         // Names and attributes: small frames per part (name votes add up across parts; a customer

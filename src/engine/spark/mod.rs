@@ -190,6 +190,7 @@ pub fn facts(
             "itemsets": s.plan.itemsets,
             "sequences": s.plan.sequences,
             "activity": s.plan.activity,
+            "day_totals": s.plan.day_totals,
             "product_names": cols.product_name.is_some(),
             "customer_attrs": if s.plan.customers { cols.customer_attrs.clone() } else { Vec::new() },
         },

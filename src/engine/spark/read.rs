@@ -108,7 +108,7 @@ pub(super) fn read_facts(
         let df = read_dir(dir, "pattern_orders", &mut bytes)?;
         (itemsets, sequences) = pattern_facts(&df, item_facts, s, plan, as_of, counts.purchase_orders)?;
     }
-    let days = if plan.activity { Some(day_totals(&read_dir(dir, "day_totals", &mut bytes)?)?) } else { None };
+    let days = if plan.day_totals { Some(day_totals(&read_dir(dir, "day_totals", &mut bytes)?)?) } else { None };
     // Steps 21 and 22: names and attributes, keyed like the local engines' frames.
     let product_names = if cols.product_name.is_some() && has.product {
         let df = read_dir(dir, "product_names", &mut bytes)?;

@@ -537,6 +537,7 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
         write(customers, "customers")
         if plan.get("activity"):
             write(step("19_customer_days.sql"), "customer_days")
+        if plan.get("day_totals"):
             write(step("20_day_totals.sql"), "day_totals")
         n_attrs = len(plan.get("customer_attrs") or [])
         if n_attrs:
