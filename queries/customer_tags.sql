@@ -17,17 +17,7 @@
 --   deal_seeker         at least a quarter of what they would have paid at list price was discounted
 --                       (discount_share >= 0.25; needs --discount-col or --list-price-col)
 WITH ranked AS (
-  SELECT
-    customer_id,
-    frequency,
-    f_score,
-    recency_days,
-    tenure_days,
-    monetary_decile,
-    declining,
-    discount_share,
-    RANK() OVER (ORDER BY avg_order_value DESC) AS aov_rank,
-    COUNT(*) OVER () AS customers
+  SELECT customer_id, RANK() OVER (ORDER BY avg_order_value DESC) AS aov_rank, COUNT(*) OVER () AS customers
   FROM customers
 ),
 baskets AS (
@@ -36,20 +26,20 @@ baskets AS (
   WHERE avg_basket_items IS NOT NULL
 ),
 tags AS (
-  SELECT customer_id, 'one_timer' AS tag FROM ranked WHERE frequency = 1
+  SELECT customer_id, 'one_timer' AS tag FROM customers WHERE frequency = 1
   UNION ALL
-  SELECT customer_id, 'frequent' AS tag FROM ranked WHERE f_score = ${bins}
+  SELECT customer_id, 'frequent' AS tag FROM customers WHERE f_score = ${bins}
   UNION ALL
   SELECT customer_id, 'high_aov' AS tag FROM ranked WHERE aov_rank * 10 <= customers
   UNION ALL
   SELECT customer_id, 'big_basket' AS tag FROM baskets WHERE basket_rank * 10 <= customers
   UNION ALL
-  SELECT customer_id, 'lapsing_high_value' AS tag FROM ranked WHERE monetary_decile <= 2 AND recency_days > ${min_lapse_days}
+  SELECT customer_id, 'lapsing_high_value' AS tag FROM customers WHERE monetary_decile <= 2 AND recency_days > ${min_lapse_days}
   UNION ALL
-  SELECT customer_id, 'new' AS tag FROM ranked WHERE tenure_days <= ${kpi_window_days}
+  SELECT customer_id, 'new' AS tag FROM customers WHERE tenure_days <= ${kpi_window_days}
   UNION ALL
-  SELECT customer_id, 'declining' AS tag FROM ranked WHERE declining
+  SELECT customer_id, 'declining' AS tag FROM customers WHERE declining
   UNION ALL
-  SELECT customer_id, 'deal_seeker' AS tag FROM ranked WHERE discount_share >= 0.25
+  SELECT customer_id, 'deal_seeker' AS tag FROM customers WHERE discount_share >= 0.25
 )
 SELECT customer_id, tag FROM tags ORDER BY customer_id, tag
