@@ -169,14 +169,9 @@ fn query_err(q: &Query, e: impl std::fmt::Display) -> Error {
 /// With `allow_file_reads`, named table functions are let through (the explicit opt-in).
 pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) -> Option<String> {
     use sqlparser::ast::{ObjectName, Statement, TableFactor, Visit, Visitor};
-    use sqlparser::parser::{Parser, ParserOptions};
     use std::ops::ControlFlow;
 
-    let parsed = Parser::new(&sqlparser::dialect::GenericDialect {})
-        .with_options(ParserOptions { trailing_commas: true, ..Default::default() })
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements());
-    let statements = match parsed {
+    let statements = match parse(sql) {
         Ok(s) => s,
         Err(e) => return Some(format!("cannot parse the SQL: {}", one_line(&e.to_string()))),
     };
@@ -189,25 +184,7 @@ pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) 
         return Some(format!("expected a SELECT statement, found `{word}`; queries only read the tables"));
     }
 
-    /// Names the statement itself introduces: CTEs and aliased subqueries.
-    struct Local(Vec<String>);
-    impl Visitor for Local {
-        type Break = ();
-        fn pre_visit_query(&mut self, q: &sqlparser::ast::Query) -> ControlFlow<()> {
-            if let Some(with) = &q.with {
-                self.0.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
-            }
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Derived { alias: Some(a), .. } = t {
-                self.0.push(a.name.value.clone());
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let mut local = Local(Vec::new());
-    let _ = statement.visit(&mut local);
+    let local = local_names(statement);
 
     struct Check<'a> {
         tables: Option<&'a [String]>,
@@ -272,7 +249,7 @@ pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) 
             }
         }
     }
-    let mut check = Check { tables, local: &local.0, allow_file_reads };
+    let mut check = Check { tables, local: &local, allow_file_reads };
     match statement.visit(&mut check) {
         ControlFlow::Break(why) => Some(why),
         ControlFlow::Continue(()) => None,
@@ -283,46 +260,69 @@ pub fn unsafe_sql(sql: &str, tables: Option<&[String]>, allow_file_reads: bool) 
 /// `${...}` parameters blanked; none when it does not parse (it is refused when it runs). The
 /// planner follows them so that `--tables` computes what a wanted query reads.
 pub fn tables_read(sql: &str) -> Vec<String> {
-    use sqlparser::ast::{Query as Select, TableFactor, Visit, Visitor};
-    use sqlparser::parser::{Parser, ParserOptions};
+    use sqlparser::ast::{TableFactor, Visit, Visitor};
     use std::ops::ControlFlow;
 
-    #[derive(Default)]
-    struct Names {
-        local: Vec<String>,
-        read: Vec<String>,
-    }
-    impl Visitor for Names {
+    /// Every plain table name a statement reads.
+    struct Read(Vec<String>);
+    impl Visitor for Read {
         type Break = ();
-        fn pre_visit_query(&mut self, q: &Select) -> ControlFlow<()> {
-            if let Some(with) = &q.with {
-                self.local.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
-            }
-            ControlFlow::Continue(())
-        }
         fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
             if let TableFactor::Table { name, args: None, .. } = t {
                 if let [one] = name.0.as_slice() {
                     if let Some(i) = one.as_ident() {
-                        self.read.push(i.value.clone());
+                        self.0.push(i.value.clone());
                     }
                 }
             }
             ControlFlow::Continue(())
         }
     }
-    let parsed = Parser::new(&sqlparser::dialect::GenericDialect {})
-        .with_options(ParserOptions { trailing_commas: true, ..Default::default() })
-        .try_with_sql(&without_parameters(sql))
-        .and_then(|mut p| p.parse_statements());
-    let mut names = Names::default();
-    for statement in parsed.unwrap_or_default() {
+    let mut read = Vec::new();
+    for statement in parse(&without_parameters(sql)).unwrap_or_default() {
+        let local = local_names(&statement);
+        let mut names = Read(Vec::new());
         let _ = statement.visit(&mut names);
+        read.extend(names.0.into_iter().filter(|n| !local.contains(n)));
     }
-    let mut read: Vec<String> = names.read.into_iter().filter(|n| !names.local.contains(n)).collect();
     read.sort();
     read.dedup();
     read
+}
+
+/// `sql` parsed as polars-sql parses it (the same `sqlparser` version, dialect and options).
+fn parse(sql: &str) -> std::result::Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError> {
+    use sqlparser::parser::{Parser, ParserOptions};
+    Parser::new(&sqlparser::dialect::GenericDialect {})
+        .with_options(ParserOptions { trailing_commas: true, ..Default::default() })
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+}
+
+/// The names a statement itself introduces: its CTEs and aliased subqueries.
+fn local_names(statement: &sqlparser::ast::Statement) -> Vec<String> {
+    use sqlparser::ast::{Query as Select, TableFactor, Visit, Visitor};
+    use std::ops::ControlFlow;
+
+    struct Local(Vec<String>);
+    impl Visitor for Local {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Select) -> ControlFlow<()> {
+            if let Some(with) = &q.with {
+                self.0.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { alias: Some(a), .. } = t {
+                self.0.push(a.name.value.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut local = Local(Vec::new());
+    let _ = statement.visit(&mut local);
+    local.0
 }
 
 /// `sql` with every `${name}` parameter replaced by `NULL`, so a query file can be checked (and
