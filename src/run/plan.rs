@@ -42,7 +42,6 @@ impl Job {
 /// What one job computes, decided before any data is read.
 #[derive(Debug, Clone)]
 pub struct JobPlan {
-    pub job: Job,
     /// The table families made from facts, in the order they are computed (CLV before customers:
     /// customers takes its p_alive and clv columns).
     pub families: Vec<Family>,
@@ -78,7 +77,6 @@ pub fn plan(cfg: &Config, job: Job) -> Result<JobPlan> {
     let facts = families.iter().fold(Plan::NOTHING, |p, f| p.and(super::families::needs(*f, cfg)));
     let fits_clv = families.contains(&Family::Clv);
     Ok(JobPlan {
-        job,
         mode: mode_for(facts),
         facts,
         queries,
