@@ -92,9 +92,32 @@ def transactions():
     return table.num_rows
 
 
+def product_names(codes):
+    """A name in the UCI dump's style (upper case: a colour or material, a motif, a thing) for each
+    code, distinct, from a generator of its own so the other columns stay as they were."""
+    names_rng = random.Random(52)
+    first = ["WHITE", "RED", "PINK", "BLUE", "GREEN", "IVORY", "VINTAGE", "RETRO", "WOODEN", "GLASS",
+             "ENAMEL", "ZINC", "PAPER", "CERAMIC", "SET OF 3", "SET OF 6", "JUMBO", "MINI", "SWEETHEART",
+             "REGENCY", "FRENCH", "SCANDINAVIAN", "HANGING", "PAINTED"]
+    motif = ["HEART", "SPOTTY", "POLKADOT", "FLORAL", "BIRD", "STAR", "ROSE", "PAISLEY", "CHRISTMAS",
+             "UNION JACK", "VICTORIAN", "DOLLY GIRL", "SKULL", "STRAWBERRY", "LOVEBIRD", "BAROQUE", "LACE"]
+    thing = ["T-LIGHT HOLDER", "LANTERN", "CAKE TIN", "TEA CUP AND SAUCER", "LUNCH BAG", "BUNTING",
+             "DOORMAT", "CANDLE", "PHOTO FRAME", "SHOPPING BAG", "NOTEBOOK", "PURSE", "CLOCK", "MUG",
+             "TRINKET BOX", "COAT HANGER", "HOT WATER BOTTLE", "CUSHION COVER", "PARTY CUPS", "WALL SIGN"]
+    names, taken = {}, set()
+    for c in codes:
+        while True:
+            n = f"{names_rng.choice(first)} {names_rng.choice(motif)} {names_rng.choice(thing)}"
+            if n not in taken:
+                break
+        taken.add(n)
+        names[c] = n
+    return names
+
+
 def online_retail():
     codes = [f"{rng.randint(10000, 99999)}{rng.choice(['', '', '', 'A', 'B', 'C'])}" for _ in range(300)]
-    descr = {c: f"ITEM {c}" for c in codes}
+    descr = product_names(codes)
     price = {c: rng.choice([0.29, 0.42, 0.85, 1.25, 1.65, 2.55, 2.95, 4.95, 8.5]) for c in codes}
     w = [1.0 / (i + 1) ** 0.7 for i in range(len(codes))]
     rows = []

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-/// Exit codes (documented in the README, stable for schedulers):
+/// Exit codes (documented in docs/cli.md, stable for schedulers):
 /// 0 success, 1 internal error, 2 bad arguments or config, 3 input not found or unreadable,
 /// 4 input data does not fit the contract, 5 output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -12,13 +12,21 @@ pub enum Error {
     #[error("config error: {0}")]
     Config(String),
 
-    /// No Parquet file matches an `--input` path.
-    #[error("input error: {path}: no Parquet file matches")]
+    /// No Parquet or CSV file matches an `--input` path.
+    #[error("input error: {path}: no Parquet file matches (and no CSV or TSV file)")]
     NoInput { path: String },
 
     /// A file could not be opened or is not valid Parquet.
     #[error("input error: {file}: cannot read Parquet ({reason})")]
     Unreadable { file: PathBuf, reason: String },
+
+    /// A CSV or TSV file could not be read, decompressed or parsed.
+    #[error("input error: {file}: cannot read CSV ({reason})")]
+    UnreadableCsv { file: PathBuf, reason: String },
+
+    /// A file of another kind (a spreadsheet, JSON) named as input: what it is and how to convert it.
+    #[error("input error: {file}: {reason}")]
+    NotADump { file: PathBuf, reason: String },
 
     /// A required column is absent.
     #[error("input error: {file}: column `{column}` ({role}) not found; expected a column of {expected}, found columns: {found}")]
@@ -86,7 +94,7 @@ impl Error {
         match self {
             Error::Internal(_) => 1,
             Error::Config(_) => 2,
-            Error::NoInput { .. } | Error::Unreadable { .. } => 3,
+            Error::NoInput { .. } | Error::Unreadable { .. } | Error::UnreadableCsv { .. } | Error::NotADump { .. } => 3,
             Error::MissingColumn { .. }
             | Error::BadColumn { .. }
             | Error::SchemaMismatch { .. }

@@ -142,7 +142,7 @@ fn compare_output(m: &serde_json::Value) -> Option<String> {
     ))
 }
 
-/// The PostgreSQL type of a table column (the README's type table).
+/// The PostgreSQL type of a table column (the type table in docs/publish.md).
 fn pg_type(dt: &DataType) -> Option<Type> {
     Some(match dt {
         DataType::Boolean => Type::BOOL,

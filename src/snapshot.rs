@@ -38,7 +38,10 @@ fn bad(dir: &Path, why: impl std::fmt::Display) -> Error {
 /// `as_of=` partition (before `before`, when given).
 pub fn resolve(dir: &Path, before: Option<NaiveDate>) -> Result<PathBuf> {
     if !dir.exists() {
-        return Err(Error::NoInput { path: dir.display().to_string() });
+        return Err(Error::NotADump {
+            file: dir.to_path_buf(),
+            reason: "no such snapshot: the folder does not exist (give an earlier run's --out, or a root of as_of= partitions)".into(),
+        });
     }
     if dir.join(MANIFEST).is_file() {
         return Ok(dir.to_path_buf());

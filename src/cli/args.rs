@@ -354,9 +354,13 @@ pub struct QueryArgs {
     /// Write the result to FILE (.parquet, .csv or .xlsx) instead of printing it.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Rows to print (ignored with --out).
-    #[arg(long, default_value_t = 50)]
-    pub limit: usize,
+    /// How to print the result: table (aligned, for people), csv, json or markdown (every row, for
+    /// pipes). Ignored with --out.
+    #[arg(long, value_enum, default_value_t = crate::output::TextFormat::Table, env = "EVERGREEN_QUERY_FORMAT")]
+    pub format: crate::output::TextFormat,
+    /// Rows to print [default: 50 for table, every row for csv, json and markdown]. Ignored with --out.
+    #[arg(long)]
+    pub limit: Option<usize>,
     /// Let the SQL read files with table functions (read_parquet, read_csv, ...); by default it
     /// reads only the tables of --tables.
     #[arg(long)]

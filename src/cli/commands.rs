@@ -61,6 +61,14 @@ pub(super) fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Resul
     if let (Some(page), Some(out)) = (&report_to, &args.job.out) {
         crate::report::check_out(out, page)?;
     }
+    if job == Job::Patterns && args.flags.columns.product_name.is_some() {
+        // Itemsets, rules and sequence pairs carry item codes; accepting the flag would say otherwise.
+        return Err(crate::Error::Config(
+            "--product-name-col: the pattern tables (itemsets, rules, sequence_pairs) carry item codes, not names; \
+             `run` puts names into products, basket_pairs and customers"
+                .into(),
+        ));
+    }
     if let Some(flag) = misplaced_no_itemsets(&args.flags.patterns, job) {
         return Err(crate::Error::Config(format!("{flag} applies to `patterns` only")));
     }
@@ -196,13 +204,8 @@ fn query(q: QueryArgs) -> Result<()> {
         &|dir| crate::snapshot::folder_tables(dir, &q.sql),
     )?;
     let Some(out) = q.out else {
-        std::env::set_var("POLARS_FMT_MAX_ROWS", q.limit.to_string());
-        std::env::set_var("POLARS_FMT_MAX_COLS", "30");
-        std::env::set_var("POLARS_FMT_STR_LEN", "40");
-        if std::env::var_os("POLARS_TABLE_WIDTH").is_none() {
-            std::env::set_var("POLARS_TABLE_WIDTH", "200");
-        }
-        return print_stdout(&format!("{df}\n"));
+        let text = crate::output::render(&df, q.format, q.limit, crate::output::terminal_width())?;
+        return print_stdout(&text);
     };
     crate::output::write_result(&mut df, &out, &q.tables, q.keep_formulas)
 }

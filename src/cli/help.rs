@@ -156,7 +156,7 @@ Semantics:
 to PDF as laid out.
   data          every charted value is embedded as JSON (<script type=\"application/json\" \
 id=\"evergreen-data\">): per chart its rows, named after the source table's columns (sums, shares \
-and bands under their own names, listed in the README).
+and bands under their own names, listed in docs/report.md).
   size          charts aggregate (R x F cells, buckets, bands) and lists are capped (15 pairs, the \
 latest 24 cohorts x 25 periods, 30 segments), each cap said under its chart: the page stays small \
 whatever the dump size.

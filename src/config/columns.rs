@@ -21,6 +21,10 @@ options! {
         /// Timestamp column (timestamp, date or ISO-8601 string) [default: ts].
         #[arg(long = "ts-col", value_name = "TS_COL", env = "EVERGREEN_TS_COL")]
         pub timestamp: Option<String>,
+        /// The layout (strftime) of string timestamps that are not ISO-8601, e.g. "%m/%d/%Y %H:%M"
+        /// [default: ISO-8601, else the one day-first or month-first layout that reads every value].
+        #[arg(long = "ts-format", value_name = "TS_FORMAT", env = "EVERGREEN_TS_FORMAT")]
+        pub ts_format: Option<String>,
         /// Amount column, or a SQL expression over columns such as "Quantity * UnitPrice" [default: amount].
         #[arg(long, env = "EVERGREEN_AMOUNT")]
         pub amount: Option<String>,

@@ -171,6 +171,9 @@ pub struct Columns {
     pub order: String,
     /// Required by `run`; optional for `basket`.
     pub timestamp: OptionalColumn,
+    /// `--ts-format`: the strftime layout of string timestamps, when not ISO-8601.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts_format: Option<String>,
     /// A column name or an expression over columns such as `Quantity * UnitPrice`.
     /// Required by `run`; optional for `basket` (without it every line counts as positive).
     pub amount: OptionalColumn,
@@ -388,6 +391,7 @@ impl Settings {
             customer: OptionalColumn::new(c.customer, "customer_id"),
             order: c.order.unwrap_or_else(|| "order_id".to_string()),
             timestamp: OptionalColumn::new(c.timestamp, "ts"),
+            ts_format: c.ts_format.map(check_ts_format).transpose()?,
             amount: OptionalColumn::new(c.amount, "amount"),
             product: OptionalColumn::new(c.product, "product_id"),
             cost: OptionalColumn::new(c.cost, "cost"),
@@ -432,6 +436,23 @@ impl Settings {
             compare_with: self.compare_with,
         })
     }
+}
+
+/// A `--ts-format` layout: strftime items chrono understands, with a year, a month and a day.
+fn check_ts_format(f: String) -> Result<String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(&f).any(|i| matches!(i, Item::Error)) {
+        return Err(Error::Config(format!("ts_format: `{f}` is no strftime layout (such as %m/%d/%Y %H:%M)")));
+    }
+    let has = |items: &[&str]| items.iter().any(|i| f.contains(i));
+    if !(has(&["%Y", "%y", "%G"]) && has(&["%m", "%b", "%B", "%h"]) && has(&["%d", "%e"]))
+        && !has(&["%F", "%D", "%s", "%c", "%+"])
+    {
+        return Err(Error::Config(format!(
+            "ts_format: `{f}` has no year, month and day (%Y, %m and %d, e.g. %m/%d/%Y %H:%M)"
+        )));
+    }
+    Ok(f)
 }
 
 /// Customer attribute columns: names, each once, none of the output's own customer columns.

@@ -167,6 +167,9 @@ pub fn facts(
     };
     let lines: u64 = file_lines.iter().sum();
     let engine = choose(cfg.engine.choice, &source, lines, limit);
+    if engine == Engine::Spark {
+        refuse_text_input(&source, &cfg.columns)?;
+    }
     let files = match source {
         Source::Remote(paths) => return spark_facts(cfg, plan, mode, spark::SparkInputs::Remote(paths), None, sw, spill_dir),
         Source::Local(r) => r.files,
@@ -198,6 +201,25 @@ pub fn facts(
         memory::facts(&dump, &setup, sw)?
     };
     Ok((facts, report, paths))
+}
+
+/// The Spark engine reads Parquet and ISO-8601 timestamps only: CSV input and `--ts-format` are
+/// refused (exit 2) before any cluster time is spent.
+fn refuse_text_input(source: &Source, cols: &crate::config::Columns) -> Result<()> {
+    if let Source::Local(r) = source {
+        if let Some(f) = r.files.iter().find(|f| f.format != input::Format::Parquet) {
+            return Err(Error::Config(format!(
+                "engine spark reads Parquet files only, and {} is CSV; use a local engine (memory or partitioned), or write the dump as Parquet first",
+                f.path.display()
+            )));
+        }
+    }
+    if let Some(fmt) = &cols.ts_format {
+        return Err(Error::Config(format!(
+            "engine spark reads ISO-8601 timestamps only; --ts-format `{fmt}` needs a local engine (memory or partitioned)"
+        )));
+    }
+    Ok(())
 }
 
 /// A role column taken from hive partition folders: the Spark engine reads the files' own

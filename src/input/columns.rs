@@ -86,7 +86,7 @@ pub(super) fn canonical_columns(
         select.push(checked_where(file, lf, schema, keep, w)?.alias(c::KEEP));
     }
     if has.timestamp {
-        select.push(timestamp_expr(f, lf, schema, &cols.timestamp.name, agreed)?);
+        select.push(timestamp_expr(f, lf, schema, &cols.timestamp.name, cols.ts_format.as_deref(), agreed)?);
     }
 
     // Amount: a column or an expression over numeric columns; without one, every line is positive.

@@ -1,10 +1,11 @@
-//! `--input` paths to Parquet files: globs and folders walked (each file once, regular files only,
+//! `--input` paths to Parquet and CSV files: globs and folders walked (each file once, regular files only,
 //! symlink loops skipped), hive partition values, and each file scanned with a one-line error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use crate::error::{one_line, Error, Result};
+use super::csv::{self, Format};
 use super::InputFile;
 
 /// Input entries that were not read, counted for the manifest (each also logged as a warning).
@@ -40,8 +41,10 @@ pub(super) struct Walk {
 }
 
 impl Walk {
-    /// Take a file found at `path`: regular files only, each (device, inode) once.
-    fn take(&mut self, path: PathBuf, hive: BTreeMap<String, String>, named: bool) -> Result<()> {
+    /// Take a file found at `path`: regular files only, each (device, inode) once. A file found in
+    /// a folder has the format its name says; a file named or globbed is also recognised by its
+    /// first bytes ([`Format::of_named_file`]).
+    fn take(&mut self, path: PathBuf, hive: BTreeMap<String, String>, named: bool, format: Option<Format>) -> Result<()> {
         let meta =
             std::fs::metadata(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
         if !meta.is_file() {
@@ -57,13 +60,18 @@ impl Walk {
             self.out.skipped.duplicate_files += 1;
             return Ok(());
         }
-        self.out.files.push(InputFile { path, hive });
+        let format = match format {
+            Some(f) => f,
+            None => Format::of_named_file(&path)?,
+        };
+        self.out.files.push(InputFile { path, hive, format });
         Ok(())
     }
 }
 
 /// Resolve the `--input` paths: files, folders (recursively, hive `key=value` folders recorded) and
-/// globs. Inside folders only `*.parquet`, `*.parq` and `*.pq` files are read; names starting with
+/// globs. Inside folders only Parquet (`*.parquet`, `*.parq`, `*.pq`) and CSV / TSV files (`*.csv`,
+/// `*.tsv`, each optionally `.gz` or `.zst`) are read; names starting with
 /// `_` or `.` (such as `_SUCCESS`) are skipped. Every file is read once (by device and inode),
 /// symlink loops are not followed, and only regular files are read; each skip is counted.
 pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
@@ -74,7 +82,7 @@ pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
         if p.is_dir() {
             walk_dir(p, p, &mut walk, &mut Vec::new())?;
         } else if p.exists() {
-            walk.take(p.to_path_buf(), BTreeMap::new(), true)?;
+            walk.take(p.to_path_buf(), BTreeMap::new(), true, None)?;
         } else if input.contains(['*', '?', '[']) {
             let paths = glob::glob(input).map_err(|e| Error::Config(format!("--input {input}: bad glob: {e}")))?;
             let mut matched: Vec<PathBuf> = paths.filter_map(|r| r.ok()).collect();
@@ -83,7 +91,7 @@ pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
                 if m.is_dir() {
                     walk_dir(&m, &m, &mut walk, &mut Vec::new())?;
                 } else {
-                    walk.take(m, BTreeMap::new(), false)?;
+                    walk.take(m, BTreeMap::new(), false, None)?;
                 }
             }
         }
@@ -115,8 +123,8 @@ pub(super) fn walk_dir(root: &Path, dir: &Path, walk: &mut Walk, stack: &mut Vec
         }
         if path.is_dir() {
             walk_dir(root, &path, walk, stack)?;
-        } else if [".parquet", ".parq", ".pq"].iter().any(|ext| name.ends_with(ext)) {
-            walk.take(path.clone(), hive_values(root, &path), false)?;
+        } else if let Some(format) = Format::from_name(&name) {
+            walk.take(path.clone(), hive_values(root, &path), false, Some(format))?;
         }
     }
     stack.pop();
@@ -147,6 +155,15 @@ pub(super) fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> 
 /// `streamed` (the partitioned engine, which reads a file slice by slice) scans the open file
 /// instead: only the slice being read is in memory.
 pub(super) fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef, Vec<Expr>)> {
+    if let Format::Csv { separator, compression } = f.format {
+        // Text is read whole (decompressed when compressed): the CSV reader types each column
+        // from all of its values.
+        let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+        let text = csv::read_text(&f.path, compression, bytes)?;
+        let mut lf = csv::scan_text(&f.path, text, separator)?;
+        let schema = lf.collect_schema().map_err(|e| csv::unreadable_csv(&f.path, e))?;
+        return with_hive(f, lf, schema);
+    }
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
         glob: false,
@@ -162,13 +179,18 @@ pub(super) fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, Sch
     };
     let scanned = LazyFrame::scan_parquet_sources(sources, args)
         .and_then(|mut lf| lf.collect_schema().map(|schema| (lf, schema)));
-    let (mut lf, schema) = match scanned {
+    let (lf, schema) = match scanned {
         Ok(v) => v,
         Err(e) => {
             let bytes = if streamed { std::fs::read(&f.path).unwrap_or_default() } else { buffer.to_vec() };
             return Err(unreadable_or_too_wide(&f.path, &bytes, one_line(&e.to_string())));
         }
     };
+    with_hive(f, lf, schema)
+}
+
+/// A scanned file with its hive partition values as columns (those the file does not hold).
+fn with_hive(f: &InputFile, mut lf: LazyFrame, schema: SchemaRef) -> Result<(LazyFrame, SchemaRef, Vec<Expr>)> {
     if !f.hive.is_empty() {
         let extra: Vec<Expr> = f
             .hive
@@ -213,12 +235,18 @@ pub(super) fn unreadable_or_too_wide(file: &Path, bytes: &[u8], reason: String) 
             expected: "numbers of at most 38 digits (decimal128, float or integer)".into(),
             found,
         },
-        None => Error::Unreadable { file: file.to_path_buf(), reason },
+        None => match csv::not_parquet_hint(file) {
+            Some(hint) => Error::Unreadable { file: file.to_path_buf(), reason: format!("{reason}; {hint}") },
+            None => Error::Unreadable { file: file.to_path_buf(), reason },
+        },
     }
 }
 
 /// [`unreadable_or_too_wide`] reading the file again (on the error path only).
 pub(super) fn unreadable(file: &Path, reason: String) -> Error {
+    if csv::is_csv(file) {
+        return csv::unreadable_csv(file, reason);
+    }
     let bytes = read_whole(file).unwrap_or_default();
     unreadable_or_too_wide(file, &bytes, reason)
 }

@@ -16,6 +16,7 @@
 //! | `item`        | as product (optional)        | item, else product |
 
 mod columns;
+mod csv;
 mod filter;
 mod files;
 mod roles;
@@ -30,6 +31,7 @@ use crate::config::{Columns, OptionalColumn};
 use crate::error::{one_line, Error, Result};
 
 pub use crate::facts::{col_names, Present};
+pub use csv::{Compression, Format};
 pub use files::{resolve_inputs, Resolved, Skipped};
 use filter::*;
 use files::*;
@@ -40,17 +42,21 @@ use crate::facts::col_names as c;
 
 pub mod sigbus;
 
-/// One Parquet file of the dump, with the hive partition values found in its path.
+/// One file of the dump (Parquet, or CSV / TSV), with the hive partition values found in its path.
 #[derive(Debug, Clone)]
 pub struct InputFile {
     pub path: PathBuf,
     pub hive: BTreeMap<String, String>,
+    pub format: Format,
 }
 
 /// How to read a slice of one input file: its path, the input columns to read, the hive partition
 /// columns to add and the canonical columns to make.
 struct Stream {
     path: PathBuf,
+    /// A CSV file is sliced from its lazy scan (its text is in memory); Parquet row groups are
+    /// read directly.
+    csv: bool,
     columns: Vec<String>,
     extra: Vec<Expr>,
     select: Vec<Expr>,
@@ -121,6 +127,9 @@ impl Dump {
     /// streams the dump this way), with the same checks and diagnosis as [`Dump::collect`].
     pub fn collect_slice(&self, file: usize, offset: usize, len: usize) -> Result<DataFrame> {
         let st = &self.streams[file];
+        if st.csv {
+            return self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1);
+        }
         // Parquet's reader skips the row groups outside the slice (a lazy slice decodes the file
         // from its start each time); the canonical columns are then made as for the whole dump.
         let read = || -> PolarsResult<DataFrame> {
@@ -244,6 +253,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         let hive: Vec<String> = extra.iter().flat_map(|e| e.clone().meta().output_name().ok()).map(|n| n.to_string()).collect();
         streams.push(Stream {
             path: f.path.clone(),
+            csv: matches!(f.format, Format::Csv { .. }),
             columns: read.iter().filter(|n| !hive.contains(n)).cloned().collect(),
             extra,
             select: select.clone(),
@@ -261,11 +271,17 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter })
 }
 
-/// Lines of each file, from its Parquet footer (no data read).
+/// Lines of each file: a Parquet file's from its footer (no data read), a CSV file's by
+/// counting its rows.
 pub fn file_lines(files: &[InputFile]) -> Result<Vec<u64>> {
     files
         .iter()
         .map(|f| {
+            if let Format::Csv { .. } = f.format {
+                let (lf, _, _) = scan_file(f, false)?;
+                let df = lf.select([len().cast(DataType::UInt64).alias("rows")]).collect().map_err(|e| csv::unreadable_csv(&f.path, e))?;
+                return Ok(df.column("rows")?.u64()?.get(0).unwrap_or(0));
+            }
             let file = std::fs::File::open(&f.path)
                 .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
             ParquetReader::new(file)

@@ -17,13 +17,11 @@ pub(super) struct RoleCheck<'a> {
 impl RoleCheck<'_> {
     pub fn missing(&self, file: &Path, schema: &Schema, expected: &'static str) -> Error {
         let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-        Error::MissingColumn {
-            file: file.to_path_buf(),
-            column: self.column.to_string(),
-            role: self.role,
-            expected,
-            found: found.join(", "),
+        let mut listed = found.join(", ");
+        if let Some(hint) = missing_hint(self.role, self.column, &found) {
+            listed.push_str(&format!(" ({hint})"));
         }
+        Error::MissingColumn { file: file.to_path_buf(), column: self.column.to_string(), role: self.role, expected, found: listed }
     }
     pub fn bad(&self, file: &Path, expected: &str, found: impl Into<String>) -> Error {
         Error::BadColumn {
@@ -34,6 +32,51 @@ impl RoleCheck<'_> {
             found: found.into(),
         }
     }
+}
+
+/// What a newcomer most likely meant when a role's column is missing: a dump with quantity and
+/// price columns but no amount gets the expression to give, else the closest column names.
+pub(super) fn missing_hint(role: &str, column: &str, found: &[String]) -> Option<String> {
+    let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    if role == "amount" && column == "amount" {
+        let find = |words: &[&str]| found.iter().find(|n| words.iter().any(|w| squash(n).contains(w)));
+        if let (Some(q), Some(p)) = (find(&["quantity", "qty"]), find(&["price"])) {
+            return Some(format!("no amount column: give the line's money as an expression, e.g. --amount \"{q} * {p}\""));
+        }
+    }
+    let want = squash(column);
+    let mut scored: Vec<(usize, &String)> = found
+        .iter()
+        .map(|n| {
+            let have = squash(n);
+            let d = if have == want || (!want.is_empty() && (have.contains(&want) || (have.len() >= 4 && want.contains(&have)))) {
+                0
+            } else {
+                edit_distance(&have, &want)
+            };
+            (d, n)
+        })
+        .filter(|(d, n)| *d <= 2.max(column.len() / 4) && n.as_str() != column)
+        .collect();
+    scored.sort();
+    let names: Vec<String> = scored.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
+    (!names.is_empty()).then(|| format!("did you mean {}?", names.join(" or ")))
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 pub(super) fn id_kind(dt: &DataType) -> Option<IdKind> {
@@ -59,6 +102,9 @@ pub(super) fn ts_ok(dt: &DataType) -> bool {
 pub(super) struct Agreed {
     pub kinds: BTreeMap<&'static str, (IdKind, PathBuf, DataType)>,
     pub ts: Option<(DataType, PathBuf)>,
+    /// The local layout string timestamps were found in (no `--ts-format`), tried first on the
+    /// next files so that one unambiguous file decides for the dump.
+    pub ts_layout: Option<String>,
 }
 
 impl Agreed {

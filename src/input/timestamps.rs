@@ -1,5 +1,7 @@
-//! The timestamp role: a timestamp, a date or an ISO-8601 string, to naive UTC microseconds, with
-//! its range checked and the first unparseable value named.
+//! The timestamp role: a timestamp, a date or a string, to naive UTC microseconds, with its range
+//! checked and the first unparseable value named. Strings are ISO-8601, or in the layout given
+//! with `--ts-format`, or else in the one local layout (day-first or month-first) that reads every
+//! value; when both read every value the column is refused, never guessed.
 
 use polars::prelude::*;
 use crate::error::{Error, Result};
@@ -21,6 +23,35 @@ pub(super) const NAIVE_FORMATS: [&str; 10] = [
     "%Y%m%d",
 ];
 pub(super) const ZONED_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"];
+
+/// Date layouts tried when string timestamps are not ISO-8601 and no `--ts-format` is given: day
+/// first and month first, with `/`, `.` or `-`, each with no time, hours and minutes, or seconds
+/// too. `true` marks the day-first ones.
+fn local_layouts() -> Vec<(bool, String)> {
+    let mut out = Vec::with_capacity(18);
+    for day_first in [true, false] {
+        for sep in ['/', '.', '-'] {
+            let date = if day_first { format!("%d{sep}%m{sep}%Y") } else { format!("%m{sep}%d{sep}%Y") };
+            for time in ["", " %H:%M", " %H:%M:%S"] {
+                out.push((day_first, format!("{date}{time}")));
+            }
+        }
+    }
+    out
+}
+
+/// Microseconds (UTC) of string timestamps in one strftime layout: a layout without a time of day
+/// reads dates (midnight), one with an offset (%z) keeps the instant; unparseable values are null.
+fn layout_micros(name: &str, fmt: &str) -> Expr {
+    let opts = StrptimeOptions { format: Some(fmt.into()), strict: false, exact: true, cache: true };
+    let s = col(name).str().strip_chars(lit(LiteralValue::untyped_null()));
+    let has = |items: &[&str]| items.iter().any(|i| fmt.contains(i));
+    if !has(&["%H", "%I", "%k", "%l", "%M", "%S", "%T", "%R", "%r", "%c", "%s", "%+"]) {
+        return s.str().to_date(opts).dt().timestamp(TimeUnit::Microseconds);
+    }
+    let tz = has(&["%z", "%:z", "%#z", "%+"]).then_some(TimeZone::UTC);
+    s.str().to_datetime(Some(TimeUnit::Microseconds), tz, opts, lit("raise")).dt().timestamp(TimeUnit::Microseconds)
+}
 
 /// Microseconds since the epoch (UTC) of a timestamp column of any accepted type, as Int64.
 /// Zoned timestamps keep their instant; naive ones are read as UTC. Unparseable strings give null.
@@ -50,7 +81,14 @@ pub(super) fn ts_micros(name: &str, dt: &DataType) -> Expr {
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing
 /// with the other files) and, for strings, that every value parses.
-pub(super) fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, column: &str, agreed: &mut Agreed) -> Result<Expr> {
+pub(super) fn timestamp_expr(
+    f: &InputFile,
+    lf: &LazyFrame,
+    schema: &Schema,
+    column: &str,
+    layout: Option<&str>,
+    agreed: &mut Agreed,
+) -> Result<Expr> {
     let file = f.path.as_path();
     let ts_rc = RoleCheck { role: "timestamp", column };
     let ts_dt = schema.get(column).cloned().ok_or_else(|| ts_rc.missing(file, schema, TS_EXPECTED))?;
@@ -71,10 +109,12 @@ pub(super) fn timestamp_expr(f: &InputFile, lf: &LazyFrame, schema: &Schema, col
         Some(_) => {}
         None => agreed.ts = Some((ts_dt.clone(), file.to_path_buf())),
     }
-    let ts = ts_micros(column, &ts_dt);
-    if ts_dt == DataType::String {
-        check_timestamps(f, lf, column, ts.clone())?;
-    } else if !matches!(ts_dt, DataType::Datetime(TimeUnit::Microseconds, _)) {
+    let ts = if ts_dt == DataType::String {
+        string_timestamps(f, lf, column, layout, agreed)?
+    } else {
+        ts_micros(column, &ts_dt)
+    };
+    if !matches!(ts_dt, DataType::String | DataType::Datetime(TimeUnit::Microseconds, _)) {
         // Microseconds are checked on the lines read (Dump::collect), without a second decode;
         // other units overflow while converting, so they are checked first.
         check_ts_range(f, lf, column, &ts_dt)?;
@@ -116,14 +156,69 @@ pub(super) fn physical_range(dt: &DataType) -> Option<(i64, i64)> {
     }
 }
 
-/// String timestamps must all parse; the first that does not is named in the error.
-pub(super) fn check_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, parsed: Expr) -> Result<()> {
-    let unparsed = col(column).is_not_null().and(parsed.is_null());
-    match first_bad_value(f, lf, column, unparsed)? {
-        Some(v) => {
-            let rc = RoleCheck { role: "timestamp", column };
-            Err(rc.bad(&f.path, "ISO-8601 timestamps such as 2024-03-01T12:30:00", format!("the value {v}")))
+/// The expression reading a string timestamp column, every value of which must parse: in the
+/// `--ts-format` layout when given; else ISO-8601; else the local layout that an earlier file of
+/// the dump was read in, or the one ([`local_layouts`]) that reads every value. Day-first and
+/// month-first layouts that both read every value are refused (exit 4): the dates would be a guess.
+fn string_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, layout: Option<&str>, agreed: &mut Agreed) -> Result<Expr> {
+    let rc = RoleCheck { role: "timestamp", column };
+    let unparsed = |e: Expr| col(column).is_not_null().and(e.is_null());
+    if let Some(fmt) = layout {
+        let e = layout_micros(column, fmt);
+        return match first_bad_value(f, lf, column, unparsed(e.clone()))? {
+            Some(v) => Err(rc.bad(&f.path, &format!("timestamps in the layout {fmt} (--ts-format)"), format!("the value {v}"))),
+            None => Ok(e),
+        };
+    }
+    let iso = ts_micros(column, &DataType::String);
+    let Some(first_bad) = first_bad_value(f, lf, column, unparsed(iso.clone()))? else { return Ok(iso) };
+    if let Some(fmt) = agreed.ts_layout.clone() {
+        let e = layout_micros(column, &fmt);
+        if first_bad_value(f, lf, column, unparsed(e.clone()))?.is_none() {
+            return Ok(e);
         }
-        None => Ok(()),
+    }
+    // Every local layout's unparsed values, counted in one pass over the column.
+    let layouts = local_layouts();
+    let counts = lf
+        .clone()
+        .select(
+            layouts
+                .iter()
+                .enumerate()
+                .map(|(i, (_, fmt))| unparsed(layout_micros(column, fmt)).sum().cast(DataType::UInt64).alias(format!("l{i}")))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(|e| super::files::unreadable(&f.path, crate::error::one_line(&e.to_string())))?;
+    let fits: Vec<&(bool, String)> = layouts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| counts.column(&format!("l{i}")).ok().and_then(|c| c.u64().ok()?.get(0)) == Some(0))
+        .map(|(_, l)| l)
+        .collect();
+    let day_first = fits.iter().find(|(d, _)| *d);
+    let month_first = fits.iter().find(|(d, _)| !*d);
+    match (day_first, month_first) {
+        (Some((_, d)), Some((_, m))) => Err(rc.bad(
+            &f.path,
+            "timestamps in one layout",
+            format!(
+                "values such as {first_bad} that read both day-first ({d}) and month-first ({m}); say which with --ts-format, e.g. --ts-format '{m}'"
+            ),
+        )),
+        (Some((_, fmt)), None) | (None, Some((_, fmt))) => {
+            tracing::info!(
+                "{}: timestamps of `{column}` read as {fmt} (the one layout that reads every value; --ts-format sets it)",
+                f.path.display()
+            );
+            agreed.ts_layout = Some(fmt.clone());
+            Ok(layout_micros(column, fmt))
+        }
+        (None, None) => Err(rc.bad(
+            &f.path,
+            "ISO-8601 timestamps such as 2024-03-01T12:30:00 (other layouts: --ts-format, e.g. --ts-format '%d/%m/%Y %H:%M')",
+            format!("the value {first_bad}"),
+        )),
     }
 }

@@ -13,13 +13,15 @@
 //!   new output.
 //!
 //! One file a job: [`staging`] (ownership, the lock, the atomic swap, recovery), [`parquet`] (tables
-//! every reader opens), [`partitions`] (`as_of=` folders), [`export`] (CSV and xlsx cells), and here
+//! every reader opens), [`partitions`] (`as_of=` folders), [`export`] (CSV and xlsx cells), [`text`] (a query's result
+//! on stdout), and here
 //! the guard that `--out` is never the input.
 
 mod export;
 mod parquet;
 mod partitions;
 mod staging;
+mod text;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ pub use export::{excel_serial, is_formula, without_formulas, write_result, xlsx_
 pub use parquet::{for_every_reader, table_bytes};
 pub use partitions::{check_partition_root, complete_partitions, partition_dir};
 pub use staging::{check_owned, recover, temp_beside, RunLock, Staging};
+pub use text::{render, terminal_width, TextFormat};
 
 /// Marker written last into a complete output folder.
 pub const SUCCESS: &str = "_SUCCESS";

@@ -165,7 +165,7 @@ fn totals(days: &DayTotals, from: i64) -> Totals {
     t
 }
 
-/// `kpis`: one row for the as-of date; see the README ("kpis") for every column's rule.
+/// `kpis`: one row for the as-of date; see docs/trends.md ("kpis") for every column's rule.
 pub fn kpis(f: &CustomerFacts, a: &CustomerActivity, days: &DayTotals, as_of: NaiveDate, o: Options) -> Result<DataFrame> {
     let d = o.money_decimals;
     let today = epoch_days(as_of);

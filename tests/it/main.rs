@@ -8,6 +8,7 @@ mod bi;
 mod cases;
 mod clv;
 mod common;
+mod csv_input;
 mod customers;
 mod edges;
 mod engines;

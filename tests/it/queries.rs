@@ -241,7 +241,10 @@ fn ad_hoc_query_prints_or_writes_csv_and_parquet() {
         .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("customer_id") && text.contains("20.0") && text.contains("shape: (3, 2)"), "{text}");
+    assert_eq!(
+        text,
+        "customer_id  monetary\n-----------  --------\n          1        10\n          2        20\n          3         5\n(3 rows)\n"
+    );
     let csv = d.path().join("r.csv");
     let o = bin()
         .args([
@@ -265,4 +268,55 @@ fn ad_hoc_query_prints_or_writes_csv_and_parquet() {
     assert_eq!(ints(&read_parquet(&pq), "x"), vec![1]);
     let o = bin().args(["query", "--tables", out.to_str().unwrap(), "SELECT * FROM nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(4));
+}
+
+/// Issue 30 (3): `query` prints money and counts in full (thousands separated, never 3.5e6), cuts
+/// to --limit rows and the terminal's width, and writes csv, json and markdown for pipes.
+#[test]
+fn query_prints_numbers_in_full_and_in_formats_for_pipes() {
+    let (code, err, out, _d) = run_with(&[], &[]);
+    assert_eq!(code, 0, "{err}");
+    let q = |extra: &[&str], sql: &str| {
+        let o = bin().args(["query", "--tables", out.to_str().unwrap()]).args(extra).arg(sql).env("COLUMNS", "60").output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let sql = "SELECT customer_id, monetary * 100000.5 AS revenue, frequency * 1234 AS orders FROM customers ORDER BY customer_id";
+    assert_eq!(
+        q(&[], sql),
+        "customer_id    revenue  orders\n-----------  ---------  ------\n          1  1,000,005   1,234\n          2  2,000,010   1,234\n          3  500,002.5   1,234\n(3 rows)\n"
+    );
+    assert_eq!(q(&["--limit", "1"], sql).lines().last(), Some("(1 of 3 rows (--limit N shows more))"));
+    assert_eq!(q(&["--format", "csv"], sql), "customer_id,revenue,orders\n1,1000005.0,1234\n2,2000010.0,1234\n3,500002.5,1234\n");
+    let json: serde_json::Value = serde_json::from_str(&q(&["--format", "json"], sql)).unwrap();
+    assert_eq!(json[2]["revenue"], serde_json::json!(500002.5));
+    assert_eq!(json[1]["customer_id"], serde_json::json!(2));
+    let md = q(&["--format", "markdown"], sql);
+    assert!(md.starts_with("| customer_id | revenue | orders |\n| ---: | ---: | ---: |\n| 1 | 1,000,005 | 1,234 |\n"), "{md}");
+    // Wider than the terminal: the columns that fit, and the names of the others.
+    let wide = q(&[], "SELECT *, 'a long text to take space in the table' AS note FROM customers");
+    assert!(wide.lines().all(|l| l.chars().count() <= 60), "{wide}");
+    assert!(wide.contains("more columns not shown") && wide.contains("note"), "{wide}");
+}
+
+/// Issue 30 (3): the table format's numbers: full digits with separators (no exponent even at
+/// 1e21), at most 6 decimals, ids without separators, nulls empty; markdown escapes `|`.
+#[test]
+fn table_cells_print_numbers_in_full() {
+    use evergreen::output::{render, TextFormat};
+    let df = polars::df!(
+        "customer_id" => [17850i64, -3],
+        "revenue" => [Some(8310500.125), None],
+        "share" => [0.1234567891, -1234.5],
+        "big" => [1e21, 4338.0],
+        "note" => ["a|b", "x"],
+    )
+    .unwrap();
+    let t = render(&df, TextFormat::Table, None, 200).unwrap();
+    let rows: Vec<&str> = t.lines().collect();
+    // Widths: customer_id 11, revenue 13, share 8, big 29, note 4; numbers right-aligned.
+    assert_eq!(rows[2], "      17850  8,310,500.125  0.123457  1,000,000,000,000,000,000,000  a|b");
+    assert_eq!(rows[3], format!("         -3  {}  -1,234.5  {}4,338  x", " ".repeat(13), " ".repeat(24)));
+    let md = render(&df, TextFormat::Markdown, None, 200).unwrap();
+    assert!(md.contains("| 17850 | 8,310,500.125 | 0.123457 | 1,000,000,000,000,000,000,000 | a\\|b |"), "{md}");
 }

@@ -1,5 +1,5 @@
 -- evergreen on Spark, step 1: the dump's lines in canonical columns, each with the first
--- cleaning rule that rejects it (README "Cleaning rules").
+-- cleaning rule that rejects it (docs/input.md "Cleaning rules").
 --
 -- The runner fills ${...} from the config and the dump's schema, with the local engines' mapping:
 -- ids become BIGINT (integer and whole-float columns) or STRING (a blank string is no id), the

@@ -4,7 +4,7 @@
 -- integer trunc(x * 2^70), held in four BIGINT limbs of 32 bits (${limbs(x, name)} makes the
 -- columns name_3 .. name_0, each exact in double arithmetic, all of x's sign). A group's limbs are
 -- summed as BIGINTs (exact below 2^31 lines a group) and evergreen joins them into one 128-bit sum,
--- which it rounds once (README "Numbers"): the same bits whatever the line order or partitioning.
+-- which it rounds once (docs/input.md "Numbers"): the same bits whatever the line order or partitioning.
 -- A value at or beyond 2^56 gets null limbs; such dumps fail the money-range rule anyway.
 SELECT
   customer_id, order_id, ts, amount, product_id, item, cost, quantity, discount,

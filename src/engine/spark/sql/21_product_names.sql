@@ -1,5 +1,5 @@
 -- Step 21 (with --product-name-col): each product's name, the one on most of its kept lines
--- (README "Names and attributes"); ties go to the smallest name. Lines without a name do not vote.
+-- (docs/input.md "Names and attributes"); ties go to the smallest name. Lines without a name do not vote.
 -- Kept lines: not rejected, before the as-of date, in an order not rejected for naming two customers.
 SELECT product_id, name
 FROM (
