@@ -1,8 +1,8 @@
 """An independent implementation of the SPEC's customer tables in DuckDB SQL.
 
 Used by bench/bench.py both as the speed baseline and as the correctness check: evergreen's
-tables must equal these on the same file. Written from the table contract (SPEC v2, as the README
-states it), not from evergreen's code.
+tables must equal these on the same file. Written from the table contract (the rules in docs/
+as written there), not from evergreen's code.
 """
 import duckdb
 

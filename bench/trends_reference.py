@@ -3,13 +3,13 @@
 profit_group and segment / decile migration tables, and a checker of evergreen's output against it.
 
 Written from the issue-14 definitions (trend columns, cohorts, kpis, migration, profit) and
-the table contract (SPEC v2, as the README states it), not from evergreen's code. Cleaning is bench/reference.py's (its statements lines,
+the rules in docs/ (trends.md, input.md), not from evergreen's code. Cleaning is bench/reference.py's (its statements lines,
 valid, params, cur are reused): rejected lines (null order / ts / amount, non-finite amount), future lines
 (ts >= as_of 00:00), default as_of = the day after the latest valid line's date; orders naming two
 customers are dropped here. Timestamps are read in UTC (SET TimeZone = 'UTC'), so a zoned timestamp's
 date is its UTC date. Money: every sum is taken exactly in DECIMAL(38,18), turned into the nearest double
 once, then rounded to money_decimals, halves away from zero (DuckDB's round(DOUBLE) = round(x*100)/100,
-README "Numbers"); ratios are computed from the rounded sums. Null cost counts 0 in profit.
+docs/input.md "Numbers"); ratios are computed from the rounded sums. Null cost counts 0 in profit.
 
 Usage:
   python3 bench/trends_reference.py --input DUMP.parquet --out EVERGREEN_OUT [--as-of YYYY-MM-DD]
