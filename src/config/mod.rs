@@ -444,7 +444,9 @@ fn check_ts_format(f: String) -> Result<String> {
     if StrftimeItems::new(&f).any(|i| matches!(i, Item::Error)) {
         return Err(Error::Config(format!("ts_format: `{f}` is no strftime layout (such as %m/%d/%Y %H:%M)")));
     }
-    let has = |items: &[&str]| items.iter().any(|i| f.contains(i));
+    // Padding modifiers (%-m, %_d, %0e) name the same fields.
+    let plain = f.replace("%-", "%").replace("%_", "%").replace("%0", "%");
+    let has = |items: &[&str]| items.iter().any(|i| plain.contains(i));
     if !(has(&["%Y", "%y", "%G"]) && has(&["%m", "%b", "%B", "%h"]) && has(&["%d", "%e"]))
         && !has(&["%F", "%D", "%s", "%c", "%+"])
     {

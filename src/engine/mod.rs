@@ -161,6 +161,10 @@ pub fn facts(
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
     let limit = cfg.engine.memory_limit_bytes;
+    if cfg.engine.choice == EngineChoice::Spark {
+        // Before any CSV file is read to count its lines.
+        refuse_text_input(&source, &cfg.columns)?;
+    }
     let file_lines = match &source {
         Source::Local(r) => input::file_lines(&r.files)?,
         Source::Remote(_) => Vec::new(),

@@ -31,6 +31,7 @@ pub(super) fn canonical_columns(
     lf: &LazyFrame,
     schema: &Schema,
     r: &Roles,
+    ts_layout: Option<&str>,
     agreed: &mut Agreed,
 ) -> Result<Vec<Expr>> {
     let (cols, has, mode) = (r.cols, r.has, r.mode);
@@ -86,7 +87,7 @@ pub(super) fn canonical_columns(
         select.push(checked_where(file, lf, schema, keep, w)?.alias(c::KEEP));
     }
     if has.timestamp {
-        select.push(timestamp_expr(f, lf, schema, &cols.timestamp.name, cols.ts_format.as_deref(), agreed)?);
+        select.push(timestamp_expr(f, lf, schema, &cols.timestamp.name, (ts_layout, cols.ts_format.is_some()), agreed)?);
     }
 
     // Amount: a column or an expression over numeric columns; without one, every line is positive.

@@ -187,15 +187,52 @@ pub fn read_text(path: &Path, compression: Compression, bytes: Vec<u8>) -> Resul
 }
 
 /// A lazy scan of a CSV file's text (header row; every row read to type the columns; empty
-/// fields are null; dates stay strings for the timestamp role to read).
-pub fn scan_text(path: &Path, text: Vec<u8>, separator: u8) -> Result<LazyFrame> {
+/// fields are null; dates stay strings for the timestamp role to read). A `.csv` file's separator
+/// is taken from its header line (a semicolon or a tab where the header has them), and a
+/// semicolon-separated file whose numbers have decimal commas (`2,55`) reads them as numbers.
+/// `overwrite` types columns as the dump's other CSV files have them ([`super::load`]).
+pub fn scan_text(path: &Path, text: Vec<u8>, separator: u8, overwrite: Option<SchemaRef>) -> Result<LazyFrame> {
+    let head = &text[..text.len().min(64 << 10)];
+    let separator = if separator == b',' { separator_of(head) } else { separator };
+    let decimal_comma = separator == b';' && decimal_commas(head);
     let buffer = polars_buffer::Buffer::from_vec(text);
     LazyCsvReader::new_with_sources(ScanSources::Buffers(vec![buffer].into()))
         .with_has_header(true)
         .with_separator(separator)
+        .with_decimal_comma(decimal_comma)
         .with_infer_schema_length(None)
         .with_try_parse_dates(false)
         .with_missing_is_null(true)
+        .with_dtype_overwrite(overwrite)
         .finish()
         .map_err(|e| unreadable_csv(path, e))
+}
+
+/// Whether the numbers of a text use decimal commas: some `9,9` and no `9.9` after the header.
+fn decimal_commas(text: &[u8]) -> bool {
+    let body = match text.iter().position(|&b| b == b'\n') {
+        Some(i) => &text[i + 1..],
+        None => return false,
+    };
+    let between = |sep: u8| body.windows(3).filter(|w| w[0].is_ascii_digit() && w[1] == sep && w[2].is_ascii_digit()).count();
+    between(b',') > 0 && between(b'.') == 0
+}
+
+/// The type every column of the dump's CSV files takes: their common type where files differ
+/// (integers in one file and floats in another are floats; anything beside text is text), so a
+/// folder of daily exports reads as one dump (a day without `C` invoices still has string ids).
+pub fn unified_types(schemas: &[&Schema]) -> Schema {
+    let mut out = Schema::default();
+    for schema in schemas {
+        for (name, dt) in schema.iter() {
+            let merged = match out.get(name) {
+                None => dt.clone(),
+                Some(old) if old == dt => continue,
+                Some(old) if old.is_primitive_numeric() && dt.is_primitive_numeric() => DataType::Float64,
+                Some(_) => DataType::String,
+            };
+            out.with_column(name.clone(), merged);
+        }
+    }
+    out
 }

@@ -18,6 +18,14 @@ pub struct Skipped {
     pub symlink_loops: u64,
     /// Entries named like Parquet files that are not regular files (FIFOs, sockets, devices).
     pub not_regular: u64,
+    /// CSV or TSV files in a folder that holds Parquet files: a folder is read as Parquet when it
+    /// has any, so a stray export beside the dump changes nothing.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub text_beside_parquet: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The resolved input: files in reading order, and what was skipped.
@@ -41,6 +49,22 @@ pub(super) struct Walk {
 }
 
 impl Walk {
+    /// A folder walked from file `first` on that holds Parquet files keeps only those; its CSV
+    /// and TSV files are skipped (counted, and logged as a warning).
+    fn parquet_only(&mut self, first: usize) {
+        let found = &self.out.files[first..];
+        if !found.iter().any(|f| f.format == Format::Parquet) {
+            return;
+        }
+        let text: Vec<InputFile> = found.iter().filter(|f| f.format != Format::Parquet).cloned().collect();
+        for f in &text {
+            tracing::warn!("skipped {}: a CSV file in a folder of Parquet files", f.path.display());
+        }
+        self.out.skipped.text_beside_parquet += text.len() as u64;
+        let kept: Vec<InputFile> = self.out.files.drain(first..).filter(|f| f.format == Format::Parquet).collect();
+        self.out.files.extend(kept);
+    }
+
     /// Take a file found at `path`: regular files only, each (device, inode) once. A file found in
     /// a folder has the format its name says; a file named or globbed is also recognised by its
     /// first bytes ([`Format::of_named_file`]).
@@ -80,7 +104,9 @@ pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
         let before = walk.out.files.len() as u64 + walk.out.skipped.duplicate_files;
         let p = Path::new(input);
         if p.is_dir() {
+            let first = walk.out.files.len();
             walk_dir(p, p, &mut walk, &mut Vec::new())?;
+            walk.parquet_only(first);
         } else if p.exists() {
             walk.take(p.to_path_buf(), BTreeMap::new(), true, None)?;
         } else if input.contains(['*', '?', '[']) {
@@ -89,7 +115,9 @@ pub fn resolve_inputs(inputs: &[String]) -> Result<Resolved> {
             matched.sort();
             for m in matched {
                 if m.is_dir() {
+                    let first = walk.out.files.len();
                     walk_dir(&m, &m, &mut walk, &mut Vec::new())?;
+                    walk.parquet_only(first);
                 } else {
                     walk.take(m, BTreeMap::new(), false, None)?;
                 }
@@ -155,14 +183,8 @@ pub(super) fn hive_values(root: &Path, file: &Path) -> BTreeMap<String, String> 
 /// `streamed` (the partitioned engine, which reads a file slice by slice) scans the open file
 /// instead: only the slice being read is in memory.
 pub(super) fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, SchemaRef, Vec<Expr>)> {
-    if let Format::Csv { separator, compression } = f.format {
-        // Text is read whole (decompressed when compressed): the CSV reader types each column
-        // from all of its values.
-        let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
-        let text = csv::read_text(&f.path, compression, bytes)?;
-        let mut lf = csv::scan_text(&f.path, text, separator)?;
-        let schema = lf.collect_schema().map_err(|e| csv::unreadable_csv(&f.path, e))?;
-        return with_hive(f, lf, schema);
+    if let Format::Csv { .. } = f.format {
+        return scan_csv(f, None);
     }
     let args = ScanArgsParquet {
         hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
@@ -186,6 +208,19 @@ pub(super) fn scan_file(f: &InputFile, streamed: bool) -> Result<(LazyFrame, Sch
             return Err(unreadable_or_too_wide(&f.path, &bytes, one_line(&e.to_string())));
         }
     };
+    with_hive(f, lf, schema)
+}
+
+/// Scan a CSV file: its text read whole (decompressed when compressed), so the CSV reader types
+/// each column from all of its values; `overwrite` gives columns the dump's common type.
+pub(super) fn scan_csv(f: &InputFile, overwrite: Option<SchemaRef>) -> Result<(LazyFrame, SchemaRef, Vec<Expr>)> {
+    let Format::Csv { separator, compression } = f.format else {
+        return Err(Error::Internal(format!("{} is not a CSV file", f.path.display())));
+    };
+    let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+    let text = csv::read_text(&f.path, compression, bytes)?;
+    let mut lf = csv::scan_text(&f.path, text, separator, overwrite)?;
+    let schema = lf.collect_schema().map_err(|e| csv::unreadable_csv(&f.path, e))?;
     with_hive(f, lf, schema)
 }
 

@@ -85,6 +85,8 @@ pub struct Dump {
     ts_column: Option<String>,
     /// `--where`: the predicate and its text, to name it when it fails on a file's values.
     filter: Option<(Expr, String)>,
+    /// The canonical lines of the CSV file being sliced (its index), parsed once.
+    csv_lines: std::sync::Mutex<Option<(usize, DataFrame)>>,
 }
 
 impl Dump {
@@ -128,7 +130,15 @@ impl Dump {
     pub fn collect_slice(&self, file: usize, offset: usize, len: usize) -> Result<DataFrame> {
         let st = &self.streams[file];
         if st.csv {
-            return self.collect_frame(self.frames[file].clone().slice(offset as i64, len as IdxSize), file..file + 1);
+            // A CSV file is parsed once, when its first slice is asked for; its lines are then
+            // sliced from memory until the next file's first slice.
+            let mut cache = self.csv_lines.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.as_ref().is_none_or(|(k, _)| *k != file) {
+                *cache = None;
+                *cache = Some((file, self.collect_frame(self.frames[file].clone(), file..file + 1)?));
+            }
+            let (_, lines) = cache.as_ref().expect("filled above");
+            return Ok(lines.slice(offset as i64, len));
         }
         // Parquet's reader skips the row groups outside the slice (a lazy slice decodes the file
         // from its start each time); the canonical columns are then made as for the whole dump.
@@ -207,6 +217,39 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         scans.push((lf, schema));
         extras.push(extra);
     }
+    // CSV files type their columns from their own values: where two disagree, both are read
+    // again with the common type. A file with a header only has no values to type by: it takes
+    // the others' types (a day without sales in a folder of daily exports).
+    let is_csv = |f: &InputFile| f.format != Format::Parquet;
+    let empty: Vec<bool> = files
+        .iter()
+        .zip(&scans)
+        .map(|(f, (lf, _))| is_csv(f) && lf.clone().limit(1).collect().is_ok_and(|d| d.height() == 0))
+        .collect();
+    if !files.is_empty() && empty.iter().all(|e| *e) {
+        return Err(Error::Empty {
+            what: files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", "),
+            reason: "no lines: the CSV files hold a header row only".into(),
+        });
+    }
+    let csv_schemas: Vec<&Schema> = files
+        .iter()
+        .zip(&scans)
+        .zip(&empty)
+        .filter(|((f, _), empty)| is_csv(f) && !**empty)
+        .map(|((_, (_, s)), _)| s.as_ref())
+        .collect();
+    if !csv_schemas.is_empty() && files.iter().filter(|f| is_csv(f)).count() > 1 {
+        let common = Arc::new(csv::unified_types(&csv_schemas));
+        for (k, f) in files.iter().enumerate() {
+            let differs = scans[k].1.iter().any(|(name, dt)| common.get(name).is_some_and(|c| c != dt));
+            if f.format != Format::Parquet && differs {
+                let (lf, schema, extra) = scan_csv(f, Some(common.clone()))?;
+                scans[k] = (lf, schema);
+                extras[k] = extra;
+            }
+        }
+    }
     let amount_name = cols.amount.name.as_str();
     let amount_is_column = scans.iter().all(|(_, s)| s.contains(amount_name));
     let amount_expr = if amount_is_column || !cols.amount.explicit {
@@ -238,13 +281,28 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         discount: cols.discount.is_some(),
     };
 
+    // The layout of each file's string timestamps: the given one, or the one local layout the
+    // dump's non-ISO files all fit (decided over every file at once).
+    let ts_layouts: Vec<Option<String>> = match (&cols.ts_format, has.timestamp) {
+        (Some(fmt), true) => vec![Some(fmt.clone()); scans.len()],
+        (None, true) => {
+            let name = cols.timestamp.name.as_str();
+            let entries: Vec<(&InputFile, &LazyFrame, bool)> = files
+                .iter()
+                .zip(&scans)
+                .map(|(f, (lf, schema))| (f, lf, schema.get(name) == Some(&DataType::String)))
+                .collect();
+            dump_layouts(&entries, name)?
+        }
+        _ => vec![None; scans.len()],
+    };
     let roles = Roles { cols, has, mode, amount: amount_expr, amount_leaves, keep: keep.clone(), item_name };
     let mut agreed = Agreed::default();
     let mut frames = Vec::with_capacity(scans.len());
     let mut sources = Vec::with_capacity(scans.len());
     let mut streams = Vec::with_capacity(scans.len());
-    for ((f, (lf, schema)), extra) in files.iter().zip(scans).zip(extras) {
-        let select = canonical_columns(f, &lf, &schema, &roles, &mut agreed)?;
+    for (((f, (lf, schema)), extra), ts_layout) in files.iter().zip(scans).zip(extras).zip(&ts_layouts) {
+        let select = canonical_columns(f, &lf, &schema, &roles, ts_layout.as_deref(), &mut agreed)?;
         let mut read: Vec<String> =
             select.iter().flat_map(|e| e.clone().meta().root_names()).map(|n| n.to_string()).collect();
         read.sort();
@@ -268,7 +326,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     };
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
     let filter = keep.zip(cols.filter.where_sql.clone());
-    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter })
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter, csv_lines: Default::default() })
 }
 
 /// Lines of each file: a Parquet file's from its footer (no data read), a CSV file's by

@@ -102,9 +102,6 @@ pub(super) fn ts_ok(dt: &DataType) -> bool {
 pub(super) struct Agreed {
     pub kinds: BTreeMap<&'static str, (IdKind, PathBuf, DataType)>,
     pub ts: Option<(DataType, PathBuf)>,
-    /// The local layout string timestamps were found in (no `--ts-format`), tried first on the
-    /// next files so that one unambiguous file decides for the dump.
-    pub ts_layout: Option<String>,
 }
 
 impl Agreed {

@@ -86,7 +86,7 @@ pub(super) fn timestamp_expr(
     lf: &LazyFrame,
     schema: &Schema,
     column: &str,
-    layout: Option<&str>,
+    layout: (Option<&str>, bool),
     agreed: &mut Agreed,
 ) -> Result<Expr> {
     let file = f.path.as_path();
@@ -110,7 +110,7 @@ pub(super) fn timestamp_expr(
         None => agreed.ts = Some((ts_dt.clone(), file.to_path_buf())),
     }
     let ts = if ts_dt == DataType::String {
-        string_timestamps(f, lf, column, layout, agreed)?
+        string_timestamps(f, lf, column, layout.0, layout.1)?
     } else {
         ts_micros(column, &ts_dt)
     };
@@ -156,69 +156,98 @@ pub(super) fn physical_range(dt: &DataType) -> Option<(i64, i64)> {
     }
 }
 
-/// The expression reading a string timestamp column, every value of which must parse: in the
-/// `--ts-format` layout when given; else ISO-8601; else the local layout that an earlier file of
-/// the dump was read in, or the one ([`local_layouts`]) that reads every value. Day-first and
-/// month-first layouts that both read every value are refused (exit 4): the dates would be a guess.
-fn string_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, layout: Option<&str>, agreed: &mut Agreed) -> Result<Expr> {
-    let rc = RoleCheck { role: "timestamp", column };
+/// The first microsecond of the year 1000: a local layout whose values read earlier than this
+/// read a two-digit year as a four-digit one (`1/2/10` as the year 10), so it does not fit.
+const YEAR_1000_US: i64 = -30_610_224_000_000_000;
+
+/// The layout each file's string timestamps are read in when no `--ts-format` is given: `None`
+/// (ISO-8601) for a file whose every value is ISO, else the one local layout ([`local_layouts`])
+/// that reads every value of every such file of the dump, decided once for the dump (a file
+/// whose dates all fit both orders is read as its neighbours are). Day-first and month-first
+/// layouts that both read every value are refused (exit 4): the dates would be a guess.
+/// `files` holds each file with its scan and whether its timestamp column holds strings.
+pub(super) fn dump_layouts(files: &[(&InputFile, &LazyFrame, bool)], column: &str) -> Result<Vec<Option<String>>> {
     let unparsed = |e: Expr| col(column).is_not_null().and(e.is_null());
-    if let Some(fmt) = layout {
-        let e = layout_micros(column, fmt);
-        return match first_bad_value(f, lf, column, unparsed(e.clone()))? {
-            Some(v) => Err(rc.bad(&f.path, &format!("timestamps in the layout {fmt} (--ts-format)"), format!("the value {v}"))),
-            None => Ok(e),
-        };
-    }
-    let iso = ts_micros(column, &DataType::String);
-    let Some(first_bad) = first_bad_value(f, lf, column, unparsed(iso.clone()))? else { return Ok(iso) };
-    if let Some(fmt) = agreed.ts_layout.clone() {
-        let e = layout_micros(column, &fmt);
-        if first_bad_value(f, lf, column, unparsed(e.clone()))?.is_none() {
-            return Ok(e);
-        }
-    }
-    // Every local layout's unparsed values, counted in one pass over the column.
     let layouts = local_layouts();
-    let counts = lf
-        .clone()
-        .select(
-            layouts
-                .iter()
-                .enumerate()
-                .map(|(i, (_, fmt))| unparsed(layout_micros(column, fmt)).sum().cast(DataType::UInt64).alias(format!("l{i}")))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .map_err(|e| super::files::unreadable(&f.path, crate::error::one_line(&e.to_string())))?;
-    let fits: Vec<&(bool, String)> = layouts
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| counts.column(&format!("l{i}")).ok().and_then(|c| c.u64().ok()?.get(0)) == Some(0))
-        .map(|(_, l)| l)
-        .collect();
-    let day_first = fits.iter().find(|(d, _)| *d);
-    let month_first = fits.iter().find(|(d, _)| !*d);
-    match (day_first, month_first) {
-        (Some((_, d)), Some((_, m))) => Err(rc.bad(
-            &f.path,
-            "timestamps in one layout",
-            format!(
-                "values such as {first_bad} that read both day-first ({d}) and month-first ({m}); say which with --ts-format, e.g. --ts-format '{m}'"
-            ),
-        )),
-        (Some((_, fmt)), None) | (None, Some((_, fmt))) => {
-            tracing::info!(
-                "{}: timestamps of `{column}` read as {fmt} (the one layout that reads every value; --ts-format sets it)",
-                f.path.display()
-            );
-            agreed.ts_layout = Some(fmt.clone());
-            Ok(layout_micros(column, fmt))
+    // The files that are not all ISO, with their first non-ISO value.
+    let mut local: Vec<(usize, String)> = Vec::new();
+    let mut fits = vec![true; layouts.len()];
+    for (k, (f, lf, strings)) in files.iter().enumerate() {
+        if !strings {
+            continue;
         }
-        (None, None) => Err(rc.bad(
-            &f.path,
-            "ISO-8601 timestamps such as 2024-03-01T12:30:00 (other layouts: --ts-format, e.g. --ts-format '%d/%m/%Y %H:%M')",
-            format!("the value {first_bad}"),
-        )),
+        let Some(first_bad) = first_bad_value(f, lf, column, unparsed(ts_micros(column, &DataType::String)))? else {
+            continue;
+        };
+        // Every local layout's unfitting values, counted in one pass over the column.
+        let counts = (*lf)
+            .clone()
+            .select(
+                layouts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, fmt))| {
+                        let e = layout_micros(column, fmt);
+                        col(column)
+                            .is_not_null()
+                            .and(e.clone().is_null().or(e.lt(lit(YEAR_1000_US))))
+                            .sum()
+                            .cast(DataType::UInt64)
+                            .alias(format!("l{i}"))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .collect()
+            .map_err(|e| super::files::unreadable(&f.path, crate::error::one_line(&e.to_string())))?;
+        for (i, fit) in fits.iter_mut().enumerate() {
+            *fit &= counts.column(&format!("l{i}")).ok().and_then(|c| c.u64().ok()?.get(0)) == Some(0);
+        }
+        local.push((k, first_bad));
     }
+    let Some((k0, first_bad)) = local.first().cloned() else { return Ok(vec![None; files.len()]) };
+    let (f0, rc) = (files[k0].0, RoleCheck { role: "timestamp", column });
+    let fitting: Vec<&(bool, String)> = layouts.iter().zip(&fits).filter(|(_, fit)| **fit).map(|(l, _)| l).collect();
+    let day_first = fitting.iter().find(|(d, _)| *d);
+    let month_first = fitting.iter().find(|(d, _)| !*d);
+    let layout = match (day_first, month_first) {
+        (Some((_, d)), Some((_, m))) => {
+            return Err(rc.bad(
+                &f0.path,
+                "timestamps in one layout",
+                format!(
+                    "values such as {first_bad} that read both day-first ({d}) and month-first ({m}); say which with --ts-format, e.g. --ts-format '{m}'"
+                ),
+            ))
+        }
+        (Some((_, fmt)), None) | (None, Some((_, fmt))) => fmt.clone(),
+        (None, None) => {
+            return Err(rc.bad(
+                &f0.path,
+                "ISO-8601 timestamps such as 2024-03-01T12:30:00 (other layouts: --ts-format, e.g. --ts-format '%d/%m/%Y %H:%M')",
+                format!("the value {first_bad}"),
+            ))
+        }
+    };
+    tracing::info!("timestamps of `{column}` read as {layout} (the one layout that reads every value; --ts-format sets it)");
+    let mut out = vec![None; files.len()];
+    for (k, _) in local {
+        out[k] = Some(layout.clone());
+    }
+    Ok(out)
+}
+
+/// The expression reading a string timestamp column: in `layout` when given (`--ts-format`, every
+/// value of which must parse, or the local layout [`dump_layouts`] found), else ISO-8601 (whose
+/// values [`dump_layouts`] checked).
+fn string_timestamps(f: &InputFile, lf: &LazyFrame, column: &str, layout: Option<&str>, given: bool) -> Result<Expr> {
+    let Some(fmt) = layout else { return Ok(ts_micros(column, &DataType::String)) };
+    let e = layout_micros(column, fmt);
+    if given {
+        let unparsed = col(column).is_not_null().and(e.clone().is_null());
+        if let Some(v) = first_bad_value(f, lf, column, unparsed)? {
+            let rc = RoleCheck { role: "timestamp", column };
+            return Err(rc.bad(&f.path, &format!("timestamps in the layout {fmt} (--ts-format)"), format!("the value {v}")));
+        }
+    }
+    Ok(e)
 }

@@ -231,6 +231,16 @@ fn json_value(v: &AnyValue) -> serde_json::Value {
         AnyValue::UInt8(x) => Value::from(*x),
         AnyValue::String(s) => Value::String(s.to_string()),
         AnyValue::StringOwned(s) => Value::String(s.to_string()),
+        // Wide integers (sums over partitions) and decimals: exact when they fit, else a float.
+        other if other.dtype().is_primitive_numeric() || other.dtype().is_decimal() => {
+            if let Some(i) = other.extract::<i64>().filter(|i| other.to_string() == i.to_string()) {
+                Value::from(i)
+            } else if let Some(u) = other.extract::<u64>().filter(|u| other.to_string() == u.to_string()) {
+                Value::from(u)
+            } else {
+                other.extract::<f64>().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+            }
+        }
         other => Value::String(other.to_string().trim_matches('"').to_string()),
     }
 }

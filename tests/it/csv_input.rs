@@ -220,3 +220,58 @@ fn the_spark_engine_refuses_csv_input_before_starting() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("engine spark reads Parquet") && err.contains("dump.csv"), "{err}");
 }
+
+/// Issue 30 (1): a folder of daily CSV exports reads as one dump: a day whose invoice numbers are
+/// all digits beside a day with `C` invoices (ids as text in both), and a day whose dates fit
+/// both orders beside one that fits month-first only (month-first for both); a stray CSV beside
+/// Parquet files is skipped.
+#[test]
+fn a_folder_of_daily_csv_exports_reads_as_one_dump() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("daily");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("day1.csv"), "customer_id,order_id,ts,amount\n1,536365,12/1/2010 8:26,10.5\n2,536366,12/1/2010 9:00,4\n").unwrap();
+    std::fs::write(dir.join("day2.csv"), "customer_id,order_id,ts,amount\n1,C536367,12/13/2010 8:26,-2.5\n1,536368,12/13/2010 10:00,7.25\n").unwrap();
+    let out = d.path().join("out");
+    let (code, err) = run_small(&dir, &out, &["--as-of", "2010-12-14"]);
+    assert_eq!(code, 0, "{err}");
+    let c = read_parquet(&out.join("customers.parquet")).sort(["customer_id"], Default::default()).unwrap();
+    // Customer 1: 10.5 on Dec 1, then 7.25 - 2.5 on Dec 13 (the return is its own order, net < 0).
+    let first = c.column("first_purchase_at").unwrap().cast(&DataType::String).unwrap();
+    assert!(first.str().unwrap().get(0).unwrap().starts_with("2010-12-01 08:26"), "{c}");
+    assert_eq!(manifest(&out)["counts"]["lines_used"], 4);
+
+    // Parquet files and a CSV export in one folder: the folder is Parquet; the CSV is skipped.
+    let mixed = d.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    write_parquet(&mut good_frame(), &mixed.join("part-0.parquet"));
+    std::fs::write(mixed.join("export.csv"), "customer_id,order_id,ts,amount\n9,9,2024-01-01,1\n").unwrap();
+    let out = d.path().join("out-mixed");
+    let (code, err) = run_small(&mixed, &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    let m = manifest(&out);
+    assert_eq!(m["input_skipped"]["text_beside_parquet"], 1, "{m}");
+    assert_eq!(m["counts"]["lines_read"], 5);
+}
+
+/// Issue 30 (1): a semicolon-separated export with decimal commas (as spreadsheets in many
+/// locales write it) reads its money as numbers; a two-digit year fits no layout but `%y`.
+#[test]
+fn semicolons_decimal_commas_and_two_digit_years() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("export.csv");
+    std::fs::write(&p, "customer_id;order_id;ts;amount\n1;1;2024-01-02 10:00;2,55\n2;2;2024-01-03 10:00;10\n1;3;2024-01-04 10:00;1,45\n").unwrap();
+    let out = d.path().join("out");
+    let (code, err) = run_small(&p, &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    let c = read_parquet(&out.join("customers.parquet"));
+    let monetary = floats(&c.sort(["customer_id"], Default::default()).unwrap(), "monetary");
+    assert_eq!(monetary, vec![4.0, 10.0]);
+
+    let p = small_csv(d.path(), "short.csv", ["12/31/24 10:00", "1/2/24 10:00", "2/3/24 9:00", "3/4/24 8:00", "4/5/24 8:00"]);
+    let (code, err) = run_small(&p, &d.path().join("out2"), &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("12/31/24 10:00") && err.contains("--ts-format"), "{err}");
+    let (code, err) = run_small(&p, &d.path().join("out3"), &["--ts-format", "%m/%d/%y %H:%M"]);
+    assert_eq!(code, 0, "{err}");
+}
