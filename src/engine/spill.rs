@@ -4,9 +4,12 @@
 //! write and read back: batches of raw little-endian column values (a Parquet encoder spends most
 //! of its time on dictionaries and statistics nobody reads here). A batch is `rows: u64`, then per
 //! column of the file's schema: a validity flag byte (and, when set, one byte per row), then the
-//! values: for Int64 / Datetime a width byte and 4 or 8 bytes per row (4 when the batch's values
-//! fit in 32 bits), 8 for Float64, 1 for Boolean, and for String the byte
-//! length (u64), one u32 length per row and the bytes.
+//! values: for Int64 / Datetime an encoding byte and 4 or 8 bytes per row ([`IntCode`]: 4 when
+//! the values fit in 32 bits, or as u32 steps above a base, which fits a timestamp of whole
+//! seconds), for Float64 an encoding byte and 8 bytes a row, or 4 when every value is an exact
+//! number of cents ([`FloatCode`]), 1 for Boolean, and for String the byte length (u64), one u32
+//! length per row and the bytes. Fewer bytes matter: the spill is written and read back within
+//! seconds, and the kernel throttles a writer whose dirty pages outgrow its share of memory.
 //!
 //! The folder (`.evergreen-spill-<pid>-<nanos>`, holding a marker file) is removed when the run
 //! ends, fails or is interrupted by an error; after a crash, the next run that spills into the same
@@ -159,26 +162,101 @@ fn physical(c: &Column) -> Result<Series> {
     Ok(s.rechunk())
 }
 
+/// How a batch's integers are written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum IntCode {
+    /// 8 bytes a value.
+    Wide,
+    /// 4 bytes a value: every value fits in i32 (ids and codes mostly do).
+    Narrow,
+    /// `base: i64`, `step: i64`, then 4 bytes a value: `(v - base) / step` as u32 (a timestamp
+    /// of whole seconds over up to 136 years; step 1 for any other close range).
+    Steps { base: i64, step: i64 },
+}
+
+impl IntCode {
+    fn tag(self) -> u8 {
+        match self {
+            IntCode::Wide => 0,
+            IntCode::Narrow => 1,
+            IntCode::Steps { .. } => 2,
+        }
+    }
+
+    /// The smallest encoding that holds every value exactly.
+    fn of(v: &[i64]) -> IntCode {
+        if v.is_empty() {
+            return IntCode::Narrow;
+        }
+        let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        if lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
+            return IntCode::Narrow;
+        }
+        let span = hi as i128 - lo as i128;
+        if span <= u32::MAX as i128 {
+            return IntCode::Steps { base: lo, step: 1 };
+        }
+        const SECOND: i64 = 1_000_000;
+        if span / SECOND as i128 <= u32::MAX as i128 && v.iter().all(|&x| (x - lo) % SECOND == 0) {
+            return IntCode::Steps { base: lo, step: SECOND };
+        }
+        IntCode::Wide
+    }
+}
+
+/// How a batch's floats are written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FloatCode {
+    /// 8 bytes a value.
+    Raw,
+    /// 4 bytes a value: cents as i32, every value exactly `cents as f64 / 100.0` (bit for bit).
+    Cents,
+}
+
+impl FloatCode {
+    fn of(v: &[f64]) -> FloatCode {
+        let exact = |x: f64| {
+            let c = (x * 100.0).round();
+            c.abs() <= i32::MAX as f64 && (c as i32 as f64 / 100.0).to_bits() == x.to_bits()
+        };
+        if v.iter().all(|&x| exact(x)) {
+            FloatCode::Cents
+        } else {
+            FloatCode::Raw
+        }
+    }
+}
+
+/// A column's encoding in a prepared frame.
+#[derive(Debug, Clone, Copy)]
+enum Code {
+    Int(IntCode),
+    Float(FloatCode),
+    Other,
+}
+
 /// A frame's columns in the form spill files are written from (one contiguous physical array per
 /// column), made once and then written in pieces to many files.
-pub struct Prepared(Vec<Series>, Vec<bool>);
+pub struct Prepared(Vec<Series>, Vec<Code>);
 
 impl Prepared {
-    /// The columns, and per column whether its integers all fit in 32 bits (then 4 bytes a value
-    /// are written instead of 8: ids and codes mostly do).
+    /// The columns, and per column the smallest exact encoding of its values ([`IntCode`],
+    /// [`FloatCode`]). The values of null rows count too (whatever they hold, it round-trips).
     pub fn new(df: &DataFrame) -> Result<Prepared> {
         let series: Vec<Series> = df.columns().iter().map(physical).collect::<Result<_>>()?;
-        let narrow = series
+        let codes = series
             .iter()
-            .map(|s| {
-                s.i64().ok().and_then(|ca| ca.downcast_iter().next()).is_some_and(|a| {
-                    let v = a.values().as_slice();
-                    let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-                    v.is_empty() || (lo >= i32::MIN as i64 && hi <= i32::MAX as i64)
-                })
+            .map(|s| match s.dtype() {
+                DataType::Int64 => {
+                    Code::Int(s.i64().ok().and_then(|ca| ca.downcast_iter().next()).map_or(IntCode::Wide, |a| IntCode::of(a.values())))
+                }
+                DataType::Float64 => Code::Float(
+                    s.f64().ok().and_then(|ca| ca.downcast_iter().next()).map_or(FloatCode::Raw, |a| FloatCode::of(a.values())),
+                ),
+                _ => Code::Other,
             })
             .collect();
-        Ok(Prepared(series, narrow))
+        Ok(Prepared(series, codes))
     }
 }
 
@@ -243,23 +321,43 @@ impl FrameFile {
                 b.extend(rows.iter().map(|&r| v.get_bit(r as usize) as u8));
             }
         };
-        for (src, &narrow) in sources.iter().zip(&frame.1) {
+        for (src, &code) in sources.iter().zip(&frame.1) {
             match src {
                 Source::Int(values, v) => {
                     validity(b, *v);
-                    b.push(narrow as u8);
-                    if narrow {
-                        let picked: Vec<i32> = rows.iter().map(|&r| values[r as usize] as i32).collect();
-                        extend_le(b, &picked);
-                    } else {
-                        let picked: Vec<i64> = rows.iter().map(|&r| values[r as usize]).collect();
-                        extend_le(b, &picked);
+                    let code = match code {
+                        Code::Int(c) => c,
+                        _ => IntCode::Wide,
+                    };
+                    b.push(code.tag());
+                    match code {
+                        IntCode::Narrow => {
+                            let picked: Vec<i32> = rows.iter().map(|&r| values[r as usize] as i32).collect();
+                            extend_le(b, &picked);
+                        }
+                        IntCode::Steps { base, step } => {
+                            b.extend_from_slice(&base.to_le_bytes());
+                            b.extend_from_slice(&step.to_le_bytes());
+                            let picked: Vec<u32> = rows.iter().map(|&r| ((values[r as usize] - base) / step) as u32).collect();
+                            extend_le(b, &picked);
+                        }
+                        IntCode::Wide => {
+                            let picked: Vec<i64> = rows.iter().map(|&r| values[r as usize]).collect();
+                            extend_le(b, &picked);
+                        }
                     }
                 }
                 Source::Float(values, v) => {
                     validity(b, *v);
-                    let picked: Vec<f64> = rows.iter().map(|&r| values[r as usize]).collect();
-                    extend_le(b, &picked);
+                    if let Code::Float(FloatCode::Cents) = code {
+                        b.push(1);
+                        let picked: Vec<i32> = rows.iter().map(|&r| (values[r as usize] * 100.0).round() as i32).collect();
+                        extend_le(b, &picked);
+                    } else {
+                        b.push(0);
+                        let picked: Vec<f64> = rows.iter().map(|&r| values[r as usize]).collect();
+                        extend_le(b, &picked);
+                    }
                 }
                 Source::Bool(a) => {
                     validity(b, a.validity());
@@ -353,19 +451,31 @@ pub fn read_frames(path: &Path, schema: &Schema) -> Result<DataFrame> {
                 valid[k].extend(std::iter::repeat_n(true, rows));
             }
             match dtype {
-                DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
-                    let narrow = take(&bytes, &mut at, 1, path)?[0] == 1;
-                    if narrow {
+                DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => match take(&bytes, &mut at, 1, path)?[0] {
+                    1 => {
                         let raw = take(&bytes, &mut at, rows * 4, path)?;
                         ints[k].extend(raw.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as i64));
-                    } else {
+                    }
+                    2 => {
+                        let (base, step) = (u64_at(&bytes, &mut at, path)? as i64, u64_at(&bytes, &mut at, path)? as i64);
+                        let raw = take(&bytes, &mut at, rows * 4, path)?;
+                        ints[k].extend(
+                            raw.chunks_exact(4).map(|w| base + u32::from_le_bytes(w.try_into().expect("4 bytes")) as i64 * step),
+                        );
+                    }
+                    _ => {
                         let raw = take(&bytes, &mut at, rows * 8, path)?;
                         ints[k].extend(raw.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
                     }
-                }
+                },
                 DataType::Float64 => {
-                    let raw = take(&bytes, &mut at, rows * 8, path)?;
-                    floats[k].extend(raw.chunks_exact(8).map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                    if take(&bytes, &mut at, 1, path)?[0] == 1 {
+                        let raw = take(&bytes, &mut at, rows * 4, path)?;
+                        floats[k].extend(raw.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as f64 / 100.0));
+                    } else {
+                        let raw = take(&bytes, &mut at, rows * 8, path)?;
+                        floats[k].extend(raw.chunks_exact(8).map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                    }
                 }
                 DataType::Boolean => {
                     let raw = take(&bytes, &mut at, rows, path)?;
