@@ -75,7 +75,17 @@ pub(super) fn order_partitions(
     let mut quiet = Stopwatch::start();
     let item_is_product = s.plan.items == Some(c::PRODUCT);
     counts.rejected.insert("order_customer_conflict".into(), 0);
+    // Seconds spent per step over all partitions (logged at debug level): reading a partition
+    // back, the order pass, the item sums and basket spill, and the customer records.
+    let mut spent = [0f64; 4];
+    let mut clock = std::time::Instant::now();
+    let mut tick = |k: usize| {
+        let now = std::time::Instant::now();
+        spent[k] += (now - clock).as_secs_f64();
+        clock = now;
+    };
     for path in scanned.files.iter().flatten() {
+        tick(3);
         let part = read_frames(path, &scanned.schema)?;
         spill.remove(path)?;
         let (current, future) = clean::exclude_future_lines(part, s.as_of.and(as_of))?;
@@ -83,7 +93,9 @@ pub(super) fn order_partitions(
             total.add(part);
         }
         let part_counts = Counts { future_lines: future, ..Default::default() };
+        tick(0);
         let o = order_lines(current, part_counts, s, &mut quiet)?;
+        tick(1);
         // The partition's counts hold only what this pass adds (future lines and the order rules;
         // its lines were counted and their line rules applied in pass 1).
         counts.merge(&o.counts);
@@ -116,10 +128,19 @@ pub(super) fn order_partitions(
         if !s.customer_attrs.is_empty() {
             attr_parts.push(attributes::attr_candidates(&o, s.customer_attrs.len())?);
         }
+        tick(2);
         if s.plan.customers || (has.customer && s.plan.items.is_some()) {
             write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, spill, n_cparts)?;
         }
     }
+    tick(3);
+    tracing::debug!(
+        read_back = spent[0],
+        order_pass = spent[1],
+        items_and_baskets = spent[2],
+        customer_records = spent[3],
+        "order partitions"
+    );
     let (record_files, record_schema) = records.finish()?;
     let record_sets: Vec<Option<PathBuf>> = record_sets.into_iter().map(|f| f.map(|f| f.finish()).transpose()).collect::<Result<_>>()?;
     let basket_path = basket_file.finish()?;

@@ -65,11 +65,15 @@ impl Writers {
         let n = self.files.len();
         let (offsets, rows) = codes::group_by_code(n, ids);
         let frame = Prepared::new(df)?;
-        for p in 0..n {
+        // The partitions' files are independent: gathered, encoded and written on every core (the
+        // write, most of it the kernel's, is the scan's longest side).
+        use rayon::prelude::*;
+        self.files.par_iter_mut().enumerate().try_for_each(|(p, file)| {
             if offsets[p + 1] > offsets[p] {
-                self.files[p].write_rows(&frame, &rows[offsets[p]..offsets[p + 1]])?;
+                file.write_rows(&frame, &rows[offsets[p]..offsets[p + 1]])?;
             }
-        }
+            Ok::<(), crate::error::Error>(())
+        })?;
         Ok((offsets, rows))
     }
 

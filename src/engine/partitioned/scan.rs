@@ -54,29 +54,56 @@ pub(super) fn partition_by_order(
         .enumerate()
         .flat_map(|(file, &n)| (0..n as usize).step_by(slice).map(move |offset| (file, offset)))
         .collect();
-    let read = |k: usize| slices.get(k).map(|&(file, offset)| dump.collect_slice(file, offset, slice)).transpose();
-    let mut next = read(0)?;
+    let read = |k: usize| {
+        let t = std::time::Instant::now();
+        let lines = slices.get(k).map(|&(file, offset)| dump.collect_slice(file, offset, slice)).transpose();
+        (lines, t.elapsed().as_secs_f64())
+    };
+    // Seconds of each side, summed over the slices: decoding, the line rules, partition ids, writing.
+    let mut sides = [0f64; 4];
+    let (first, _) = read(0);
+    let mut next = first?;
     for k in 0..slices.len() {
         let Some(raw) = next.take() else { break };
         tick(0);
-        let (ahead, written) = rayon::join(
+        let ((ahead, read_secs), written) = rayon::join(
             || read(k + 1),
-            || -> Result<(Counts, Option<i64>)> {
+            || -> Result<(Counts, Option<i64>, [f64; 3])> {
+                let t = std::time::Instant::now();
                 let (part_counts, part_max, valid) = clean::reject_invalid_lines(raw, has)?;
+                let rules = t.elapsed().as_secs_f64();
+                let (mut ids_secs, mut write_secs) = (0.0, 0.0);
                 if valid.height() > 0 {
+                    let t = std::time::Instant::now();
                     let ids = partition_ids(valid.column(c::ORDER)?, n_parts, 0)?;
+                    ids_secs = t.elapsed().as_secs_f64();
+                    let t = std::time::Instant::now();
                     writers.write_split(&valid, &ids)?;
+                    write_secs = t.elapsed().as_secs_f64();
                 }
-                Ok((part_counts, part_max))
+                Ok((part_counts, part_max, [rules, ids_secs, write_secs]))
             },
         );
-        let (part_counts, part_max) = written?;
+        let (part_counts, part_max, secs) = written?;
+        sides[0] += read_secs;
+        for (side, s) in sides[1..].iter_mut().zip(secs) {
+            *side += s;
+        }
         counts.merge(&part_counts);
         max_ts = max_ts.max(part_max);
         next = ahead?;
         tick(3);
     }
-    tracing::debug!(first_read = spent[0], read_and_write = spent[3], slices = slices.len(), "scan and partition");
+    tracing::debug!(
+        first_read = spent[0],
+        read_and_write = spent[3],
+        slices = slices.len(),
+        decode = sides[0],
+        line_rules = sides[1],
+        partition_ids = sides[2],
+        write = sides[3],
+        "scan and partition"
+    );
     let (files, schema) = writers.finish()?;
     Ok(Scanned { files, schema, counts, max_ts })
 }
