@@ -17,7 +17,7 @@
 //! is touched.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -423,110 +423,143 @@ fn u64_at(bytes: &[u8], at: &mut usize, path: &Path) -> Result<u64> {
     Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
-/// Read a [`FrameFile`] back as one frame of `schema` (the schema its frames had).
+/// Where one batch's part of one column lies in a spill file: its rows, its validity bytes (if
+/// any), its encoding tag and header, and its value bytes.
+struct Segment<'a> {
+    rows: usize,
+    validity: Option<&'a [u8]>,
+    tag: u8,
+    header: &'a [u8],
+    values: &'a [u8],
+}
+
+/// A file's bytes, read in parallel blocks (spill files are read back whole, right after they
+/// were written, so they come from the page cache).
+fn read_spill(path: &Path) -> Result<Vec<u8>> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    const BLOCK: usize = 8 << 20;
+    let file = File::open(path).map_err(|e| spill_error(path, e))?;
+    let len = file.metadata().map_err(|e| spill_error(path, e))?.len() as usize;
+    let mut bytes = vec![0u8; len];
+    bytes
+        .par_chunks_mut(BLOCK)
+        .enumerate()
+        .try_for_each(|(i, block)| file.read_exact_at(block, (i * BLOCK) as u64))
+        .map_err(|e| spill_error(path, e))?;
+    Ok(bytes)
+}
+
+/// Read a [`FrameFile`] back as one frame of `schema` (the schema its frames had): one pass over
+/// the batches finds each column's segments, then the columns are decoded on every core.
 pub fn read_frames(path: &Path, schema: &Schema) -> Result<DataFrame> {
-    let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
+    use rayon::prelude::*;
+    let bytes = read_spill(path)?;
     let n_cols = schema.len();
-    let mut ints: Vec<Vec<i64>> = vec![Vec::new(); n_cols];
-    let mut floats: Vec<Vec<f64>> = vec![Vec::new(); n_cols];
-    let mut bools: Vec<Vec<bool>> = vec![Vec::new(); n_cols];
-    let mut strs: Vec<(Vec<u32>, Vec<u8>)> = vec![(Vec::new(), Vec::new()); n_cols];
-    let mut valid: Vec<Vec<bool>> = vec![Vec::new(); n_cols];
-    let mut any_null = vec![false; n_cols];
-    let mut rows_total = 0usize;
+    let mut segments: Vec<Vec<Segment>> = (0..n_cols).map(|_| Vec::new()).collect();
     let mut at = 0usize;
     while at < bytes.len() {
         let rows = u64_at(&bytes, &mut at, path)? as usize;
         for (k, (_, dtype)) in schema.iter().enumerate() {
-            let flag = take(&bytes, &mut at, 1, path)?[0];
-            if flag == 1 {
-                let v = take(&bytes, &mut at, rows, path)?;
-                if !any_null[k] {
-                    valid[k] = vec![true; rows_total];
-                    any_null[k] = true;
+            let validity = match take(&bytes, &mut at, 1, path)?[0] {
+                1 => Some(take(&bytes, &mut at, rows, path)?),
+                _ => None,
+            };
+            let (tag, header, values) = match dtype {
+                DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
+                    let tag = take(&bytes, &mut at, 1, path)?[0];
+                    let header = take(&bytes, &mut at, if tag == 2 { 16 } else { 0 }, path)?;
+                    (tag, header, take(&bytes, &mut at, rows * if tag == 0 { 8 } else { 4 }, path)?)
                 }
-                valid[k].extend(v.iter().map(|&x| x == 1));
-            } else if any_null[k] {
-                valid[k].extend(std::iter::repeat_n(true, rows));
-            }
-            match dtype {
-                DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => match take(&bytes, &mut at, 1, path)?[0] {
-                    1 => {
-                        let raw = take(&bytes, &mut at, rows * 4, path)?;
-                        ints[k].extend(raw.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as i64));
-                    }
-                    2 => {
-                        let (base, step) = (u64_at(&bytes, &mut at, path)? as i64, u64_at(&bytes, &mut at, path)? as i64);
-                        let raw = take(&bytes, &mut at, rows * 4, path)?;
-                        ints[k].extend(
-                            raw.chunks_exact(4).map(|w| base + u32::from_le_bytes(w.try_into().expect("4 bytes")) as i64 * step),
-                        );
-                    }
-                    _ => {
-                        let raw = take(&bytes, &mut at, rows * 8, path)?;
-                        ints[k].extend(raw.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
-                    }
-                },
                 DataType::Float64 => {
-                    if take(&bytes, &mut at, 1, path)?[0] == 1 {
-                        let raw = take(&bytes, &mut at, rows * 4, path)?;
-                        floats[k].extend(raw.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as f64 / 100.0));
-                    } else {
-                        let raw = take(&bytes, &mut at, rows * 8, path)?;
-                        floats[k].extend(raw.chunks_exact(8).map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes"))));
-                    }
+                    let tag = take(&bytes, &mut at, 1, path)?[0];
+                    (tag, &[][..], take(&bytes, &mut at, rows * if tag == 1 { 4 } else { 8 }, path)?)
                 }
-                DataType::Boolean => {
-                    let raw = take(&bytes, &mut at, rows, path)?;
-                    bools[k].extend(raw.iter().map(|&x| x == 1));
-                }
+                DataType::Boolean => (0, &[][..], take(&bytes, &mut at, rows, path)?),
                 DataType::String => {
                     let total = u64_at(&bytes, &mut at, path)? as usize;
-                    let lens = take(&bytes, &mut at, rows * 4, path)?;
-                    strs[k].0.extend(lens.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes"))));
-                    strs[k].1.extend_from_slice(take(&bytes, &mut at, total, path)?);
+                    let header = take(&bytes, &mut at, rows * 4, path)?;
+                    (0, header, take(&bytes, &mut at, total, path)?)
                 }
                 other => return Err(Error::Internal(format!("cannot read a spilled column of type {other}"))),
+            };
+            segments[k].push(Segment { rows, validity, tag, header, values });
+        }
+    }
+    let fields: Vec<(&PlSmallStr, &DataType)> = schema.iter().collect();
+    let columns: Vec<Column> = fields
+        .par_iter()
+        .zip(segments.par_iter())
+        .map(|(&(name, dtype), segs)| decode_column(path, name, dtype, segs))
+        .collect::<Result<_>>()?;
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// One column of a spill file from its segments.
+fn decode_column(path: &Path, name: &PlSmallStr, dtype: &DataType, segs: &[Segment]) -> Result<Column> {
+    let rows: usize = segs.iter().map(|s| s.rows).sum();
+    let validity: Option<Vec<bool>> = segs.iter().any(|s| s.validity.is_some()).then(|| {
+        let mut v = Vec::with_capacity(rows);
+        for s in segs {
+            match s.validity {
+                Some(b) => v.extend(b.iter().map(|&x| x == 1)),
+                None => v.extend(std::iter::repeat_n(true, s.rows)),
             }
         }
-        rows_total += rows;
-    }
-    drop(bytes);
-    let mut columns = Vec::with_capacity(n_cols);
-    for (k, (name, dtype)) in schema.iter().enumerate() {
-        let v = any_null[k].then(|| std::mem::take(&mut valid[k]));
-        let ok = |i: usize| v.as_ref().is_none_or(|v| v[i]);
-        let column: Column = match dtype {
-            DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
-                let values = std::mem::take(&mut ints[k]);
-                let validity = v.as_ref().map(|v| Bitmap::from_iter(v.iter().copied()));
-                Int64Chunked::from_vec_validity(name.clone(), values, validity).into_column().cast(dtype)?
-            }
-            DataType::Float64 => {
-                let values = std::mem::take(&mut floats[k]);
-                let validity = v.as_ref().map(|v| Bitmap::from_iter(v.iter().copied()));
-                Float64Chunked::from_vec_validity(name.clone(), values, validity).into_column()
-            }
-            DataType::Boolean => {
-                let values = std::mem::take(&mut bools[k]);
-                values.iter().enumerate().map(|(i, x)| ok(i).then_some(*x)).collect::<BooleanChunked>().with_name(name.clone()).into_column()
-            }
-            _ => {
-                let (lens, data) = std::mem::take(&mut strs[k]);
-                let mut out: Vec<Option<&str>> = Vec::with_capacity(lens.len());
-                let mut pos = 0usize;
-                for (i, &len) in lens.iter().enumerate() {
-                    let s = std::str::from_utf8(&data[pos..pos + len as usize]).map_err(|e| spill_error(path, e))?;
-                    pos += len as usize;
-                    out.push(ok(i).then_some(s));
+        v
+    });
+    let bitmap = || validity.as_ref().map(|v| Bitmap::from_iter(v.iter().copied()));
+    let u32s = |b: &[u8]| b.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes"))).collect::<Vec<_>>();
+    Ok(match dtype {
+        DataType::Int64 | DataType::Datetime(_, _) | DataType::Null => {
+            let mut values: Vec<i64> = Vec::with_capacity(rows);
+            for s in segs {
+                match s.tag {
+                    1 => values.extend(s.values.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as i64)),
+                    2 => {
+                        let base = i64::from_le_bytes(s.header[..8].try_into().expect("8 bytes"));
+                        let step = i64::from_le_bytes(s.header[8..16].try_into().expect("8 bytes"));
+                        values.extend(
+                            s.values.chunks_exact(4).map(|w| base + u32::from_le_bytes(w.try_into().expect("4 bytes")) as i64 * step),
+                        );
+                    }
+                    _ => values.extend(s.values.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes")))),
                 }
-                StringChunked::from_iter(out).with_name(name.clone()).into_column()
             }
-        };
-        columns.push(column);
-    }
-    Ok(DataFrame::new_infer_height(columns)?)
+            Int64Chunked::from_vec_validity(name.clone(), values, bitmap()).into_column().cast(dtype)?
+        }
+        DataType::Float64 => {
+            let mut values: Vec<f64> = Vec::with_capacity(rows);
+            for s in segs {
+                if s.tag == 1 {
+                    values.extend(s.values.chunks_exact(4).map(|w| i32::from_le_bytes(w.try_into().expect("4 bytes")) as f64 / 100.0));
+                } else {
+                    values.extend(s.values.chunks_exact(8).map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes"))));
+                }
+            }
+            Float64Chunked::from_vec_validity(name.clone(), values, bitmap()).into_column()
+        }
+        DataType::Boolean => {
+            let ok = |i: usize| validity.as_ref().is_none_or(|v| v[i]);
+            let values = segs.iter().flat_map(|s| s.values.iter().map(|&x| x == 1));
+            values.enumerate().map(|(i, x)| ok(i).then_some(x)).collect::<BooleanChunked>().with_name(name.clone()).into_column()
+        }
+        _ => {
+            let ok = |i: usize| validity.as_ref().is_none_or(|v| v[i]);
+            let mut out: Vec<Option<&str>> = Vec::with_capacity(rows);
+            for s in segs {
+                let mut pos = 0usize;
+                for len in u32s(s.header) {
+                    let end = pos + len as usize;
+                    let bytes = s.values.get(pos..end).ok_or_else(|| spill_error(path, "spill file cut short"))?;
+                    let text = std::str::from_utf8(bytes).map_err(|e| spill_error(path, e))?;
+                    out.push(ok(out.len()).then_some(text));
+                    pos = end;
+                }
+            }
+            StringChunked::from_iter(out).with_name(name.clone()).into_column()
+        }
+    })
 }
 
 /// Sets of u32 appended to a file as `len, items...`, read back as one CSR.
@@ -559,7 +592,6 @@ impl SetFile {
 
 /// The u32 words of a [`SetFile`].
 pub fn read_words(path: &Path) -> Result<Vec<u32>> {
-    let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_error(path, e))?;
+    let bytes = read_spill(path)?;
     Ok(bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect())
 }
