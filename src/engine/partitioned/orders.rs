@@ -76,7 +76,7 @@ pub(super) fn order_partitions(
     let item_is_product = s.plan.items == Some(c::PRODUCT);
     counts.rejected.insert("order_customer_conflict".into(), 0);
     // Seconds spent per step over all partitions (logged at debug level): reading a partition
-    // back, the order pass, the item sums and basket spill, and the customer records.
+    // back, the order pass, what it leaves (item sums, baskets, customer records...), the rest.
     let mut spent = [0f64; 4];
     let mut clock = std::time::Instant::now();
     let mut tick = |k: usize| {
@@ -107,38 +107,52 @@ pub(super) fn order_partitions(
             (None, _, Some((codes, b)), Some(ids)) if item_is_product => (Some(ids), Some((codes, b))),
             _ => (None, None),
         };
-        if let (Some(ids), Some((codes, b))) = (basket_ids, basket) {
-            let (revenue, qty) = items::item_sums(&o, codes, has)?;
-            sums.add(ids, &item_orders(b, codes.keys.len()), &revenue, &qty);
-            for set in 0..b.len() {
-                let its = b.of(set);
-                if !its.is_empty() {
-                    basket_file.push(its.iter().map(|&it| ids[it as usize]))?;
+        // What the partition leaves, in two independent halves on the two cores: the item sums
+        // and the basket spill; the day totals, names, attributes and customer records.
+        let spill_dir: &SpillDir = spill;
+        let (items_done, rest_done) = rayon::join(
+            || -> Result<()> {
+                if let (Some(ids), Some((codes, b))) = (basket_ids, basket) {
+                    let (revenue, qty) = items::item_sums(&o, codes, has)?;
+                    sums.add(ids, &item_orders(b, codes.keys.len()), &revenue, &qty);
+                    for set in 0..b.len() {
+                        let its = b.of(set);
+                        if !its.is_empty() {
+                            basket_file.push(its.iter().map(|&it| ids[it as usize]))?;
+                        }
+                    }
                 }
-            }
-        }
-        if s.plan.day_totals {
-            day_parts.push(activity::day_totals(&o)?);
-        }
-        // Names and attributes: small frames per part (name votes add up across parts; a customer
-        // lies in one part).
-        if s.product_names {
-            name_parts.push(attributes::name_votes(&o)?.lazy());
-        }
-        if !s.customer_attrs.is_empty() {
-            attr_parts.push(attributes::attr_candidates(&o, s.customer_attrs.len())?);
-        }
+                Ok(())
+            },
+            || -> Result<()> {
+                if s.plan.day_totals {
+                    day_parts.push(activity::day_totals(&o)?);
+                }
+                // Names and attributes: small frames per part (name votes add up across parts; a
+                // customer lies in one part).
+                if s.product_names {
+                    name_parts.push(attributes::name_votes(&o)?.lazy());
+                }
+                if !s.customer_attrs.is_empty() {
+                    attr_parts.push(attributes::attr_candidates(&o, s.customer_attrs.len())?);
+                }
+                if s.plan.customers || (has.customer && s.plan.items.is_some()) {
+                    let (p, i) = (product_ids.as_deref(), item_ids.as_deref());
+                    write_customer_records(&o, p, i, &mut records, &mut record_sets, spill_dir, n_cparts)?;
+                }
+                Ok(())
+            },
+        );
+        items_done?;
+        rest_done?;
         tick(2);
-        if s.plan.customers || (has.customer && s.plan.items.is_some()) {
-            write_customer_records(&o, product_ids.as_deref(), item_ids.as_deref(), &mut records, &mut record_sets, spill, n_cparts)?;
-        }
     }
     tick(3);
     tracing::debug!(
         read_back = spent[0],
         order_pass = spent[1],
-        items_and_baskets = spent[2],
-        customer_records = spent[3],
+        items_baskets_and_records = spent[2],
+        rest = spent[3],
         "order partitions"
     );
     let (record_files, record_schema) = records.finish()?;
