@@ -101,6 +101,22 @@ fn cell(v: &AnyValue, id: bool) -> String {
     }
 }
 
+/// A float column's cells padded with zeros to the most decimals any of them has (`561,925.00`
+/// above `30,754.60`), so the points line up; each cell already has at most 6.
+fn same_decimals(values: &mut [String]) {
+    let decimals = |v: &str| v.split_once('.').map_or(0, |(_, f)| f.len());
+    let most = values.iter().filter(|v| v.chars().any(|c| c.is_ascii_digit())).map(|v| decimals(v)).max().unwrap_or(0);
+    for v in values.iter_mut().filter(|v| v.chars().any(|c| c.is_ascii_digit())) {
+        let have = decimals(v);
+        if have < most {
+            if have == 0 {
+                v.push('.');
+            }
+            v.push_str(&"0".repeat(most - have));
+        }
+    }
+}
+
 /// Text cut to `max` characters, with an ellipsis.
 fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -120,7 +136,11 @@ fn cells(df: &DataFrame) -> Vec<(Vec<String>, bool)> {
             let numeric = s.dtype().is_primitive_numeric();
             let id = numeric && s.dtype().is_integer() && is_id_column(s.name());
             let mut out = vec![cut(s.name(), MAX_TEXT)];
-            out.extend(s.iter().map(|v| cut(&cell(&v, id), MAX_TEXT)));
+            let mut values: Vec<String> = s.iter().map(|v| cell(&v, id)).collect();
+            if s.dtype().is_float() {
+                same_decimals(&mut values);
+            }
+            out.extend(values.iter().map(|v| cut(v, MAX_TEXT)));
             (out, numeric)
         })
         .collect()

@@ -284,7 +284,7 @@ fn query_prints_numbers_in_full_and_in_formats_for_pipes() {
     let sql = "SELECT customer_id, monetary * 100000.5 AS revenue, frequency * 1234 AS orders FROM customers ORDER BY customer_id";
     assert_eq!(
         q(&[], sql),
-        "customer_id    revenue  orders\n-----------  ---------  ------\n          1  1,000,005   1,234\n          2  2,000,010   1,234\n          3  500,002.5   1,234\n(3 rows)\n"
+        "customer_id      revenue  orders\n-----------  -----------  ------\n          1  1,000,005.0   1,234\n          2  2,000,010.0   1,234\n          3    500,002.5   1,234\n(3 rows)\n"
     );
     assert_eq!(q(&["--limit", "1"], sql).lines().last(), Some("(1 of 3 rows (--limit N shows more))"));
     assert_eq!(q(&["--format", "csv"], sql), "customer_id,revenue,orders\n1,1000005.0,1234\n2,2000010.0,1234\n3,500002.5,1234\n");
@@ -292,7 +292,7 @@ fn query_prints_numbers_in_full_and_in_formats_for_pipes() {
     assert_eq!(json[2]["revenue"], serde_json::json!(500002.5));
     assert_eq!(json[1]["customer_id"], serde_json::json!(2));
     let md = q(&["--format", "markdown"], sql);
-    assert!(md.starts_with("| customer_id | revenue | orders |\n| ---: | ---: | ---: |\n| 1 | 1,000,005 | 1,234 |\n"), "{md}");
+    assert!(md.starts_with("| customer_id | revenue | orders |\n| ---: | ---: | ---: |\n| 1 | 1,000,005.0 | 1,234 |\n"), "{md}");
     // Wider than the terminal: the columns that fit, and the names of the others.
     let wide = q(&[], "SELECT *, 'a long text to take space in the table' AS note FROM customers");
     assert!(wide.lines().all(|l| l.chars().count() <= 60), "{wide}");
@@ -314,9 +314,10 @@ fn table_cells_print_numbers_in_full() {
     .unwrap();
     let t = render(&df, TextFormat::Table, None, 200).unwrap();
     let rows: Vec<&str> = t.lines().collect();
-    // Widths: customer_id 11, revenue 13, share 8, big 29, note 4; numbers right-aligned.
-    assert_eq!(rows[2], "      17850  8,310,500.125  0.123457  1,000,000,000,000,000,000,000  a|b");
-    assert_eq!(rows[3], format!("         -3  {}  -1,234.5  {}4,338  x", " ".repeat(13), " ".repeat(24)));
+    // Widths: customer_id 11, revenue 13, share 13, big 29, note 4; numbers right-aligned, each
+    // float column's cells with as many decimals as its longest (share: 6).
+    assert_eq!(rows[2], "      17850  8,310,500.125       0.123457  1,000,000,000,000,000,000,000  a|b");
+    assert_eq!(rows[3], format!("         -3  {}  -1,234.500000  {}4,338  x", " ".repeat(13), " ".repeat(24)));
     let md = render(&df, TextFormat::Markdown, None, 200).unwrap();
     assert!(md.contains("| 17850 | 8,310,500.125 | 0.123457 | 1,000,000,000,000,000,000,000 | a\\|b |"), "{md}");
 }
