@@ -30,17 +30,30 @@ impl Stopwatch {
         Stopwatch { t: Instant::now(), timings: BTreeMap::new(), progress: Some(bar) }
     }
 
-    /// Record the time since the last lap under `stage` (and log it at debug level).
+    /// Record the time since the last lap under `stage` (and log it at debug level, with the
+    /// process's resident memory now and its peak so far, to show which stage sets the peak).
     pub fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.t).as_secs_f64();
-        tracing::debug!(stage, seconds = secs, "stage done");
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let (rss_mb, peak_mb) = memory_mb();
+            tracing::debug!(stage, seconds = secs, rss_mb, peak_mb, "stage done");
+        }
         if let Some(bar) = &self.progress {
             bar.set_message(format!("{stage} done ({secs:.2}s)…"));
         }
         self.timings.insert(stage.to_string(), secs);
         self.t = now;
     }
+}
+
+/// Resident and peak resident memory of this process in MB (`VmRSS`, `VmHWM`; 0 where unknown).
+fn memory_mb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()).unwrap_or(0)
+    };
+    (kb("VmRSS:") / 1024, kb("VmHWM:") / 1024)
 }
 
 impl Drop for Stopwatch {
