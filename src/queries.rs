@@ -458,7 +458,7 @@ pub fn run_all(
     tables: &mut Vec<(String, DataFrame)>,
 ) -> Result<()> {
     run_segments(set, cfg, as_of, tables)?;
-    run_others(set, cfg, as_of, tables)
+    run_others(set, cfg, as_of, tables, None)
 }
 
 /// Every table registered under its name (one chunk per column: reductions then see the rows in
@@ -510,17 +510,27 @@ pub fn run_segments(
 
 /// The second half of [`run_all`]: every other query, in run order, over the tables (and the
 /// results before it).
+///
+/// With `sink`, a result that no later query reads goes there at once instead of into `tables`
+/// (so only the results still to be read stay in memory).
 pub fn run_others(
     set: &QuerySet,
     cfg: &Config,
     as_of: Option<chrono::NaiveDate>,
     tables: &mut Vec<(String, DataFrame)>,
+    mut sink: Option<&mut dyn FnMut(&str, DataFrame) -> Result<()>>,
 ) -> Result<()> {
     let mut ctx = context(tables);
-    for q in &set.others {
+    for (i, q) in set.others.iter().enumerate() {
         let df = execute(&mut ctx, q, &substitute(&q.sql, cfg, as_of))?;
-        ctx.register(&q.name, df.clone().lazy());
-        tables.push((q.name.clone(), df));
+        let read_later = set.others[i + 1..].iter().any(|later| tables_read(&later.sql).contains(&q.name));
+        match sink.as_mut() {
+            Some(sink) if !read_later => sink(&q.name, df)?,
+            _ => {
+                ctx.register(&q.name, df.clone().lazy());
+                tables.push((q.name.clone(), df));
+            }
+        }
     }
     Ok(())
 }

@@ -45,6 +45,15 @@ impl Stopwatch {
         self.timings.insert(stage.to_string(), secs);
         self.t = now;
     }
+
+    /// Like [`Stopwatch::lap`], but added to what `stage` already has (a stage run in pieces).
+    pub fn lap_sum(&mut self, stage: &str) {
+        let before = self.timings.remove(stage).unwrap_or(0.0);
+        self.lap(stage);
+        if let Some(t) = self.timings.get_mut(stage) {
+            *t += before;
+        }
+    }
 }
 
 /// Resident and peak resident memory of this process in MB (`VmRSS`, `VmHWM`; 0 where unknown).

@@ -17,8 +17,14 @@ use super::manifest::{revenue_counts, segments_used, with_as_of};
 use super::plan::JobPlan;
 use super::{spill_root, Tables};
 
-/// Every table of the planned job, over input `source`, without writing anything.
-pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch) -> Result<Tables> {
+/// Where a table may go as soon as it is made, instead of being held until every table is done:
+/// the run's staging folder. Called with the table's name and its final frame.
+pub type Sink<'a> = &'a mut dyn FnMut(&str, &mut polars::prelude::DataFrame) -> Result<()>;
+
+/// Every table of the planned job, over input `source`. Without `sink` nothing is written and
+/// every table is returned; with it, the families' tables that no query reads go to `sink` before
+/// the queries run (and are not returned), so they no longer add to the peak memory.
+pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch, sink: Option<Sink>) -> Result<Tables> {
     let queries = plan.queries.as_ref();
     // The segment query's digest: for the manifest, and to compare snapshots.
     let segments = queries.map(|set| segments_used(cfg, set));
@@ -75,10 +81,16 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch)
         sw,
     };
     let planned: Vec<_> = FAMILIES.iter().filter(|(f, _)| plan.families.contains(f)).collect();
+    let mut sink = sink;
     for (i, (_, step)) in planned.iter().enumerate() {
         step(&mut w)?;
         let later = planned[i + 1..].iter().fold(Plan::NOTHING, |p, (f, _)| p.and(families::needs(*f, cfg)));
         w.release(later);
+        // What nothing later reads leaves memory now, not at the end.
+        if let Some(s) = sink.as_mut() {
+            w.tables = write_early(std::mem::take(&mut w.tables), queries, plan, as_of, &mut **s)?;
+            w.sw.lap_sum("write_early");
+        }
     }
     drop(w.calibration.take());
     // The families' tables in the registry's order (the queries' come after).
@@ -92,7 +104,13 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch)
             compared_with = earlier.migrate(cfg, as_of, used, &mut tables)?;
             w.sw.lap("migration");
         }
-        queries::run_others(set, cfg, as_of, &mut tables)?;
+        match sink.as_mut() {
+            Some(s) => {
+                let mut emit = |name: &str, df: polars::prelude::DataFrame| emit_table(name, df, plan, as_of, &mut **s);
+                queries::run_others(set, cfg, as_of, &mut tables, Some(&mut emit))?
+            }
+            None => queries::run_others(set, cfg, as_of, &mut tables, None)?,
+        }
         w.sw.lap("queries");
     }
     if !plan.tables.is_empty() {
@@ -117,4 +135,54 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch)
         skipped,
         tables,
     })
+}
+
+/// The families' tables that nothing after them reads, written to `sink` (with their as_of
+/// column) and dropped; the rest returned. `customers` stays (the segment query writes its
+/// columns, migration reads it), and so does every table a query names. A table made only
+/// because a wanted one reads it (`--tables`) is dropped unwritten.
+fn write_early(
+    tables: Vec<(String, polars::prelude::DataFrame)>,
+    queries: Option<&queries::QuerySet>,
+    plan: &JobPlan,
+    as_of: Option<chrono::NaiveDate>,
+    sink: Sink,
+) -> Result<Vec<(String, polars::prelude::DataFrame)>> {
+    let read: std::collections::BTreeSet<String> = queries
+        .map(|set| {
+            [Some(&set.segments), set.descriptions.as_ref(), set.lifecycle.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(set.others.iter())
+                .flat_map(|q| queries::tables_read(&q.sql))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut kept = Vec::new();
+    for (name, df) in tables {
+        if name == "customers" || read.contains(&name) {
+            kept.push((name, df));
+            continue;
+        }
+        emit_table(&name, df, plan, as_of, &mut *sink)?;
+    }
+    Ok(kept)
+}
+
+/// A finished table to `sink`, with its as_of column; a table made only because a wanted one
+/// reads it (`--tables`) is dropped unwritten.
+fn emit_table(
+    name: &str,
+    mut df: polars::prelude::DataFrame,
+    plan: &JobPlan,
+    as_of: Option<chrono::NaiveDate>,
+    sink: Sink,
+) -> Result<()> {
+    if !plan.tables.is_empty() && !plan.tables.iter().any(|t| t == name) {
+        return Ok(());
+    }
+    if let Some(d) = as_of {
+        with_as_of(&mut df, d)?;
+    }
+    sink(name, &mut df)
 }

@@ -58,10 +58,12 @@ pub type Step = fn(&mut Work) -> Result<()>;
 
 /// Every family made from facts, with its step, in the order a job computes them.
 pub const FAMILIES: [(Family, Step); 5] = [
+    // The basket tables first: their pair facts and `basket_pairs` (the largest facts and table on
+    // a big dump) are freed and written before the customer tables are made.
+    (Family::Basket, basket_tables),
     (Family::Clv, clv_tables),
     (Family::Customers, customer_tables),
     (Family::Activity, activity_tables),
-    (Family::Basket, basket_tables),
     (Family::Patterns, pattern_tables),
 ];
 

@@ -50,7 +50,7 @@ pub struct Tables {
 /// Compute every table of the job without writing anything.
 pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
     let plan = plan::plan(cfg, job)?;
-    compute::compute(cfg, &plan, resolve(cfg)?, sw)
+    compute::compute(cfg, &plan, resolve(cfg)?, sw, None)
 }
 
 /// The inputs: local files resolved here, or, for the Spark engine, paths only Spark reads
@@ -120,7 +120,20 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     } else {
         Some(Staging::new(&cfg.out, lock_timeout)?)
     };
-    let mut computed = compute::compute(cfg, &plan, source, &mut sw)?;
+    // Tables that no query reads are written into the staging folder as soon as they are made
+    // (not with --partition-by-as-of, whose folder is known only after the facts).
+    let mut tables = BTreeMap::new();
+    let mut computed = match &early {
+        Some(staging) => {
+            let mut sink = |name: &str, df: &mut polars::prelude::DataFrame| -> Result<()> {
+                let (file, blake3) = staging.write_table(name, df)?;
+                tables.insert(name.to_string(), TableInfo { file, rows: df.height() as u64, blake3 });
+                Ok(())
+            };
+            compute::compute(cfg, &plan, source, &mut sw, Some(&mut sink))?
+        }
+        None => compute::compute(cfg, &plan, source, &mut sw, None)?,
+    };
     let staging = match early {
         Some(s) => s,
         None => {
@@ -130,8 +143,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
             Staging::new(&output::partition_dir(&cfg.out, as_of)?, lock_timeout)?
         }
     };
-    let mut tables = BTreeMap::new();
-    // Tables are encoded and written in parallel (each to its own file).
+    // The rest are encoded and written in parallel (each to its own file).
     use rayon::prelude::*;
     let written: Vec<Result<(String, TableInfo)>> = computed
         .tables
