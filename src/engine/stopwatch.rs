@@ -56,6 +56,26 @@ impl Stopwatch {
     }
 }
 
+/// Seconds summed into `N` buckets: each [`Split::tick`] adds the time since the last tick to one
+/// bucket (a loop's parts, logged at debug level).
+pub struct Split<const N: usize> {
+    clock: Instant,
+    pub secs: [f64; N],
+}
+
+impl<const N: usize> Split<N> {
+    pub fn start() -> Self {
+        Split { clock: Instant::now(), secs: [0.0; N] }
+    }
+
+    /// The time since the last tick, added to bucket `k`.
+    pub fn tick(&mut self, k: usize) {
+        let now = Instant::now();
+        self.secs[k] += (now - self.clock).as_secs_f64();
+        self.clock = now;
+    }
+}
+
 /// Resident and peak resident memory of this process in MB (`VmRSS`, `VmHWM`; 0 where unknown).
 fn memory_mb() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::engine::passes::items::{self, item_orders};
 use crate::engine::passes::records::{order_lines, Ordered};
 use crate::engine::passes::{activity, attributes};
 use crate::engine::spill::{buffer_size, read_frames, SetFile, SpillDir};
-use crate::engine::stopwatch::Stopwatch;
+use crate::engine::stopwatch::{Split, Stopwatch};
 use crate::engine::{abs_money, AbsSum, Setup};
 use crate::error::Result;
 use crate::facts::{col_names as c, Counts, DayTotals};
@@ -77,15 +77,9 @@ pub(super) fn order_partitions(
     counts.rejected.insert("order_customer_conflict".into(), 0);
     // Seconds spent per step over all partitions (logged at debug level): reading a partition
     // back, the order pass, what it leaves (item sums, baskets, customer records...), the rest.
-    let mut spent = [0f64; 4];
-    let mut clock = std::time::Instant::now();
-    let mut tick = |k: usize| {
-        let now = std::time::Instant::now();
-        spent[k] += (now - clock).as_secs_f64();
-        clock = now;
-    };
+    let mut split = Split::<4>::start();
     for path in scanned.files.iter().flatten() {
-        tick(3);
+        split.tick(3);
         let part = read_frames(path, &scanned.schema)?;
         spill.remove(path)?;
         let (current, future) = clean::exclude_future_lines(part, s.as_of.and(as_of))?;
@@ -93,9 +87,9 @@ pub(super) fn order_partitions(
             total.add(part);
         }
         let part_counts = Counts { future_lines: future, ..Default::default() };
-        tick(0);
+        split.tick(0);
         let o = order_lines(current, part_counts, s, &mut quiet)?;
-        tick(1);
+        split.tick(1);
         // The partition's counts hold only what this pass adds (future lines and the order rules;
         // its lines were counted and their line rules applied in pass 1).
         counts.merge(&o.counts);
@@ -145,14 +139,14 @@ pub(super) fn order_partitions(
         );
         items_done?;
         rest_done?;
-        tick(2);
+        split.tick(2);
     }
-    tick(3);
+    split.tick(3);
     tracing::debug!(
-        read_back = spent[0],
-        order_pass = spent[1],
-        items_baskets_and_records = spent[2],
-        rest = spent[3],
+        read_back = split.secs[0],
+        order_pass = split.secs[1],
+        items_baskets_and_records = split.secs[2],
+        rest = split.secs[3],
         "order partitions"
     );
     let (record_files, record_schema) = records.finish()?;

@@ -9,6 +9,7 @@ use super::parts::{partition_ids, Writers};
 use crate::engine::clean;
 use crate::engine::passes::orders;
 use crate::engine::spill::{buffer_size, SpillDir};
+use crate::engine::stopwatch::Split;
 use crate::engine::MEMORY_BYTES_PER_LINE;
 use crate::error::Result;
 use crate::facts::{col_names as c, Counts, Present};
@@ -41,13 +42,7 @@ pub(super) fn partition_by_order(
     let mut max_ts: Option<i64> = None;
     let mut writers = Writers::new(spill, "lines", n_parts, buffer_size(limit, n_parts));
     // Seconds reading the first slice, and then reading and writing side by side (logged at debug level).
-    let mut spent = [0f64; 4];
-    let mut clock = std::time::Instant::now();
-    let mut tick = |k: usize| {
-        let now = std::time::Instant::now();
-        spent[k] += (now - clock).as_secs_f64();
-        clock = now;
-    };
+    let mut split = Split::<4>::start();
     // The slices in reading order; the next one is read while the current one is written.
     let slices: Vec<(usize, usize)> = file_lines
         .iter()
@@ -65,7 +60,7 @@ pub(super) fn partition_by_order(
     let mut next = first?;
     for k in 0..slices.len() {
         let Some(raw) = next.take() else { break };
-        tick(0);
+        split.tick(0);
         let ((ahead, read_secs), written) = rayon::join(
             || read(k + 1),
             || -> Result<(Counts, Option<i64>, [f64; 3])> {
@@ -92,11 +87,11 @@ pub(super) fn partition_by_order(
         counts.merge(&part_counts);
         max_ts = max_ts.max(part_max);
         next = ahead?;
-        tick(3);
+        split.tick(3);
     }
     tracing::debug!(
-        first_read = spent[0],
-        read_and_write = spent[3],
+        first_read = split.secs[0],
+        read_and_write = split.secs[3],
         slices = slices.len(),
         decode = sides[0],
         line_rules = sides[1],
