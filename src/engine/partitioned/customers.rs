@@ -40,10 +40,11 @@ pub(super) fn customer_partitions(o: &OrderPass, s: &Setup, limit: u64, n_cparts
     let mut timelines = GatheredTimelines::default();
     for (q, (frame, sets)) in o.record_files.iter().zip(&o.record_sets).enumerate() {
         let (Some(frame), Some(sets)) = (frame, sets) else { continue };
-        let df = read_frames(frame, &o.record_schema)?;
+        // The partition's records and their item sets: two files, read side by side.
+        let (df, all_sets) = rayon::join(|| read_frames(frame, &o.record_schema), || read_sets(sets, None));
+        let (df, all_sets) = (df?, all_sets?);
         let product_remap = products.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
         let item_remap = items.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
-        let all_sets = read_sets(sets, None)?;
         let (first, second) = if need_products {
             split_record_sets(&all_sets, product_remap, need_items.then_some(item_remap))
         } else {
