@@ -433,21 +433,10 @@ struct Segment<'a> {
     values: &'a [u8],
 }
 
-/// A file's bytes, read in parallel blocks (spill files are read back whole, right after they
-/// were written, so they come from the page cache).
+/// A spill file's bytes, read whole in parallel blocks by the reader input files use (spill files
+/// are read back right after they were written, so they come from the page cache).
 fn read_spill(path: &Path) -> Result<Vec<u8>> {
-    use rayon::prelude::*;
-    use std::os::unix::fs::FileExt;
-    const BLOCK: usize = 8 << 20;
-    let file = File::open(path).map_err(|e| spill_error(path, e))?;
-    let len = file.metadata().map_err(|e| spill_error(path, e))?.len() as usize;
-    let mut bytes = vec![0u8; len];
-    bytes
-        .par_chunks_mut(BLOCK)
-        .enumerate()
-        .try_for_each(|(i, block)| file.read_exact_at(block, (i * BLOCK) as u64))
-        .map_err(|e| spill_error(path, e))?;
-    Ok(bytes)
+    crate::input::read_whole(path).map_err(|e| spill_error(path, e))
 }
 
 /// Read a [`FrameFile`] back as one frame of `schema` (the schema its frames had): one pass over

@@ -245,7 +245,7 @@ fn with_hive(f: &InputFile, mut lf: LazyFrame, schema: SchemaRef) -> Result<(Laz
 
 /// A file's bytes, read in parallel blocks (as fast as a memory map, without the SIGBUS a mapped
 /// file that shrinks causes). A file that changes size while it is read is an error.
-pub(super) fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
     const BLOCK: usize = 8 << 20;
