@@ -161,8 +161,8 @@ pub fn facts(
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
     let limit = cfg.engine.memory_limit_bytes;
-    if cfg.engine.choice == EngineChoice::Spark {
-        // Before any CSV file is read to count its lines.
+    if cfg.engine.choice == EngineChoice::Spark || matches!(source, Source::Remote(_)) {
+        // Spark's inputs, refused before any CSV file is read to count its lines.
         refuse_text_input(&source, &cfg.columns)?;
     }
     let file_lines = match &source {
@@ -171,9 +171,6 @@ pub fn facts(
     };
     let lines: u64 = file_lines.iter().sum();
     let engine = choose(cfg.engine.choice, &source, lines, limit);
-    if engine == Engine::Spark {
-        refuse_text_input(&source, &cfg.columns)?;
-    }
     let files = match source {
         Source::Remote(paths) => return spark_facts(cfg, plan, mode, spark::SparkInputs::Remote(paths), None, sw, spill_dir),
         Source::Local(r) => r.files,

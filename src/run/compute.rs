@@ -82,13 +82,24 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch,
     };
     let planned: Vec<_> = FAMILIES.iter().filter(|(f, _)| plan.families.contains(f)).collect();
     let mut sink = sink;
+    // The tables some query reads: they stay in memory until the queries have run.
+    let read_by_queries: std::collections::BTreeSet<String> = queries
+        .map(|set| {
+            [Some(&set.segments), set.descriptions.as_ref(), set.lifecycle.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(set.others.iter())
+                .flat_map(|q| queries::tables_read(&q.sql))
+                .collect()
+        })
+        .unwrap_or_default();
     for (i, (_, step)) in planned.iter().enumerate() {
         step(&mut w)?;
         let later = planned[i + 1..].iter().fold(Plan::NOTHING, |p, (f, _)| p.and(families::needs(*f, cfg)));
         w.release(later);
         // What nothing later reads leaves memory now, not at the end.
         if let Some(s) = sink.as_mut() {
-            w.tables = write_early(std::mem::take(&mut w.tables), queries, plan, as_of, &mut **s)?;
+            w.tables = write_early(std::mem::take(&mut w.tables), &read_by_queries, plan, as_of, &mut **s)?;
             w.sw.lap_sum("write_early");
         }
     }
@@ -143,21 +154,11 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch,
 /// because a wanted one reads it (`--tables`) is dropped unwritten.
 fn write_early(
     tables: Vec<(String, polars::prelude::DataFrame)>,
-    queries: Option<&queries::QuerySet>,
+    read: &std::collections::BTreeSet<String>,
     plan: &JobPlan,
     as_of: Option<chrono::NaiveDate>,
     sink: Sink,
 ) -> Result<Vec<(String, polars::prelude::DataFrame)>> {
-    let read: std::collections::BTreeSet<String> = queries
-        .map(|set| {
-            [Some(&set.segments), set.descriptions.as_ref(), set.lifecycle.as_ref()]
-                .into_iter()
-                .flatten()
-                .chain(set.others.iter())
-                .flat_map(|q| queries::tables_read(&q.sql))
-                .collect()
-        })
-        .unwrap_or_default();
     let mut kept = Vec::new();
     for (name, df) in tables {
         if name == "customers" || read.contains(&name) {
