@@ -5,13 +5,15 @@
    in days: r = 0.243, alpha = 30.8, a = 0.81, b = 2.47; p = 6.25, q = 3.74, gamma = 15.44), with
    each customer's first purchase uniform over the last 365 days: one order per purchase.
 2. Runs `evergreen clv` on it (release build) --repeat times; the fit and prediction time is the
-   manifest's `clv.seconds.fit + predict` (the summary, rows collapsed, both fits, P(alive),
-   expected purchases, discounted purchases); also printed: the whole `clv_tables` stage (with the
+   manifest's `clv.seconds.fit + predict` (the summary, rows collapsed, the three purchase models'
+   and Gamma-Gamma's fits with standard errors, the chosen model's P(alive), expected and
+   discounted purchases, purchase probabilities and next purchase dates); also printed: the whole `clv_tables` stage (with the
    table's values, order and deciles) and the wall time of the command (reading the dump included).
 3. Gives lifetimes 0.11.3 the summary evergreen wrote (clv.parquet: repeat_purchases,
    repeat_span_days, customer_age_days, avg_repeat_order_value), with identical rows collapsed
-   into weights as lifetimes allows, and times BetaGeoFitter.fit + GammaGammaFitter.fit +
-   the same predictions (P(alive), expected purchases over 90 days, expected order value).
+   into weights as lifetimes allows, and times BetaGeoFitter, ModifiedBetaGeoFitter and
+   ParetoNBDFitter (fit, P(alive), expected purchases over 90 days: --lifetimes-models) and
+   GammaGammaFitter (fit, expected order value).
 4. Prints medians, the ratio, and how far the parameters agree (significant digits).
 
 lifetimes runs in its own venv (it needs an old-API autograd and scipy):
@@ -81,9 +83,11 @@ def simulate(n: int, path: str, seed: int = 12) -> int:
 LIFETIMES = textwrap.dedent("""
     import json, sys, time, warnings
     import numpy as np, pyarrow.parquet as pq, pandas as pd
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
     warnings.filterwarnings("ignore")
     clv, repeat = sys.argv[1], int(sys.argv[2])
+    every = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter}
+    models = [(k, every[k]) for k in sys.argv[3].split(",")]
     d = pq.read_table(clv, columns=["repeat_purchases", "repeat_span_days", "customer_age_days",
                                     "avg_repeat_order_value"]).to_pandas()
     out = {"times": []}
@@ -91,15 +95,22 @@ LIFETIMES = textwrap.dedent("""
         t0 = time.perf_counter()
         # Identical (x, t_x, T) rows collapsed into weights (lifetimes' `weights`).
         s = d.groupby(["repeat_purchases", "repeat_span_days", "customer_age_days"]).size().reset_index(name="w")
-        bgf = BetaGeoFitter().fit(s.repeat_purchases, s.repeat_span_days, s.customer_age_days, weights=s.w)
         rep = d[(d.repeat_purchases > 0) & (d.avg_repeat_order_value > 0)]
         g = rep.groupby(["repeat_purchases", "avg_repeat_order_value"]).size().reset_index(name="w")
         ggf = GammaGammaFitter().fit(g.repeat_purchases, g.avg_repeat_order_value, weights=g.w)
-        pa_ = bgf.conditional_probability_alive(s.repeat_purchases, s.repeat_span_days, s.customer_age_days)
-        ep = bgf.conditional_expected_number_of_purchases_up_to_time(90, s.repeat_purchases, s.repeat_span_days, s.customer_age_days)
         ev = ggf.conditional_expected_average_profit(d.repeat_purchases, d.avg_repeat_order_value.fillna(0))
+        fitted = {}
+        for name, cls in models:
+            t1 = time.perf_counter()
+            f = cls().fit(s.repeat_purchases, s.repeat_span_days, s.customer_age_days, weights=s.w)
+            f.conditional_probability_alive(s.repeat_purchases, s.repeat_span_days, s.customer_age_days)
+            f.conditional_expected_number_of_purchases_up_to_time(90, s.repeat_purchases, s.repeat_span_days, s.customer_age_days)
+            fitted[name] = f
+            out.setdefault("model_times", {}).setdefault(name, []).append(time.perf_counter() - t1)
         out["times"].append(time.perf_counter() - t0)
-    out["bgnbd"] = {k: float(bgf.params_[k]) for k in ["r", "alpha", "a", "b"]}
+    bgf = fitted["bgnbd"]
+    for name, f in fitted.items():
+        out[name] = {k: float(v) for k, v in f.params_.items()}
     out["gamma_gamma"] = {k: float(ggf.params_[k]) for k in ["p", "q", "v"]}
     out["rows"] = [int(len(s)), int(len(g))]
     print(json.dumps(out))
@@ -120,6 +131,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--lifetimes-python", default=None, help="a python with lifetimes 0.11.3 (skip the peer without it)")
     ap.add_argument("--work", default=None)
+    ap.add_argument("--lifetimes-models", default="bgnbd,mbgnbd,pareto_nbd",
+                    help="the purchase models lifetimes fits (all three by default, as evergreen does)")
     a = ap.parse_args()
     n = size(a.customers)
     work = a.work or tempfile.mkdtemp(prefix="evergreen-clv-bench-")
@@ -154,18 +167,21 @@ def main() -> int:
         return 0
     script = os.path.join(work, "lifetimes_fit.py")
     open(script, "w").write(LIFETIMES)
-    r = subprocess.run([a.lifetimes_python, script, os.path.join(out, "clv.parquet"), str(a.repeat)],
+    r = subprocess.run([a.lifetimes_python, script, os.path.join(out, "clv.parquet"), str(a.repeat), a.lifetimes_models],
                        stdout=subprocess.PIPE, text=True, check=True)
     lt = json.loads(r.stdout)
     lt_med = statistics.median(lt["times"])
     print(f"lifetimes 0.11.3 (weights): fit + predictions median {lt_med:.3f}s "
           f"({', '.join(f'{x:.3f}' for x in lt['times'])}) over {lt['rows'][0]:,} / {lt['rows'][1]:,} rows")
-    print("  BG/NBD", {k: round(v, 6) for k, v in lt["bgnbd"].items()},
-          " Gamma-Gamma", {k: round(v, 6) for k, v in lt["gamma_gamma"].items()})
+    for name in a.lifetimes_models.split(","):
+        print(f"  {name}: lifetimes {statistics.median(lt['model_times'][name]):.3f}s", {k: round(v, 6) for k, v in lt[name].items()})
+        print(f"  {name}: evergreen", {k: round(v, 6) for k, v in ev[name]["params"].items()},
+              "agree to", f"{min(digits(ev[name]['params'][k], lt[name][k]) for k in lt[name]):.1f}", "digits")
+    print("  Gamma-Gamma", {k: round(v, 6) for k, v in lt["gamma_gamma"].items()})
     agree = [digits(ev["bgnbd"]["params"][k], lt["bgnbd"][k]) for k in ["r", "alpha", "a", "b"]]
     agree += [digits(ev["gamma_gamma"]["params"][k], lt["gamma_gamma"][kk]) for k, kk in [("p", "p"), ("q", "q"), ("gamma", "v")]]
     print(f"ratio lifetimes / evergreen (fit + predictions): {lt_med / statistics.median(fits):.1f}x; "
-          f"parameters agree to {min(agree):.1f} significant digits (worst of 7)")
+          f"BG/NBD and Gamma-Gamma parameters agree to {min(agree):.1f} significant digits (worst of 7)")
     return 0
 
 

@@ -32,6 +32,18 @@ impl ClvUnit {
     }
 }
 
+/// Which purchase model the `clv` table's predictions come from (`--clv-model`): every model is
+/// fitted and reported in `clv_params`; `auto` picks by holdout error with `--holdout-from`, by BIC
+/// otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClvModel {
+    Auto,
+    Bgnbd,
+    Mbgnbd,
+    ParetoNbd,
+}
+
 /// The CLV family's settings (`--clv`, `--horizon-days`, `--discount-rate`, `--clv-unit`,
 /// `--holdout-from`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,7 +58,13 @@ pub struct ClvOptions {
     /// Fit a second model on the lines before this date and compare its predictions with what the
     /// customers bought from it to as_of (`clv_holdout`).
     pub holdout_from: Option<NaiveDate>,
+    /// The purchase model the predictions come from.
+    pub model: ClvModel,
+    /// Days of each `p_purchase_<t>` column, ascending, distinct.
+    pub purchase_windows: Vec<u32>,
 }
+
+pub const DEFAULT_PURCHASE_WINDOWS: [u32; 2] = [30, 90];
 
 pub const DEFAULT_HORIZON_DAYS: u32 = 90;
 pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
@@ -76,6 +94,15 @@ options! {
         #[arg(long, env = "EVERGREEN_HOLDOUT_FROM", value_name = "YYYY-MM-DD", value_parser = super::as_of_parser)]
         #[serde(default, deserialize_with = "super::date_or_string")]
         pub holdout_from: Option<String>,
+        /// The purchase model of the clv table: bgnbd, mbgnbd, pareto-nbd, or auto (the best by
+        /// holdout error with --holdout-from, by BIC otherwise); all are fitted into clv_params
+        /// [default: auto].
+        #[arg(long, env = "EVERGREEN_CLV_MODEL", value_enum)]
+        pub clv_model: Option<ClvModel>,
+        /// Days of each p_purchase_<DAYS> column: P(at least one purchase in the next DAYS days),
+        /// 1..=3650 each [default: 30,90].
+        #[arg(long, env = "EVERGREEN_PURCHASE_WINDOWS", value_delimiter = ',', value_name = "DAYS,...")]
+        pub purchase_windows: Option<Vec<u32>>,
     }
 }
 
@@ -108,12 +135,22 @@ impl ClvSettings {
                 )));
             }
         }
+        let mut purchase_windows = self.purchase_windows.unwrap_or_else(|| DEFAULT_PURCHASE_WINDOWS.to_vec());
+        if purchase_windows.is_empty() || purchase_windows.iter().any(|w| !(1..=3650).contains(w)) {
+            return Err(Error::Config(format!(
+                "purchase_windows: expected days in 1..=3650 such as 30,90, found {purchase_windows:?}"
+            )));
+        }
+        purchase_windows.sort_unstable();
+        purchase_windows.dedup();
         Ok(ClvOptions {
             enabled: self.clv.unwrap_or(false),
             horizon_days,
             discount_rate,
             unit: self.clv_unit.unwrap_or(ClvUnit::Days),
             holdout_from,
+            model: self.clv_model.unwrap_or(ClvModel::Auto),
+            purchase_windows,
         })
     }
 }

@@ -1,12 +1,16 @@
-//! The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while
-//! alive a customer buys at a Poisson rate λ ~ Gamma(r, α); after each purchase they drop out with
-//! probability p ~ Beta(a, b). A customer is summarised by (x, t_x, T): repeat purchases, time of the
-//! last purchase and age, all measured from the first purchase.
+//! The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way") and its
+//! MBG/NBD variant (Batislam, Denizel & Filiztekin 2007): while alive a customer buys at a Poisson
+//! rate λ ~ Gamma(r, α); after each repeat purchase (BG/NBD), or also right after the first one
+//! (MBG/NBD, so one-time buyers can drop out), they drop out with probability p ~ Beta(a, b). A
+//! customer is summarised by (x, t_x, T): repeat purchases, time of the last purchase and age, all
+//! measured from the first purchase.
 //!
 //! [`fit`] is maximum likelihood (the paper's equation 6) over rows with identical (x, t_x, T)
 //! collapsed into weights; [`p_alive`] and [`expected_purchases`] are the paper's equations 13 and
-//! 10. Every sum runs over fixed chunks of the sorted rows, added in chunk order, so the fit has the
-//! same bits whatever the thread count and the customers' order.
+//! 10. MBG/NBD's are the same expressions with b + 1 in place of b where b + x − 1 or b + x appear
+//! (its drop-out chances are one purchase ahead), with the drop-out branch for x = 0 too. Every sum
+//! runs over fixed chunks of the sorted rows, added in chunk order, so the fit has the same bits
+//! whatever the thread count and the customers' order.
 
 use rayon::prelude::*;
 use statrs::function::gamma::{digamma, ln_gamma};
@@ -20,6 +24,30 @@ pub struct Row {
     pub t_x: f64,
     pub t: f64,
     pub weight: f64,
+}
+
+/// Which drop-out process: after repeat purchases only (BG/NBD) or after every purchase, the first
+/// included (MBG/NBD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    BgNbd,
+    MbgNbd,
+}
+
+impl Variant {
+    /// How far the drop-out chances are shifted: b + x − 1 + shift is the Beta's second parameter
+    /// after x repeat purchases.
+    fn shift(self) -> f64 {
+        match self {
+            Variant::BgNbd => 0.0,
+            Variant::MbgNbd => 1.0,
+        }
+    }
+
+    /// Whether a customer without repeat purchases can have dropped out.
+    fn first_purchase_drops(self) -> bool {
+        self == Variant::MbgNbd
+    }
 }
 
 /// The fitted parameters.
@@ -92,6 +120,7 @@ pub fn collapse(x: &[u32], t_x: &[f64], t: &[f64]) -> (Vec<Row>, Vec<u32>) {
 /// computed once per evaluation for each distinct value (a few hundred in days), looked up per row.
 struct Likelihood<'a> {
     rows: &'a [Row],
+    variant: Variant,
     /// Per distinct x (ascending): x, its total weight.
     xs: Vec<(u32, f64)>,
     /// Distinct values of T and t_x, and per row the index of its T and of its t_x among them.
@@ -101,7 +130,7 @@ struct Likelihood<'a> {
 }
 
 impl<'a> Likelihood<'a> {
-    fn new(rows: &'a [Row]) -> Likelihood<'a> {
+    fn new(rows: &'a [Row], variant: Variant) -> Likelihood<'a> {
         let mut xs: Vec<(u32, f64)> = Vec::new();
         for r in rows {
             match xs.last_mut() {
@@ -115,28 +144,32 @@ impl<'a> Likelihood<'a> {
         let find = |v: f64| values.binary_search_by(|p| p.total_cmp(&v)).unwrap_or(0) as u32;
         let at = rows.iter().map(|r| (find(r.t), find(r.t_x))).collect();
         let total_weight = rows.iter().map(|r| r.weight).sum();
-        Likelihood { rows, xs, values, at, total_weight }
+        Likelihood { rows, variant, xs, values, at, total_weight }
     }
 
     /// Sum of log-likelihood and of its gradient in (r, α, a, b).
     fn sums(&self, p: &[f64]) -> (f64, [f64; 4]) {
         let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+        let (shift, zero_drops) = (self.variant.shift(), self.variant.first_purchase_drops());
         // The terms that depend on x alone (A1 + A2 of the paper's appendix), per distinct x.
+        // MBG/NBD: B(a, b + x + 1) / B(a, b) in place of B(a, b + x) / B(a, b).
         let (lg_r, lg_ab, lg_b) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b));
         let (dg_r, dg_ab, dg_b) = (digamma(r), digamma(a + b), digamma(b));
         let mut ll = 0.0;
         let mut g = [0.0; 4];
         for &(x, w) in &self.xs {
             let xf = x as f64;
-            ll += w * (ln_gamma(r + xf) - lg_r + r * alpha.ln() + lg_ab + ln_gamma(b + xf) - lg_b - ln_gamma(a + b + xf));
+            let xb = xf + shift;
+            ll += w * (ln_gamma(r + xf) - lg_r + r * alpha.ln() + lg_ab + ln_gamma(b + xb) - lg_b - ln_gamma(a + b + xb));
             g[0] += w * (digamma(r + xf) - dg_r + alpha.ln());
             g[1] += w * r / alpha;
-            g[2] += w * (dg_ab - digamma(a + b + xf));
-            g[3] += w * (dg_ab + digamma(b + xf) - dg_b - digamma(a + b + xf));
+            g[2] += w * (dg_ab - digamma(a + b + xb));
+            g[3] += w * (dg_ab + digamma(b + xb) - dg_b - digamma(a + b + xb));
         }
         // ln(α + v) and 1/(α + v) for every distinct T and t_x.
         let logs: Vec<(f64, f64)> = self.values.iter().map(|v| ((alpha + v).ln(), 1.0 / (alpha + v))).collect();
-        // The terms that depend on t_x and T: ln(e^A3 + [x > 0] e^A4), per row.
+        // The terms that depend on t_x and T: ln(e^A3 + [x > 0] e^A4), per row (MBG/NBD: the A4
+        // branch for every x, with b + x in place of b + x − 1).
         let (ln_a, inv_a) = (a.ln(), 1.0 / a);
         let parts: Vec<(f64, [f64; 4])> = self
             .rows
@@ -151,7 +184,7 @@ impl<'a> Likelihood<'a> {
                     let rx = r + row.x as f64;
                     let (lt, inv_t) = logs[it as usize];
                     let a3 = -rx * lt;
-                    if row.x == 0 {
+                    if row.x == 0 && !zero_drops {
                         ll += row.weight * a3;
                         g[0] -= row.weight * lt;
                         g[1] -= row.weight * rx * inv_t;
@@ -159,7 +192,7 @@ impl<'a> Likelihood<'a> {
                     }
                     if row.x != cur {
                         cur = row.x;
-                        let bx1 = b + row.x as f64 - 1.0;
+                        let bx1 = b + row.x as f64 - 1.0 + shift;
                         (ln_bx1, inv_bx1) = (bx1.ln(), 1.0 / bx1);
                     }
                     let (ltx, inv_tx) = logs[itx as usize];
@@ -204,8 +237,8 @@ impl Objective for Likelihood<'_> {
 }
 
 /// Fit by maximum likelihood. `None` when no start point gives a finite likelihood.
-pub fn fit(rows: &[Row]) -> Option<Fitted> {
-    let lik = Likelihood::new(rows);
+pub fn fit(rows: &[Row], variant: Variant) -> Option<Fitted> {
+    let lik = Likelihood::new(rows, variant);
     let w = lik.total_weight;
     let mean_t = rows.iter().map(|r| r.weight * r.t).sum::<f64>() / w;
     let mean_x = rows.iter().map(|r| r.weight * r.x as f64).sum::<f64>() / w;
@@ -226,48 +259,77 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
 }
 
 /// The log-likelihood (a sum) of `rows` at `p`.
-pub fn log_likelihood(rows: &[Row], p: Params) -> f64 {
-    Likelihood::new(rows).sums(&[p.r, p.alpha, p.a, p.b]).0
+pub fn log_likelihood(rows: &[Row], p: Params, variant: Variant) -> f64 {
+    Likelihood::new(rows, variant).sums(&[p.r, p.alpha, p.a, p.b]).0
 }
 
-/// P(alive | x, t_x, T) (equation 13): 1 for customers without repeat purchases.
-pub fn p_alive(p: Params, x: u32, t_x: f64, t: f64) -> f64 {
-    if x == 0 {
+/// P(alive | x, t_x, T) (equation 13): BG/NBD gives 1 for customers without repeat purchases;
+/// MBG/NBD's `1 / (1 + a/(b + x) · ((α + T)/(α + t_x))^(r+x))` holds for every x.
+pub fn p_alive(v: Variant, p: Params, x: u32, t_x: f64, t: f64) -> f64 {
+    if x == 0 && !v.first_purchase_drops() {
         return 1.0;
     }
     let rx = p.r + x as f64;
-    let log_div = rx * ((p.alpha + t) / (p.alpha + t_x)).ln() + (p.a / (p.b + x as f64 - 1.0)).ln();
+    let log_div = rx * ((p.alpha + t) / (p.alpha + t_x)).ln() + (p.a / (p.b + x as f64 - 1.0 + v.shift())).ln();
     1.0 / (1.0 + log_div.exp())
+}
+
+/// P(at least one purchase in (T, T + t] | x, t_x, T): P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).
+/// A customer alive at T buys at their rate λ, whose posterior is Gamma(r + x, α + T), until the
+/// first purchase (drop-out comes only after a purchase), so the first purchase after T comes
+/// within t with probability 1 − E[e^(−λt)].
+pub fn p_purchase(v: Variant, p: Params, x: u32, t_x: f64, t: f64, window: f64) -> f64 {
+    p_alive(v, p, x, t_x, t) * first_purchase_within(p, x, t, window)
+}
+
+/// P(the first purchase after T comes within `window` | alive at T) = 1 − ((α+T)/(α+T+w))^(r+x).
+pub fn first_purchase_within(p: Params, x: u32, t: f64, window: f64) -> f64 {
+    if window <= 0.0 {
+        return 0.0;
+    }
+    -((p.r + x as f64) * ((p.alpha + t) / (p.alpha + t + window)).ln()).exp_m1()
+}
+
+/// The time after T by which a customer alive at T has bought again with probability ½:
+/// (α + T)(2^(1/(r+x)) − 1), the median of the Lomax waiting time.
+pub fn median_wait(p: Params, x: u32, t: f64) -> f64 {
+    (p.alpha + t) * (std::f64::consts::LN_2 / (p.r + x as f64)).exp_m1()
 }
 
 /// E[purchases in (T, T + horizon] | x, t_x, T] (equation 10):
 /// `(a+b+x-1)/(a-1) · [1 - (1-z)^(r+x) · 2F1(r+x, b+x; a+b+x-1; z)] · P(alive)`,
 /// z = horizon / (α + T + horizon). The product `(1-z)^(r+x) · 2F1(...)` is summed in log space
-/// ([`scaled_hyp2f1`]), so it neither overflows for large x nor loses digits for large r. At
-/// a = 1 the factor is 0/0; within 1e-6 of it the mean of a = 1 ± 2e-6 gives the limit.
-pub fn expected_purchases(p: Params, x: u32, t_x: f64, t: f64, horizon: f64) -> f64 {
+/// ([`scaled_hyp2f1`]), so it neither overflows for large x nor loses digits for large r.
+pub fn expected_purchases(v: Variant, p: Params, x: u32, t_x: f64, t: f64, horizon: f64) -> f64 {
+    expected_while_alive(v, p, x, t, horizon) * p_alive(v, p, x, t_x, t)
+}
+
+/// Equation 10 without its P(alive) factor: the expected purchases of a customer known to be
+/// alive at T (so the CLV's steps compute P(alive) once). At a = 1 the factor is 0/0; within 1e-6
+/// of it the mean of a = 1 ± 2e-6 gives the limit. MBG/NBD (Batislam et al. 2007, eq. 14):
+/// c = a + b + x and 2F1(r + x, b + x + 1; c; z).
+pub fn expected_while_alive(v: Variant, p: Params, x: u32, t: f64, horizon: f64) -> f64 {
     if horizon <= 0.0 {
         return 0.0;
     }
     if (p.a - 1.0).abs() < 1e-6 {
-        let at = |a: f64| expected_purchases(Params { a, ..p }, x, t_x, t, horizon);
+        let at = |a: f64| expected_while_alive(v, Params { a, ..p }, x, t, horizon);
         return 0.5 * (at(1.0 - 2e-6) + at(1.0 + 2e-6));
     }
-    expected_while_alive(p, x, t, horizon) * p_alive(p, x, t_x, t)
+    let xf = x as f64;
+    let b = p.b + v.shift();
+    let z = horizon / (p.alpha + t + horizon);
+    let c = p.a + b + xf - 1.0;
+    let ln_one_minus = ((p.alpha + t) / (p.alpha + t + horizon)).ln();
+    let scaled = scaled_hyp2f1(p.r + xf, b + xf, c, z, (p.r + xf) * ln_one_minus);
+    c / (p.a - 1.0) * (1.0 - scaled)
 }
 
-/// Equation 10 without its P(alive) factor (the expected purchases of a customer known to be
-/// alive at T), so the CLV's steps compute P(alive) once. Needs |a - 1| >= 1e-6.
-pub fn expected_while_alive(p: Params, x: u32, t: f64, horizon: f64) -> f64 {
-    if horizon <= 0.0 {
-        return 0.0;
-    }
-    let xf = x as f64;
-    let z = horizon / (p.alpha + t + horizon);
-    let c = p.a + p.b + xf - 1.0;
-    let ln_one_minus = ((p.alpha + t) / (p.alpha + t + horizon)).ln();
-    let scaled = scaled_hyp2f1(p.r + xf, p.b + xf, c, z, (p.r + xf) * ln_one_minus);
-    c / (p.a - 1.0) * (1.0 - scaled)
+/// Standard errors of (r, α, a, b) at the fit, from the Hessian of the log-likelihood.
+pub fn standard_errors(rows: &[Row], p: Params, variant: Variant) -> Option<Params> {
+    let lik = Likelihood::new(rows, variant);
+    let se = mle::standard_errors(&lik, &[p.r, p.alpha, p.a, p.b], lik.total_weight)?;
+    Some(Params { r: se[0], alpha: se[1], a: se[2], b: se[3] })
 }
 
 /// `e^ln_scale · 2F1(a, b; c; z)` for a, b > 0 and 0 <= z < 1, by the Gauss series (A&S 15.1.1):

@@ -9,5 +9,6 @@ pub mod gamma_gamma;
 pub mod itemsets;
 pub mod mle;
 pub mod money;
+pub mod pareto_nbd;
 pub mod pairs;
 pub mod sequences;

@@ -100,6 +100,8 @@ fn clv_tables(w: &mut Work) -> Result<()> {
         discount_rate: cfg.clv.discount_rate,
         unit: cfg.clv.unit,
         money_decimals: cfg.output.money_decimals,
+        model: cfg.clv.model,
+        purchase_windows: &cfg.clv.purchase_windows,
     };
     let made = clv::tables(f, as_of, w.calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
     w.clv_table = made.tables.first().map(|(_, t)| t.clone());

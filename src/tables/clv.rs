@@ -12,11 +12,11 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::ClvUnit;
+use crate::config::{ClvModel, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
-use crate::kernels::{bgnbd, gamma_gamma};
+use crate::kernels::{bgnbd, gamma_gamma, pareto_nbd};
 
 /// A fit needs at least this many customers with a repeat purchase day: with fewer, the four
 /// BG/NBD parameters are not identified (and Gamma-Gamma has fewer spend averages than that).
@@ -27,11 +27,14 @@ pub const STEP_DAYS: u32 = 30;
 
 /// What the CLV family reads from the config.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub struct Options<'a> {
     pub horizon_days: u32,
     pub discount_rate: f64,
     pub unit: ClvUnit,
     pub money_decimals: u32,
+    pub model: ClvModel,
+    /// Days of each `p_purchase_<days>` column.
+    pub purchase_windows: &'a [u32],
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -80,12 +83,185 @@ pub fn summary(f: &CustomerFacts, as_of: NaiveDate) -> Result<Summary> {
     Ok(s)
 }
 
-/// Both fitted models.
+/// A purchase model: how customers buy and drop out (the spend model is Gamma-Gamma for all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Btyd {
+    BgNbd,
+    MbgNbd,
+    ParetoNbd,
+}
+
+impl Btyd {
+    /// Every purchase model, in the order `clv_params` lists them.
+    pub const ALL: [Btyd; 3] = [Btyd::BgNbd, Btyd::MbgNbd, Btyd::ParetoNbd];
+
+    /// The name in `clv_params` and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Btyd::BgNbd => "bgnbd",
+            Btyd::MbgNbd => "mbgnbd",
+            Btyd::ParetoNbd => "pareto_nbd",
+        }
+    }
+
+    /// The name in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Btyd::BgNbd => "BG/NBD",
+            Btyd::MbgNbd => "MBG/NBD",
+            Btyd::ParetoNbd => "Pareto/NBD",
+        }
+    }
+
+    /// Parameter names, in the order of [`PurchaseFit::params`].
+    pub fn parameters(self) -> [&'static str; 4] {
+        match self {
+            Btyd::BgNbd | Btyd::MbgNbd => ["r", "alpha", "a", "b"],
+            Btyd::ParetoNbd => pareto_nbd::NAMES,
+        }
+    }
+
+    fn of(m: ClvModel) -> Option<Btyd> {
+        match m {
+            ClvModel::Auto => None,
+            ClvModel::Bgnbd => Some(Btyd::BgNbd),
+            ClvModel::Mbgnbd => Some(Btyd::MbgNbd),
+            ClvModel::ParetoNbd => Some(Btyd::ParetoNbd),
+        }
+    }
+
+    fn variant(self) -> bgnbd::Variant {
+        match self {
+            Btyd::MbgNbd => bgnbd::Variant::MbgNbd,
+            _ => bgnbd::Variant::BgNbd,
+        }
+    }
+}
+
+/// One fitted purchase model.
+#[derive(Debug, Clone)]
+pub struct PurchaseFit {
+    pub kind: Btyd,
+    /// (r, α, a, b) or, for Pareto/NBD, (r, α, s, β).
+    pub params: [f64; 4],
+    pub log_likelihood: f64,
+    pub iterations: u64,
+    pub evaluations: u64,
+    pub converged: bool,
+    pub at_bound: Vec<&'static str>,
+    pub starts: usize,
+    /// Standard errors of the parameters from the Hessian; `None` when it is not positive definite.
+    pub standard_errors: Option<[f64; 4]>,
+}
+
+/// Free parameters of every purchase model.
+const MODEL_PARAMETERS: f64 = 4.0;
+
+impl PurchaseFit {
+    fn bg(&self) -> bgnbd::Params {
+        let [r, alpha, a, b] = self.params;
+        bgnbd::Params { r, alpha, a, b }
+    }
+
+    fn pnbd(&self) -> pareto_nbd::Params {
+        let [r, alpha, s, beta] = self.params;
+        pareto_nbd::Params { r, alpha, s, beta }
+    }
+
+    /// Akaike's information criterion: 2k − 2 LL.
+    pub fn aic(&self) -> f64 {
+        2.0 * MODEL_PARAMETERS - 2.0 * self.log_likelihood
+    }
+
+    /// The Bayesian information criterion: k ln n − 2 LL, n the customers fitted.
+    pub fn bic(&self, customers: usize) -> f64 {
+        MODEL_PARAMETERS * (customers.max(1) as f64).ln() - 2.0 * self.log_likelihood
+    }
+
+    pub fn p_alive(&self, r: &bgnbd::Row) -> f64 {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::p_alive(self.pnbd(), r.x, r.t_x, r.t),
+            k => bgnbd::p_alive(k.variant(), self.bg(), r.x, r.t_x, r.t),
+        }
+    }
+
+    /// Expected purchases in (T, T + h] of a customer alive at T (h in the model's unit).
+    fn expected_while_alive(&self, r: &bgnbd::Row, h: f64) -> f64 {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::expected_while_alive(self.pnbd(), r.x, r.t, h),
+            k => bgnbd::expected_while_alive(k.variant(), self.bg(), r.x, r.t, h),
+        }
+    }
+
+    /// P(the first purchase after T comes within `window` | alive at T).
+    fn first_purchase_within(&self, r: &bgnbd::Row, window: f64) -> f64 {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::first_purchase_within(self.pnbd(), r.x, r.t, window),
+            _ => bgnbd::first_purchase_within(self.bg(), r.x, r.t, window),
+        }
+    }
+
+    /// The time after T by which a customer alive at T has bought again with probability ½, when
+    /// that is within `limit`.
+    fn median_wait(&self, r: &bgnbd::Row, limit: f64) -> Option<f64> {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::median_wait(self.pnbd(), r.x, r.t, limit),
+            _ => Some(bgnbd::median_wait(self.bg(), r.x, r.t)).filter(|w| *w <= limit),
+        }
+    }
+}
+
+/// Fit one purchase model on the collapsed rows; `None` when no start point gives a finite
+/// likelihood.
+fn fit_purchases(kind: Btyd, rows: &[bgnbd::Row]) -> Option<PurchaseFit> {
+    match kind {
+        Btyd::ParetoNbd => {
+            let f = pareto_nbd::fit(rows)?;
+            let standard_errors = pareto_nbd::standard_errors(rows, f.params);
+            let p = f.params;
+            Some(PurchaseFit {
+                kind,
+                params: [p.r, p.alpha, p.s, p.beta],
+                log_likelihood: f.log_likelihood,
+                iterations: f.iterations,
+                evaluations: f.evaluations,
+                converged: f.converged,
+                at_bound: f.at_bound,
+                starts: f.starts,
+                standard_errors,
+            })
+        }
+        k => {
+            let f = bgnbd::fit(rows, k.variant())?;
+            let standard_errors = bgnbd::standard_errors(rows, f.params, k.variant()).map(|e| [e.r, e.alpha, e.a, e.b]);
+            let p = f.params;
+            Some(PurchaseFit {
+                kind,
+                params: [p.r, p.alpha, p.a, p.b],
+                log_likelihood: f.log_likelihood,
+                iterations: f.iterations,
+                evaluations: f.evaluations,
+                converged: f.converged,
+                at_bound: f.at_bound,
+                starts: f.starts,
+                standard_errors,
+            })
+        }
+    }
+}
+
+/// The fitted models: every purchase model that could be fitted, the one the predictions come
+/// from, and Gamma-Gamma.
 #[derive(Debug, Clone)]
 pub struct Model {
     pub unit: ClvUnit,
-    pub bgnbd: bgnbd::Fitted,
-    /// Distinct (x, t_x, T) rows the BG/NBD likelihood ran over (in the model's unit), and each
+    /// In [`Btyd::ALL`]'s order; a model whose fit failed is left out (with a warning).
+    pub fits: Vec<PurchaseFit>,
+    /// Index into `fits` of the model the predictions come from.
+    pub chosen: usize,
+    /// Why it was chosen (the manifest's `clv.choice`).
+    pub why: String,
+    /// Distinct (x, t_x, T) rows the likelihoods ran over (in the model's unit), and each
     /// customer's row (the predictions are made once per row).
     pub rows: Vec<bgnbd::Row>,
     pub row_of: Vec<u32>,
@@ -100,7 +276,14 @@ pub struct Model {
     pub population_value: f64,
 }
 
-/// The per-customer inputs of both models, in the model's unit: collapsed BG/NBD rows and each
+impl Model {
+    /// The model the predictions come from.
+    pub fn purchases(&self) -> &PurchaseFit {
+        &self.fits[self.chosen]
+    }
+}
+
+/// The per-customer inputs of the purchase models, in the model's unit: collapsed rows and each
 /// customer's row index.
 fn bgnbd_rows(s: &Summary, unit: ClvUnit) -> (Vec<bgnbd::Row>, Vec<u32>) {
     let u = unit.days();
@@ -109,10 +292,29 @@ fn bgnbd_rows(s: &Summary, unit: ClvUnit) -> (Vec<bgnbd::Row>, Vec<u32>) {
     bgnbd::collapse(&s.repeat_purchases, &tx, &t)
 }
 
-/// Fit BG/NBD on every customer and Gamma-Gamma on the customers with repeat purchase days. A
-/// [`Error::Fit`] (exit 4) when fewer than [`MIN_REPEAT_BUYERS`] customers have a repeat day, when
-/// no start point gives a finite likelihood, or when Gamma-Gamma's q <= 1 (no finite mean spend).
-pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
+/// Which purchase model the predictions use: `choice` when one is named, else (auto) the one with
+/// the smallest BIC (all have four parameters, so the largest likelihood). Returns the index into
+/// `fits` and the reason.
+fn choose(fits: &[PurchaseFit], choice: ClvModel, customers: usize) -> Result<(usize, String)> {
+    if let Some(kind) = Btyd::of(choice) {
+        let i = fits.iter().position(|f| f.kind == kind).ok_or_else(|| Error::Fit {
+            model: kind.label(),
+            reason: "no start point gives a finite likelihood on this data".into(),
+        })?;
+        return Ok((i, format!("--clv-model {}", kind.name())));
+    }
+    let best = (0..fits.len())
+        .min_by(|&a, &b| fits[a].bic(customers).total_cmp(&fits[b].bic(customers)))
+        .ok_or_else(|| Error::Fit { model: "BG/NBD", reason: "no start point gives a finite likelihood on this data".into() })?;
+    Ok((best, format!("auto: the smallest BIC ({:.1}) of {} fitted models", fits[best].bic(customers), fits.len())))
+}
+
+/// Fit every purchase model on every customer and Gamma-Gamma on the customers with repeat
+/// purchase days, and choose the purchase model (`choice`; auto: by BIC). A [`Error::Fit`]
+/// (exit 4) when fewer than [`MIN_REPEAT_BUYERS`] customers have a repeat day, when no purchase
+/// model (or not the one named) gives a finite likelihood, or when Gamma-Gamma's q <= 1 (no
+/// finite mean spend).
+pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
     let repeat = s.repeat_purchases.iter().filter(|&&x| x > 0).count();
     if repeat < MIN_REPEAT_BUYERS {
         let why = if repeat == 0 {
@@ -120,18 +322,27 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
         } else {
             format!("only {repeat} of {} customers have a second purchase day", s.repeat_purchases.len())
         };
+        let model = Btyd::of(choice).unwrap_or(Btyd::BgNbd).label();
         return Err(Error::Fit {
-            model: "BG/NBD",
+            model,
             reason: format!("{why}; a fit needs at least {MIN_REPEAT_BUYERS} repeat buyers (a longer history helps)"),
         });
     }
-    // The two models are independent: fitted side by side (each also spreads its sums over the
-    // threads; the results do not depend on the schedule).
+    // The purchase and spend models are independent: fitted side by side (each also spreads its
+    // sums over the threads; the results do not depend on the schedule).
     let (bg_side, gg_side) = rayon::join(
         || {
             let (rows, row_of) = bgnbd_rows(s, unit);
-            let bg = bgnbd::fit(&rows);
-            (rows, row_of, bg)
+            let fits: Vec<Option<PurchaseFit>> = Btyd::ALL
+                .iter()
+                .map(|&k| {
+                    let start = std::time::Instant::now();
+                    let f = fit_purchases(k, &rows);
+                    tracing::debug!(model = k.name(), seconds = start.elapsed().as_secs_f64(), "purchase model fitted");
+                    f
+                })
+                .collect();
+            (rows, row_of, fits)
         },
         || {
             let spend = gamma_gamma::collapse(
@@ -145,11 +356,16 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
             (spend.len(), customers, gg)
         },
     );
-    let (rows, row_of, bg) = bg_side;
-    let bg = bg.ok_or_else(|| Error::Fit {
-        model: "BG/NBD",
-        reason: "no start point gives a finite likelihood on this data".into(),
-    })?;
+    let (rows, row_of, fits) = bg_side;
+    let mut fitted = Vec::new();
+    for (kind, f) in Btyd::ALL.iter().zip(fits) {
+        match f {
+            Some(f) => fitted.push(f),
+            None => tracing::warn!("{}: no start point gives a finite likelihood on this data; left out", kind.label()),
+        }
+    }
+    let customers = s.repeat_purchases.len();
+    let (chosen, why) = choose(&fitted, choice, customers)?;
     let (spend_rows, spend_customers, gg) = gg_side;
     let gg = gg
         .ok_or_else(|| Error::Fit {
@@ -169,7 +385,8 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
             reason: format!("fitted q = {:.4} <= 1: the mean spend per purchase is infinite; the spend averages are too dispersed for this model", p.q),
         });
     }
-    for (model, names, converged) in [("BG/NBD", &bg.at_bound, bg.converged), ("Gamma-Gamma", &gg.at_bound, gg.converged)] {
+    let purchase_checks = fitted.iter().map(|f| (f.kind.label(), &f.at_bound, f.converged));
+    for (model, names, converged) in purchase_checks.chain([("Gamma-Gamma", &gg.at_bound, gg.converged)]) {
         if !names.is_empty() {
             tracing::warn!("{model}: parameter(s) {} ended on the optimiser's bound (e^±30): the data do not pin them down", names.join(", "));
         } else if !converged {
@@ -178,11 +395,13 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
     }
     Ok(Model {
         unit,
+        fits: fitted,
+        chosen,
+        why,
         rows,
         row_of,
-        customers: s.repeat_purchases.len(),
+        customers,
         population_value: gamma_gamma::expected_value(p, 0, 0.0),
-        bgnbd: bg,
         gamma_gamma: gg,
         spend_customers,
         spend_rows,
@@ -193,15 +412,10 @@ pub fn fit(s: &Summary, unit: ClvUnit) -> Result<Model> {
 /// (the last one shorter when the horizon is not a multiple), each step's expected purchases
 /// E(t_k) - E(t_k-1) divided by (1 + annual rate)^(t_k / 365), t_k the step's end in days.
 /// Returns (discounted purchases, E(horizon)): the last step's E is the undiscounted total.
-pub fn discounted_purchases(p: bgnbd::Params, unit: ClvUnit, row: &bgnbd::Row, horizon_days: u32, rate: f64) -> (f64, f64) {
+pub fn discounted_purchases(m: &PurchaseFit, unit: ClvUnit, row: &bgnbd::Row, horizon_days: u32, rate: f64) -> (f64, f64) {
     let at = |days: u32| -> f64 { days as f64 / unit.days() };
-    if rate == 0.0 || (p.a - 1.0).abs() < 1e-6 {
-        // No discounting, or a = 1 (equation 10's limit, taken by expected_purchases): step by step.
-        let e = |days: u32| bgnbd::expected_purchases(p, row.x, row.t_x, row.t, at(days));
-        return discount_steps(horizon_days, rate, e);
-    }
-    let alive = bgnbd::p_alive(p, row.x, row.t_x, row.t);
-    discount_steps(horizon_days, rate, |days| bgnbd::expected_while_alive(p, row.x, row.t, at(days)) * alive)
+    let alive = m.p_alive(row);
+    discount_steps(horizon_days, rate, |days| m.expected_while_alive(row, at(days)) * alive)
 }
 
 /// The discounted sum of `e(t_k) - e(t_k-1)` over the horizon's steps, and e(horizon).
@@ -222,43 +436,86 @@ fn discount_steps(horizon_days: u32, rate: f64, e: impl Fn(u32) -> f64) -> (f64,
     (total, before)
 }
 
-/// Per customer (facts' order): p_alive, expected purchases over the horizon and the discounted
-/// ones, computed once per distinct (x, t_x, T).
+/// Below this P(alive) a customer gets no expected next purchase date (the `lost` stage's line).
+pub const NEXT_PURCHASE_MIN_P_ALIVE: f64 = 0.1;
+
+/// Per customer (facts' order), from the chosen purchase model: p_alive, expected purchases over
+/// the horizon and the discounted ones, P(a purchase within each window), and the days from as-of
+/// to the expected next purchase; computed once per distinct (x, t_x, T).
 pub struct Predictions {
     pub p_alive: Vec<f64>,
     pub expected_purchases: Vec<f64>,
     pub discounted_purchases: Vec<f64>,
+    /// Per window of `windows`: P(at least one purchase in the next window days).
+    pub p_purchase: Vec<Vec<f64>>,
+    /// Days after as-of of the expected next purchase (see [`next_purchase_offset`]).
+    pub next_purchase_days: Vec<Option<i32>>,
 }
 
-pub fn predict(m: &Model, horizon_days: u32, rate: f64) -> Result<Predictions> {
+/// The day of the expected next purchase, as days after as-of D: the first day by whose end a
+/// customer who is alive has bought again with probability ½, i.e. D + ceil(w) − 1 for the median
+/// wait w (in days). `None` when P(alive) is below [`NEXT_PURCHASE_MIN_P_ALIVE`] or w is beyond
+/// the horizon.
+pub fn next_purchase_offset(m: &PurchaseFit, unit: ClvUnit, row: &bgnbd::Row, p_alive: f64, horizon_days: u32) -> Option<i32> {
+    if p_alive < NEXT_PURCHASE_MIN_P_ALIVE {
+        return None;
+    }
+    let w = m.median_wait(row, horizon_days as f64 / unit.days())? * unit.days();
+    Some((w.ceil() as i32 - 1).max(0))
+}
+
+pub fn predict(m: &Model, horizon_days: u32, rate: f64, windows: &[u32]) -> Result<Predictions> {
+    predict_with(m, m.purchases(), horizon_days, rate, windows, true)
+}
+
+/// The predictions of one fitted purchase model of `m`; without `next` the next purchase days are
+/// all `None` (the holdout check does not need them).
+fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, windows: &[u32], next: bool) -> Result<Predictions> {
     let (rows, index) = (&m.rows, &m.row_of);
-    let p = m.bgnbd.params;
-    let per_row: Vec<(f64, f64, f64)> = rows
+    let u = m.unit.days();
+    struct PerRow {
+        alive: f64,
+        expected: f64,
+        discounted: f64,
+        purchase: Vec<f64>,
+        next: Option<i32>,
+    }
+    let per_row: Vec<PerRow> = rows
         .par_iter()
         .map(|r| {
-            let (discounted, expected) = discounted_purchases(p, m.unit, r, horizon_days, rate);
-            (bgnbd::p_alive(p, r.x, r.t_x, r.t), expected, discounted)
+            let (discounted, expected) = discounted_purchases(fit, m.unit, r, horizon_days, rate);
+            let alive = fit.p_alive(r);
+            PerRow {
+                alive,
+                expected,
+                discounted,
+                purchase: windows.iter().map(|&w| alive * fit.first_purchase_within(r, w as f64 / u)).collect(),
+                next: if next { next_purchase_offset(fit, m.unit, r, alive, horizon_days) } else { None },
+            }
         })
         .collect();
-    if let Some((r, _)) = rows.iter().zip(&per_row).find(|(_, v)| !(v.0.is_finite() && v.1.is_finite() && v.2.is_finite())) {
+    let finite = |v: &PerRow| v.alive.is_finite() && v.expected.is_finite() && v.discounted.is_finite() && v.purchase.iter().all(|p| p.is_finite());
+    if let Some((r, _)) = rows.iter().zip(&per_row).find(|(_, v)| !finite(v)) {
+        let names = fit.kind.parameters();
         return Err(Error::Fit {
-            model: "BG/NBD",
+            model: fit.kind.label(),
             reason: format!(
-                "predictions are not finite for x = {}, t_x = {}, T = {} at r = {}, alpha = {}, a = {}, b = {}",
-                r.x, r.t_x, r.t, p.r, p.alpha, p.a, p.b
+                "predictions are not finite for x = {}, t_x = {}, T = {} at {}",
+                r.x,
+                r.t_x,
+                r.t,
+                names.iter().zip(fit.params).map(|(n, v)| format!("{n} = {v}")).collect::<Vec<_>>().join(", ")
             ),
         });
     }
-    let pick = |k: usize| -> Vec<f64> {
-        index
-            .iter()
-            .map(|&i| {
-                let v = per_row[i as usize];
-                [v.0, v.1, v.2][k]
-            })
-            .collect()
-    };
-    Ok(Predictions { p_alive: pick(0), expected_purchases: pick(1), discounted_purchases: pick(2) })
+    let pick = |f: &dyn Fn(&PerRow) -> f64| -> Vec<f64> { index.iter().map(|&i| f(&per_row[i as usize])).collect() };
+    Ok(Predictions {
+        p_alive: pick(&|v| v.alive),
+        expected_purchases: pick(&|v| v.expected),
+        discounted_purchases: pick(&|v| v.discounted),
+        p_purchase: (0..windows.len()).map(|k| pick(&|v| v.purchase[k])).collect(),
+        next_purchase_days: index.iter().map(|&i| per_row[i as usize].next).collect(),
+    })
 }
 
 /// Days since the last purchase over the customer's mean gap between purchase days
@@ -267,27 +524,29 @@ pub fn overdue_ratio(recency_days: u32, span_days: u32, x: u32) -> Option<f64> {
     (x > 0 && span_days > 0).then(|| recency_days as f64 / (span_days as f64 / x as f64))
 }
 
-/// Column order of `clv`.
-pub const CLV_COLUMNS: [&str; 14] = [
-    "customer_id",
-    "repeat_purchases",
-    "repeat_span_days",
-    "customer_age_days",
-    "avg_repeat_order_value",
-    "p_alive",
-    "expected_purchases",
-    "expected_order_value",
-    "clv",
-    "clv_decile",
-    "recency_days",
-    "last_gap_days",
-    "overdue_ratio",
-    "horizon_days",
-];
+/// Column order of `clv`: `p_purchase_<days>` for each window go after expected_purchases.
+pub fn clv_columns(windows: &[u32]) -> Vec<String> {
+    let mut cols: Vec<String> = ["customer_id", "repeat_purchases", "repeat_span_days", "customer_age_days", "avg_repeat_order_value", "p_alive", "expected_purchases"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    cols.extend(windows.iter().map(|w| p_purchase_column(*w)));
+    cols.extend(
+        ["expected_next_purchase_date", "expected_order_value", "clv", "clv_decile", "recency_days", "last_gap_days", "overdue_ratio", "horizon_days"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    cols
+}
+
+/// The column of P(a purchase within `days` days).
+pub fn p_purchase_column(days: u32) -> String {
+    format!("p_purchase_{days}")
+}
 
 /// The `clv` table: one row per customer, by clv descending, then customer_id ascending; the clv
 /// decile is 1 + floor(10 p / N) over that order (1 = the tenth with the highest CLV).
-pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result<DataFrame> {
+pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, as_of: NaiveDate, o: Options) -> Result<DataFrame> {
     let d = o.money_decimals;
     let gg = m.gamma_gamma.params;
     let n = s.repeat_purchases.len();
@@ -306,7 +565,13 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
     let overdue: Vec<Option<f64>> =
         (0..n).map(|i| overdue_ratio(s.recency_days[i], s.repeat_span_days[i], s.repeat_purchases[i])).collect();
     let u32s = |v: &[u32], name: &str| Column::new(name.into(), v.iter().map(|&x| x as i64).collect::<Vec<i64>>());
-    let df = DataFrame::new_infer_height(vec![
+    let d0 = epoch_days(as_of) as i32;
+    let next = Column::new(
+        "expected_next_purchase_date".into(),
+        pr.next_purchase_days.iter().map(|v| v.map(|k| d0 + k)).collect::<Vec<Option<i32>>>(),
+    )
+    .cast(&DataType::Date)?;
+    let mut cols = vec![
         s.customer_id.clone().with_name(c::CUSTOMER.into()),
         u32s(&s.repeat_purchases, "repeat_purchases"),
         u32s(&s.repeat_span_days, "repeat_span_days"),
@@ -317,6 +582,7 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
         ),
         Column::new("p_alive".into(), &pr.p_alive),
         Column::new("expected_purchases".into(), &pr.expected_purchases),
+        next,
         Column::new("expected_order_value".into(), value.iter().map(|v| round_money_value(*v, d) + 0.0).collect::<Vec<f64>>()),
         Column::new("clv".into(), clv),
         u32s(&s.recency_days, "recency_days"),
@@ -327,7 +593,11 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
         Column::new("overdue_ratio".into(), overdue),
         Column::new("horizon_days".into(), vec![o.horizon_days as i64; n]),
         Column::new("_row".into(), (0..n as IdxSize).collect::<Vec<IdxSize>>()),
-    ])?;
+    ];
+    for (w, p) in o.purchase_windows.iter().zip(&pr.p_purchase) {
+        cols.push(Column::new(p_purchase_column(*w).into(), p));
+    }
+    let df = DataFrame::new_infer_height(cols)?;
     // Row order: clv descending, then customer_id ascending (a total order: ids are unique).
     let order: Vec<IdxSize> = match s.customer_id.dtype() {
         DataType::Int64 => {
@@ -358,15 +628,7 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, o: Options) -> Result
     let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order))?;
     let decile: Vec<i32> = (0..n).map(|p| (1 + 10 * p / n.max(1)) as i32).collect();
     sorted.with_column(Column::new("clv_decile".into(), decile))?;
-    Ok(sorted.select(CLV_COLUMNS)?)
-}
-
-/// One row of `clv_params`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Param {
-    pub model: &'static str,
-    pub parameter: &'static str,
-    pub value: f64,
+    Ok(sorted.select(clv_columns(o.purchase_windows))?)
 }
 
 /// The fit's report (manifest `clv` and the `clv_params` rows).
@@ -375,7 +637,12 @@ pub struct Report {
     pub time_unit: &'static str,
     pub horizon_days: u32,
     pub discount_rate: f64,
-    pub bgnbd: ModelReport,
+    /// The purchase model the predictions come from, and why.
+    pub model: &'static str,
+    pub choice: String,
+    /// Every fitted purchase model by name (`bgnbd`, `mbgnbd`, `pareto_nbd`).
+    #[serde(flatten)]
+    pub purchase_models: std::collections::BTreeMap<&'static str, ModelReport>,
     pub gamma_gamma: ModelReport,
     pub population_order_value: f64,
     pub holdout: Option<HoldoutReport>,
@@ -383,9 +650,10 @@ pub struct Report {
     pub seconds: Seconds,
 }
 
-/// Seconds of the CLV stage's parts: the summary and both fits (rows collapsed, likelihoods
-/// maximised), the predictions (P(alive), expected purchases, discounted purchases), the `clv`
-/// table (values, order, deciles), and the holdout check (its fit and table).
+/// Seconds of the CLV stage's parts: the summary and every fit (rows collapsed, likelihoods
+/// maximised, standard errors), the predictions (P(alive), expected purchases, discounted
+/// purchases, purchase probabilities, next purchase dates), the `clv` table (values, order,
+/// deciles), and the holdout check (its fits and table).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Seconds {
     pub fit: f64,
@@ -409,7 +677,13 @@ impl Clock {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelReport {
     pub params: std::collections::BTreeMap<&'static str, f64>,
+    /// Standard errors of the parameters (purchase models; absent when the Hessian is singular).
+    pub standard_errors: std::collections::BTreeMap<&'static str, f64>,
     pub log_likelihood: f64,
+    /// AIC and BIC (purchase models).
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
+    pub chosen: bool,
     pub iterations: u64,
     pub evaluations: u64,
     pub converged: bool,
@@ -418,38 +692,68 @@ pub struct ModelReport {
     pub customers: usize,
     /// Distinct rows the likelihood ran over (identical rows collapsed into weights).
     pub distinct_rows: usize,
+    /// The holdout check of this model: predicted purchases, % error, MAE.
+    pub holdout: Option<ModelHoldout>,
+}
+
+/// One purchase model's holdout totals.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ModelHoldout {
+    pub predicted_purchases: f64,
+    pub purchases_pct_error: Option<f64>,
+    pub purchases_mae: f64,
 }
 
 /// The report of a fit.
 pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
-    let b = &m.bgnbd;
     let g = &m.gamma_gamma;
-    let gg_rows = m.spend_customers;
+    let purchase_models = m
+        .fits
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let names = f.kind.parameters();
+            let rep = ModelReport {
+                params: names.iter().copied().zip(f.params).collect(),
+                standard_errors: f.standard_errors.map(|se| names.iter().copied().zip(se).collect()).unwrap_or_default(),
+                log_likelihood: f.log_likelihood,
+                aic: Some(f.aic()),
+                bic: Some(f.bic(m.customers)),
+                chosen: i == m.chosen,
+                iterations: f.iterations,
+                evaluations: f.evaluations,
+                converged: f.converged,
+                at_bound: f.at_bound.clone(),
+                start_points_tried: f.starts,
+                customers: m.customers,
+                distinct_rows: m.rows.len(),
+                holdout: holdout.as_ref().and_then(|h| h.models.iter().find(|(k, _)| *k == f.kind.name()).map(|(_, v)| *v)),
+            };
+            (f.kind.name(), rep)
+        })
+        .collect();
     Report {
         time_unit: m.unit.name(),
         horizon_days: o.horizon_days,
         discount_rate: o.discount_rate,
-        bgnbd: ModelReport {
-            params: [("r", b.params.r), ("alpha", b.params.alpha), ("a", b.params.a), ("b", b.params.b)].into_iter().collect(),
-            log_likelihood: b.log_likelihood,
-            iterations: b.iterations,
-            evaluations: b.evaluations,
-            converged: b.converged,
-            at_bound: b.at_bound.clone(),
-            start_points_tried: b.starts,
-            customers: m.customers,
-            distinct_rows: m.rows.len(),
-        },
+        model: m.purchases().kind.name(),
+        choice: m.why.clone(),
+        purchase_models,
         gamma_gamma: ModelReport {
             params: [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)].into_iter().collect(),
+            standard_errors: Default::default(),
             log_likelihood: g.log_likelihood,
+            aic: None,
+            bic: None,
+            chosen: true,
             iterations: g.iterations,
             evaluations: g.evaluations,
             converged: g.converged,
             at_bound: g.at_bound.clone(),
             start_points_tried: g.starts,
-            customers: gg_rows,
+            customers: m.spend_customers,
             distinct_rows: m.spend_rows,
+            holdout: None,
         },
         population_order_value: m.population_value,
         holdout,
@@ -457,25 +761,41 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
     }
 }
 
-/// `clv_params`: one row per (model, parameter): the fitted parameters, log-likelihood,
-/// iterations, convergence (1/0), customers, and the horizon, rate and unit; the holdout's totals
-/// and errors when there is one.
+/// `clv_params`: one row per (model, parameter): each purchase model's parameters (with their
+/// standard errors), log-likelihood, AIC, BIC, whether it was chosen, iterations, convergence
+/// (1/0), parameters at the bound, customers and, with a holdout, its holdout errors; Gamma-Gamma's;
+/// the horizon and rate; the chosen model's holdout totals and errors.
 pub fn params_table(r: &Report) -> Result<DataFrame> {
-    let mut rows: Vec<(&str, &str, f64)> = Vec::new();
-    for (model, m) in [("bgnbd", &r.bgnbd), ("gamma_gamma", &r.gamma_gamma)] {
-        let order: &[&str] = if model == "bgnbd" { &["r", "alpha", "a", "b"] } else { &["p", "q", "gamma"] };
+    let mut rows: Vec<(&str, &str, f64, Option<f64>)> = Vec::new();
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let mut models: Vec<(&str, &ModelReport, Vec<&'static str>)> = Btyd::ALL
+        .iter()
+        .filter_map(|k| r.purchase_models.get(k.name()).map(|m| (k.name(), m, k.parameters().to_vec())))
+        .collect();
+    models.push(("gamma_gamma", &r.gamma_gamma, vec!["p", "q", "gamma"]));
+    for (model, m, order) in models {
         for k in order {
-            rows.push((model, k, m.params[k]));
+            rows.push((model, k, m.params[k], m.standard_errors.get(k).copied()));
         }
-        rows.push((model, "log_likelihood", m.log_likelihood));
-        rows.push((model, "iterations", m.iterations as f64));
-        rows.push((model, "converged", if m.converged { 1.0 } else { 0.0 }));
-        rows.push((model, "parameters_at_bound", m.at_bound.len() as f64));
-        rows.push((model, "customers", m.customers as f64));
+        rows.push((model, "log_likelihood", m.log_likelihood, None));
+        if let (Some(aic), Some(bic)) = (m.aic, m.bic) {
+            rows.push((model, "aic", aic, None));
+            rows.push((model, "bic", bic, None));
+            rows.push((model, "chosen", flag(m.chosen), None));
+        }
+        rows.push((model, "iterations", m.iterations as f64, None));
+        rows.push((model, "converged", flag(m.converged), None));
+        rows.push((model, "parameters_at_bound", m.at_bound.len() as f64, None));
+        rows.push((model, "customers", m.customers as f64, None));
+        if let Some(h) = &m.holdout {
+            rows.push((model, "holdout_predicted_purchases", h.predicted_purchases, None));
+            rows.push((model, "holdout_purchases_pct_error", h.purchases_pct_error.unwrap_or(f64::NAN), None));
+            rows.push((model, "holdout_purchases_mae", h.purchases_mae, None));
+        }
     }
-    rows.push(("gamma_gamma", "population_order_value", r.population_order_value));
-    rows.push(("clv", "horizon_days", r.horizon_days as f64));
-    rows.push(("clv", "discount_rate", r.discount_rate));
+    rows.push(("gamma_gamma", "population_order_value", r.population_order_value, None));
+    rows.push(("clv", "horizon_days", r.horizon_days as f64, None));
+    rows.push(("clv", "discount_rate", r.discount_rate, None));
     if let Some(h) = &r.holdout {
         for (k, v) in [
             ("customers", h.customers as f64),
@@ -489,7 +809,7 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
             ("value_pct_error", h.value_pct_error.unwrap_or(f64::NAN)),
             ("value_mae", h.value_mae),
         ] {
-            rows.push(("holdout", k, v));
+            rows.push(("holdout", k, v, None));
         }
     }
     let n = rows.len();
@@ -498,11 +818,12 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
         Column::new("parameter".into(), rows.iter().map(|r| r.1).collect::<Vec<&str>>()),
         // A percentage error of a zero actual total has no value: null, not NaN.
         Column::new("value".into(), rows.iter().map(|r| Some(r.2).filter(|v| v.is_finite())).collect::<Vec<Option<f64>>>()),
+        Column::new("std_error".into(), rows.iter().map(|r| r.3.filter(|v| v.is_finite())).collect::<Vec<Option<f64>>>()),
         Column::new("time_unit".into(), vec![r.time_unit; n]),
     ])?)
 }
 
-/// The holdout check's totals and errors.
+/// The holdout check's totals and errors (of the chosen purchase model), and every fitted model's.
 #[derive(Debug, Clone, Serialize)]
 pub struct HoldoutReport {
     pub holdout_from: String,
@@ -518,12 +839,19 @@ pub struct HoldoutReport {
     pub actual_value: f64,
     pub value_pct_error: Option<f64>,
     pub value_mae: f64,
+    /// Per fitted purchase model (by name): its totals and errors.
+    #[serde(skip)]
+    pub models: Vec<(&'static str, ModelHoldout)>,
+    /// The model with the smallest purchases MAE (auto's choice when the run has a holdout).
+    pub best: Btyd,
 }
 
 /// `clv_holdout`: the models fitted on the calibration facts (as_of = `from`) predict each
 /// calibration customer's repeat purchase days and spend in [from, as_of); the full facts say what
 /// happened. Actual purchases = purchase days in the whole window minus those before `from`;
-/// actual spend = the same difference of the repeat-day values.
+/// actual spend = the same difference of the repeat-day values. Every fitted purchase model
+/// predicts (`predicted_purchases_<model>`); `predicted_purchases` and `predicted_value` are the
+/// chosen one's: the named `--clv-model`, or under auto the one with the smallest MAE.
 pub fn holdout(
     cal: &CustomerFacts,
     full: &CustomerFacts,
@@ -533,7 +861,7 @@ pub fn holdout(
 ) -> Result<(DataFrame, HoldoutReport)> {
     let d = o.money_decimals;
     let s = summary(cal, from)?;
-    let m = fit(&s, o.unit).map_err(|e| match e {
+    let m = fit(&s, o.unit, o.model).map_err(|e| match e {
         Error::Fit { model, reason } => Error::Fit {
             model,
             reason: format!("the holdout check's fit on the lines before {from} (--holdout-from): {reason}; a later date gives it more history"),
@@ -541,49 +869,60 @@ pub fn holdout(
         e => e,
     })?;
     let days = (epoch_days(as_of) - epoch_days(from)).max(0) as u32;
-    // No discounting: the check compares counts.
-    let pr = predict(&m, days, 0.0)?;
     let fd = full.days.as_ref().ok_or_else(|| Error::Internal("holdout without purchase-day facts".into()))?;
     let cd = cal.days.as_ref().ok_or_else(|| Error::Internal("holdout without purchase-day facts".into()))?;
     let at = row_in(&cal.customer_id, &full.customer_id)?;
-    let gg = m.gamma_gamma.params;
     let n = s.repeat_purchases.len();
-    let (mut actual_n, mut actual_v, mut pred_v) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    // Actual purchases and spend in customer_id order, so totals do not depend on the facts' order.
+    let ids: Vec<usize> =
+        s.customer_id.as_materialized_series().arg_sort(SortOptions::default()).into_no_null_iter().map(|i| i as usize).collect();
+    let (mut actual_n, mut actual_v) = (vec![0i64; n], vec![0f64; n]);
     for (i, j) in at.iter().enumerate() {
-        let (cnt, val) = match *j {
-            Some(j) => (fd.count[j].saturating_sub(cd.count[i]), fd.repeat_value[j] - cd.repeat_value[i]),
-            None => (0, 0.0),
-        };
-        actual_n.push(cnt as i64);
-        actual_v.push(round_money_value(val, d) + 0.0);
-        let ev = match s.avg_repeat_value[i] {
-            Some(mv) if s.repeat_purchases[i] > 0 && mv > 0.0 => gamma_gamma::expected_value(gg, s.repeat_purchases[i], mv),
-            _ => m.population_value,
-        };
-        pred_v.push(round_money_value(ev * pr.expected_purchases[i], d) + 0.0);
+        if let Some(j) = *j {
+            actual_n[i] = fd.count[j].saturating_sub(cd.count[i]) as i64;
+            actual_v[i] = round_money_value(fd.repeat_value[j] - cd.repeat_value[i], d) + 0.0;
+        }
     }
-    let df = DataFrame::new_infer_height(vec![
+    let total_actual: i64 = ids.iter().map(|&i| actual_n[i]).sum();
+    let pct = |p: f64, a: f64| (a != 0.0).then(|| (p - a) / a * 100.0);
+    // No discounting: the check compares counts.
+    let mut per_model: Vec<(&'static str, ModelHoldout, Vec<f64>)> = Vec::new();
+    for f in &m.fits {
+        let pr = predict_with(&m, f, days, 0.0, &[], false)?;
+        let e = pr.expected_purchases;
+        let total = ids.iter().fold(0.0, |t, &i| t + e[i]);
+        let mae = ids.iter().fold(0.0, |t, &i| t + (e[i] - actual_n[i] as f64).abs()) / n as f64;
+        per_model.push((f.kind.name(), ModelHoldout { predicted_purchases: total, purchases_pct_error: pct(total, total_actual as f64), purchases_mae: mae }, e));
+    }
+    let best_i = (0..per_model.len()).min_by(|&a, &b| per_model[a].1.purchases_mae.total_cmp(&per_model[b].1.purchases_mae)).unwrap_or(0);
+    let chosen = if o.model == ClvModel::Auto { best_i } else { m.chosen };
+    let gg = m.gamma_gamma.params;
+    let expected = &per_model[chosen].2;
+    let pred_v: Vec<f64> = (0..n)
+        .map(|i| {
+            let ev = match s.avg_repeat_value[i] {
+                Some(mv) if s.repeat_purchases[i] > 0 && mv > 0.0 => gamma_gamma::expected_value(gg, s.repeat_purchases[i], mv),
+                _ => m.population_value,
+            };
+            round_money_value(ev * expected[i], d) + 0.0
+        })
+        .collect();
+    let mut cols = vec![
         s.customer_id.clone().with_name(c::CUSTOMER.into()),
         Column::new("repeat_purchases".into(), s.repeat_purchases.iter().map(|&x| x as i64).collect::<Vec<i64>>()),
-        Column::new("predicted_purchases".into(), &pr.expected_purchases),
-        Column::new("actual_purchases".into(), actual_n),
-        Column::new("predicted_value".into(), pred_v),
-        Column::new("actual_value".into(), actual_v),
-    ])?
-    .sort([c::CUSTOMER], SortMultipleOptions::default())?;
-    // Totals and errors in customer order, so they do not depend on the order of the facts.
-    let f = |name: &str| -> Result<Vec<f64>> {
-        Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.into_no_null_iter().collect())
-    };
-    let (pn, an, pv, av) = (f("predicted_purchases")?, f("actual_purchases")?, f("predicted_value")?, f("actual_value")?);
-    let sum = |v: &[f64]| v.iter().fold(0.0, |a, b| a + b);
-    let mae = |p: &[f64], a: &[f64]| p.iter().zip(a).fold(0.0, |t, (p, a)| t + (p - a).abs()) / n as f64;
-    let (total_pred, total_actual) = (sum(&pn), sum(&an) as i64);
-    let purchases_mae = mae(&pn, &an);
-    let total_pred_v = round_money_value(sum(&pv), d);
-    let total_actual_v = round_money_value(sum(&av), d);
-    let value_mae = mae(&pv, &av);
-    let pct = |p: f64, a: f64| (a != 0.0).then(|| (p - a) / a * 100.0);
+        Column::new("predicted_purchases".into(), expected),
+        Column::new("actual_purchases".into(), &actual_n),
+        Column::new("predicted_value".into(), &pred_v),
+        Column::new("actual_value".into(), &actual_v),
+    ];
+    for (name, _, e) in &per_model {
+        cols.push(Column::new(format!("predicted_purchases_{name}").into(), e));
+    }
+    let df = DataFrame::new_infer_height(cols)?.sort([c::CUSTOMER], SortMultipleOptions::default())?;
+    let (total_pred, chosen_mae) = (per_model[chosen].1.predicted_purchases, per_model[chosen].1.purchases_mae);
+    let total_pred_v = round_money_value(ids.iter().fold(0.0, |t, &i| t + pred_v[i]), d);
+    let total_actual_v = round_money_value(ids.iter().fold(0.0, |t, &i| t + actual_v[i]), d);
+    let value_mae = ids.iter().fold(0.0, |t, &i| t + (pred_v[i] - actual_v[i]).abs()) / n as f64;
     let rep = HoldoutReport {
         holdout_from: from.to_string(),
         holdout_days: days,
@@ -591,11 +930,13 @@ pub fn holdout(
         predicted_purchases: total_pred,
         actual_purchases: total_actual as u64,
         purchases_pct_error: pct(total_pred, total_actual as f64),
-        purchases_mae,
+        purchases_mae: chosen_mae,
         predicted_value: total_pred_v,
         actual_value: total_actual_v,
         value_pct_error: pct(total_pred_v, total_actual_v),
         value_mae,
+        best: m.fits[best_i].kind,
+        models: per_model.into_iter().map(|(k, h, _)| (k, h)).collect(),
     };
     Ok((df, rep))
 }
@@ -619,8 +960,7 @@ fn row_in(keys: &Column, within: &Column) -> Result<Vec<Option<usize>>> {
 }
 
 /// Every CLV table of a run: `clv`, `clv_params`, and `clv_holdout` when `calibration` holds the
-/// facts as of the holdout date. Returns the tables, the report, and per customer (facts' order)
-/// `(p_alive, clv)` for the customers table.
+/// facts as of the holdout date, and the report (the manifest's `clv`).
 pub struct ClvTables {
     pub tables: Vec<(String, DataFrame)>,
     pub report: Report,
@@ -633,13 +973,7 @@ pub fn tables(
     o: Options,
 ) -> Result<ClvTables> {
     let mut clock = Clock(std::time::Instant::now(), Seconds::default());
-    let s = summary(f, as_of)?;
-    let m = fit(&s, o.unit)?;
-    clock.1.fit = clock.lap();
-    let pr = predict(&m, o.horizon_days, o.discount_rate)?;
-    clock.1.predict = clock.lap();
-    let clv = clv_table(&s, &m, &pr, o)?;
-    clock.1.table = clock.lap();
+    // The holdout check first: under auto its smallest error chooses the purchase model.
     let (holdout_table, holdout_report) = match calibration {
         Some((cal, from)) => {
             let (t, r) = holdout(cal, f, from, as_of, o)?;
@@ -648,6 +982,21 @@ pub fn tables(
         None => (None, None),
     };
     clock.1.holdout = clock.lap();
+    let s = summary(f, as_of)?;
+    let mut m = fit(&s, o.unit, o.model)?;
+    if let (ClvModel::Auto, Some(h)) = (o.model, &holdout_report) {
+        if let Some(i) = m.fits.iter().position(|x| x.kind == h.best) {
+            let mae = h.models.iter().find(|(k, _)| *k == h.best.name()).map(|(_, v)| v.purchases_mae).unwrap_or(f64::NAN);
+            m.chosen = i;
+            m.why = format!("auto: the smallest holdout error (purchases MAE {mae:.4} per customer) of {} fitted models", h.models.len());
+        }
+    }
+    clock.1.fit = clock.lap();
+    let pr = predict(&m, o.horizon_days, o.discount_rate, o.purchase_windows)?;
+    clock.1.predict = clock.lap();
+    let clv = clv_table(&s, &m, &pr, as_of, o)?;
+    clock.1.table = clock.lap();
+    tracing::info!("CLV: the {} model's predictions ({})", m.purchases().kind.label(), m.why);
     let mut report = report(&m, o, holdout_report);
     report.seconds = clock.1;
     let mut tables = vec![("clv".to_string(), clv), ("clv_params".to_string(), params_table(&report)?)];

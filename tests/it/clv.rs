@@ -74,7 +74,7 @@ fn bgnbd_reproduces_the_paper_on_the_cdnow_summary() {
     let t: Vec<f64> = s.iter().map(|r| r.3).collect();
     let (rows, _) = bgnbd::collapse(&x, &tx, &t);
     assert!(rows.len() < s.len(), "identical rows are collapsed into weights");
-    let fit = bgnbd::fit(&rows).unwrap();
+    let fit = bgnbd::fit(&rows, bgnbd::Variant::BgNbd).unwrap();
     let p = fit.params;
     // Fader, Hardie & Lee (2005), section 5: r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = -9582.4.
     assert_eq!(format!("{:.3} {:.3} {:.3} {:.3}", p.r, p.alpha, p.a, p.b), "0.243 4.414 0.793 2.426");
@@ -108,15 +108,15 @@ fn predictions_match_lifetimes_for_cdnow_customers() {
     let x: Vec<u32> = s.iter().map(|r| r.1).collect();
     let tx: Vec<f64> = s.iter().map(|r| r.2).collect();
     let t: Vec<f64> = s.iter().map(|r| r.3).collect();
-    let bg = bgnbd::fit(&bgnbd::collapse(&x, &tx, &t).0).unwrap().params;
+    let bg = bgnbd::fit(&bgnbd::collapse(&x, &tx, &t).0, bgnbd::Variant::BgNbd).unwrap().params;
     let gg = gamma_gamma::fit(&gamma_gamma::collapse(s.iter().filter(|r| r.1 > 0).map(|r| (r.1, r.4)))).unwrap().params;
     let r = &reference()["paper_weeks"];
     let horizon = r["horizon"].as_f64().unwrap();
     for c in r["customers"].as_array().unwrap() {
         let (cx, ctx, ct) = (c["x"].as_u64().unwrap() as u32, c["t_x"].as_f64().unwrap(), c["T"].as_f64().unwrap());
         let m = s.iter().find(|v| v.0 == c["customer_id"].as_i64().unwrap()).unwrap().4;
-        close(bgnbd::p_alive(bg, cx, ctx, ct), c["p_alive"].as_f64().unwrap(), 1e-4, "p_alive");
-        close(bgnbd::expected_purchases(bg, cx, ctx, ct, horizon), c["expected_purchases"].as_f64().unwrap(), 1e-4, "E[purchases]");
+        close(bgnbd::p_alive(bgnbd::Variant::BgNbd, bg, cx, ctx, ct), c["p_alive"].as_f64().unwrap(), 1e-4, "p_alive");
+        close(bgnbd::expected_purchases(bgnbd::Variant::BgNbd, bg, cx, ctx, ct, horizon), c["expected_purchases"].as_f64().unwrap(), 1e-4, "E[purchases]");
         close(gamma_gamma::expected_value(gg, cx, m), c["expected_order_value"].as_f64().unwrap(), 1e-4, "E[value]");
     }
 }
@@ -127,10 +127,10 @@ fn predictions_match_lifetimes_for_cdnow_customers() {
 #[test]
 fn expected_purchases_with_a_plus_b_below_one_match_scipy() {
     let p = bgnbd::Params { r: 1.334001925599978, alpha: 66.1443412367305, a: 0.022124672062136162, b: 0.1558292049146377 };
-    close(bgnbd::expected_purchases(p, 0, 0.0, 183.0, 90.0), 0.46309112269276514, 1e-9, "x = 0");
-    close(bgnbd::expected_purchases(p, 3, 100.0, 183.0, 90.0), 1.4693622978593257, 1e-9, "x = 3");
-    close(bgnbd::expected_purchases(p, 30, 170.0, 183.0, 90.0), 11.230196179828932, 1e-9, "x = 30");
-    close(bgnbd::p_alive(p, 3, 100.0, 183.0), 0.94391703, 1e-7, "p_alive");
+    close(bgnbd::expected_purchases(bgnbd::Variant::BgNbd, p, 0, 0.0, 183.0, 90.0), 0.46309112269276514, 1e-9, "x = 0");
+    close(bgnbd::expected_purchases(bgnbd::Variant::BgNbd, p, 3, 100.0, 183.0, 90.0), 1.4693622978593257, 1e-9, "x = 3");
+    close(bgnbd::expected_purchases(bgnbd::Variant::BgNbd, p, 30, 170.0, 183.0, 90.0), 11.230196179828932, 1e-9, "x = 30");
+    close(bgnbd::p_alive(bgnbd::Variant::BgNbd, p, 3, 100.0, 183.0), 0.94391703, 1e-7, "p_alive");
     // 2F1(a, b; c; z) at a few points against closed forms: 2F1(1, 1; 2; z) = -ln(1-z)/z.
     close(bgnbd::scaled_hyp2f1(1.0, 1.0, 2.0, 0.9, 0.0), -(0.1f64.ln()) / 0.9, 1e-13, "2F1(1,1;2;0.9)");
     assert!(bgnbd::scaled_hyp2f1(1.0, 1.0, -2.0, 0.5, 0.0).is_nan(), "c a non-positive integer");
@@ -159,7 +159,7 @@ fn expected_purchases_for_large_r_and_a_equal_to_one() {
     let p = |r: f64, alpha: f64, a: f64| bgnbd::Params { r, alpha, a, b: 2.5 };
     for (params, x, t_x, t, h, want) in MPMATH {
         let (r, alpha, a) = params;
-        close(bgnbd::expected_purchases(p(r, alpha, a), x, t_x, t, h), want, 1e-9, &format!("{params:?} x={x} h={h}"));
+        close(bgnbd::expected_purchases(bgnbd::Variant::BgNbd, p(r, alpha, a), x, t_x, t, h), want, 1e-9, &format!("{params:?} x={x} h={h}"));
     }
 }
 
@@ -169,7 +169,7 @@ fn expected_purchases_for_large_r_and_a_equal_to_one() {
 #[test]
 fn clv_command_on_cdnow_matches_lifetimes() {
     let input = cdnow().join("transactions.parquet");
-    let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1997-10-01"]);
+    let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1997-10-01", "--clv-model", "bgnbd"]);
     let r = &reference()["evergreen_days"];
     let p = params(&out);
     let get = |m: &str, k: &str| p[&(m.to_string(), k.to_string())];
@@ -213,8 +213,8 @@ fn clv_command_on_cdnow_matches_lifetimes() {
 fn weeks_and_days_give_the_same_predictions() {
     let input = cdnow().join("transactions.parquet");
     let i = input.to_str().unwrap();
-    let (_a, days) = evergreen(&["clv", "-i", i, "--as-of", "1997-10-01"]);
-    let (_b, weeks) = evergreen(&["clv", "-i", i, "--as-of", "1997-10-01", "--clv-unit", "weeks"]);
+    let (_a, days) = evergreen(&["clv", "-i", i, "--as-of", "1997-10-01", "--clv-model", "bgnbd"]);
+    let (_b, weeks) = evergreen(&["clv", "-i", i, "--as-of", "1997-10-01", "--clv-unit", "weeks", "--clv-model", "bgnbd"]);
     let (pd, pw) = (params(&days), params(&weeks));
     let k = |m: &std::collections::HashMap<(String, String), f64>, p: &str| m[&("bgnbd".to_string(), p.to_string())];
     close(k(&pw, "alpha") * 7.0, k(&pd, "alpha"), 1e-4, "alpha in weeks x 7");
@@ -233,7 +233,7 @@ fn weeks_and_days_give_the_same_predictions() {
 #[test]
 fn holdout_on_cdnow_matches_lifetimes() {
     let input = cdnow().join("transactions.parquet");
-    let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1998-07-01", "--holdout-from", "1997-10-01"]);
+    let (_d, out) = evergreen(&["clv", "-i", input.to_str().unwrap(), "--as-of", "1998-07-01", "--holdout-from", "1997-10-01", "--clv-model", "bgnbd"]);
     let r = &reference()["holdout"];
     let p = params(&out);
     let get = |k: &str| p[&("holdout".to_string(), k.to_string())];
@@ -291,7 +291,7 @@ fn hand_dump() -> Vec<Line> {
 #[test]
 fn summary_columns_by_hand() {
     let (_d, p) = dump(&hand_dump());
-    let (_o, out) = evergreen(&["run", "-i", p.to_str().unwrap(), "--as-of", "2024-03-01", "--clv"]);
+    let (_o, out) = evergreen(&["run", "-i", p.to_str().unwrap(), "--as-of", "2024-03-01", "--clv", "--clv-model", "bgnbd"]);
     let clv = read_parquet(&out.join("clv.parquet"));
     let c1 = row(&clv, 1);
     // Purchase days 01-01, 01-10, 02-01: x = 2, t_x = 31, T = 60 (Jan 31 + Feb 29), recency 29.
@@ -319,7 +319,7 @@ fn summary_columns_by_hand() {
         a: p[&("bgnbd".into(), "a".into())],
         b: p[&("bgnbd".into(), "b".into())],
     };
-    let e = |t: f64| bgnbd::expected_purchases(bg, 2, 31.0, 60.0, t);
+    let e = |t: f64| bgnbd::expected_purchases(bgnbd::Variant::BgNbd, bg, 2, 31.0, 60.0, t);
     let disc = e(30.0) / 1.1f64.powf(30.0 / 365.0) + (e(60.0) - e(30.0)) / 1.1f64.powf(60.0 / 365.0) + (e(90.0) - e(60.0)) / 1.1f64.powf(90.0 / 365.0);
     let gg = gamma_gamma::Params {
         p: p[&("gamma_gamma".into(), "p".into())],

@@ -7,6 +7,7 @@ mod basket;
 mod bi;
 mod cases;
 mod clv;
+mod clv_models;
 mod common;
 mod csv_input;
 mod customers;
