@@ -142,6 +142,28 @@ PURCHASE = [
 ref["pareto_purchase_mpmath"] = [{"params": list(c[:4]), "x": c[4], "T": c[5], "window": c[6],
                                   "p": first_purchase(*c)} for c in PURCHASE]
 
+# 4. `last_day_weeks`: the summary evergreen's rules give from the transactions for
+#    `--as-of 1997-10-01 --clv-unit weeks --clv-age-to last-day` (purchase days before 1997-10-01 with a
+#    positive amount; T to 1997-09-30, the last day, as lifetimes' observation_period_end counts it),
+#    fitted by lifetimes' BetaGeoFitter and ParetoNBDFitter.
+t = pd.read_parquet(os.path.join(OUT, "transactions.parquet"))
+cal = t[(t["ts"] < "1997-10-01") & (t["amount"].round(2) > 0)]
+days = cal.assign(day=cal["ts"].dt.floor("D")).groupby(["customer_id", "day"]).size().reset_index()
+g = days.groupby("customer_id")["day"]
+first, last, n = g.min(), g.max(), g.count()
+end = pd.Timestamp("1997-09-30")
+sx, stx, sT = n - 1, (last - first).dt.days / 7.0, (end - first).dt.days / 7.0
+from lifetimes import BetaGeoFitter
+bg = BetaGeoFitter().fit(sx, stx, sT)
+pn = ParetoNBDFitter().fit(sx, stx, sT)
+ref["last_day_weeks"] = {
+    "customers": int(len(sx)),
+    "bgnbd": {k: float(bg.params_[k]) for k in ["r", "alpha", "a", "b"]},
+    "pareto_nbd": {k: float(pn.params_[k]) for k in ["r", "alpha", "s", "beta"]},
+    "pareto_nbd_log_likelihood": float(-ParetoNBDFitter._negative_log_likelihood(
+        [pn.params_[k] for k in ["r", "alpha", "s", "beta"]], sx.values, stx.values, sT.values, np.ones(len(sx)), 0.0)),
+}
+
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
 print(json.dumps({k: v for k, v in ref["paper_weeks"].items() if "customers" not in k}, indent=1))

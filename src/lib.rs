@@ -26,8 +26,10 @@
 //! | products, basket_pairs, top per item | [`tables::basket`] |
 //! | purchase days, repeat-day value, last gap | [`engine::passes::customers::customer_facts`] (`PurchaseDays`) |
 //! | x, t_x, T, average repeat value | [`tables::clv::summary`] |
-//! | BG/NBD and Gamma-Gamma fits, when data cannot support them | [`tables::clv::fit`], [`kernels::bgnbd::fit`], [`kernels::gamma_gamma::fit`], [`kernels::mle::minimise`] |
-//! | P(alive), expected purchases | [`kernels::bgnbd::p_alive`], [`kernels::bgnbd::expected_purchases`] |
+//! | BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma fits, when data cannot support them | [`tables::clv::fit`], [`kernels::bgnbd::fit`], [`kernels::pareto_nbd::fit`], [`kernels::gamma_gamma::fit`], [`kernels::mle::minimise`] |
+//! | standard errors, model choice, identification | [`kernels::mle::standard_errors`], [`tables::clv::fit`], [`tables::clv::unidentified`] |
+//! | P(alive), expected purchases | [`kernels::bgnbd::p_alive`], [`kernels::bgnbd::expected_purchases`], [`kernels::pareto_nbd::p_alive`], [`kernels::pareto_nbd::expected_purchases`] |
+//! | purchase probabilities, next purchase date | [`tables::clv::predict`], [`tables::clv::next_purchase_offset`], [`kernels::pareto_nbd::first_purchase_within`] |
 //! | expected order value | [`kernels::gamma_gamma::expected_value`] |
 //! | CLV discounting | [`tables::clv::discounted_purchases`] |
 //! | overdue ratio | [`tables::clv::overdue_ratio`] |

@@ -46,8 +46,8 @@ pub enum Command {
     /// Compute products, basket_pairs and top_pairs only; needs just an order and an item column.
     #[command(long_about = BASKET_LONG)]
     Basket(BasketArgs),
-    /// Fit the CLV models (BG/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout)
-    /// only.
+    /// Fit the CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and write clv and clv_params
+    /// (and clv_holdout) only.
     #[command(long_about = CLV_LONG)]
     Clv(ClvArgs),
     /// Mine frequent itemsets and association rules (itemsets, rules) and, with --sequences, the

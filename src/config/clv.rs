@@ -44,6 +44,17 @@ pub enum ClvModel {
     ParetoNbd,
 }
 
+/// Where the models' customer age T ends (`--clv-age-to`): at as-of D, the exclusive end of the
+/// data (the default: a customer who first bought on D − 1 has been watched for one day), or at
+/// the last day of the data, D − 1, as Fader, Hardie & Lee's CDNOW summary and lifetimes'
+/// `observation_period_end = D − 1` count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClvAgeTo {
+    AsOf,
+    LastDay,
+}
+
 /// The CLV family's settings (`--clv`, `--horizon-days`, `--discount-rate`, `--clv-unit`,
 /// `--holdout-from`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,6 +73,7 @@ pub struct ClvOptions {
     pub model: ClvModel,
     /// Days of each `p_purchase_<t>` column, ascending, distinct.
     pub purchase_windows: Vec<u32>,
+    pub age_to: ClvAgeTo,
 }
 
 pub const DEFAULT_PURCHASE_WINDOWS: [u32; 2] = [30, 90];
@@ -73,7 +85,7 @@ options! {
     /// The CLV models' flags (`run --clv` and `evergreen clv`) and config keys.
     #[command(next_help_heading = "CLV models (run --clv and evergreen clv)")]
     pub struct ClvSettings {
-        /// run: also fit BG/NBD and Gamma-Gamma and write clv and clv_params (and clv_holdout with
+        /// run: also fit the CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout with
         /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive
         /// and clv. `evergreen clv` writes the CLV tables alone.
         #[arg(long, env = "EVERGREEN_CLV", num_args = 0, default_missing_value = "true",
@@ -103,6 +115,11 @@ options! {
         /// 1..=3650 each [default: 30,90].
         #[arg(long, env = "EVERGREEN_PURCHASE_WINDOWS", value_delimiter = ',', value_name = "DAYS,...")]
         pub purchase_windows: Option<Vec<u32>>,
+        /// Where the models' customer age T ends: as-of (the exclusive end of the data) or last-day
+        /// (the day before, as the BTYD papers' CDNOW summary and lifetimes'
+        /// observation_period_end count it) [default: as-of].
+        #[arg(long, env = "EVERGREEN_CLV_AGE_TO", value_enum)]
+        pub clv_age_to: Option<ClvAgeTo>,
     }
 }
 
@@ -151,6 +168,7 @@ impl ClvSettings {
             holdout_from,
             model: self.clv_model.unwrap_or(ClvModel::Auto),
             purchase_windows,
+            age_to: self.clv_age_to.unwrap_or(ClvAgeTo::AsOf),
         })
     }
 }

@@ -185,10 +185,34 @@ pub fn standard_errors<O: Objective>(objective: &O, params: &[f64], n: f64) -> O
             hess[j][i] = m;
         }
     }
+    if !positive_definite(&hess) {
+        return None;
+    }
     let inv = invert(hess)?;
     (0..k)
         .map(|i| (inv[i][i] > 0.0 && inv[i][i].is_finite()).then(|| params[i] * inv[i][i].sqrt()))
         .collect()
+}
+
+/// Whether a small symmetric matrix is positive definite: its Cholesky factorisation succeeds.
+fn positive_definite(m: &[Vec<f64>]) -> bool {
+    let k = m.len();
+    let mut l = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..=i {
+            let dot: f64 = (0..j).map(|c| l[i][c] * l[j][c]).sum();
+            if i == j {
+                let d = m[i][i] - dot;
+                if !(d > 0.0) {
+                    return false;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (m[i][j] - dot) / l[j][j];
+            }
+        }
+    }
+    true
 }
 
 /// The inverse of a small square matrix by Gauss–Jordan elimination with partial pivoting; `None`

@@ -144,9 +144,6 @@ fn ln_hyp2f1(a: D, b: D, c: D, z: D) -> D {
     const BIG: f64 = 8.452712498170644e270; // 2^900
     let ln_big = 900.0 * std::f64::consts::LN_2;
     let (mut sum, mut term, mut ln_scale) = (D::c(1.0), D::c(1.0), 0.0);
-    if z.v == 0.0 {
-        return D::c(0.0);
-    }
     for k in 0..MAX_TERMS {
         let k = k as f64;
         let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
@@ -225,10 +222,17 @@ fn ln_f_by_quadrature(p: &[D; 4], x: u32, t: f64) -> D {
     let mut top = f64::NEG_INFINITY;
     let mut lo = (m + t).ln();
     for k in 0..512 {
+        // Beyond e^700 the time scale is meaningless (and e^y overflows): the rest is dropped.
+        if lo > 700.0 {
+            break;
+        }
         // 8 / (|ρ| + 1) wide, halved while the rate at the panel's end would make it span more.
         let mut h = 8.0 / (rate(lo).abs() + 1.0);
         while h > 1e-6 && (rate(lo + h).abs() + 1.0) * h > 16.0 {
             h *= 0.5;
+        }
+        if !h.is_finite() {
+            break;
         }
         let mut last = f64::NEG_INFINITY;
         for &(node, w) in nodes() {
@@ -459,11 +463,11 @@ fn nodes() -> &'static [(f64, f64)] {
 /// probability that a customer alive at T buys before dying and before u(q(y)), with q' the
 /// probability that their λ-waiting time is below u (so dq' is the waiting time's density). The
 /// integrand has a logarithmic end point singularity as q' → 1, so the panels are uniform in
-/// y = −ln(1 − q') (each at most 2 wide, up to 64), each with 16 Gauss–Legendre points placed in
+/// y = −ln(1 − q') (each at most 2 wide, up to 512), each with 16 Gauss–Legendre points placed in
 /// d = 1 − q' directly (no digits lost near q' = 1).
 fn alive_share_to(p: Params, x: u32, t: f64, y: f64) -> f64 {
     let (r, a, b) = (p.r + x as f64, p.alpha + t, p.beta + t);
-    let panels = ((y / 2.0).ceil() as usize).clamp(1, 64);
+    let panels = ((y / 2.0).ceil() as usize).clamp(1, 512);
     let mut total = 0.0;
     for k in 0..panels {
         let (d_lo, d_hi) = ((-y * k as f64 / panels as f64).exp(), (-y * (k + 1) as f64 / panels as f64).exp());
@@ -498,7 +502,7 @@ pub fn p_purchase(p: Params, x: u32, t_x: f64, t: f64, window: f64) -> f64 {
 /// never be reached). Newton's method in y = −ln(1 − q) from y = ln 2 (q = ½): the share is
 /// concave in y and below ½ there, so the steps approach the root from below.
 pub fn median_wait(p: Params, x: u32, t: f64, limit: f64) -> Option<f64> {
-    if first_purchase_within(p, x, t, limit) < 0.5 {
+    if !(first_purchase_within(p, x, t, limit) >= 0.5) {
         return None;
     }
     let (r, a, b) = (p.r + x as f64, p.alpha + t, p.beta + t);
@@ -514,5 +518,6 @@ pub fn median_wait(p: Params, x: u32, t: f64, limit: f64) -> Option<f64> {
             break;
         }
     }
-    Some(u_of(y).min(limit))
+    let wait = u_of(y);
+    wait.is_finite().then(|| wait.min(limit))
 }

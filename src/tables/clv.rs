@@ -12,7 +12,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{ClvModel, ClvUnit};
+use crate::config::{ClvAgeTo, ClvModel, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
@@ -35,6 +35,7 @@ pub struct Options<'a> {
     pub model: ClvModel,
     /// Days of each `p_purchase_<days>` column.
     pub purchase_windows: &'a [u32],
+    pub age_to: ClvAgeTo,
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -55,11 +56,16 @@ pub struct Summary {
 }
 
 /// The summary of each customer: x = purchase days - 1, t_x = last - first purchase day,
-/// T = as_of - first purchase day, average repeat value = the purchase-order amounts of the repeat
-/// days / x. Days are UTC calendar days.
-pub fn summary(f: &CustomerFacts, as_of: NaiveDate) -> Result<Summary> {
+/// T = as_of - first purchase day (with `ClvAgeTo::LastDay`, as_of - 1 - first purchase day),
+/// average repeat value = the purchase-order amounts of the repeat days / x. Days are UTC calendar
+/// days.
+pub fn summary(f: &CustomerFacts, as_of: NaiveDate, age_to: ClvAgeTo) -> Result<Summary> {
     let days = f.days.as_ref().ok_or_else(|| Error::Internal("CLV without purchase-day facts".into()))?;
     let d = epoch_days(as_of);
+    let age_end = match age_to {
+        ClvAgeTo::AsOf => d,
+        ClvAgeTo::LastDay => d - 1,
+    };
     let day = |us: i64| us.div_euclid(86_400_000_000);
     let n = f.len();
     let mut s = Summary {
@@ -76,7 +82,7 @@ pub fn summary(f: &CustomerFacts, as_of: NaiveDate) -> Result<Summary> {
         let x = days.count[i].saturating_sub(1);
         s.repeat_purchases.push(x);
         s.repeat_span_days.push((last - first).max(0) as u32);
-        s.customer_age_days.push((d - first).max(0) as u32);
+        s.customer_age_days.push((age_end - first).max(0) as u32);
         s.recency_days.push((d - last).max(0) as u32);
         s.avg_repeat_value.push((x > 0).then(|| days.repeat_value[i] / x as f64));
     }
@@ -86,8 +92,11 @@ pub fn summary(f: &CustomerFacts, as_of: NaiveDate) -> Result<Summary> {
 /// A purchase model: how customers buy and drop out (the spend model is Gamma-Gamma for all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Btyd {
+    #[serde(rename = "bgnbd")]
     BgNbd,
+    #[serde(rename = "mbgnbd")]
     MbgNbd,
+    #[serde(rename = "pareto_nbd")]
     ParetoNbd,
 }
 
@@ -152,6 +161,45 @@ pub struct PurchaseFit {
     pub starts: usize,
     /// Standard errors of the parameters from the Hessian; `None` when it is not positive definite.
     pub standard_errors: Option<[f64; 4]>,
+    /// Why the data cannot tell this model's drop-out process (see [`unidentified`]); `None` when
+    /// they can.
+    pub unidentified: Option<String>,
+}
+
+/// Below this, a drop-out process is at its edge: BG/NBD's and MBG/NBD's mean drop-out chance per
+/// purchase a/(a+b), Pareto/NBD's share of customers whose lifetime ends within the mean customer
+/// age, 1 − (β/(β+T̄))^s.
+pub const MIN_DROPOUT: f64 = 0.001;
+
+/// Whether the data pin a purchase model's drop-out process down; the reason when they do not:
+/// a parameter on the optimiser's bound, a Hessian that is not positive definite (no standard
+/// errors), or drop-out at its edge (below [`MIN_DROPOUT`]: everybody is "alive" whatever their
+/// silence, as a year of wholesale buying gives). `mean_age` is T̄ in the model's unit.
+pub fn unidentified(f: &PurchaseFit, mean_age: f64) -> Option<String> {
+    let label = f.kind.label();
+    if !f.at_bound.is_empty() {
+        return Some(format!("{label}: parameter(s) {} ended on the optimiser's bound", f.at_bound.join(", ")));
+    }
+    let [_, _, c, d] = f.params;
+    let edge = match f.kind {
+        Btyd::BgNbd | Btyd::MbgNbd => {
+            let mean = c / (c + d);
+            (mean < MIN_DROPOUT).then(|| {
+                format!("{label}: a = {c:.3e}, b = {d:.4}: the mean drop-out chance per purchase a/(a+b) = {mean:.2e} is below {MIN_DROPOUT}")
+            })
+        }
+        Btyd::ParetoNbd => {
+            let share = -(c * (d / (d + mean_age)).ln()).exp_m1();
+            (share < MIN_DROPOUT).then(|| {
+                format!("{label}: s = {c:.3e}, beta = {d:.4}: the share of customers whose lifetime ends within the mean customer age, {share:.2e}, is below {MIN_DROPOUT}")
+            })
+        }
+    };
+    edge.or_else(|| {
+        f.standard_errors
+            .is_none()
+            .then(|| format!("{label}: the likelihood is flat along some direction (its Hessian is not positive definite)"))
+    })
 }
 
 /// Free parameters of every purchase model.
@@ -229,6 +277,7 @@ fn fit_purchases(kind: Btyd, rows: &[bgnbd::Row]) -> Option<PurchaseFit> {
                 at_bound: f.at_bound,
                 starts: f.starts,
                 standard_errors,
+                unidentified: None,
             })
         }
         k => {
@@ -245,6 +294,7 @@ fn fit_purchases(kind: Btyd, rows: &[bgnbd::Row]) -> Option<PurchaseFit> {
                 at_bound: f.at_bound,
                 starts: f.starts,
                 standard_errors,
+                unidentified: None,
             })
         }
     }
@@ -357,10 +407,18 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
         },
     );
     let (rows, row_of, fits) = bg_side;
+    let weight: f64 = rows.iter().map(|r| r.weight).sum();
+    let mean_age = rows.iter().map(|r| r.weight * r.t).sum::<f64>() / weight.max(1.0);
     let mut fitted = Vec::new();
     for (kind, f) in Btyd::ALL.iter().zip(fits) {
         match f {
-            Some(f) => fitted.push(f),
+            Some(mut f) => {
+                f.unidentified = unidentified(&f, mean_age);
+                if let Some(why) = &f.unidentified {
+                    tracing::warn!("{why}: the data cannot tell whether silent customers are gone (identified = 0 in clv_params); p_purchase_* still says how likely a purchase is");
+                }
+                fitted.push(f)
+            }
             None => tracing::warn!("{}: no start point gives a finite likelihood on this data; left out", kind.label()),
         }
     }
@@ -684,6 +742,9 @@ pub struct ModelReport {
     pub aic: Option<f64>,
     pub bic: Option<f64>,
     pub chosen: bool,
+    /// Purchase models: whether the data pin the drop-out process down, and if not, why.
+    pub identified: Option<bool>,
+    pub unidentified: Option<String>,
     pub iterations: u64,
     pub evaluations: u64,
     pub converged: bool,
@@ -720,6 +781,8 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
                 aic: Some(f.aic()),
                 bic: Some(f.bic(m.customers)),
                 chosen: i == m.chosen,
+                identified: Some(f.unidentified.is_none()),
+                unidentified: f.unidentified.clone(),
                 iterations: f.iterations,
                 evaluations: f.evaluations,
                 converged: f.converged,
@@ -746,6 +809,8 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
             aic: None,
             bic: None,
             chosen: true,
+            identified: None,
+            unidentified: None,
             iterations: g.iterations,
             evaluations: g.evaluations,
             converged: g.converged,
@@ -782,6 +847,7 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
             rows.push((model, "aic", aic, None));
             rows.push((model, "bic", bic, None));
             rows.push((model, "chosen", flag(m.chosen), None));
+            rows.push((model, "identified", flag(m.identified.unwrap_or(true)), None));
         }
         rows.push((model, "iterations", m.iterations as f64, None));
         rows.push((model, "converged", flag(m.converged), None));
@@ -860,7 +926,7 @@ pub fn holdout(
     o: Options,
 ) -> Result<(DataFrame, HoldoutReport)> {
     let d = o.money_decimals;
-    let s = summary(cal, from)?;
+    let s = summary(cal, from, o.age_to)?;
     let m = fit(&s, o.unit, o.model).map_err(|e| match e {
         Error::Fit { model, reason } => Error::Fit {
             model,
@@ -982,7 +1048,7 @@ pub fn tables(
         None => (None, None),
     };
     clock.1.holdout = clock.lap();
-    let s = summary(f, as_of)?;
+    let s = summary(f, as_of, o.age_to)?;
     let mut m = fit(&s, o.unit, o.model)?;
     if let (ClvModel::Auto, Some(h)) = (o.model, &holdout_report) {
         if let Some(i) = m.fits.iter().position(|x| x.kind == h.best) {

@@ -364,3 +364,68 @@ fn bad_model_settings_are_exit_2() {
         assert!(!dir.path().join("o").exists(), "no partial output");
     }
 }
+
+/// Issue 31: the paper end to end. `--as-of 1997-10-01 --clv-unit weeks --clv-age-to last-day`
+/// measures T to 1997-09-30 as the CDNOW summary and lifetimes' observation_period_end do: a
+/// 1 January customer has T = 272 days = 38.86 weeks (273 with the default as-of), and the fits
+/// equal lifetimes' on the summary evergreen's purchase rule gives (2,349 customers: the 8 whose
+/// only purchases are $0 are not customers; with them lifetimes gives the published values).
+#[test]
+fn last_day_age_reproduces_lifetimes_on_the_cdnow_transactions() {
+    let (_d, out) = clv_run(&["--as-of", "1997-10-01", "--clv-unit", "weeks", "--clv-age-to", "last-day"]);
+    let r = &reference()["last_day_weeks"];
+    let p = params(&out);
+    let get = |m: &str, k: &str| p[&(m.to_string(), k.to_string())].0;
+    assert_eq!(get("bgnbd", "customers"), r["customers"].as_f64().unwrap());
+    for k in ["r", "alpha", "a", "b"] {
+        close(get("bgnbd", k), r["bgnbd"][k].as_f64().unwrap(), 1e-4, k);
+    }
+    // lifetimes' Nelder-Mead stops a little early on Pareto/NBD: evergreen's likelihood is at least
+    // as high and the parameters agree to 3 digits.
+    assert!(get("pareto_nbd", "log_likelihood") >= r["pareto_nbd_log_likelihood"].as_f64().unwrap() - 1e-6);
+    for k in ["r", "alpha", "s", "beta"] {
+        close(get("pareto_nbd", k), r["pareto_nbd"][k].as_f64().unwrap(), 2e-3, k);
+    }
+    let clv = read_parquet(&out.join("clv.parquet"));
+    let ids = ints(&clv, "customer_id");
+    let i = ids.iter().position(|&v| v == 1).unwrap();
+    assert_eq!(ints(&clv, "customer_age_days")[i], 272);
+}
+
+/// Issue 31: customers who all keep buying to the end give no drop-out to measure: every model is
+/// flagged (identified = 0 in clv_params, the reason in the manifest, a warning naming the model).
+#[test]
+fn a_drop_out_the_data_cannot_tell_is_flagged() {
+    let mut lines = Vec::new();
+    let mut order = 0;
+    for c in 0..400i64 {
+        let period = 10 + (c * 7) % 50;
+        let mut d = (c * 13) % period;
+        while d < 730 {
+            order += 1;
+            let day = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + chrono::Duration::days(d);
+            let ts: &'static str = Box::leak(format!("{day} 12:00").into_boxed_str());
+            lines.push(line(Some(c), order, ts, 20.0 + (c % 17) as f64));
+            d += period + (c * d) % 5;
+        }
+    }
+    let (_d, p) = dump(&lines);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = bin()
+        .args(["clv", "-i", p.to_str().unwrap(), "-o", out.to_str().unwrap(), "--as-of", "2025-01-01"])
+        .env_remove("EVERGREEN_INPUT")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let ps = params(&out);
+    let m = manifest(&out);
+    for (model, label) in [("bgnbd", "BG/NBD"), ("mbgnbd", "MBG/NBD"), ("pareto_nbd", "Pareto/NBD")] {
+        assert_eq!(ps[&(model.to_string(), "identified".to_string())].0, 0.0, "{model}");
+        assert_eq!(m["clv"][model]["identified"], false);
+        assert!(err.contains(&format!("WARN {label}:")) && err.contains("cannot tell"), "{err}");
+    }
+    // MBG/NBD: its mean drop-out chance per purchase is at the edge.
+    assert!(m["clv"]["mbgnbd"]["unidentified"].as_str().unwrap().contains("mean drop-out chance"));
+}
