@@ -239,7 +239,7 @@ const CHARTED: [&str; 10] = [
 /// Tables read by more than one chart, and the columns they need.
 const HELD: [(&str, &[&str]); 3] = [
     ("customers", &["r_score", "f_score", "monetary", "lapse_bucket", "lapse_bucket_order", "recency_days", "frequency"]),
-    ("clv", &["clv", "clv_decile", "recency_days", "p_alive"]),
+    ("clv", &["clv", "clv_decile", "recency_days", "p_alive", "p_purchase_90"]),
     ("cohorts", &["cohort", "period_index", "cohort_customers", "active_customers", "retention"]),
 ];
 

@@ -225,6 +225,7 @@ fn every_charted_value_matches_the_tables() {
         close(f(&r["avg_clv"]), f(&r["clv"]) / these.len() as f64, "avg_clv");
     }
     let (rec, alive) = (ints(&clv, "recency_days"), floats(&clv, "p_alive"));
+    let buy = floats(&clv, "p_purchase_90");
     let rows = chart(&d, "p_alive_recency");
     let width = i(&rows[0]["recency_to"]) - i(&rows[0]["recency_from"]) + 1;
     // Bands of the smallest round width (1, 2, 5 × 10^k days) giving at most 15 bands over 0..=max.
@@ -239,6 +240,10 @@ fn every_charted_value_matches_the_tables() {
             (0..clv.height()).filter(|k| rec[*k] >= from && rec[*k] < from + width).map(|k| alive[k]).collect();
         assert_eq!(i(&r["customers"]), inside.len() as i64);
         close(f(&r["mean_p_alive"]), inside.iter().sum::<f64>() / inside.len() as f64, "mean p_alive");
+        // Issue 31: beside P(alive), the band's mean chance of a purchase in the next 90 days.
+        let p90: Vec<f64> = (0..clv.height()).filter(|k| rec[*k] >= from && rec[*k] < from + width).map(|k| buy[k]).collect();
+        close(f(&r["mean_p_purchase_90"]), p90.iter().sum::<f64>() / p90.len() as f64, "mean p_purchase_90");
+        assert!(f(&r["mean_p_purchase_90"]) <= f(&r["mean_p_alive"]) + 1e-12);
     }
 
     // Cohorts: the table's rows (the sample has 12 cohorts, under the cap of 24).
