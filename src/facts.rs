@@ -233,6 +233,11 @@ pub struct PurchaseDays {
     /// exact, unrounded (0 with a single purchase day). Return orders (net <= 0) are not in it;
     /// return lines inside a purchase order are (they lower the order's net).
     pub repeat_value: Vec<f64>,
+    /// The customer's net spend (`monetary`: every kept order, return orders included) minus their
+    /// purchase-order amounts on the first purchase day, computed exactly, unrounded: the repeat
+    /// days' value net of every return, whenever it came (issue 31). Equals `repeat_value` for a
+    /// customer without return orders.
+    pub net_repeat_value: Vec<f64>,
     /// Days between the last purchase day and the one before it; `None` with a single purchase day.
     pub last_gap_days: Vec<Option<u32>>,
 }

@@ -50,15 +50,16 @@ pub struct Summary {
     pub customer_age_days: Vec<u32>,
     /// Days from the last purchase day to as_of (the customers table's recency_days).
     pub recency_days: Vec<u32>,
-    /// Mean value of a repeat purchase day (exact sum / x, unrounded); `None` when x = 0.
+    /// Mean value of a repeat purchase day net of returns ([`net_repeat_average`], unrounded);
+    /// `None` when x = 0.
     pub avg_repeat_value: Vec<Option<f64>>,
     pub last_gap_days: Vec<Option<u32>>,
 }
 
 /// The summary of each customer: x = purchase days - 1, t_x = last - first purchase day,
 /// T = as_of - first purchase day (with `ClvAgeTo::LastDay`, as_of - 1 - first purchase day),
-/// average repeat value = the purchase-order amounts of the repeat days / x. Days are UTC calendar
-/// days.
+/// average repeat value = the repeat days' value net of returns / x ([`net_repeat_average`]). Days
+/// are UTC calendar days.
 pub fn summary(f: &CustomerFacts, as_of: NaiveDate, age_to: ClvAgeTo) -> Result<Summary> {
     let days = f.days.as_ref().ok_or_else(|| Error::Internal("CLV without purchase-day facts".into()))?;
     let d = epoch_days(as_of);
@@ -84,9 +85,17 @@ pub fn summary(f: &CustomerFacts, as_of: NaiveDate, age_to: ClvAgeTo) -> Result<
         s.repeat_span_days.push((last - first).max(0) as u32);
         s.customer_age_days.push((age_end - first).max(0) as u32);
         s.recency_days.push((d - last).max(0) as u32);
-        s.avg_repeat_value.push((x > 0).then(|| days.repeat_value[i] / x as f64));
+        s.avg_repeat_value.push((x > 0).then(|| net_repeat_average(days.net_repeat_value[i], x)));
     }
     Ok(s)
+}
+
+/// The average value of a repeat purchase day that the spend model reads: the repeat days' value
+/// net of every return order (the customer's net spend minus their first purchase day's value),
+/// over x, and never below 0 (issue 31: a purchase cancelled by a separate return invoice no longer
+/// counts at full value; a customer whose returns cancel all their repeat value averages 0).
+pub fn net_repeat_average(net_repeat_value: f64, x: u32) -> f64 {
+    (net_repeat_value / x as f64).max(0.0) + 0.0
 }
 
 /// A purchase model: how customers buy and drop out (the spend model is Gamma-Gamma for all).
@@ -612,9 +621,10 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, as_of: NaiveDate, o: 
     let mut clv = Vec::with_capacity(n);
     for i in 0..n {
         let x = s.repeat_purchases[i];
-        // Customers without repeat days, or whose average is not positive, get the population mean.
+        // Customers without repeat days get the population mean; an average of 0 (returns cancel
+        // the repeat value) gets Gamma-Gamma's conditional mean at 0, pγ/(px + q − 1).
         let ev = match s.avg_repeat_value[i] {
-            Some(mv) if x > 0 && mv > 0.0 => gamma_gamma::expected_value(gg, x, mv),
+            Some(mv) if x > 0 => gamma_gamma::expected_value(gg, x, mv),
             _ => m.population_value,
         };
         value.push(ev);
@@ -967,7 +977,7 @@ pub fn holdout(
     let pred_v: Vec<f64> = (0..n)
         .map(|i| {
             let ev = match s.avg_repeat_value[i] {
-                Some(mv) if s.repeat_purchases[i] > 0 && mv > 0.0 => gamma_gamma::expected_value(gg, s.repeat_purchases[i], mv),
+                Some(mv) if s.repeat_purchases[i] > 0 => gamma_gamma::expected_value(gg, s.repeat_purchases[i], mv),
                 _ => m.population_value,
             };
             round_money_value(ev * expected[i], d) + 0.0

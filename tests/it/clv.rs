@@ -299,8 +299,9 @@ fn summary_columns_by_hand() {
     assert_eq!(c1["repeat_span_days"], 31.0);
     assert_eq!(c1["customer_age_days"], 60.0);
     assert_eq!(c1["recency_days"], 29.0);
-    // Repeat days' purchase orders: 20 and 35 (the return order of 01-12 is not in it).
-    assert_eq!(c1["avg_repeat_order_value"], 27.5);
+    // Repeat days' purchase orders: 20 and 35, net of the return order of 01-12 (-10, not a
+    // purchase day): (125 net spend - 80 on the first day) / 2 = 22.5 (issue 31; 27.5 before).
+    assert_eq!(c1["avg_repeat_order_value"], 22.5);
     assert_eq!(c1["last_gap_days"], 22.0);
     close(c1["overdue_ratio"], 29.0 / (31.0 / 2.0), 1e-15, "overdue_ratio");
     assert_eq!(c1["horizon_days"], 90.0);
@@ -326,7 +327,7 @@ fn summary_columns_by_hand() {
         q: p[&("gamma_gamma".into(), "q".into())],
         gamma: p[&("gamma_gamma".into(), "gamma".into())],
     };
-    let want = ((gamma_gamma::expected_value(gg, 2, 27.5) * disc) * 100.0).round() / 100.0;
+    let want = ((gamma_gamma::expected_value(gg, 2, 22.5) * disc) * 100.0).round() / 100.0;
     assert_eq!(c1["clv"], want);
     close(c1["expected_purchases"], e(90.0), 1e-15, "expected_purchases");
     // customers gets p_alive, clv and lifecycle_stage; the lapsed list p_alive and clv.
@@ -339,6 +340,31 @@ fn summary_columns_by_hand() {
     assert!(lapsed.column("p_alive").is_ok() && lapsed.column("clv").is_ok());
     let v = floats(&lapsed, "clv");
     assert!(v.windows(2).all(|w| w[0] >= w[1]), "win-back list by expected value");
+}
+
+/// Issue 31: a purchase cancelled by a separate return invoice does not count at full value.
+/// Customer 3 (like Online Retail's 16446) buys 2.90 on one day and 168,469.60 on another, and the
+/// big order is cancelled by a return order the same day: net repeat value 0, so the spend model
+/// reads an average of 0 and the expected order value is Gamma-Gamma's pγ/(px + q − 1), not a
+/// six-figure one.
+#[test]
+fn a_cancelled_purchase_does_not_count_at_full_value() {
+    let mut v = hand_dump();
+    v.push(line(Some(3), 90_001, "2023-12-01 10:00", 2.90));
+    v.push(line(Some(3), 90_002, "2024-02-09 10:00", 168_469.60));
+    v.push(line(Some(3), 90_003, "2024-02-09 10:05", -168_469.60));
+    let (_d, p) = dump(&v);
+    let (_o, out) = evergreen(&["clv", "-i", p.to_str().unwrap(), "--as-of", "2024-03-01", "--clv-model", "bgnbd"]);
+    let clv = read_parquet(&out.join("clv.parquet"));
+    let c3 = row(&clv, 3);
+    assert_eq!((c3["repeat_purchases"], c3["avg_repeat_order_value"]), (1.0, 0.0));
+    let ps = params(&out);
+    let g = |k: &str| ps[&("gamma_gamma".to_string(), k.to_string())];
+    let want = g("p") * g("gamma") / (g("p") * 1.0 + g("q") - 1.0);
+    assert!((c3["expected_order_value"] - want).abs() <= 0.005, "{} vs {want}", c3["expected_order_value"]);
+    assert!(c3["expected_order_value"] < 100.0 && c3["clv"] < 1000.0, "{c3:?}");
+    // Customer 1 is unchanged by customer 3's returns.
+    assert_eq!(row(&clv, 1)["avg_repeat_order_value"], 22.5);
 }
 
 /// lifecycle_stage is the documented rules (queries/lifecycle.sql) applied to the clv columns.

@@ -86,7 +86,7 @@ pub fn customer_facts(
         first_purchase: who.iter().map(|&cu| first[cu]).collect(),
         last_purchase: who.iter().map(|&cu| last[cu]).collect(),
         favourite_product,
-        days: days.then(|| purchase_days(r, n, &who)),
+        days: days.then(|| purchase_days(r, n, &who, &amount)),
         activity: activity.then(|| super::activity::customer_activity(r, &who)),
     };
     Ok(CustomerPass { facts, item_customers: pass.map(|p| p.customers) })
@@ -94,7 +94,7 @@ pub fn customer_facts(
 
 /// [`PurchaseDays`] of the customers `who` (codes, ascending): each purchase order as (customer,
 /// day, amount), sorted, then one pass per customer.
-fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
+fn purchase_days(r: &OrderRecords, n: usize, who: &[usize], amount: &[Exact]) -> PurchaseDays {
     let mut v: Vec<(u32, i64, Exact)> = r
         .customer
         .iter()
@@ -105,6 +105,7 @@ fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
     v.par_sort_unstable_by_key(|&(cu, day, _)| (cu, day));
     let mut count = vec![0u32; n];
     let mut repeat: Vec<Exact> = vec![0; n];
+    let mut first: Vec<Exact> = vec![0; n];
     let mut gap: Vec<Option<u32>> = vec![None; n];
     let mut i = 0;
     while i < v.len() {
@@ -122,6 +123,8 @@ fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
             }
             if day > first_day {
                 repeat[cu] = repeat[cu].wrapping_add(amount);
+            } else {
+                first[cu] = first[cu].wrapping_add(amount);
             }
             i += 1;
         }
@@ -131,6 +134,7 @@ fn purchase_days(r: &OrderRecords, n: usize, who: &[usize]) -> PurchaseDays {
     PurchaseDays {
         count: who.iter().map(|&cu| count[cu]).collect(),
         repeat_value: who.iter().map(|&cu| money::to_f64(repeat[cu])).collect(),
+        net_repeat_value: who.iter().map(|&cu| money::to_f64(amount[cu].wrapping_sub(first[cu]))).collect(),
         last_gap_days: who.iter().map(|&cu| gap[cu]).collect(),
     }
 }
@@ -160,6 +164,7 @@ pub fn concat_customer_facts(parts: Vec<CustomerFacts>) -> Result<Option<Custome
         if let (Some(a), Some(b)) = (all.days.as_mut(), p.days) {
             a.count.extend(b.count);
             a.repeat_value.extend(b.repeat_value);
+            a.net_repeat_value.extend(b.net_repeat_value);
             a.last_gap_days.extend(b.last_gap_days);
         }
         if let (Some(a), Some(b)) = (all.activity.as_mut(), p.activity) {

@@ -345,6 +345,11 @@ fn customer_facts(df: &DataFrame, plan: Plan, has: Present) -> Result<CustomerFa
             Some(PurchaseDays {
                 count: u32_column(df, "purchase_days")?,
                 repeat_value: exact_column(df, "repeat_value")?.iter().map(|v| money::to_f64(*v)).collect(),
+                net_repeat_value: exact_column(df, "first_value")?
+                    .iter()
+                    .zip(&monetary)
+                    .map(|(first, all)| money::to_f64(all.wrapping_sub(*first)))
+                    .collect(),
                 last_gap_days: gap.i64()?.iter().map(|v| v.map(|v| v as u32)).collect(),
             })
         } else {

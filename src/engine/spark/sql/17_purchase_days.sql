@@ -1,7 +1,7 @@
 -- Step 17 (joined to the customer facts; only when the CLV models are fitted): each customer's
 -- purchase days, the UTC calendar days of their purchase orders (several orders on one day are one
 -- purchase day). It gives the number of purchase days, the days between the last two, and the
--- purchase-order amounts of the days after the first (limbs: exact). Days are floored, so a
+-- purchase-order amounts of the days after the first and of the first (limbs: exact). Days are floored, so a
 -- timestamp before 1970 falls on its own day.
 WITH days AS (
   SELECT
@@ -25,7 +25,11 @@ SELECT
   SUM(CASE WHEN d.day > e.first_day THEN d.value_3 ELSE 0 END) AS repeat_value_3,
   SUM(CASE WHEN d.day > e.first_day THEN d.value_2 ELSE 0 END) AS repeat_value_2,
   SUM(CASE WHEN d.day > e.first_day THEN d.value_1 ELSE 0 END) AS repeat_value_1,
-  SUM(CASE WHEN d.day > e.first_day THEN d.value_0 ELSE 0 END) AS repeat_value_0
+  SUM(CASE WHEN d.day > e.first_day THEN d.value_0 ELSE 0 END) AS repeat_value_0,
+  SUM(CASE WHEN d.day = e.first_day THEN d.value_3 ELSE 0 END) AS first_value_3,
+  SUM(CASE WHEN d.day = e.first_day THEN d.value_2 ELSE 0 END) AS first_value_2,
+  SUM(CASE WHEN d.day = e.first_day THEN d.value_1 ELSE 0 END) AS first_value_1,
+  SUM(CASE WHEN d.day = e.first_day THEN d.value_0 ELSE 0 END) AS first_value_0
 FROM days d
 JOIN ends e ON d.customer_id = e.customer_id
 GROUP BY e.customer_id, e.purchase_days, e.first_day, e.last_day
