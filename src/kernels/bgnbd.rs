@@ -60,18 +60,7 @@ pub struct Params {
 }
 
 /// A fit: parameters, the log-likelihood (a sum over customers), and what the optimiser did.
-#[derive(Debug, Clone)]
-pub struct Fitted {
-    pub params: Params,
-    pub log_likelihood: f64,
-    pub iterations: u64,
-    /// Likelihood evaluations (each with its gradient).
-    pub evaluations: u64,
-    pub converged: bool,
-    /// Names of parameters that ended on the optimiser's bound.
-    pub at_bound: Vec<&'static str>,
-    pub starts: usize,
-}
+pub type Fitted = mle::Fitted<Params>;
 
 const NAMES: [&str; 4] = ["r", "alpha", "a", "b"];
 
@@ -217,22 +206,14 @@ impl<'a> Likelihood<'a> {
                 (ll, g)
             })
             .collect();
-        for (l, pg) in parts {
-            ll += l;
-            for k in 0..4 {
-                g[k] += pg[k];
-            }
-        }
-        (ll, g)
+        mle::add_in_order((ll, g), parts)
     }
 }
 
 impl Objective for Likelihood<'_> {
     fn eval(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let (ll, g) = self.sums(p);
-        let n = self.total_weight;
-        // d/dθ = param · d/dparam; minimise the mean negative log-likelihood.
-        (-ll / n, (0..4).map(|k| -g[k] * p[k] / n).collect())
+        mle::mean_negative(ll, &g, p, self.total_weight)
     }
 }
 
@@ -246,16 +227,7 @@ pub fn fit(rows: &[Row], variant: Variant) -> Option<Fitted> {
     let alpha0 = (mean_t / (mean_x + 1.0)).max(1e-6);
     let starts = vec![vec![1.0, alpha0, 1.0, 1.0], vec![1.0, 1.0, 1.0, 1.0], vec![0.5, alpha0, 0.5, 5.0]];
     let f = mle::minimise(&lik, &starts)?;
-    let params = Params { r: f.params[0], alpha: f.params[1], a: f.params[2], b: f.params[3] };
-    Some(Fitted {
-        params,
-        log_likelihood: -f.mean_nll * w,
-        iterations: f.iterations,
-        evaluations: f.evaluations,
-        converged: f.converged,
-        at_bound: f.at_bound.iter().map(|&i| NAMES[i]).collect(),
-        starts: f.starts,
-    })
+    Some(f.named(w, &NAMES, |p| Params { r: p[0], alpha: p[1], a: p[2], b: p[3] }))
 }
 
 /// The log-likelihood (a sum) of `rows` at `p`.
@@ -274,15 +246,11 @@ pub fn p_alive(v: Variant, p: Params, x: u32, t_x: f64, t: f64) -> f64 {
     1.0 / (1.0 + log_div.exp())
 }
 
-/// P(at least one purchase in (T, T + t] | x, t_x, T): P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).
-/// A customer alive at T buys at their rate λ, whose posterior is Gamma(r + x, α + T), until the
-/// first purchase (drop-out comes only after a purchase), so the first purchase after T comes
-/// within t with probability 1 − E[e^(−λt)].
-pub fn p_purchase(v: Variant, p: Params, x: u32, t_x: f64, t: f64, window: f64) -> f64 {
-    p_alive(v, p, x, t_x, t) * first_purchase_within(p, x, t, window)
-}
-
-/// P(the first purchase after T comes within `window` | alive at T) = 1 − ((α+T)/(α+T+w))^(r+x).
+/// P(the first purchase after T comes within `window` | alive at T) = 1 − ((α+T)/(α+T+w))^(r+x),
+/// for BG/NBD and MBG/NBD: a customer alive at T buys at their rate λ, whose posterior is
+/// Gamma(r + x, α + T), until the first purchase (drop-out comes only after a purchase), so the
+/// first purchase after T comes within w with probability 1 − E[e^(−λw)]. Times P(alive), it is
+/// P(at least one purchase in (T, T + w]).
 pub fn first_purchase_within(p: Params, x: u32, t: f64, window: f64) -> f64 {
     if window <= 0.0 {
         return 0.0;

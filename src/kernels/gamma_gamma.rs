@@ -27,17 +27,7 @@ pub struct Params {
     pub gamma: f64,
 }
 
-#[derive(Debug, Clone)]
-pub struct Fitted {
-    pub params: Params,
-    pub log_likelihood: f64,
-    pub iterations: u64,
-    /// Likelihood evaluations (each with its gradient).
-    pub evaluations: u64,
-    pub converged: bool,
-    pub at_bound: Vec<&'static str>,
-    pub starts: usize,
-}
+pub type Fitted = mle::Fitted<Params>;
 
 const NAMES: [&str; 3] = ["p", "q", "gamma"];
 const CHUNK: usize = 4096;
@@ -97,23 +87,14 @@ impl Likelihood<'_> {
                 (ll, d)
             })
             .collect();
-        let mut ll = 0.0;
-        let mut d = [0.0; 3];
-        for (l, pd) in parts {
-            ll += l;
-            for k in 0..3 {
-                d[k] += pd[k];
-            }
-        }
-        (ll, d)
+        mle::add_in_order((0.0, [0.0; 3]), parts)
     }
 }
 
 impl Objective for Likelihood<'_> {
     fn eval(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let (ll, d) = self.sums(p);
-        let n = self.total_weight;
-        (-ll / n, (0..3).map(|k| -d[k] * p[k] / n).collect())
+        mle::mean_negative(ll, &d, p, self.total_weight)
     }
 }
 
@@ -133,15 +114,7 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
     // p = 1, q = 2 and γ = the mean spend put the population mean pγ/(q-1) at the observed mean.
     let starts = vec![vec![1.0, 2.0, mean_m.max(1e-9)], vec![1.0, 1.0, 1.0], vec![5.0, 5.0, (4.0 * mean_m).max(1e-9)]];
     let f = mle::minimise(&lik, &starts)?;
-    Some(Fitted {
-        params: Params { p: f.params[0], q: f.params[1], gamma: f.params[2] },
-        log_likelihood: -f.mean_nll * w,
-        iterations: f.iterations,
-        evaluations: f.evaluations,
-        converged: f.converged,
-        at_bound: f.at_bound.iter().map(|&i| NAMES[i]).collect(),
-        starts: f.starts,
-    })
+    Some(f.named(w, &NAMES, |p| Params { p: p[0], q: p[1], gamma: p[2] }))
 }
 
 /// E[spend per purchase | x, m̄]: `p(γ + x·m̄) / (p·x + q - 1)`; the population mean `pγ/(q-1)`

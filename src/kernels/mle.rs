@@ -44,6 +44,72 @@ pub struct Fit {
     pub starts: usize,
 }
 
+/// A fit in a model's own parameters, as the kernels return it: the log-likelihood as a sum over
+/// customers and the bound parameters by name.
+#[derive(Debug, Clone)]
+pub struct Fitted<P> {
+    pub params: P,
+    pub log_likelihood: f64,
+    pub iterations: u64,
+    /// Likelihood evaluations (each with its gradient).
+    pub evaluations: u64,
+    pub converged: bool,
+    /// Names of parameters that ended on the optimiser's bound.
+    pub at_bound: Vec<&'static str>,
+    pub starts: usize,
+}
+
+impl<P> Fitted<P> {
+    /// The same fit with its parameters in another form.
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Fitted<Q> {
+        Fitted {
+            params: f(self.params),
+            log_likelihood: self.log_likelihood,
+            iterations: self.iterations,
+            evaluations: self.evaluations,
+            converged: self.converged,
+            at_bound: self.at_bound,
+            starts: self.starts,
+        }
+    }
+}
+
+impl Fit {
+    /// This fit in a model's terms: `params` builds its parameters, `names` names them (for the
+    /// bound ones), `total_weight` turns the mean negative log-likelihood back into a sum.
+    pub fn named<P>(self, total_weight: f64, names: &[&'static str], params: impl FnOnce(&[f64]) -> P) -> Fitted<P> {
+        Fitted {
+            params: params(&self.params),
+            log_likelihood: -self.mean_nll * total_weight,
+            iterations: self.iterations,
+            evaluations: self.evaluations,
+            converged: self.converged,
+            at_bound: self.at_bound.iter().map(|&i| names[i]).collect(),
+            starts: self.starts,
+        }
+    }
+}
+
+/// `total` plus each chunk's (log-likelihood, gradient) sums, added in chunk order: the same bits
+/// whatever the thread count.
+pub fn add_in_order<const K: usize>(total: (f64, [f64; K]), parts: Vec<(f64, [f64; K])>) -> (f64, [f64; K]) {
+    let (mut ll, mut g) = total;
+    for (l, pg) in parts {
+        ll += l;
+        for k in 0..K {
+            g[k] += pg[k];
+        }
+    }
+    (ll, g)
+}
+
+/// What [`Objective::eval`] returns, from a log-likelihood sum over `n` customers and its gradient
+/// in the parameters `p`: the mean negative log-likelihood and its gradient in θ = ln(p)
+/// (d/dθ = p · d/dp).
+pub fn mean_negative(ll: f64, g: &[f64], p: &[f64], n: f64) -> (f64, Vec<f64>) {
+    (-ll / n, g.iter().zip(p).map(|(g, p)| -g * p / n).collect())
+}
+
 /// The last evaluation: θ, cost and gradient.
 type Cached = Option<(Vec<f64>, f64, Vec<f64>)>;
 

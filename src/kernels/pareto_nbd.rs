@@ -35,16 +35,7 @@ pub struct Params {
 }
 
 /// A fit: parameters, the log-likelihood (a sum over customers), and what the optimiser did.
-#[derive(Debug, Clone)]
-pub struct Fitted {
-    pub params: Params,
-    pub log_likelihood: f64,
-    pub iterations: u64,
-    pub evaluations: u64,
-    pub converged: bool,
-    pub at_bound: Vec<&'static str>,
-    pub starts: usize,
-}
+pub type Fitted = mle::Fitted<Params>;
 
 pub const NAMES: [&str; 4] = ["r", "alpha", "s", "beta"];
 
@@ -345,21 +336,14 @@ impl<'a> Likelihood<'a> {
                 (ll, g)
             })
             .collect();
-        for (l, pg) in parts {
-            ll += l;
-            for k in 0..4 {
-                g[k] += pg[k];
-            }
-        }
-        (ll, g)
+        mle::add_in_order((ll, g), parts)
     }
 }
 
 impl Objective for Likelihood<'_> {
     fn eval(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let (ll, g) = self.sums(p);
-        let n = self.total_weight;
-        (-ll / n, (0..4).map(|k| -g[k] * p[k] / n).collect())
+        mle::mean_negative(ll, &g, p, self.total_weight)
     }
 }
 
@@ -378,15 +362,7 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
         vec![0.5, alpha0, 0.5, 10.0 * mean_t.max(1e-6)],
     ];
     let f = mle::minimise(&lik, &starts)?;
-    Some(Fitted {
-        params: Params { r: f.params[0], alpha: f.params[1], s: f.params[2], beta: f.params[3] },
-        log_likelihood: -f.mean_nll * w,
-        iterations: f.iterations,
-        evaluations: f.evaluations,
-        converged: f.converged,
-        at_bound: f.at_bound.iter().map(|&i| NAMES[i]).collect(),
-        starts: f.starts,
-    })
+    Some(f.named(w, &NAMES, |p| Params { r: p[0], alpha: p[1], s: p[2], beta: p[3] }))
 }
 
 /// The log-likelihood (a sum) of `rows` at `p`.
@@ -484,17 +460,13 @@ fn alive_share_to(p: Params, x: u32, t: f64, y: f64) -> f64 {
 /// P(the first purchase after T comes within `window`, before drop-out | alive at T):
 /// `∫_0^w E[λ e^(−λu)] E[e^(−μu)] du` over the posteriors λ ~ Gamma(r+x, α+T), μ ~ Gamma(s, β+T),
 /// integrated in the variable q = P(λ-waiting time ≤ u) by Gauss–Legendre ([`alive_share_to`]).
+/// Times P(alive), it is P(at least one purchase in (T, T + window]).
 pub fn first_purchase_within(p: Params, x: u32, t: f64, window: f64) -> f64 {
     if window <= 0.0 {
         return 0.0;
     }
     // q(w) = 1 − ((α+T)/(α+T+w))^(r+x), so y = (r+x) ln(1 + w/(α+T)).
     alive_share_to(p, x, t, (p.r + x as f64) * (window / (p.alpha + t)).ln_1p())
-}
-
-/// P(at least one purchase in (T, T + window] | x, t_x, T).
-pub fn p_purchase(p: Params, x: u32, t_x: f64, t: f64, window: f64) -> f64 {
-    p_alive(p, x, t_x, t) * first_purchase_within(p, x, t, window)
 }
 
 /// The time after T by which a customer alive at T has bought again with probability ½, when that

@@ -16,7 +16,7 @@ use crate::config::{ClvAgeTo, ClvModel, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
-use crate::kernels::{bgnbd, gamma_gamma, pareto_nbd};
+use crate::kernels::{bgnbd, gamma_gamma, mle, pareto_nbd};
 
 /// A fit needs at least this many customers with a repeat purchase day: with fewer, the four
 /// BG/NBD parameters are not identified (and Gamma-Gamma has fewer spend averages than that).
@@ -160,14 +160,8 @@ impl Btyd {
 #[derive(Debug, Clone)]
 pub struct PurchaseFit {
     pub kind: Btyd,
-    /// (r, α, a, b) or, for Pareto/NBD, (r, α, s, β).
-    pub params: [f64; 4],
-    pub log_likelihood: f64,
-    pub iterations: u64,
-    pub evaluations: u64,
-    pub converged: bool,
-    pub at_bound: Vec<&'static str>,
-    pub starts: usize,
+    /// The fit, its parameters as (r, α, a, b) or, for Pareto/NBD, (r, α, s, β).
+    pub fit: mle::Fitted<[f64; 4]>,
     /// Standard errors of the parameters from the Hessian; `None` when it is not positive definite.
     pub standard_errors: Option<[f64; 4]>,
     /// Why the data cannot tell this model's drop-out process (see [`unidentified`]); `None` when
@@ -186,10 +180,10 @@ pub const MIN_DROPOUT: f64 = 0.001;
 /// silence, as a year of wholesale buying gives). `mean_age` is T̄ in the model's unit.
 pub fn unidentified(f: &PurchaseFit, mean_age: f64) -> Option<String> {
     let label = f.kind.label();
-    if !f.at_bound.is_empty() {
-        return Some(format!("{label}: parameter(s) {} ended on the optimiser's bound", f.at_bound.join(", ")));
+    if !f.fit.at_bound.is_empty() {
+        return Some(format!("{label}: parameter(s) {} ended on the optimiser's bound", f.fit.at_bound.join(", ")));
     }
-    let [_, _, c, d] = f.params;
+    let [_, _, c, d] = f.fit.params;
     let edge = match f.kind {
         Btyd::BgNbd | Btyd::MbgNbd => {
             let mean = c / (c + d);
@@ -216,23 +210,23 @@ const MODEL_PARAMETERS: f64 = 4.0;
 
 impl PurchaseFit {
     fn bg(&self) -> bgnbd::Params {
-        let [r, alpha, a, b] = self.params;
+        let [r, alpha, a, b] = self.fit.params;
         bgnbd::Params { r, alpha, a, b }
     }
 
     fn pnbd(&self) -> pareto_nbd::Params {
-        let [r, alpha, s, beta] = self.params;
+        let [r, alpha, s, beta] = self.fit.params;
         pareto_nbd::Params { r, alpha, s, beta }
     }
 
     /// Akaike's information criterion: 2k − 2 LL.
     pub fn aic(&self) -> f64 {
-        2.0 * MODEL_PARAMETERS - 2.0 * self.log_likelihood
+        2.0 * MODEL_PARAMETERS - 2.0 * self.fit.log_likelihood
     }
 
     /// The Bayesian information criterion: k ln n − 2 LL, n the customers fitted.
     pub fn bic(&self, customers: usize) -> f64 {
-        MODEL_PARAMETERS * (customers.max(1) as f64).ln() - 2.0 * self.log_likelihood
+        MODEL_PARAMETERS * (customers.max(1) as f64).ln() - 2.0 * self.fit.log_likelihood
     }
 
     pub fn p_alive(&self, r: &bgnbd::Row) -> f64 {
@@ -271,42 +265,19 @@ impl PurchaseFit {
 /// Fit one purchase model on the collapsed rows; `None` when no start point gives a finite
 /// likelihood.
 fn fit_purchases(kind: Btyd, rows: &[bgnbd::Row]) -> Option<PurchaseFit> {
-    match kind {
+    let (fit, standard_errors) = match kind {
         Btyd::ParetoNbd => {
             let f = pareto_nbd::fit(rows)?;
-            let standard_errors = pareto_nbd::standard_errors(rows, f.params);
-            let p = f.params;
-            Some(PurchaseFit {
-                kind,
-                params: [p.r, p.alpha, p.s, p.beta],
-                log_likelihood: f.log_likelihood,
-                iterations: f.iterations,
-                evaluations: f.evaluations,
-                converged: f.converged,
-                at_bound: f.at_bound,
-                starts: f.starts,
-                standard_errors,
-                unidentified: None,
-            })
+            let se = pareto_nbd::standard_errors(rows, f.params);
+            (f.map(|p| [p.r, p.alpha, p.s, p.beta]), se)
         }
         k => {
             let f = bgnbd::fit(rows, k.variant())?;
-            let standard_errors = bgnbd::standard_errors(rows, f.params, k.variant()).map(|e| [e.r, e.alpha, e.a, e.b]);
-            let p = f.params;
-            Some(PurchaseFit {
-                kind,
-                params: [p.r, p.alpha, p.a, p.b],
-                log_likelihood: f.log_likelihood,
-                iterations: f.iterations,
-                evaluations: f.evaluations,
-                converged: f.converged,
-                at_bound: f.at_bound,
-                starts: f.starts,
-                standard_errors,
-                unidentified: None,
-            })
+            let se = bgnbd::standard_errors(rows, f.params, k.variant()).map(|e| [e.r, e.alpha, e.a, e.b]);
+            (f.map(|p| [p.r, p.alpha, p.a, p.b]), se)
         }
-    }
+    };
+    Some(PurchaseFit { kind, fit, standard_errors, unidentified: None })
 }
 
 /// The fitted models: every purchase model that could be fitted, the one the predictions come
@@ -452,7 +423,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
             reason: format!("fitted q = {:.4} <= 1: the mean spend per purchase is infinite; the spend averages are too dispersed for this model", p.q),
         });
     }
-    let purchase_checks = fitted.iter().map(|f| (f.kind.label(), &f.at_bound, f.converged));
+    let purchase_checks = fitted.iter().map(|f| (f.kind.label(), &f.fit.at_bound, f.fit.converged));
     for (model, names, converged) in purchase_checks.chain([("Gamma-Gamma", &gg.at_bound, gg.converged)]) {
         if !names.is_empty() {
             tracing::warn!("{model}: parameter(s) {} ended on the optimiser's bound (e^±30): the data do not pin them down", names.join(", "));
@@ -571,7 +542,7 @@ fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, wind
                 r.x,
                 r.t_x,
                 r.t,
-                names.iter().zip(fit.params).map(|(n, v)| format!("{n} = {v}")).collect::<Vec<_>>().join(", ")
+                names.iter().zip(fit.fit.params).map(|(n, v)| format!("{n} = {v}")).collect::<Vec<_>>().join(", ")
             ),
         });
     }
@@ -767,6 +738,37 @@ pub struct ModelReport {
     pub holdout: Option<ModelHoldout>,
 }
 
+impl ModelReport {
+    /// The report of any fit: its parameters by name, likelihood and what the optimiser did, for
+    /// `customers` over `distinct_rows`; the purchase models' fields left empty (and `chosen`:
+    /// Gamma-Gamma is always used).
+    fn of<P>(
+        f: &mle::Fitted<P>,
+        params: impl IntoIterator<Item = (&'static str, f64)>,
+        customers: usize,
+        distinct_rows: usize,
+    ) -> ModelReport {
+        ModelReport {
+            params: params.into_iter().collect(),
+            standard_errors: Default::default(),
+            log_likelihood: f.log_likelihood,
+            aic: None,
+            bic: None,
+            chosen: true,
+            identified: None,
+            unidentified: None,
+            iterations: f.iterations,
+            evaluations: f.evaluations,
+            converged: f.converged,
+            at_bound: f.at_bound.clone(),
+            start_points_tried: f.starts,
+            customers,
+            distinct_rows,
+            holdout: None,
+        }
+    }
+}
+
 /// One purchase model's holdout totals.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ModelHoldout {
@@ -785,22 +787,14 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
         .map(|(i, f)| {
             let names = f.kind.parameters();
             let rep = ModelReport {
-                params: names.iter().copied().zip(f.params).collect(),
                 standard_errors: f.standard_errors.map(|se| names.iter().copied().zip(se).collect()).unwrap_or_default(),
-                log_likelihood: f.log_likelihood,
                 aic: Some(f.aic()),
                 bic: Some(f.bic(m.customers)),
                 chosen: i == m.chosen,
                 identified: Some(f.unidentified.is_none()),
                 unidentified: f.unidentified.clone(),
-                iterations: f.iterations,
-                evaluations: f.evaluations,
-                converged: f.converged,
-                at_bound: f.at_bound.clone(),
-                start_points_tried: f.starts,
-                customers: m.customers,
-                distinct_rows: m.rows.len(),
                 holdout: holdout.as_ref().and_then(|h| h.models.iter().find(|(k, _)| *k == f.kind.name()).map(|(_, v)| *v)),
+                ..ModelReport::of(&f.fit, names.iter().copied().zip(f.fit.params), m.customers, m.rows.len())
             };
             (f.kind.name(), rep)
         })
@@ -812,24 +806,12 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
         model: m.purchases().kind.name(),
         choice: m.why.clone(),
         purchase_models,
-        gamma_gamma: ModelReport {
-            params: [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)].into_iter().collect(),
-            standard_errors: Default::default(),
-            log_likelihood: g.log_likelihood,
-            aic: None,
-            bic: None,
-            chosen: true,
-            identified: None,
-            unidentified: None,
-            iterations: g.iterations,
-            evaluations: g.evaluations,
-            converged: g.converged,
-            at_bound: g.at_bound.clone(),
-            start_points_tried: g.starts,
-            customers: m.spend_customers,
-            distinct_rows: m.spend_rows,
-            holdout: None,
-        },
+        gamma_gamma: ModelReport::of(
+            g,
+            [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)],
+            m.spend_customers,
+            m.spend_rows,
+        ),
         population_order_value: m.population_value,
         holdout,
         seconds: Seconds::default(),
