@@ -14,8 +14,11 @@ It writes `tests/fixtures/cdnow/btyd_reference.json`:
    L = Γ(r+x) α^r β^s / Γ(r) · [(α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ],
    for large r, x and T, α ≈ β, α ≪ β, α ≫ β and t_x just below T;
 3. `pareto_purchase_mpmath`: P(first purchase within w, before drop-out | alive at T)
-   = ∫_0^w (R/A)(A/(A+u))^(R+1) (B/(B+u))^s du at 50 digits, R = r+x, A = α+T, B = β+T.
-evergreen's values are never used here: the tests compare the two.
+   = ∫_0^w (R/A)(A/(A+u))^(R+1) (B/(B+u))^s du at 50 digits, R = r+x, A = α+T, B = β+T;
+4. `last_day_weeks` and 5. `zero_net_orders_weeks`: lifetimes fitted on summaries of CDNOW's
+   transactions (below).
+evergreen's values are never used here: the tests compare the two. (lifetimes' ParetoNBDFitter
+moves in the 4th digit from one run to the next; the fixture keeps each entry's first run.)
 """
 import json
 import os
@@ -162,6 +165,24 @@ ref["last_day_weeks"] = {
     "pareto_nbd": {k: float(pn.params_[k]) for k in ["r", "alpha", "s", "beta"]},
     "pareto_nbd_log_likelihood": float(-ParetoNBDFitter._negative_log_likelihood(
         [pn.params_[k] for k in ["r", "alpha", "s", "beta"]], sx.values, stx.values, sT.values, np.ones(len(sx)), 0.0)),
+}
+
+# 5. `zero_net_orders_weeks`: lifetimes' own summary of the transactions, $0 orders included
+#    (`summary_data_from_transaction_data`, observation_period_end 1997-09-30, in days, / 7), as
+#    `--zero-net-orders purchase --clv-age-to last-day` should see it; BetaGeoFitter and
+#    ParetoNBDFitter on it. These are the published BG/NBD values (0.243, 4.414, 0.793, 2.426).
+from lifetimes.utils import summary_data_from_transaction_data
+s = summary_data_from_transaction_data(t[t["ts"] < "1997-10-01"], "customer_id", "ts",
+                                       observation_period_end="1997-09-30", freq="D")
+zx, ztx, zT = s["frequency"], s["recency"] / 7.0, s["T"] / 7.0
+bg0 = BetaGeoFitter().fit(zx, ztx, zT)
+pn0 = ParetoNBDFitter().fit(zx, ztx, zT)
+ref["zero_net_orders_weeks"] = {
+    "customers": int(len(zx)),
+    "bgnbd": {k: float(bg0.params_[k]) for k in ["r", "alpha", "a", "b"]},
+    "pareto_nbd": {k: float(pn0.params_[k]) for k in ["r", "alpha", "s", "beta"]},
+    "pareto_nbd_log_likelihood": float(-ParetoNBDFitter._negative_log_likelihood(
+        [pn0.params_[k] for k in ["r", "alpha", "s", "beta"]], zx.values, ztx.values, zT.values, np.ones(len(zx)), 0.0)),
 }
 
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:

@@ -13,7 +13,7 @@
 //! | rejected lines (null order / timestamp / amount, non-finite amount) | [`engine::passes::orders::reject_invalid_lines`] |
 //! | as-of date D | [`engine::passes::orders::as_of_date`] |
 //! | future lines (`ts >= D`) | [`engine::passes::orders::exclude_future_lines`] |
-//! | orders naming two customers, purchase flag (net > 0), guest lines | [`engine::passes::orders::OrderIndex::build`], [`engine::passes::orders::count_orders`] |
+//! | orders naming two customers, purchase flag (net > 0; net ≥ 0 with `--zero-net-orders purchase`), guest lines | [`engine::passes::orders::OrderIndex::build`], [`engine::passes::orders::count_orders`] |
 //! | money sums exact, rounded once | [`kernels::money`], [`exprs::round_money`] |
 //! | money range (2^53 minor units) | [`engine::check_money_range`] |
 //! | frequency, monetary, first/last purchase, favourite product | [`engine::passes::customers::customer_facts`] |

@@ -1,6 +1,6 @@
 -- lapsed_customers, when the run fits the CLV models (--clv): customers whose last purchase is
 -- more than the smallest lapse threshold (default 30 days) before as_of, with their lifecycle
--- stage, P(alive) and CLV, highest expected value first: the win-back list, sorted by where the
+-- stage, P(alive), P(a purchase in the next 90 days) and CLV, highest expected value first: the win-back list, sorted by where the
 -- money is. The trend columns (last ${trend_days} days vs the ${trend_days} before) show who was
 -- already slipping. (Without --clv, queries/lapsed_customers.sql gives the list by monetary.)
 SELECT
@@ -21,6 +21,7 @@ SELECT
   declining,
   lifecycle_stage,
   p_alive,
+  p_purchase_90,
   clv
 FROM customers
 WHERE recency_days > ${min_lapse_days}

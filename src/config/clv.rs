@@ -71,12 +71,15 @@ pub struct ClvOptions {
     pub holdout_from: Option<NaiveDate>,
     /// The purchase model the predictions come from.
     pub model: ClvModel,
-    /// Days of each `p_purchase_<t>` column, ascending, distinct.
+    /// Days of each `p_purchase_<t>` column, ascending, distinct; 90 always among them.
     pub purchase_windows: Vec<u32>,
     pub age_to: ClvAgeTo,
 }
 
 pub const DEFAULT_PURCHASE_WINDOWS: [u32; 2] = [30, 90];
+/// The window of the `p_purchase_90` column that lifecycle_stage and the win-back list read: always
+/// among the windows.
+pub const LIFECYCLE_PURCHASE_WINDOW: u32 = 90;
 
 pub const DEFAULT_HORIZON_DAYS: u32 = 90;
 pub const DEFAULT_DISCOUNT_RATE: f64 = 0.10;
@@ -112,7 +115,7 @@ options! {
         #[arg(long, env = "EVERGREEN_CLV_MODEL", value_enum)]
         pub clv_model: Option<ClvModel>,
         /// Days of each p_purchase_<DAYS> column: P(at least one purchase in the next DAYS days),
-        /// 1..=3650 each [default: 30,90].
+        /// 1..=3650 each; p_purchase_90 is always written (lifecycle_stage reads it) [default: 30,90].
         #[arg(long, env = "EVERGREEN_PURCHASE_WINDOWS", value_delimiter = ',', value_name = "DAYS,...")]
         pub purchase_windows: Option<Vec<u32>>,
         /// Where the models' customer age T ends: as-of (the exclusive end of the data) or last-day
@@ -158,6 +161,8 @@ impl ClvSettings {
                 "purchase_windows: expected days in 1..=3650 such as 30,90, found {purchase_windows:?}"
             )));
         }
+        // p_purchase_90 is always written: lifecycle_stage and the win-back list read it.
+        purchase_windows.push(LIFECYCLE_PURCHASE_WINDOW);
         purchase_windows.sort_unstable();
         purchase_windows.dedup();
         Ok(ClvOptions {

@@ -61,6 +61,28 @@ options! {
     }
 }
 
+/// Rule "purchase order" (`--zero-net-orders`): whether an order whose net rounds to exactly 0
+/// is a purchase. A kept order with a positive net always is; a negative net never is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ZeroNetOrders {
+    /// Not a purchase (the default: a free sample is not a sale).
+    #[default]
+    Skip,
+    /// A purchase, as the BTYD papers count CDNOW's $0 orders.
+    Purchase,
+}
+
+impl ZeroNetOrders {
+    /// The purchase rule on an order's net (already rounded to the money decimals).
+    pub fn is_purchase(self, net: f64) -> bool {
+        match self {
+            ZeroNetOrders::Skip => net > 0.0,
+            ZeroNetOrders::Purchase => net >= 0.0,
+        }
+    }
+}
+
 options! {
     /// The line filters (issue 15): the flags and the config file's top-level keys.
     #[command(next_help_heading = "Line filters and attributes")]
@@ -77,5 +99,10 @@ options! {
         /// basket_pairs, favourite_product, itemsets and sequences).
         #[arg(long, env = "EVERGREEN_EXCLUDE_ITEMS", value_name = "FILE")]
         pub exclude_items: Option<PathBuf>,
+        /// An order whose net is exactly 0 at the money decimals (free items, a sample, lines that
+        /// cancel out): skip (an order, not a purchase) or purchase (a purchase order everywhere,
+        /// as the BTYD papers' CDNOW summary and lifetimes count a $0 order) [default: skip].
+        #[arg(long, env = "EVERGREEN_ZERO_NET_ORDERS", value_enum)]
+        pub zero_net_orders: Option<ZeroNetOrders>,
     }
 }

@@ -19,7 +19,7 @@ mod scores;
 mod sql;
 mod trends;
 pub use basket::{BasketLimits, BasketOptions};
-pub use columns::{ColumnSettings, LineSettings};
+pub use columns::{ColumnSettings, LineSettings, ZeroNetOrders};
 pub use clv::{ClvAgeTo, ClvModel, ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
 pub use engine::{
     default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions, DEFAULT_MEMORY_LIMIT,
@@ -190,6 +190,8 @@ pub struct Columns {
     pub customer_attrs: Vec<String>,
     /// Which lines are read, and which items count as items.
     pub filter: LineFilter,
+    /// Whether an order whose net is exactly 0 is a purchase (`--zero-net-orders`).
+    pub zero_net_orders: ZeroNetOrders,
 }
 
 /// Rule "line filter" (issue 15): applied before every other rule.
@@ -419,6 +421,7 @@ impl Settings {
                 },
                 exclude_items: self.lines.exclude_items.as_deref().map(ExcludedItems::read).transpose()?,
             },
+            zero_net_orders: self.lines.zero_net_orders.unwrap_or_default(),
         };
         Ok(Config {
             inputs,

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::{BasketOptions, Config, EngineChoice, PatternOptions};
+use crate::config::{BasketOptions, Config, EngineChoice, PatternOptions, ZeroNetOrders};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Facts, Plan, Present};
 use crate::input::{self, Mode};
@@ -34,6 +34,8 @@ pub struct Setup {
     pub has: Present,
     pub as_of: Option<NaiveDate>,
     pub money_decimals: u32,
+    /// Whether an order whose net is exactly 0 is a purchase.
+    pub zero_net_orders: ZeroNetOrders,
     pub basket: BasketOptions,
     /// Itemset and sequence options (issue 13).
     pub patterns: PatternOptions,
@@ -60,6 +62,7 @@ impl Setup {
             has,
             as_of: cfg.as_of,
             money_decimals: cfg.output.money_decimals,
+            zero_net_orders: cfg.columns.zero_net_orders,
             basket: cfg.basket.clone(),
             patterns: cfg.patterns.clone(),
             inputs: cfg.inputs.join(" "),

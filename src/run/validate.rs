@@ -123,7 +123,7 @@ pub fn validate(cfg: &Config) -> Result<ValidateReport> {
     let inputs = cfg.inputs.join(" ");
     let clean::Cleaned { lines: current, counts: mut k, as_of } =
         clean::clean_lines(dump.collect()?, dump.has, cfg.as_of, &inputs, &cfg.columns.amount.name)?;
-    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.output.money_decimals)?;
+    let index = orders::OrderIndex::build(&current, dump.has, true, cfg.output.money_decimals, cfg.columns.zero_net_orders)?;
     orders::count_orders(&mut k, &index, current.height());
     clean::require_lines(&inputs, &k)?;
     Ok(ValidateReport {

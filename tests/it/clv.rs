@@ -330,14 +330,16 @@ fn summary_columns_by_hand() {
     let want = ((gamma_gamma::expected_value(gg, 2, 22.5) * disc) * 100.0).round() / 100.0;
     assert_eq!(c1["clv"], want);
     close(c1["expected_purchases"], e(90.0), 1e-15, "expected_purchases");
-    // customers gets p_alive, clv and lifecycle_stage; the lapsed list p_alive and clv.
+    // customers gets p_alive, p_purchase_90, clv and lifecycle_stage; the lapsed list p_alive,
+    // p_purchase_90 and clv.
     let cust = read_parquet(&out.join("customers.parquet"));
     assert_eq!(row(&cust, 1)["clv"], c1["clv"]);
     let names: Vec<String> = cust.get_column_names().iter().map(|n| n.to_string()).collect();
     // ... and, last, the as_of date every table carries (issue 15).
-    assert_eq!(&names[names.len() - 4..], ["p_alive", "clv", "lifecycle_stage", "as_of"]);
+    assert_eq!(&names[names.len() - 5..], ["p_alive", "p_purchase_90", "clv", "lifecycle_stage", "as_of"]);
+    assert_eq!(row(&cust, 1)["p_purchase_90"], c1["p_purchase_90"]);
     let lapsed = read_parquet(&out.join("lapsed_customers.parquet"));
-    assert!(lapsed.column("p_alive").is_ok() && lapsed.column("clv").is_ok());
+    assert!(["p_alive", "p_purchase_90", "clv"].iter().all(|c| lapsed.column(c).is_ok()));
     let v = floats(&lapsed, "clv");
     assert!(v.windows(2).all(|w| w[0] >= w[1]), "win-back list by expected value");
 }
@@ -368,7 +370,7 @@ fn a_cancelled_purchase_does_not_count_at_full_value() {
 }
 
 /// lifecycle_stage is the documented rules (queries/lifecycle.sql) applied to the clv columns.
-/// (Issue 12.)
+/// (Issue 12; issue 31 adds the p_purchase_90 rule.)
 #[test]
 fn lifecycle_stage_follows_the_documented_rules() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/transactions.parquet");
@@ -385,11 +387,12 @@ fn lifecycle_stage_follows_the_documented_rules() {
         let r = row(&clv, id);
         let (x, age, rec, gap, p, od) =
             (r["repeat_purchases"], r["customer_age_days"], r["recency_days"], r["last_gap_days"], r["p_alive"], r["overdue_ratio"]);
+        let p90 = r["p_purchase_90"];
         let want = if x == 0.0 && age <= 30.0 {
             "new"
         } else if gap > 120.0 && rec <= 30.0 {
             "reactivated"
-        } else if p < 0.1 || (x == 0.0 && rec > 360.0) {
+        } else if p < 0.1 || p90 < 0.05 || (x == 0.0 && rec > 360.0) {
             "lost"
         } else if p < 0.5 || od > 3.0 || (x == 0.0 && rec > 120.0) {
             "lapsed"

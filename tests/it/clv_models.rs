@@ -392,6 +392,31 @@ fn last_day_age_reproduces_lifetimes_on_the_cdnow_transactions() {
     assert_eq!(ints(&clv, "customer_age_days")[i], 272);
 }
 
+/// Issue 31: the published parameters from the transactions. With `--zero-net-orders purchase`
+/// the 8 customers whose only orders are $0 count too (2,357 customers, as in the paper), and with
+/// `--clv-age-to last-day` BG/NBD gives Fader, Hardie & Lee's r = 0.243, α = 4.414, a = 0.793,
+/// b = 2.426, and Pareto/NBD their r = 0.553, α = 10.578, s = 0.606, β = 11.669 (lifetimes on its
+/// own summary of the same transactions agrees).
+#[test]
+fn zero_net_orders_as_purchases_give_the_published_parameters_from_the_transactions() {
+    let (_d, out) = clv_run(&[
+        "--as-of", "1997-10-01", "--clv-unit", "weeks", "--clv-age-to", "last-day", "--zero-net-orders", "purchase",
+    ]);
+    let r = &reference()["zero_net_orders_weeks"];
+    let p = params(&out);
+    let get = |m: &str, k: &str| p[&(m.to_string(), k.to_string())].0;
+    assert_eq!(get("bgnbd", "customers"), 2357.0);
+    assert_eq!(r["customers"].as_f64().unwrap(), 2357.0);
+    for (k, published) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        assert!((get("bgnbd", k) - published).abs() < 0.0006, "{k}: {} vs {published}", get("bgnbd", k));
+        close(get("bgnbd", k), r["bgnbd"][k].as_f64().unwrap(), 1e-4, k);
+    }
+    assert!(get("pareto_nbd", "log_likelihood") >= r["pareto_nbd_log_likelihood"].as_f64().unwrap() - 1e-6);
+    for (k, published) in [("r", 0.553), ("alpha", 10.578), ("s", 0.606), ("beta", 11.669)] {
+        assert!((get("pareto_nbd", k) / published - 1.0).abs() < 2e-3, "{k}: {} vs {published}", get("pareto_nbd", k));
+    }
+}
+
 /// Issue 31: customers who all keep buying to the end give no drop-out to measure: every model is
 /// flagged (identified = 0 in clv_params, the reason in the manifest, a warning naming the model).
 #[test]

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::config::ZeroNetOrders;
 use crate::error::{Error, Result};
 use crate::exprs::{date_to_micros, round_money_value};
 use crate::facts::{col_names as c, Counts, Present};
@@ -273,7 +274,13 @@ impl OrderIndex {
         self.sums[o].lines
     }
 
-    pub fn build(lines: &DataFrame, has: Present, for_customers: bool, money_decimals: u32) -> Result<OrderIndex> {
+    pub fn build(
+        lines: &DataFrame,
+        has: Present,
+        for_customers: bool,
+        money_decimals: u32,
+        zero_net_orders: ZeroNetOrders,
+    ) -> Result<OrderIndex> {
         let times = for_customers && has.timestamp;
         // The extractions are independent: run them on both cores.
         let ((orders, line_customer), (amount, ts)) = rayon::join(
@@ -413,7 +420,7 @@ impl OrderIndex {
         ix.guest_lines = guests;
         ix.net = ix.sums.iter().map(|s| round_money_value(money::to_f64(s.net), money_decimals)).collect();
         for o in 0..n {
-            ix.purchase[o] = !ix.conflict[o] && ix.net[o] > 0.0;
+            ix.purchase[o] = !ix.conflict[o] && zero_net_orders.is_purchase(ix.net[o]);
         }
         ix.line_order = orders.codes;
         Ok(ix)

@@ -201,6 +201,7 @@ pub fn facts(
         },
         "cutoff_micros": cutoff,
         "money_decimals": s.money_decimals,
+        "zero_net_orders_purchase": s.zero_net_orders == crate::config::ZeroNetOrders::Purchase,
         "staging": staging,
         "staging_is_local": opts.staging.is_none(),
     });

@@ -468,6 +468,8 @@ def run_job(spark, job, here, result):
         has_timestamp="TRUE" if present["timestamp"] else "FALSE",
         before_as_of="TRUE" if cutoff is None else f"(ts < {int(cutoff)})",
         money_scale=f"{10 ** int(job['money_decimals'])}D",
+        # --zero-net-orders purchase: an order whose net rounds to 0 is a purchase too.
+        purchase_rule="> -0.5D" if job.get("zero_net_orders_purchase") else ">= 0.5D",
         basket_item=plan.get("items") or "product_id",
         min_pair_orders=sql_literal(basket.get("min_pair_orders"), "BIGINT"),
         min_support=sql_literal(basket.get("min_support"), "DOUBLE"),

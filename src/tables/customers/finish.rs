@@ -1,5 +1,5 @@
 //! The last columns of `customers`, from other families' results and the engines' lookups:
-//! `p_alive` and `clv` from the clv table, `favourite_product_name`, the `--customer-attr`
+//! `p_alive`, `p_purchase_90` and `clv` from the clv table, `favourite_product_name`, the `--customer-attr`
 //! columns. (The segment and lifecycle columns are filled by the analysts' queries, in SQL.)
 
 use polars::prelude::*;
@@ -10,7 +10,7 @@ use crate::facts::col_names as c;
 /// What finishes `customers` beyond its own facts; each part is optional.
 #[derive(Default, Clone, Copy)]
 pub struct Extra<'a> {
-    /// The clv table (`customer_id`, `p_alive`, `clv`, ...), with `--clv`.
+    /// The clv table (`customer_id`, `p_alive`, `p_purchase_90`, `clv`, ...), with `--clv`.
     pub clv: Option<&'a DataFrame>,
     /// Product names (`product_id`, `name`), with `--product-name-col`.
     pub product_names: Option<&'a DataFrame>,
@@ -31,12 +31,12 @@ pub fn finish(customers: &DataFrame, extra: Extra) -> Result<DataFrame> {
     Ok(out)
 }
 
-/// The customers table with p_alive and clv from the clv table, and a lifecycle_stage placeholder
+/// The customers table with p_alive, p_purchase_90 and clv from the clv table, and a lifecycle_stage placeholder
 /// that the lifecycle query fills; rows stay in their order.
 fn with_clv_columns(customers: &DataFrame, clv_table: &DataFrame) -> Result<DataFrame> {
     let mut order: Vec<Expr> = customers.get_column_names().iter().map(|n| col(n.as_str())).collect();
-    order.extend([col("p_alive"), col("clv"), col("lifecycle_stage")]);
-    let right = clv_table.clone().lazy().select([col(c::CUSTOMER), col("p_alive"), col("clv")]);
+    order.extend([col("p_alive"), col("p_purchase_90"), col("clv"), col("lifecycle_stage")]);
+    let right = clv_table.clone().lazy().select([col(c::CUSTOMER), col("p_alive"), col("p_purchase_90"), col("clv")]);
     Ok(customers
         .clone()
         .lazy()

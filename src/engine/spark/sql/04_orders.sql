@@ -1,12 +1,13 @@
 -- Step 4: one row per order. Its customer is the one its lines name; lines naming two customers
 -- reject the order (order_customer_conflict). Its net is the exact sum of its lines; it is a
 -- purchase order when it is kept and its net, rounded half away from zero to the money decimals,
--- is positive: round(x, d) > 0 exactly when x * 10^d >= 0.5, x being the net as the nearest
+-- is positive (with --zero-net-orders purchase: not negative): round(x, d) > 0 exactly when
+-- x * 10^d >= 0.5, and round(x, d) >= 0 exactly when x * 10^d > -0.5, x being the net as the nearest
 -- double (${exact(name)} is the limbs' value as DECIMAL(38,0)). ordered_at is its earliest line;
 -- returns_* is the sum of its lines below zero (null without one), for the day totals.
 SELECT
   *,
-  NOT conflict AND CAST(${exact(amount)} AS DOUBLE) / 1180591620717411303424D * ${money_scale} >= 0.5D AS purchase
+  NOT conflict AND CAST(${exact(amount)} AS DOUBLE) / 1180591620717411303424D * ${money_scale} ${purchase_rule} AS purchase
 FROM (
   SELECT
     order_id,
