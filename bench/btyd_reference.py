@@ -185,6 +185,17 @@ ref["zero_net_orders_weeks"] = {
         [pn0.params_[k] for k in ["r", "alpha", "s", "beta"]], zx.values, ztx.values, zT.values, np.ones(len(zx)), 0.0)),
 }
 
+# 6. `gamma_gamma_summary` (issue 32): lifetimes' GammaGammaFitter on the paper's summary (customers
+#    with x > 0: x and zbar), its parameters and standard errors (the delta method from autograd's
+#    exact Hessian in log-parameters, as evergreen takes them by differences of its gradient).
+from lifetimes import GammaGammaFitter
+rep = paper[paper["x"] > 0]
+ggf = GammaGammaFitter().fit(rep["x"], rep["zbar"])
+ref["gamma_gamma_summary"] = {
+    "params": {k: float(ggf.params_[k]) for k in ["p", "q", "v"]},
+    "standard_errors": {k: float(ggf.standard_errors_[k]) for k in ["p", "q", "v"]},
+}
+
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
 print(json.dumps({k: v for k, v in ref["paper_weeks"].items() if "customers" not in k}, indent=1))

@@ -74,7 +74,12 @@ pub struct ClvOptions {
     /// Days of each `p_purchase_<t>` column, ascending, distinct; 90 always among them.
     pub purchase_windows: Vec<u32>,
     pub age_to: ClvAgeTo,
+    /// The level of the parameters' intervals in clv_params.
+    pub interval: f64,
 }
+
+/// The default level of the intervals: 90 %.
+pub const DEFAULT_INTERVAL: f64 = 0.9;
 
 pub const DEFAULT_PURCHASE_WINDOWS: [u32; 2] = [30, 90];
 /// The window of the `p_purchase_90` column that lifecycle_stage and the win-back list read: always
@@ -123,6 +128,10 @@ options! {
         /// observation_period_end count it) [default: as-of].
         #[arg(long, env = "EVERGREEN_CLV_AGE_TO", value_enum)]
         pub clv_age_to: Option<ClvAgeTo>,
+        /// Level of the intervals in clv_params (ci_lower, ci_upper of every parameter), between 0
+        /// and 1 such as 0.9 for 90 % [default: 0.9].
+        #[arg(long, env = "EVERGREEN_INTERVAL", value_name = "LEVEL")]
+        pub interval: Option<f64>,
     }
 }
 
@@ -155,6 +164,10 @@ impl ClvSettings {
                 )));
             }
         }
+        let interval = self.interval.unwrap_or(DEFAULT_INTERVAL);
+        if !(interval > 0.0 && interval < 1.0) {
+            return Err(Error::Config(format!("interval: expected a level between 0 and 1 such as 0.9, found {interval}")));
+        }
         let mut purchase_windows = self.purchase_windows.unwrap_or_else(|| DEFAULT_PURCHASE_WINDOWS.to_vec());
         if purchase_windows.is_empty() || purchase_windows.iter().any(|w| !(1..=3650).contains(w)) {
             return Err(Error::Config(format!(
@@ -174,6 +187,7 @@ impl ClvSettings {
             model: self.clv_model.unwrap_or(ClvModel::Auto),
             purchase_windows,
             age_to: self.clv_age_to.unwrap_or(ClvAgeTo::AsOf),
+            interval,
         })
     }
 }

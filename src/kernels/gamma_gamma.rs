@@ -29,7 +29,7 @@ pub struct Params {
 
 pub type Fitted = mle::Fitted<Params>;
 
-const NAMES: [&str; 3] = ["p", "q", "gamma"];
+pub const NAMES: [&str; 3] = ["p", "q", "gamma"];
 const CHUNK: usize = 4096;
 
 /// Collapse (x, m̄) pairs (x > 0, m̄ > 0) into weighted rows sorted by (x, m̄).
@@ -115,6 +115,14 @@ pub fn fit(rows: &[Row]) -> Option<Fitted> {
     let starts = vec![vec![1.0, 2.0, mean_m.max(1e-9)], vec![1.0, 1.0, 1.0], vec![5.0, 5.0, (4.0 * mean_m).max(1e-9)]];
     let f = mle::minimise(&lik, &starts)?;
     Some(f.named(w, &NAMES, |p| Params { p: p[0], q: p[1], gamma: p[2] }))
+}
+
+/// Standard errors of (p, q, γ) at the fit, from the Hessian of the log-likelihood
+/// ([`mle::standard_errors`]); `None` when it is not positive definite (q and γ growing together).
+pub fn standard_errors(rows: &[Row], p: Params) -> Option<[f64; 3]> {
+    let lik = likelihood(rows);
+    let se = mle::standard_errors(&lik, &[p.p, p.q, p.gamma], lik.total_weight)?;
+    Some([se[0], se[1], se[2]])
 }
 
 /// E[spend per purchase | x, m̄]: `p(γ + x·m̄) / (p·x + q - 1)`; the population mean `pγ/(q-1)`

@@ -103,6 +103,7 @@ fn clv_tables(w: &mut Work) -> Result<()> {
         model: cfg.clv.model,
         purchase_windows: &cfg.clv.purchase_windows,
         age_to: cfg.clv.age_to,
+        interval: cfg.clv.interval,
     };
     let made = clv::tables(f, as_of, w.calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
     w.clv_table = made.tables.first().map(|(_, t)| t.clone());

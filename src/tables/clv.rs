@@ -36,6 +36,8 @@ pub struct Options<'a> {
     /// Days of each `p_purchase_<days>` column.
     pub purchase_windows: &'a [u32],
     pub age_to: ClvAgeTo,
+    /// The level of the parameters' intervals (`--interval`, e.g. 0.9).
+    pub interval: f64,
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -297,6 +299,8 @@ pub struct Model {
     pub row_of: Vec<u32>,
     pub customers: usize,
     pub gamma_gamma: gamma_gamma::Fitted,
+    /// Standard errors of (p, q, γ); `None` when the Hessian is not positive definite.
+    pub gamma_gamma_standard_errors: Option<[f64; 3]>,
     /// Customers the Gamma-Gamma model was fitted on (x > 0 and a positive average value), and the
     /// distinct (x, m̄) rows they make.
     pub spend_customers: usize,
@@ -382,7 +386,8 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
                     .filter_map(|(&x, m)| m.filter(|&m| x > 0 && m > 0.0).map(|m| (x, m))),
             );
             let customers: usize = spend.iter().map(|r| r.weight as usize).sum();
-            let gg = (customers >= MIN_REPEAT_BUYERS).then(|| gamma_gamma::fit(&spend));
+            let gg = (customers >= MIN_REPEAT_BUYERS)
+                .then(|| gamma_gamma::fit(&spend).map(|f| (gamma_gamma::standard_errors(&spend, f.params), f)));
             (spend.len(), customers, gg)
         },
     );
@@ -405,7 +410,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
     let customers = s.repeat_purchases.len();
     let (chosen, why) = choose(&fitted, choice, customers)?;
     let (spend_rows, spend_customers, gg) = gg_side;
-    let gg = gg
+    let (gg_standard_errors, gg) = gg
         .ok_or_else(|| Error::Fit {
             model: "Gamma-Gamma",
             reason: format!(
@@ -441,6 +446,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
         customers,
         population_value: gamma_gamma::expected_value(p, 0, 0.0),
         gamma_gamma: gg,
+        gamma_gamma_standard_errors: gg_standard_errors,
         spend_customers,
         spend_rows,
     })
@@ -683,6 +689,8 @@ pub struct Report {
     #[serde(flatten)]
     pub purchase_models: std::collections::BTreeMap<&'static str, ModelReport>,
     pub gamma_gamma: ModelReport,
+    /// The level of the parameters' intervals in `clv_params` (`ci_lower`, `ci_upper`).
+    pub interval: f64,
     pub population_order_value: f64,
     pub holdout: Option<HoldoutReport>,
     /// Where the CLV stage's time went.
@@ -806,12 +814,14 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
         model: m.purchases().kind.name(),
         choice: m.why.clone(),
         purchase_models,
-        gamma_gamma: ModelReport::of(
-            g,
-            [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)],
-            m.spend_customers,
-            m.spend_rows,
-        ),
+        gamma_gamma: ModelReport {
+            standard_errors: m
+                .gamma_gamma_standard_errors
+                .map(|se| gamma_gamma::NAMES.iter().copied().zip(se).collect())
+                .unwrap_or_default(),
+            ..ModelReport::of(g, [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)], m.spend_customers, m.spend_rows)
+        },
+        interval: o.interval,
         population_order_value: m.population_value,
         holdout,
         seconds: Seconds::default(),
@@ -871,14 +881,36 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
         }
     }
     let n = rows.len();
+    let level = r.interval;
+    let bounds: Vec<Option<(f64, f64)>> = rows
+        .iter()
+        .map(|row| row.3.filter(|v| v.is_finite()).and_then(|se| parameter_interval(row.2, se, level)))
+        .collect();
     Ok(DataFrame::new_infer_height(vec![
         Column::new("model".into(), rows.iter().map(|r| r.0).collect::<Vec<&str>>()),
         Column::new("parameter".into(), rows.iter().map(|r| r.1).collect::<Vec<&str>>()),
         // A percentage error of a zero actual total has no value: null, not NaN.
         Column::new("value".into(), rows.iter().map(|r| Some(r.2).filter(|v| v.is_finite())).collect::<Vec<Option<f64>>>()),
         Column::new("std_error".into(), rows.iter().map(|r| r.3.filter(|v| v.is_finite())).collect::<Vec<Option<f64>>>()),
+        Column::new("ci_lower".into(), bounds.iter().map(|b| b.map(|b| b.0)).collect::<Vec<Option<f64>>>()),
+        Column::new("ci_upper".into(), bounds.iter().map(|b| b.map(|b| b.1)).collect::<Vec<Option<f64>>>()),
         Column::new("time_unit".into(), vec![r.time_unit; n]),
     ])?)
+}
+
+/// The `level` interval of a positive parameter with standard error `se`, from the normal
+/// approximation in its logarithm (where the likelihood was maximised and the Hessian taken):
+/// θ = ln(value) has standard error se / value, so the bounds are value · e^(∓z·se/value), z the
+/// normal quantile of (1 + level) / 2. Always inside (0, ∞), as the parameter is; `None` for a
+/// non-positive value.
+pub fn parameter_interval(value: f64, se: f64, level: f64) -> Option<(f64, f64)> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if !(value > 0.0 && se >= 0.0) {
+        return None;
+    }
+    let z = Normal::standard().inverse_cdf(0.5 + level / 2.0);
+    let w = z * se / value;
+    Some((value * (-w).exp(), value * w.exp()))
 }
 
 /// The holdout check's totals and errors (of the chosen purchase model), and every fitted model's.

@@ -11,16 +11,16 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn cdnow() -> PathBuf {
+pub(crate) fn cdnow() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdnow")
 }
 
-fn reference() -> Value {
+pub(crate) fn reference() -> Value {
     serde_json::from_slice(&std::fs::read(cdnow().join("btyd_reference.json")).unwrap()).unwrap()
 }
 
 /// The paper's calibration summary (x, t_x, T in weeks), collapsed into weighted rows.
-fn paper_rows() -> Vec<bgnbd::Row> {
+pub(crate) fn paper_rows() -> Vec<bgnbd::Row> {
     let text = std::fs::read_to_string(cdnow().join("summary.csv")).unwrap();
     let (mut x, mut tx, mut t) = (Vec::new(), Vec::new(), Vec::new());
     for l in text.lines().skip(1) {
@@ -32,7 +32,7 @@ fn paper_rows() -> Vec<bgnbd::Row> {
     bgnbd::collapse(&x, &tx, &t).0
 }
 
-fn close(got: f64, want: f64, rel: f64, what: &str) {
+pub(crate) fn close(got: f64, want: f64, rel: f64, what: &str) {
     assert!((got - want).abs() <= rel * want.abs().max(1e-12), "{what}: got {got}, want {want} (rel {rel})");
 }
 
@@ -236,7 +236,7 @@ fn pareto_nbd_median_wait_is_none_when_half_is_never_reached() {
     close(pareto_nbd::first_purchase_within(light, 3, 20.0, m), 0.5, 1e-9, "the median's share");
 }
 
-fn clv_run(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn clv_run(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let input = cdnow().join("transactions.parquet");
@@ -251,7 +251,7 @@ fn clv_run(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// (model, parameter) -> (value, std_error) of clv_params.
-fn params(out: &Path) -> std::collections::HashMap<(String, String), (f64, f64)> {
+pub(crate) fn params(out: &Path) -> std::collections::HashMap<(String, String), (f64, f64)> {
     let df = read_parquet(&out.join("clv_params.parquet"));
     let m = df.column("model").unwrap().str().unwrap().clone();
     let p = df.column("parameter").unwrap().str().unwrap().clone();

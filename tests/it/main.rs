@@ -8,6 +8,7 @@ mod bi;
 mod cases;
 mod clv;
 mod clv_models;
+mod clv_uncertainty;
 mod common;
 mod csv_input;
 mod customers;
