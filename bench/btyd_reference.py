@@ -196,6 +196,17 @@ ref["gamma_gamma_summary"] = {
     "standard_errors": {k: float(ggf.standard_errors_[k]) for k in ["p", "q", "v"]},
 }
 
+# 7. `new_customer_weeks` (issue 32): lifetimes' expected_number_of_purchases_up_to_time (the
+#    unconditional E[X(t)] of a customer acquired at 0) of its three fitters on the summary of 5.,
+#    at t = 30k days (in weeks) for k = 1..12, with the parameters they were fitted to.
+mb0 = ModifiedBetaGeoFitter().fit(zx, ztx, zT)
+ts = [30.0 * k / 7.0 for k in range(1, 13)]
+ref["new_customer_weeks"] = {
+    name: {"params": {k: float(v) for k, v in f.params_.items()},
+           "expected": [float(f.expected_number_of_purchases_up_to_time(t)) for t in ts]}
+    for name, f in [("bgnbd", bg0), ("mbgnbd", mb0), ("pareto_nbd", pn0)]
+}
+
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
 print(json.dumps({k: v for k, v in ref["paper_weeks"].items() if "customers" not in k}, indent=1))

@@ -54,8 +54,9 @@ in >= 5 purchase orders; a basket_pairs of more than 1,000,000 rows is kept whol
 Exit codes as for `run`.";
 
 pub(super) const CLV_LONG: &str = "\
-Fits BG/NBD (purchases and drop-out) and Gamma-Gamma (spend per purchase) by maximum likelihood and \
-writes clv (one row per customer) and clv_params (the fit) into --out, atomically; with \
+Fits BG/NBD, MBG/NBD and Pareto/NBD (purchases and drop-out) and Gamma-Gamma (spend per purchase) \
+by maximum likelihood and writes clv (one row per customer), clv_params (the fits), clv_periods (the \
+value month by month) and clv_new_customers (a new customer's value) into --out, atomically; with \
 --holdout-from also clv_holdout. Same inputs, columns and engines as `run`.
 
 Semantics:

@@ -76,7 +76,12 @@ pub struct ClvOptions {
     pub age_to: ClvAgeTo,
     /// The level of the parameters' intervals in clv_params.
     pub interval: f64,
+    /// Months of clv_periods and clv_new_customers.
+    pub clv_months: u32,
 }
+
+/// The default months of clv_periods and clv_new_customers: a year.
+pub const DEFAULT_CLV_MONTHS: u32 = 12;
 
 /// The default level of the intervals: 90 %.
 pub const DEFAULT_INTERVAL: f64 = 0.9;
@@ -93,9 +98,10 @@ options! {
     /// The CLV models' flags (`run --clv` and `evergreen clv`) and config keys.
     #[command(next_help_heading = "CLV models (run --clv and evergreen clv)")]
     pub struct ClvSettings {
-        /// run: also fit the CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and write clv and clv_params (and clv_holdout with
-        /// --holdout-from); customers gains p_alive, clv and lifecycle_stage, lapsed_customers p_alive
-        /// and clv. `evergreen clv` writes the CLV tables alone.
+        /// run: also fit the CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and write clv,
+        /// clv_params, clv_periods and clv_new_customers (and clv_holdout with --holdout-from);
+        /// customers gains p_alive, p_purchase_90, clv and lifecycle_stage, lapsed_customers the same.
+        /// `evergreen clv` writes the CLV tables alone.
         #[arg(long, env = "EVERGREEN_CLV", num_args = 0, default_missing_value = "true",
               value_parser = clap::builder::BoolishValueParser::new())]
         pub clv: Option<bool>,
@@ -128,6 +134,10 @@ options! {
         /// observation_period_end count it) [default: as-of].
         #[arg(long, env = "EVERGREEN_CLV_AGE_TO", value_enum)]
         pub clv_age_to: Option<ClvAgeTo>,
+        /// Months of 30 days in clv_periods (each customer's expected purchases and value month by
+        /// month) and clv_new_customers, 1..=120 [default: 12].
+        #[arg(long, env = "EVERGREEN_CLV_MONTHS", value_name = "MONTHS")]
+        pub clv_months: Option<u32>,
         /// Level of the intervals in clv_params (ci_lower, ci_upper of every parameter), between 0
         /// and 1 such as 0.9 for 90 % [default: 0.9].
         #[arg(long, env = "EVERGREEN_INTERVAL", value_name = "LEVEL")]
@@ -164,6 +174,10 @@ impl ClvSettings {
                 )));
             }
         }
+        let clv_months = self.clv_months.unwrap_or(DEFAULT_CLV_MONTHS);
+        if !(1..=120).contains(&clv_months) {
+            return Err(Error::Config(format!("clv_months: expected 1..=120 months, found {clv_months}")));
+        }
         let interval = self.interval.unwrap_or(DEFAULT_INTERVAL);
         if !(interval > 0.0 && interval < 1.0) {
             return Err(Error::Config(format!("interval: expected a level between 0 and 1 such as 0.9, found {interval}")));
@@ -188,6 +202,7 @@ impl ClvSettings {
             purchase_windows,
             age_to: self.clv_age_to.unwrap_or(ClvAgeTo::AsOf),
             interval,
+            clv_months,
         })
     }
 }

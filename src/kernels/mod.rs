@@ -5,6 +5,7 @@
 pub mod baskets;
 pub mod bgnbd;
 pub mod codes;
+pub mod dert;
 pub mod gamma_gamma;
 pub mod itemsets;
 pub mod mle;

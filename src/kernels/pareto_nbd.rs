@@ -429,6 +429,11 @@ fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// 16 Gauss–Legendre nodes and weights on [0, 1], for the CLV quadratures (DERT's too).
+pub(crate) fn legendre_16() -> &'static [(f64, f64)] {
+    nodes()
+}
+
 /// Gauss–Legendre nodes of the quadrature of [`first_purchase_within`] (16 a panel).
 fn nodes() -> &'static [(f64, f64)] {
     static NODES: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();

@@ -104,6 +104,7 @@ fn clv_tables(w: &mut Work) -> Result<()> {
         purchase_windows: &cfg.clv.purchase_windows,
         age_to: cfg.clv.age_to,
         interval: cfg.clv.interval,
+        clv_months: cfg.clv.clv_months,
     };
     let made = clv::tables(f, as_of, w.calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
     w.clv_table = made.tables.first().map(|(_, t)| t.clone());

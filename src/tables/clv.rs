@@ -16,7 +16,7 @@ use crate::config::{ClvAgeTo, ClvModel, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
-use crate::kernels::{bgnbd, gamma_gamma, mle, pareto_nbd};
+use crate::kernels::{bgnbd, dert, gamma_gamma, mle, pareto_nbd};
 
 /// A fit needs at least this many customers with a repeat purchase day: with fewer, the four
 /// BG/NBD parameters are not identified (and Gamma-Gamma has fewer spend averages than that).
@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub age_to: ClvAgeTo,
     /// The level of the parameters' intervals (`--interval`, e.g. 0.9).
     pub interval: f64,
+    /// Months (of [`STEP_DAYS`] days) of `clv_periods` and `clv_new_customers`.
+    pub clv_months: u32,
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -239,6 +241,15 @@ impl PurchaseFit {
     }
 
     /// Expected purchases in (T, T + h] of a customer alive at T (h in the model's unit).
+    /// Discounted expected residual purchases at continuous rate δ per unit ([`dert`]), given
+    /// P(alive) (which is all t_x changes: rows of one (x, T) share the rest).
+    fn dert(&self, r: &bgnbd::Row, p_alive: f64, delta: f64) -> f64 {
+        match self.kind {
+            Btyd::ParetoNbd => dert::pareto_nbd(self.pnbd(), r.x, r.t, p_alive, delta),
+            k => dert::bgnbd(k.variant(), self.bg(), r.x, r.t, p_alive, delta),
+        }
+    }
+
     fn expected_while_alive(&self, r: &bgnbd::Row, h: f64) -> f64 {
         match self.kind {
             Btyd::ParetoNbd => pareto_nbd::expected_while_alive(self.pnbd(), r.x, r.t, h),
@@ -494,6 +505,9 @@ pub struct Predictions {
     pub p_purchase: Vec<Vec<f64>>,
     /// Days after as-of of the expected next purchase (see [`next_purchase_offset`]).
     pub next_purchase_days: Vec<Option<i32>>,
+    /// Discounted expected residual purchases (issue 32); `None` when infinite (no discounting
+    /// and a drop-out too slow for the sum to end) or not computed (the holdout's fits).
+    pub dert: Vec<Option<f64>>,
 }
 
 /// The day of the expected next purchase, as days after as-of D: the first day by whose end a
@@ -523,7 +537,22 @@ fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, wind
         discounted: f64,
         purchase: Vec<f64>,
         next: Option<i32>,
+        dert: Option<f64>,
     }
+    // DERT's continuous rate per model unit: e^(−δ·365 days) = 1/(1 + annual rate). DERT / P(alive)
+    // depends on (x, T) only: computed once per distinct pair.
+    let delta = (1.0 + rate).ln() * u / 365.0;
+    let mut pairs: Vec<(u32, u64)> = if next { rows.iter().map(|r| (r.x, r.t.to_bits())).collect() } else { Vec::new() };
+    pairs.sort_unstable();
+    pairs.dedup();
+    let alive_dert: Vec<f64> = pairs
+        .par_iter()
+        .map(|&(x, t)| fit.dert(&bgnbd::Row { x, t_x: 0.0, t: f64::from_bits(t), weight: 1.0 }, 1.0, delta))
+        .collect();
+    let dert_of = |r: &bgnbd::Row| -> f64 {
+        let i = pairs.binary_search(&(r.x, r.t.to_bits())).expect("every row's pair");
+        alive_dert[i]
+    };
     let per_row: Vec<PerRow> = rows
         .par_iter()
         .map(|r| {
@@ -535,6 +564,7 @@ fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, wind
                 discounted,
                 purchase: windows.iter().map(|&w| alive * fit.first_purchase_within(r, w as f64 / u)).collect(),
                 next: if next { next_purchase_offset(fit, m.unit, r, alive, horizon_days) } else { None },
+                dert: if next { Some(alive * dert_of(r)).filter(|d| d.is_finite()) } else { None },
             }
         })
         .collect();
@@ -559,6 +589,7 @@ fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, wind
         discounted_purchases: pick(&|v| v.discounted),
         p_purchase: (0..windows.len()).map(|k| pick(&|v| v.purchase[k])).collect(),
         next_purchase_days: index.iter().map(|&i| per_row[i as usize].next).collect(),
+        dert: index.iter().map(|&i| per_row[i as usize].dert).collect(),
     })
 }
 
@@ -576,7 +607,7 @@ pub fn clv_columns(windows: &[u32]) -> Vec<String> {
         .collect();
     cols.extend(windows.iter().map(|w| p_purchase_column(*w)));
     cols.extend(
-        ["expected_next_purchase_date", "expected_order_value", "clv", "clv_decile", "recency_days", "last_gap_days", "overdue_ratio", "horizon_days"]
+        ["expected_next_purchase_date", "expected_order_value", "clv", "clv_decile", "dert", "recency_days", "last_gap_days", "overdue_ratio", "horizon_days"]
             .iter()
             .map(|s| s.to_string()),
     );
@@ -590,7 +621,15 @@ pub fn p_purchase_column(days: u32) -> String {
 
 /// The `clv` table: one row per customer, by clv descending, then customer_id ascending; the clv
 /// decile is 1 + floor(10 p / N) over that order (1 = the tenth with the highest CLV).
-pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, as_of: NaiveDate, o: Options) -> Result<DataFrame> {
+/// Also returns the table's row order (indexes into the facts' order) and each customer's expected
+/// order value (unrounded, facts' order), which `clv_periods` follows.
+pub fn clv_table(
+    s: &Summary,
+    m: &Model,
+    pr: &Predictions,
+    as_of: NaiveDate,
+    o: Options,
+) -> Result<(DataFrame, Vec<IdxSize>, Vec<f64>)> {
     let d = o.money_decimals;
     let gg = m.gamma_gamma.params;
     let n = s.repeat_purchases.len();
@@ -630,6 +669,7 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, as_of: NaiveDate, o: 
         next,
         Column::new("expected_order_value".into(), value.iter().map(|v| round_money_value(*v, d) + 0.0).collect::<Vec<f64>>()),
         Column::new("clv".into(), clv),
+        Column::new("dert".into(), &pr.dert),
         u32s(&s.recency_days, "recency_days"),
         Column::new(
             "last_gap_days".into(),
@@ -670,10 +710,102 @@ pub fn clv_table(s: &Summary, m: &Model, pr: &Predictions, as_of: NaiveDate, o: 
             .into_no_null_iter()
             .collect(),
     };
-    let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order))?;
+    let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order.clone()))?;
     let decile: Vec<i32> = (0..n).map(|p| (1 + 10 * p / n.max(1)) as i32).collect();
     sorted.with_column(Column::new("clv_decile".into(), decile))?;
-    Ok(sorted.select(clv_columns(o.purchase_windows))?)
+    Ok((sorted.select(clv_columns(o.purchase_windows))?, order, value))
+}
+
+/// The discount factor of expected purchases made by the end of day `days`: 1 / (1 + annual
+/// rate)^(days / 365), as every CLV step is discounted.
+fn discount(rate: f64, days: u32) -> f64 {
+    1.0 / (1.0 + rate).powf(days as f64 / 365.0)
+}
+
+/// `clv_periods` (issue 32): per customer (in the clv table's order) and month k = 1..months, a
+/// month being [`STEP_DAYS`] days: the chosen model's expected purchases in days (30(k−1), 30k]
+/// after as-of, P(alive) · (E(30k) − E(30(k−1))) with E the expected purchases of a customer who
+/// is alive, and their value: those purchases × the customer's expected order value, discounted
+/// at the month's end as the clv column's steps are (so over `horizon_days` = 30 · months the
+/// values add up to clv, up to each value's rounding to money decimals).
+pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], o: Options) -> Result<DataFrame> {
+    let fit = m.purchases();
+    let months = o.clv_months as usize;
+    let at = |days: u32| days as f64 / m.unit.days();
+    // Per distinct (x, t_x, T) row: each month's expected purchases.
+    let per_row: Vec<Vec<f64>> = m
+        .rows
+        .par_iter()
+        .map(|r| {
+            let alive = fit.p_alive(r);
+            let mut before = 0.0;
+            (1..=months as u32)
+                .map(|k| {
+                    let now = fit.expected_while_alive(r, at(k * STEP_DAYS)) * alive;
+                    let month = (now - before).max(0.0);
+                    before = now;
+                    month
+                })
+                .collect()
+        })
+        .collect();
+    let factors: Vec<f64> = (1..=months as u32).map(|k| discount(o.discount_rate, k * STEP_DAYS)).collect();
+    let n = order.len() * months;
+    let (mut idx, mut month, mut purchases, mut money) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for &i in order {
+        let row = &per_row[m.row_of[i as usize] as usize];
+        for k in 0..months {
+            idx.push(i);
+            month.push(k as i32 + 1);
+            purchases.push(row[k]);
+            money.push(round_money_value(row[k] * value[i as usize] * factors[k], o.money_decimals) + 0.0);
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        s.customer_id.take(&IdxCa::from_vec("idx".into(), idx))?.with_name(c::CUSTOMER.into()),
+        Column::new("month".into(), month),
+        Column::new("expected_purchases".into(), purchases),
+        Column::new("expected_value".into(), money),
+    ])?)
+}
+
+/// `clv_new_customers` (issue 32): what a customer acquired today is worth, for acquisition
+/// planning: per fitted purchase model and month k = 1..months, the expected repeat purchases by
+/// day 30k (the unconditional E[X(t)] of a customer whose first purchase is today: FHL 2005 eq. 9
+/// for BG/NBD, `b/(a−1)·[1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]` for MBG/NBD,
+/// `rβ/(α(s−1))·[1 − (β/(β+t))^(s−1)]` for Pareto/NBD: each model's conditional expectation at
+/// x = t_x = T = 0), and their value at the population's mean order value pγ/(q−1), discounted
+/// month by month as clv is, both cumulative.
+pub fn new_customers_table(m: &Model, o: Options) -> Result<DataFrame> {
+    let months = o.clv_months;
+    let start = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
+    let at = |days: u32| days as f64 / m.unit.days();
+    let (mut model, mut month, mut days, mut chosen, mut purchases, mut money) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in m.fits.iter().enumerate() {
+        let alive = f.p_alive(&start);
+        let (mut before, mut total) = (0.0, 0.0);
+        for k in 1..=months {
+            let now = f.expected_while_alive(&start, at(k * STEP_DAYS)) * alive;
+            total += (now - before) * m.population_value * discount(o.discount_rate, k * STEP_DAYS);
+            before = now;
+            model.push(f.kind.name());
+            month.push(k as i32);
+            days.push((k * STEP_DAYS) as i32);
+            chosen.push(i == m.chosen);
+            purchases.push(now);
+            money.push(round_money_value(total, o.money_decimals) + 0.0);
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), model),
+        Column::new("month".into(), month),
+        Column::new("days".into(), days),
+        Column::new("chosen".into(), chosen),
+        Column::new("expected_purchases".into(), purchases),
+        Column::new("expected_value".into(), money),
+    ])?)
 }
 
 /// The fit's report (manifest `clv` and the `clv_params` rows).
@@ -1084,12 +1216,19 @@ pub fn tables(
     clock.1.fit = clock.lap();
     let pr = predict(&m, o.horizon_days, o.discount_rate, o.purchase_windows)?;
     clock.1.predict = clock.lap();
-    let clv = clv_table(&s, &m, &pr, as_of, o)?;
+    let (clv, order, value) = clv_table(&s, &m, &pr, as_of, o)?;
+    let periods = periods_table(&s, &m, &order, &value, o)?;
+    let new_customers = new_customers_table(&m, o)?;
     clock.1.table = clock.lap();
     tracing::info!("CLV: the {} model's predictions ({})", m.purchases().kind.label(), m.why);
     let mut report = report(&m, o, holdout_report);
     report.seconds = clock.1;
-    let mut tables = vec![("clv".to_string(), clv), ("clv_params".to_string(), params_table(&report)?)];
+    let mut tables = vec![
+        ("clv".to_string(), clv),
+        ("clv_params".to_string(), params_table(&report)?),
+        ("clv_periods".to_string(), periods),
+        ("clv_new_customers".to_string(), new_customers),
+    ];
     if let Some(t) = holdout_table {
         tables.push(("clv_holdout".to_string(), t));
     }

@@ -12,7 +12,7 @@ pub mod patterns;
 pub mod snapshots;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 18] = [
+pub const REGISTRY: [(&str, Family); 20] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -26,6 +26,8 @@ pub const REGISTRY: [(&str, Family); 18] = [
     ("clv", Family::Clv),
     ("clv_params", Family::Clv),
     ("clv_holdout", Family::Clv),
+    ("clv_periods", Family::Clv),
+    ("clv_new_customers", Family::Clv),
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),
@@ -46,7 +48,7 @@ pub enum Family {
     Snapshots,
     /// products, basket_pairs, top_pairs (needs item and pair facts).
     Basket,
-    /// clv, clv_params, clv_holdout (needs customer facts with purchase days; `--clv` or `evergreen clv`).
+    /// clv, clv_params, clv_holdout, clv_periods, clv_new_customers (needs customer facts with purchase days; `--clv` or `evergreen clv`).
     Clv,
     /// itemsets, rules (`run --itemsets`, `evergreen patterns`) and sequence_pairs (`--sequences`).
     Patterns,
