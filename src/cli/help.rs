@@ -55,9 +55,9 @@ Exit codes as for `run`.";
 
 pub(super) const CLV_LONG: &str = "\
 Fits BG/NBD, MBG/NBD and Pareto/NBD (purchases and drop-out) and Gamma-Gamma (spend per purchase) \
-by maximum likelihood and writes clv (one row per customer), clv_params (the fits), clv_periods (the \
-value month by month) and clv_new_customers (a new customer's value) into --out, atomically; with \
---holdout-from also clv_holdout. Same inputs, columns and engines as `run`.
+by maximum likelihood and writes clv (one row per customer), clv_params (the fits) and \
+clv_new_customers (a new customer's value) into --out, atomically; with --holdout-from also \
+clv_holdout, with --clv-months also clv_periods (the value month by month). Same inputs, columns and engines as `run`.
 
 Semantics:
   purchase day      a UTC calendar day with at least one purchase order of the customer; several \

@@ -76,11 +76,11 @@ pub struct ClvOptions {
     pub age_to: ClvAgeTo,
     /// The level of the parameters' intervals in clv_params.
     pub interval: f64,
-    /// Months of clv_periods and clv_new_customers.
-    pub clv_months: u32,
+    /// Months of clv_periods (written only when given) and of clv_new_customers (12 when not).
+    pub clv_months: Option<u32>,
 }
 
-/// The default months of clv_periods and clv_new_customers: a year.
+/// clv_new_customers' months without `--clv-months`: a year.
 pub const DEFAULT_CLV_MONTHS: u32 = 12;
 
 /// The default level of the intervals: 90 %.
@@ -99,7 +99,8 @@ options! {
     #[command(next_help_heading = "CLV models (run --clv and evergreen clv)")]
     pub struct ClvSettings {
         /// run: also fit the CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and write clv,
-        /// clv_params, clv_periods and clv_new_customers (and clv_holdout with --holdout-from);
+        /// clv_params and clv_new_customers (clv_holdout with --holdout-from, clv_periods with
+        /// --clv-months);
         /// customers gains p_alive, p_purchase_90, clv and lifecycle_stage, lapsed_customers the same.
         /// `evergreen clv` writes the CLV tables alone.
         #[arg(long, env = "EVERGREEN_CLV", num_args = 0, default_missing_value = "true",
@@ -134,8 +135,9 @@ options! {
         /// observation_period_end count it) [default: as-of].
         #[arg(long, env = "EVERGREEN_CLV_AGE_TO", value_enum)]
         pub clv_age_to: Option<ClvAgeTo>,
-        /// Months of 30 days in clv_periods (each customer's expected purchases and value month by
-        /// month) and clv_new_customers, 1..=120 [default: 12].
+        /// Write clv_periods: each customer's expected purchases and value in each of the next MONTHS
+        /// months of 30 days (MONTHS rows a customer), 1..=120; also clv_new_customers' months
+        /// [default: no clv_periods; clv_new_customers has 12 months].
         #[arg(long, env = "EVERGREEN_CLV_MONTHS", value_name = "MONTHS")]
         pub clv_months: Option<u32>,
         /// Level of the intervals in clv_params (ci_lower, ci_upper of every parameter), between 0
@@ -174,9 +176,9 @@ impl ClvSettings {
                 )));
             }
         }
-        let clv_months = self.clv_months.unwrap_or(DEFAULT_CLV_MONTHS);
-        if !(1..=120).contains(&clv_months) {
-            return Err(Error::Config(format!("clv_months: expected 1..=120 months, found {clv_months}")));
+        let clv_months = self.clv_months;
+        if let Some(m) = clv_months.filter(|m| !(1..=120).contains(m)) {
+            return Err(Error::Config(format!("clv_months: expected 1..=120 months, found {m}")));
         }
         let interval = self.interval.unwrap_or(DEFAULT_INTERVAL);
         if !(interval > 0.0 && interval < 1.0) {

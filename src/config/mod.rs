@@ -20,7 +20,9 @@ mod sql;
 mod trends;
 pub use basket::{BasketLimits, BasketOptions};
 pub use columns::{ColumnSettings, LineSettings, ZeroNetOrders};
-pub use clv::{ClvAgeTo, ClvModel, ClvOptions, ClvSettings, ClvUnit, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS};
+pub use clv::{
+    ClvAgeTo, ClvModel, ClvOptions, ClvSettings, ClvUnit, DEFAULT_CLV_MONTHS, DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_DAYS,
+};
 pub use engine::{
     default_memory_limit, parse_bytes, EngineChoice, EngineOptions, EngineSettings, SparkOptions, DEFAULT_MEMORY_LIMIT,
 };

@@ -38,8 +38,9 @@ pub struct Options<'a> {
     pub age_to: ClvAgeTo,
     /// The level of the parameters' intervals (`--interval`, e.g. 0.9).
     pub interval: f64,
-    /// Months (of [`STEP_DAYS`] days) of `clv_periods` and `clv_new_customers`.
-    pub clv_months: u32,
+    /// Months (of [`STEP_DAYS`] days) of `clv_periods`, written only when given, and of
+    /// `clv_new_customers` ([`crate::config::DEFAULT_CLV_MONTHS`] when not).
+    pub clv_months: Option<u32>,
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -243,10 +244,11 @@ impl PurchaseFit {
     /// Expected purchases in (T, T + h] of a customer alive at T (h in the model's unit).
     /// Discounted expected residual purchases at continuous rate δ per unit ([`dert`]), given
     /// P(alive) (which is all t_x changes: rows of one (x, T) share the rest).
-    fn dert(&self, r: &bgnbd::Row, p_alive: f64, delta: f64) -> f64 {
-        match self.kind {
-            Btyd::ParetoNbd => dert::pareto_nbd(self.pnbd(), r.x, r.t, p_alive, delta),
-            k => dert::bgnbd(k.variant(), self.bg(), r.x, r.t, p_alive, delta),
+    fn dert(&self, r: &bgnbd::Row, p_alive: f64, delta: f64, table: Option<&dert::Tail>) -> f64 {
+        match (self.kind, table) {
+            (Btyd::ParetoNbd, _) => dert::pareto_nbd(self.pnbd(), r.x, r.t, p_alive, delta),
+            (k, Some(table)) => dert::bgnbd(k.variant(), self.bg(), r.x, r.t, p_alive, delta, table),
+            (k, None) => dert::bgnbd(k.variant(), self.bg(), r.x, r.t, p_alive, delta, &dert::bgnbd_table(self.bg(), delta)),
         }
     }
 
@@ -545,9 +547,10 @@ fn predict_with(m: &Model, fit: &PurchaseFit, horizon_days: u32, rate: f64, wind
     let mut pairs: Vec<(u32, u64)> = if next { rows.iter().map(|r| (r.x, r.t.to_bits())).collect() } else { Vec::new() };
     pairs.sort_unstable();
     pairs.dedup();
+    let table = (next && fit.kind != Btyd::ParetoNbd).then(|| dert::bgnbd_table(fit.bg(), delta));
     let alive_dert: Vec<f64> = pairs
         .par_iter()
-        .map(|&(x, t)| fit.dert(&bgnbd::Row { x, t_x: 0.0, t: f64::from_bits(t), weight: 1.0 }, 1.0, delta))
+        .map(|&(x, t)| fit.dert(&bgnbd::Row { x, t_x: 0.0, t: f64::from_bits(t), weight: 1.0 }, 1.0, delta, table.as_ref()))
         .collect();
     let dert_of = |r: &bgnbd::Row| -> f64 {
         let i = pairs.binary_search(&(r.x, r.t.to_bits())).expect("every row's pair");
@@ -728,9 +731,9 @@ fn discount(rate: f64, days: u32) -> f64 {
 /// is alive, and their value: those purchases × the customer's expected order value, discounted
 /// at the month's end as the clv column's steps are (so over `horizon_days` = 30 · months the
 /// values add up to clv, up to each value's rounding to money decimals).
-pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], o: Options) -> Result<DataFrame> {
+pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], months: u32, o: Options) -> Result<DataFrame> {
     let fit = m.purchases();
-    let months = o.clv_months as usize;
+    let months = months as usize;
     let at = |days: u32| days as f64 / m.unit.days();
     // Per distinct (x, t_x, T) row: each month's expected purchases.
     let per_row: Vec<Vec<f64>> = m
@@ -778,7 +781,7 @@ pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], o
 /// x = t_x = T = 0), and their value at the population's mean order value pγ/(q−1), discounted
 /// month by month as clv is, both cumulative.
 pub fn new_customers_table(m: &Model, o: Options) -> Result<DataFrame> {
-    let months = o.clv_months;
+    let months = o.clv_months.unwrap_or(crate::config::DEFAULT_CLV_MONTHS);
     let start = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
     let at = |days: u32| days as f64 / m.unit.days();
     let (mut model, mut month, mut days, mut chosen, mut purchases, mut money) =
@@ -1217,7 +1220,7 @@ pub fn tables(
     let pr = predict(&m, o.horizon_days, o.discount_rate, o.purchase_windows)?;
     clock.1.predict = clock.lap();
     let (clv, order, value) = clv_table(&s, &m, &pr, as_of, o)?;
-    let periods = periods_table(&s, &m, &order, &value, o)?;
+    let periods = o.clv_months.map(|k| periods_table(&s, &m, &order, &value, k, o)).transpose()?;
     let new_customers = new_customers_table(&m, o)?;
     clock.1.table = clock.lap();
     tracing::info!("CLV: the {} model's predictions ({})", m.purchases().kind.label(), m.why);
@@ -1226,9 +1229,11 @@ pub fn tables(
     let mut tables = vec![
         ("clv".to_string(), clv),
         ("clv_params".to_string(), params_table(&report)?),
-        ("clv_periods".to_string(), periods),
-        ("clv_new_customers".to_string(), new_customers),
     ];
+    if let Some(t) = periods {
+        tables.push(("clv_periods".to_string(), t));
+    }
+    tables.push(("clv_new_customers".to_string(), new_customers));
     if let Some(t) = holdout_table {
         tables.push(("clv_holdout".to_string(), t));
     }

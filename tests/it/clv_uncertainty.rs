@@ -118,15 +118,17 @@ fn new_customer_values_match_lifetimes_expected_purchases() {
     }
 }
 
-/// Issue 32: `clv_periods` splits each customer's CLV by month: 12 rows a customer in the clv
-/// table's order; with a horizon of 360 days the months' expected purchases add up to the clv
+/// Issue 32: `clv_periods` (with `--clv-months`) splits each customer's CLV by month: 12 rows a
+/// customer in the clv table's order; with a horizon of 360 days the months' expected purchases add up to the clv
 /// table's expected_purchases and their values to its clv (each value rounded to the cent).
 #[test]
 fn clv_periods_add_up_to_the_horizon_clv() {
-    let (_d, out) = clv_run(&["--as-of", "1997-10-01", "--horizon-days", "360"]);
+    let (_d, out) = clv_run(&["--as-of", "1997-10-01", "--horizon-days", "360", "--clv-months", "12"]);
     let clv = read_parquet(&out.join("clv.parquet"));
     let per = read_parquet(&out.join("clv_periods.parquet"));
     assert_eq!(per.height(), 12 * clv.height());
+    let (_e, plain) = clv_run(&["--as-of", "1997-10-01"]);
+    assert!(!plain.join("clv_periods.parquet").exists(), "no clv_periods without --clv-months");
     let (ids, e, v) = (ints(&clv, "customer_id"), floats(&clv, "expected_purchases"), floats(&clv, "clv"));
     let (pid, month, pe, pv) =
         (ints(&per, "customer_id"), ints(&per, "month"), floats(&per, "expected_purchases"), floats(&per, "expected_value"));
@@ -173,7 +175,7 @@ fn dert_equals_the_integral_of_the_expected_purchases_curve() {
     for (x, t_x, t) in [(0u32, 0.0, 38.86), (2, 30.43, 38.86), (10, 36.0, 38.0), (1, 2.0, 38.86)] {
         for v in [bgnbd::Variant::BgNbd, bgnbd::Variant::MbgNbd] {
             let alive = bgnbd::p_alive(v, bg, x, t_x, t);
-            let got = dert::bgnbd(v, bg, x, t, alive, delta);
+            let got = dert::bgnbd(v, bg, x, t, alive, delta, &dert::bgnbd_table(bg, delta));
             let want = dert_by_integration(|h| bgnbd::expected_purchases(v, bg, x, t_x, t, h), delta);
             close(got, want, 1e-9, &format!("{v:?} x = {x}"));
         }
