@@ -74,8 +74,12 @@ pub struct ClvOptions {
     /// Days of each `p_purchase_<t>` column, ascending, distinct; 90 always among them.
     pub purchase_windows: Vec<u32>,
     pub age_to: ClvAgeTo,
-    /// The level of the parameters' intervals in clv_params.
+    /// The level of the parameters' intervals in clv_params (and of the customers' bounds).
     pub interval: f64,
+    /// `--interval` was given: the clv table gets each customer's bounds.
+    pub customer_intervals: bool,
+    pub interval_draws: u32,
+    pub seed: u64,
     /// Months of clv_periods (written only when given) and of clv_new_customers (12 when not).
     pub clv_months: Option<u32>,
 }
@@ -85,6 +89,8 @@ pub const DEFAULT_CLV_MONTHS: u32 = 12;
 
 /// The default level of the intervals: 90 %.
 pub const DEFAULT_INTERVAL: f64 = 0.9;
+/// The default number of parameter draws of the per-customer intervals.
+pub const DEFAULT_INTERVAL_DRAWS: u32 = 200;
 
 pub const DEFAULT_PURCHASE_WINDOWS: [u32; 2] = [30, 90];
 /// The window of the `p_purchase_90` column that lifecycle_stage and the win-back list read: always
@@ -140,10 +146,19 @@ options! {
         /// [default: no clv_periods; clv_new_customers has 12 months].
         #[arg(long, env = "EVERGREEN_CLV_MONTHS", value_name = "MONTHS")]
         pub clv_months: Option<u32>,
-        /// Level of the intervals in clv_params (ci_lower, ci_upper of every parameter), between 0
-        /// and 1 such as 0.9 for 90 % [default: 0.9].
+        /// Level of the intervals, between 0 and 1 such as 0.9 for 90 %: every parameter's in
+        /// clv_params (ci_lower, ci_upper; 0.9 when not given) and, when given, each customer's
+        /// bounds in clv (p_alive, expected_purchases, p_purchase_*, clv) and the totals', from
+        /// draws of the parameters.
         #[arg(long, env = "EVERGREEN_INTERVAL", value_name = "LEVEL")]
         pub interval: Option<f64>,
+        /// Parameter draws of the per-customer intervals, 20..=100000 [default: 200].
+        #[arg(long, env = "EVERGREEN_INTERVAL_DRAWS", value_name = "N")]
+        pub interval_draws: Option<u32>,
+        /// Seed of the intervals' parameter draws: the same seed, data and settings give the same
+        /// bounds [default: 0].
+        #[arg(long, env = "EVERGREEN_SEED", value_name = "SEED")]
+        pub seed: Option<u64>,
     }
 }
 
@@ -180,6 +195,10 @@ impl ClvSettings {
         if let Some(m) = clv_months.filter(|m| !(1..=120).contains(m)) {
             return Err(Error::Config(format!("clv_months: expected 1..=120 months, found {m}")));
         }
+        let interval_draws = self.interval_draws.unwrap_or(DEFAULT_INTERVAL_DRAWS);
+        if !(20..=100_000).contains(&interval_draws) {
+            return Err(Error::Config(format!("interval_draws: expected 20..=100000 draws, found {interval_draws}")));
+        }
         let interval = self.interval.unwrap_or(DEFAULT_INTERVAL);
         if !(interval > 0.0 && interval < 1.0) {
             return Err(Error::Config(format!("interval: expected a level between 0 and 1 such as 0.9, found {interval}")));
@@ -204,6 +223,9 @@ impl ClvSettings {
             purchase_windows,
             age_to: self.clv_age_to.unwrap_or(ClvAgeTo::AsOf),
             interval,
+            customer_intervals: self.interval.is_some(),
+            interval_draws,
+            seed: self.seed.unwrap_or(0),
             clv_months,
         })
     }

@@ -293,6 +293,12 @@ pub fn expected_while_alive(v: Variant, p: Params, x: u32, t: f64, horizon: f64)
     c / (p.a - 1.0) * (1.0 - scaled)
 }
 
+/// The covariance of (ln r, ln α, ln a, ln b) at the fit ([`mle::log_covariance`]).
+pub fn log_covariance(rows: &[Row], p: Params, variant: Variant) -> Option<Vec<Vec<f64>>> {
+    let lik = Likelihood::new(rows, variant);
+    mle::log_covariance(&lik, &[p.r, p.alpha, p.a, p.b], lik.total_weight)
+}
+
 /// Standard errors of (r, α, a, b) at the fit, from the Hessian of the log-likelihood.
 pub fn standard_errors(rows: &[Row], p: Params, variant: Variant) -> Option<Params> {
     let lik = Likelihood::new(rows, variant);

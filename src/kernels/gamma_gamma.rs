@@ -125,6 +125,12 @@ pub fn standard_errors(rows: &[Row], p: Params) -> Option<[f64; 3]> {
     Some([se[0], se[1], se[2]])
 }
 
+/// The covariance of (ln p, ln q, ln γ) at the fit ([`mle::log_covariance`]).
+pub fn log_covariance(rows: &[Row], p: Params) -> Option<Vec<Vec<f64>>> {
+    let lik = likelihood(rows);
+    mle::log_covariance(&lik, &[p.p, p.q, p.gamma], lik.total_weight)
+}
+
 /// E[spend per purchase | x, m̄]: `p(γ + x·m̄) / (p·x + q - 1)`; the population mean `pγ/(q-1)`
 /// for x = 0 (m̄ is not used then).
 pub fn expected_value(p: Params, x: u32, m: f64) -> f64 {

@@ -230,6 +230,21 @@ pub fn minimise<O: Objective>(objective: &O, starts: &[Vec<f64>]) -> Option<Fit>
 /// SE(param) = param · SE(θ). `None` when H is not positive definite (a flat direction: the data
 /// do not pin a parameter down).
 pub fn standard_errors<O: Objective>(objective: &O, params: &[f64], n: f64) -> Option<Vec<f64>> {
+    errors_of(params, &log_covariance(objective, params, n)?)
+}
+
+/// Standard errors of the parameters from the covariance of their logarithms (the delta method):
+/// SE(param) = param · √cov(θ)ᵢᵢ.
+pub fn errors_of(params: &[f64], cov: &[Vec<f64>]) -> Option<Vec<f64>> {
+    (0..params.len())
+        .map(|i| (cov[i][i] > 0.0 && cov[i][i].is_finite()).then(|| params[i] * cov[i][i].sqrt()))
+        .collect()
+}
+
+/// The asymptotic covariance of θ = ln(params) at a maximum: (n·H)⁻¹, H the Hessian of the mean
+/// negative log-likelihood in θ (see [`standard_errors`]); `None` when H is not positive definite.
+/// Parameter draws for intervals come from N(θ̂, this).
+pub fn log_covariance<O: Objective>(objective: &O, params: &[f64], n: f64) -> Option<Vec<Vec<f64>>> {
     let k = params.len();
     let theta: Vec<f64> = params.iter().map(|p| p.ln()).collect();
     let grad_at = |t: &[f64]| objective.eval(&t.iter().map(|v| v.exp()).collect::<Vec<f64>>()).1;
@@ -254,14 +269,12 @@ pub fn standard_errors<O: Objective>(objective: &O, params: &[f64], n: f64) -> O
     if !positive_definite(&hess) {
         return None;
     }
-    let inv = invert(hess)?;
-    (0..k)
-        .map(|i| (inv[i][i] > 0.0 && inv[i][i].is_finite()).then(|| params[i] * inv[i][i].sqrt()))
-        .collect()
+    invert(hess)
 }
 
-/// Whether a small symmetric matrix is positive definite: its Cholesky factorisation succeeds.
-fn positive_definite(m: &[Vec<f64>]) -> bool {
+/// The lower-triangular Cholesky factor L of a symmetric positive definite matrix (L·Lᵀ = m);
+/// `None` when it is not positive definite.
+pub fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let k = m.len();
     let mut l = vec![vec![0.0; k]; k];
     for i in 0..k {
@@ -270,7 +283,7 @@ fn positive_definite(m: &[Vec<f64>]) -> bool {
             if i == j {
                 let d = m[i][i] - dot;
                 if !(d > 0.0) {
-                    return false;
+                    return None;
                 }
                 l[i][i] = d.sqrt();
             } else {
@@ -278,7 +291,12 @@ fn positive_definite(m: &[Vec<f64>]) -> bool {
             }
         }
     }
-    true
+    Some(l)
+}
+
+/// Whether a small symmetric matrix is positive definite: its Cholesky factorisation succeeds.
+fn positive_definite(m: &[Vec<f64>]) -> bool {
+    cholesky(m).is_some()
 }
 
 /// The inverse of a small square matrix by Gauss–Jordan elimination with partial pivoting; `None`

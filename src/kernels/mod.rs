@@ -6,6 +6,7 @@ pub mod baskets;
 pub mod bgnbd;
 pub mod codes;
 pub mod dert;
+pub mod draws;
 pub mod gamma_gamma;
 pub mod itemsets;
 pub mod mle;

@@ -371,6 +371,12 @@ pub fn log_likelihood(rows: &[Row], p: Params) -> f64 {
 }
 
 /// Standard errors of (r, α, s, β) at the fit: from the Hessian of the log-likelihood.
+/// The covariance of (ln r, ln α, ln s, ln β) at the fit ([`mle::log_covariance`]).
+pub fn log_covariance(rows: &[Row], p: Params) -> Option<Vec<Vec<f64>>> {
+    let lik = Likelihood::new(rows);
+    mle::log_covariance(&lik, &[p.r, p.alpha, p.s, p.beta], lik.total_weight)
+}
+
 pub fn standard_errors(rows: &[Row], p: Params) -> Option<[f64; 4]> {
     let lik = Likelihood::new(rows);
     let se = mle::standard_errors(&lik, &[p.r, p.alpha, p.s, p.beta], lik.total_weight)?;

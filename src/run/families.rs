@@ -104,6 +104,9 @@ fn clv_tables(w: &mut Work) -> Result<()> {
         purchase_windows: &cfg.clv.purchase_windows,
         age_to: cfg.clv.age_to,
         interval: cfg.clv.interval,
+        customer_intervals: cfg.clv.customer_intervals,
+        interval_draws: cfg.clv.interval_draws,
+        seed: cfg.clv.seed,
         clv_months: cfg.clv.clv_months,
     };
     let made = clv::tables(f, as_of, w.calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;

@@ -16,7 +16,7 @@ use crate::config::{ClvAgeTo, ClvModel, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
-use crate::kernels::{bgnbd, dert, gamma_gamma, mle, pareto_nbd};
+use crate::kernels::{bgnbd, dert, draws, gamma_gamma, mle, pareto_nbd};
 
 /// A fit needs at least this many customers with a repeat purchase day: with fewer, the four
 /// BG/NBD parameters are not identified (and Gamma-Gamma has fewer spend averages than that).
@@ -38,6 +38,10 @@ pub struct Options<'a> {
     pub age_to: ClvAgeTo,
     /// The level of the parameters' intervals (`--interval`, e.g. 0.9).
     pub interval: f64,
+    /// Per-customer bounds ([`intervals`]) with `interval_draws` draws from `seed`.
+    pub customer_intervals: bool,
+    pub interval_draws: u32,
+    pub seed: u64,
     /// Months (of [`STEP_DAYS`] days) of `clv_periods`, written only when given, and of
     /// `clv_new_customers` ([`crate::config::DEFAULT_CLV_MONTHS`] when not).
     pub clv_months: Option<u32>,
@@ -169,6 +173,9 @@ pub struct PurchaseFit {
     pub fit: mle::Fitted<[f64; 4]>,
     /// Standard errors of the parameters from the Hessian; `None` when it is not positive definite.
     pub standard_errors: Option<[f64; 4]>,
+    /// The covariance of the parameters' logarithms (the inverse Hessian), which the intervals'
+    /// parameter draws come from; `None` with the standard errors.
+    pub log_covariance: Option<Vec<Vec<f64>>>,
     /// Why the data cannot tell this model's drop-out process (see [`unidentified`]); `None` when
     /// they can.
     pub unidentified: Option<String>,
@@ -280,19 +287,20 @@ impl PurchaseFit {
 /// Fit one purchase model on the collapsed rows; `None` when no start point gives a finite
 /// likelihood.
 fn fit_purchases(kind: Btyd, rows: &[bgnbd::Row]) -> Option<PurchaseFit> {
-    let (fit, standard_errors) = match kind {
+    let (fit, log_covariance) = match kind {
         Btyd::ParetoNbd => {
             let f = pareto_nbd::fit(rows)?;
-            let se = pareto_nbd::standard_errors(rows, f.params);
-            (f.map(|p| [p.r, p.alpha, p.s, p.beta]), se)
+            let cov = pareto_nbd::log_covariance(rows, f.params);
+            (f.map(|p| [p.r, p.alpha, p.s, p.beta]), cov)
         }
         k => {
             let f = bgnbd::fit(rows, k.variant())?;
-            let se = bgnbd::standard_errors(rows, f.params, k.variant()).map(|e| [e.r, e.alpha, e.a, e.b]);
-            (f.map(|p| [p.r, p.alpha, p.a, p.b]), se)
+            let cov = bgnbd::log_covariance(rows, f.params, k.variant());
+            (f.map(|p| [p.r, p.alpha, p.a, p.b]), cov)
         }
     };
-    Some(PurchaseFit { kind, fit, standard_errors, unidentified: None })
+    let standard_errors = log_covariance.as_ref().and_then(|c| mle::errors_of(&fit.params, c)).map(|e| [e[0], e[1], e[2], e[3]]);
+    Some(PurchaseFit { kind, fit, standard_errors, log_covariance, unidentified: None })
 }
 
 /// The fitted models: every purchase model that could be fitted, the one the predictions come
@@ -314,6 +322,8 @@ pub struct Model {
     pub gamma_gamma: gamma_gamma::Fitted,
     /// Standard errors of (p, q, γ); `None` when the Hessian is not positive definite.
     pub gamma_gamma_standard_errors: Option<[f64; 3]>,
+    /// The covariance of (ln p, ln q, ln γ), for the intervals' draws.
+    pub gamma_gamma_log_covariance: Option<Vec<Vec<f64>>>,
     /// Customers the Gamma-Gamma model was fitted on (x > 0 and a positive average value), and the
     /// distinct (x, m̄) rows they make.
     pub spend_customers: usize,
@@ -362,6 +372,11 @@ fn choose(fits: &[PurchaseFit], choice: ClvModel, customers: usize) -> Result<(u
 /// model (or not the one named) gives a finite likelihood, or when Gamma-Gamma's q <= 1 (no
 /// finite mean spend).
 pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
+    fit_models(s, unit, choice, &Btyd::ALL)
+}
+
+/// [`fit`] of the purchase models `kinds` only (simulation checks that need one model).
+pub fn fit_models(s: &Summary, unit: ClvUnit, choice: ClvModel, kinds: &[Btyd]) -> Result<Model> {
     let repeat = s.repeat_purchases.iter().filter(|&&x| x > 0).count();
     if repeat < MIN_REPEAT_BUYERS {
         let why = if repeat == 0 {
@@ -380,7 +395,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
     let (bg_side, gg_side) = rayon::join(
         || {
             let (rows, row_of) = bgnbd_rows(s, unit);
-            let fits: Vec<Option<PurchaseFit>> = Btyd::ALL
+            let fits: Vec<Option<PurchaseFit>> = kinds
                 .iter()
                 .map(|&k| {
                     let start = std::time::Instant::now();
@@ -400,7 +415,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
             );
             let customers: usize = spend.iter().map(|r| r.weight as usize).sum();
             let gg = (customers >= MIN_REPEAT_BUYERS)
-                .then(|| gamma_gamma::fit(&spend).map(|f| (gamma_gamma::standard_errors(&spend, f.params), f)));
+                .then(|| gamma_gamma::fit(&spend).map(|f| (gamma_gamma::log_covariance(&spend, f.params), f)));
             (spend.len(), customers, gg)
         },
     );
@@ -408,7 +423,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
     let weight: f64 = rows.iter().map(|r| r.weight).sum();
     let mean_age = rows.iter().map(|r| r.weight * r.t).sum::<f64>() / weight.max(1.0);
     let mut fitted = Vec::new();
-    for (kind, f) in Btyd::ALL.iter().zip(fits) {
+    for (kind, f) in kinds.iter().zip(fits) {
         match f {
             Some(mut f) => {
                 f.unidentified = unidentified(&f, mean_age);
@@ -423,7 +438,7 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
     let customers = s.repeat_purchases.len();
     let (chosen, why) = choose(&fitted, choice, customers)?;
     let (spend_rows, spend_customers, gg) = gg_side;
-    let (gg_standard_errors, gg) = gg
+    let (gg_log_covariance, gg) = gg
         .ok_or_else(|| Error::Fit {
             model: "Gamma-Gamma",
             reason: format!(
@@ -459,7 +474,11 @@ pub fn fit(s: &Summary, unit: ClvUnit, choice: ClvModel) -> Result<Model> {
         customers,
         population_value: gamma_gamma::expected_value(p, 0, 0.0),
         gamma_gamma: gg,
-        gamma_gamma_standard_errors: gg_standard_errors,
+        gamma_gamma_standard_errors: gg_log_covariance
+            .as_ref()
+            .and_then(|c| mle::errors_of(&[p.p, p.q, p.gamma], c))
+            .map(|e| [e[0], e[1], e[2]]),
+        gamma_gamma_log_covariance: gg_log_covariance,
         spend_customers,
         spend_rows,
     })
@@ -603,7 +622,7 @@ pub fn overdue_ratio(recency_days: u32, span_days: u32, x: u32) -> Option<f64> {
 }
 
 /// Column order of `clv`: `p_purchase_<days>` for each window go after expected_purchases.
-pub fn clv_columns(windows: &[u32]) -> Vec<String> {
+pub fn clv_columns(windows: &[u32], bounds: bool) -> Vec<String> {
     let mut cols: Vec<String> = ["customer_id", "repeat_purchases", "repeat_span_days", "customer_age_days", "avg_repeat_order_value", "p_alive", "expected_purchases"]
         .iter()
         .map(|s| s.to_string())
@@ -614,7 +633,21 @@ pub fn clv_columns(windows: &[u32]) -> Vec<String> {
             .iter()
             .map(|s| s.to_string()),
     );
+    if bounds {
+        for base in bound_bases(windows) {
+            cols.push(format!("{base}_lower"));
+            cols.push(format!("{base}_upper"));
+        }
+    }
     cols
+}
+
+/// The columns that get `_lower` and `_upper` bounds with `--interval`, in order.
+fn bound_bases(windows: &[u32]) -> Vec<String> {
+    let mut v = vec!["p_alive".to_string(), "expected_purchases".to_string()];
+    v.extend(windows.iter().map(|w| p_purchase_column(*w)));
+    v.push("clv".into());
+    v
 }
 
 /// The column of P(a purchase within `days` days).
@@ -630,6 +663,7 @@ pub fn clv_table(
     s: &Summary,
     m: &Model,
     pr: &Predictions,
+    iv: Option<&Intervals>,
     as_of: NaiveDate,
     o: Options,
 ) -> Result<(DataFrame, Vec<IdxSize>, Vec<f64>)> {
@@ -685,6 +719,23 @@ pub fn clv_table(
     for (w, p) in o.purchase_windows.iter().zip(&pr.p_purchase) {
         cols.push(Column::new(p_purchase_column(*w).into(), p));
     }
+    if o.customer_intervals {
+        // Null bounds when the draws could not be made (a Hessian that is not positive definite).
+        let mut pairs: Vec<Option<&Vec<(f64, f64)>>> = vec![iv.map(|v| &v.p_alive), iv.map(|v| &v.expected_purchases)];
+        pairs.extend((0..o.purchase_windows.len()).map(|w| iv.map(|v| &v.p_purchase[w])));
+        pairs.push(iv.map(|v| &v.clv));
+        for (k, (base, b)) in bound_bases(o.purchase_windows).into_iter().zip(pairs).enumerate() {
+            let money = k == 2 + o.purchase_windows.len();
+            let side = |pick: fn(&(f64, f64)) -> f64| -> Vec<Option<f64>> {
+                match b {
+                    Some(v) => v.iter().map(|x| Some(if money { round_money_value(pick(x), d) + 0.0 } else { pick(x) })).collect(),
+                    None => vec![None; n],
+                }
+            };
+            cols.push(Column::new(format!("{base}_lower").into(), side(|x| x.0)));
+            cols.push(Column::new(format!("{base}_upper").into(), side(|x| x.1)));
+        }
+    }
     let df = DataFrame::new_infer_height(cols)?;
     // Row order: clv descending, then customer_id ascending (a total order: ids are unique).
     let order: Vec<IdxSize> = match s.customer_id.dtype() {
@@ -716,7 +767,7 @@ pub fn clv_table(
     let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order.clone()))?;
     let decile: Vec<i32> = (0..n).map(|p| (1 + 10 * p / n.max(1)) as i32).collect();
     sorted.with_column(Column::new("clv_decile".into(), decile))?;
-    Ok((sorted.select(clv_columns(o.purchase_windows))?, order, value))
+    Ok((sorted.select(clv_columns(o.purchase_windows, o.customer_intervals))?, order, value))
 }
 
 /// The discount factor of expected purchases made by the end of day `days`: 1 / (1 + annual
@@ -811,6 +862,165 @@ pub fn new_customers_table(m: &Model, o: Options) -> Result<DataFrame> {
     ])?)
 }
 
+/// Per-customer and total intervals (issue 32, `--interval`): each bound pair is (lower, upper).
+pub struct Intervals {
+    pub level: f64,
+    pub draws: usize,
+    /// Per customer, in the facts' order.
+    pub p_alive: Vec<(f64, f64)>,
+    pub expected_purchases: Vec<(f64, f64)>,
+    /// Per window of `--purchase-windows`.
+    pub p_purchase: Vec<Vec<(f64, f64)>>,
+    pub clv: Vec<(f64, f64)>,
+    /// The whole base's expected purchases and CLV over the horizon.
+    pub total_purchases: (f64, f64),
+    pub total_clv: (f64, f64),
+}
+
+/// The intervals' parameter draws: `draws` draws of the chosen purchase model's parameters and
+/// of Gamma-Gamma's from their asymptotic distributions (normal in the logarithms, the covariance
+/// the inverse Hessian), from `seed` (Gamma-Gamma's stream from seed + 1). Every prediction is
+/// recomputed under each draw; a customer's bounds are the (1 ∓ level)/2 quantiles of their
+/// values over the draws, and so are the totals' (summed per draw). `None` when a model has no
+/// covariance (its Hessian is not positive definite: the data do not pin it down).
+///
+/// The work is grouped by (x, T): the expected purchases while alive, their discounted sum and the
+/// purchase probabilities while alive depend on nothing else, so each group computes them once per
+/// draw, then its rows' P(alive) and its customers' order values.
+pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) -> Option<Intervals> {
+    let fit = m.purchases();
+    let p_draws = draws::log_normal(&fit.fit.params, fit.log_covariance.as_ref()?, draws, seed)?;
+    let g = m.gamma_gamma.params;
+    let g_draws = draws::log_normal(&[g.p, g.q, g.gamma], m.gamma_gamma_log_covariance.as_ref()?, draws, seed.wrapping_add(1))?;
+    let fits: Vec<PurchaseFit> = p_draws
+        .iter()
+        .map(|p| {
+            let mut f = fit.clone();
+            f.fit.params = [p[0], p[1], p[2], p[3]];
+            f
+        })
+        .collect();
+    let spend: Vec<gamma_gamma::Params> = g_draws.iter().map(|v| gamma_gamma::Params { p: v[0], q: v[1], gamma: v[2] }).collect();
+    let (lo_q, hi_q) = ((1.0 - o.interval) / 2.0, (1.0 + o.interval) / 2.0);
+    let u = m.unit.days();
+    let windows = o.purchase_windows;
+    // Rows grouped by (x, T); customers by row.
+    let mut by_pair: Vec<u32> = (0..m.rows.len() as u32).collect();
+    by_pair.sort_unstable_by(|&a, &b| {
+        let (ra, rb) = (&m.rows[a as usize], &m.rows[b as usize]);
+        (ra.x, ra.t.to_bits(), a).cmp(&(rb.x, rb.t.to_bits(), b))
+    });
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for i in 1..=by_pair.len() {
+        let same = i < by_pair.len() && {
+            let (a, b) = (&m.rows[by_pair[i - 1] as usize], &m.rows[by_pair[i] as usize]);
+            (a.x, a.t.to_bits()) == (b.x, b.t.to_bits())
+        };
+        if !same {
+            groups.push(start..i);
+            start = i;
+        }
+    }
+    let mut first = vec![0usize; m.rows.len() + 1];
+    for &r in &m.row_of {
+        first[r as usize + 1] += 1;
+    }
+    for i in 0..m.rows.len() {
+        first[i + 1] += first[i];
+    }
+    let mut fill = first.clone();
+    let mut customers = vec![0u32; m.row_of.len()];
+    for (c, &r) in m.row_of.iter().enumerate() {
+        customers[fill[r as usize]] = c as u32;
+        fill[r as usize] += 1;
+    }
+    let ev = |g: &gamma_gamma::Params, c: usize| match s.avg_repeat_value[c] {
+        Some(mv) if s.repeat_purchases[c] > 0 => gamma_gamma::expected_value(*g, s.repeat_purchases[c], mv),
+        _ => gamma_gamma::expected_value(*g, 0, 0.0),
+    };
+    struct Out {
+        /// (customer, p_alive, expected, windows..., clv) bounds.
+        rows: Vec<(u32, Vec<(f64, f64)>)>,
+        purchases: Vec<f64>,
+        value: Vec<f64>,
+    }
+    let bounds = |v: &mut [f64]| {
+        v.sort_unstable_by(|a, b| a.total_cmp(b));
+        (draws::quantile_sorted(v, lo_q), draws::quantile_sorted(v, hi_q))
+    };
+    let outs: Vec<Out> = groups
+        .par_iter()
+        .map(|g| {
+            let first_row = &m.rows[by_pair[g.start] as usize];
+            let pair = bgnbd::Row { x: first_row.x, t_x: 0.0, t: first_row.t, weight: 1.0 };
+            // Per draw, while alive: (discounted, expected, each window's probability).
+            let alive_vals: Vec<(f64, f64, Vec<f64>)> = fits
+                .iter()
+                .map(|f| {
+                    let (disc, exp) = discount_steps(o.horizon_days, o.discount_rate, |d| f.expected_while_alive(&pair, d as f64 / u));
+                    (disc, exp, windows.iter().map(|&w| f.first_purchase_within(&pair, w as f64 / u)).collect())
+                })
+                .collect();
+            let mut out = Out { rows: Vec::new(), purchases: vec![0.0; draws], value: vec![0.0; draws] };
+            let mut col = vec![0.0; draws];
+            for &ri in &by_pair[g.clone()] {
+                let row = &m.rows[ri as usize];
+                let alive: Vec<f64> = fits.iter().map(|f| f.p_alive(row)).collect();
+                let mut row_bounds = Vec::with_capacity(3 + windows.len());
+                col.iter_mut().zip(&alive).for_each(|(c, a)| *c = *a);
+                row_bounds.push(bounds(&mut col));
+                for (k, c) in col.iter_mut().enumerate() {
+                    *c = alive[k] * alive_vals[k].1;
+                }
+                row_bounds.push(bounds(&mut col));
+                for w in 0..windows.len() {
+                    for (k, c) in col.iter_mut().enumerate() {
+                        *c = alive[k] * alive_vals[k].2[w];
+                    }
+                    row_bounds.push(bounds(&mut col));
+                }
+                for k in 0..draws {
+                    out.purchases[k] += alive[k] * alive_vals[k].1 * row.weight;
+                }
+                for &c in &customers[first[ri as usize]..first[ri as usize + 1]] {
+                    for k in 0..draws {
+                        col[k] = ev(&spend[k], c as usize) * alive[k] * alive_vals[k].0;
+                        out.value[k] += col[k];
+                    }
+                    let mut b = row_bounds.clone();
+                    b.push(bounds(&mut col));
+                    out.rows.push((c, b));
+                }
+            }
+            out
+        })
+        .collect();
+    let n = s.repeat_purchases.len();
+    let mut per: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n];
+    let (mut purchases, mut value) = (vec![0.0; draws], vec![0.0; draws]);
+    for o in outs {
+        for (c, b) in o.rows {
+            per[c as usize] = b;
+        }
+        for k in 0..draws {
+            purchases[k] += o.purchases[k];
+            value[k] += o.value[k];
+        }
+    }
+    let pick = |i: usize| -> Vec<(f64, f64)> { per.iter().map(|b| b[i]).collect() };
+    Some(Intervals {
+        level: o.interval,
+        draws,
+        p_alive: pick(0),
+        expected_purchases: pick(1),
+        p_purchase: (0..windows.len()).map(|w| pick(2 + w)).collect(),
+        clv: pick(2 + windows.len()),
+        total_purchases: bounds(&mut purchases),
+        total_clv: bounds(&mut value),
+    })
+}
+
 /// The fit's report (manifest `clv` and the `clv_params` rows).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -826,6 +1036,8 @@ pub struct Report {
     pub gamma_gamma: ModelReport,
     /// The level of the parameters' intervals in `clv_params` (`ci_lower`, `ci_upper`).
     pub interval: f64,
+    /// With `--interval`: the per-customer draws and the totals' intervals.
+    pub intervals: Option<IntervalReport>,
     pub population_order_value: f64,
     pub holdout: Option<HoldoutReport>,
     /// Where the CLV stage's time went.
@@ -842,6 +1054,20 @@ pub struct Seconds {
     pub predict: f64,
     pub table: f64,
     pub holdout: f64,
+    /// The per-customer intervals' draws (`--interval`).
+    pub intervals: f64,
+}
+
+/// The totals' intervals in the manifest and clv_params (`--interval`): [value, lower, upper].
+#[derive(Debug, Clone, Serialize)]
+pub struct IntervalReport {
+    pub level: f64,
+    pub draws: usize,
+    pub seed: u64,
+    /// The whole base's expected purchases over the horizon.
+    pub total_purchases: [f64; 3],
+    /// The whole base's CLV over the horizon (unrounded).
+    pub total_clv: [f64; 3],
 }
 
 struct Clock(std::time::Instant, Seconds);
@@ -957,6 +1183,7 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
             ..ModelReport::of(g, [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)], m.spend_customers, m.spend_rows)
         },
         interval: o.interval,
+        intervals: None,
         population_order_value: m.population_value,
         holdout,
         seconds: Seconds::default(),
@@ -969,6 +1196,8 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
 /// the horizon and rate; the chosen model's holdout totals and errors.
 pub fn params_table(r: &Report) -> Result<DataFrame> {
     let mut rows: Vec<(&str, &str, f64, Option<f64>)> = Vec::new();
+    // Rows whose interval comes from the draws, not from a standard error.
+    let mut drawn: Vec<(usize, (f64, f64))> = Vec::new();
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     let mut models: Vec<(&str, &ModelReport, Vec<&'static str>)> = Btyd::ALL
         .iter()
@@ -999,6 +1228,12 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
     rows.push(("gamma_gamma", "population_order_value", r.population_order_value, None));
     rows.push(("clv", "horizon_days", r.horizon_days as f64, None));
     rows.push(("clv", "discount_rate", r.discount_rate, None));
+    if let Some(iv) = &r.intervals {
+        for (name, t) in [("total_expected_purchases", iv.total_purchases), ("total_clv", iv.total_clv)] {
+            drawn.push((rows.len(), (t[1], t[2])));
+            rows.push(("clv", name, t[0], None));
+        }
+    }
     if let Some(h) = &r.holdout {
         for (k, v) in [
             ("customers", h.customers as f64),
@@ -1017,10 +1252,13 @@ pub fn params_table(r: &Report) -> Result<DataFrame> {
     }
     let n = rows.len();
     let level = r.interval;
-    let bounds: Vec<Option<(f64, f64)>> = rows
+    let mut bounds: Vec<Option<(f64, f64)>> = rows
         .iter()
         .map(|row| row.3.filter(|v| v.is_finite()).and_then(|se| parameter_interval(row.2, se, level)))
         .collect();
+    for (i, b) in drawn {
+        bounds[i] = Some(b);
+    }
     Ok(DataFrame::new_infer_height(vec![
         Column::new("model".into(), rows.iter().map(|r| r.0).collect::<Vec<&str>>()),
         Column::new("parameter".into(), rows.iter().map(|r| r.1).collect::<Vec<&str>>()),
@@ -1219,12 +1457,29 @@ pub fn tables(
     clock.1.fit = clock.lap();
     let pr = predict(&m, o.horizon_days, o.discount_rate, o.purchase_windows)?;
     clock.1.predict = clock.lap();
-    let (clv, order, value) = clv_table(&s, &m, &pr, as_of, o)?;
+    let iv = if o.customer_intervals {
+        let iv = intervals(&s, &m, o, o.interval_draws as usize, o.seed);
+        if iv.is_none() {
+            tracing::warn!("--interval: no per-customer bounds (null): the chosen model's or Gamma-Gamma's Hessian is not positive definite, so there is no distribution to draw its parameters from");
+        }
+        iv
+    } else {
+        None
+    };
+    clock.1.intervals = clock.lap();
+    let (clv, order, value) = clv_table(&s, &m, &pr, iv.as_ref(), as_of, o)?;
     let periods = o.clv_months.map(|k| periods_table(&s, &m, &order, &value, k, o)).transpose()?;
     let new_customers = new_customers_table(&m, o)?;
     clock.1.table = clock.lap();
     tracing::info!("CLV: the {} model's predictions ({})", m.purchases().kind.label(), m.why);
     let mut report = report(&m, o, holdout_report);
+    report.intervals = iv.as_ref().map(|v| IntervalReport {
+        level: v.level,
+        draws: v.draws,
+        seed: o.seed,
+        total_purchases: [pr.expected_purchases.iter().sum(), v.total_purchases.0, v.total_purchases.1],
+        total_clv: [value.iter().zip(&pr.discounted_purchases).map(|(e, d)| e * d).sum(), v.total_clv.0, v.total_clv.1],
+    });
     report.seconds = clock.1;
     let mut tables = vec![
         ("clv".to_string(), clv),

@@ -48,6 +48,9 @@ fn clv_params_gives_each_parameter_an_interval_in_its_logarithm() {
         let name = df.column("parameter").unwrap().str().unwrap().clone();
         let mut with = 0;
         for i in 0..df.height() {
+            if model.get(i) == Some("clv") {
+                continue; // the totals' intervals come from draws (--interval given): checked below
+            }
             let (v, se) = p[&(model.get(i).unwrap().to_string(), name.get(i).unwrap().to_string())];
             match (lo.get(i), hi.get(i)) {
                 (Some(l), Some(h)) => {
@@ -212,4 +215,138 @@ fn the_clv_table_has_each_customers_dert() {
             close(d[i], want, 1e-12, "dert");
         }
     }
+}
+
+/// A Gamma(shape, rate) draw (Marsaglia & Tsang; shapes below 1 boosted by U^(1/shape)).
+fn gamma_draw(rng: &mut evergreen::kernels::draws::SplitMix64, shape: f64, rate: f64) -> f64 {
+    if shape < 1.0 {
+        let u = rng.uniform();
+        return gamma_draw(rng, shape + 1.0, rate) * u.powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let z = rng.normal_pair().0;
+        let v = (1.0 + c * z).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        if rng.uniform().ln() < 0.5 * z * z + d - d * v + d * v.ln() {
+            return d * v / rate;
+        }
+    }
+}
+
+/// Issue 32: the intervals are honest. 100 data sets simulated from a known BG/NBD (r = 0.5,
+/// α = 10 days, a = 0.8, b = 2.5; 1,500 customers each, first purchases over the first 180 of
+/// 365 days); on each, BG/NBD is fitted and the 90 % interval of the whole base's expected
+/// purchases in the next 180 days is drawn (200 parameter draws). The truth is that total under
+/// the true parameters, given each customer's history. A 90 % interval must cover it about 90
+/// times in 100: the test asks for 85 to 95 (a binomial(100, 0.9) count falls there 92 % of the
+/// time; the seeds below are fixed, so the count is too: 85; other seed bases gave 90, 86 and 88,
+/// 349 of 400 in all, 87 %: Wald-type draws run a little short at 1,500 customers).
+#[test]
+fn the_90_percent_interval_of_total_purchases_covers_the_truth_90_times_in_100() {
+    use evergreen::config::{ClvAgeTo, ClvModel, ClvUnit};
+    use evergreen::kernels::{bgnbd, draws::SplitMix64};
+    use evergreen::tables::clv;
+    let truth_params = bgnbd::Params { r: 0.5, alpha: 10.0, a: 0.8, b: 2.5 };
+    let (customers, horizon) = (1500usize, 180u32);
+    let mut covered = 0;
+    for set in 0..100u64 {
+        let mut rng = SplitMix64::new(1000 + set);
+        let (mut x, mut tx, mut age, mut spend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..customers {
+            let first = (rng.uniform() * 180.0).floor();
+            let end = 365.0 - first;
+            let lambda = gamma_draw(&mut rng, truth_params.r, truth_params.alpha);
+            let (ga, gb) = (gamma_draw(&mut rng, truth_params.a, 1.0), gamma_draw(&mut rng, truth_params.b, 1.0));
+            let p = ga / (ga + gb);
+            let (mut t, mut n, mut last) = (0.0, 0u32, 0.0);
+            loop {
+                t += -rng.uniform().ln() / lambda;
+                if t >= end {
+                    break;
+                }
+                n += 1;
+                last = t;
+                if rng.uniform() < p {
+                    break;
+                }
+            }
+            // Whole days, as evergreen's summary counts them; a spend per purchase around 25.
+            spend.push(25.0 * gamma_draw(&mut rng, 4.0, 4.0) * gamma_draw(&mut rng, 6.0, 6.0));
+            x.push(n);
+            tx.push(last.floor() as u32);
+            age.push(end as u32);
+        }
+        let n = customers;
+        let s = clv::Summary {
+            customer_id: polars::prelude::Column::new("customer_id".into(), (0..n as i64).collect::<Vec<i64>>()),
+            repeat_purchases: x.clone(),
+            repeat_span_days: tx.clone(),
+            customer_age_days: age.clone(),
+            recency_days: (0..n).map(|i| age[i] - tx[i]).collect(),
+            avg_repeat_value: spend.iter().zip(&x).map(|(&m, &k)| (k > 0).then_some(m)).collect(),
+            last_gap_days: vec![None; n],
+        };
+        let m = clv::fit_models(&s, ClvUnit::Days, ClvModel::Bgnbd, &[clv::Btyd::BgNbd]).unwrap();
+        let o = clv::Options {
+            horizon_days: horizon,
+            discount_rate: 0.0,
+            unit: ClvUnit::Days,
+            money_decimals: 2,
+            model: ClvModel::Bgnbd,
+            purchase_windows: &[],
+            age_to: ClvAgeTo::AsOf,
+            interval: 0.9,
+            customer_intervals: true,
+            interval_draws: 200,
+            seed: set,
+            clv_months: None,
+        };
+        let iv = clv::intervals(&s, &m, o, 200, set).unwrap();
+        let truth: f64 = (0..n)
+            .map(|i| bgnbd::expected_purchases(bgnbd::Variant::BgNbd, truth_params, x[i], tx[i] as f64, age[i] as f64, horizon as f64))
+            .sum();
+        if iv.total_purchases.0 <= truth && truth <= iv.total_purchases.1 {
+            covered += 1;
+        }
+    }
+    assert!((85..=95).contains(&covered), "covered {covered} of 100");
+    eprintln!("90 % intervals of the total covered the truth {covered} times in 100");
+}
+
+/// Issue 32: `--interval 0.9` gives every customer bounds for p_alive, expected_purchases, each
+/// p_purchase_* and clv (lower ≤ upper, the estimate between them), clv_params the totals'
+/// intervals; the same seed gives the same bytes, another seed other bounds; without
+/// `--interval` there are no bound columns.
+#[test]
+fn interval_gives_each_customer_bounds_reproducible_by_seed() {
+    let args = ["--as-of", "1997-10-01", "--clv-model", "bgnbd", "--interval", "0.9"];
+    let (_a, one) = clv_run(&args);
+    let (_b, again) = clv_run(&args);
+    let mut other = args.to_vec();
+    other.extend(["--seed", "7"]);
+    let (_c, seeded) = clv_run(&other);
+    let bytes = |d: &std::path::Path| std::fs::read(d.join("clv.parquet")).unwrap();
+    assert_eq!(bytes(&one), bytes(&again), "same seed, same bytes");
+    assert_ne!(bytes(&one), bytes(&seeded), "another seed, other draws");
+    let clv = read_parquet(&one.join("clv.parquet"));
+    for base in ["p_alive", "expected_purchases", "p_purchase_30", "p_purchase_90", "clv"] {
+        let (v, lo, hi) = (floats(&clv, base), floats(&clv, &format!("{base}_lower")), floats(&clv, &format!("{base}_upper")));
+        let inside = (0..clv.height()).filter(|&i| lo[i] <= v[i] + 0.005 && v[i] <= hi[i] + 0.005).count();
+        assert!((0..clv.height()).all(|i| lo[i] <= hi[i]), "{base}");
+        assert!(inside * 100 >= clv.height() * 99, "{base}: the estimate inside its bounds for {inside} of {}", clv.height());
+    }
+    let p = read_parquet(&one.join("clv_params.parquet"));
+    let names: Vec<String> = p.column("parameter").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    let i = names.iter().position(|n| n == "total_expected_purchases").unwrap();
+    let at = |c: &str| p.column(c).unwrap().f64().unwrap().get(i).unwrap();
+    let (v, lo, hi) = (at("value"), at("ci_lower"), at("ci_upper"));
+    assert!(lo < v && v < hi, "{lo} {v} {hi}");
+    close(v, floats(&clv, "expected_purchases").iter().sum(), 1e-9, "total");
+    let (_d, plain) = clv_run(&["--as-of", "1997-10-01"]);
+    let plain = read_parquet(&plain.join("clv.parquet"));
+    assert!(plain.get_column_names().iter().all(|c| !c.ends_with("_lower")));
 }
