@@ -65,6 +65,22 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     quantile_sorted(values, q)
 }
 
+/// The `lo` and `hi` quantiles (as [`quantile`]) of `values`, reordered in place, by selection
+/// rather than a full sort: each needs only the order statistics at floor((n − 1)·q) and the one
+/// after it.
+pub fn quantile_pair(values: &mut [f64], lo: f64, hi: f64) -> (f64, f64) {
+    let n = values.len();
+    let mut at = |q: f64| -> f64 {
+        let h = (n - 1) as f64 * q;
+        let i = h.floor() as usize;
+        let (_, v, rest) = values.select_nth_unstable_by(i, |a, b| a.total_cmp(b));
+        let v = *v;
+        let next = rest.iter().copied().min_by(|a, b| a.total_cmp(b)).unwrap_or(v);
+        v + (h - i as f64) * (next - v)
+    };
+    (at(lo), at(hi))
+}
+
 /// [`quantile`] of values already sorted.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let h = (sorted.len() - 1) as f64 * q;

@@ -945,10 +945,7 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
         purchases: Vec<f64>,
         value: Vec<f64>,
     }
-    let bounds = |v: &mut [f64]| {
-        v.sort_unstable_by(|a, b| a.total_cmp(b));
-        (draws::quantile_sorted(v, lo_q), draws::quantile_sorted(v, hi_q))
-    };
+    let bounds = |v: &mut [f64]| draws::quantile_pair(v, lo_q, hi_q);
     let outs: Vec<Out> = groups
         .par_iter()
         .map(|g| {

@@ -350,3 +350,16 @@ fn interval_gives_each_customer_bounds_reproducible_by_seed() {
     let plain = read_parquet(&plain.join("clv.parquet"));
     assert!(plain.get_column_names().iter().all(|c| !c.ends_with("_lower")));
 }
+
+/// Issue 32: the bounds are type-7 quantiles (R's and NumPy's default), worked by hand: of
+/// 3, 1, 2, 5, 4 the 0.25 quantile is the 2nd smallest (h = 4 · 0.25 = 1), 2; the 0.9 quantile lies
+/// 0.6 of the way from the 4th to the 5th (h = 3.6), 4.6.
+#[test]
+fn bounds_are_type_7_quantiles() {
+    use evergreen::kernels::draws;
+    let mut v = vec![3.0, 1.0, 2.0, 5.0, 4.0];
+    let (lo, hi) = draws::quantile_pair(&mut v, 0.25, 0.9);
+    assert_eq!(lo, 2.0);
+    assert!((hi - 4.6).abs() < 1e-12, "{hi}");
+    assert!((draws::quantile(&mut v, 0.9) - 4.6).abs() < 1e-12);
+}
