@@ -207,6 +207,13 @@ ref["new_customer_weeks"] = {
     for name, f in [("bgnbd", bg0), ("mbgnbd", mb0), ("pareto_nbd", pn0)]
 }
 
+# 8. `tracking_weeks` (issue 32): lifetimes' expected_cumulative_transactions of the BG/NBD of 5.
+#    over the 546 days (78 weeks) of transactions: actual and predicted cumulative repeat
+#    transactions at each week's end (freq 'D', freq_multiplier 7: t in weeks).
+from lifetimes.utils import expected_cumulative_transactions
+track = expected_cumulative_transactions(bg0, t, "ts", "customer_id", 546, freq="D", freq_multiplier=7)
+ref["tracking_weeks"] = {"actual": [int(v) for v in track["actual"]], "predicted": [float(v) for v in track["predicted"]]}
+
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
 print(json.dumps({k: v for k, v in ref["paper_weeks"].items() if "customers" not in k}, indent=1))

@@ -75,7 +75,9 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
         // The customers' days too: the trend columns (recent_orders...) come from them.
         Family::Customers => Plan { customers: true, favourite: true, activity: true, ..none },
         Family::Activity => Plan { customers: true, activity: true, day_totals: true, ..none },
-        Family::Clv => Plan { customers: true, purchase_days: true, ..none },
+        // The customers' days of activity too with a holdout: clv_tracking counts repeat purchase
+        // days week by week.
+        Family::Clv => Plan { customers: true, purchase_days: true, activity: cfg.clv.holdout_from.is_some(), ..none },
         Family::Basket => Plan { items, pairs: true, ..none },
         Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.sequences, ..none },
         // Two snapshots' customers tables, not facts.

@@ -1318,7 +1318,7 @@ pub fn holdout(
     from: NaiveDate,
     as_of: NaiveDate,
     o: Options,
-) -> Result<(DataFrame, HoldoutReport)> {
+) -> Result<(DataFrame, DataFrame, HoldoutReport)> {
     let d = o.money_decimals;
     let s = summary(cal, from, o.age_to)?;
     let m = fit(&s, o.unit, o.model).map_err(|e| match e {
@@ -1398,7 +1398,81 @@ pub fn holdout(
         best: m.fits[best_i].kind,
         models: per_model.into_iter().map(|(k, h, _)| (k, h)).collect(),
     };
-    Ok((df, rep))
+    let tracking = tracking_table(cal, full, &at, &m.fits[chosen], m.unit, from, as_of)?;
+    Ok((df, tracking, rep))
+}
+
+/// `clv_tracking` (issue 32, with `--holdout-from`): Fader, Hardie & Lee's tracking plot as rows.
+/// The calibration customers (first purchase before `from`), week by week from the week of the
+/// earliest first purchase to as-of: their repeat purchase days in the week (from the full facts'
+/// days of activity: days with a purchase order after the customer's first purchase day) and what
+/// the calibration fit of the chosen model expected, Σ over customers of E[X(t)] at the week's end
+/// minus at its start, E the expected repeat purchases of a customer t days after their first
+/// purchase (the model's conditional expectation at x = t_x = T = 0, as in clv_new_customers), t
+/// the days from the first purchase day to the week's exclusive end (as lifetimes'
+/// `expected_cumulative_transactions` counts it); both also cumulative. Weeks are 7 days from the
+/// earliest first purchase day; a week is `holdout` from the one that starts on or after `from`.
+fn tracking_table(
+    cal: &CustomerFacts,
+    full: &CustomerFacts,
+    at: &[Option<usize>],
+    fit: &PurchaseFit,
+    unit: ClvUnit,
+    from: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<DataFrame> {
+    let activity = full.activity.as_ref().ok_or_else(|| Error::Internal("clv_tracking without activity facts".into()))?;
+    let day = |us: i64| us.div_euclid(86_400_000_000);
+    let firsts: Vec<i64> = cal.first_purchase.iter().map(|&us| day(us)).collect();
+    let Some(&start) = firsts.iter().min() else {
+        return Ok(DataFrame::empty());
+    };
+    let end = epoch_days(as_of);
+    let weeks = ((end - start + 6) / 7).max(0) as usize;
+    let mut actual = vec![0i64; weeks];
+    for (i, j) in at.iter().enumerate() {
+        let Some(j) = *j else { continue };
+        for k in activity.of(j) {
+            let d = activity.day[k] as i64;
+            if activity.purchase_orders[k] > 0 && d > firsts[i] && d < end {
+                actual[((d - start) / 7) as usize] += 1;
+            }
+        }
+    }
+    // Customers by first purchase day; the new-customer curve at each week's end.
+    let mut by_day: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    for &d in &firsts {
+        *by_day.entry(d).or_default() += 1.0;
+    }
+    let origin = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
+    let alive = fit.p_alive(&origin);
+    let curve = |t_days: i64| if t_days <= 0 { 0.0 } else { alive * fit.expected_while_alive(&origin, t_days as f64 / unit.days()) };
+    let cumulative_at = |e: i64| -> f64 { by_day.iter().map(|(&d, &n)| n * curve(e - d)).sum() };
+    let from_day = epoch_days(from);
+    let (mut week, mut week_start, mut period, mut exp, mut cum_a, mut cum_e) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut before, mut total_a) = (0.0, 0i64);
+    for w in 0..weeks {
+        let (s, e) = (start + 7 * w as i64, (start + 7 * (w as i64 + 1)).min(end));
+        let now = cumulative_at(e);
+        total_a += actual[w];
+        week.push(w as i32 + 1);
+        week_start.push(s as i32);
+        period.push(if s >= from_day { "holdout" } else { "calibration" });
+        exp.push(now - before);
+        cum_a.push(total_a);
+        cum_e.push(now);
+        before = now;
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("week".into(), week),
+        Column::new("week_start".into(), week_start).cast(&DataType::Date)?,
+        Column::new("period".into(), period),
+        Column::new("actual_repeat_purchases".into(), actual),
+        Column::new("expected_repeat_purchases".into(), exp),
+        Column::new("cumulative_actual".into(), cum_a),
+        Column::new("cumulative_expected".into(), cum_e),
+    ])?)
 }
 
 /// For each key of `keys`, its row in `within` (keys are unique on both sides).
@@ -1434,12 +1508,12 @@ pub fn tables(
 ) -> Result<ClvTables> {
     let mut clock = Clock(std::time::Instant::now(), Seconds::default());
     // The holdout check first: under auto its smallest error chooses the purchase model.
-    let (holdout_table, holdout_report) = match calibration {
+    let (holdout_table, tracking_table, holdout_report) = match calibration {
         Some((cal, from)) => {
-            let (t, r) = holdout(cal, f, from, as_of, o)?;
-            (Some(t), Some(r))
+            let (t, tracking, r) = holdout(cal, f, from, as_of, o)?;
+            (Some(t), Some(tracking), Some(r))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     clock.1.holdout = clock.lap();
     let s = summary(f, as_of, o.age_to)?;
@@ -1488,6 +1562,9 @@ pub fn tables(
     tables.push(("clv_new_customers".to_string(), new_customers));
     if let Some(t) = holdout_table {
         tables.push(("clv_holdout".to_string(), t));
+    }
+    if let Some(t) = tracking_table {
+        tables.push(("clv_tracking".to_string(), t));
     }
     Ok(ClvTables { tables, report })
 }

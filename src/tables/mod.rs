@@ -12,7 +12,7 @@ pub mod patterns;
 pub mod snapshots;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 20] = [
+pub const REGISTRY: [(&str, Family); 21] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -28,6 +28,7 @@ pub const REGISTRY: [(&str, Family); 20] = [
     ("clv_holdout", Family::Clv),
     ("clv_periods", Family::Clv),
     ("clv_new_customers", Family::Clv),
+    ("clv_tracking", Family::Clv),
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),

@@ -363,3 +363,38 @@ fn bounds_are_type_7_quantiles() {
     assert!((hi - 4.6).abs() < 1e-12, "{hi}");
     assert!((draws::quantile(&mut v, 0.9) - 4.6).abs() < 1e-12);
 }
+
+/// Issue 32: `clv_tracking` is Fader, Hardie & Lee's tracking plot of CDNOW as rows: 78 weeks of
+/// the calibration customers' repeat purchase days, actual and expected by the calibration fit,
+/// equal to lifetimes' `expected_cumulative_transactions` (bench/btyd_reference.py,
+/// `tracking_weeks`: the actual counts exactly, the expected to 1e-6, the fits agreeing to 1e-4);
+/// 2,457 repeat days by week 39 (the paper summary's Σx), 4,339 by week 78.
+#[test]
+fn clv_tracking_matches_lifetimes_expected_cumulative_transactions() {
+    let (_d, out) = clv_run(&[
+        "--as-of", "1998-07-01", "--holdout-from", "1997-10-01", "--clv-unit", "weeks", "--clv-age-to", "last-day",
+        "--zero-net-orders", "purchase", "--clv-model", "bgnbd",
+    ]);
+    let r = &reference()["tracking_weeks"];
+    let t = read_parquet(&out.join("clv_tracking.parquet"));
+    assert_eq!(t.height(), 78);
+    let (week, actual, cum_a, inc_e, cum_e) = (
+        ints(&t, "week"),
+        ints(&t, "actual_repeat_purchases"),
+        ints(&t, "cumulative_actual"),
+        floats(&t, "expected_repeat_purchases"),
+        floats(&t, "cumulative_expected"),
+    );
+    let period = t.column("period").unwrap().str().unwrap().clone();
+    let mut running = (0, 0.0);
+    for w in 0..78 {
+        assert_eq!(week[w], w as i64 + 1);
+        assert_eq!(cum_a[w], r["actual"][w].as_i64().unwrap(), "week {}", w + 1);
+        close(cum_e[w], r["predicted"][w].as_f64().unwrap(), 1e-6, "cumulative expected");
+        running = (running.0 + actual[w], running.1 + inc_e[w]);
+        assert_eq!(running.0, cum_a[w]);
+        close(running.1, cum_e[w], 1e-12, "increments add up");
+        assert_eq!(period.get(w), Some(if w < 39 { "calibration" } else { "holdout" }));
+    }
+    assert_eq!((cum_a[38], cum_a[77]), (2457, 4339));
+}
