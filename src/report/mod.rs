@@ -223,9 +223,11 @@ pub struct Tables {
 /// Every table a chart or the headline reads: only these are read (and checked against the
 /// manifest), so the output's largest tables that no chart shows (basket_pairs, lapsed_customers,
 /// customer_tags) cost the report nothing.
-const CHARTED: [&str; 10] = [
+const CHARTED: [&str; 12] = [
     "customers",
     "clv",
+    "clv_holdout",
+    "clv_tracking",
     "cohorts",
     "kpis",
     "monetary_deciles",

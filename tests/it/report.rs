@@ -991,7 +991,19 @@ fn report_text_stays_inside_every_chart_in_headless_chromium() {
         let b = sample_run(dir.path(), "b", &[]);
         let mov = dir.path().join("mov");
         ok(bin().args(["compare", "-q", "--from"]).arg(&a).arg("--to").arg(&b).arg("--out").arg(&mov).output().unwrap());
-        [(retail, dir.path().join("retail.html")), (mov, dir.path().join("mov.html"))]
+        // Issue 32: the CLV diagnostics (tracking, weekly, conditional expectations) of CDNOW.
+        let cdnow = dir.path().join("cdnow");
+        ok(bin()
+            .args(["clv", "-q", "-i", "tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01"])
+            .args(["--holdout-from", "1997-10-01", "-o"])
+            .arg(&cdnow)
+            .output()
+            .unwrap());
+        [
+            (retail, dir.path().join("retail.html")),
+            (mov, dir.path().join("mov.html")),
+            (cdnow, dir.path().join("cdnow.html")),
+        ]
     };
     const PROBE: &str = r#"<script>addEventListener('load',function(){var bad=[];[].forEach.call(document.querySelectorAll('svg.chart'),function(s){var r=s.getBoundingClientRect();[].forEach.call(s.querySelectorAll('text'),function(t){var b=t.getBoundingClientRect();if(b.left<r.left-1||b.right>r.right+1||b.top<r.top-1||b.bottom>r.bottom+1)bad.push(s.getAttribute('data-chart')+': '+t.textContent)})});var p=document.createElement('pre');p.id='probe';p.textContent=JSON.stringify(bad);document.body.appendChild(p)});</script>"#;
     for (tables, page) in pages {
@@ -1012,5 +1024,52 @@ fn report_text_stays_inside_every_chart_in_headless_chromium() {
                 serde_json::from_str(&dom[start..end].replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
             assert!(bad.is_empty(), "{} at {width} px: text outside its chart: {bad:?}", page.display());
         }
+    }
+}
+
+/// Issue 32: with a holdout the report draws the fit against what happened: the tracking plot
+/// (cumulative and per week: clv_tracking's rows as they are) and the conditional expectations
+/// (clv_holdout grouped by calibration repeat purchases, 7 and more together: customers and the
+/// mean actual and predicted holdout purchases, recomputed here).
+#[test]
+fn clv_diagnostics_embed_the_tracking_and_holdout_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cdnow");
+    ok(bin()
+        .args(["clv", "-q", "-i", "tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01"])
+        .args(["--holdout-from", "1997-10-01", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap());
+    let page = dir.path().join("report.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let tr = read_parquet(&out.join("clv_tracking.parquet"));
+    for id in ["clv_tracking", "clv_tracking_weekly"] {
+        let rows = chart(&d, id);
+        assert_eq!(rows.len(), tr.height());
+        let (a, e) = (ints(&tr, "cumulative_actual"), floats(&tr, "expected_repeat_purchases"));
+        for (k, r) in rows.iter().enumerate() {
+            assert_eq!(i(&r["cumulative_actual"]), a[k]);
+            close(f(&r["expected_repeat_purchases"]), e[k], "expected_repeat_purchases");
+        }
+    }
+    let h = read_parquet(&out.join("clv_holdout.parquet"));
+    let (x, pred, act) = (ints(&h, "repeat_purchases"), floats(&h, "predicted_purchases"), ints(&h, "actual_purchases"));
+    let mut groups: BTreeMap<i64, (i64, f64, f64)> = BTreeMap::new();
+    for k in 0..h.height() {
+        let g = groups.entry(x[k].min(7)).or_default();
+        g.0 += 1;
+        g.1 += act[k] as f64;
+        g.2 += pred[k];
+    }
+    let rows = chart(&d, "clv_conditional");
+    assert_eq!(rows.len(), groups.len());
+    for (r, (g, (n, a, p))) in rows.iter().zip(groups) {
+        let label = if g == 7 { "7+".to_string() } else { g.to_string() };
+        assert_eq!(r["repeat_purchases"].as_str().unwrap(), label);
+        assert_eq!(i(&r["customers"]), n);
+        close(f(&r["mean_actual_purchases"]), a / n as f64, "mean actual");
+        close(f(&r["mean_predicted_purchases"]), p / n as f64, "mean predicted");
     }
 }

@@ -1,7 +1,10 @@
 //! The charts, one a file (like one lint rule a file): each reads its own table(s) and returns
 //! its rows, or nothing when the output lacks them. [`BUILDERS`] lists them in page order.
 
+mod clv_conditional;
 mod clv_deciles;
+mod clv_tracking;
+mod clv_tracking_weekly;
 mod cohort_retention;
 mod kpi_lines;
 mod lapse_buckets;
@@ -25,7 +28,7 @@ pub use top_pairs::PAIRS_RANKED_BY;
 pub type Builder = fn(&Tables, i32) -> Result<Option<Chart>>;
 
 /// Every chart built from one snapshot, by id, in the page's order (built side by side).
-pub const BUILDERS: [(&str, Builder); 10] = [
+pub const BUILDERS: [(&str, Builder); 13] = [
     ("revenue_concentration", |t, _| revenue_concentration::concentration(t)),
     ("monetary_deciles", |t, _| monetary_deciles::monetary_deciles(t)),
     ("rf_heatmap", rf_heatmap::rf_heatmap),
@@ -34,6 +37,9 @@ pub const BUILDERS: [(&str, Builder); 10] = [
     ("top_pairs", |t, _| top_pairs::top_pairs(t)),
     ("clv_deciles", clv_deciles::clv_deciles),
     ("p_alive_recency", |t, _| p_alive_recency::p_alive_by_recency(t)),
+    ("clv_tracking", |t, _| clv_tracking::tracking(t)),
+    ("clv_tracking_weekly", |t, _| clv_tracking_weekly::tracking_weekly(t)),
+    ("clv_conditional", |t, _| clv_conditional::conditional(t)),
     ("cohort_retention", |t, _| cohort_retention::cohort_retention(t)),
     ("segment_movement", |t, _| segment_movement::segment_movement(t)),
 ];
