@@ -214,6 +214,25 @@ from lifetimes.utils import expected_cumulative_transactions
 track = expected_cumulative_transactions(bg0, t, "ts", "customer_id", 546, freq="D", freq_multiplier=7)
 ref["tracking_weeks"] = {"actual": [int(v) for v in track["actual"]], "predicted": [float(v) for v in track["predicted"]]}
 
+# 9. `pmf_paper` (issue 32): P(X(t) = x) of a customer acquired at 0, x = 0..7, at t = 38.86 and
+#    t = 10 weeks, at the paper's parameters (BG/NBD and MBG/NBD: probability_of_n_purchases_up_to_time;
+#    Pareto/NBD: conditional_probability_of_n_purchases_up_to_time at x = t_x = T = 0).
+from lifetimes import BetaGeoFitter as _BG
+_bg, _mb, _pn = _BG(), ModifiedBetaGeoFitter(), ParetoNBDFitter()
+_bg.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+_mb.params_ = pd.Series({"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614})
+_pn.params_ = pd.Series({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})
+ref["pmf_paper"] = {
+    "t": [38.86, 10.0],
+    "bgnbd": {"params": [0.243, 4.414, 0.793, 2.426],
+              "pmf": [[float(_bg.probability_of_n_purchases_up_to_time(t, n)) for n in range(8)] for t in [38.86, 10.0]]},
+    "mbgnbd": {"params": [0.525, 6.183, 0.891, 1.614],
+               "pmf": [[float(_mb.probability_of_n_purchases_up_to_time(t, n)) for n in range(8)] for t in [38.86, 10.0]]},
+    "pareto_nbd": {"params": [0.553, 10.578, 0.606, 11.669],
+                   "pmf": [[float(_pn.conditional_probability_of_n_purchases_up_to_time(n, t, 0, 0, 0)) for n in range(8)]
+                           for t in [38.86, 10.0]]},
+}
+
 with open(os.path.join(OUT, "btyd_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
 print(json.dumps({k: v for k, v in ref["paper_weeks"].items() if "customers" not in k}, indent=1))

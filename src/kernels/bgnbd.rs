@@ -299,6 +299,33 @@ pub fn log_covariance(rows: &[Row], p: Params, variant: Variant) -> Option<Vec<V
     mle::log_covariance(&lik, &[p.r, p.alpha, p.a, p.b], lik.total_weight)
 }
 
+/// ln of the NBD probability of j purchases in t at rate λ ~ Gamma(r, α):
+/// Γ(r+j)/(Γ(r) j!) (α/(α+t))^r (t/(α+t))^j.
+pub fn ln_nbd(r: f64, alpha: f64, t: f64, j: u32) -> f64 {
+    let jf = j as f64;
+    let w = if j == 0 { 0.0 } else { jf * (t / (alpha + t)).ln() };
+    ln_gamma(r + jf) - ln_gamma(r) - ln_gamma(jf + 1.0) + r * (alpha / (alpha + t)).ln() + w
+}
+
+/// P(X(t) = x): the probability that a customer acquired at 0 makes x repeat purchases in (0, t]
+/// (issue 32, the calibration frequency histogram). BG/NBD (Fader, Hardie & Lee 2005, eq. 8):
+/// B(a, b+x)/B(a, b) · NB_x(t) + [x > 0] B(a+1, b+x−1)/B(a, b) · (1 − Σ_{j<x} NB_j(t)), NB_j the
+/// NBD probability ([`ln_nbd`]): alive through all x purchases, or dropped out after the x-th.
+/// MBG/NBD (Batislam et al. 2007) shifts b by one (its drop-out chance also follows the first
+/// purchase), and its second term holds at x = 0 too (gone right after the first purchase).
+pub fn pmf(v: Variant, p: Params, t: f64, x: u32) -> f64 {
+    let shift = v.shift();
+    let ln_b = |a: f64, b: f64| ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
+    let base = ln_b(p.a, p.b);
+    let xf = x as f64;
+    let alive = (ln_b(p.a, p.b + xf + shift) - base + ln_nbd(p.r, p.alpha, t, x)).exp();
+    if x == 0 && !v.first_purchase_drops() {
+        return alive;
+    }
+    let below: f64 = (0..x).map(|j| ln_nbd(p.r, p.alpha, t, j).exp()).sum();
+    alive + (ln_b(p.a + 1.0, p.b + xf - 1.0 + shift) - base).exp() * (1.0 - below)
+}
+
 /// Standard errors of (r, α, a, b) at the fit, from the Hessian of the log-likelihood.
 pub fn standard_errors(rows: &[Row], p: Params, variant: Variant) -> Option<Params> {
     let lik = Likelihood::new(rows, variant);

@@ -435,6 +435,29 @@ fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// P(X(t) = x): the probability that a customer acquired at 0 makes x repeat purchases in (0, t]
+/// (issue 32, the calibration frequency histogram). Alive throughout with probability
+/// (β/(β+t))^s, making NBD_x(t) purchases ([`crate::kernels::bgnbd::ln_nbd`]); or dead at u < t,
+/// the lifetime's density s/β · (1 + u/β)^(−s−1), having made NBD_x(u):
+/// P = NB_x(t)·(β/(β+t))^s + ∫_0^t NB_x(u) f(u) du, the integral by Gauss–Legendre in
+/// v = ln(1 + u/β), where f(u) du = s·e^(−s·v) dv (panels at most ½ wide, 16 points each).
+pub fn pmf(p: Params, t: f64, x: u32) -> f64 {
+    use crate::kernels::bgnbd::ln_nbd;
+    let survive = (-p.s * (t / p.beta).ln_1p()).exp();
+    let v_end = (t / p.beta).ln_1p();
+    let panels = ((v_end / 0.5).ceil() as usize).clamp(1, 4096);
+    let width = v_end / panels as f64;
+    let mut dead = 0.0;
+    for k in 0..panels {
+        for &(node, w) in nodes() {
+            let v = (k as f64 + node) * width;
+            let u = p.beta * v.exp_m1();
+            dead += w * width * p.s * (-p.s * v).exp() * ln_nbd(p.r, p.alpha, u, x).exp();
+        }
+    }
+    ln_nbd(p.r, p.alpha, t, x).exp() * survive + dead
+}
+
 /// 16 Gauss–Legendre nodes and weights on [0, 1], for the CLV quadratures (DERT's too).
 pub(crate) fn legendre_16() -> &'static [(f64, f64)] {
     nodes()

@@ -223,9 +223,10 @@ pub struct Tables {
 /// Every table a chart or the headline reads: only these are read (and checked against the
 /// manifest), so the output's largest tables that no chart shows (basket_pairs, lapsed_customers,
 /// customer_tags) cost the report nothing.
-const CHARTED: [&str; 12] = [
+const CHARTED: [&str; 13] = [
     "customers",
     "clv",
+    "clv_frequency",
     "clv_holdout",
     "clv_tracking",
     "cohorts",

@@ -267,6 +267,14 @@ impl PurchaseFit {
     }
 
     /// P(the first purchase after T comes within `window` | alive at T).
+    /// P(X(t) = x) of a customer acquired at 0 (t in the model's unit).
+    pub fn pmf(&self, t: f64, x: u32) -> f64 {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::pmf(self.pnbd(), t, x),
+            k => bgnbd::pmf(k.variant(), self.bg(), t, x),
+        }
+    }
+
     fn first_purchase_within(&self, r: &bgnbd::Row, window: f64) -> f64 {
         match self.kind {
             Btyd::ParetoNbd => pareto_nbd::first_purchase_within(self.pnbd(), r.x, r.t, window),
@@ -1318,7 +1326,7 @@ pub fn holdout(
     from: NaiveDate,
     as_of: NaiveDate,
     o: Options,
-) -> Result<(DataFrame, DataFrame, HoldoutReport)> {
+) -> Result<(DataFrame, Vec<(&'static str, DataFrame)>, HoldoutReport)> {
     let d = o.money_decimals;
     let s = summary(cal, from, o.age_to)?;
     let m = fit(&s, o.unit, o.model).map_err(|e| match e {
@@ -1399,7 +1407,54 @@ pub fn holdout(
         models: per_model.into_iter().map(|(k, h, _)| (k, h)).collect(),
     };
     let tracking = tracking_table(cal, full, &at, &m.fits[chosen], m.unit, from, as_of)?;
-    Ok((df, tracking, rep))
+    let frequency = frequency_table(&s, &m, chosen)?;
+    Ok((df, vec![("clv_tracking", tracking), ("clv_frequency", frequency)], rep))
+}
+
+/// Repeat purchases at and above this are one row of `clv_frequency` ("7 or more", as Fader,
+/// Hardie & Lee draw it).
+pub const FREQUENCY_TOP: u32 = 7;
+
+/// `clv_frequency` (issue 32, with `--holdout-from`): the calibration frequency histogram. Per
+/// number of calibration repeat purchase days x = 0..6 and 7 (meaning 7 or more): the calibration
+/// customers who made x, and how many each fitted model expects, Σ over customers of P(X(T) = x)
+/// at their age T ([`PurchaseFit::pmf`]; 7: one minus the rest). `expected_customers` is the chosen
+/// model's.
+fn frequency_table(s: &Summary, m: &Model, chosen: usize) -> Result<DataFrame> {
+    let top = FREQUENCY_TOP as usize;
+    let mut actual = vec![0i64; top + 1];
+    for &x in &s.repeat_purchases {
+        actual[(x as usize).min(top)] += 1;
+    }
+    let mut ages: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+    for &t in &s.customer_age_days {
+        *ages.entry(t).or_default() += 1.0;
+    }
+    let expected: Vec<Vec<f64>> = m
+        .fits
+        .iter()
+        .map(|f| {
+            let mut e = vec![0.0; top + 1];
+            for (&t, &n) in &ages {
+                let t = t as f64 / m.unit.days();
+                let p: Vec<f64> = (0..FREQUENCY_TOP).map(|x| f.pmf(t, x)).collect();
+                for x in 0..top {
+                    e[x] += n * p[x];
+                }
+                e[top] += n * (1.0 - p.iter().sum::<f64>()).max(0.0);
+            }
+            e
+        })
+        .collect();
+    let mut cols = vec![
+        Column::new("repeat_purchases".into(), (0..=FREQUENCY_TOP as i64).collect::<Vec<i64>>()),
+        Column::new("customers".into(), actual),
+        Column::new("expected_customers".into(), &expected[chosen]),
+    ];
+    for (f, e) in m.fits.iter().zip(&expected) {
+        cols.push(Column::new(format!("expected_customers_{}", f.kind.name()).into(), e));
+    }
+    Ok(DataFrame::new_infer_height(cols)?)
 }
 
 /// `clv_tracking` (issue 32, with `--holdout-from`): Fader, Hardie & Lee's tracking plot as rows.
@@ -1563,8 +1618,8 @@ pub fn tables(
     if let Some(t) = holdout_table {
         tables.push(("clv_holdout".to_string(), t));
     }
-    if let Some(t) = tracking_table {
-        tables.push(("clv_tracking".to_string(), t));
+    for (name, t) in tracking_table.unwrap_or_default() {
+        tables.push((name.to_string(), t));
     }
     Ok(ClvTables { tables, report })
 }

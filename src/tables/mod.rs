@@ -12,7 +12,7 @@ pub mod patterns;
 pub mod snapshots;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 21] = [
+pub const REGISTRY: [(&str, Family); 22] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -29,6 +29,7 @@ pub const REGISTRY: [(&str, Family); 21] = [
     ("clv_periods", Family::Clv),
     ("clv_new_customers", Family::Clv),
     ("clv_tracking", Family::Clv),
+    ("clv_frequency", Family::Clv),
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),

@@ -398,3 +398,51 @@ fn clv_tracking_matches_lifetimes_expected_cumulative_transactions() {
     }
     assert_eq!((cum_a[38], cum_a[77]), (2457, 4339));
 }
+
+/// Issue 32: each model's P(X(t) = x) of a customer acquired at 0 equals lifetimes' at the paper's
+/// parameters (bench/btyd_reference.py, `pmf_paper`: BG/NBD's eq. 8 and MBG/NBD's
+/// `probability_of_n_purchases_up_to_time`, Pareto/NBD's conditional pmf at x = t_x = T = 0), for
+/// x = 0..7 at t = 38.86 and 10 weeks.
+#[test]
+fn purchase_count_probabilities_match_lifetimes() {
+    use evergreen::kernels::{bgnbd, pareto_nbd};
+    let r = &reference()["pmf_paper"];
+    let g = |m: &str, i: usize| r[m]["params"][i].as_f64().unwrap();
+    let bg = bgnbd::Params { r: g("bgnbd", 0), alpha: g("bgnbd", 1), a: g("bgnbd", 2), b: g("bgnbd", 3) };
+    let mb = bgnbd::Params { r: g("mbgnbd", 0), alpha: g("mbgnbd", 1), a: g("mbgnbd", 2), b: g("mbgnbd", 3) };
+    let pn = pareto_nbd::Params { r: g("pareto_nbd", 0), alpha: g("pareto_nbd", 1), s: g("pareto_nbd", 2), beta: g("pareto_nbd", 3) };
+    for (k, t) in [38.86, 10.0].into_iter().enumerate() {
+        for x in 0..8u32 {
+            let want = |m: &str| r[m]["pmf"][k][x as usize].as_f64().unwrap();
+            close(bgnbd::pmf(bgnbd::Variant::BgNbd, bg, t, x), want("bgnbd"), 1e-10, "BG/NBD");
+            close(bgnbd::pmf(bgnbd::Variant::MbgNbd, mb, t, x), want("mbgnbd"), 1e-10, "MBG/NBD");
+            close(pareto_nbd::pmf(pn, t, x), want("pareto_nbd"), 1e-8, "Pareto/NBD");
+        }
+    }
+}
+
+/// Issue 32: `clv_frequency` is the calibration frequency histogram: customers per number of
+/// calibration repeat purchase days (0..6, 7 = 7 or more), counted from clv_holdout, and each
+/// model's expected customers Σ P(X(T) = x), which add up to the customers.
+#[test]
+fn clv_frequency_counts_the_calibration_customers_and_what_each_model_expects() {
+    let (_d, out) = clv_run(&["--as-of", "1998-07-01", "--holdout-from", "1997-10-01", "--clv-unit", "weeks"]);
+    let f = read_parquet(&out.join("clv_frequency.parquet"));
+    let h = read_parquet(&out.join("clv_holdout.parquet"));
+    let x = ints(&h, "repeat_purchases");
+    assert_eq!(ints(&f, "repeat_purchases"), (0..=7).collect::<Vec<i64>>());
+    let counts = ints(&f, "customers");
+    for k in 0..=7i64 {
+        let want = x.iter().filter(|&&v| if k == 7 { v >= 7 } else { v == k }).count() as i64;
+        assert_eq!(counts[k as usize], want, "x = {k}");
+    }
+    for m in ["bgnbd", "mbgnbd", "pareto_nbd"] {
+        let e = floats(&f, &format!("expected_customers_{m}"));
+        close(e.iter().sum::<f64>(), h.height() as f64, 1e-9, m);
+        assert!(e.iter().all(|v| *v >= 0.0));
+    }
+    // The model fits: 1,403 one-time buyers (of 2,349), about as many expected.
+    assert_eq!(counts[0], 1403);
+    let chosen = floats(&f, "expected_customers");
+    assert!((chosen[0] - 1403.0).abs() < 0.05 * 1403.0, "{}", chosen[0]);
+}

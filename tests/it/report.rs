@@ -1063,6 +1063,16 @@ fn clv_diagnostics_embed_the_tracking_and_holdout_rows() {
         g.1 += act[k] as f64;
         g.2 += pred[k];
     }
+    // The calibration frequency histogram: clv_frequency's rows, 7 as "7+".
+    let fq = read_parquet(&out.join("clv_frequency.parquet"));
+    let rows = chart(&d, "clv_frequency");
+    assert_eq!(rows.len(), 8);
+    let (c, e) = (ints(&fq, "customers"), floats(&fq, "expected_customers"));
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r["repeat_purchases"].as_str().unwrap(), if k == 7 { "7+".to_string() } else { k.to_string() });
+        assert_eq!(i(&r["customers"]), c[k]);
+        close(f(&r["expected_customers"]), e[k], "expected_customers");
+    }
     let rows = chart(&d, "clv_conditional");
     assert_eq!(rows.len(), groups.len());
     for (r, (g, (n, a, p))) in rows.iter().zip(groups) {

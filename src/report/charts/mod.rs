@@ -3,6 +3,7 @@
 
 mod clv_conditional;
 mod clv_deciles;
+mod clv_frequency;
 mod clv_tracking;
 mod clv_tracking_weekly;
 mod cohort_retention;
@@ -28,7 +29,7 @@ pub use top_pairs::PAIRS_RANKED_BY;
 pub type Builder = fn(&Tables, i32) -> Result<Option<Chart>>;
 
 /// Every chart built from one snapshot, by id, in the page's order (built side by side).
-pub const BUILDERS: [(&str, Builder); 13] = [
+pub const BUILDERS: [(&str, Builder); 14] = [
     ("revenue_concentration", |t, _| revenue_concentration::concentration(t)),
     ("monetary_deciles", |t, _| monetary_deciles::monetary_deciles(t)),
     ("rf_heatmap", rf_heatmap::rf_heatmap),
@@ -39,6 +40,7 @@ pub const BUILDERS: [(&str, Builder); 13] = [
     ("p_alive_recency", |t, _| p_alive_recency::p_alive_by_recency(t)),
     ("clv_tracking", |t, _| clv_tracking::tracking(t)),
     ("clv_tracking_weekly", |t, _| clv_tracking_weekly::tracking_weekly(t)),
+    ("clv_frequency", |t, _| clv_frequency::frequency(t)),
     ("clv_conditional", |t, _| clv_conditional::conditional(t)),
     ("cohort_retention", |t, _| cohort_retention::cohort_retention(t)),
     ("segment_movement", |t, _| segment_movement::segment_movement(t)),
