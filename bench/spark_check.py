@@ -141,6 +141,9 @@ def cases(work: str, lines: int):
         ("cdnow clv --holdout-from (clv_holdout, a second pass of the engine)",
          ["clv", "--input", f"{ROOT}/tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01",
           "--holdout-from", "1997-10-01", "--clv-unit", "weeks"], {}),
+        ("cdnow clv intervals, periods, tracking (issue 32)",
+         ["clv", "--input", f"{ROOT}/tests/fixtures/cdnow/transactions.parquet", "--as-of", "1998-07-01",
+          "--holdout-from", "1997-10-01", "--interval", "0.8", "--clv-months", "6", "--zero-net-orders", "purchase"], {}),
         (f"generated {lines:,} lines --clv", ["clv", "--input", big], {}),
         # Issue 13: itemsets, rules and sequence_pairs (step 18 stages the purchase orders' items).
         ("transactions --itemsets --sequences (itemsets, rules, sequence_pairs)",

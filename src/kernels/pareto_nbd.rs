@@ -44,76 +44,81 @@ pub const NAMES: [&str; 4] = ["r", "alpha", "s", "beta"];
 const CHUNK: usize = 1024;
 
 /// A value and its derivatives in (r, α, s, β): forward-mode automatic differentiation.
+/// `K` derivatives: 4 for the likelihood's gradient, 0 where only the value is wanted (P(alive)
+/// under each of the intervals' parameter draws), which then costs what plain f64 does.
 #[derive(Debug, Clone, Copy)]
-struct D {
+struct Dn<const K: usize> {
     v: f64,
-    d: [f64; 4],
+    d: [f64; K],
 }
 
-impl D {
-    fn c(v: f64) -> D {
-        D { v, d: [0.0; 4] }
+/// The likelihood's dual numbers: a value and its 4 derivatives.
+type D = Dn<4>;
+
+impl<const K: usize> Dn<K> {
+    fn c(v: f64) -> Self {
+        Dn { v, d: [0.0; K] }
     }
-    fn var(v: f64, i: usize) -> D {
-        let mut d = [0.0; 4];
+    fn var(v: f64, i: usize) -> Self {
+        let mut d = [0.0; K];
         d[i] = 1.0;
-        D { v, d }
+        Dn { v, d }
     }
-    fn map(self, v: f64, dv: f64) -> D {
-        D { v, d: self.d.map(|x| x * dv) }
+    fn map(self, v: f64, dv: f64) -> Self {
+        Dn { v, d: self.d.map(|x| x * dv) }
     }
-    fn ln(self) -> D {
+    fn ln(self) -> Self {
         self.map(self.v.ln(), 1.0 / self.v)
     }
-    fn exp(self) -> D {
+    fn exp(self) -> Self {
         let e = self.v.exp();
         self.map(e, e)
     }
-    fn scale(self, k: f64) -> D {
+    fn scale(self, k: f64) -> Self {
         self.map(self.v * k, k)
     }
 }
 
-impl std::ops::Add for D {
-    type Output = D;
-    fn add(self, o: D) -> D {
-        D { v: self.v + o.v, d: std::array::from_fn(|i| self.d[i] + o.d[i]) }
+impl<const K: usize> std::ops::Add for Dn<K> {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Dn { v: self.v + o.v, d: std::array::from_fn(|i| self.d[i] + o.d[i]) }
     }
 }
-impl std::ops::Sub for D {
-    type Output = D;
-    fn sub(self, o: D) -> D {
-        D { v: self.v - o.v, d: std::array::from_fn(|i| self.d[i] - o.d[i]) }
+impl<const K: usize> std::ops::Sub for Dn<K> {
+    type Output = Self;
+    fn sub(self, o: Self) -> Self {
+        Dn { v: self.v - o.v, d: std::array::from_fn(|i| self.d[i] - o.d[i]) }
     }
 }
-impl std::ops::Mul for D {
-    type Output = D;
-    fn mul(self, o: D) -> D {
-        D { v: self.v * o.v, d: std::array::from_fn(|i| self.d[i] * o.v + self.v * o.d[i]) }
+impl<const K: usize> std::ops::Mul for Dn<K> {
+    type Output = Self;
+    fn mul(self, o: Self) -> Self {
+        Dn { v: self.v * o.v, d: std::array::from_fn(|i| self.d[i] * o.v + self.v * o.d[i]) }
     }
 }
-impl std::ops::Div for D {
-    type Output = D;
-    fn div(self, o: D) -> D {
+impl<const K: usize> std::ops::Div for Dn<K> {
+    type Output = Self;
+    fn div(self, o: Self) -> Self {
         let q = self.v / o.v;
-        D { v: q, d: std::array::from_fn(|i| (self.d[i] - q * o.d[i]) / o.v) }
+        Dn { v: q, d: std::array::from_fn(|i| (self.d[i] - q * o.d[i]) / o.v) }
     }
 }
-impl std::ops::Add<f64> for D {
-    type Output = D;
-    fn add(self, o: f64) -> D {
-        D { v: self.v + o, d: self.d }
+impl<const K: usize> std::ops::Add<f64> for Dn<K> {
+    type Output = Self;
+    fn add(self, o: f64) -> Self {
+        Dn { v: self.v + o, d: self.d }
     }
 }
-impl std::ops::Mul<f64> for D {
-    type Output = D;
-    fn mul(self, o: f64) -> D {
+impl<const K: usize> std::ops::Mul<f64> for Dn<K> {
+    type Output = Self;
+    fn mul(self, o: f64) -> Self {
         self.scale(o)
     }
 }
 
 /// ln(e^a + e^b) without overflow (either may be −∞).
-fn log_add_exp(a: D, b: D) -> D {
+fn log_add_exp<const K: usize>(a: Dn<K>, b: Dn<K>) -> Dn<K> {
     if b.v == f64::NEG_INFINITY {
         return a;
     }
@@ -131,10 +136,10 @@ const MAX_TERMS: u32 = 1_000_000;
 /// (A&S 15.1.1), all of whose terms are positive here, each term from the last by its ratio, the
 /// sum divided by 2^900 whenever it passes it (the scale kept as a logarithm). NaN when the terms
 /// have not become negligible after [`MAX_TERMS`].
-fn ln_hyp2f1(a: D, b: D, c: D, z: D) -> D {
+fn ln_hyp2f1<const K: usize>(a: Dn<K>, b: Dn<K>, c: Dn<K>, z: Dn<K>) -> Dn<K> {
     const BIG: f64 = 8.452712498170644e270; // 2^900
     let ln_big = 900.0 * std::f64::consts::LN_2;
-    let (mut sum, mut term, mut ln_scale) = (D::c(1.0), D::c(1.0), 0.0);
+    let (mut sum, mut term, mut ln_scale) = (Dn::<K>::c(1.0), Dn::<K>::c(1.0), 0.0);
     for k in 0..MAX_TERMS {
         let k = k as f64;
         let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
@@ -154,12 +159,17 @@ fn ln_hyp2f1(a: D, b: D, c: D, z: D) -> D {
             return sum.ln() + ln_scale;
         }
     }
-    D::c(f64::NAN)
+    Dn::<K>::c(f64::NAN)
 }
 
 /// The parameters as dual numbers.
 fn duals(p: &[f64]) -> [D; 4] {
     std::array::from_fn(|i| D::var(p[i], i))
+}
+
+/// The parameters as plain values (no derivatives).
+fn values(p: &[f64]) -> [Dn<0>; 4] {
+    std::array::from_fn(|i| Dn::<0>::c(p[i]))
 }
 
 /// The 2F1 series is summed only when its terms peak early and then fall fast: z ≤ 0.9 and
@@ -172,7 +182,7 @@ const SERIES_MAX_PEAK: f64 = 200.0;
 
 /// ln F(t) = ln 2F1(r+s+x, b'; r+s+x+1; |α−β|/(m+t)) − (r+s+x) ln(m+t), m = max(α, β),
 /// b' = s + 1 when α ≥ β, else r + x.
-fn ln_f(p: &[D; 4], x: u32, t: f64) -> D {
+fn ln_f<const K: usize>(p: &[Dn<K>; 4], x: u32, t: f64) -> Dn<K> {
     let [r, alpha, s, beta] = *p;
     let xf = x as f64;
     let rsx = r + s + xf;
@@ -193,14 +203,14 @@ fn ln_f(p: &[D; 4], x: u32, t: f64) -> D {
 /// so it spans at most ~16 e-folds (16 points integrate that to ~1e-12), and panels run until the
 /// integrand is e^−45 below its largest value (at most 512). The nodes are placed with the parameters' values (the same rule whatever the
 /// derivatives), so the dual numbers give the derivative of the quadrature sum.
-fn ln_f_by_quadrature(p: &[D; 4], x: u32, t: f64) -> D {
+fn ln_f_by_quadrature<const K: usize>(p: &[Dn<K>; 4], x: u32, t: f64) -> Dn<K> {
     let [r, alpha, s, beta] = *p;
     let xf = x as f64;
     let rsx = r + s + xf;
     let m = alpha.v.min(beta.v);
     let (big_r, big_s) = (r.v + xf, s.v + 1.0);
     // ln of integrand × dτ/dy at y, as a dual number (τ = e^y − m, a constant of the rule).
-    let ln_g = |y: f64| -> D {
+    let ln_g = |y: f64| -> Dn<K> {
         let tau = y.exp() - m;
         ((alpha + tau).ln() * (r + xf) + (beta + tau).ln() * (s + 1.0)) * -1.0 + y
     };
@@ -209,7 +219,7 @@ fn ln_f_by_quadrature(p: &[D; 4], x: u32, t: f64) -> D {
         let tau = mt - m;
         big_r * mt / (alpha.v + tau) + big_s * mt / (beta.v + tau) - 1.0
     };
-    let mut vals: Vec<(D, f64)> = Vec::with_capacity(16 * 8);
+    let mut vals: Vec<(Dn<K>, f64)> = Vec::with_capacity(16 * 8);
     let mut top = f64::NEG_INFINITY;
     let mut lo = (m + t).ln();
     for k in 0..512 {
@@ -238,7 +248,7 @@ fn ln_f_by_quadrature(p: &[D; 4], x: u32, t: f64) -> D {
             break;
         }
     }
-    let mut sum = D::c(0.0);
+    let mut sum = Dn::<K>::c(0.0);
     for (g, w) in vals {
         sum = sum + (g + -top).exp() * w;
     }
@@ -247,18 +257,18 @@ fn ln_f_by_quadrature(p: &[D; 4], x: u32, t: f64) -> D {
 
 /// The two branches of ln L without the x-only part A1: (alive at T, died between t_x and T),
 /// given ln F(t_x) and ln F(T).
-fn branches(p: &[D; 4], x: u32, t: f64, lf_tx: D, lf_t: D, same: bool) -> (D, D) {
+fn branches<const K: usize>(p: &[Dn<K>; 4], x: u32, t: f64, lf_tx: Dn<K>, lf_t: Dn<K>, same: bool) -> (Dn<K>, Dn<K>) {
     let [r, alpha, s, beta] = *p;
     let xf = x as f64;
     let alive = (r + xf) * (alpha + t).ln() * -1.0 + s * (beta + t).ln() * -1.0;
     if same {
-        return (alive, D::c(f64::NEG_INFINITY));
+        return (alive, Dn::<K>::c(f64::NEG_INFINITY));
     }
     // ln(F(t_x) − F(T)) = ln F(t_x) + ln(1 − e^w), w = ln F(T) − ln F(t_x) < 0.
     let w = lf_t - lf_tx;
     let one_minus = -w.v.exp_m1();
     if !(one_minus > 0.0) {
-        return (alive, D::c(f64::NEG_INFINITY));
+        return (alive, Dn::<K>::c(f64::NEG_INFINITY));
     }
     // d ln(1 − e^w) = −e^w / (1 − e^w) dw.
     let ln_one_minus = w.map(one_minus.ln(), -w.v.exp() / one_minus);
@@ -385,7 +395,7 @@ pub fn standard_errors(rows: &[Row], p: Params) -> Option<[f64; 4]> {
 
 /// P(alive | x, t_x, T) = 1 / (1 + e^(died − alive)) (FHL 2005, eq. 18 in this form).
 pub fn p_alive(p: Params, x: u32, t_x: f64, t: f64) -> f64 {
-    let dp = duals(&[p.r, p.alpha, p.s, p.beta]);
+    let dp = values(&[p.r, p.alpha, p.s, p.beta]);
     let (lf_tx, lf_t) = (ln_f(&dp, x, t_x), ln_f(&dp, x, t));
     let (alive, died) = branches(&dp, x, t, lf_tx, lf_t, t_x == t);
     1.0 / (1.0 + (died.v - alive.v).exp())
