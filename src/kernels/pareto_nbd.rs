@@ -394,6 +394,18 @@ pub fn standard_errors(rows: &[Row], p: Params) -> Option<[f64; 4]> {
 }
 
 /// P(alive | x, t_x, T) = 1 / (1 + e^(died − alive)) (FHL 2005, eq. 18 in this form).
+/// [`p_alive`] of customers who share x and T (their t_x in `t_xs`): ln F(T) taken once.
+pub fn p_alive_group(p: Params, x: u32, t: f64, t_xs: &[f64]) -> Vec<f64> {
+    let dp = values(&[p.r, p.alpha, p.s, p.beta]);
+    let lf_t = ln_f(&dp, x, t);
+    t_xs.iter()
+        .map(|&t_x| {
+            let (alive, died) = branches(&dp, x, t, ln_f(&dp, x, t_x), lf_t, t_x == t);
+            1.0 / (1.0 + (died.v - alive.v).exp())
+        })
+        .collect()
+}
+
 pub fn p_alive(p: Params, x: u32, t_x: f64, t: f64) -> f64 {
     let dp = values(&[p.r, p.alpha, p.s, p.beta]);
     let (lf_tx, lf_t) = (ln_f(&dp, x, t_x), ln_f(&dp, x, t));

@@ -267,6 +267,14 @@ impl PurchaseFit {
     }
 
     /// P(the first purchase after T comes within `window` | alive at T).
+    /// P(alive) of rows that share x and T (their t_x in `t_xs`).
+    fn p_alive_group(&self, x: u32, t: f64, t_xs: &[f64]) -> Vec<f64> {
+        match self.kind {
+            Btyd::ParetoNbd => pareto_nbd::p_alive_group(self.pnbd(), x, t, t_xs),
+            k => t_xs.iter().map(|&t_x| bgnbd::p_alive(k.variant(), self.bg(), x, t_x, t)).collect(),
+        }
+    }
+
     /// P(X(t) = x) of a customer acquired at 0 (t in the model's unit).
     pub fn pmf(&self, t: f64, x: u32) -> f64 {
         match self.kind {
@@ -969,9 +977,12 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
                 .collect();
             let mut out = Out { rows: Vec::new(), purchases: vec![0.0; draws], value: vec![0.0; draws] };
             let mut col = vec![0.0; draws];
-            for &ri in &by_pair[g.clone()] {
+            // P(alive) per draw (outer) and row of the group (inner).
+            let t_xs: Vec<f64> = by_pair[g.clone()].iter().map(|&ri| m.rows[ri as usize].t_x).collect();
+            let alive_by_draw: Vec<Vec<f64>> = fits.iter().map(|f| f.p_alive_group(pair.x, pair.t, &t_xs)).collect();
+            for (gi, &ri) in by_pair[g.clone()].iter().enumerate() {
                 let row = &m.rows[ri as usize];
-                let alive: Vec<f64> = fits.iter().map(|f| f.p_alive(row)).collect();
+                let alive: Vec<f64> = alive_by_draw.iter().map(|a| a[gi]).collect();
                 let mut row_bounds = Vec::with_capacity(3 + windows.len());
                 col.iter_mut().zip(&alive).for_each(|(c, a)| *c = *a);
                 row_bounds.push(bounds(&mut col));

@@ -446,3 +446,17 @@ fn clv_frequency_counts_the_calibration_customers_and_what_each_model_expects() 
     let chosen = floats(&f, "expected_customers");
     assert!((chosen[0] - 1403.0).abs() < 0.05 * 1403.0, "{}", chosen[0]);
 }
+
+/// Issue 32: the intervals' shared-T path of Pareto/NBD's P(alive) gives each row's own value.
+#[test]
+fn pareto_p_alive_of_a_group_equals_each_rows() {
+    use evergreen::kernels::pareto_nbd;
+    let p = pareto_nbd::Params { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
+    for (x, t) in [(0u32, 38.86), (3, 30.0), (12, 52.0)] {
+        let t_xs: Vec<f64> = if x == 0 { vec![0.0] } else { vec![1.0, 10.5, t - 0.5, t] };
+        let group = pareto_nbd::p_alive_group(p, x, t, &t_xs);
+        for (k, &t_x) in t_xs.iter().enumerate() {
+            assert_eq!(group[k], pareto_nbd::p_alive(p, x, t_x, t), "x = {x}, t_x = {t_x}");
+        }
+    }
+}
