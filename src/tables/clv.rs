@@ -893,6 +893,12 @@ pub struct Intervals {
     pub total_clv: (f64, f64),
 }
 
+/// The customers (facts' indexes) in customer_id order: sums over customers taken in it do not
+/// depend on the order the engine gave the facts in.
+fn id_order(s: &Summary) -> Vec<usize> {
+    s.customer_id.as_materialized_series().arg_sort(SortOptions::default()).into_no_null_iter().map(|i| i as usize).collect()
+}
+
 /// The intervals' parameter draws: `draws` draws of the chosen purchase model's parameters and
 /// of Gamma-Gamma's from their asymptotic distributions (normal in the logarithms, the covariance
 /// the inverse Hessian), from `seed` (Gamma-Gamma's stream from seed + 1). Every prediction is
@@ -945,9 +951,13 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
     for i in 0..m.rows.len() {
         first[i + 1] += first[i];
     }
+    // Each row's customers in customer_id order, so the per-draw totals are summed in one order
+    // whatever order the engine gave the facts in.
+    let by_id = id_order(s);
     let mut fill = first.clone();
     let mut customers = vec![0u32; m.row_of.len()];
-    for (c, &r) in m.row_of.iter().enumerate() {
+    for &c in &by_id {
+        let r = m.row_of[c];
         customers[fill[r as usize]] = c as u32;
         fill[r as usize] += 1;
     }
@@ -1353,8 +1363,7 @@ pub fn holdout(
     let at = row_in(&cal.customer_id, &full.customer_id)?;
     let n = s.repeat_purchases.len();
     // Actual purchases and spend in customer_id order, so totals do not depend on the facts' order.
-    let ids: Vec<usize> =
-        s.customer_id.as_materialized_series().arg_sort(SortOptions::default()).into_no_null_iter().map(|i| i as usize).collect();
+    let ids = id_order(&s);
     let (mut actual_n, mut actual_v) = (vec![0i64; n], vec![0f64; n]);
     for (i, j) in at.iter().enumerate() {
         if let Some(j) = *j {
@@ -1614,8 +1623,8 @@ pub fn tables(
         level: v.level,
         draws: v.draws,
         seed: o.seed,
-        total_purchases: [pr.expected_purchases.iter().sum(), v.total_purchases.0, v.total_purchases.1],
-        total_clv: [value.iter().zip(&pr.discounted_purchases).map(|(e, d)| e * d).sum(), v.total_clv.0, v.total_clv.1],
+        total_purchases: [id_order(&s).iter().map(|&i| pr.expected_purchases[i]).sum(), v.total_purchases.0, v.total_purchases.1],
+        total_clv: [id_order(&s).iter().map(|&i| value[i] * pr.discounted_purchases[i]).sum(), v.total_clv.0, v.total_clv.1],
     });
     report.seconds = clock.1;
     let mut tables = vec![
