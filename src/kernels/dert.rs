@@ -122,10 +122,14 @@ impl Tail {
 }
 
 /// The [`Tail`] table a BG/NBD or MBG/NBD fit's DERT reads: s = r + x + 1 = s0 + k, for
-/// z = δ(α + T)/p ≥ δα.
+/// z = δ(α + T)/p ≥ δα. Without discounting (δ = 0) [`bgnbd`] never reads it: an empty table.
 pub fn bgnbd_table(p: bgnbd::Params, delta: f64) -> Tail {
     let frac = p.r - p.r.floor();
-    Tail::new(if frac > 0.0 { frac } else { 1.0 }, delta * p.alpha)
+    let s0 = if frac > 0.0 { frac } else { 1.0 };
+    if !(delta > 0.0) {
+        return Tail { s0, ln_z0: 0.0, ln_j: Vec::new() };
+    }
+    Tail::new(s0, delta * p.alpha)
 }
 
 /// DERT of a Pareto/NBD customer with x repeat purchases and age T who is alive with probability
@@ -155,18 +159,15 @@ pub fn bgnbd(v: bgnbd::Variant, p: bgnbd::Params, x: u32, t: f64, p_alive: f64, 
     let (r, a_rate) = (p.r + x as f64, p.alpha + t);
     let b = p.b + x as f64 + if v == bgnbd::Variant::MbgNbd { 1.0 } else { 0.0 };
     let a = p.a;
-    if delta <= 0.0 && a <= 1.0 {
-        return f64::INFINITY;
+    if delta <= 0.0 {
+        // No discounting: every future purchase, λ/(λp) = 1/p, whose mean over Beta(a, b') is
+        // (a + b' − 1)/(a − 1), infinite when a ≤ 1.
+        return if a > 1.0 { p_alive * (a + b - 1.0) / (a - 1.0) } else { f64::INFINITY };
     }
     // s = r + x + 1 = s0 + k in the table.
     let k = (r + 1.0 - table.s0).round() as u32;
     // E_λ[λ/(δ + λp)] for one p.
-    let given = |q: f64| -> f64 {
-        if delta <= 0.0 {
-            return 1.0 / q;
-        }
-        r * table.j(delta * a_rate / q, k) / q
-    };
+    let given = |q: f64| -> f64 { r * table.j(delta * a_rate / q, k) / q };
     let ln_beta = ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
     let nodes = pareto_nbd::legendre_16();
     let mut total = 0.0;

@@ -476,3 +476,20 @@ fn every_clv_table_is_identical_on_the_partitioned_engine() {
         assert_eq!(std::fs::read(memory.join(&file)).unwrap(), std::fs::read(partitioned.join(&file)).unwrap(), "{t}");
     }
 }
+
+/// Issue 32: without discounting DERT is the expected number of all future purchases: finite
+/// under BG/NBD when a > 1 (the mean of 1/p is), a null where it is infinite; the run stays quick.
+#[test]
+fn dert_without_discounting_is_the_expected_lifetime_purchases_or_null() {
+    use evergreen::kernels::{bgnbd, dert};
+    let bg = bgnbd::Params { r: 0.243, alpha: 4.414, a: 1.793, b: 2.426 };
+    let got = dert::bgnbd(bgnbd::Variant::BgNbd, bg, 2, 38.86, 1.0, 0.0, &dert::bgnbd_table(bg, 0.0));
+    // Alive with λ ~ Gamma(R, A) and p ~ Beta(a, b + x): E[λ/(λp)] = E[1/p] = (a + b + x − 1)/(a − 1).
+    close(got, (bg.a + bg.b + 2.0 - 1.0) / (bg.a - 1.0), 1e-9, "E[1/p]");
+    let started = std::time::Instant::now();
+    let (_d, out) = clv_run(&["--as-of", "1997-10-01", "--discount-rate", "0", "--clv-model", "bgnbd"]);
+    assert!(started.elapsed().as_secs() < 20);
+    let clv = read_parquet(&out.join("clv.parquet"));
+    // CDNOW's BG/NBD has a = 0.79 < 1: no finite sum, so dert is null.
+    assert_eq!(clv.column("dert").unwrap().null_count(), clv.height());
+}
