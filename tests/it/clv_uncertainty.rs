@@ -70,20 +70,31 @@ fn clv_params_gives_each_parameter_an_interval_in_its_logarithm() {
     }
 }
 
-/// Issue 32: a level outside (0, 1) is a config error (exit 2) with no output.
+/// Issue 32: a level outside (0, 1), too few or too many draws, or months outside 1..=120 are a
+/// config error (exit 2) naming the setting, with no output.
 #[test]
-fn an_interval_level_outside_0_1_is_exit_2() {
+fn bad_interval_and_month_settings_are_exit_2() {
     let input = crate::clv_models::cdnow().join("transactions.parquet");
-    for level in ["0", "1", "90", "nan"] {
+    for (flag, level) in [
+        ("--interval", "0"),
+        ("--interval", "1"),
+        ("--interval", "90"),
+        ("--interval", "nan"),
+        ("--interval-draws", "5"),
+        ("--interval-draws", "200000"),
+        ("--clv-months", "0"),
+        ("--clv-months", "121"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let o = bin()
-            .args(["clv", "-i", input.to_str().unwrap(), "-o", dir.path().join("o").to_str().unwrap(), "--interval", level])
+            .args(["clv", "-i", input.to_str().unwrap(), "-o", dir.path().join("o").to_str().unwrap(), flag, level])
             .env_remove("EVERGREEN_INPUT")
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{level}: {err}");
-        assert!(err.contains("interval"), "{err}");
+        assert_eq!(o.status.code(), Some(2), "{flag} {level}: {err}");
+        let name = flag.trim_start_matches("--").replace('-', "_");
+        assert!(err.contains(&name) || err.contains(flag), "{err}");
         assert!(!dir.path().join("o").exists());
     }
 }
