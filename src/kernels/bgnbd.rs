@@ -107,6 +107,19 @@ pub fn collapse(x: &[u32], t_x: &[f64], t: &[f64]) -> (Vec<Row>, Vec<u32>) {
 
 /// The likelihood over collapsed rows sorted by x. Per row it needs ln(α + T) and ln(α + t_x):
 /// computed once per evaluation for each distinct value (a few hundred in days), looked up per row.
+/// Per distinct x of rows sorted by x (ascending): x and its rows' total weight, for the
+/// likelihoods' x-only terms.
+pub(crate) fn weights_by_x(rows: &[Row]) -> Vec<(u32, f64)> {
+    let mut xs: Vec<(u32, f64)> = Vec::new();
+    for r in rows {
+        match xs.last_mut() {
+            Some((x, w)) if *x == r.x => *w += r.weight,
+            _ => xs.push((r.x, r.weight)),
+        }
+    }
+    xs
+}
+
 struct Likelihood<'a> {
     rows: &'a [Row],
     variant: Variant,
@@ -120,13 +133,7 @@ struct Likelihood<'a> {
 
 impl<'a> Likelihood<'a> {
     fn new(rows: &'a [Row], variant: Variant) -> Likelihood<'a> {
-        let mut xs: Vec<(u32, f64)> = Vec::new();
-        for r in rows {
-            match xs.last_mut() {
-                Some((x, w)) if *x == r.x => *w += r.weight,
-                _ => xs.push((r.x, r.weight)),
-            }
-        }
+        let xs = weights_by_x(rows);
         let mut values: Vec<f64> = rows.iter().flat_map(|r| [r.t, r.t_x]).collect();
         values.sort_unstable_by(f64::total_cmp);
         values.dedup();

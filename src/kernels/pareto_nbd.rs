@@ -290,13 +290,7 @@ struct Likelihood<'a> {
 
 impl<'a> Likelihood<'a> {
     fn new(rows: &'a [Row]) -> Likelihood<'a> {
-        let mut xs: Vec<(u32, f64)> = Vec::new();
-        for r in rows {
-            match xs.last_mut() {
-                Some((x, w)) if *x == r.x => *w += r.weight,
-                _ => xs.push((r.x, r.weight)),
-            }
-        }
+        let xs = super::bgnbd::weights_by_x(rows);
         let mut pairs: Vec<(u32, u64)> = rows.iter().flat_map(|r| [(r.x, r.t.to_bits()), (r.x, r.t_x.to_bits())]).collect();
         pairs.sort_unstable();
         pairs.dedup();

@@ -97,20 +97,7 @@ fn clv_tables(w: &mut Work) -> Result<()> {
         }
     }
     let cfg = w.cfg;
-    let opts = clv::Options {
-        horizon_days: cfg.clv.horizon_days,
-        discount_rate: cfg.clv.discount_rate,
-        unit: cfg.clv.unit,
-        money_decimals: cfg.output.money_decimals,
-        model: cfg.clv.model,
-        purchase_windows: &cfg.clv.purchase_windows,
-        age_to: cfg.clv.age_to,
-        interval: cfg.clv.interval,
-        customer_intervals: cfg.clv.customer_intervals,
-        interval_draws: cfg.clv.interval_draws,
-        seed: cfg.clv.seed,
-        clv_months: cfg.clv.clv_months,
-    };
+    let opts = clv::Options { clv: &cfg.clv, money_decimals: cfg.output.money_decimals };
     let made = clv::tables(f, as_of, w.calibration.as_ref().map(|(c, d)| (c, *d)), opts)?;
     w.clv_table = made.tables.first().map(|(_, t)| t.clone());
     w.tables.extend(made.tables);

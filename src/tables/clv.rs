@@ -12,7 +12,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{ClvAgeTo, ClvModel, ClvUnit};
+use crate::config::{ClvAgeTo, ClvModel, ClvOptions, ClvUnit};
 use crate::error::{Error, Result};
 use crate::exprs::{epoch_days, round_money_value};
 use crate::facts::{col_names as c, CustomerFacts};
@@ -25,26 +25,12 @@ pub const MIN_REPEAT_BUYERS: usize = 10;
 /// Days of one CLV discounting step (a month of 30 days).
 pub const STEP_DAYS: u32 = 30;
 
-/// What the CLV family reads from the config.
+/// What the CLV family reads from the config: its own resolved options (defined once, in
+/// [`ClvOptions`]) and the money decimals.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
-    pub horizon_days: u32,
-    pub discount_rate: f64,
-    pub unit: ClvUnit,
+    pub clv: &'a ClvOptions,
     pub money_decimals: u32,
-    pub model: ClvModel,
-    /// Days of each `p_purchase_<days>` column.
-    pub purchase_windows: &'a [u32],
-    pub age_to: ClvAgeTo,
-    /// The level of the parameters' intervals (`--interval`, e.g. 0.9).
-    pub interval: f64,
-    /// Per-customer bounds ([`intervals`]) with `interval_draws` draws from `seed`.
-    pub customer_intervals: bool,
-    pub interval_draws: u32,
-    pub seed: u64,
-    /// Months (of [`STEP_DAYS`] days) of `clv_periods`, written only when given, and of
-    /// `clv_new_customers` ([`crate::config::DEFAULT_CLV_MONTHS`] when not).
-    pub clv_months: Option<u32>,
 }
 
 /// Per customer (in the facts' order): the BTYD summary in whole days.
@@ -267,6 +253,13 @@ impl PurchaseFit {
     }
 
     /// P(the first purchase after T comes within `window` | alive at T).
+    /// E[X(t)]: the expected repeat purchases by t (in the model's unit) of a customer acquired at
+    /// 0, the model's conditional expectation at x = t_x = T = 0 (clv_new_customers, clv_tracking).
+    fn new_customer_purchases(&self, t: f64) -> f64 {
+        let origin = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
+        self.expected_while_alive(&origin, t) * self.p_alive(&origin)
+    }
+
     /// P(alive) of rows that share x and T (their t_x in `t_xs`).
     fn p_alive_group(&self, x: u32, t: f64, t_xs: &[f64]) -> Vec<f64> {
         match self.kind {
@@ -522,7 +515,7 @@ fn discount_steps(horizon_days: u32, rate: f64, e: impl Fn(u32) -> f64) -> (f64,
     while end < horizon_days {
         end = (end + STEP_DAYS).min(horizon_days);
         let now = e(end);
-        total += (now - before) / (1.0 + rate).powf(end as f64 / 365.0);
+        total += (now - before) / discount_divisor(rate, end);
         before = now;
     }
     (total, before)
@@ -729,19 +722,19 @@ pub fn clv_table(
             s.last_gap_days.iter().map(|v| v.map(|v| v as i64)).collect::<Vec<Option<i64>>>(),
         ),
         Column::new("overdue_ratio".into(), overdue),
-        Column::new("horizon_days".into(), vec![o.horizon_days as i64; n]),
+        Column::new("horizon_days".into(), vec![o.clv.horizon_days as i64; n]),
         Column::new("_row".into(), (0..n as IdxSize).collect::<Vec<IdxSize>>()),
     ];
-    for (w, p) in o.purchase_windows.iter().zip(&pr.p_purchase) {
+    for (w, p) in o.clv.purchase_windows.iter().zip(&pr.p_purchase) {
         cols.push(Column::new(p_purchase_column(*w).into(), p));
     }
-    if o.customer_intervals {
+    if o.clv.customer_intervals {
         // Null bounds when the draws could not be made (a Hessian that is not positive definite).
         let mut pairs: Vec<Option<&Vec<(f64, f64)>>> = vec![iv.map(|v| &v.p_alive), iv.map(|v| &v.expected_purchases)];
-        pairs.extend((0..o.purchase_windows.len()).map(|w| iv.map(|v| &v.p_purchase[w])));
+        pairs.extend((0..o.clv.purchase_windows.len()).map(|w| iv.map(|v| &v.p_purchase[w])));
         pairs.push(iv.map(|v| &v.clv));
-        for (k, (base, b)) in bound_bases(o.purchase_windows).into_iter().zip(pairs).enumerate() {
-            let money = k == 2 + o.purchase_windows.len();
+        for (k, (base, b)) in bound_bases(&o.clv.purchase_windows).into_iter().zip(pairs).enumerate() {
+            let money = k == 2 + o.clv.purchase_windows.len();
             let side = |pick: fn(&(f64, f64)) -> f64| -> Vec<Option<f64>> {
                 match b {
                     Some(v) => v.iter().map(|x| Some(if money { round_money_value(pick(x), d) + 0.0 } else { pick(x) })).collect(),
@@ -783,13 +776,13 @@ pub fn clv_table(
     let mut sorted = df.drop("_row")?.take(&IdxCa::from_vec("idx".into(), order.clone()))?;
     let decile: Vec<i32> = (0..n).map(|p| (1 + 10 * p / n.max(1)) as i32).collect();
     sorted.with_column(Column::new("clv_decile".into(), decile))?;
-    Ok((sorted.select(clv_columns(o.purchase_windows, o.customer_intervals))?, order, value))
+    Ok((sorted.select(clv_columns(&o.clv.purchase_windows, o.clv.customer_intervals))?, order, value))
 }
 
-/// The discount factor of expected purchases made by the end of day `days`: 1 / (1 + annual
-/// rate)^(days / 365), as every CLV step is discounted.
-fn discount(rate: f64, days: u32) -> f64 {
-    1.0 / (1.0 + rate).powf(days as f64 / 365.0)
+/// What expected purchases made by the end of day `days` are divided by: (1 + annual rate)^(days /
+/// 365), the one discounting rule of clv, clv_periods and clv_new_customers.
+fn discount_divisor(rate: f64, days: u32) -> f64 {
+    (1.0 + rate).powf(days as f64 / 365.0)
 }
 
 /// `clv_periods` (issue 32): per customer (in the clv table's order) and month k = 1..months, a
@@ -819,7 +812,7 @@ pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], m
                 .collect()
         })
         .collect();
-    let factors: Vec<f64> = (1..=months as u32).map(|k| discount(o.discount_rate, k * STEP_DAYS)).collect();
+    let divisors: Vec<f64> = (1..=months as u32).map(|k| discount_divisor(o.clv.discount_rate, k * STEP_DAYS)).collect();
     let n = order.len() * months;
     let (mut idx, mut month, mut purchases, mut money) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -829,7 +822,7 @@ pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], m
             idx.push(i);
             month.push(k as i32 + 1);
             purchases.push(row[k]);
-            money.push(round_money_value(row[k] * value[i as usize] * factors[k], o.money_decimals) + 0.0);
+            money.push(round_money_value(row[k] * value[i as usize] / divisors[k], o.money_decimals) + 0.0);
         }
     }
     Ok(DataFrame::new_infer_height(vec![
@@ -848,17 +841,15 @@ pub fn periods_table(s: &Summary, m: &Model, order: &[IdxSize], value: &[f64], m
 /// x = t_x = T = 0), and their value at the population's mean order value pγ/(q−1), discounted
 /// month by month as clv is, both cumulative.
 pub fn new_customers_table(m: &Model, o: Options) -> Result<DataFrame> {
-    let months = o.clv_months.unwrap_or(crate::config::DEFAULT_CLV_MONTHS);
-    let start = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
+    let months = o.clv.clv_months.unwrap_or(crate::config::DEFAULT_CLV_MONTHS);
     let at = |days: u32| days as f64 / m.unit.days();
     let (mut model, mut month, mut days, mut chosen, mut purchases, mut money) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, f) in m.fits.iter().enumerate() {
-        let alive = f.p_alive(&start);
         let (mut before, mut total) = (0.0, 0.0);
         for k in 1..=months {
-            let now = f.expected_while_alive(&start, at(k * STEP_DAYS)) * alive;
-            total += (now - before) * m.population_value * discount(o.discount_rate, k * STEP_DAYS);
+            let now = f.new_customer_purchases(at(k * STEP_DAYS));
+            total += (now - before) * m.population_value / discount_divisor(o.clv.discount_rate, k * STEP_DAYS);
             before = now;
             model.push(f.kind.name());
             month.push(k as i32);
@@ -909,7 +900,8 @@ fn id_order(s: &Summary) -> Vec<usize> {
 /// The work is grouped by (x, T): the expected purchases while alive, their discounted sum and the
 /// purchase probabilities while alive depend on nothing else, so each group computes them once per
 /// draw, then its rows' P(alive) and its customers' order values.
-pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) -> Option<Intervals> {
+pub fn intervals(s: &Summary, m: &Model, o: Options) -> Option<Intervals> {
+    let (draws, seed) = (o.clv.interval_draws as usize, o.clv.seed);
     let fit = m.purchases();
     let p_draws = draws::log_normal(&fit.fit.params, fit.log_covariance.as_ref()?, draws, seed)?;
     let g = m.gamma_gamma.params;
@@ -923,9 +915,9 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
         })
         .collect();
     let spend: Vec<gamma_gamma::Params> = g_draws.iter().map(|v| gamma_gamma::Params { p: v[0], q: v[1], gamma: v[2] }).collect();
-    let (lo_q, hi_q) = ((1.0 - o.interval) / 2.0, (1.0 + o.interval) / 2.0);
+    let (lo_q, hi_q) = ((1.0 - o.clv.interval) / 2.0, (1.0 + o.clv.interval) / 2.0);
     let u = m.unit.days();
-    let windows = o.purchase_windows;
+    let windows = &o.clv.purchase_windows;
     // Rows grouped by (x, T); customers by row.
     let mut by_pair: Vec<u32> = (0..m.rows.len() as u32).collect();
     by_pair.sort_unstable_by(|&a, &b| {
@@ -981,7 +973,7 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
             let alive_vals: Vec<(f64, f64, Vec<f64>)> = fits
                 .iter()
                 .map(|f| {
-                    let (disc, exp) = discount_steps(o.horizon_days, o.discount_rate, |d| f.expected_while_alive(&pair, d as f64 / u));
+                    let (disc, exp) = discount_steps(o.clv.horizon_days, o.clv.discount_rate, |d| f.expected_while_alive(&pair, d as f64 / u));
                     (disc, exp, windows.iter().map(|&w| f.first_purchase_within(&pair, w as f64 / u)).collect())
                 })
                 .collect();
@@ -1036,7 +1028,7 @@ pub fn intervals(s: &Summary, m: &Model, o: Options, draws: usize, seed: u64) ->
     }
     let pick = |i: usize| -> Vec<(f64, f64)> { per.iter().map(|b| b[i]).collect() };
     Some(Intervals {
-        level: o.interval,
+        level: o.clv.interval,
         draws,
         p_alive: pick(0),
         expected_purchases: pick(1),
@@ -1196,8 +1188,8 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
         .collect();
     Report {
         time_unit: m.unit.name(),
-        horizon_days: o.horizon_days,
-        discount_rate: o.discount_rate,
+        horizon_days: o.clv.horizon_days,
+        discount_rate: o.clv.discount_rate,
         model: m.purchases().kind.name(),
         choice: m.why.clone(),
         purchase_models,
@@ -1208,7 +1200,7 @@ pub fn report(m: &Model, o: Options, holdout: Option<HoldoutReport>) -> Report {
                 .unwrap_or_default(),
             ..ModelReport::of(g, [("p", g.params.p), ("q", g.params.q), ("gamma", g.params.gamma)], m.spend_customers, m.spend_rows)
         },
-        interval: o.interval,
+        interval: o.clv.interval,
         intervals: None,
         population_order_value: m.population_value,
         holdout,
@@ -1349,8 +1341,8 @@ pub fn holdout(
     o: Options,
 ) -> Result<(DataFrame, Vec<(&'static str, DataFrame)>, HoldoutReport)> {
     let d = o.money_decimals;
-    let s = summary(cal, from, o.age_to)?;
-    let m = fit(&s, o.unit, o.model).map_err(|e| match e {
+    let s = summary(cal, from, o.clv.age_to)?;
+    let m = fit(&s, o.clv.unit, o.clv.model).map_err(|e| match e {
         Error::Fit { model, reason } => Error::Fit {
             model,
             reason: format!("the holdout check's fit on the lines before {from} (--holdout-from): {reason}; a later date gives it more history"),
@@ -1383,7 +1375,7 @@ pub fn holdout(
         per_model.push((f.kind.name(), ModelHoldout { predicted_purchases: total, purchases_pct_error: pct(total, total_actual as f64), purchases_mae: mae }, e));
     }
     let best_i = (0..per_model.len()).min_by(|&a, &b| per_model[a].1.purchases_mae.total_cmp(&per_model[b].1.purchases_mae)).unwrap_or(0);
-    let chosen = if o.model == ClvModel::Auto { best_i } else { m.chosen };
+    let chosen = if o.clv.model == ClvModel::Auto { best_i } else { m.chosen };
     let gg = m.gamma_gamma.params;
     let expected = &per_model[chosen].2;
     let pred_v: Vec<f64> = (0..n)
@@ -1519,9 +1511,7 @@ fn tracking_table(
     for &d in &firsts {
         *by_day.entry(d).or_default() += 1.0;
     }
-    let origin = bgnbd::Row { x: 0, t_x: 0.0, t: 0.0, weight: 1.0 };
-    let alive = fit.p_alive(&origin);
-    let curve = |t_days: i64| if t_days <= 0 { 0.0 } else { alive * fit.expected_while_alive(&origin, t_days as f64 / unit.days()) };
+    let curve = |t_days: i64| if t_days <= 0 { 0.0 } else { fit.new_customer_purchases(t_days as f64 / unit.days()) };
     let cumulative_at = |e: i64| -> f64 { by_day.iter().map(|(&d, &n)| n * curve(e - d)).sum() };
     let from_day = epoch_days(from);
     let (mut week, mut week_start, mut period, mut exp, mut cum_a, mut cum_e) =
@@ -1591,9 +1581,9 @@ pub fn tables(
         None => (None, None, None),
     };
     clock.1.holdout = clock.lap();
-    let s = summary(f, as_of, o.age_to)?;
-    let mut m = fit(&s, o.unit, o.model)?;
-    if let (ClvModel::Auto, Some(h)) = (o.model, &holdout_report) {
+    let s = summary(f, as_of, o.clv.age_to)?;
+    let mut m = fit(&s, o.clv.unit, o.clv.model)?;
+    if let (ClvModel::Auto, Some(h)) = (o.clv.model, &holdout_report) {
         if let Some(i) = m.fits.iter().position(|x| x.kind == h.best) {
             let mae = h.models.iter().find(|(k, _)| *k == h.best.name()).map(|(_, v)| v.purchases_mae).unwrap_or(f64::NAN);
             m.chosen = i;
@@ -1601,10 +1591,10 @@ pub fn tables(
         }
     }
     clock.1.fit = clock.lap();
-    let pr = predict(&m, o.horizon_days, o.discount_rate, o.purchase_windows)?;
+    let pr = predict(&m, o.clv.horizon_days, o.clv.discount_rate, &o.clv.purchase_windows)?;
     clock.1.predict = clock.lap();
-    let iv = if o.customer_intervals {
-        let iv = intervals(&s, &m, o, o.interval_draws as usize, o.seed);
+    let iv = if o.clv.customer_intervals {
+        let iv = intervals(&s, &m, o);
         if iv.is_none() {
             tracing::warn!("--interval: no per-customer bounds (null): the chosen model's or Gamma-Gamma's Hessian is not positive definite, so there is no distribution to draw its parameters from");
         }
@@ -1614,17 +1604,20 @@ pub fn tables(
     };
     clock.1.intervals = clock.lap();
     let (clv, order, value) = clv_table(&s, &m, &pr, iv.as_ref(), as_of, o)?;
-    let periods = o.clv_months.map(|k| periods_table(&s, &m, &order, &value, k, o)).transpose()?;
+    let periods = o.clv.clv_months.map(|k| periods_table(&s, &m, &order, &value, k, o)).transpose()?;
     let new_customers = new_customers_table(&m, o)?;
     clock.1.table = clock.lap();
     tracing::info!("CLV: the {} model's predictions ({})", m.purchases().kind.label(), m.why);
     let mut report = report(&m, o, holdout_report);
-    report.intervals = iv.as_ref().map(|v| IntervalReport {
-        level: v.level,
-        draws: v.draws,
-        seed: o.seed,
-        total_purchases: [id_order(&s).iter().map(|&i| pr.expected_purchases[i]).sum(), v.total_purchases.0, v.total_purchases.1],
-        total_clv: [id_order(&s).iter().map(|&i| value[i] * pr.discounted_purchases[i]).sum(), v.total_clv.0, v.total_clv.1],
+    report.intervals = iv.as_ref().map(|v| {
+        let by_id = id_order(&s);
+        IntervalReport {
+            level: v.level,
+            draws: v.draws,
+            seed: o.clv.seed,
+            total_purchases: [by_id.iter().map(|&i| pr.expected_purchases[i]).sum(), v.total_purchases.0, v.total_purchases.1],
+            total_clv: [by_id.iter().map(|&i| value[i] * pr.discounted_purchases[i]).sum(), v.total_clv.0, v.total_clv.1],
+        }
     });
     report.seconds = clock.1;
     let mut tables = vec![

@@ -258,7 +258,7 @@ fn gamma_draw(rng: &mut evergreen::kernels::draws::SplitMix64, shape: f64, rate:
 /// 349 of 400 in all, 87 %: Wald-type draws run a little short at 1,500 customers).
 #[test]
 fn the_90_percent_interval_of_total_purchases_covers_the_truth_90_times_in_100() {
-    use evergreen::config::{ClvAgeTo, ClvModel, ClvUnit};
+    use evergreen::config::{ClvAgeTo, ClvModel, ClvOptions, ClvUnit};
     use evergreen::kernels::{bgnbd, draws::SplitMix64};
     use evergreen::tables::clv;
     let truth_params = bgnbd::Params { r: 0.5, alpha: 10.0, a: 0.8, b: 2.5 };
@@ -302,13 +302,14 @@ fn the_90_percent_interval_of_total_purchases_covers_the_truth_90_times_in_100()
             last_gap_days: vec![None; n],
         };
         let m = clv::fit_models(&s, ClvUnit::Days, ClvModel::Bgnbd, &[clv::Btyd::BgNbd]).unwrap();
-        let o = clv::Options {
+        let settings = ClvOptions {
+            enabled: true,
             horizon_days: horizon,
             discount_rate: 0.0,
             unit: ClvUnit::Days,
-            money_decimals: 2,
+            holdout_from: None,
             model: ClvModel::Bgnbd,
-            purchase_windows: &[],
+            purchase_windows: Vec::new(),
             age_to: ClvAgeTo::AsOf,
             interval: 0.9,
             customer_intervals: true,
@@ -316,7 +317,8 @@ fn the_90_percent_interval_of_total_purchases_covers_the_truth_90_times_in_100()
             seed: set,
             clv_months: None,
         };
-        let iv = clv::intervals(&s, &m, o, 200, set).unwrap();
+        let o = clv::Options { clv: &settings, money_decimals: 2 };
+        let iv = clv::intervals(&s, &m, o).unwrap();
         let truth: f64 = (0..n)
             .map(|i| bgnbd::expected_purchases(bgnbd::Variant::BgNbd, truth_params, x[i], tx[i] as f64, age[i] as f64, horizon as f64))
             .sum();
