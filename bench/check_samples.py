@@ -60,12 +60,25 @@ def messy_case(work: str):
             "customer_id, order_id, product_id, amount, ts", False)
 
 
+def zero_net_case(work: str):
+    """The messy dump with every 25th order's lines at amount 0 (free orders, some of them a
+    customer's only ones), run with `--zero-net-orders purchase`: those orders are purchases."""
+    import duckdb
+    messy = messy_case(work)
+    path = os.path.join(work, "zero.parquet")
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN hash(order_id) % 25 = 0 THEN 0.0 ELSE amount END AS amount) "
+               f"FROM '{messy[1][2]}') TO '{path}' (FORMAT parquet)")
+    return ("messy with free orders, --zero-net-orders purchase", ["run", "--input", path, "--zero-net-orders", "purchase"],
+            messy[2], messy[3], False, {"zero_net_purchase": True})
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/debug/evergreen"))
     a = ap.parse_args()
     bad = 0
-    for name, args, sel, bsel, basket_only in CASES + [messy_case(tempfile.mkdtemp())]:
+    for name, args, sel, bsel, basket_only, *kw in CASES + [messy_case(tempfile.mkdtemp()), zero_net_case(tempfile.mkdtemp())]:
+        kw = kw[0] if kw else {}
         work = tempfile.mkdtemp()
         ours, ref = os.path.join(work, "ours"), os.path.join(work, "ref")
         os.makedirs(ref)
@@ -73,9 +86,9 @@ def main() -> int:
         src = f"'{args[args.index('--input') + 1]}'"
         problems = []
         if sel:
-            run_reference(src, ref, select=sel)
+            run_reference(src, ref, select=sel, **kw)
             problems += compare(ours, ref)
-        run_basket_reference(src, ref, select=bsel, has_amount=not basket_only, has_ts=not basket_only)
+        run_basket_reference(src, ref, select=bsel, has_amount=not basket_only, has_ts=not basket_only, **kw)
         keys = dict(BASKET_KEYS)
         problems += [p for p in compare(ours, ref, keys)
                      # Without customer or amount columns evergreen reports these as unknown (null).

@@ -9,10 +9,17 @@ import duckdb
 DEFAULT_SELECT = "customer_id, order_id, ts::TIMESTAMP AS ts, amount::DOUBLE AS amount, product_id"
 
 
+def purchase_rule(zero_net_purchase: bool) -> str:
+    """An order's net (rounded) against zero: a purchase when positive, or, with
+    `--zero-net-orders purchase`, when not negative (docs/input.md, cleaning rule 5)."""
+    return ">= 0" if zero_net_purchase else "> 0"
+
+
 def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 5, select: str = DEFAULT_SELECT,
-                  money_decimals: int = 2) -> list[str]:
+                  money_decimals: int = 2, zero_net_purchase: bool = False) -> list[str]:
     """SQL statements that write customers / score_bins / monetary_deciles / purchase_deciles as Parquet."""
     d = money_decimals
+    rule = purchase_rule(zero_net_purchase)
     as_of_sql = f"DATE '{as_of}'" if as_of else "(SELECT max(ts)::DATE + 1 FROM valid)"
     score = lambda key: f"1 + floor({bins} * (rank() OVER (ORDER BY {key}) - 1) / count(*) OVER ())::BIGINT"
     return [
@@ -23,7 +30,7 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
         "CREATE OR REPLACE TEMP TABLE cur AS SELECT * FROM valid WHERE ts < (SELECT as_of FROM params)",
         f"""CREATE OR REPLACE TEMP TABLE ord AS
             SELECT order_id, min(customer_id) AS customer_id,
-                   round(sum(amount), {d}) > 0 AS is_purchase,
+                   round(sum(amount), {d}) {rule} AS is_purchase,
                    sum(amount) FILTER (WHERE customer_id IS NOT NULL) AS cust_amount,
                    min(ts) AS ordered_at
             FROM cur GROUP BY order_id
@@ -94,7 +101,7 @@ def reference_sql(src: str, out_dir: str, as_of: str | None = None, bins: int = 
 
 
 def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, money_decimals: int = 2,
-               has_amount: bool = True, has_ts: bool = False) -> list[str]:
+               has_amount: bool = True, has_ts: bool = False, zero_net_purchase: bool = False) -> list[str]:
     """products and basket_pairs by a self-join (the usual SQL way), written as Parquet.
     `select` must yield order_id, product_id and (optionally) customer_id, amount, ts. The cleaning
     rules apply as for the customer tables: null order / timestamp / amount lines are rejected,
@@ -108,7 +115,8 @@ def basket_sql(src: str, out_dir: str, select: str, min_pair_orders: int = 2, mo
         f"CREATE OR REPLACE TEMP TABLE bl2 AS SELECT order_id, product_id, customer_id, {amount} FROM bl "
         f"WHERE {valid}",
         "CREATE OR REPLACE TEMP TABLE bo AS SELECT order_id FROM bl2 GROUP BY order_id "
-        f"HAVING (min(customer_id) IS NULL OR min(customer_id) = max(customer_id)) AND round(sum(amount), {d}) > 0",
+        f"HAVING (min(customer_id) IS NULL OR min(customer_id) = max(customer_id)) AND round(sum(amount), {d}) "
+        f"{purchase_rule(zero_net_purchase)}",
         "CREATE OR REPLACE TEMP TABLE btot AS SELECT count(*) AS total FROM bo",
         "CREATE OR REPLACE TEMP TABLE bpos AS SELECT l.* FROM bl2 l SEMI JOIN bo ON l.order_id = bo.order_id "
         "WHERE l.amount > 0 AND l.product_id IS NOT NULL",
