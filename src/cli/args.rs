@@ -68,6 +68,9 @@ pub enum Command {
     /// Check inputs, column roles and the segment map; print the resolved schema, row and
     /// rejection counts. Writes nothing; exit codes as for `run`.
     Validate(ValidateArgs),
+    /// Print what a --state folder holds: its input files, lines, parts, bytes and the as-of of the
+    /// run that wrote it. Writes nothing.
+    State(StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -274,6 +277,17 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// The report: text for people, json (one object) for schedulers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+/// Flags of `state`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The state folder (a --state DIR of an earlier run).
+    #[arg(value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+    /// text for people, json (the state's manifest) for schedulers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub format: LogFormat,
 }

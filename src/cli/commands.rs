@@ -7,7 +7,7 @@ use clap::CommandFactory;
 
 use crate::error::Result;
 use super::print_stdout;
-use super::args::{Cli, Command, CompareArgs, LogFormat, PublishArgs, QueryArgs, ReportArgs, misplaced_no_itemsets};
+use super::args::{Cli, Command, CompareArgs, LogFormat, PublishArgs, QueryArgs, ReportArgs, StateArgs, misplaced_no_itemsets};
 use crate::run::Job;
 
 pub(super) fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Result<()> {
@@ -24,6 +24,7 @@ pub(super) fn dispatch(cli: Cli, recorded: Vec<String>, progress: bool) -> Resul
             (v.run.split(), Job::Run, true)
         }
         Command::Query(q) => return query(q),
+        Command::State(s) => return state(s),
         Command::Publish(p) => return publish(p),
         Command::Report(r) => return report(r),
         Command::Compare(c) => return compare(c, recorded),
@@ -208,4 +209,43 @@ fn query(q: QueryArgs) -> Result<()> {
         return print_stdout(&text);
     };
     crate::output::write_result(&mut df, &out, &q.tables, q.keep_formulas)
+}
+
+/// `evergreen state DIR`: what an incremental state holds (issue 33).
+fn state(a: StateArgs) -> Result<()> {
+    let m = crate::run::state::read_manifest(&a.dir)?.ok_or_else(|| crate::Error::Config(format!(
+        "{}: no finished evergreen state here (a run with --state {} writes one)",
+        a.dir.display(),
+        a.dir.display()
+    )))?;
+    if a.format == LogFormat::Json {
+        let json = serde_json::to_string_pretty(&m).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        return print_stdout(&format!("{json}\n"));
+    }
+    let rejected: u64 = m.rejected.values().sum();
+    let mut out = format!(
+        "state {} (evergreen {}, format {})\n\
+         as of      {}\n\
+         files      {}\n\
+         lines      {} read, {} kept, {} left out by --where, {} rejected\n\
+         parts      {} ({} bytes, {:.1} bytes a kept line)\n\
+         roles      {}\n",
+        a.dir.display(),
+        m.version,
+        m.format,
+        m.as_of.as_deref().unwrap_or("-"),
+        m.inputs.len(),
+        m.lines_read,
+        m.lines_kept(),
+        m.filtered_lines,
+        rejected,
+        m.parts.len(),
+        m.bytes(),
+        m.bytes() as f64 / m.lines_kept().max(1) as f64,
+        m.columns.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", "),
+    );
+    for f in &m.inputs {
+        out.push_str(&format!("  {}  {} lines  {} bytes\n", f.path, f.lines, f.size));
+    }
+    print_stdout(&out)
 }

@@ -62,6 +62,19 @@ options! {
         /// spark-submit on PATH (pip install pyspark provides one)].
         #[arg(long, env = "EVERGREEN_SPARK_SUBMIT", value_name = "PATH")]
         pub spark_submit: Option<PathBuf>,
+        /// Keep the lines read in state folder DIR, so the next run with the same DIR reads only
+        /// the input files it has not read yet (an incremental run, the same tables byte for byte);
+        /// a file changed or gone, or other line settings, make a full run. Local engines only.
+        #[arg(long, env = "EVERGREEN_STATE", value_name = "DIR")]
+        pub state: Option<PathBuf>,
+        /// With --state: stop (exit 2) instead of making a full run when the run cannot be incremental.
+        #[arg(long, env = "EVERGREEN_INCREMENTAL_ONLY", num_args = 0, default_missing_value = "true",
+              value_parser = clap::builder::BoolishValueParser::new())]
+        pub incremental_only: Option<bool>,
+        /// With --state: read every input file again and write the state anew (a full run).
+        #[arg(long, env = "EVERGREEN_FULL_RUN", num_args = 0, default_missing_value = "true",
+              value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "incremental_only")]
+        pub full_run: Option<bool>,
     }
 }
 
@@ -78,11 +91,24 @@ pub struct EngineOptions {
     pub partitions: Option<u32>,
     /// The Spark engine's cluster and submit settings.
     pub spark: SparkOptions,
+    /// `--state DIR`: the incremental state folder (issue 33).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<PathBuf>,
+    /// `--incremental-only`: exit 2 rather than a full run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub incremental_only: bool,
+    /// `--full-run`: read every file again and write the state anew.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub full_run: bool,
 }
 
 impl EngineSettings {
     /// The engine settings after defaults and checks.
     pub fn resolve(self) -> Result<EngineOptions> {
+        if self.state.is_none() && (self.incremental_only == Some(true) || self.full_run == Some(true)) {
+            let flag = if self.full_run == Some(true) { "--full-run" } else { "--incremental-only" };
+            return Err(Error::Config(format!("{flag} needs --state DIR (the state folder it is about)")));
+        }
         Ok(EngineOptions {
             choice: self.engine.unwrap_or(EngineChoice::Auto),
             memory_limit_bytes: match self.memory_limit.as_deref() {
@@ -101,6 +127,9 @@ impl EngineSettings {
                 submit: self.spark_submit,
                 service: std::env::var_os("EVERGREEN_SPARK_SERVICE").filter(|v| !v.is_empty()).map(PathBuf::from),
             },
+            incremental_only: self.incremental_only.unwrap_or(false),
+            full_run: self.full_run.unwrap_or(false),
+            state: self.state,
         })
     }
 }

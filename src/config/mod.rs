@@ -332,6 +332,7 @@ impl Settings {
             engine: EngineSettings {
                 spill_dir: path(self.engine.spill_dir),
                 spark_submit: path(self.engine.spark_submit),
+                state: path(self.engine.state),
                 ..self.engine
             },
             compare_with: path(self.compare_with),

@@ -153,13 +153,47 @@ pub fn choose(choice: EngineChoice, source: &Source, lines: u64, limit: u64) -> 
     }
 }
 
+/// What an incremental run reads besides its new files (issue 33): the state's parts, canonical
+/// lines that passed `--where` and the line rules in earlier runs, and what those rules removed
+/// from the files they came from (added to the counts, so the manifest counts every file's lines).
+#[derive(Debug, Clone)]
+pub struct Increment {
+    pub parts: Vec<PathBuf>,
+    /// The roles and canonical columns the state's lines have.
+    pub has: Present,
+    pub names: Vec<String>,
+    /// The local timestamp layout the state's files were read in (the new files are read in it too).
+    pub ts_layout: Option<String>,
+    /// Lines of the state's files that `--where` and each line rule removed.
+    pub filtered_lines: u64,
+    pub rejected: std::collections::BTreeMap<String, u64>,
+}
+
+impl Increment {
+    /// The lines the state's files had and its parts do not: `--where`'s and the line rules'.
+    fn removed(&self) -> u64 {
+        self.filtered_lines + self.rejected.values().sum::<u64>()
+    }
+
+    /// Counts over the parts and the new files, made the counts over every file.
+    fn complete(&self, k: &mut Counts) {
+        k.lines_read += self.removed();
+        k.filtered_lines += self.filtered_lines;
+        for (reason, n) in &self.rejected {
+            *k.rejected.entry(reason.clone()).or_default() += n;
+        }
+    }
+}
+
 /// Compute the facts of a job: count the lines, pick the engine ([`choose`]), load the dump
 /// (lazily) and run the engine. Returns the facts, the engine's report and the files read.
+/// With `inc`, `source` holds the new files only and the state's parts are read beside them.
 pub fn facts(
     cfg: &Config,
     plan: Plan,
     mode: Mode,
     source: Source,
+    inc: Option<&Increment>,
     spill_dir: &std::path::Path,
     sw: &mut Stopwatch,
 ) -> Result<(Facts, EngineReport, Vec<PathBuf>)> {
@@ -168,10 +202,19 @@ pub fn facts(
         // Spark's inputs, refused before any CSV file is read to count its lines.
         refuse_text_input(&source, &cfg.columns)?;
     }
-    let file_lines = match &source {
+    let mut file_lines = match &source {
         Source::Local(r) => input::file_lines(&r.files)?,
         Source::Remote(_) => Vec::new(),
     };
+    if let Some(i) = inc {
+        let parts: Vec<input::InputFile> = i
+            .parts
+            .iter()
+            .map(|p| input::InputFile { path: p.clone(), hive: Default::default(), format: input::Format::Parquet })
+            .collect();
+        // In the dump's file order: the new files, then the parts (see `input::with_parts`).
+        file_lines.extend(input::file_lines(&parts)?);
+    }
     let lines: u64 = file_lines.iter().sum();
     let engine = choose(cfg.engine.choice, &source, lines, limit);
     let files = match source {
@@ -179,7 +222,19 @@ pub fn facts(
         Source::Local(r) => r.files,
     };
     let streamed = engine != Engine::Memory;
-    let dump = input::load(files, &cfg.columns, mode, streamed)?;
+    let dump = match inc {
+        None => input::load(files, &cfg.columns, mode, streamed)?,
+        Some(i) => {
+            let new = if files.is_empty() {
+                None
+            } else {
+                let mut cols = cfg.columns.clone();
+                cols.ts_format = cols.ts_format.or_else(|| i.ts_layout.clone());
+                Some(input::load(files, &cols, mode, streamed)?)
+            };
+            input::with_parts(new, &i.parts, i.has, &i.names, streamed)?
+        }
+    };
     crate::error::pause_point("after-input-scan");
     require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;
     require_product_for_names(dump.has, &cfg.columns)?;
@@ -192,8 +247,8 @@ pub fn facts(
         return Ok((facts, report, paths));
     }
     let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
-    let mut report = EngineReport::new("memory", limit, lines);
-    let facts = if engine == Engine::Partitioned {
+    let mut report = EngineReport::new("memory", limit, lines + inc.map_or(0, |i| i.removed()));
+    let mut facts = if engine == Engine::Partitioned {
         report.name = "partitioned";
         let (facts, spill) = partitioned::facts(&dump, &file_lines, &setup, limit, spill_dir, sw)?;
         report.partitions = Some(spill.partitions);
@@ -204,6 +259,9 @@ pub fn facts(
     } else {
         memory::facts(&dump, &setup, sw)?
     };
+    if let Some(i) = inc {
+        i.complete(&mut facts.counts);
+    }
     Ok((facts, report, paths))
 }
 

@@ -87,6 +87,9 @@ pub struct Dump {
     filter: Option<(Expr, String)>,
     /// The canonical lines of the CSV file being sliced (its index), parsed once.
     csv_lines: std::sync::Mutex<Option<(usize, DataFrame)>>,
+    /// The local layout the string timestamps were read in, when evergreen found it (no
+    /// `--ts-format`, not ISO-8601): an incremental run reads its new files in the same one.
+    pub ts_layout: Option<String>,
 }
 
 impl Dump {
@@ -326,7 +329,54 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     };
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
     let filter = keep.zip(cols.filter.where_sql.clone());
-    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter, csv_lines: Default::default() })
+    let ts_layout = if cols.ts_format.is_none() { ts_layouts.iter().flatten().next().cloned() } else { None };
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter, csv_lines: Default::default(), ts_layout })
+}
+
+/// The dump of an incremental run (issue 33): the new files' dump `new` (none when no file is new)
+/// with the state's `parts` added as more files. A part holds canonical lines that already passed
+/// `--where` and the line rules (so its `--where` column reads true); the engines then read old
+/// and new lines as one dump. `has` is the roles the state was written with, `names` its canonical
+/// columns (in the new files' order when there are new files).
+pub fn with_parts(new: Option<Dump>, parts: &[PathBuf], has: Present, names: &[String], streamed: bool) -> Result<Dump> {
+    let mut dump = match new {
+        Some(d) => d,
+        None => Dump {
+            files: Vec::new(),
+            lines: DataFrame::empty().lazy(),
+            frames: Vec::new(),
+            streams: Vec::new(),
+            has,
+            sources: Vec::new(),
+            ts_column: has.timestamp.then(|| c::TS.to_string()),
+            filter: None,
+            csv_lines: Default::default(),
+            ts_layout: None,
+        },
+    };
+    // The parts' columns in the new files' order (their `--where` column reads true).
+    let order: Vec<String> = if dump.frames.is_empty() {
+        names.to_vec()
+    } else {
+        dump.lines.collect_schema()?.iter_names().map(|n| n.to_string()).collect()
+    };
+    let columns: Vec<String> = order.iter().filter(|n| n.as_str() != c::KEEP).cloned().collect();
+    for path in parts {
+        let f = InputFile { path: path.clone(), hive: BTreeMap::new(), format: Format::Parquet };
+        let (lf, _, _) = scan_file(&f, streamed)?;
+        let select: Vec<Expr> =
+            order.iter().map(|n| if n == c::KEEP { lit(true).alias(c::KEEP) } else { col(n.as_str()) }).collect();
+        dump.streams.push(Stream { path: path.clone(), csv: false, columns: columns.clone(), extra: Vec::new(), select: select.clone() });
+        dump.sources.push((lf.clone(), columns.clone()));
+        dump.frames.push(lf.select(select));
+        dump.files.push(f);
+    }
+    dump.lines = if dump.frames.len() == 1 {
+        dump.frames[0].clone()
+    } else {
+        concat(dump.frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
+    };
+    Ok(dump)
 }
 
 /// Lines of each file: a Parquet file's from its footer (no data read), a CSV file's by

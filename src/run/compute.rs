@@ -24,7 +24,16 @@ pub type Sink<'a> = &'a mut dyn FnMut(&str, &mut polars::prelude::DataFrame) -> 
 /// Every table of the planned job, over input `source`. Without `sink` nothing is written and
 /// every table is returned; with it, the families' tables that no query reads go to `sink` before
 /// the queries run (and are not returned), so they no longer add to the peak memory.
-pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch, sink: Option<Sink>) -> Result<Tables> {
+/// With `inc` (an incremental run, issue 33), `source` holds the new files and the engines read
+/// the state's parts beside them.
+pub fn compute(
+    cfg: &Config,
+    plan: &JobPlan,
+    source: Source,
+    inc: Option<&engine::Increment>,
+    sw: &mut Stopwatch,
+    sink: Option<Sink>,
+) -> Result<Tables> {
     let queries = plan.queries.as_ref();
     // The segment query's digest: for the manifest, and to compare snapshots.
     let segments = queries.map(|set| segments_used(cfg, set));
@@ -42,13 +51,13 @@ pub fn compute(cfg: &Config, plan: &JobPlan, source: Source, sw: &mut Stopwatch,
         Some(from) => {
             let cal_cfg = Config { as_of: Some(from), ..cfg.clone() };
             let cal_plan = families::needs(Family::Clv, cfg);
-            let (f, _, _) = engine::facts(&cal_cfg, cal_plan, plan.mode, source.clone(), &spill_root(cfg), sw)?;
+            let (f, _, _) = engine::facts(&cal_cfg, cal_plan, plan.mode, source.clone(), inc, &spill_root(cfg), sw)?;
             sw.lap("clv_holdout_facts");
             Some((f.customers.ok_or_else(|| Error::Internal("holdout without customer facts".into()))?, from))
         }
         None => None,
     };
-    let (facts, report, paths) = engine::facts(cfg, plan.facts, plan.mode, source, &spill_root(cfg), sw)?;
+    let (facts, report, paths) = engine::facts(cfg, plan.facts, plan.mode, source, inc, &spill_root(cfg), sw)?;
     let k = &facts.counts;
     tracing::debug!(
         engine = report.name,

@@ -55,6 +55,9 @@ pub struct Manifest {
     pub config: Config,
     pub as_of: Option<String>,
     pub input_files: Vec<String>,
+    /// `--state`: whether the run was incremental (and why not), what it read, the state's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<super::state::StateReport>,
     /// Input entries not read: duplicates of a file already read, symlink loops, non-regular files.
     pub input_skipped: input::Skipped,
     pub counts: Counts,

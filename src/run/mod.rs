@@ -8,6 +8,7 @@ pub mod compute;
 pub mod families;
 pub mod manifest;
 pub mod plan;
+pub mod state;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -50,7 +51,7 @@ pub struct Tables {
 /// Compute every table of the job without writing anything.
 pub fn compute_job(cfg: &Config, job: Job, sw: &mut Stopwatch) -> Result<Tables> {
     let plan = plan::plan(cfg, job)?;
-    compute::compute(cfg, &plan, resolve(cfg)?, sw, None)
+    compute::compute(cfg, &plan, resolve(cfg)?, None, sw, None)
 }
 
 /// The inputs: local files resolved here, or, for the Spark engine, paths only Spark reads
@@ -114,11 +115,32 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         Source::Remote(_) => Vec::new(),
     };
     output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
+    if let Some(dir) = &cfg.engine.state {
+        output::check_not_input(dir, &cfg.inputs, &paths, &[])?;
+        if output::resolved(dir) == output::resolved(&cfg.out) {
+            return Err(Error::Config("--state: the state folder must not be the output folder; give another DIR".into()));
+        }
+    }
     let early = if cfg.output.partition_by_as_of {
         output::check_partition_root(&cfg.out)?;
         None
     } else {
         Some(Staging::new(&cfg.out, lock_timeout)?)
+    };
+    // `--state`: the state folder locked, the run found incremental or full, the new lines kept.
+    let prepared = match &source {
+        Source::Local(r) => state::prepare(cfg, plan.mode, r)?,
+        Source::Remote(_) if cfg.engine.state.is_some() => {
+            return Err(Error::Config("--state: remote inputs are read by the Spark engine, which makes full runs only".into()))
+        }
+        Source::Remote(_) => None,
+    };
+    if prepared.is_some() {
+        sw.lap("state_write");
+    }
+    let (source, increment) = match &prepared {
+        Some(p) => (Source::Local(p.source.clone()), p.increment.clone()),
+        None => (source, None),
     };
     // Tables that no query reads are written into the staging folder as soon as they are made
     // (not with --partition-by-as-of, whose folder is known only after the facts).
@@ -130,9 +152,9 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
                 tables.insert(name.to_string(), TableInfo { file, rows: df.height() as u64, blake3 });
                 Ok(())
             };
-            compute::compute(cfg, &plan, source, &mut sw, Some(&mut sink))?
+            compute::compute(cfg, &plan, source, increment.as_ref(), &mut sw, Some(&mut sink))?
         }
-        None => compute::compute(cfg, &plan, source, &mut sw, None)?,
+        None => compute::compute(cfg, &plan, source, increment.as_ref(), &mut sw, None)?,
     };
     let staging = match early {
         Some(s) => s,
@@ -166,7 +188,11 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         arguments: crate::config::SparkOptions::redact_arguments(&crate::connstr::redact_arguments(&arguments)),
         config: cfg.clone(),
         as_of: computed.as_of.map(|d| d.to_string()),
-        input_files: computed.files.iter().map(|p| p.display().to_string()).collect(),
+        // With a state, every input file (the engine read the older ones' lines from the state).
+        input_files: if prepared.is_some() { paths.iter() } else { computed.files.iter() }
+            .map(|p| p.display().to_string())
+            .collect(),
+        state: prepared.as_ref().map(|p| p.final_report()),
         input_skipped: computed.skipped,
         counts: computed.counts,
         engine: computed.engine,
@@ -182,6 +208,11 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     staging.write_text(MANIFEST, &json)?;
     let written = staging.commit()?;
+    // The state after the output: a crash before the output's swap leaves both as they were.
+    if let Some(p) = prepared {
+        crate::error::crash_point("before-state-swap");
+        p.commit(computed.as_of)?;
+    }
     drop(sw);
     Ok(Manifest { out: written, ..manifest })
 }

@@ -1,0 +1,511 @@
+//! The incremental state (issue 33): `--state DIR` keeps, after each successful run, the lines
+//! every input file gave after `--where` and the line rules (canonical columns, Parquet parts, one
+//! per run), and the identity of every file read (path, size, modification time, checksum). The
+//! next run with the same DIR reads only the input files the state does not hold, and the engines
+//! read the state's parts beside them: the same lines, so the same facts and the same tables, byte
+//! for byte, as a full run over every file.
+//!
+//! A run is full (every file read again, the state written anew) when there is no state yet, a
+//! file the state holds changed or is gone, the settings that decide which lines are kept or how
+//! they read differ, the new files read with other roles or column types, the state was written
+//! by another version, or `--full-run` asks for it; with `--incremental-only` such a run stops
+//! (exit 2) instead. The log says which, in one line, and the manifest's `state` records it.
+//!
+//! The state folder is written like an output ([`Staging`]: a lock, a temporary folder swapped in
+//! whole, what a killed run left recovered by the next). It is swapped in right after the output,
+//! so a crash before the output's swap leaves the previous output and the previous state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::engine::{clean, Increment};
+use crate::error::{Error, Result};
+use crate::facts::{col_names as c, Counts};
+use crate::input::{self, Format, InputFile, Mode, Resolved};
+use crate::output::{Staging, MANIFEST, SUCCESS, TOOL};
+
+/// The layout of the state folder; a state of another layout (or another evergreen version) is
+/// not read: the run is full.
+pub const STATE_FORMAT: u32 = 1;
+
+/// Lines per slice when the kept lines are written into a part (about 0.5 GB at the memory
+/// engine's bytes a line).
+const PART_SLICE_LINES: usize = 4 << 20;
+
+/// One input file as the state knows it: a changed size, modification time or checksum makes the
+/// next run full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileIdentity {
+    /// The absolute path.
+    pub path: String,
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub modified_ns: i64,
+    /// BLAKE3 of a Parquet file's footer (its schema, row groups and statistics), of a CSV file's
+    /// bytes.
+    pub checksum: String,
+    /// The lines the file holds.
+    pub lines: u64,
+}
+
+/// One part of the state: the kept lines of the files one run read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    pub file: String,
+    pub lines: u64,
+    pub bytes: u64,
+}
+
+/// The state folder's `_manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateManifest {
+    /// `evergreen`; with `files`, what lets a later run replace the folder.
+    pub tool: String,
+    pub version: String,
+    /// Always `state`: an output folder is not a state.
+    pub kind: String,
+    pub format: u32,
+    /// The parts' file names.
+    pub files: Vec<String>,
+    /// The settings the kept lines depend on (the job's roles and columns, `--where`,
+    /// `--exclude-items`, `--ts-format`...): a run with other ones is full.
+    pub settings: serde_json::Value,
+    /// The roles the lines carry, and their canonical columns and types.
+    pub roles: String,
+    pub columns: Vec<(String, String)>,
+    /// The local layout the string timestamps were read in (found by evergreen), if any.
+    pub ts_layout: Option<String>,
+    /// Every input file read, in the order first read.
+    pub inputs: Vec<FileIdentity>,
+    pub parts: Vec<Part>,
+    /// Lines of those files, those `--where` left out, and those each line rule rejected.
+    pub lines_read: u64,
+    pub filtered_lines: u64,
+    pub rejected: BTreeMap<String, u64>,
+    /// The analysis date of the run that wrote the state.
+    pub as_of: Option<String>,
+}
+
+impl StateManifest {
+    /// The kept lines (the parts' lines).
+    pub fn lines_kept(&self) -> u64 {
+        self.parts.iter().map(|p| p.lines).sum()
+    }
+
+    /// The parts' bytes on disk.
+    pub fn bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+}
+
+/// What the run's manifest records about the state (`state`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StateReport {
+    pub dir: String,
+    /// `incremental` or `full`.
+    pub run: &'static str,
+    /// Why the run is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Input files the state already held (read from its parts), and the files read now.
+    pub files_from_state: u64,
+    pub files_read: u64,
+    /// Lines of the input files read now (the new ones, or every one in a full run).
+    pub lines_read: u64,
+    /// Kept lines read from the state's parts.
+    pub lines_from_state: u64,
+    /// The state after this run: parts, kept lines and bytes.
+    pub parts: u64,
+    pub lines_kept: u64,
+    pub bytes: u64,
+}
+
+/// A run with `--state`: the state folder being written, the files to read, and what the engines
+/// add from the previous state.
+pub struct Prepared {
+    staging: Staging,
+    manifest: StateManifest,
+    pub report: StateReport,
+    /// The input files the engine reads (the new ones, or all in a full run).
+    pub source: Resolved,
+    /// What the engines read from the previous state (incremental runs).
+    pub increment: Option<Increment>,
+}
+
+/// Why a run cannot be incremental.
+struct Full(String);
+
+/// The settings the kept lines depend on, as the state records them: the column roles and line
+/// settings, and the job's mode. `--zero-net-orders`, the money decimals and every table option
+/// act after the kept lines, so an incremental run takes them as they are given.
+fn line_settings(cfg: &Config, mode: Mode) -> Result<serde_json::Value> {
+    let mut columns = serde_json::to_value(&cfg.columns).map_err(|e| Error::Internal(e.to_string()))?;
+    if let Some(m) = columns.as_object_mut() {
+        m.remove("zero_net_orders");
+    }
+    Ok(serde_json::json!({ "mode": format!("{mode:?}"), "columns": columns }))
+}
+
+/// The identity of input file `f`: its absolute path, size, modification time, checksum and lines.
+fn identity(f: &InputFile, lines: u64) -> Result<FileIdentity> {
+    let unreadable = |e: std::io::Error| Error::Unreadable { file: f.path.clone(), reason: e.to_string() };
+    let meta = std::fs::metadata(&f.path).map_err(unreadable)?;
+    let modified_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let checksum = match f.format {
+        Format::Parquet => parquet_footer_hash(&f.path, meta.len()).map_err(unreadable)?,
+        Format::Csv { .. } => {
+            let mut h = blake3::Hasher::new();
+            h.update_reader(std::fs::File::open(&f.path).map_err(unreadable)?).map_err(unreadable)?;
+            h.finalize().to_hex().to_string()
+        }
+    };
+    let path = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone()).display().to_string();
+    Ok(FileIdentity { path, size: meta.len(), modified_ns, checksum, lines })
+}
+
+/// BLAKE3 of a Parquet file's footer: the metadata length and `PAR1` of its last 8 bytes, and the
+/// metadata before them (schema, row groups, column statistics).
+fn parquet_footer_hash(path: &Path, size: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    if size < 8 {
+        return Ok(blake3::hash(&std::fs::read(path)?).to_hex().to_string());
+    }
+    let mut tail = [0u8; 8];
+    f.seek(SeekFrom::Start(size - 8))?;
+    f.read_exact(&mut tail)?;
+    let meta_len = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    let start = size.saturating_sub(8 + meta_len);
+    let mut footer = Vec::with_capacity((size - start) as usize);
+    f.seek(SeekFrom::Start(start))?;
+    f.take(size - start).read_to_end(&mut footer)?;
+    Ok(blake3::hash(&footer).to_hex().to_string())
+}
+
+/// Read the state manifest of `dir`: `None` when there is no finished state there (no folder, or
+/// an empty one).
+pub fn read_manifest(dir: &Path) -> Result<Option<StateManifest>> {
+    let path = dir.join(MANIFEST);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
+    let m: StateManifest = serde_json::from_slice(&text).map_err(|e| Error::Output {
+        path: dir.to_path_buf(),
+        reason: format!("is no evergreen state folder ({MANIFEST}: {e}); give another --state"),
+    })?;
+    if m.tool != TOOL || m.kind != "state" {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            reason: "is an evergreen output, not a state folder; give another --state".into(),
+        });
+    }
+    Ok(dir.join(SUCCESS).exists().then_some(m))
+}
+
+/// The canonical columns and types of a dump's lines (without the `--where` column).
+fn columns_of(dump: &input::Dump) -> Result<Vec<(String, String)>> {
+    Ok(dump
+        .lines
+        .clone()
+        .collect_schema()?
+        .iter()
+        .filter(|(n, _)| n.as_str() != c::KEEP)
+        .map(|(n, dt)| (n.to_string(), dt.to_string()))
+        .collect())
+}
+
+/// Prepare a run with `--state`: lock the state folder, decide whether the run is incremental, and
+/// write the kept lines of the files it reads into a new part. `None` without `--state`.
+pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<Prepared>> {
+    let Some(dir) = cfg.engine.state.clone() else { return Ok(None) };
+    if cfg.engine.choice == crate::config::EngineChoice::Spark {
+        return Err(Error::Config(
+            "--state: the Spark engine makes full runs only; drop --state, or use a local engine (memory or partitioned)"
+                .into(),
+        ));
+    }
+    let staging = Staging::new(&dir, Duration::from_secs(cfg.output.lock_timeout_secs))?;
+    let settings = line_settings(cfg, mode)?;
+    let lines = input::file_lines(&resolved.files)?;
+    let ids: Vec<FileIdentity> =
+        resolved.files.iter().zip(&lines).map(|(f, &n)| identity(f, n)).collect::<Result<_>>()?;
+    let previous = read_manifest(&dir)?;
+    let decided = match &previous {
+        None => Err(Full("no state yet".into())),
+        Some(_) if cfg.engine.full_run => Err(Full("--full-run".into())),
+        Some(p) => incremental(cfg, mode, p, &settings, resolved, &ids),
+    };
+    let dir_shown = dir.display().to_string();
+    match decided {
+        Ok((new, increment, prev)) => {
+            tracing::info!(
+                "state {dir_shown}: incremental run, {} new of {} input files",
+                new.len(),
+                resolved.files.len()
+            );
+            let prev = prev.clone();
+            let mut increment = increment;
+            let new_files: Vec<InputFile> = new.iter().map(|&k| resolved.files[k].clone()).collect();
+            let new_ids: Vec<FileIdentity> = new.iter().map(|&k| ids[k].clone()).collect();
+            let mut manifest = prev.clone();
+            manifest.version = env!("CARGO_PKG_VERSION").to_string();
+            // The previous parts, linked (not copied) into the new state.
+            for p in &prev.parts {
+                let linked = staging.dir().join(&p.file);
+                link_or_copy(&dir.join(&p.file), &linked)?;
+                increment.parts.push(linked);
+            }
+            let source = Resolved { files: new_files, skipped: resolved.skipped.clone() };
+            if !source.files.is_empty() {
+                let dump = load(cfg, mode, &source, prev.ts_layout.clone())?;
+                write_part(&dump, &mut manifest, &staging)?;
+            }
+            manifest.inputs.extend(new_ids);
+            let report = StateReport {
+                dir: dir_shown,
+                run: "incremental",
+                reason: None,
+                files_from_state: prev.inputs.len() as u64,
+                files_read: source.files.len() as u64,
+                lines_read: manifest.lines_read - prev.lines_read,
+                lines_from_state: prev.lines_kept(),
+                parts: 0,
+                lines_kept: 0,
+                bytes: 0,
+            };
+            Ok(Some(Prepared { staging, manifest, report, source, increment: Some(increment) }))
+        }
+        Err(Full(reason)) => {
+            if cfg.engine.incremental_only {
+                return Err(Error::Config(format!(
+                    "--incremental-only: state {dir_shown} cannot make this run incremental: {reason}"
+                )));
+            }
+            if previous.is_some() {
+                tracing::warn!("state {dir_shown}: full run: {reason}");
+            } else {
+                tracing::info!("state {dir_shown}: full run: {reason}");
+            }
+            let dump = load(cfg, mode, resolved, None)?;
+            let mut manifest = StateManifest {
+                tool: TOOL.to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                kind: "state".into(),
+                format: STATE_FORMAT,
+                files: Vec::new(),
+                settings,
+                roles: format!("{:?}", dump.has),
+                columns: columns_of(&dump)?,
+                ts_layout: dump.ts_layout.clone(),
+                inputs: ids,
+                parts: Vec::new(),
+                lines_read: 0,
+                filtered_lines: 0,
+                rejected: BTreeMap::new(),
+                as_of: None,
+            };
+            write_part(&dump, &mut manifest, &staging)?;
+            let report = StateReport {
+                dir: dir_shown,
+                run: "full",
+                reason: Some(reason),
+                files_from_state: 0,
+                files_read: resolved.files.len() as u64,
+                lines_read: manifest.lines_read,
+                lines_from_state: 0,
+                parts: 0,
+                lines_kept: 0,
+                bytes: 0,
+            };
+            Ok(Some(Prepared { staging, manifest, report, source: resolved.clone(), increment: None }))
+        }
+    }
+}
+
+/// Whether the run can be incremental over state `prev`: the new files (indexes into `resolved`),
+/// what the engines read from the state, and the state. `Err` says why not.
+fn incremental<'a>(
+    cfg: &Config,
+    mode: Mode,
+    prev: &'a StateManifest,
+    settings: &serde_json::Value,
+    resolved: &Resolved,
+    ids: &[FileIdentity],
+) -> std::result::Result<(Vec<usize>, Increment, &'a StateManifest), Full> {
+    if prev.format != STATE_FORMAT || prev.version != env!("CARGO_PKG_VERSION") {
+        return Err(Full(format!("the state was written by evergreen {} (state format {})", prev.version, prev.format)));
+    }
+    if &prev.settings != settings {
+        return Err(Full(format!("the line settings differ from the state's ({})", differing(&prev.settings, settings))));
+    }
+    let by_path: BTreeMap<&str, usize> = ids.iter().enumerate().map(|(k, id)| (id.path.as_str(), k)).collect();
+    let mut known = vec![false; ids.len()];
+    for old in &prev.inputs {
+        match by_path.get(old.path.as_str()) {
+            None => return Err(Full(format!("input file {} is no longer among the inputs", old.path))),
+            Some(&k) if ids[k] != *old => return Err(Full(format!("input file {} changed", old.path))),
+            Some(&k) => known[k] = true,
+        }
+    }
+    let new: Vec<usize> = (0..ids.len()).filter(|&k| !known[k]).collect();
+    if !new.is_empty() {
+        let files = Resolved { files: new.iter().map(|&k| resolved.files[k].clone()).collect(), skipped: Default::default() };
+        let dump = load(cfg, mode, &files, prev.ts_layout.clone())
+            .map_err(|e| Full(format!("the new files do not read as the state's ({e})")))?;
+        if format!("{:?}", dump.has) != prev.roles {
+            return Err(Full("the new files carry other roles than the state's files".into()));
+        }
+        let columns = columns_of(&dump).map_err(|e| Full(e.to_string()))?;
+        if columns != prev.columns {
+            return Err(Full("the new files' columns read with other types than the state's".into()));
+        }
+    }
+    let names: Vec<String> = prev.columns.iter().map(|(n, _)| n.clone()).collect();
+    let has = parse_roles(&prev.roles).ok_or_else(|| Full("the state's roles do not read".into()))?;
+    let increment = Increment {
+        parts: Vec::new(),
+        has,
+        names,
+        ts_layout: prev.ts_layout.clone(),
+        filtered_lines: prev.filtered_lines,
+        rejected: prev.rejected.clone(),
+    };
+    Ok((new, increment, prev))
+}
+
+/// The first top-level setting that differs between two recorded settings, for the log line.
+fn differing(a: &serde_json::Value, b: &serde_json::Value) -> String {
+    let (a, b) = (&a["columns"], &b["columns"]);
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        if let Some(k) = keys.into_iter().find(|k| a.get(*k) != b.get(*k)) {
+            return k.clone();
+        }
+    }
+    "the job".into()
+}
+
+/// The roles recorded as `Present { customer: true, ... }`, read back.
+fn parse_roles(s: &str) -> Option<crate::facts::Present> {
+    let mut has = crate::facts::Present::default();
+    let body = s.strip_prefix("Present {")?.strip_suffix('}')?;
+    for kv in body.split(',').map(str::trim).filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once(':')?;
+        let v = v.trim() == "true";
+        match k.trim() {
+            "customer" => has.customer = v,
+            "timestamp" => has.timestamp = v,
+            "amount" => has.amount = v,
+            "product" => has.product = v,
+            "item" => has.item = v,
+            "cost" => has.cost = v,
+            "quantity" => has.quantity = v,
+            "discount" => has.discount = v,
+            _ => return None,
+        }
+    }
+    (format!("{has:?}") == s).then_some(has)
+}
+
+/// The dump of `files` as the engines read it (in the state's timestamp layout when it has one).
+fn load(cfg: &Config, mode: Mode, files: &Resolved, ts_layout: Option<String>) -> Result<input::Dump> {
+    let mut cols = cfg.columns.clone();
+    cols.ts_format = cols.ts_format.or(ts_layout);
+    input::load(files.files.clone(), &cols, mode, true)
+}
+
+/// A hard link of a previous part into the new state (a copy where links do not work).
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    let err = |e: std::io::Error| Error::Output { path: to.to_path_buf(), reason: format!("cannot keep state part: {e}") };
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Write the kept lines of `dump` (after `--where` and the line rules, before the future rule,
+/// which each run applies at its own as-of) as a new part, a slice at a time; count what the
+/// rules removed into `m`.
+fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> Result<()> {
+    let file_lines = input::file_lines(&dump.files)?;
+    let name = format!("lines-{:05}.parquet", m.parts.iter().map(|p| part_number(&p.file) + 1).max().unwrap_or(0));
+    let path = staging.dir().join(&name);
+    let out_err = |e: PolarsError| Error::Output { path: path.clone(), reason: crate::error::one_line(&e.to_string()) };
+    let mut writer = None;
+    let mut kept = 0u64;
+    let mut counts = Counts::default();
+    for (file, &n) in file_lines.iter().enumerate() {
+        for offset in (0..n as usize).step_by(PART_SLICE_LINES) {
+            let raw = dump.collect_slice(file, offset, PART_SLICE_LINES)?;
+            let (k, _, valid) = clean::reject_invalid_lines(raw, dump.has)?;
+            counts.merge(&k);
+            if valid.height() == 0 {
+                continue;
+            }
+            if writer.is_none() {
+                let f = std::fs::File::create(&path)
+                    .map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
+                let w = ParquetWriter::new(f)
+                    .with_compression(ParquetCompression::Snappy)
+                    .batched(valid.schema())
+                    .map_err(out_err)?;
+                writer = Some(w);
+            }
+            kept += valid.height() as u64;
+            writer.as_mut().expect("created above").write_batch(&valid).map_err(out_err)?;
+        }
+    }
+    m.lines_read += counts.lines_read;
+    m.filtered_lines += counts.filtered_lines;
+    for (reason, n) in counts.rejected {
+        *m.rejected.entry(reason).or_default() += n;
+    }
+    if let Some(w) = writer {
+        w.finish().map_err(out_err)?;
+        std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
+        let bytes = std::fs::metadata(&path).map(|md| md.len()).unwrap_or(0);
+        m.parts.push(Part { file: name, lines: kept, bytes });
+    }
+    Ok(())
+}
+
+/// The number in a part's name (`lines-00003.parquet`: 3).
+fn part_number(file: &str) -> u32 {
+    file.trim_start_matches("lines-").trim_end_matches(".parquet").parse().unwrap_or(0)
+}
+
+impl Prepared {
+    /// Swap the new state into place (after the output): the run's as-of recorded.
+    pub fn commit(mut self, as_of: Option<chrono::NaiveDate>) -> Result<StateReport> {
+        self.manifest.as_of = as_of.map(|d| d.to_string());
+        self.manifest.files = self.manifest.parts.iter().map(|p| p.file.clone()).collect();
+        let json = serde_json::to_string_pretty(&self.manifest).map_err(|e| Error::Internal(e.to_string()))?;
+        self.staging.write_text(MANIFEST, &json)?;
+        let report = self.final_report();
+        self.staging.commit()?;
+        Ok(report)
+    }
+
+    /// The report with the state's size after this run.
+    pub fn final_report(&self) -> StateReport {
+        StateReport {
+            parts: self.manifest.parts.len() as u64,
+            lines_kept: self.manifest.lines_kept(),
+            bytes: self.manifest.bytes(),
+            ..self.report.clone()
+        }
+    }
+}
