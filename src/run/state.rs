@@ -200,16 +200,17 @@ pub fn read_manifest(dir: &Path) -> Result<Option<StateManifest>> {
         return Ok(None);
     }
     let text = std::fs::read(&path).map_err(|e| Error::Unreadable { file: path.clone(), reason: e.to_string() })?;
-    let m: StateManifest = serde_json::from_slice(&text).map_err(|e| Error::Output {
-        path: dir.to_path_buf(),
-        reason: format!("is no evergreen state folder ({MANIFEST}: {e}); give another --state"),
-    })?;
-    if m.tool != TOOL || m.kind != "state" {
-        return Err(Error::Output {
-            path: dir.to_path_buf(),
-            reason: "is an evergreen output, not a state folder; give another --state".into(),
-        });
+    let not_state = |why: String| Error::Output { path: dir.to_path_buf(), reason: format!("{why}; give another --state") };
+    let v: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| not_state(format!("is no evergreen state folder ({MANIFEST}: {e})")))?;
+    if v["tool"] != TOOL {
+        return Err(not_state("holds a manifest evergreen did not write: not a state folder".into()));
     }
+    if v["kind"] != "state" {
+        return Err(not_state("is an evergreen output, not a state folder".into()));
+    }
+    let m: StateManifest =
+        serde_json::from_value(v).map_err(|e| not_state(format!("is no evergreen state folder ({MANIFEST}: {e})")))?;
     Ok(dir.join(SUCCESS).exists().then_some(m))
 }
 

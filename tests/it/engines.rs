@@ -36,13 +36,13 @@ fn with_engine(mut s: Settings, engine: EngineChoice, partitions: Option<u32>) -
 /// Random messy dumps: string or integer ids, guests, orders naming two customers, returns,
 /// null amounts, future lines, several products per order, lines in any order.
 /// (customer, order, day, amount in cents, product/hour, conflict flag) per line.
-type Row = (u8, u16, u8, i32, u8, bool);
+pub(crate) type Row = (u8, u16, u8, i32, u8, bool);
 
-fn arb_dump() -> impl Strategy<Value = (Vec<Row>, bool)> {
+pub(crate) fn arb_dump() -> impl Strategy<Value = (Vec<Row>, bool)> {
     (prop::collection::vec((0u8..14, 0u16..60, 0u8..90, -800i32..6000, 0u8..9, any::<bool>()), 1..160), any::<bool>())
 }
 
-fn frame_of(rows: &[Row], strings: bool) -> DataFrame {
+pub(crate) fn frame_of(rows: &[Row], strings: bool) -> DataFrame {
     // customer 0 is a guest line; the order mostly decides the customer, sometimes not (conflicts).
     let customer: Vec<Option<i64>> = rows
         .iter()

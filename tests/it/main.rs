@@ -14,6 +14,7 @@ mod csv_input;
 mod customers;
 mod edges;
 mod engines;
+mod incremental;
 mod deciles;
 mod errors;
 mod filters;

@@ -1,0 +1,308 @@
+//! Issue 33: scheduled runs that read only what is new. `run --state DIR` keeps the lines it read;
+//! a later run with the same DIR reads only the new input files and writes every table exactly as
+//! a full run over every file would; when it cannot (a file changed or gone, other line settings,
+//! another version) it makes a full run and says why, or stops with `--incremental-only`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use polars::prelude::*;
+use proptest::prelude::*;
+
+use crate::common::*;
+use crate::engines::{arb_dump, frame_of, Row};
+use evergreen::config::{EngineChoice, Settings};
+use evergreen::run::{Job, Manifest};
+
+/// Per table its BLAKE3, and the counts, of a written output.
+fn written(m: &Manifest) -> (Vec<(String, String)>, evergreen::facts::Counts) {
+    (m.tables.iter().map(|(n, t)| (n.clone(), t.blake3.clone())).collect(), m.counts.clone())
+}
+
+/// A run over the folder `input` into `out`, with the state folder `state` when given.
+fn run_into(input: &Path, out: &Path, state: Option<&Path>, as_of: Option<&str>, engine: EngineChoice) -> Result<Manifest, evergreen::Error> {
+    let mut s: Settings = settings(input, as_of);
+    s.out = Some(out.to_path_buf());
+    s.engine.engine = Some(engine);
+    if engine == EngineChoice::Partitioned {
+        s.engine.partitions = Some(3);
+    }
+    s.engine.state = state.map(Path::to_path_buf);
+    let cfg = s.resolve().expect("valid settings");
+    evergreen::run::run(&cfg, Job::Run, Vec::new(), false)
+}
+
+/// The day `d` days after 2024-01-01.
+fn day(d: u8) -> String {
+    (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(d as i64)).to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 20, .. ProptestConfig::default() })]
+
+    /// SPEC "Incremental runs": after every increment, the tables (and counts) of the incremental
+    /// run equal those of a full run over the same files, byte for byte, on the memory and the
+    /// partitioned engine. The messy lines are dealt to the increments at random, so orders are
+    /// split across increments, returns and late lines come in later files, guests and orders
+    /// naming two customers span files, and lines lie in the future of an as-of that moves
+    /// (forward, back, or to the default). (Issue 33.)
+    #[test]
+    fn incremental_runs_write_the_tables_of_a_full_run(
+        (rows, strings) in arb_dump(),
+        deal in prop::collection::vec(0u8..4, 160),
+        as_ofs in prop::collection::vec(prop::option::of(20u8..95), 4),
+        partitioned in any::<bool>(),
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("in");
+        std::fs::create_dir(&input).unwrap();
+        let state = d.path().join("state");
+        let engine = if partitioned { EngineChoice::Partitioned } else { EngineChoice::Memory };
+        let all = frame_of(&rows, strings);
+        let mut committed = false;
+        for k in 0..4u8 {
+            let mine: Vec<bool> = (0..rows.len()).map(|i| deal[i] == k).collect();
+            let mask = BooleanChunked::from_slice("m".into(), &mine);
+            let mut part = all.filter(&mask).unwrap();
+            if part.height() == 0 {
+                continue;
+            }
+            write_parquet(&mut part, &input.join(format!("part-{k}.parquet")));
+            let as_of = as_ofs[k as usize].map(day);
+            let inc = run_into(&input, &d.path().join("inc"), Some(&state), as_of.as_deref(), engine);
+            let full = run_into(&input, &d.path().join("full"), None, as_of.as_deref(), EngineChoice::Memory);
+            match (inc, full) {
+                (Ok(a), Ok(b)) => {
+                    let st = a.state.as_ref().expect("a state report");
+                    // After the first committed state, every run reads the new file only.
+                    prop_assert_eq!(st.run, if committed { "incremental" } else { "full" });
+                    if committed {
+                        prop_assert_eq!(st.files_read, 1);
+                        prop_assert_eq!(st.lines_read, part.height() as u64);
+                    }
+                    committed = true;
+                    prop_assert_eq!(written(&a), written(&b));
+                    prop_assert_eq!(a.as_of, b.as_of);
+                }
+                // Both refuse the same dumps (no customer with a purchase order, no usable line).
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string().replace("/inc", "/full"), b.to_string()),
+                (a, b) => prop_assert!(false, "incremental {:?} and full {:?} disagree", a.err(), b.err()),
+            }
+        }
+    }
+}
+
+fn evergreen(a: &[&str]) -> Output {
+    let mut cmd = bin();
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVERGREEN_")) {
+        cmd.env_remove(k);
+    }
+    cmd.args(a).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A folder `in/` with the messy lines dealt to two files, and the state and output paths.
+struct Scheduled {
+    dir: tempfile::TempDir,
+}
+
+impl Scheduled {
+    fn new() -> Scheduled {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let rows: Vec<Row> = (0..120u16)
+            .map(|i| ((i % 13) as u8, i / 3, (i % 80) as u8, if i % 17 == 0 { -900 } else { 1000 + 37 * i as i32 }, (i % 7) as u8, false))
+            .collect();
+        let all = frame_of(&rows, false);
+        let s = Scheduled { dir };
+        write_parquet(&mut all.slice(0, 70), &s.file("day1.parquet"));
+        s
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join("in").join(name)
+    }
+    fn add_day2(&self) {
+        let rows: Vec<Row> = (0..120u16)
+            .map(|i| ((i % 13) as u8, i / 3, (i % 80) as u8, if i % 17 == 0 { -900 } else { 1000 + 37 * i as i32 }, (i % 7) as u8, false))
+            .collect();
+        write_parquet(&mut frame_of(&rows, false).slice(70, 50), &self.file("day2.parquet"));
+    }
+    fn p(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+    fn run(&self, extra: &[&str]) -> Output {
+        let (input, out, state) = (self.p("in"), self.p("out"), self.p("state"));
+        let mut a = vec!["run", "-i", &input, "-o", &out, "--state", &state];
+        a.extend_from_slice(extra);
+        evergreen(&a)
+    }
+    fn manifest(&self) -> serde_json::Value {
+        manifest(&self.dir.path().join("out"))
+    }
+}
+
+/// SPEC "What forces a full run": a file the state holds that changed is read again, with one
+/// log line saying which; `--incremental-only` stops instead (exit 2), touching nothing. (Issue 33.)
+#[test]
+fn a_changed_input_file_makes_a_full_run_that_says_why() {
+    let s = Scheduled::new();
+    let o = s.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("full run: no state yet"), "{}", stderr(&o));
+    s.add_day2();
+    let o = s.run(&[]);
+    assert!(stderr(&o).contains("incremental run, 1 new of 2 input files"), "{}", stderr(&o));
+    assert_eq!(s.manifest()["state"]["run"], "incremental");
+    assert_eq!(s.manifest()["state"]["lines_read"], 50);
+    // day1 rewritten with one line less: its size and footer change.
+    let day1 = read_parquet(&s.file("day1.parquet"));
+    write_parquet(&mut day1.slice(0, 69), &s.file("day1.parquet"));
+    let before = std::fs::read(s.dir.path().join("out/_manifest.json")).unwrap();
+    let o = s.run(&["--incremental-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("day1.parquet changed"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(s.dir.path().join("out/_manifest.json")).unwrap(), before, "nothing written");
+    let o = s.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warned: Vec<&str> = err.lines().filter(|l| l.contains("full run")).collect();
+    assert_eq!(warned.len(), 1, "{}", stderr(&o));
+    assert!(warned[0].contains("input file") && warned[0].contains("day1.parquet changed"), "{}", warned[0]);
+    assert_eq!(s.manifest()["state"]["run"], "full");
+    assert_eq!(s.manifest()["counts"]["lines_read"], 119);
+    // A file gone is a full run too.
+    std::fs::remove_file(s.file("day2.parquet")).unwrap();
+    let o = s.run(&[]);
+    assert!(stderr(&o).contains("day2.parquet is no longer among the inputs"), "{}", stderr(&o));
+    assert_eq!(s.manifest()["counts"]["lines_read"], 69);
+}
+
+/// SPEC "What forces a full run": other line settings (`--where`) make a full run; settings that
+/// act after the kept lines (`--zero-net-orders`, money decimals, table options) do not, and the
+/// incremental run still writes the full run's tables. (Issue 33.)
+#[test]
+fn line_settings_force_a_full_run_and_table_settings_do_not() {
+    let s = Scheduled::new();
+    assert!(s.run(&[]).status.success());
+    s.add_day2();
+    let o = s.run(&["--zero-net-orders", "purchase", "--money-decimals", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(s.manifest()["state"]["run"], "incremental");
+    let inc = s.manifest()["tables"].clone();
+    let (input, full) = (s.p("in"), s.p("full"));
+    let o = evergreen(&["run", "-i", &input, "-o", &full, "--zero-net-orders", "purchase", "--money-decimals", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], inc);
+    let o = s.run(&["--where", "amount > 0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("full run: the line settings differ from the state's (filter)"), "{}", stderr(&o));
+}
+
+/// SPEC "What forces a full run": a state written by another evergreen version is not read.
+/// (Issue 33.)
+#[test]
+fn a_state_of_another_version_makes_a_full_run() {
+    let s = Scheduled::new();
+    assert!(s.run(&[]).status.success());
+    let m = s.dir.path().join("state/_manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let version = v["version"].as_str().unwrap().to_string();
+    std::fs::write(&m, text.replace(&format!("\"version\": \"{version}\""), "\"version\": \"0.0.1\"")).unwrap();
+    let o = s.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("full run: the state was written by evergreen 0.0.1"), "{}", stderr(&o));
+}
+
+/// SPEC "Incremental runs": kill -9 during an incremental run, just before the output's swap,
+/// leaves the previous output and the previous state whole; the next run reads the new file and
+/// writes what a full run writes. (Issue 33.)
+#[test]
+fn killed_incremental_run_leaves_the_previous_output_and_state() {
+    let s = Scheduled::new();
+    assert!(s.run(&[]).status.success());
+    let out_before = std::fs::read(s.dir.path().join("out/_manifest.json")).unwrap();
+    let state_before = std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap();
+    s.add_day2();
+    let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
+    let mut child = bin()
+        .args(["run", "-i", &input, "-o", &out, "--state", &state])
+        .env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "20000")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until both temporary folders (output and state) are written, then kill.
+    let t0 = std::time::Instant::now();
+    loop {
+        let tmp = std::fs::read_dir(s.dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("evergreen-tmp"))
+            .filter(|e| std::fs::read_dir(e.path()).map(|mut r| r.next().is_some()).unwrap_or(false))
+            .count();
+        if tmp == 2 {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 60, "the run never reached its commit");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(s.dir.path().join("out/_manifest.json")).unwrap(), out_before);
+    assert_eq!(std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap(), state_before);
+    let o = s.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(s.manifest()["state"]["run"], "incremental");
+    let o = evergreen(&["run", "-i", &input, "-o", &s.p("full")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
+}
+
+/// SPEC "evergreen state": the state's files, lines, parts and bytes, and the as-of of the run
+/// that wrote it. (Issue 33.)
+#[test]
+fn state_command_prints_what_the_state_holds() {
+    let s = Scheduled::new();
+    assert!(s.run(&[]).status.success());
+    s.add_day2();
+    assert!(s.run(&[]).status.success());
+    let state = s.p("state");
+    let o = evergreen(&["state", &state]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(text.contains("files      2"), "{text}");
+    // 120 lines read; the null amounts (i % 97 == 0 of the amount key) are rejected.
+    let m: serde_json::Value = serde_json::from_slice(&evergreen(&["state", &state, "--format", "json"]).stdout).unwrap();
+    assert_eq!(m["lines_read"], 120);
+    assert_eq!(m["parts"].as_array().unwrap().len(), 2);
+    let kept: u64 = m["parts"].as_array().unwrap().iter().map(|p| p["lines"].as_u64().unwrap()).sum();
+    let rejected: u64 = m["rejected"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(kept + rejected, 120);
+    assert!(text.contains(&format!("lines      120 read, {kept} kept")), "{text}");
+    assert!(text.contains("as of      2024-"), "{text}");
+    // Not a state folder: exit 2 naming it.
+    let o = evergreen(&["state", &s.p("out")]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("not a state folder"), "{}", stderr(&o));
+}
+
+/// SPEC "Incremental runs": the Spark engine makes full runs only; `--state` with it is exit 2
+/// before any cluster time is spent, as are `--incremental-only` and `--full-run` without
+/// `--state`. (Issue 33.)
+#[test]
+fn state_is_refused_where_it_cannot_apply() {
+    let s = Scheduled::new();
+    let o = s.run(&["--engine", "spark"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the Spark engine makes full runs only"), "{}", stderr(&o));
+    let (input, out) = (s.p("in"), s.p("out"));
+    let o = evergreen(&["run", "-i", &input, "-o", &out, "--incremental-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--incremental-only needs --state DIR"), "{}", stderr(&o));
+    let o = evergreen(&["run", "-i", &input, "-o", &out, "--state", &out]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
