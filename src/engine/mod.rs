@@ -153,17 +153,15 @@ pub fn choose(choice: EngineChoice, source: &Source, lines: u64, limit: u64) -> 
     }
 }
 
-/// What an incremental run reads besides its new files (issue 33): the state's parts, canonical
-/// lines that passed `--where` and the line rules in earlier runs, and what those rules removed
-/// from the files they came from (added to the counts, so the manifest counts every file's lines).
+/// What a run with a state reads instead of the input files (issue 33): the state's parts,
+/// canonical lines that passed `--where` and the line rules when their files were read, and what
+/// those rules removed (added to the counts, so the manifest counts every file's lines).
 #[derive(Debug, Clone)]
 pub struct Increment {
     pub parts: Vec<PathBuf>,
     /// The roles and canonical columns the state's lines have.
     pub has: Present,
     pub names: Vec<String>,
-    /// The local timestamp layout the state's files were read in (the new files are read in it too).
-    pub ts_layout: Option<String>,
     /// Lines of the state's files that `--where` and each line rule removed.
     pub filtered_lines: u64,
     pub rejected: std::collections::BTreeMap<String, u64>,
@@ -187,7 +185,7 @@ impl Increment {
 
 /// Compute the facts of a job: count the lines, pick the engine ([`choose`]), load the dump
 /// (lazily) and run the engine. Returns the facts, the engine's report and the files read.
-/// With `inc`, `source` holds the new files only and the state's parts are read beside them.
+/// With `inc`, the state's parts are the dump (`source` then holds no file).
 pub fn facts(
     cfg: &Config,
     plan: Plan,
@@ -212,7 +210,6 @@ pub fn facts(
             .iter()
             .map(|p| input::InputFile { path: p.clone(), hive: Default::default(), format: input::Format::Parquet })
             .collect();
-        // In the dump's file order: the new files, then the parts (see `input::with_parts`).
         file_lines.extend(input::file_lines(&parts)?);
     }
     let lines: u64 = file_lines.iter().sum();
@@ -224,16 +221,7 @@ pub fn facts(
     let streamed = engine != Engine::Memory;
     let dump = match inc {
         None => input::load(files, &cfg.columns, mode, streamed)?,
-        Some(i) => {
-            let new = if files.is_empty() {
-                None
-            } else {
-                let mut cols = cfg.columns.clone();
-                cols.ts_format = cols.ts_format.or_else(|| i.ts_layout.clone());
-                Some(input::load(files, &cols, mode, streamed)?)
-            };
-            input::with_parts(new, &i.parts, i.has, &i.names, streamed)?
-        }
+        Some(i) => input::from_parts(&i.parts, i.has, &i.names, streamed)?,
     };
     crate::error::pause_point("after-input-scan");
     require_pattern_roles(plan, dump.has, &cfg.inputs.join(" "), &cfg.columns)?;

@@ -333,41 +333,28 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter, csv_lines: Default::default(), ts_layout })
 }
 
-/// The dump of an incremental run (issue 33): the new files' dump `new` (none when no file is new)
-/// with the state's `parts` added as more files. A part holds canonical lines that already passed
-/// `--where` and the line rules (so its `--where` column reads true); the engines then read old
-/// and new lines as one dump. `has` is the roles the state was written with, `names` its canonical
-/// columns (in the new files' order when there are new files).
-pub fn with_parts(new: Option<Dump>, parts: &[PathBuf], has: Present, names: &[String], streamed: bool) -> Result<Dump> {
-    let mut dump = match new {
-        Some(d) => d,
-        None => Dump {
-            files: Vec::new(),
-            lines: DataFrame::empty().lazy(),
-            frames: Vec::new(),
-            streams: Vec::new(),
-            has,
-            sources: Vec::new(),
-            ts_column: has.timestamp.then(|| c::TS.to_string()),
-            filter: None,
-            csv_lines: Default::default(),
-            ts_layout: None,
-        },
+/// The dump of a run with a state (issue 33): the state's `parts`, canonical lines that already
+/// passed `--where` and the line rules, read as the dump's files. `has` is the roles the state was
+/// written with, `names` its canonical columns.
+pub fn from_parts(parts: &[PathBuf], has: Present, names: &[String], streamed: bool) -> Result<Dump> {
+    let mut dump = Dump {
+        files: Vec::new(),
+        lines: DataFrame::empty().lazy(),
+        frames: Vec::new(),
+        streams: Vec::new(),
+        has,
+        sources: Vec::new(),
+        ts_column: has.timestamp.then(|| c::TS.to_string()),
+        filter: None,
+        csv_lines: Default::default(),
+        ts_layout: None,
     };
-    // The parts' columns in the new files' order (their `--where` column reads true).
-    let order: Vec<String> = if dump.frames.is_empty() {
-        names.to_vec()
-    } else {
-        dump.lines.collect_schema()?.iter_names().map(|n| n.to_string()).collect()
-    };
-    let columns: Vec<String> = order.iter().filter(|n| n.as_str() != c::KEEP).cloned().collect();
     for path in parts {
         let f = InputFile { path: path.clone(), hive: BTreeMap::new(), format: Format::Parquet };
         let (lf, _, _) = scan_file(&f, streamed)?;
-        let select: Vec<Expr> =
-            order.iter().map(|n| if n == c::KEEP { lit(true).alias(c::KEEP) } else { col(n.as_str()) }).collect();
-        dump.streams.push(Stream { path: path.clone(), csv: false, columns: columns.clone(), extra: Vec::new(), select: select.clone() });
-        dump.sources.push((lf.clone(), columns.clone()));
+        let select: Vec<Expr> = names.iter().map(|n| col(n.as_str())).collect();
+        dump.streams.push(Stream { path: path.clone(), csv: false, columns: names.to_vec(), extra: Vec::new(), select: select.clone() });
+        dump.sources.push((lf.clone(), names.to_vec()));
         dump.frames.push(lf.select(select));
         dump.files.push(f);
     }

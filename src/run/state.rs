@@ -53,6 +53,14 @@ pub struct FileIdentity {
     pub lines: u64,
 }
 
+impl FileIdentity {
+    /// The same file, unchanged: path, size, modification time and checksum (the lines are
+    /// counted only when a file is read).
+    fn same_file(&self, other: &FileIdentity) -> bool {
+        (&self.path, self.size, self.modified_ns, &self.checksum) == (&other.path, other.size, other.modified_ns, &other.checksum)
+    }
+}
+
 /// One part of the state: the kept lines of the files one run read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Part {
@@ -152,7 +160,7 @@ fn line_settings(cfg: &Config, mode: Mode) -> Result<serde_json::Value> {
 }
 
 /// The identity of input file `f`: its absolute path, size, modification time, checksum and lines.
-fn identity(f: &InputFile, lines: u64) -> Result<FileIdentity> {
+fn identity(f: &InputFile) -> Result<FileIdentity> {
     let unreadable = |e: std::io::Error| Error::Unreadable { file: f.path.clone(), reason: e.to_string() };
     let meta = std::fs::metadata(&f.path).map_err(unreadable)?;
     let modified_ns = meta
@@ -170,7 +178,7 @@ fn identity(f: &InputFile, lines: u64) -> Result<FileIdentity> {
         }
     };
     let path = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone()).display().to_string();
-    Ok(FileIdentity { path, size: meta.len(), modified_ns, checksum, lines })
+    Ok(FileIdentity { path, size: meta.len(), modified_ns, checksum, lines: 0 })
 }
 
 /// BLAKE3 of a Parquet file's footer: the metadata length and `PAR1` of its last 8 bytes, and the
@@ -227,7 +235,9 @@ fn columns_of(dump: &input::Dump) -> Result<Vec<(String, String)>> {
 }
 
 /// Prepare a run with `--state`: lock the state folder, decide whether the run is incremental, and
-/// write the kept lines of the files it reads into a new part. `None` without `--state`.
+/// write the kept lines of the files it reads (the new ones, or all in a full run) into a new part.
+/// The engine then reads the state's parts only: every input file is parsed once, in this step.
+/// `None` without `--state`.
 pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<Prepared>> {
     let Some(dir) = cfg.engine.state.clone() else { return Ok(None) };
     if cfg.engine.choice == crate::config::EngineChoice::Spark {
@@ -238,9 +248,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
     }
     let staging = Staging::new(&dir, Duration::from_secs(cfg.output.lock_timeout_secs))?;
     let settings = line_settings(cfg, mode)?;
-    let lines = input::file_lines(&resolved.files)?;
-    let ids: Vec<FileIdentity> =
-        resolved.files.iter().zip(&lines).map(|(f, &n)| identity(f, n)).collect::<Result<_>>()?;
+    let ids: Vec<FileIdentity> = resolved.files.iter().map(identity).collect::<Result<_>>()?;
     let previous = read_manifest(&dir)?;
     let decided = match &previous {
         None => Err(Full("no state yet".into())),
@@ -248,44 +256,30 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
         Some(p) => incremental(cfg, mode, p, &settings, resolved, &ids),
     };
     let dir_shown = dir.display().to_string();
-    match decided {
-        Ok((new, increment, prev)) => {
-            tracing::info!(
-                "state {dir_shown}: incremental run, {} new of {} input files",
-                new.len(),
-                resolved.files.len()
-            );
-            let prev = prev.clone();
-            let mut increment = increment;
-            let new_files: Vec<InputFile> = new.iter().map(|&k| resolved.files[k].clone()).collect();
-            let new_ids: Vec<FileIdentity> = new.iter().map(|&k| ids[k].clone()).collect();
-            let mut manifest = prev.clone();
-            manifest.version = env!("CARGO_PKG_VERSION").to_string();
+    let (mut manifest, read, dump, mut report) = match decided {
+        Ok((new, dump)) => {
+            let prev = previous.expect("an incremental run has a previous state");
+            tracing::info!("state {dir_shown}: incremental run, {} new of {} input files", new.len(), resolved.files.len());
+            let mut manifest = StateManifest { version: env!("CARGO_PKG_VERSION").to_string(), ..prev.clone() };
             // The previous parts, linked (not copied) into the new state.
             for p in &prev.parts {
-                let linked = staging.dir().join(&p.file);
-                link_or_copy(&dir.join(&p.file), &linked)?;
-                increment.parts.push(linked);
+                link_or_copy(&dir.join(&p.file), &staging.dir().join(&p.file))?;
             }
-            let source = Resolved { files: new_files, skipped: resolved.skipped.clone() };
-            if !source.files.is_empty() {
-                let dump = load(cfg, mode, &source, prev.ts_layout.clone())?;
-                write_part(&dump, &mut manifest, &staging)?;
-            }
-            manifest.inputs.extend(new_ids);
             let report = StateReport {
                 dir: dir_shown,
                 run: "incremental",
                 reason: None,
                 files_from_state: prev.inputs.len() as u64,
-                files_read: source.files.len() as u64,
-                lines_read: manifest.lines_read - prev.lines_read,
+                files_read: new.len() as u64,
+                lines_read: 0,
                 lines_from_state: prev.lines_kept(),
                 parts: 0,
                 lines_kept: 0,
                 bytes: 0,
             };
-            Ok(Some(Prepared { staging, manifest, report, source, increment: Some(increment) }))
+            manifest.inputs.extend(new.iter().map(|&k| ids[k].clone()));
+            let read: Vec<usize> = (prev.inputs.len()..manifest.inputs.len()).collect();
+            (manifest, read, dump, report)
         }
         Err(Full(reason)) => {
             if cfg.engine.incremental_only {
@@ -299,7 +293,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 tracing::info!("state {dir_shown}: full run: {reason}");
             }
             let dump = load(cfg, mode, resolved, None)?;
-            let mut manifest = StateManifest {
+            let manifest = StateManifest {
                 tool: TOOL.to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 kind: "state".into(),
@@ -316,34 +310,57 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 rejected: BTreeMap::new(),
                 as_of: None,
             };
-            write_part(&dump, &mut manifest, &staging)?;
             let report = StateReport {
                 dir: dir_shown,
                 run: "full",
                 reason: Some(reason),
                 files_from_state: 0,
                 files_read: resolved.files.len() as u64,
-                lines_read: manifest.lines_read,
+                lines_read: 0,
                 lines_from_state: 0,
                 parts: 0,
                 lines_kept: 0,
                 bytes: 0,
             };
-            Ok(Some(Prepared { staging, manifest, report, source: resolved.clone(), increment: None }))
+            let read = (0..resolved.files.len()).collect();
+            (manifest, read, Some(dump), report)
+        }
+    };
+    let before = manifest.lines_read;
+    if let Some(dump) = dump {
+        let lines = write_part(&dump, &mut manifest, &staging)?;
+        for (k, n) in read.into_iter().zip(lines) {
+            manifest.inputs[k].lines = n;
         }
     }
+    report.lines_read = manifest.lines_read - before;
+    let has = parse_roles(&manifest.roles).ok_or_else(|| Error::Internal("state roles do not read back".into()))?;
+    // No kept line at all: the engine reads the input files themselves, and says what a full run says.
+    let (source, increment) = if manifest.parts.is_empty() {
+        (resolved.clone(), None)
+    } else {
+        let increment = Increment {
+            parts: manifest.parts.iter().map(|p| staging.dir().join(&p.file)).collect(),
+            has,
+            names: manifest.columns.iter().map(|(n, _)| n.clone()).collect(),
+            filtered_lines: manifest.filtered_lines,
+            rejected: manifest.rejected.clone(),
+        };
+        (Resolved { files: Vec::new(), skipped: resolved.skipped.clone() }, Some(increment))
+    };
+    Ok(Some(Prepared { staging, manifest, report, source, increment }))
 }
 
-/// Whether the run can be incremental over state `prev`: the new files (indexes into `resolved`),
-/// what the engines read from the state, and the state. `Err` says why not.
-fn incremental<'a>(
+/// Whether the run can be incremental over state `prev`: the new files (indexes into `resolved`)
+/// and their dump (none when no file is new). `Err` says why not.
+fn incremental(
     cfg: &Config,
     mode: Mode,
-    prev: &'a StateManifest,
+    prev: &StateManifest,
     settings: &serde_json::Value,
     resolved: &Resolved,
     ids: &[FileIdentity],
-) -> std::result::Result<(Vec<usize>, Increment, &'a StateManifest), Full> {
+) -> std::result::Result<(Vec<usize>, Option<input::Dump>), Full> {
     if prev.format != STATE_FORMAT || prev.version != env!("CARGO_PKG_VERSION") {
         return Err(Full(format!("the state was written by evergreen {} (state format {})", prev.version, prev.format)));
     }
@@ -355,34 +372,25 @@ fn incremental<'a>(
     for old in &prev.inputs {
         match by_path.get(old.path.as_str()) {
             None => return Err(Full(format!("input file {} is no longer among the inputs", old.path))),
-            Some(&k) if ids[k] != *old => return Err(Full(format!("input file {} changed", old.path))),
+            Some(&k) if !ids[k].same_file(old) => return Err(Full(format!("input file {} changed", old.path))),
             Some(&k) => known[k] = true,
         }
     }
     let new: Vec<usize> = (0..ids.len()).filter(|&k| !known[k]).collect();
-    if !new.is_empty() {
-        let files = Resolved { files: new.iter().map(|&k| resolved.files[k].clone()).collect(), skipped: Default::default() };
-        let dump = load(cfg, mode, &files, prev.ts_layout.clone())
-            .map_err(|e| Full(format!("the new files do not read as the state's ({e})")))?;
-        if format!("{:?}", dump.has) != prev.roles {
-            return Err(Full("the new files carry other roles than the state's files".into()));
-        }
-        let columns = columns_of(&dump).map_err(|e| Full(e.to_string()))?;
-        if columns != prev.columns {
-            return Err(Full("the new files' columns read with other types than the state's".into()));
-        }
+    if new.is_empty() {
+        return Ok((new, None));
     }
-    let names: Vec<String> = prev.columns.iter().map(|(n, _)| n.clone()).collect();
-    let has = parse_roles(&prev.roles).ok_or_else(|| Full("the state's roles do not read".into()))?;
-    let increment = Increment {
-        parts: Vec::new(),
-        has,
-        names,
-        ts_layout: prev.ts_layout.clone(),
-        filtered_lines: prev.filtered_lines,
-        rejected: prev.rejected.clone(),
-    };
-    Ok((new, increment, prev))
+    let files = Resolved { files: new.iter().map(|&k| resolved.files[k].clone()).collect(), skipped: Default::default() };
+    let dump = load(cfg, mode, &files, prev.ts_layout.clone())
+        .map_err(|e| Full(format!("the new files do not read as the state's ({e})")))?;
+    if format!("{:?}", dump.has) != prev.roles {
+        return Err(Full("the new files carry other roles than the state's files".into()));
+    }
+    let columns = columns_of(&dump).map_err(|e| Full(e.to_string()))?;
+    if columns != prev.columns {
+        return Err(Full("the new files' columns read with other types than the state's".into()));
+    }
+    Ok((new, Some(dump)))
 }
 
 /// The first top-level setting that differs between two recorded settings, for the log line.
@@ -440,34 +448,41 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
 /// Write the kept lines of `dump` (after `--where` and the line rules, before the future rule,
 /// which each run applies at its own as-of) as a new part, a slice at a time; count what the
 /// rules removed into `m`.
-fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> Result<()> {
-    let file_lines = input::file_lines(&dump.files)?;
+fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> Result<Vec<u64>> {
     let name = format!("lines-{:05}.parquet", m.parts.iter().map(|p| part_number(&p.file) + 1).max().unwrap_or(0));
     let path = staging.dir().join(&name);
     let out_err = |e: PolarsError| Error::Output { path: path.clone(), reason: crate::error::one_line(&e.to_string()) };
     let mut writer = None;
     let mut kept = 0u64;
     let mut counts = Counts::default();
-    for (file, &n) in file_lines.iter().enumerate() {
-        for offset in (0..n as usize).step_by(PART_SLICE_LINES) {
+    let mut per_file = Vec::with_capacity(dump.files.len());
+    for file in 0..dump.files.len() {
+        let mut offset = 0;
+        loop {
             let raw = dump.collect_slice(file, offset, PART_SLICE_LINES)?;
+            let n = raw.height();
+            offset += n;
             let (k, _, valid) = clean::reject_invalid_lines(raw, dump.has)?;
             counts.merge(&k);
-            if valid.height() == 0 {
-                continue;
+            if valid.height() > 0 {
+                if writer.is_none() {
+                    let f = std::fs::File::create(&path)
+                        .map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
+                    writer = Some(
+                        ParquetWriter::new(f)
+                            .with_compression(ParquetCompression::Snappy)
+                            .batched(valid.schema())
+                            .map_err(out_err)?,
+                    );
+                }
+                kept += valid.height() as u64;
+                writer.as_mut().expect("created above").write_batch(&valid).map_err(out_err)?;
             }
-            if writer.is_none() {
-                let f = std::fs::File::create(&path)
-                    .map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
-                let w = ParquetWriter::new(f)
-                    .with_compression(ParquetCompression::Snappy)
-                    .batched(valid.schema())
-                    .map_err(out_err)?;
-                writer = Some(w);
+            if n < PART_SLICE_LINES {
+                break;
             }
-            kept += valid.height() as u64;
-            writer.as_mut().expect("created above").write_batch(&valid).map_err(out_err)?;
         }
+        per_file.push(offset as u64);
     }
     m.lines_read += counts.lines_read;
     m.filtered_lines += counts.filtered_lines;
@@ -480,7 +495,7 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
         let bytes = std::fs::metadata(&path).map(|md| md.len()).unwrap_or(0);
         m.parts.push(Part { file: name, lines: kept, bytes });
     }
-    Ok(())
+    Ok(per_file)
 }
 
 /// The number in a part's name (`lines-00003.parquet`: 3).

@@ -306,3 +306,33 @@ fn state_is_refused_where_it_cannot_apply() {
     let o = evergreen(&["run", "-i", &input, "-o", &out, "--state", &out]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// SPEC "What forces a full run": string timestamps in a local layout are read in the layout the
+/// state's files were read in, so a new CSV file whose dates alone could be day-first or
+/// month-first (01/02/2024) reads as a full run over every file reads it. (Issue 33.)
+#[test]
+fn new_csv_files_read_their_dates_in_the_states_layout() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let header = "customer_id,order_id,ts,amount\n";
+    // 25/01: day-first is the only layout that reads the first file.
+    std::fs::write(input.join("a.csv"), format!("{header}1,1,25/01/2024 10:00,10.50\n2,2,03/01/2024 11:00,20.00\n")).unwrap();
+    let (i, out, full, state) = (
+        input.display().to_string(),
+        d.path().join("out").display().to_string(),
+        d.path().join("full").display().to_string(),
+        d.path().join("state").display().to_string(),
+    );
+    let o = evergreen(&["run", "-i", &i, "-o", &out, "--state", &state]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(input.join("b.csv"), format!("{header}1,3,01/02/2024 09:00,5.00\n3,4,02/02/2024 09:30,7.25\n")).unwrap();
+    let o = evergreen(&["run", "-i", &i, "-o", &out, "--state", &state, "--incremental-only"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = evergreen(&["run", "-i", &i, "-o", &full]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (inc, all) = (manifest(&d.path().join("out")), manifest(&d.path().join("full")));
+    assert_eq!(inc["tables"], all["tables"]);
+    // 1 February (day-first), so the as-of is 3 February.
+    assert_eq!(inc["as_of"], "2024-02-03");
+}
