@@ -1,9 +1,10 @@
 //! The incremental state (issue 33): `--state DIR` keeps, after each successful run, the lines
 //! every input file gave after `--where` and the line rules (canonical columns, Parquet parts, one
 //! per run), and the identity of every file read (path, size, modification time, checksum). The
-//! next run with the same DIR reads only the input files the state does not hold, and the engines
-//! read the state's parts beside them: the same lines, so the same facts and the same tables, byte
-//! for byte, as a full run over every file.
+//! next run with the same DIR reads only the input files the state does not hold, keeping their
+//! lines in a new part, and the engines then read the state's parts as the dump: the same lines,
+//! so the same facts and the same tables, byte for byte, as a full run over every file. Every input
+//! file is parsed once, when its lines are kept (a CSV history is never parsed again).
 //!
 //! A run is full (every file read again, the state written anew) when there is no state yet, a
 //! file the state holds changed or is gone, the settings that decide which lines are kept or how
