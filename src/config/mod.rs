@@ -28,7 +28,7 @@ pub use engine::{
 };
 pub use output::{OutputOptions, OutputSettings, DEFAULT_MONEY_DECIMALS};
 pub use patterns::{
-    PatternOptions, PatternSettings, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
+    Adjust, PatternOptions, PatternSettings, RulesFilter, DEFAULT_ITEMSET_SUPPORT, DEFAULT_MAX_ITEMSETS, DEFAULT_MAX_LEN, DEFAULT_MAX_RULES,
     DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FOLLOWERS, DEFAULT_WINDOW_DAYS,
 };
 pub use scores::{ScoreOptions, ScoreSettings, ScoringMethod, DEFAULT_BINS, DEFAULT_LAPSE_THRESHOLDS};

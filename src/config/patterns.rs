@@ -56,8 +56,48 @@ options! {
         /// the table's lift column) is at least L, e.g. 1.2 for rules 20 % above chance [default: all].
         #[arg(long, env = "EVERGREEN_MIN_LIFT", value_name = "L")]
         pub min_lift: Option<f64>,
+        /// Keep only the rules that pass these filters (comma-separated): significant (Fisher's
+        /// exact test, one-sided, p after --rules-adjust <= --rules-alpha), non-redundant (no rule
+        /// with the same consequent and fewer antecedent items has at least its confidence: arules'
+        /// improvement > 0) [default: every rule; the p_value, p_adjusted and improvement columns
+        /// are always written].
+        #[arg(long, env = "EVERGREEN_RULES_FILTER", value_name = "LIST", value_delimiter = ',')]
+        pub rules_filter: Option<Vec<String>>,
+        /// The significance level of --rules-filter significant [default: 0.01].
+        #[arg(long, env = "EVERGREEN_RULES_ALPHA", value_name = "ALPHA")]
+        pub rules_alpha: Option<f64>,
+        /// How the rules' p-values are corrected for testing every rule: bonferroni, holm, bh
+        /// (Benjamini-Hochberg) or none, as R's p.adjust [default: bonferroni].
+        #[arg(long, env = "EVERGREEN_RULES_ADJUST", value_enum)]
+        pub rules_adjust: Option<Adjust>,
     }
 }
+
+/// A multiple-testing correction of the rules' p-values (R's `p.adjust` methods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Adjust {
+    /// p × m, at most 1 (m: the rules tested).
+    #[default]
+    Bonferroni,
+    /// Holm's step-down: the k-th smallest p × (m − k + 1), never below a smaller p's.
+    Holm,
+    /// Benjamini-Hochberg: the k-th smallest p × m / k, never above a larger p's (false discovery rate).
+    Bh,
+    /// The p-values as they are.
+    None,
+}
+
+/// `--rules-filter`: which rules are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct RulesFilter {
+    /// Only rules whose adjusted p-value is at most the level.
+    pub significant: bool,
+    /// Only rules with a positive improvement.
+    pub non_redundant: bool,
+}
+
+pub const DEFAULT_RULES_ALPHA: f64 = 0.01;
 
 /// The pattern family's settings (issue 13): frequent itemsets and rules, sequence pairs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +121,10 @@ pub struct PatternOptions {
     pub min_followers: u32,
     /// Rules kept at lift >= this (none: every rule that reaches the confidence).
     pub min_lift: Option<f64>,
+    /// `--rules-filter`, `--rules-alpha`, `--rules-adjust` (issue 34).
+    pub rules_filter: RulesFilter,
+    pub rules_alpha: f64,
+    pub rules_adjust: Adjust,
 }
 
 pub const DEFAULT_ITEMSET_SUPPORT: Share = Share::Fraction { num: 1, scale: 2 };
@@ -143,6 +187,31 @@ impl PatternSettings {
                 }
                 l => l,
             },
+            rules_filter: rules_filter(s.rules_filter.as_deref().unwrap_or_default())?,
+            rules_alpha: match s.rules_alpha {
+                Some(a) if !(a > 0.0 && a < 1.0) => {
+                    return Err(Error::Config(format!("rules_alpha: expected a level between 0 and 1 such as 0.01, found {a}")))
+                }
+                a => a.unwrap_or(DEFAULT_RULES_ALPHA),
+            },
+            rules_adjust: s.rules_adjust.unwrap_or_default(),
         })
     }
+}
+
+/// `--rules-filter` names: significant, non-redundant (each at most once).
+fn rules_filter(names: &[String]) -> Result<RulesFilter> {
+    let mut f = RulesFilter::default();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match name {
+            "significant" => f.significant = true,
+            "non-redundant" => f.non_redundant = true,
+            other => {
+                return Err(Error::Config(format!(
+                    "rules_filter: expected significant and/or non-redundant, found `{other}`"
+                )))
+            }
+        }
+    }
+    Ok(f)
 }

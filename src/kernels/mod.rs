@@ -7,6 +7,7 @@ pub mod bgnbd;
 pub mod codes;
 pub mod dert;
 pub mod draws;
+pub mod fisher;
 pub mod gamma_gamma;
 pub mod itemsets;
 pub mod mle;
