@@ -170,6 +170,20 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_evergreen"))
 }
 
+/// Run the binary with `args`, without the caller's `EVERGREEN_*` variables, and wait for it.
+pub fn run_clean(args: &[&str]) -> std::process::Output {
+    let mut cmd = bin();
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVERGREEN_")) {
+        cmd.env_remove(k);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+/// A process's stderr as text.
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
 /// A segment map putting every cell of `bins` into one segment "All" (for runs with bins != 5).
 pub fn any_segment_map(dir: &Path, bins: u8) -> PathBuf {
     let cells: Vec<String> = (1..=bins)

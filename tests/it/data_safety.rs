@@ -66,15 +66,11 @@ fn run(d: &Path, input: &str) -> Vec<String> {
 }
 
 fn evergreen(a: &[String]) -> Output {
-    let mut cmd = bin();
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVERGREEN_")) {
-        cmd.env_remove(k);
-    }
-    cmd.args(a).output().unwrap()
+    run_clean(&a.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
+    stderr_of(o)
 }
 
 /// A case that must fail: it builds its input in the folder (which already holds `good.parquet`

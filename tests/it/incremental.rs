@@ -93,15 +93,11 @@ proptest! {
 }
 
 fn evergreen(a: &[&str]) -> Output {
-    let mut cmd = bin();
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVERGREEN_")) {
-        cmd.env_remove(k);
-    }
-    cmd.args(a).output().unwrap()
+    run_clean(a)
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
+    stderr_of(o)
 }
 
 /// A folder `in/` with the messy lines dealt to two files, and the state and output paths.
@@ -110,25 +106,25 @@ struct Scheduled {
 }
 
 impl Scheduled {
-    fn new() -> Scheduled {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("in")).unwrap();
+    /// 120 lines: guests, returns (every 17th line), several products an order; day 1 holds 70.
+    fn lines() -> DataFrame {
         let rows: Vec<Row> = (0..120u16)
             .map(|i| ((i % 13) as u8, i / 3, (i % 80) as u8, if i % 17 == 0 { -900 } else { 1000 + 37 * i as i32 }, (i % 7) as u8, false))
             .collect();
-        let all = frame_of(&rows, false);
+        frame_of(&rows, false)
+    }
+    fn new() -> Scheduled {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
         let s = Scheduled { dir };
-        write_parquet(&mut all.slice(0, 70), &s.file("day1.parquet"));
+        write_parquet(&mut Scheduled::lines().slice(0, 70), &s.file("day1.parquet"));
         s
     }
     fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join("in").join(name)
     }
     fn add_day2(&self) {
-        let rows: Vec<Row> = (0..120u16)
-            .map(|i| ((i % 13) as u8, i / 3, (i % 80) as u8, if i % 17 == 0 { -900 } else { 1000 + 37 * i as i32 }, (i % 7) as u8, false))
-            .collect();
-        write_parquet(&mut frame_of(&rows, false).slice(70, 50), &self.file("day2.parquet"));
+        write_parquet(&mut Scheduled::lines().slice(70, 50), &self.file("day2.parquet"));
     }
     fn p(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
