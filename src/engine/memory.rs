@@ -22,7 +22,8 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     let raw = dump.collect()?;
     sw.lap("scan");
     let has = s.has;
-    let clean::Cleaned { lines, counts, as_of } = clean::clean_lines(raw, has, s.as_of, &s.inputs, &s.amount_column)?;
+    let clean::Cleaned { lines, mut counts, as_of } = clean::clean_lines(raw, has, s.as_of, &s.inputs, &s.amount_column)?;
+    counts.merge(&s.carried);
     sw.lap("line_rules");
     let o = order_lines(lines, counts, s, sw)?;
     require_lines(s, &o.counts)?;

@@ -52,6 +52,10 @@ pub struct Setup {
     pub product_names: bool,
     /// The `--customer-attr` columns (with the customer tables).
     pub customer_attrs: Vec<String>,
+    /// A run with a state (issue 33): the lines of the state's files that its parts do not hold
+    /// (`--where`'s and the line rules'), added to the counts right after the line rules, so every
+    /// count and message covers every input file.
+    pub carried: Counts,
 }
 
 impl Setup {
@@ -75,6 +79,7 @@ impl Setup {
             partitions: cfg.engine.partitions,
             product_names: cfg.columns.product_name.is_some() && has.product,
             customer_attrs: if plan.customers { cfg.columns.customer_attrs.clone() } else { Vec::new() },
+            carried: Counts::default(),
         }
     }
 }
@@ -173,12 +178,13 @@ impl Increment {
         self.filtered_lines + self.rejected.values().sum::<u64>()
     }
 
-    /// Counts over the parts and the new files, made the counts over every file.
-    fn complete(&self, k: &mut Counts) {
-        k.lines_read += self.removed();
-        k.filtered_lines += self.filtered_lines;
-        for (reason, n) in &self.rejected {
-            *k.rejected.entry(reason.clone()).or_default() += n;
+    /// Those lines as counts, to add to the counts over the parts.
+    fn carried(&self) -> Counts {
+        Counts {
+            lines_read: self.removed(),
+            filtered_lines: self.filtered_lines,
+            rejected: self.rejected.clone(),
+            ..Default::default()
         }
     }
 }
@@ -234,9 +240,12 @@ pub fn facts(
         let (facts, report, _) = spark_facts(cfg, plan.given(dump.has), mode, inputs, Some((dump.has, lines)), sw, spill_dir)?;
         return Ok((facts, report, paths));
     }
-    let setup = Setup::new(cfg, plan.given(dump.has), dump.has);
+    let mut setup = Setup::new(cfg, plan.given(dump.has), dump.has);
+    if let Some(i) = inc {
+        setup.carried = i.carried();
+    }
     let mut report = EngineReport::new("memory", limit, lines + inc.map_or(0, |i| i.removed()));
-    let mut facts = if engine == Engine::Partitioned {
+    let facts = if engine == Engine::Partitioned {
         report.name = "partitioned";
         let (facts, spill) = partitioned::facts(&dump, &file_lines, &setup, limit, spill_dir, sw)?;
         report.partitions = Some(spill.partitions);
@@ -247,9 +256,6 @@ pub fn facts(
     } else {
         memory::facts(&dump, &setup, sw)?
     };
-    if let Some(i) = inc {
-        i.complete(&mut facts.counts);
-    }
     Ok((facts, report, paths))
 }
 

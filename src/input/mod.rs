@@ -121,6 +121,22 @@ impl Dump {
         Ok(df)
     }
 
+    /// The input columns the lines are made from, with their types in the files (a column read
+    /// with two types lists both): what a state compares, since `--where` and the amount expression
+    /// read these, and CSV files are typed from the dump's files together (issue 33).
+    pub fn read_types(&self) -> Result<Vec<(String, String)>> {
+        let mut out = std::collections::BTreeSet::new();
+        for (f, (lf, columns)) in self.files.iter().zip(&self.sources) {
+            let schema = lf.clone().collect_schema().map_err(|e| unreadable(&f.path, one_line(&e.to_string())))?;
+            for name in columns {
+                if let Some(dt) = schema.get(name) {
+                    out.insert((name.clone(), dt.to_string()));
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
     /// Read the canonical lines. A failure while decoding (invalid UTF-8 in a string column, a
     /// file damaged or changed during the run) is traced to its file and column: bad values are
     /// exit 4 naming both, a file that cannot be read is exit 3 naming it.

@@ -116,9 +116,14 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     };
     output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
     if let Some(dir) = &cfg.engine.state {
-        output::check_not_input(dir, &cfg.inputs, &paths, &[])?;
-        if output::resolved(dir) == output::resolved(&cfg.out) {
-            return Err(Error::Config("--state: the state folder must not be the output folder; give another DIR".into()));
+        // A glob over the inputs must not match the state's parts either.
+        output::check_not_input(dir, &cfg.inputs, &paths, &["lines-00000"])?;
+        let (state, out) = (output::resolved(dir), output::resolved(&cfg.out));
+        if state.starts_with(&out) || out.starts_with(&state) {
+            return Err(Error::Config(
+                "--state: the state folder and the output folder must not be the same or one inside the other; give another DIR"
+                    .into(),
+            ));
         }
     }
     let early = if cfg.output.partition_by_as_of {

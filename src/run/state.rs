@@ -84,9 +84,11 @@ pub struct StateManifest {
     /// The settings the kept lines depend on (the job's roles and columns, `--where`,
     /// `--exclude-items`, `--ts-format`...): a run with other ones is full.
     pub settings: serde_json::Value,
-    /// The roles the lines carry, and their canonical columns and types.
+    /// The roles the lines carry, their canonical columns and types, and the input columns they
+    /// are made from with their types in the files.
     pub roles: String,
     pub columns: Vec<(String, String)>,
+    pub input_types: Vec<(String, String)>,
     /// The local layout the string timestamps were read in (found by evergreen), if any.
     pub ts_layout: Option<String>,
     /// Every input file read, in the order first read.
@@ -146,8 +148,12 @@ pub struct Prepared {
     pub increment: Option<Increment>,
 }
 
-/// Why a run cannot be incremental.
-struct Full(String);
+/// Why a run cannot be incremental: a full run says why (`Full`), bad input stops the run (`Fail`).
+enum NotIncremental {
+    Full(String),
+    Fail(Error),
+}
+use NotIncremental::{Fail, Full};
 
 /// The settings the kept lines depend on, as the state records them: the column roles and line
 /// settings, and the job's mode. `--zero-net-orders`, the money decimals and every table option
@@ -157,7 +163,9 @@ fn line_settings(cfg: &Config, mode: Mode) -> Result<serde_json::Value> {
     if let Some(m) = columns.as_object_mut() {
         m.remove("zero_net_orders");
     }
-    Ok(serde_json::json!({ "mode": format!("{mode:?}"), "columns": columns }))
+    // The excluded ids themselves (the manifest's columns name the file and count them only).
+    let excluded = cfg.columns.filter.exclude_items.as_ref().map(|x| blake3::hash(x.ids.join("\n").as_bytes()).to_hex().to_string());
+    Ok(serde_json::json!({ "mode": format!("{mode:?}"), "columns": columns, "excluded_ids": excluded }))
 }
 
 /// The identity of input file `f`: its absolute path, size, modification time, checksum and lines.
@@ -279,9 +287,12 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 bytes: 0,
             };
             manifest.inputs.extend(new.iter().map(|&k| ids[k].clone()));
+            // A layout the new files' string timestamps were found in holds for every later file.
+            manifest.ts_layout = prev.ts_layout.clone().or_else(|| dump.as_ref().and_then(|d| d.ts_layout.clone()));
             let read: Vec<usize> = (prev.inputs.len()..manifest.inputs.len()).collect();
             (manifest, read, dump, report)
         }
+        Err(Fail(e)) => return Err(e),
         Err(Full(reason)) => {
             if cfg.engine.incremental_only {
                 return Err(Error::Config(format!(
@@ -303,6 +314,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 settings,
                 roles: format!("{:?}", dump.has),
                 columns: columns_of(&dump)?,
+                input_types: dump.read_types()?,
                 ts_layout: dump.ts_layout.clone(),
                 inputs: ids,
                 parts: Vec::new(),
@@ -361,7 +373,7 @@ fn incremental(
     settings: &serde_json::Value,
     resolved: &Resolved,
     ids: &[FileIdentity],
-) -> std::result::Result<(Vec<usize>, Option<input::Dump>), Full> {
+) -> std::result::Result<(Vec<usize>, Option<input::Dump>), NotIncremental> {
     if prev.format != STATE_FORMAT || prev.version != env!("CARGO_PKG_VERSION") {
         return Err(Full(format!("the state was written by evergreen {} (state format {})", prev.version, prev.format)));
     }
@@ -382,20 +394,38 @@ fn incremental(
         return Ok((new, None));
     }
     let files = Resolved { files: new.iter().map(|&k| resolved.files[k].clone()).collect(), skipped: Default::default() };
-    let dump = load(cfg, mode, &files, prev.ts_layout.clone())
-        .map_err(|e| Full(format!("the new files do not read as the state's ({e})")))?;
+    let dump = match load(cfg, mode, &files, prev.ts_layout.clone()) {
+        Ok(d) => d,
+        // Not in the state's timestamp layout, but readable on their own: a full run finds the layout
+        // of every file together (or says that none reads them all).
+        Err(e) if prev.ts_layout.is_some() && load(cfg, mode, &files, None).is_ok() => {
+            return Err(Full(format!("the new files' timestamps do not read in the state's layout ({e})")))
+        }
+        // A day without lines (a CSV header alone) cannot be typed on its own: the full run types it.
+        Err(Error::Empty { .. }) => return Err(Full("a new file holds no line to type its columns by".into())),
+        Err(e) => return Err(Fail(e)),
+    };
     if format!("{:?}", dump.has) != prev.roles {
         return Err(Full("the new files carry other roles than the state's files".into()));
     }
-    let columns = columns_of(&dump).map_err(|e| Full(e.to_string()))?;
-    if columns != prev.columns {
+    let columns = columns_of(&dump).map_err(Fail)?;
+    // Every input column must read with a type the state's files read it with (CSV files are typed
+    // together in a full run: a new type would change how the old files read).
+    let typed = dump.read_types().map_err(Fail)?;
+    if columns != prev.columns || !typed.iter().all(|t| prev.input_types.contains(t)) {
         return Err(Full("the new files' columns read with other types than the state's".into()));
     }
     Ok((new, Some(dump)))
 }
 
-/// The first top-level setting that differs between two recorded settings, for the log line.
+/// The first setting that differs between two recorded settings, for the log line: a column
+/// setting's key, `excluded_ids` (the `--exclude-items` file's ids), or `mode` (the job).
 fn differing(a: &serde_json::Value, b: &serde_json::Value) -> String {
+    for key in ["mode", "excluded_ids"] {
+        if a[key] != b[key] {
+            return key.into();
+        }
+    }
     let (a, b) = (&a["columns"], &b["columns"]);
     if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
         let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -405,7 +435,7 @@ fn differing(a: &serde_json::Value, b: &serde_json::Value) -> String {
             return k.clone();
         }
     }
-    "the job".into()
+    "columns".into()
 }
 
 /// The roles recorded as `Present { customer: true, ... }`, read back.
@@ -457,6 +487,11 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
     let mut kept = 0u64;
     let mut counts = Counts::default();
     let mut per_file = Vec::with_capacity(dump.files.len());
+    // Every slice in the dump's types (files may read a column with different types: the part
+    // holds them as the engine's union would), in one chunk a column, as the batched writer needs.
+    let schema = dump.lines.clone().collect_schema()?;
+    let cast: Vec<Expr> =
+        schema.iter().filter(|(n, _)| n.as_str() != c::KEEP).map(|(n, dt)| col(n.as_str()).cast(dt.clone())).collect();
     for file in 0..dump.files.len() {
         let mut offset = 0;
         loop {
@@ -466,6 +501,8 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
             let (k, _, valid) = clean::reject_invalid_lines(raw, dump.has)?;
             counts.merge(&k);
             if valid.height() > 0 {
+                let mut valid = valid.lazy().select(cast.clone()).collect()?;
+                valid.rechunk_mut();
                 if writer.is_none() {
                     let f = std::fs::File::create(&path)
                         .map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;

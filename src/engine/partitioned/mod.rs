@@ -90,6 +90,7 @@ pub fn facts(
     crate::error::crash_point("after-spill");
     sw.lap("scan_and_partition");
     let mut counts = scanned.counts.clone();
+    counts.merge(&s.carried);
     let as_of = clean::as_of_date(s.as_of, scanned.max_ts, s.has, &counts, &s.inputs, &s.amount_column)?;
 
     let o = orders::order_partitions(&scanned, s, as_of, n_cparts, limit, &mut spill, &mut counts)?;
