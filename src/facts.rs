@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Canonical column names of the line frame (see [`crate::input`], the only reader of the user's
 /// column names).
@@ -52,7 +52,7 @@ pub mod col_names {
 /// Which roles the canonical frame carries from the dump. An absent customer is a null
 /// `customer_id`, an absent amount is `1.0` per line (every line positive); an absent timestamp
 /// has no column and turns off the time rules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Present {
     pub customer: bool,
     pub timestamp: bool,

@@ -338,11 +338,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         sources.push((lf.clone(), read));
         frames.push(lf.select(select));
     }
-    let lines = if frames.len() == 1 {
-        frames[0].clone()
-    } else {
-        concat(frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
-    };
+    let lines = union(&frames)?;
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
     let filter = keep.zip(cols.filter.where_sql.clone());
     let ts_layout = if cols.ts_format.is_none() { ts_layouts.iter().flatten().next().cloned() } else { None };
@@ -374,12 +370,16 @@ pub fn from_parts(parts: &[PathBuf], has: Present, names: &[String], streamed: b
         dump.frames.push(lf.select(select));
         dump.files.push(f);
     }
-    dump.lines = if dump.frames.len() == 1 {
-        dump.frames[0].clone()
-    } else {
-        concat(dump.frames.clone(), UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?
-    };
+    dump.lines = union(&dump.frames)?;
     Ok(dump)
+}
+
+/// The files' canonical lines as one frame (types widened where files differ).
+fn union(frames: &[LazyFrame]) -> Result<LazyFrame> {
+    Ok(match frames {
+        [one] => one.clone(),
+        _ => concat(frames, UnionArgs { parallel: true, rechunk: false, to_supertypes: true, ..Default::default() })?,
+    })
 }
 
 /// Lines of each file: a Parquet file's from its footer (no data read), a CSV file's by

@@ -117,7 +117,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     output::check_not_input(&cfg.out, &cfg.inputs, &paths, &output_tables())?;
     if let Some(dir) = &cfg.engine.state {
         // A glob over the inputs must not match the state's parts either.
-        output::check_not_input(dir, &cfg.inputs, &paths, &["lines-00000"])?;
+        output::check_not_input(dir, &cfg.inputs, &paths, &[&state::part_stem(0)])?;
         let (state, out) = (output::resolved(dir), output::resolved(&cfg.out));
         if state.starts_with(&out) || out.starts_with(&state) {
             return Err(Error::Config(

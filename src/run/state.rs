@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::engine::{clean, Increment};
 use crate::error::{Error, Result};
-use crate::facts::{col_names as c, Counts};
+use crate::facts::{col_names as c, Counts, Present};
 use crate::input::{self, Format, InputFile, Mode, Resolved};
 use crate::output::{Staging, MANIFEST, SUCCESS, TOOL};
 
@@ -86,7 +86,7 @@ pub struct StateManifest {
     pub settings: serde_json::Value,
     /// The roles the lines carry, their canonical columns and types, and the input columns they
     /// are made from with their types in the files.
-    pub roles: String,
+    pub roles: Present,
     pub columns: Vec<(String, String)>,
     pub input_types: Vec<(String, String)>,
     /// The local layout the string timestamps were read in (found by evergreen), if any.
@@ -312,7 +312,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 format: STATE_FORMAT,
                 files: Vec::new(),
                 settings,
-                roles: format!("{:?}", dump.has),
+                roles: dump.has,
                 columns: columns_of(&dump)?,
                 input_types: dump.read_types()?,
                 ts_layout: dump.ts_layout.clone(),
@@ -347,14 +347,13 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
         }
     }
     report.lines_read = manifest.lines_read - before;
-    let has = parse_roles(&manifest.roles).ok_or_else(|| Error::Internal("state roles do not read back".into()))?;
     // No kept line at all: the engine reads the input files themselves, and says what a full run says.
     let (source, increment) = if manifest.parts.is_empty() {
         (resolved.clone(), None)
     } else {
         let increment = Increment {
             parts: manifest.parts.iter().map(|p| staging.dir().join(&p.file)).collect(),
-            has,
+            has: manifest.roles,
             names: manifest.columns.iter().map(|(n, _)| n.clone()).collect(),
             filtered_lines: manifest.filtered_lines,
             rejected: manifest.rejected.clone(),
@@ -405,7 +404,7 @@ fn incremental(
         Err(Error::Empty { .. }) => return Err(Full("a new file holds no line to type its columns by".into())),
         Err(e) => return Err(Fail(e)),
     };
-    if format!("{:?}", dump.has) != prev.roles {
+    if dump.has != prev.roles {
         return Err(Full("the new files carry other roles than the state's files".into()));
     }
     let columns = columns_of(&dump).map_err(Fail)?;
@@ -438,28 +437,6 @@ fn differing(a: &serde_json::Value, b: &serde_json::Value) -> String {
     "columns".into()
 }
 
-/// The roles recorded as `Present { customer: true, ... }`, read back.
-fn parse_roles(s: &str) -> Option<crate::facts::Present> {
-    let mut has = crate::facts::Present::default();
-    let body = s.strip_prefix("Present {")?.strip_suffix('}')?;
-    for kv in body.split(',').map(str::trim).filter(|kv| !kv.is_empty()) {
-        let (k, v) = kv.split_once(':')?;
-        let v = v.trim() == "true";
-        match k.trim() {
-            "customer" => has.customer = v,
-            "timestamp" => has.timestamp = v,
-            "amount" => has.amount = v,
-            "product" => has.product = v,
-            "item" => has.item = v,
-            "cost" => has.cost = v,
-            "quantity" => has.quantity = v,
-            "discount" => has.discount = v,
-            _ => return None,
-        }
-    }
-    (format!("{has:?}") == s).then_some(has)
-}
-
 /// The dump of `files` as the engines read it (in the state's timestamp layout when it has one).
 fn load(cfg: &Config, mode: Mode, files: &Resolved, ts_layout: Option<String>) -> Result<input::Dump> {
     let mut cols = cfg.columns.clone();
@@ -480,7 +457,7 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
 /// which each run applies at its own as-of) as a new part, a slice at a time; count what the
 /// rules removed into `m`.
 fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> Result<Vec<u64>> {
-    let name = format!("lines-{:05}.parquet", m.parts.iter().map(|p| part_number(&p.file) + 1).max().unwrap_or(0));
+    let name = part_file(m.parts.iter().map(|p| part_number(&p.file) + 1).max().unwrap_or(0));
     let path = staging.dir().join(&name);
     let out_err = |e: PolarsError| Error::Output { path: path.clone(), reason: crate::error::one_line(&e.to_string()) };
     let mut writer = None;
@@ -534,6 +511,17 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
         m.parts.push(Part { file: name, lines: kept, bytes });
     }
     Ok(per_file)
+}
+
+/// The file name of part `n` (`lines-00003.parquet`); without the extension, what an input glob
+/// must not match (the run checks it before reading anything).
+fn part_file(n: u32) -> String {
+    format!("{}.parquet", part_stem(n))
+}
+
+/// A part's name without `.parquet`.
+pub fn part_stem(n: u32) -> String {
+    format!("lines-{n:05}")
 }
 
 /// The number in a part's name (`lines-00003.parquet`: 3).
