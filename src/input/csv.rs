@@ -196,16 +196,22 @@ pub fn scan_text(path: &Path, text: Vec<u8>, separator: u8, overwrite: Option<Sc
     let separator = if separator == b',' { separator_of(head) } else { separator };
     let decimal_comma = separator == b';' && decimal_commas(head);
     let buffer = polars_buffer::Buffer::from_vec(text);
-    LazyCsvReader::new_with_sources(ScanSources::Buffers(vec![buffer].into()))
-        .with_has_header(true)
-        .with_separator(separator)
-        .with_decimal_comma(decimal_comma)
-        .with_infer_schema_length(None)
-        .with_try_parse_dates(false)
-        .with_missing_is_null(true)
-        .with_dtype_overwrite(overwrite)
-        .finish()
-        .map_err(|e| unreadable_csv(path, e))
+    let reader = || {
+        LazyCsvReader::new_with_sources(ScanSources::Buffers(vec![buffer.clone()].into()))
+            .with_has_header(true)
+            .with_separator(separator)
+            .with_decimal_comma(decimal_comma)
+            .with_infer_schema_length(None)
+            .with_try_parse_dates(false)
+            .with_missing_is_null(true)
+    };
+    // The types are inferred once, here, and then given: Polars infers them again (one thread,
+    // the whole text) every time a scan without a schema is collected, and a file is collected
+    // several times (its timestamps checked, its lines read), which made reading a CSV dump take
+    // about a second per million lines per pass.
+    let mut inferred = reader().with_dtype_overwrite(overwrite).finish().map_err(|e| unreadable_csv(path, e))?;
+    let schema = inferred.collect_schema().map_err(|e| unreadable_csv(path, e))?;
+    reader().with_schema(Some(schema)).finish().map_err(|e| unreadable_csv(path, e))
 }
 
 /// Whether the numbers of a text use decimal commas: some `9,9` and no `9.9` after the header.

@@ -32,6 +32,7 @@ use crate::error::{one_line, Error, Result};
 
 pub use crate::facts::{col_names, Present};
 pub use csv::{Compression, Format};
+pub use timestamps::strptime_micros;
 pub use files::{read_whole, resolve_inputs, Resolved, Skipped};
 use filter::*;
 use files::*;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::facts::col_names as c;
 use super::{InputFile, TS_EXPECTED};
 use super::roles::{Agreed, RoleCheck, first_bad_value, ts_ok};
+use crate::kernels::iso_time::iso_micros;
 
 /// ISO-8601 layouts accepted in string timestamps, tried in order.
 pub(super) const NAIVE_FORMATS: [&str; 10] = [
@@ -55,28 +56,58 @@ fn layout_micros(name: &str, fmt: &str) -> Expr {
 
 /// Microseconds since the epoch (UTC) of a timestamp column of any accepted type, as Int64.
 /// Zoned timestamps keep their instant; naive ones are read as UTC. Unparseable strings give null.
+/// Strings are read by the ISO kernel ([`iso_micros`]); a column with a value it does not read is
+/// read by the layouts ([`strptime_micros`]) instead, which give the same microseconds for every
+/// value the kernel reads.
 pub(super) fn ts_micros(name: &str, dt: &DataType) -> Expr {
-    let e = col(name);
     match dt {
-        DataType::Datetime(_, _) | DataType::Date => e.dt().timestamp(TimeUnit::Microseconds),
+        DataType::Datetime(_, _) | DataType::Date => col(name).dt().timestamp(TimeUnit::Microseconds),
         _ => {
-            let parse = |fmt: &str, tz: Option<TimeZone>| {
-                let opts = StrptimeOptions { format: Some(fmt.into()), strict: false, exact: true, cache: true };
-                let s = col(name).str().strip_chars(lit(LiteralValue::untyped_null()));
-                if fmt == "%Y-%m-%d" || fmt == "%Y%m%d" {
-                    s.str().to_date(opts).dt().timestamp(TimeUnit::Microseconds)
-                } else {
-                    s.str()
-                        .to_datetime(Some(TimeUnit::Microseconds), tz, opts, lit("raise"))
-                        .dt()
-                        .timestamp(TimeUnit::Microseconds)
-                }
-            };
-            let mut alts: Vec<Expr> = NAIVE_FORMATS.iter().map(|f| parse(f, None)).collect();
-            alts.extend(ZONED_FORMATS.iter().map(|f| parse(f, Some(TimeZone::UTC))));
-            coalesce(&alts)
+            let layouts = strptime_micros(name);
+            col(name).map(
+                move |c| iso_or_layouts(c, &layouts),
+                |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)),
+            )
         }
     }
+}
+
+/// A string column's microseconds by the ISO kernel; when some value is not one of its shapes,
+/// the whole column by `layouts` (the old reading, so every value reads as it always did).
+fn iso_or_layouts(c: Column, layouts: &Expr) -> PolarsResult<Column> {
+    let strings = c.cast(&DataType::String)?;
+    let ca = strings.str()?;
+    let mut out = Vec::with_capacity(ca.len());
+    for v in ca.iter() {
+        match v {
+            None => out.push(None),
+            Some(s) => match iso_micros(s.as_bytes()) {
+                Some(us) => out.push(Some(us)),
+                None => {
+                    let df = DataFrame::new_infer_height(vec![c.clone()])?;
+                    return Ok(df.lazy().select([layouts.clone()]).collect()?.columns()[0].clone());
+                }
+            },
+        }
+    }
+    Ok(Int64Chunked::from_iter_options(c.name().clone(), out.into_iter()).into_column())
+}
+
+/// Microseconds (UTC) of string timestamps read by the ISO-8601 layouts ([`NAIVE_FORMATS`], then
+/// [`ZONED_FORMATS`]), the first that reads a value winning; unparseable values give null.
+pub fn strptime_micros(name: &str) -> Expr {
+    let parse = |fmt: &str, tz: Option<TimeZone>| {
+        let opts = StrptimeOptions { format: Some(fmt.into()), strict: false, exact: true, cache: true };
+        let s = col(name).str().strip_chars(lit(LiteralValue::untyped_null()));
+        if fmt == "%Y-%m-%d" || fmt == "%Y%m%d" {
+            s.str().to_date(opts).dt().timestamp(TimeUnit::Microseconds)
+        } else {
+            s.str().to_datetime(Some(TimeUnit::Microseconds), tz, opts, lit("raise")).dt().timestamp(TimeUnit::Microseconds)
+        }
+    };
+    let mut alts: Vec<Expr> = NAIVE_FORMATS.iter().map(|f| parse(f, None)).collect();
+    alts.extend(ZONED_FORMATS.iter().map(|f| parse(f, Some(TimeZone::UTC))));
+    coalesce(&alts)
 }
 
 /// The canonical `ts` expression for one file, after checking the column's type (and agreeing

@@ -275,3 +275,85 @@ fn semicolons_decimal_commas_and_two_digit_years() {
     let (code, err) = run_small(&p, &d.path().join("out3"), &["--ts-format", "%m/%d/%y %H:%M"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// The ISO timestamp shapes the kernel reads, written from `us` microseconds since 1970 (UTC):
+/// dates, minutes, seconds, 1 to 9 fraction digits, `Z` and offsets, `T` or a space.
+fn iso_shapes(us: i64, k: u64) -> Vec<String> {
+    let t = chrono::DateTime::from_timestamp_micros(us).unwrap().naive_utc();
+    let frac = |n: usize| format!("{:09}", t.and_utc().timestamp_subsec_nanos())[..n].to_string();
+    let off_min = (k % (24 * 60)) as i64 * if k % 2 == 0 { 1 } else { -1 };
+    let local = t + chrono::Duration::minutes(off_min);
+    let sign = if off_min < 0 { '-' } else { '+' };
+    let (oh, om) = (off_min.abs() / 60, off_min.abs() % 60);
+    vec![
+        t.format("%Y-%m-%d").to_string(),
+        t.format("%Y%m%d").to_string(),
+        t.format("%Y-%m-%dT%H:%M").to_string(),
+        t.format("%Y-%m-%d %H:%M").to_string(),
+        t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        format!("{}.{}", t.format("%Y-%m-%dT%H:%M:%S"), frac(1 + (k % 9) as usize)),
+        format!("{}.{}", t.format("%Y-%m-%d %H:%M:%S"), frac(6)),
+        format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+        format!("{}.{}Z", t.format("%Y-%m-%dT%H:%M:%S"), frac(3)),
+        format!("{}{sign}{oh:02}:{om:02}", local.format("%Y-%m-%dT%H:%M:%S")),
+        format!("{}.{}{sign}{oh:02}{om:02}", local.format("%Y-%m-%dT%H:%M:%S"), frac(6)),
+        format!("  {} ", t.format("%Y-%m-%dT%H:%M:%S")),
+    ]
+}
+
+/// Issue 33 (noticed: reading a CSV dump took seconds per million lines): the ISO kernel reads
+/// every value it reads exactly as the strptime layouts do (chrono through Polars, the reading it
+/// replaces), reads every shape an export writes across the years 0001-9999, and leaves to the
+/// layouts every value it does not read (impossible dates and times, leap seconds, other shapes).
+#[test]
+fn iso_kernel_reads_every_value_as_strptime_does() {
+    use evergreen::kernels::iso_time::iso_micros;
+    let mut strings: Vec<String> = Vec::new();
+    let mut canonical = 0;
+    // A fixed pseudo-random walk over 0001-01-02 .. 9999-12-30 (splitmix64).
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for k in 0..4000u64 {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let (lo, hi) = (-62_135_596_800_000_000i64 + 86_400_000_000, 253_402_300_799_999_999i64 - 86_400_000_000);
+        let us = lo + (z % (hi - lo) as u64) as i64;
+        let shapes = iso_shapes(us, k);
+        canonical += shapes.len();
+        strings.extend(shapes);
+    }
+    let edges = [
+        "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "2024-04-31", "2024-13-01", "2024-00-10",
+        "2024-01-00", "2024-01-32", "2024-01-01T24:00:00", "2024-01-01T23:60:00", "2024-06-30T23:59:60",
+        "2024-01-01T12:00:00.", "2024-01-01T12:00:00.1234567891", "2024-01-01 12:00:00Z",
+        "2024-01-01 12:00:00+02:00", "2024-01-01T12:00:00+24:00", "2024-01-01T12:00:00+02:60",
+        "2024-01-01T12:00:00+02", "2024-01-01T12:00+02:00", "2024-01-01t12:00:00", "2024-01-01T12:00:00z",
+        "2024-1-01", "24-01-01", "2024/01/01", "20240230", "202401011", "2024-01-01T1:00:00",
+        "2024-01-01T12:00:00 ", "\t2024-01-01\n", "0000-01-01", "0001-01-01T00:00:00", "9999-12-31T23:59:59.999999",
+        "1969-12-31T23:59:59.9999999", "1970-01-01T00:00:00.000001-00:01", "+2024-01-01", "2024-01-01T12:00:00.5Z ",
+        "2024-01-01T12", "2024-01-01T12:0", "2024-01-01T12:00:0", "", " ", "2024-01-01T12:00:00+0530",
+        "2024-01-01T12:00:00-23:59", "2024-01-01T12:00:00.000+00:00",
+    ];
+    strings.extend(edges.iter().map(|s| s.to_string()));
+    let df = DataFrame::new_infer_height(vec![Column::new("ts".into(), &strings)]).unwrap();
+    let reference = df.lazy().select([evergreen::input::strptime_micros("ts")]).collect().unwrap();
+    let reference: Vec<Option<i64>> = reference.columns()[0].i64().unwrap().iter().collect();
+    for (s, expected) in strings.iter().zip(&reference) {
+        if let Some(us) = iso_micros(s.as_bytes()) {
+            assert_eq!(Some(us), *expected, "{s:?}: the kernel reads {us}, strptime {expected:?}");
+        }
+    }
+    let generated_read = strings[..canonical].iter().filter(|s| iso_micros(s.as_bytes()).is_some()).count();
+    assert_eq!(generated_read, canonical, "the kernel reads every generated ISO shape");
+    // The edge values the kernel reads (the rest go to the layouts).
+    let kernel_reads: Vec<&str> = edges.iter().filter(|s| iso_micros(s.as_bytes()).is_some()).copied().collect();
+    for must in ["2024-02-29", "2000-02-29", "0001-01-01T00:00:00", "9999-12-31T23:59:59.999999", "1969-12-31T23:59:59.9999999"] {
+        assert!(kernel_reads.contains(&must), "{must} is read by the kernel: {kernel_reads:?}");
+    }
+    for never in ["2023-02-29", "1900-02-29", "2024-01-01T24:00:00", "2024-06-30T23:59:60", "2024-01-01 12:00:00Z"] {
+        assert!(!kernel_reads.contains(&never), "{never} is left to the layouts");
+    }
+}
