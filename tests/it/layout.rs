@@ -83,7 +83,8 @@ fn families_import_only_facts_options_and_helpers() {
                 "facts" => &[],
                 "exprs" | "error" => &["error"],
                 "config" => &["config", "error"],
-                "input" => &["input", "config", "error", "facts"],
+                // Input: files to canonical lines (array kernels read what Polars reads slowly: ISO timestamps).
+        "input" => &["input", "config", "error", "facts", "kernels"],
                 "output" => &["output", "config", "error", "facts"],
                 // Queries read the table registry (names a query may not take), nothing else of a family.
                 "queries" => &["queries", "config", "error", "facts", "tables"],
