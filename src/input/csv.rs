@@ -192,19 +192,7 @@ pub fn read_text(path: &Path, compression: Compression, bytes: Vec<u8>) -> Resul
 /// semicolon-separated file whose numbers have decimal commas (`2,55`) reads them as numbers.
 /// `overwrite` types columns as the dump's other CSV files have them ([`super::load`]).
 pub fn scan_text(path: &Path, text: Vec<u8>, separator: u8, overwrite: Option<SchemaRef>) -> Result<LazyFrame> {
-    let head = &text[..text.len().min(64 << 10)];
-    let separator = if separator == b',' { separator_of(head) } else { separator };
-    let decimal_comma = separator == b';' && decimal_commas(head);
-    let buffer = polars_buffer::Buffer::from_vec(text);
-    let reader = || {
-        LazyCsvReader::new_with_sources(ScanSources::Buffers(vec![buffer.clone()].into()))
-            .with_has_header(true)
-            .with_separator(separator)
-            .with_decimal_comma(decimal_comma)
-            .with_infer_schema_length(None)
-            .with_try_parse_dates(false)
-            .with_missing_is_null(true)
-    };
+    let reader = text_reader(text, separator);
     // The types are inferred once, here, and then given: Polars infers them again (one thread,
     // the whole text) every time a scan without a schema is collected, and a file is collected
     // several times (its timestamps checked, its lines read), which made reading a CSV dump take
@@ -212,6 +200,31 @@ pub fn scan_text(path: &Path, text: Vec<u8>, separator: u8, overwrite: Option<Sc
     let mut inferred = reader().with_dtype_overwrite(overwrite).finish().map_err(|e| unreadable_csv(path, e))?;
     let schema = inferred.collect_schema().map_err(|e| unreadable_csv(path, e))?;
     reader().with_schema(Some(schema)).finish().map_err(|e| unreadable_csv(path, e))
+}
+
+/// The rows of a CSV file's text (its header row apart), counted without typing its columns.
+pub fn count_rows(path: &Path, text: Vec<u8>, separator: u8) -> Result<u64> {
+    let lf = text_reader(text, separator)().with_infer_schema_length(Some(0)).finish().map_err(|e| unreadable_csv(path, e))?;
+    let df = lf.select([len().cast(DataType::UInt64).alias("rows")]).collect().map_err(|e| unreadable_csv(path, e))?;
+    Ok(df.column("rows")?.u64()?.get(0).unwrap_or(0))
+}
+
+/// The reader of a CSV text: a header row, the separator its header line shows for a `.csv`
+/// file, decimal commas when its numbers have them, empty fields null, dates left as strings.
+fn text_reader(text: Vec<u8>, separator: u8) -> impl Fn() -> LazyCsvReader {
+    let head = &text[..text.len().min(64 << 10)];
+    let separator = if separator == b',' { separator_of(head) } else { separator };
+    let decimal_comma = separator == b';' && decimal_commas(head);
+    let buffer = polars_buffer::Buffer::from_vec(text);
+    move || {
+        LazyCsvReader::new_with_sources(ScanSources::Buffers(vec![buffer.clone()].into()))
+            .with_has_header(true)
+            .with_separator(separator)
+            .with_decimal_comma(decimal_comma)
+            .with_infer_schema_length(None)
+            .with_try_parse_dates(false)
+            .with_missing_is_null(true)
+    }
 }
 
 /// Whether the numbers of a text use decimal commas: some `9,9` and no `9.9` after the header.

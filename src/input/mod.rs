@@ -389,10 +389,9 @@ pub fn file_lines(files: &[InputFile]) -> Result<Vec<u64>> {
     files
         .iter()
         .map(|f| {
-            if let Format::Csv { .. } = f.format {
-                let (lf, _, _) = scan_file(f, false)?;
-                let df = lf.select([len().cast(DataType::UInt64).alias("rows")]).collect().map_err(|e| csv::unreadable_csv(&f.path, e))?;
-                return Ok(df.column("rows")?.u64()?.get(0).unwrap_or(0));
+            if let Format::Csv { separator, compression } = f.format {
+                let bytes = read_whole(&f.path).map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
+                return csv::count_rows(&f.path, csv::read_text(&f.path, compression, bytes)?, separator);
             }
             let file = std::fs::File::open(&f.path)
                 .map_err(|e| Error::Unreadable { file: f.path.clone(), reason: e.to_string() })?;
