@@ -35,20 +35,31 @@ pub struct Options<'a> {
 pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(String, DataFrame)>> {
     let d = o.money_decimals;
     let has_cost = f.profit.is_some();
-    let mut base = rfm(f, as_of, d)?;
-    let has_trend = match trend::window_sums(f, as_of, o.trend_days, d) {
-        Some(sums) => {
-            let sums = DataFrame::new_infer_height(sums)?.lazy();
-            base = concat_lf_horizontal([base, sums], HConcatOptions::default())?.with_columns(trend::derived());
-            true
+    let mut base = rfm_facts(f, d)?.lazy();
+    let sums = trend::window_sums(f, as_of, o.trend_days, d);
+    let has_trend = sums.is_some();
+    if let Some(sums) = sums {
+        let sums = DataFrame::new_infer_height(sums)?.lazy();
+        base = concat_lf_horizontal([base, sums], HConcatOptions::default())?;
+    }
+    let mut trend_derived = has_trend;
+    if has_cost {
+        // The profit group reads `declining`.
+        if has_trend {
+            base = base.with_columns(trend::derived());
+            trend_derived = false;
         }
-        None => false,
-    };
+        base = trend::add_profit_ranks(base, d, has_trend);
+    }
+    // The table's order (monetary descending, then customer_id) is set on the facts' columns, so
+    // the many columns derived below are computed in that order instead of being moved into it
+    // (at millions of customers, moving a column costs as much as computing it).
+    base = deciles::add_deciles(base, d).with_columns(rfm_columns(as_of, d));
+    if trend_derived {
+        base = base.with_columns(trend::derived());
+    }
     if !o.tiers.is_empty() {
         base = base.with_column(trend::tier(o.tiers).alias("tier"));
-    }
-    if has_cost {
-        base = trend::add_profit_ranks(base, d, has_trend);
     }
     let layout = Layout { has_cost, has_trend, has_tier: !o.tiers.is_empty() };
     let scored = scores::add_scores(
@@ -62,7 +73,7 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
         o.scoring,
     );
     let select: Vec<Expr> = layout.columns().into_iter().map(col).collect();
-    let customers = deciles::add_deciles(scored, d).select(select).collect()?;
+    let customers = scored.select(select).collect()?;
     if customers.height() == 0 {
         return Err(Error::Internal("customer tables over no customer".into()));
     }
@@ -88,6 +99,12 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
 /// frequency = purchase orders; monetary = the customer's line amounts over all kept orders
 /// (returns included), rounded; first/last purchase = earliest/latest purchase order timestamp.
 pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<LazyFrame> {
+    Ok(rfm_facts(f, money_decimals)?.lazy().with_columns(rfm_columns(as_of, money_decimals)))
+}
+
+/// The facts' columns of [`rfm`], in the facts' row order: customer_id, frequency, monetary
+/// (rounded), first/last purchase, profit, discount, `_basket_items`, favourite_product.
+fn rfm_facts(f: &CustomerFacts, money_decimals: u32) -> Result<DataFrame> {
     let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
     let ts = |v: &[i64], name: &str| -> Result<Column> { Ok(Column::new(name.into(), v).cast(&datetime)?) };
     let round = |v: &[f64]| v.iter().map(|x| round_money_value(*x, money_decimals)).collect::<Vec<f64>>();
@@ -107,7 +124,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         Some(fav) => fav.clone().with_name("favourite_product".into()),
         None => Column::full_null("favourite_product".into(), f.len(), &DataType::String),
     };
-    let base = DataFrame::new_infer_height(vec![
+    Ok(DataFrame::new_infer_height(vec![
         f.customer_id.clone().with_name(c::CUSTOMER.into()),
         Column::new("frequency".into(), f.frequency.iter().map(|&n| n as i64).collect::<Vec<i64>>()),
         Column::new("monetary".into(), round(&f.monetary)),
@@ -117,9 +134,14 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
         discount,
         basket_items,
         favourite,
-    ])?;
+    ])?)
+}
+
+/// The columns [`rfm`] derives from [`rfm_facts`]: recency, tenure, average order value, days
+/// between orders, discount share, average basket items.
+fn rfm_columns(as_of: NaiveDate, money_decimals: u32) -> [Expr; 6] {
     let freq = col("frequency");
-    Ok(base.lazy().with_columns([
+    [
         days_until(as_of, col("last_purchase_at")).alias("recency_days"),
         days_until(as_of, col("first_purchase_at")).alias("tenure_days"),
         // Money per order, rounded like money (issue 15).
@@ -133,7 +155,7 @@ pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<L
             .alias("avg_days_between_orders"),
         discount_share().alias("discount_share"),
         (col("_basket_items") / col("frequency").cast(DataType::Float64)).alias("avg_basket_items"),
-    ]))
+    ]
 }
 
 /// Rule "discount share": discount / (monetary + discount), the share of what the customer would
@@ -158,13 +180,19 @@ pub fn lapse_labels(thresholds: &[u32]) -> Vec<String> {
     labels
 }
 
-/// The lapse bucket of a recency in days: the first threshold it does not exceed.
+/// The lapse bucket of a recency in days: the first threshold it does not exceed. The label is
+/// looked up by the bucket's number ([`lapse_bucket_order`]): a chain of string branches costs a
+/// string column per threshold.
 pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
     let labels = lapse_labels(thresholds);
-    let last = lit(labels[thresholds.len()].clone());
-    thresholds.iter().zip(&labels).rev().fold(last, |otherwise, (t, label)| {
-        when(recency_days.clone().lt_eq(lit(*t as i64))).then(lit(label.clone())).otherwise(otherwise)
-    })
+    lapse_bucket_order(recency_days, thresholds).map(
+        move |c| {
+            let order = c.i32()?;
+            let out: StringChunked = order.iter().map(|k| k.and_then(|k| labels.get(k as usize - 1)).map(|l| l.as_str())).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 /// The sort key of the lapse bucket (issue 15): 1 for the first bucket (`0-30`), up to the number

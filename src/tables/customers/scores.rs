@@ -34,10 +34,12 @@ pub fn score(value: &str, larger_is_better: bool, bins: u8, method: ScoringMetho
 /// Add `r_score`, `f_score`, `m_score` and `rfm_cell` (e.g. `"545"`).
 pub fn add_scores(customers: LazyFrame, bins: u8, method: ScoringMethod) -> LazyFrame {
     let scores: Vec<Expr> = DIMENSIONS.iter().map(|(v, s, better)| score(v, *better, bins, method).alias(*s)).collect();
-    customers.with_columns(scores).with_column(
-        concat_str([col("r_score"), col("f_score"), col("m_score")].map(|e| e.cast(DataType::String)), "", false)
-            .alias("rfm_cell"),
-    )
+    // Scores are single digits (bins <= 9), so the cell's three digits are those of one number:
+    // one cast instead of three casts and a concatenation.
+    let cell = col("r_score").cast(DataType::Int32) * lit(100i32)
+        + col("f_score").cast(DataType::Int32) * lit(10i32)
+        + col("m_score").cast(DataType::Int32);
+    customers.with_columns(scores).with_column(cell.cast(DataType::String).alias("rfm_cell"))
 }
 
 /// `score_bins`: one row per (dimension, score) that has customers, with the value range and count.
