@@ -139,11 +139,19 @@ impl Staging {
     /// absent, empty or evergreen's own output ([`check_owned`]), and create an empty temporary
     /// folder beside it.
     pub fn new(target: &Path, lock_timeout: Duration) -> Result<Staging> {
+        Staging::new_completing(target, lock_timeout, &|_| false)
+    }
+
+    /// [`Staging::new`], after first swapping in the newest finished temporary folder a killed
+    /// run left beside the target for which `finished(folder)` says its commit must complete (the
+    /// state folder of a run killed between its output's swap and its state's, issue 33).
+    pub fn new_completing(target: &Path, lock_timeout: Duration, finished: &dyn Fn(&Path) -> bool) -> Result<Staging> {
         let shown = target.to_path_buf();
         let target = real_target(target)?;
         let parent = parent_of(&target);
         fs::create_dir_all(&parent).map_err(|e| out_err(&shown, format!("cannot create its parent folder: {e}")))?;
         let lock = RunLock::acquire(&target, &shown, lock_timeout)?;
+        complete_left_commit(&target, finished)?;
         recover(&target)?;
         check_owned(&target)?;
         let tmp = temp_beside(&target)?;
@@ -154,6 +162,11 @@ impl Staging {
     /// Where files of this run go before the commit.
     pub fn dir(&self) -> &Path {
         &self.tmp
+    }
+
+    /// The folder the commit replaces (symlinks followed), absolute.
+    pub fn target(&self) -> PathBuf {
+        std::path::absolute(&self.target).unwrap_or_else(|_| self.target.clone())
     }
 
     /// Write one table as `<name>.parquet`; returns the file name and the BLAKE3 hash of its
@@ -331,6 +344,30 @@ pub fn check_owned(dir: &Path) -> Result<()> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Before [`recover`]: the newest temporary folder beside `target` holding `_SUCCESS` for which
+/// `finished` holds is swapped in (what replaced is then a leftover [`recover`] removes).
+fn complete_left_commit(target: &Path, finished: &dyn Fn(&Path) -> bool) -> Result<()> {
+    let parent = parent_of(target);
+    let tmp = beside_prefix(target, TMP_TAG)?;
+    let Ok(rd) = fs::read_dir(&parent) else { return Ok(()) };
+    let mut left: Vec<PathBuf> =
+        rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&tmp)).map(|e| e.path()).collect();
+    left.sort();
+    let Some(done) = left.into_iter().rev().find(|p| p.join(SUCCESS).exists() && finished(p)) else { return Ok(()) };
+    if fs::symlink_metadata(target).is_ok() {
+        if !exchange(&done, target)? {
+            let old = parent.join(format!("{}{}", beside_prefix(target, OLD_TAG)?, stamp()));
+            fs::rename(target, &old).map_err(|e| out_err(target, format!("cannot move aside: {e}")))?;
+            fs::rename(&done, target).map_err(|e| out_err(target, e))?;
+        }
+    } else {
+        fs::rename(&done, target).map_err(|e| out_err(target, e))?;
+    }
+    sync_dir(&parent);
+    tracing::warn!("completed the commit of {} that an interrupted run left unfinished", target.display());
     Ok(())
 }
 

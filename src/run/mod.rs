@@ -170,6 +170,11 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
             Staging::new(&output::partition_dir(&cfg.out, as_of)?, lock_timeout)?
         }
     };
+    // The state finished beside its folder, naming this output (swapped in after it).
+    let mut prepared = prepared;
+    if let Some(p) = prepared.as_mut() {
+        p.ready(&staging.target(), computed.as_of)?;
+    }
     // The rest are encoded and written in parallel (each to its own file).
     use rayon::prelude::*;
     let written: Vec<Result<(String, TableInfo)>> = computed
@@ -213,10 +218,11 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     staging.write_text(MANIFEST, &json)?;
     let written = staging.commit()?;
-    // The state after the output: a crash before the output's swap leaves both as they were.
+    // The state after the output: a crash before the output's swap leaves both as they were; one
+    // between the swaps leaves the state finished beside its folder, and the next run swaps it in.
     if let Some(p) = prepared {
         crate::error::crash_point("before-state-swap");
-        p.commit(computed.as_of)?;
+        p.commit()?;
     }
     drop(sw);
     Ok(Manifest { out: written, ..manifest })

@@ -17,7 +17,7 @@
 //! so a crash before the output's swap leaves the previous output and the previous state.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use polars::prelude::*;
@@ -100,6 +100,18 @@ pub struct StateManifest {
     pub rejected: BTreeMap<String, u64>,
     /// The analysis date of the run that wrote the state.
     pub as_of: Option<String>,
+    /// The run that wrote the state and its output folder (whose manifest names the same id): a
+    /// run killed after its output's swap left this state finished beside the folder, and the
+    /// next run swaps it in ([`finished_commit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Commit>,
+}
+
+/// The run a state belongs to: an id, and the output folder the run committed with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Commit {
+    pub id: String,
+    pub output: PathBuf,
 }
 
 impl StateManifest {
@@ -134,6 +146,9 @@ pub struct StateReport {
     pub parts: u64,
     pub lines_kept: u64,
     pub bytes: u64,
+    /// The id of this run's commit, which the state's manifest names too ([`Commit`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// A run with `--state`: the state folder being written, the files to read, and what the engines
@@ -255,7 +270,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 .into(),
         ));
     }
-    let staging = Staging::new(&dir, Duration::from_secs(cfg.output.lock_timeout_secs))?;
+    let staging = Staging::new_completing(&dir, Duration::from_secs(cfg.output.lock_timeout_secs), &finished_commit)?;
     let settings = line_settings(cfg, mode)?;
     let ids: Vec<FileIdentity> = resolved.files.iter().map(identity).collect::<Result<_>>()?;
     let previous = read_manifest(&dir)?;
@@ -285,6 +300,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 parts: 0,
                 lines_kept: 0,
                 bytes: 0,
+                commit: None,
             };
             manifest.inputs.extend(new.iter().map(|&k| ids[k].clone()));
             // A layout the new files' string timestamps were found in holds for every later file.
@@ -322,6 +338,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 filtered_lines: 0,
                 rejected: BTreeMap::new(),
                 as_of: None,
+                commit: None,
             };
             let report = StateReport {
                 dir: dir_shown,
@@ -334,6 +351,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 parts: 0,
                 lines_kept: 0,
                 bytes: 0,
+                commit: None,
             };
             let read = (0..resolved.files.len()).collect();
             (manifest, read, Some(dump), report)
@@ -529,13 +547,34 @@ fn part_number(file: &str) -> u32 {
     file.trim_start_matches("lines-").trim_end_matches(".parquet").parse().unwrap_or(0)
 }
 
+/// Whether a state folder a killed run left finished beside the state belongs to an output that
+/// was swapped in: the output folder it names holds a manifest naming its commit id. Then the run
+/// was killed between the two swaps, and the state's swap completes (issue 33: the output and the
+/// state stay together). Otherwise (killed before the output's swap) it is removed.
+fn finished_commit(tmp: &Path) -> bool {
+    let state = std::fs::read(tmp.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<StateManifest>(&b).ok());
+    let Some(Commit { id, output }) = state.and_then(|m| m.commit) else { return false };
+    let out = std::fs::read(output.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    out.is_some_and(|m| m["state"]["commit"].as_str() == Some(id.as_str()))
+}
+
 impl Prepared {
-    /// Swap the new state into place (after the output): the run's as-of recorded.
-    pub fn commit(mut self, as_of: Option<chrono::NaiveDate>) -> Result<StateReport> {
+    /// Before the output's swap: the state finished in its temporary folder (manifest with the
+    /// run's as-of and commit, `_SUCCESS`), naming the output folder `output` it goes with.
+    pub fn ready(&mut self, output: &Path, as_of: Option<chrono::NaiveDate>) -> Result<()> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let id = format!("{}-{nanos}", std::process::id());
         self.manifest.as_of = as_of.map(|d| d.to_string());
         self.manifest.files = self.manifest.parts.iter().map(|p| p.file.clone()).collect();
+        self.manifest.commit = Some(Commit { id: id.clone(), output: output.to_path_buf() });
+        self.report.commit = Some(id);
         let json = serde_json::to_string_pretty(&self.manifest).map_err(|e| Error::Internal(e.to_string()))?;
         self.staging.write_text(MANIFEST, &json)?;
+        self.staging.write_text(SUCCESS, "")
+    }
+
+    /// Swap the new state into place, after the output ([`Prepared::ready`] first).
+    pub fn commit(self) -> Result<StateReport> {
         let report = self.final_report();
         self.staging.commit()?;
         Ok(report)

@@ -271,6 +271,50 @@ fn killed_incremental_run_leaves_the_previous_output_and_state() {
     assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
 }
 
+/// Issue 33 (point 1: the output and the state committed together): a run killed between the
+/// output's swap and the state's leaves the new output and, beside the state folder, the new state
+/// finished and naming that output; the next run swaps that state in first, so it finds the night's
+/// files already kept and reads nothing again. A finished state whose output was not swapped in is
+/// removed instead (the killed-before-the-swap test above).
+#[test]
+fn a_run_killed_between_the_two_swaps_has_its_state_swapped_in_by_the_next() {
+    let s = Scheduled::new();
+    assert!(s.run(&[]).status.success());
+    let state_before = std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap();
+    s.add_day2();
+    let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
+    let killed = bin()
+        .args(["run", "-q", "-i", &input, "-o", &out, "--state", &state])
+        .env("EVERGREEN_TEST_CRASH_AT", "before-state-swap")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the run was to be killed between the swaps");
+    // The new output (two files read), the previous state.
+    let commit = s.manifest()["state"]["commit"].as_str().expect("the output names its state's commit").to_string();
+    assert_eq!(s.manifest()["input_files"].as_array().unwrap().len(), 2);
+    assert_eq!(std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap(), state_before);
+    let o = s.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("completed the commit"), "{}", stderr(&o));
+    let st = &s.manifest()["state"];
+    assert_eq!(st["run"], "incremental", "{st}");
+    assert_eq!((st["files_from_state"].as_u64(), st["files_read"].as_u64()), (Some(2), Some(0)), "{st}");
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap()).unwrap();
+    assert_ne!(kept["commit"]["id"].as_str(), Some(commit.as_str()), "the next run committed a state of its own");
+    assert_eq!(kept["parts"].as_array().unwrap().len(), 2);
+    // Nothing left beside the state folder, and the tables of a full run.
+    let left: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("evergreen-tmp") || n.contains("evergreen-old"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let o = evergreen(&["run", "-i", &input, "-o", &s.p("full")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
+}
+
 /// SPEC "evergreen state": the state's files, lines, parts and bytes, and the as-of of the run
 /// that wrote it. (Issue 33.)
 #[test]
