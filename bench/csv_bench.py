@@ -14,28 +14,18 @@ Needs: pip install duckdb polars pandas
 """
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import polars as pl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import timed  # noqa: E402
 from reference import compare, execute, reference_sql  # noqa: E402
 
 SELECT = "customer_id, order_id, ts::TIMESTAMP AS ts, amount::DOUBLE AS amount, NULL::BIGINT AS product_id"
 TABLES = "customers,score_bins,monetary_deciles,purchase_deciles"
-
-
-def timed(f, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use export::{excel_serial, is_formula, without_formulas, write_result, xlsx_bytes};
-pub use parquet::{for_every_reader, table_bytes};
+pub use parquet::{for_every_reader, table_bytes, ParallelWriter};
 pub use partitions::{check_partition_root, complete_partitions, partition_dir};
 pub use staging::{check_owned, recover, temp_beside, RunLock, Staging};
 pub use text::{render, terminal_width, TextFormat};

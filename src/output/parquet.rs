@@ -44,69 +44,103 @@ pub fn table_bytes(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
 /// Rows per Parquet row group (polars' own default size).
 const ROW_GROUP_ROWS: usize = 512 * 512;
 
-/// `df` as a Snappy-compressed Parquet file. Polars' writer encodes and compresses a frame's pages
-/// on one thread, which made the 2M-row pair table's write the slowest stage of `basket`; here every
-/// (row group, column) is encoded on the thread pool and the row groups are then written in order,
-/// through polars' own file writer (same schema, statistics and metadata). The bytes depend only on
-/// `df`, never on the number of threads.
+/// `df` as a Snappy-compressed Parquet file ([`ParallelWriter`]). The bytes depend only on `df`,
+/// never on the number of threads.
 fn parquet_bytes(df: &DataFrame) -> PolarsResult<Vec<u8>> {
-    use polars_parquet::parquet::error::ParquetError;
-    use polars_parquet::write::{
-        array_to_columns, fallible_streaming_iterator, CompressedPage, Compressor, DynIter, DynStreamingIterator,
-        FileWriter, Version, WriteOptions,
-    };
-    use rayon::prelude::*;
-    let compression = ParquetCompression::Snappy;
-    let options = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        version: Version::V1,
-        compression: compression.into(),
-        data_page_size: None,
-    };
-    let arrow_schema = df.schema().to_arrow(CompatLevel::oldest());
-    let encodings = get_encodings(&arrow_schema);
     let mut bytes: Vec<u8> = Vec::new();
-    // The oldest compatibility level: the Arrow schema embedded in the file declares plain (large)
-    // strings, which pyarrow < 15 reads, not string_view (polars' own writer embeds the newest).
-    let mut writer = FileWriter::try_new(&mut bytes, arrow_schema, options)?;
-    let types = writer.parquet_schema().fields().to_vec();
-    let (groups, width) = (df.height().div_ceil(ROW_GROUP_ROWS), df.width());
-    let encode = |task: usize| -> PolarsResult<Vec<Vec<CompressedPage>>> {
-        let (g, c) = (task / width, task % width);
-        let part = df.columns()[c].slice((g * ROW_GROUP_ROWS) as i64, ROW_GROUP_ROWS);
-        let array = part.as_materialized_series().rechunk().to_arrow(0, CompatLevel::oldest());
-        let mut leaves = Vec::new();
-        for pages in array_to_columns(array, types[c].clone(), options, &encodings[c])? {
-            let compressed = Compressor::new_from_vec(
-                pages.map(|p| p.map_err(|e| ParquetError::OutOfSpec(e.to_string()))),
-                options.compression,
-                vec![],
-            );
-            leaves.push(compressed.collect::<std::result::Result<Vec<CompressedPage>, ParquetError>>()?);
-        }
-        Ok(leaves)
-    };
-    // A few row groups at a time, encoded in parallel and written in order: the compressed pages of
-    // one window are held, never the whole table's (the file's bytes stay the same either way).
-    const WINDOW: usize = 4;
-    for first in (0..groups).step_by(WINDOW) {
-        let last = (first + WINDOW).min(groups);
-        let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> =
-            (first * width..last * width).into_par_iter().map(encode).collect();
-        let mut encoded = encoded.into_iter();
-        for g in first..last {
-            let mut columns = Vec::with_capacity(width);
-            for _ in 0..width {
-                columns.extend(encoded.next().into_iter().flatten().flatten());
-            }
-            let rows = ROW_GROUP_ROWS.min(df.height() - g * ROW_GROUP_ROWS);
-            let pages = DynIter::new(columns.iter().map(|col_pages| {
-                Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(col_pages.iter().map(PolarsResult::Ok))))
-            }));
-            writer.write(rows as u64, pages)?;
-        }
-    }
-    writer.end(None)?;
-    drop(writer);
+    let mut writer = ParallelWriter::new(&mut bytes, df.schema(), ROW_GROUP_ROWS)?;
+    writer.write(df)?;
+    writer.finish()?;
     Ok(bytes)
+}
+
+/// A Snappy-compressed Parquet file written a frame at a time. Polars' writer encodes and
+/// compresses a frame's pages on one thread, which made the 2M-row pair table's write the slowest
+/// stage of `basket` (and writing a state's part take seconds per ten million lines); here every
+/// (row group, column) is encoded on the thread pool and the row groups are then written in order,
+/// through polars' own file writer (same schema, statistics and metadata). Each frame is cut into
+/// row groups of the rows given.
+pub struct ParallelWriter<W: std::io::Write> {
+    writer: polars_parquet::write::FileWriter<W>,
+    types: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    options: polars_parquet::write::WriteOptions,
+    rows_per_group: usize,
+}
+
+impl<W: std::io::Write> ParallelWriter<W> {
+    /// A writer of frames with `schema` into `sink`, in row groups of `rows_per_group` rows (tables:
+    /// polars' default; a state's parts: larger, which compresses better).
+    pub fn new(sink: W, schema: &Schema, rows_per_group: usize) -> PolarsResult<Self> {
+        use polars_parquet::write::{FileWriter, Version, WriteOptions};
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            version: Version::V1,
+            compression: ParquetCompression::Snappy.into(),
+            data_page_size: None,
+        };
+        // The oldest compatibility level: the Arrow schema embedded in the file declares plain
+        // (large) strings, which pyarrow < 15 reads, not string_view (polars' own writer embeds the
+        // newest).
+        let arrow_schema = schema.to_arrow(CompatLevel::oldest());
+        let encodings = get_encodings(&arrow_schema).to_vec();
+        let writer = FileWriter::try_new(sink, arrow_schema, options)?;
+        let types = writer.parquet_schema().fields().to_vec();
+        Ok(ParallelWriter { writer, types, encodings, options, rows_per_group: rows_per_group.max(1) })
+    }
+
+    /// `df`'s rows as the next row groups.
+    pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        use polars_parquet::parquet::error::ParquetError;
+        use polars_parquet::write::{
+            array_to_columns, fallible_streaming_iterator, CompressedPage, Compressor, DynIter, DynStreamingIterator,
+        };
+        use rayon::prelude::*;
+        let (types, encodings, options, rows) = (&self.types, &self.encodings, self.options, self.rows_per_group);
+        let (groups, width) = (df.height().div_ceil(rows), df.width());
+        let encode = |task: usize| -> PolarsResult<Vec<Vec<CompressedPage>>> {
+            let (g, c) = (task / width, task % width);
+            let part = df.columns()[c].slice((g * rows) as i64, rows);
+            let array = part.as_materialized_series().rechunk().to_arrow(0, CompatLevel::oldest());
+            let mut leaves = Vec::new();
+            for pages in array_to_columns(array, types[c].clone(), options, &encodings[c])? {
+                let compressed = Compressor::new_from_vec(
+                    pages.map(|p| p.map_err(|e| ParquetError::OutOfSpec(e.to_string()))),
+                    options.compression,
+                    vec![],
+                );
+                leaves.push(compressed.collect::<std::result::Result<Vec<CompressedPage>, ParquetError>>()?);
+            }
+            Ok(leaves)
+        };
+        // A few row groups at a time, encoded in parallel and written in order: the compressed
+        // pages of one window are held, never the whole frame's (the bytes are the same either way).
+        const WINDOW: usize = 4;
+        for first in (0..groups).step_by(WINDOW) {
+            let last = (first + WINDOW).min(groups);
+            let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> =
+                (first * width..last * width).into_par_iter().map(encode).collect();
+            let mut encoded = encoded.into_iter();
+            for g in first..last {
+                let mut columns = Vec::with_capacity(width);
+                for _ in 0..width {
+                    columns.extend(encoded.next().into_iter().flatten().flatten());
+                }
+                let n = rows.min(df.height() - g * rows);
+                let pages = DynIter::new(columns.iter().map(|col_pages| {
+                    Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(
+                        col_pages.iter().map(PolarsResult::Ok),
+                    )))
+                }));
+                self.writer.write(n as u64, pages)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The footer written; the sink back.
+    pub fn finish(mut self) -> PolarsResult<W> {
+        self.writer.end(None)?;
+        Ok(self.writer.into_inner())
+    }
 }

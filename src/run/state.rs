@@ -24,11 +24,12 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::engine::stopwatch::Split;
 use crate::engine::{clean, Increment};
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, Counts, Present};
 use crate::input::{self, Format, InputFile, Mode, Resolved};
-use crate::output::{Staging, MANIFEST, SUCCESS, TOOL};
+use crate::output::{ParallelWriter, Staging, MANIFEST, SUCCESS, TOOL};
 
 /// The layout of the state folder; a state of another layout (or another evergreen version) is
 /// not read: the run is full.
@@ -37,6 +38,12 @@ pub const STATE_FORMAT: u32 = 1;
 /// Lines per slice when the kept lines are written into a part (about 0.5 GB at the memory
 /// engine's bytes a line).
 const PART_SLICE_LINES: usize = 4 << 20;
+
+/// Lines per row group of a part: a slice in four, so its groups' columns are encoded in
+/// parallel. On 10M shuffled lines (2 threads): groups of 262,144 lines write in 0.8 s into 266 MB,
+/// of 1M in 0.85 s into 251 MB, of 4M (one group a slice, only its 5 columns in parallel) in 1.8 s
+/// into 225 MB.
+const PART_ROW_GROUP: usize = 1 << 20;
 
 /// One input file as the state knows it: a changed size, modification time or checksum makes the
 /// next run full.
@@ -483,33 +490,35 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
     let mut counts = Counts::default();
     let mut per_file = Vec::with_capacity(dump.files.len());
     // Every slice in the dump's types (files may read a column with different types: the part
-    // holds them as the engine's union would), in one chunk a column, as the batched writer needs.
+    // holds them as the engine's union would).
     let schema = dump.lines.clone().collect_schema()?;
     let cast: Vec<Expr> =
         schema.iter().filter(|(n, _)| n.as_str() != c::KEEP).map(|(n, dt)| col(n.as_str()).cast(dt.clone())).collect();
+    // Seconds reading slices, applying the line rules, casting, writing (logged at debug level).
+    let mut split = Split::<4>::start();
     for file in 0..dump.files.len() {
         let mut offset = 0;
         loop {
             let raw = dump.collect_slice(file, offset, PART_SLICE_LINES)?;
+            split.tick(0);
             let n = raw.height();
             offset += n;
             let (k, _, valid) = clean::reject_invalid_lines(raw, dump.has)?;
             counts.merge(&k);
+            split.tick(1);
             if valid.height() > 0 {
-                let mut valid = valid.lazy().select(cast.clone()).collect()?;
-                valid.rechunk_mut();
+                let valid = valid.lazy().select(cast.clone()).collect()?;
+                split.tick(2);
                 if writer.is_none() {
                     let f = std::fs::File::create(&path)
                         .map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
-                    writer = Some(
-                        ParquetWriter::new(f)
-                            .with_compression(ParquetCompression::Snappy)
-                            .batched(valid.schema())
-                            .map_err(out_err)?,
-                    );
+                    // Row groups encoded on every thread (polars' batched writer takes one).
+                    let sink = std::io::BufWriter::with_capacity(1 << 20, f);
+                    writer = Some(ParallelWriter::new(sink, valid.schema(), PART_ROW_GROUP).map_err(out_err)?);
                 }
                 kept += valid.height() as u64;
-                writer.as_mut().expect("created above").write_batch(&valid).map_err(out_err)?;
+                writer.as_mut().expect("created above").write(&valid).map_err(out_err)?;
+                split.tick(3);
             }
             if n < PART_SLICE_LINES {
                 break;
@@ -522,8 +531,10 @@ fn write_part(dump: &input::Dump, m: &mut StateManifest, staging: &Staging) -> R
     for (reason, n) in counts.rejected {
         *m.rejected.entry(reason).or_default() += n;
     }
+    let [read, rules, cast, write] = split.secs;
+    tracing::debug!(read, rules, cast, write, "state part {name}: {kept} kept lines");
     if let Some(w) = writer {
-        w.finish().map_err(out_err)?;
+        w.finish().map_err(out_err)?.into_inner().map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
         std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|e| Error::Output { path: path.clone(), reason: e.to_string() })?;
         let bytes = std::fs::metadata(&path).map(|md| md.len()).unwrap_or(0);
         m.parts.push(Part { file: name, lines: kept, bytes });
