@@ -184,6 +184,14 @@ impl Staging {
         write_synced(&self.tmp.join(name), text.as_bytes())
     }
 
+    /// Mark the temporary folder finished before its commit: `_SUCCESS` written and the folder's
+    /// entries flushed to disk (a state finished before its output's swap, issue 33).
+    pub fn seal(&self) -> Result<()> {
+        self.write_text(SUCCESS, "")?;
+        sync_dir(&self.tmp);
+        Ok(())
+    }
+
     /// Write `_SUCCESS` and swap the folder into place. At every instant the target is either the
     /// previous output or the new one, whole (or, without an exchange, the previous one is saved
     /// beside it and [`recover`] puts it back).
@@ -269,6 +277,8 @@ fn written_by_evergreen(name: &str) -> bool {
 /// left it empty. A file someone put there in the meantime is kept, with a warning.
 fn remove_ours(dir: &Path) {
     let listed = listed_files(dir).unwrap_or_default();
+    // `_SUCCESS` first: a folder a kill leaves half removed is never taken for a finished one.
+    let _ = fs::remove_file(dir.join(SUCCESS));
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().to_string();

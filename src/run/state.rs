@@ -114,11 +114,14 @@ pub struct StateManifest {
     pub commit: Option<Commit>,
 }
 
-/// The run a state belongs to: an id, and the output folder the run committed with it.
+/// The run a state belongs to: an id, the output folder the run committed with it, and the id of
+/// the state it was made from (none for a first state).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Commit {
     pub id: String,
     pub output: PathBuf,
+    #[serde(default)]
+    pub previous: Option<String>,
 }
 
 impl StateManifest {
@@ -277,7 +280,8 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 .into(),
         ));
     }
-    let staging = Staging::new_completing(&dir, Duration::from_secs(cfg.output.lock_timeout_secs), &finished_commit)?;
+    let staging =
+        Staging::new_completing(&dir, Duration::from_secs(cfg.output.lock_timeout_secs), &|tmp| finished_commit(&dir, tmp))?;
     let settings = line_settings(cfg, mode)?;
     let ids: Vec<FileIdentity> = resolved.files.iter().map(identity).collect::<Result<_>>()?;
     let previous = read_manifest(&dir)?;
@@ -345,7 +349,8 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 filtered_lines: 0,
                 rejected: BTreeMap::new(),
                 as_of: None,
-                commit: None,
+                // The state it replaces ([`Prepared::ready`] records it as the previous commit).
+                commit: previous.as_ref().and_then(|p| p.commit.clone()),
             };
             let report = StateReport {
                 dir: dir_shown,
@@ -558,13 +563,18 @@ fn part_number(file: &str) -> u32 {
     file.trim_start_matches("lines-").trim_end_matches(".parquet").parse().unwrap_or(0)
 }
 
-/// Whether a state folder a killed run left finished beside the state belongs to an output that
-/// was swapped in: the output folder it names holds a manifest naming its commit id. Then the run
-/// was killed between the two swaps, and the state's swap completes (issue 33: the output and the
-/// state stay together). Otherwise (killed before the output's swap) it is removed.
-fn finished_commit(tmp: &Path) -> bool {
-    let state = std::fs::read(tmp.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<StateManifest>(&b).ok());
-    let Some(Commit { id, output }) = state.and_then(|m| m.commit) else { return false };
+/// Whether a state folder a killed run left finished beside the state `dir` is the one to swap
+/// in: it was made from the state now in `dir` (so it is newer, never a previous state a swap moved
+/// out), and the output folder it names holds a manifest naming its commit id (so the run was
+/// killed between the two swaps). Then the state's swap completes (issue 33: the output and the
+/// state stay together); any other leftover is removed.
+fn finished_commit(dir: &Path, tmp: &Path) -> bool {
+    let read = |p: &Path| std::fs::read(p.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<StateManifest>(&b).ok());
+    let Some(Commit { id, output, previous }) = read(tmp).and_then(|m| m.commit) else { return false };
+    let current = read(dir).and_then(|m| m.commit).map(|c| c.id);
+    if previous != current {
+        return false;
+    }
     let out = std::fs::read(output.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
     out.is_some_and(|m| m["state"]["commit"].as_str() == Some(id.as_str()))
 }
@@ -577,11 +587,12 @@ impl Prepared {
         let id = format!("{}-{nanos}", std::process::id());
         self.manifest.as_of = as_of.map(|d| d.to_string());
         self.manifest.files = self.manifest.parts.iter().map(|p| p.file.clone()).collect();
-        self.manifest.commit = Some(Commit { id: id.clone(), output: output.to_path_buf() });
+        let previous = self.manifest.commit.take().map(|c| c.id);
+        self.manifest.commit = Some(Commit { id: id.clone(), output: output.to_path_buf(), previous });
         self.report.commit = Some(id);
         let json = serde_json::to_string_pretty(&self.manifest).map_err(|e| Error::Internal(e.to_string()))?;
         self.staging.write_text(MANIFEST, &json)?;
-        self.staging.write_text(SUCCESS, "")
+        self.staging.seal()
     }
 
     /// Swap the new state into place, after the output ([`Prepared::ready`] first).

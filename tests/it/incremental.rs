@@ -315,6 +315,35 @@ fn a_run_killed_between_the_two_swaps_has_its_state_swapped_in_by_the_next() {
     assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
 }
 
+/// Issue 33: the previous state that a commit's swap moves out keeps its `_SUCCESS` until it is
+/// removed; a run killed right after that swap leaves it beside the new state, and the next run
+/// must remove it, never swap the older state back in (each night's output here is its own
+/// `--partition-by-as-of` folder, whose manifest still names that older state's commit).
+#[test]
+fn a_previous_state_left_beside_the_new_one_is_never_swapped_back() {
+    let s = Scheduled::new();
+    assert!(s.run(&["--partition-by-as-of"]).status.success());
+    s.add_day2();
+    let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
+    let killed = bin()
+        .args(["run", "-q", "-i", &input, "-o", &out, "--state", &state, "--partition-by-as-of"])
+        .env("EVERGREEN_TEST_CRASH_AT", "after-exchange")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the run was to be killed after the state's swap");
+    let read = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap()).unwrap()
+    };
+    let new_state = read();
+    assert_eq!(new_state["parts"].as_array().unwrap().len(), 2, "the new state is in place");
+    let o = s.run(&["--partition-by-as-of"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("completed the commit"), "{}", stderr(&o));
+    let after = read();
+    assert_eq!(after["parts"].as_array().unwrap().len(), 2, "{after}");
+    assert_eq!(after["commit"]["previous"], new_state["commit"]["id"], "made from the new state, not the older one");
+}
+
 /// SPEC "evergreen state": the state's files, lines, parts and bytes, and the as-of of the run
 /// that wrote it. (Issue 33.)
 #[test]

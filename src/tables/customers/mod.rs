@@ -187,7 +187,8 @@ pub fn lapse_bucket(recency_days: Expr, thresholds: &[u32]) -> Expr {
     let labels = lapse_labels(thresholds);
     lapse_bucket_order(recency_days, thresholds).map(
         move |c| {
-            let order = c.i32()?;
+            let order = c.cast(&DataType::Int32)?;
+            let order = order.i32()?;
             let out: StringChunked = order.iter().map(|k| k.and_then(|k| labels.get(k as usize - 1)).map(|l| l.as_str())).collect();
             Ok(out.with_name(c.name().clone()).into_column())
         },
