@@ -56,9 +56,10 @@ fn layout_micros(name: &str, fmt: &str) -> Expr {
 
 /// Microseconds since the epoch (UTC) of a timestamp column of any accepted type, as Int64.
 /// Zoned timestamps keep their instant; naive ones are read as UTC. Unparseable strings give null.
-/// Strings are read by the ISO kernel ([`iso_micros`]); a column with a value it does not read is
-/// read by the layouts ([`strptime_micros`]) instead, which give the same microseconds for every
-/// value the kernel reads.
+/// Strings are read by the ISO kernel ([`iso_micros`]); a batch of the column (Polars hands the
+/// expression the column a batch at a time) with a value the kernel does not read is read by the
+/// layouts ([`strptime_micros`]) instead, which give the same microseconds for every value the
+/// kernel reads, so how the column is cut into batches never changes a value.
 pub(super) fn ts_micros(name: &str, dt: &DataType) -> Expr {
     match dt {
         DataType::Datetime(_, _) | DataType::Date => col(name).dt().timestamp(TimeUnit::Microseconds),
@@ -72,8 +73,8 @@ pub(super) fn ts_micros(name: &str, dt: &DataType) -> Expr {
     }
 }
 
-/// A string column's microseconds by the ISO kernel; when some value is not one of its shapes,
-/// the whole column by `layouts` (the old reading, so every value reads as it always did).
+/// A batch of a string column in microseconds by the ISO kernel; when some value is not one of
+/// its shapes, the whole batch by `layouts` (the old reading, so every value reads as it always did).
 fn iso_or_layouts(c: Column, layouts: &Expr) -> PolarsResult<Column> {
     let strings = c.cast(&DataType::String)?;
     let ca = strings.str()?;
