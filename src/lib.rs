@@ -17,7 +17,7 @@
 //! | money sums exact, rounded once | [`kernels::money`], [`exprs::round_money`] |
 //! | money range (2^53 minor units) | [`engine::check_money_range`] |
 //! | frequency, monetary, first/last purchase, favourite product | [`engine::passes::customers::customer_facts`] |
-//! | recency, tenure, avg order value, days between orders | [`tables::customers::rfm`] |
+//! | recency, tenure, avg order value, days between orders | [`tables::customers::rfm_columns`] |
 //! | lapse buckets | [`tables::customers::lapse_bucket`] |
 //! | scores, score_bins | [`tables::customers::scores`] |
 //! | monetary and purchase deciles | [`tables::customers::deciles`] |

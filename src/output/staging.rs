@@ -184,8 +184,9 @@ impl Staging {
         write_synced(&self.tmp.join(name), text.as_bytes())
     }
 
-    /// Mark the temporary folder finished before its commit: `_SUCCESS` written and the folder's
-    /// entries flushed to disk (a state finished before its output's swap, issue 33).
+    /// Mark the temporary folder finished: `_SUCCESS` written and the folder's entries flushed to
+    /// disk (by [`Staging::commit`], and earlier for a state finished before its output's swap,
+    /// issue 33).
     pub fn seal(&self) -> Result<()> {
         self.write_text(SUCCESS, "")?;
         sync_dir(&self.tmp);
@@ -202,33 +203,15 @@ impl Staging {
             std::thread::sleep(Duration::from_millis(ms));
         }
         crash_point("before-success");
-        self.write_text(SUCCESS, "")?;
-        sync_dir(&self.tmp);
+        self.seal()?;
         crash_point("before-swap");
         // A file a user put into the old output while this run computed is not evergreen's.
         check_owned(&self.target)?;
         let parent = parent_of(&self.target);
-        if fs::symlink_metadata(&self.target).is_ok() {
-            if exchange(&self.tmp, &self.target)? {
-                // The temporary path now holds the previous output.
-                self.committed = true;
-                crash_point("after-exchange");
-                remove_ours(&self.tmp);
-            } else {
-                let old = parent.join(format!("{}{}", beside_prefix(&self.target, OLD_TAG)?, stamp()));
-                fs::rename(&self.target, &old).map_err(|e| out_err(&self.shown, format!("cannot move aside: {e}")))?;
-                crash_point("after-move-aside");
-                if let Err(e) = fs::rename(&self.tmp, &self.target) {
-                    let _ = fs::rename(&old, &self.target);
-                    return Err(out_err(&self.shown, e));
-                }
-                self.committed = true;
-                crash_point("after-move-in");
-                remove_ours(&old);
-            }
-        } else {
-            fs::rename(&self.tmp, &self.target).map_err(|e| out_err(&self.shown, e))?;
-            self.committed = true;
+        let previous = swap_in(&self.tmp, &self.target, &self.shown)?;
+        self.committed = true;
+        if let Some(p) = previous {
+            remove_ours(&p);
         }
         sync_dir(&parent);
         crash_point("after-commit");
@@ -358,7 +341,7 @@ pub fn check_owned(dir: &Path) -> Result<()> {
 }
 
 /// Before [`recover`]: the newest temporary folder beside `target` holding `_SUCCESS` for which
-/// `finished` holds is swapped in (what replaced is then a leftover [`recover`] removes).
+/// `finished` holds is swapped in, and what it replaced removed.
 fn complete_left_commit(target: &Path, finished: &dyn Fn(&Path) -> bool) -> Result<()> {
     let parent = parent_of(target);
     let tmp = beside_prefix(target, TMP_TAG)?;
@@ -367,18 +350,36 @@ fn complete_left_commit(target: &Path, finished: &dyn Fn(&Path) -> bool) -> Resu
         rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&tmp)).map(|e| e.path()).collect();
     left.sort();
     let Some(done) = left.into_iter().rev().find(|p| p.join(SUCCESS).exists() && finished(p)) else { return Ok(()) };
-    if fs::symlink_metadata(target).is_ok() {
-        if !exchange(&done, target)? {
-            let old = parent.join(format!("{}{}", beside_prefix(target, OLD_TAG)?, stamp()));
-            fs::rename(target, &old).map_err(|e| out_err(target, format!("cannot move aside: {e}")))?;
-            fs::rename(&done, target).map_err(|e| out_err(target, e))?;
-        }
-    } else {
-        fs::rename(&done, target).map_err(|e| out_err(target, e))?;
+    if let Some(p) = swap_in(&done, target, target)? {
+        remove_ours(&p);
     }
     sync_dir(&parent);
     tracing::warn!("completed the commit of {} that an interrupted run left unfinished", target.display());
     Ok(())
+}
+
+/// Put the finished folder `new` in `target`'s place: exchanged atomically where the filesystem
+/// can, else the target moved aside and `new` renamed in (the target moved back if that fails).
+/// Returns the folder now holding the previous target, to remove; `None` when there was none.
+fn swap_in(new: &Path, target: &Path, shown: &Path) -> Result<Option<PathBuf>> {
+    if fs::symlink_metadata(target).is_err() {
+        fs::rename(new, target).map_err(|e| out_err(shown, e))?;
+        return Ok(None);
+    }
+    if exchange(new, target)? {
+        // `new`'s path now holds the previous folder.
+        crash_point("after-exchange");
+        return Ok(Some(new.to_path_buf()));
+    }
+    let old = parent_of(target).join(format!("{}{}", beside_prefix(target, OLD_TAG)?, stamp()));
+    fs::rename(target, &old).map_err(|e| out_err(shown, format!("cannot move aside: {e}")))?;
+    crash_point("after-move-aside");
+    if let Err(e) = fs::rename(new, target) {
+        let _ = fs::rename(&old, target);
+        return Err(out_err(shown, e));
+    }
+    crash_point("after-move-in");
+    Ok(Some(old))
 }
 
 /// Before a run: put back a previous output that a crash left aside (the target is missing and a

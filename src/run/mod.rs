@@ -133,7 +133,7 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         Some(Staging::new(&cfg.out, lock_timeout)?)
     };
     // `--state`: the state folder locked, the run found incremental or full, the new lines kept.
-    let prepared = match &source {
+    let mut prepared = match &source {
         Source::Local(r) => state::prepare(cfg, plan.mode, r)?,
         Source::Remote(_) if cfg.engine.state.is_some() => {
             return Err(Error::Config("--state: remote inputs are read by the Spark engine, which makes full runs only".into()))
@@ -171,7 +171,6 @@ pub fn run(cfg: &Config, job: Job, arguments: Vec<String>, progress: bool) -> Re
         }
     };
     // The state finished beside its folder, naming this output (swapped in after it).
-    let mut prepared = prepared;
     if let Some(p) = prepared.as_mut() {
         p.ready(&staging.target(), computed.as_of)?;
     }

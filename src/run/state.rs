@@ -171,6 +171,8 @@ pub struct Prepared {
     pub source: Resolved,
     /// What the engines read from the previous state (incremental runs).
     pub increment: Option<Increment>,
+    /// The commit id of the state this one replaces, if it has one ([`Commit::previous`]).
+    previous_commit: Option<String>,
 }
 
 /// Why a run cannot be incremental: a full run says why (`Full`), bad input stops the run (`Fail`).
@@ -285,6 +287,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
     let settings = line_settings(cfg, mode)?;
     let ids: Vec<FileIdentity> = resolved.files.iter().map(identity).collect::<Result<_>>()?;
     let previous = read_manifest(&dir)?;
+    let previous_commit = previous.as_ref().and_then(|p| p.commit.as_ref()).map(|c| c.id.clone());
     let decided = match &previous {
         None => Err(Full("no state yet".into())),
         Some(_) if cfg.engine.full_run => Err(Full("--full-run".into())),
@@ -349,8 +352,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
                 filtered_lines: 0,
                 rejected: BTreeMap::new(),
                 as_of: None,
-                // The state it replaces ([`Prepared::ready`] records it as the previous commit).
-                commit: previous.as_ref().and_then(|p| p.commit.clone()),
+                commit: None,
             };
             let report = StateReport {
                 dir: dir_shown,
@@ -390,7 +392,7 @@ pub fn prepare(cfg: &Config, mode: Mode, resolved: &Resolved) -> Result<Option<P
         };
         (Resolved { files: Vec::new(), skipped: resolved.skipped.clone() }, Some(increment))
     };
-    Ok(Some(Prepared { staging, manifest, report, source, increment }))
+    Ok(Some(Prepared { staging, manifest, report, source, increment, previous_commit }))
 }
 
 /// Whether the run can be incremental over state `prev`: the new files (indexes into `resolved`)
@@ -569,9 +571,9 @@ fn part_number(file: &str) -> u32 {
 /// killed between the two swaps). Then the state's swap completes (issue 33: the output and the
 /// state stay together); any other leftover is removed.
 fn finished_commit(dir: &Path, tmp: &Path) -> bool {
-    let read = |p: &Path| std::fs::read(p.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice::<StateManifest>(&b).ok());
-    let Some(Commit { id, output, previous }) = read(tmp).and_then(|m| m.commit) else { return false };
-    let current = read(dir).and_then(|m| m.commit).map(|c| c.id);
+    let commit = |p: &Path| read_manifest(p).ok().flatten().and_then(|m| m.commit);
+    let Some(Commit { id, output, previous }) = commit(tmp) else { return false };
+    let current = commit(dir).map(|c| c.id);
     if previous != current {
         return false;
     }
@@ -587,9 +589,7 @@ impl Prepared {
         let id = format!("{}-{nanos}", std::process::id());
         self.manifest.as_of = as_of.map(|d| d.to_string());
         self.manifest.files = self.manifest.parts.iter().map(|p| p.file.clone()).collect();
-        let previous = self.manifest.commit.take().map(|c| c.id);
-        self.manifest.commit = Some(Commit { id: id.clone(), output: output.to_path_buf(), previous });
-        self.report.commit = Some(id);
+        self.manifest.commit = Some(Commit { id, output: output.to_path_buf(), previous: self.previous_commit.clone() });
         let json = serde_json::to_string_pretty(&self.manifest).map_err(|e| Error::Internal(e.to_string()))?;
         self.staging.write_text(MANIFEST, &json)?;
         self.staging.seal()
@@ -608,6 +608,7 @@ impl Prepared {
             parts: self.manifest.parts.len() as u64,
             lines_kept: self.manifest.lines_kept(),
             bytes: self.manifest.bytes(),
+            commit: self.manifest.commit.as_ref().map(|c| c.id.clone()),
             ..self.report.clone()
         }
     }

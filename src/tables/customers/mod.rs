@@ -42,20 +42,20 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
         let sums = DataFrame::new_infer_height(sums)?.lazy();
         base = concat_lf_horizontal([base, sums], HConcatOptions::default())?;
     }
-    let mut trend_derived = has_trend;
+    // The profit group reads `declining`, so with a cost column the trend's derived columns come
+    // first; otherwise after the order below, like the other derived columns.
+    let trend_first = has_trend && has_cost;
+    if trend_first {
+        base = base.with_columns(trend::derived());
+    }
     if has_cost {
-        // The profit group reads `declining`.
-        if has_trend {
-            base = base.with_columns(trend::derived());
-            trend_derived = false;
-        }
         base = trend::add_profit_ranks(base, d, has_trend);
     }
     // The table's order (monetary descending, then customer_id) is set on the facts' columns, so
     // the many columns derived below are computed in that order instead of being moved into it
     // (at millions of customers, moving a column costs as much as computing it).
     base = deciles::add_deciles(base, d).with_columns(rfm_columns(as_of, d));
-    if trend_derived {
+    if has_trend && !trend_first {
         base = base.with_columns(trend::derived());
     }
     if !o.tiers.is_empty() {
@@ -94,17 +94,13 @@ pub fn tables(f: &CustomerFacts, as_of: NaiveDate, o: Options) -> Result<Vec<(St
 }
 
 /// Per-customer recency, frequency, monetary (and profit with a cost column) and the favourite
-/// product, one row per customer with at least one purchase order.
+/// product, one row per customer with at least one purchase order, in the facts' row order:
+/// customer_id, frequency, monetary (rounded), first/last purchase, profit, discount,
+/// `_basket_items`, favourite_product ([`rfm_columns`] derives the rest).
 ///
 /// frequency = purchase orders; monetary = the customer's line amounts over all kept orders
 /// (returns included), rounded; first/last purchase = earliest/latest purchase order timestamp.
-pub fn rfm(f: &CustomerFacts, as_of: NaiveDate, money_decimals: u32) -> Result<LazyFrame> {
-    Ok(rfm_facts(f, money_decimals)?.lazy().with_columns(rfm_columns(as_of, money_decimals)))
-}
-
-/// The facts' columns of [`rfm`], in the facts' row order: customer_id, frequency, monetary
-/// (rounded), first/last purchase, profit, discount, `_basket_items`, favourite_product.
-fn rfm_facts(f: &CustomerFacts, money_decimals: u32) -> Result<DataFrame> {
+pub fn rfm_facts(f: &CustomerFacts, money_decimals: u32) -> Result<DataFrame> {
     let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
     let ts = |v: &[i64], name: &str| -> Result<Column> { Ok(Column::new(name.into(), v).cast(&datetime)?) };
     let round = |v: &[f64]| v.iter().map(|x| round_money_value(*x, money_decimals)).collect::<Vec<f64>>();
@@ -137,9 +133,9 @@ fn rfm_facts(f: &CustomerFacts, money_decimals: u32) -> Result<DataFrame> {
     ])?)
 }
 
-/// The columns [`rfm`] derives from [`rfm_facts`]: recency, tenure, average order value, days
-/// between orders, discount share, average basket items.
-fn rfm_columns(as_of: NaiveDate, money_decimals: u32) -> [Expr; 6] {
+/// The columns derived from [`rfm_facts`]: recency, tenure, average order value, days between
+/// orders, discount share, average basket items.
+pub fn rfm_columns(as_of: NaiveDate, money_decimals: u32) -> [Expr; 6] {
     let freq = col("frequency");
     [
         days_until(as_of, col("last_purchase_at")).alias("recency_days"),
