@@ -170,6 +170,26 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_evergreen"))
 }
 
+/// The binary with `args`, started (stderr discarded) and held `ms` milliseconds just before its
+/// commit (`EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS`), for a test to act on it there.
+pub fn spawn_held_before_commit<S: AsRef<std::ffi::OsStr>>(args: &[S], ms: u32) -> std::process::Child {
+    bin()
+        .args(args)
+        .env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", ms.to_string())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Poll `ready` every 20 ms until it holds; after 60 s fail with "the run never `what`".
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !ready() {
+        assert!(t0.elapsed().as_secs() < 60, "the run never {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Run the binary with `args`, without the caller's `EVERGREEN_*` variables, and wait for it.
 pub fn run_clean(args: &[&str]) -> std::process::Output {
     let mut cmd = bin();

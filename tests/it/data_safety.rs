@@ -1097,17 +1097,11 @@ fn a_symlinked_out_with_a_trailing_slash_is_the_link() {
 fn two_writers_on_one_out_one_waits_or_fails_naming_the_other() {
     let d = folder_with_previous_output();
     let a = run(d.path(), &s(&d.path().join("good.parquet")));
-    let mut first = bin().args(&a).env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "4000").spawn().unwrap();
+    let mut first = spawn_held_before_commit(&a, 4000);
     // Wait until the first run holds the lock (its temporary folder exists).
-    let t0 = std::time::Instant::now();
-    while !std::fs::read_dir(d.path())
-        .unwrap()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().contains("evergreen-tmp"))
-    {
-        assert!(t0.elapsed().as_secs() < 60, "the first run never started writing");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("started writing", || {
+        std::fs::read_dir(d.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("evergreen-tmp"))
+    });
     let before = tree(&d.path().join("out"));
     let o = evergreen(&a);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));

@@ -555,23 +555,11 @@ fn killed_mid_write_leaves_previous_output_and_a_rerun_succeeds() {
     let args = ["run", "--input", good.to_str().unwrap(), "--out", out.to_str().unwrap()];
     assert!(bin().args(args).output().unwrap().status.success());
     let before = snapshot(&out);
-    let mut child = bin()
-        .args(args)
-        .args(["--as-of", "2024-03-01"])
-        .env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "20000")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_held_before_commit(&[&args[..], &["--as-of", "2024-03-01"]].concat(), 20000);
     // Wait until the run has written its tables and manifest into the temporary folder.
-    let t0 = std::time::Instant::now();
-    loop {
-        let ready = hidden_beside(&out).iter().any(|n| d.path().join(n).join("_manifest.json").exists());
-        if ready {
-            break;
-        }
-        assert!(t0.elapsed().as_secs() < 60, "the run never reached the write stage");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("reached the write stage", || {
+        hidden_beside(&out).iter().any(|n| d.path().join(n).join("_manifest.json").exists())
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(snapshot(&out), before, "previous output intact");

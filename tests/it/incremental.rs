@@ -140,6 +140,17 @@ impl Scheduled {
         a.extend_from_slice(extra);
         evergreen(&a)
     }
+    /// [`Scheduled::run`] stopped (aborted) at the crash point `step` (`EVERGREEN_TEST_CRASH_AT`).
+    fn run_crashing_at(&self, step: &str, extra: &[&str]) {
+        let (input, out, state) = (self.p("in"), self.p("out"), self.p("state"));
+        let killed = bin()
+            .args(["run", "-q", "-i", &input, "-o", &out, "--state", &state])
+            .args(extra)
+            .env("EVERGREEN_TEST_CRASH_AT", step)
+            .output()
+            .unwrap();
+        assert!(!killed.status.success(), "the run was to stop at {step}");
+    }
     fn manifest(&self) -> serde_json::Value {
         manifest(&self.dir.path().join("out"))
     }
@@ -237,27 +248,17 @@ fn killed_incremental_run_leaves_the_previous_output_and_state() {
     let state_before = std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap();
     s.add_day2();
     let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
-    let mut child = bin()
-        .args(["run", "-i", &input, "-o", &out, "--state", &state])
-        .env("EVERGREEN_TEST_PAUSE_BEFORE_COMMIT_MS", "20000")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_held_before_commit(&["run", "-i", &input, "-o", &out, "--state", &state], 20000);
     // Wait until both temporary folders (output and state) are written, then kill.
-    let t0 = std::time::Instant::now();
-    loop {
-        let tmp = std::fs::read_dir(s.dir.path())
+    wait_until("reached its commit", || {
+        let written = std::fs::read_dir(s.dir.path())
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().contains("evergreen-tmp"))
             .filter(|e| std::fs::read_dir(e.path()).map(|mut r| r.next().is_some()).unwrap_or(false))
             .count();
-        if tmp == 2 {
-            break;
-        }
-        assert!(t0.elapsed().as_secs() < 60, "the run never reached its commit");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        written == 2
+    });
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -282,13 +283,8 @@ fn a_run_killed_between_the_two_swaps_has_its_state_swapped_in_by_the_next() {
     assert!(s.run(&[]).status.success());
     let state_before = std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap();
     s.add_day2();
-    let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
-    let killed = bin()
-        .args(["run", "-q", "-i", &input, "-o", &out, "--state", &state])
-        .env("EVERGREEN_TEST_CRASH_AT", "before-state-swap")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the run was to be killed between the swaps");
+    let input = s.p("in");
+    s.run_crashing_at("before-state-swap", &[]);
     // The new output (two files read), the previous state.
     let commit = s.manifest()["state"]["commit"].as_str().expect("the output names its state's commit").to_string();
     assert_eq!(s.manifest()["input_files"].as_array().unwrap().len(), 2);
@@ -324,13 +320,7 @@ fn a_previous_state_left_beside_the_new_one_is_never_swapped_back() {
     let s = Scheduled::new();
     assert!(s.run(&["--partition-by-as-of"]).status.success());
     s.add_day2();
-    let (input, out, state) = (s.p("in"), s.p("out"), s.p("state"));
-    let killed = bin()
-        .args(["run", "-q", "-i", &input, "-o", &out, "--state", &state, "--partition-by-as-of"])
-        .env("EVERGREEN_TEST_CRASH_AT", "after-exchange")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the run was to be killed after the state's swap");
+    s.run_crashing_at("after-exchange", &["--partition-by-as-of"]);
     let read = || -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap()).unwrap()
     };
