@@ -140,6 +140,15 @@ impl Scheduled {
         a.extend_from_slice(extra);
         evergreen(&a)
     }
+    /// The last run's tables are those of a full run (no state) over the same files with `extra`.
+    fn assert_tables_of_a_full_run(&self, extra: &[&str]) {
+        let (input, full) = (self.p("in"), self.p("full"));
+        let mut a = vec!["run", "-i", &input, "-o", &full];
+        a.extend_from_slice(extra);
+        let o = evergreen(&a);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(manifest(&self.dir.path().join("full"))["tables"], self.manifest()["tables"]);
+    }
     /// [`Scheduled::run`] stopped (aborted) at the crash point `step` (`EVERGREEN_TEST_CRASH_AT`).
     fn run_crashing_at(&self, step: &str, extra: &[&str]) {
         let (input, out, state) = (self.p("in"), self.p("out"), self.p("state"));
@@ -203,11 +212,7 @@ fn line_settings_force_a_full_run_and_table_settings_do_not() {
     let o = s.run(&["--zero-net-orders", "purchase", "--money-decimals", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(s.manifest()["state"]["run"], "incremental");
-    let inc = s.manifest()["tables"].clone();
-    let (input, full) = (s.p("in"), s.p("full"));
-    let o = evergreen(&["run", "-i", &input, "-o", &full, "--zero-net-orders", "purchase", "--money-decimals", "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], inc);
+    s.assert_tables_of_a_full_run(&["--zero-net-orders", "purchase", "--money-decimals", "1"]);
     let o = s.run(&["--where", "amount > 0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("full run: the line settings differ from the state's (filter)"), "{}", stderr(&o));
@@ -267,9 +272,7 @@ fn killed_incremental_run_leaves_the_previous_output_and_state() {
     let o = s.run(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(s.manifest()["state"]["run"], "incremental");
-    let o = evergreen(&["run", "-i", &input, "-o", &s.p("full")]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
+    s.assert_tables_of_a_full_run(&[]);
 }
 
 /// Issue 33 (point 1: the output and the state committed together): a run killed between the
@@ -283,7 +286,6 @@ fn a_run_killed_between_the_two_swaps_has_its_state_swapped_in_by_the_next() {
     assert!(s.run(&[]).status.success());
     let state_before = std::fs::read(s.dir.path().join("state/_manifest.json")).unwrap();
     s.add_day2();
-    let input = s.p("in");
     s.run_crashing_at("before-state-swap", &[]);
     // The new output (two files read), the previous state.
     let commit = s.manifest()["state"]["commit"].as_str().expect("the output names its state's commit").to_string();
@@ -306,9 +308,7 @@ fn a_run_killed_between_the_two_swaps_has_its_state_swapped_in_by_the_next() {
         .filter(|n| n.contains("evergreen-tmp") || n.contains("evergreen-old"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    let o = evergreen(&["run", "-i", &input, "-o", &s.p("full")]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(manifest(&s.dir.path().join("full"))["tables"], s.manifest()["tables"]);
+    s.assert_tables_of_a_full_run(&[]);
 }
 
 /// Issue 33: the previous state that a commit's swap moves out keeps its `_SUCCESS` until it is
