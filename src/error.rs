@@ -51,9 +51,10 @@ pub enum Error {
     #[error("input error: {file}: amount expression `{expr}`: {reason}")]
     BadAmountExpr { file: PathBuf, expr: String, reason: String },
 
-    /// The `--where` predicate cannot be parsed, names a missing column or is not boolean.
-    #[error("input error: {file}: --where `{expr}`: {reason}")]
-    BadFilter { file: PathBuf, expr: String, reason: String },
+    /// The `--where` (or a `--group`) predicate cannot be parsed, names a missing column or is not
+    /// boolean. `flag` names the option: `--where` or `--group NAME`.
+    #[error("input error: {file}: {flag} `{expr}`: {reason}")]
+    BadFilter { file: PathBuf, flag: String, expr: String, reason: String },
 
     /// An `--exclude-items` id that the item column cannot hold.
     #[error("input error: {file}: `{id}` is not an id of the {role} column `{column}` ({expected})")]

@@ -42,6 +42,9 @@ pub mod col_names {
     pub const KEEP: &str = "__evergreen_where";
     /// The product's name on the line (`--product-name-col`).
     pub const PRODUCT_NAME: &str = "product_name";
+    /// The line's product group (`--group`): 1.. for the first group whose predicate holds, 0 for
+    /// none (only with groups, in `run`).
+    pub const GROUP: &str = "line_group";
 
     /// The canonical column of the `i`-th `--customer-attr`.
     pub fn attr_column(i: usize) -> String {
@@ -358,6 +361,8 @@ pub struct Plan {
     pub activity: bool,
     /// The [`DayTotals`] (cohorts, kpis, the money reconciliation; needs a timestamp).
     pub day_totals: bool,
+    /// The [`GroupFacts`] (gain_loss, cross_shop, revenue_tree; needs a customer and a timestamp).
+    pub groups: bool,
 }
 
 impl Plan {
@@ -372,6 +377,7 @@ impl Plan {
         sequences: false,
         activity: false,
         day_totals: false,
+        groups: false,
     };
 
     /// Every fact either plan asks for (the item column of the first that has one).
@@ -386,6 +392,7 @@ impl Plan {
             sequences: self.sequences || o.sequences,
             activity: self.activity || o.activity,
             day_totals: self.day_totals || o.day_totals,
+            groups: self.groups || o.groups,
         }
     }
 
@@ -400,9 +407,38 @@ impl Plan {
             sequences: self.sequences && has.item && has.customer && has.timestamp,
             activity: self.activity && has.timestamp,
             day_totals: self.day_totals && has.timestamp,
+            groups: self.groups && has.customer && has.timestamp,
             ..self
         }
     }
+}
+
+/// The switching family's facts (issue 34): for each customer, window and line group, the kept
+/// orders with a line of the customer in that group, those lines, and their exact amounts and
+/// quantities. A window is every kept line ([`GroupFacts::ALL_TIME`]) or one of the two periods
+/// (an order is in a period when its day is); a group is a `--group` (1..), no group (0) or
+/// every line ([`GroupFacts::EVERY_LINE`]). Guest lines and orders naming two customers are not
+/// in it. A row exists when the customer has a line in the window and group. Rows are sorted by
+/// customer id, window, group.
+#[derive(Debug, Clone)]
+pub struct GroupFacts {
+    pub customer_id: Column,
+    pub window: Vec<u8>,
+    pub group: Vec<u8>,
+    pub orders: Vec<u64>,
+    pub lines: Vec<u64>,
+    pub amount: Vec<i128>,
+    /// The quantities, with a quantity column.
+    pub units: Option<Vec<i128>>,
+}
+
+impl GroupFacts {
+    /// The window of every kept line, whatever its day.
+    pub const ALL_TIME: u8 = 0;
+    pub const PERIOD_A: u8 = 1;
+    pub const PERIOD_B: u8 = 2;
+    /// The group of every line (a row's orders count each order once).
+    pub const EVERY_LINE: u8 = 255;
 }
 
 /// Everything an engine produces for one run.
@@ -418,6 +454,8 @@ pub struct Facts {
     pub sequences: Option<SequenceFacts>,
     /// Per-day totals (with [`Plan::day_totals`]).
     pub days: Option<DayTotals>,
+    /// The customers' spend by period and product group (with [`Plan::groups`]).
+    pub groups: Option<GroupFacts>,
     /// Each product's name, `product_id` and `name` ascending by product (`--product-name-col`).
     pub product_names: Option<DataFrame>,
     /// `customer_id` and one column per `--customer-attr`, under its own name.

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use super::help::*;
 use crate::config::{
     as_of_parser, BasketLimits, BasketOptions, ClvSettings, ColumnSettings, EngineSettings, LineSettings, PatternSettings, OutputSettings, ScoreSettings, Settings, SqlSettings,
-    TrendSettings,
+    SwitchingSettings, TrendSettings,
 };
 use crate::error::Result;
 use crate::run::Job;
@@ -165,6 +165,8 @@ pub struct RunArgs {
     pub patterns: PatternSettings,
     #[command(flatten)]
     pub trends: TrendSettings,
+    #[command(flatten)]
+    pub switching: SwitchingSettings,
     /// Also write segment_migration and decile_migration against an earlier output DIR (or, for a
     /// root of as_of= partitions, its latest complete partition before this run's as-of).
     #[arg(
@@ -238,6 +240,7 @@ impl RunArgs {
             clv: self.clv,
             patterns: self.patterns,
             trends: self.trends,
+            switching: self.switching,
             compare_with: self.compare_with,
             ..Settings::default()
         };

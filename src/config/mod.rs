@@ -17,6 +17,7 @@ mod output;
 mod patterns;
 mod scores;
 mod sql;
+mod switching;
 mod trends;
 pub use basket::{BasketLimits, BasketOptions};
 pub use columns::{ColumnSettings, LineSettings, ZeroNetOrders};
@@ -33,6 +34,7 @@ pub use patterns::{
 };
 pub use scores::{ScoreOptions, ScoreSettings, ScoringMethod, DEFAULT_BINS, DEFAULT_LAPSE_THRESHOLDS};
 pub use sql::{SqlOptions, SqlSettings};
+pub use switching::{LineGroup, Period, SwitchingOptions, SwitchingSettings, MAX_GROUPS};
 pub use trends::{CohortPeriod, Tier, Tiers, TrendOptions, TrendSettings, DEFAULT_KPI_WINDOW_DAYS, DEFAULT_TREND_DAYS};
 
 /// How a settings layer's field lies over the layer below: an `Option` set here wins, a list
@@ -151,6 +153,9 @@ pub struct Settings {
     /// The trend family's keys (trend_days, kpi_window_days, cohort_period, tiers).
     #[serde(flatten)]
     pub trends: TrendSettings,
+    /// The switching family's keys (period_a, period_b).
+    #[serde(flatten)]
+    pub switching: SwitchingSettings,
     /// An earlier output (or a root of as_of partitions) to write segment and decile migration against.
     pub compare_with: Option<PathBuf>,
     /// The line filters' keys (`where`, exclude_items).
@@ -190,6 +195,8 @@ pub struct Columns {
     pub product_name: Option<String>,
     /// Customer attribute columns (strings or integers), in the order given.
     pub customer_attrs: Vec<String>,
+    /// The product groups of the switching tables (`--group NAME=PREDICATE`), in the order given.
+    pub groups: Vec<LineGroup>,
     /// Which lines are read, and which items count as items.
     pub filter: LineFilter,
     /// Whether an order whose net is exactly 0 is a purchase (`--zero-net-orders`).
@@ -285,6 +292,7 @@ pub struct Config {
     pub clv: ClvOptions,
     pub patterns: PatternOptions,
     pub trends: TrendOptions,
+    pub switching: SwitchingOptions,
     /// `run --compare-with DIR`: the earlier snapshot of segment_migration and decile_migration.
     pub compare_with: Option<PathBuf>,
 }
@@ -355,6 +363,7 @@ impl Settings {
             clv: self.clv.over(base.clv),
             patterns: self.patterns.over(base.patterns),
             trends: self.trends.over(base.trends),
+            switching: self.switching.over(base.switching),
             compare_with: self.compare_with.or(base.compare_with),
             unknown: self.unknown,
             lines: self.lines.over(base.lines),
@@ -415,6 +424,7 @@ impl Settings {
             },
             product_name: c.product_name,
             customer_attrs: customer_attrs(c.customer_attr)?,
+            groups: switching::line_groups(c.group)?,
             filter: LineFilter {
                 where_sql: match self.lines.where_sql {
                     Some(w) if w.trim().is_empty() => {
@@ -439,6 +449,7 @@ impl Settings {
             clv: self.clv.resolve(as_of)?,
             patterns: self.patterns.resolve()?,
             trends: self.trends.resolve()?,
+            switching: self.switching.resolve()?,
             compare_with: self.compare_with,
         })
     }

@@ -5,7 +5,7 @@
 use super::passes::customers::customer_facts;
 use super::passes::items::{item_orders, item_sums, pair_facts};
 use super::passes::records::{order_lines, OrderRecords};
-use super::passes::{activity, attributes};
+use super::passes::{activity, attributes, groups};
 use super::clean;
 use super::stopwatch::Stopwatch;
 use super::{no_customers, patterns, require_lines, require_representable_money, Setup};
@@ -102,6 +102,11 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     if days.is_some() {
         sw.lap("day_totals");
     }
+    let group_facts =
+        if s.plan.groups { Some(groups::merge(vec![groups::group_rows(&o, s.periods, has.quantity)?], has.quantity)?) } else { None };
+    if group_facts.is_some() {
+        sw.lap("group_facts");
+    }
     let customers = customer_pass.map(|p| p.facts);
     if s.plan.customers && customers.as_ref().is_none_or(|f| f.is_empty()) {
         return Err(no_customers(s, &o.counts));
@@ -119,5 +124,18 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
     let counts = o.counts.clone();
     // The lines and the indexes take tens of milliseconds to free: let that happen beside the write.
     std::thread::spawn(move || drop(o));
-    Ok(Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, product_names, customer_attrs })
+    Ok(Facts {
+        as_of,
+        has,
+        counts,
+        customers,
+        items,
+        pairs,
+        itemsets,
+        sequences,
+        days,
+        groups: group_facts,
+        product_names,
+        customer_attrs,
+    })
 }

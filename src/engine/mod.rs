@@ -52,6 +52,8 @@ pub struct Setup {
     pub product_names: bool,
     /// The `--customer-attr` columns (with the customer tables).
     pub customer_attrs: Vec<String>,
+    /// The two periods the switching tables compare (with the group facts).
+    pub periods: Option<(crate::config::Period, crate::config::Period)>,
     /// A run with a state (issue 33): the lines of the state's files that its parts do not hold
     /// (`--where`'s and the line rules'), added to the counts right after the line rules, so every
     /// count and message covers every input file.
@@ -79,6 +81,7 @@ impl Setup {
             partitions: cfg.engine.partitions,
             product_names: cfg.columns.product_name.is_some() && has.product,
             customer_attrs: if plan.customers { cfg.columns.customer_attrs.clone() } else { Vec::new() },
+            periods: cfg.switching.periods,
             carried: Counts::default(),
         }
     }

@@ -84,7 +84,7 @@ pub(super) fn canonical_columns(
         select.push(exclude_items(e, cols, "item", &r.item_name, agreed)?);
     }
     if let (Some(keep), Some(w)) = (&r.keep, cols.filter.where_sql.as_deref()) {
-        select.push(checked_where(file, lf, schema, keep, w)?.alias(c::KEEP));
+        select.push(checked_where(file, super::WHERE_FLAG, lf, schema, keep, w)?.alias(c::KEEP));
     }
     if has.timestamp {
         select.push(timestamp_expr(f, lf, schema, &cols.timestamp.name, (ts_layout, cols.ts_format.is_some()), agreed)?);
@@ -157,6 +157,20 @@ pub(super) fn canonical_columns(
             };
             select.push(col(name.as_str()).cast(target).alias(c::attr_column(i)));
         }
+    }
+
+    // The product groups (issue 34): the first group whose predicate is true on the line.
+    if mode == Mode::Customers && !cols.groups.is_empty() {
+        let mut chain: Option<Expr> = None;
+        for (i, g) in cols.groups.iter().enumerate().rev() {
+            let flag = format!("--group {}", g.name);
+            let p = super::filter::where_expr(&f.path, &flag, &g.predicate)?;
+            let p = checked_where(&f.path, &flag, lf, schema, &p, &g.predicate)?.fill_null(lit(false));
+            let rest = chain.take().unwrap_or_else(|| lit(0u8));
+            chain = Some(when(p).then(lit(i as u8 + 1)).otherwise(rest));
+        }
+        // Int64: the type every engine's spill and state part carry.
+        select.push(chain.expect("a group").cast(DataType::Int64).alias(c::GROUP));
     }
 
     for (role, column, bad, expected) in value_checks {

@@ -10,9 +10,10 @@ use super::roles::Agreed;
 
 /// Rule "line filter": the `--where` predicate, parsed as SQL (Polars' dialect, the same syntax
 /// as the amount expression). Unparseable: exit 4 naming the expression.
-pub(super) fn where_expr(file: &Path, w: &str) -> Result<Expr> {
+pub(super) fn where_expr(file: &Path, flag: &str, w: &str) -> Result<Expr> {
     polars::sql::sql_expr(w).map_err(|e| Error::BadFilter {
         file: file.to_path_buf(),
+        flag: flag.to_string(),
         expr: w.to_string(),
         reason: one_line(&e.to_string()),
     })
@@ -20,8 +21,8 @@ pub(super) fn where_expr(file: &Path, w: &str) -> Result<Expr> {
 
 /// The predicate checked against one file: every column it names exists, it evaluates, and it is
 /// boolean (else exit 4 naming the file and the expression).
-pub(super) fn checked_where(file: &Path, lf: &LazyFrame, schema: &Schema, keep: &Expr, w: &str) -> Result<Expr> {
-    let bad = |reason: String| Error::BadFilter { file: file.to_path_buf(), expr: w.to_string(), reason };
+pub(super) fn checked_where(file: &Path, flag: &str, lf: &LazyFrame, schema: &Schema, keep: &Expr, w: &str) -> Result<Expr> {
+    let bad = |reason: String| Error::BadFilter { file: file.to_path_buf(), flag: flag.to_string(), expr: w.to_string(), reason };
     for name in keep.clone().meta().root_names() {
         if !schema.contains(name.as_str()) {
             return Err(bad(format!("no column `{name}` in this file")));

@@ -203,7 +203,7 @@ impl Dump {
             // number) is the input's fault, exit 4 naming the file and the expression.
             if let Some((keep, w)) = &self.filter {
                 if let Err(e) = lf.clone().select([keep.clone()]).collect() {
-                    return Err(Error::BadFilter { file: f.path.clone(), expr: w.clone(), reason: one_line(&e.to_string()) });
+                    return Err(Error::BadFilter { file: f.path.clone(), flag: WHERE_FLAG.into(), expr: w.clone(), reason: one_line(&e.to_string()) });
                 }
             }
         }
@@ -220,6 +220,8 @@ pub enum Mode {
     Basket,
 }
 
+/// How a `--where` error names its option (a `--group`'s names its group).
+const WHERE_FLAG: &str = "--where";
 const TS_EXPECTED: &str = "a timestamp, a date or an ISO-8601 string";
 const ID_EXPECTED: &str = "integers or strings";
 const NUM_EXPECTED: &str = "numbers (float, decimal or integer)";
@@ -282,7 +284,7 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
         })?
     };
     let amount_leaves: Vec<String> = amount_expr.clone().meta().root_names().iter().map(|s| s.to_string()).collect();
-    let keep = cols.filter.where_sql.as_deref().map(|w| where_expr(&files[0].path, w)).transpose()?;
+    let keep = cols.filter.where_sql.as_deref().map(|w| where_expr(&files[0].path, WHERE_FLAG, w)).transpose()?;
     // An optional role is used when named explicitly (then it must exist) or when its default
     // name is present in every file.
     let optional_used = |oc: &OptionalColumn| oc.explicit || scans.iter().all(|(_, s)| s.contains(&oc.name));

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::facts::{col_names as c, CustomerFacts, Facts, Plan};
 use crate::tables::basket::{self, BasketStats};
 use crate::tables::patterns::{self, PatternStats};
-use crate::tables::{activity, attributes, clv, customers, Family};
+use crate::tables::{activity, attributes, clv, customers, switching, Family};
 
 
 /// The facts not yet turned into tables, the tables made so far, and what the manifest reports.
@@ -50,6 +50,9 @@ impl Work<'_> {
         if !later.sequences {
             f.sequences = None;
         }
+        if !later.groups {
+            f.groups = None;
+        }
     }
 }
 
@@ -57,7 +60,7 @@ impl Work<'_> {
 pub type Step = fn(&mut Work) -> Result<()>;
 
 /// Every family made from facts, with its step, in the order a job computes them.
-pub const FAMILIES: [(Family, Step); 5] = [
+pub const FAMILIES: [(Family, Step); 6] = [
     // The basket tables first: their pair facts and `basket_pairs` (the largest facts and table on
     // a big dump) are freed and written before the customer tables are made.
     (Family::Basket, basket_tables),
@@ -65,6 +68,7 @@ pub const FAMILIES: [(Family, Step); 5] = [
     (Family::Customers, customer_tables),
     (Family::Activity, activity_tables),
     (Family::Patterns, pattern_tables),
+    (Family::Switching, switching_tables),
 ];
 
 /// The facts a family reads.
@@ -80,6 +84,7 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
         Family::Clv => Plan { customers: true, purchase_days: true, activity: cfg.clv.holdout_from.is_some(), ..none },
         Family::Basket => Plan { items, pairs: true, ..none },
         Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.sequences, ..none },
+        Family::Switching => Plan { groups: true, ..none },
         // Two snapshots' customers tables, not facts.
         Family::Snapshots => none,
     }
@@ -175,6 +180,20 @@ fn basket_tables(w: &mut Work) -> Result<()> {
     w.tables.push(("top_pairs".to_string(), top));
     w.basket = Some::<BasketStats>(b.stats);
     w.sw.lap("basket_tables");
+    Ok(())
+}
+
+/// gain_loss, cross_shop and revenue_tree, from the group facts.
+fn switching_tables(w: &mut Work) -> Result<()> {
+    let Some(f) = w.facts.groups.take() else { return Ok(()) };
+    let cfg = w.cfg;
+    let opts = switching::Options {
+        groups: &cfg.columns.groups,
+        periods: cfg.switching.periods,
+        money_decimals: cfg.output.money_decimals,
+    };
+    w.tables.extend(switching::tables(&f, opts)?);
+    w.sw.lap("switching_tables");
     Ok(())
 }
 

@@ -142,7 +142,16 @@ fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
             if patterns {
                 f.push(Family::Patterns);
             }
+            if switching(cfg)? {
+                f.push(Family::Switching);
+            }
             f
+        }
+        _ if !cfg.columns.groups.is_empty() => {
+            return Err(Error::Config(format!(
+                "group: gain_loss, cross_shop and revenue_tree are tables of `run`, not of `{}`",
+                job.name()
+            )))
         }
         Job::Basket => vec![Family::Basket],
         Job::Clv => vec![Family::Clv],
@@ -153,10 +162,22 @@ fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
     })
 }
 
+/// Whether `run` makes the switching tables: gain_loss with a group and two periods, cross_shop
+/// with 2 or 3 groups, revenue_tree with two periods. Groups that make none of them are exit 2.
+fn switching(cfg: &Config) -> Result<bool> {
+    let (groups, periods) = (cfg.columns.groups.len(), cfg.switching.periods.is_some());
+    if groups == 1 && !periods {
+        return Err(Error::Config(
+            "group: one group makes gain_loss, which needs --period-a and --period-b; cross_shop needs 2 or 3 groups".into(),
+        ));
+    }
+    Ok(groups > 0 || periods)
+}
+
 /// The roles a plan needs: customer facts and customer timelines need a customer, a timestamp
 /// and an amount; everything else only orders and items.
 fn mode_for(facts: Plan) -> Mode {
-    if facts.customers || facts.sequences {
+    if facts.customers || facts.sequences || facts.groups {
         Mode::Customers
     } else {
         Mode::Basket

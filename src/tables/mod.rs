@@ -10,9 +10,10 @@ pub mod clv;
 pub mod customers;
 pub mod patterns;
 pub mod snapshots;
+pub mod switching;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 22] = [
+pub const REGISTRY: [(&str, Family); 25] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -33,6 +34,9 @@ pub const REGISTRY: [(&str, Family); 22] = [
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),
+    ("gain_loss", Family::Switching),
+    ("cross_shop", Family::Switching),
+    ("revenue_tree", Family::Switching),
     ("segment_migration", Family::Snapshots),
     ("decile_migration", Family::Snapshots),
 ];
@@ -54,4 +58,7 @@ pub enum Family {
     Clv,
     /// itemsets, rules (`run --itemsets`, `evergreen patterns`) and sequence_pairs (`--sequences`).
     Patterns,
+    /// gain_loss, cross_shop, revenue_tree (`run --group`, `--period-a`/`--period-b`; needs the
+    /// group facts).
+    Switching,
 }

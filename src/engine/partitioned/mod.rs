@@ -31,7 +31,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::passes::attributes;
+use super::passes::{attributes, groups};
 use super::spill::{raise_open_file_limit, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, clean, no_customers, require_lines, Setup, MEMORY_BYTES_PER_LINE};
@@ -112,7 +112,8 @@ pub fn facts(
     let report =
         SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes(), pairs_streamed: i.pairs_streamed };
     drop(spill);
-    let orders::OrderPass { day_parts, name_parts, attr_parts, .. } = o;
+    let orders::OrderPass { day_parts, group_parts, name_parts, attr_parts, .. } = o;
+    let group_facts = if s.plan.groups { Some(groups::merge(group_parts, s.has.quantity)?) } else { None };
     Ok((
         Facts {
             as_of,
@@ -124,6 +125,7 @@ pub fn facts(
             itemsets: i.itemsets,
             sequences: i.sequences,
             days: s.plan.day_totals.then(|| DayTotals::merge(day_parts)),
+            groups: group_facts,
             product_names: if s.product_names {
                 Some(attributes::pick_names(concat(name_parts, UnionArgs::default())?.collect()?)?)
             } else {

@@ -12,7 +12,7 @@ use super::scan::Scanned;
 use crate::engine::clean;
 use crate::engine::passes::items::{self, item_orders};
 use crate::engine::passes::records::{order_lines, Ordered};
-use crate::engine::passes::{activity, attributes};
+use crate::engine::passes::{activity, attributes, groups};
 use crate::engine::spill::{buffer_size, read_frames, SetFile, SpillDir};
 use crate::engine::stopwatch::{Split, Stopwatch};
 use crate::engine::{abs_money, AbsSum, Setup};
@@ -34,6 +34,8 @@ pub(super) struct OrderPass {
     pub item_is_product: bool,
     pub sums: ItemSums,
     pub day_parts: Vec<DayTotals>,
+    /// The group facts' parts (see [`groups::merge`]).
+    pub group_parts: Vec<DataFrame>,
     pub name_parts: Vec<LazyFrame>,
     pub attr_parts: Vec<Vec<DataFrame>>,
     pub money_totals: [AbsSum; 3],
@@ -71,6 +73,7 @@ pub(super) fn order_partitions(
     let mut record_sets: Vec<Option<SetFile>> = (0..n_cparts).map(|_| None).collect();
     let mut basket_file = SetFile::create(spill.file("baskets.bin"), buffer)?;
     let mut day_parts = Vec::new();
+    let mut group_parts = Vec::new();
     let (mut name_parts, mut attr_parts) = (Vec::new(), Vec::new());
     let mut quiet = Stopwatch::start();
     let item_is_product = s.plan.items == Some(c::PRODUCT);
@@ -122,6 +125,9 @@ pub(super) fn order_partitions(
                 if s.plan.day_totals {
                     day_parts.push(activity::day_totals(&o)?);
                 }
+                if s.plan.groups {
+                    group_parts.push(groups::group_rows(&o, s.periods, has.quantity)?);
+                }
                 // Names and attributes: small frames per part (name votes add up across parts; a
                 // customer lies in one part).
                 if s.product_names {
@@ -164,6 +170,7 @@ pub(super) fn order_partitions(
         item_is_product,
         sums,
         day_parts,
+        group_parts,
         name_parts,
         attr_parts,
         money_totals,

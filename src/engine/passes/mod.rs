@@ -9,12 +9,14 @@
 //! - [`customers`]: customer facts (and purchase days)
 //! - [`activity`]: customers' days of activity and the day totals
 //! - [`attributes`]: product names and customer attributes
+//! - [`groups`]: customers' orders and money by period and product group (the switching tables)
 //!
 //! A pass imports [`records`] and [`orders`], never an engine and never a pass that imports it.
 
 pub mod activity;
 pub mod attributes;
 pub mod customers;
+pub mod groups;
 pub mod items;
 pub mod orders;
 pub mod records;

@@ -83,7 +83,7 @@ pub fn order_lines(lines: DataFrame, mut counts: Counts, s: &Setup, sw: &mut Sto
     let need_products = has.product && (s.plan.favourite || s.plan.items == Some(c::PRODUCT));
     let need_items = s.plan.items == Some(c::ITEM);
     let (index, (products, items)) = rayon::join(
-        || OrderIndex::build(&lines, has, s.plan.customers || s.plan.sequences, s.money_decimals, s.zero_net_orders),
+        || OrderIndex::build(&lines, has, s.plan.customers || s.plan.sequences || s.plan.groups, s.money_decimals, s.zero_net_orders),
         || {
             let code = |wanted: bool, column: &str| wanted.then(|| encode_items(&lines, column)).transpose();
             (code(need_products, c::PRODUCT), code(need_items, c::ITEM))

@@ -33,7 +33,7 @@ use crate::facts::{
 use crate::input::Mode;
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 23] = [
+const FILES: [(&str, &str); 24] = [
     ("runner.py", include_str!("runner.py")),
     ("01_lines.sql", include_str!("sql/01_lines.sql")),
     ("02_line_stats.sql", include_str!("sql/02_line_stats.sql")),
@@ -57,6 +57,7 @@ const FILES: [(&str, &str); 23] = [
     ("20_day_totals.sql", include_str!("sql/20_day_totals.sql")),
     ("21_product_names.sql", include_str!("sql/21_product_names.sql")),
     ("22_customer_attrs.sql", include_str!("sql/22_customer_attrs.sql")),
+    ("23_group_rows.sql", include_str!("sql/23_group_rows.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -180,6 +181,8 @@ pub fn facts(
         "where": cols.filter.where_sql,
         "product_name": cols.product_name,
         "customer_attrs": cols.customer_attrs,
+        "groups": if s.plan.groups { cols.groups.iter().map(|g| json!({"name": g.name, "predicate": g.predicate})).collect() } else { Vec::new() },
+        "periods": s.periods.map(|(a, b)| [[a.first_day(), a.last_day()], [b.first_day(), b.last_day()]]),
         "exclude_items": cols.filter.exclude_items.as_ref().map(|e| &e.ids),
         "plan": {
             "customers": s.plan.customers,
@@ -191,6 +194,7 @@ pub fn facts(
             "sequences": s.plan.sequences,
             "activity": s.plan.activity,
             "day_totals": s.plan.day_totals,
+            "groups": s.plan.groups,
             "product_names": cols.product_name.is_some(),
             "customer_attrs": if s.plan.customers { cols.customer_attrs.clone() } else { Vec::new() },
         },

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde_json::Value;
 use crate::engine::clean;
-use crate::engine::passes::orders;
+use crate::engine::passes::{groups, orders};
 use crate::engine::{check_money_range, no_customers, require_lines, AbsSum, Setup};
 use crate::facts::{
     col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
@@ -109,6 +109,15 @@ pub(super) fn read_facts(
         (itemsets, sequences) = pattern_facts(&df, item_facts, s, plan, as_of, counts.purchase_orders)?;
     }
     let days = if plan.day_totals { Some(day_totals(&read_dir(dir, "day_totals", &mut bytes)?)?) } else { None };
+    // Step 23's rows: the local engines' parts, added up the same way.
+    let groups = if plan.groups {
+        let df = read_dir(dir, "group_rows", &mut bytes)?;
+        let key = key_column(&df, "customer_id", c::CUSTOMER)?;
+        let df = df.drop("customer_id")?.hstack(&[key])?;
+        Some(groups::merge(vec![df], has.quantity)?)
+    } else {
+        None
+    };
     // Steps 21 and 22: names and attributes, keyed like the local engines' frames.
     let product_names = if cols.product_name.is_some() && has.product {
         let df = read_dir(dir, "product_names", &mut bytes)?;
@@ -130,7 +139,10 @@ pub(super) fn read_facts(
     } else {
         None
     };
-    Ok((Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, product_names, customer_attrs }, bytes))
+    Ok((
+        Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, groups, product_names, customer_attrs },
+        bytes,
+    ))
 }
 
 /// Step 19's rows (customer, day, purchase orders, amount) as the activity of the customers whose

@@ -230,21 +230,30 @@ def column_exprs(job, schema, every_file):
     out["attrs"] = "".join(attrs)
     # --where: the predicate over the dump's own columns (checked in `checked_where`).
     out["where_kept"] = f"({job['where']})" if job.get("where") else "TRUE"
+    # --group (issue 34): the first group whose predicate is true on the line, 1..; 0 for none.
+    groups = job.get("groups") or []
+    if groups:
+        whens = " ".join(f"WHEN coalesce(({g['predicate']}), FALSE) THEN {i + 1}" for i, g in enumerate(groups))
+        out["line_group"] = f"CAST(CASE {whens} ELSE 0 END AS INT)"
+    else:
+        out["line_group"] = "CAST(0 AS INT)"
     out["present"] = present
     return out
 
 
 def checked_where(spark, job, view):
-    """--where must evaluate on the dump to true/false (the local reader's rule): else the run
-    stops naming the expression."""
-    if not job.get("where"):
-        return
-    try:
-        dt = spark.sql(f"SELECT ({job['where']}) AS k FROM {view} LIMIT 0").schema.fields[0].dataType
-    except Exception as e:  # noqa: BLE001 - a parse or resolution error of the user's predicate
-        raise Refused("bad_filter", " ".join(str(e).split())[:400])
-    if dt.typeName() not in ("boolean", "void"):
-        raise Refused("bad_filter", f"not a true/false condition (it gives {dt.simpleString()})")
+    """--where and each --group's predicate must evaluate on the dump to true/false (the local
+    reader's rule): else the run stops naming the option and the expression."""
+    checks = [("--where", job["where"])] if job.get("where") else []
+    checks += [(f"--group {g['name']}", g["predicate"]) for g in job.get("groups") or []]
+    for flag, predicate in checks:
+        try:
+            dt = spark.sql(f"SELECT ({predicate}) AS k FROM {view} LIMIT 0").schema.fields[0].dataType
+        except Exception as e:  # noqa: BLE001 - a parse or resolution error of the user's predicate
+            raise Refused("bad_filter", " ".join(str(e).split())[:400], flag=flag, expr=predicate)
+        if dt.typeName() not in ("boolean", "void"):
+            raise Refused("bad_filter", f"not a true/false condition (it gives {dt.simpleString()})", flag=flag,
+                          expr=predicate)
 
 
 def fill(sql, params):
@@ -474,6 +483,7 @@ def run_job(spark, job, here, result):
         min_pair_orders=sql_literal(basket.get("min_pair_orders"), "BIGINT"),
         min_support=sql_literal(basket.get("min_support"), "DOUBLE"),
         basket_fits="TRUE" if basket.get("max_basket_items") is None else f"(items <= {int(basket['max_basket_items'])})",
+        periods=job.get("periods"),
     )
     sql_dir = here
     staging = job["staging"].rstrip("/")
@@ -506,7 +516,7 @@ def run_job(spark, job, here, result):
         steps(spark, parts, params, plan, result, step, view, one_row, write)
         if remote:
             staged = ("customers", "customer_days", "day_totals", "items", "pairs", "pattern_orders", "product_names",
-                      "customer_attrs")
+                      "customer_attrs", "group_rows")
             bring_back(spark, staging, local, [n for n in staged if n in result["timings"]])
     finally:
         if remote:
@@ -546,6 +556,10 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
             picks = "".join(f", MIN(CASE WHEN __attr_{i} IS NOT NULL THEN named_struct('t', -ts, 'v', __attr_{i}) END).v"
                             f" AS __attr_{i}" for i in range(n_attrs))
             write(step("22_customer_attrs.sql", {"attr_picks": picks}), "customer_attrs")
+    if plan.get("groups"):
+        (a_from, a_to), (b_from, b_to) = params.get("periods") or ((1, 0), (1, 0))
+        write(step("23_group_rows.sql", {"a_from": a_from, "a_to": a_to, "b_from": b_from, "b_to": b_to}),
+              "group_rows")
     if plan.get("product_names") and plan.get("has_product"):
         write(step("21_product_names.sql"), "product_names")
     if plan.get("items"):

@@ -167,9 +167,11 @@ pub(super) fn runner_error(path: &Path, s: &Setup, cols: &Columns) -> Error {
         "bad_expression" => {
             Error::BadAmountExpr { file, expr: cols.amount.name.clone(), reason: short(&text("message")) }
         }
+        // A --group's predicate names its flag and text; --where's is the config's.
         "bad_filter" => Error::BadFilter {
             file,
-            expr: cols.filter.where_sql.clone().unwrap_or_default(),
+            flag: Some(text("flag")).filter(|f| !f.is_empty()).unwrap_or_else(|| "--where".into()),
+            expr: Some(text("expr")).filter(|e| !e.is_empty()).or_else(|| cols.filter.where_sql.clone()).unwrap_or_default(),
             reason: short(&text("message")),
         },
         "bad_excluded_item" => Error::BadExcludedItem {

@@ -7,7 +7,8 @@
 -- or the config's expression as DOUBLE (1.0 per line without one), cost and quantity DOUBLE.
 -- `--where` is evaluated on the dump's own columns first: a line it does not keep is 'filtered'
 -- (counted apart, not a rejection); `--exclude-items` ids read as no product or item. The product
--- name and the customer attributes (`__attr_0`...) ride along for steps 21 and 22.
+-- name and the customer attributes (`__attr_0`...) ride along for steps 21 and 22, the line's
+-- product group (`--group`: the first whose predicate holds, 1..; 0 for none) for step 23.
 SELECT
   *,
   CASE
@@ -29,7 +30,8 @@ FROM (
     ${quantity} AS quantity,
     ${discount} AS discount,
     CAST(${where_kept} AS BOOLEAN) AS where_kept,
-    ${product_name} AS product_name
+    ${product_name} AS product_name,
+    ${line_group} AS line_group
     ${attrs}
   FROM ${dump}
 )

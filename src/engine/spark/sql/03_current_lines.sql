@@ -7,7 +7,7 @@
 -- which it rounds once (docs/input.md "Numbers"): the same bits whatever the line order or partitioning.
 -- A value at or beyond 2^56 gets null limbs; such dumps fail the money-range rule anyway.
 SELECT
-  customer_id, order_id, ts, amount, product_id, item, cost, quantity, discount,
+  customer_id, order_id, ts, amount, product_id, item, cost, quantity, discount, line_group,
   ${limbs(amount, amount)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount END, customer_amount)},
   ${limbs(CASE WHEN customer_id IS NOT NULL THEN amount - cost END, profit)},
