@@ -178,6 +178,13 @@ def cases(work: str, lines: int):
         ("transactions names and attributes via file://",
          ["run", "--input", names_dump(work), "--product-name-col", "pname", "--customer-attr", "region,code"],
          {"spark": ["--input", "file://" + os.path.join(work, "names.parquet")]}),
+        # Issue 34: the line's group from --group predicates over string columns, the group facts
+        # (step 23) with a quantity column and cancellations.
+        ("online_retail --group --period-a --period-b (gain_loss, cross_shop, revenue_tree)",
+         ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet",
+          "--group", "bottles=Description LIKE '%HOT WATER BOTTLE%'", "--group", "bunting=Description LIKE '%BUNTING%'",
+          "--group", "tins=Description LIKE '%CAKE TIN%'", "--period-a", "2024-01-01..2024-05-31",
+          "--period-b", "2024-06-01..2024-12-31"], {}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ] + hand_worked_cases(work)
@@ -190,7 +197,7 @@ BIG = "{generated dump}"
 # (baskets); every cleaning rule (messy); files of different id types (two files); CLV (--clv);
 # itemsets, rules and sequence_pairs (--itemsets --sequences); trends and tiers (--cohort-period
 # week); discounts (--discount-col); --where and --exclude-items with string ids; names and
-# attributes.
+# attributes; gain_loss, cross_shop and revenue_tree (--group, by hand and on online_retail).
 CI_SUBSET = [
     "transactions",
     "baskets",
@@ -204,6 +211,8 @@ CI_SUBSET = [
     "transactions --product-name-col --customer-attr (names by votes, latest attribute values)",
     "case basket_pairs",
     "case returns_and_purchases",
+    "case switching_groups",
+    "online_retail --group --period-a --period-b (gain_loss, cross_shop, revenue_tree)",
 ]
 
 

@@ -58,13 +58,6 @@ options! {
               help_heading = "Line filters and attributes", display_order = 1001)]
         #[serde(default)]
         pub customer_attr: Vec<String>,
-        /// A product group for gain_loss, cross_shop and revenue_tree: NAME=PREDICATE, the predicate
-        /// SQL over the dump's own columns as in --where, e.g. --group "dairy=category = 'Dairy'".
-        /// Repeatable, up to 3; a line is in the first group whose predicate is true.
-        #[arg(long = "group", env = "EVERGREEN_GROUP", value_name = "NAME=PREDICATE",
-              help_heading = "Switching: gain_loss, cross_shop, revenue_tree (run)", display_order = 1100)]
-        #[serde(default)]
-        pub group: Vec<String>,
     }
 }
 

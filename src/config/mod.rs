@@ -384,6 +384,7 @@ impl Settings {
         let scores = self.scores.resolve()?;
         let basket = self.basket.resolve()?;
         let c = self.columns;
+        let mut switching = self.switching;
         for (v, what) in [
             (&c.customer, "customer"),
             (&c.order, "order"),
@@ -424,7 +425,7 @@ impl Settings {
             },
             product_name: c.product_name,
             customer_attrs: customer_attrs(c.customer_attr)?,
-            groups: switching::line_groups(c.group)?,
+            groups: switching::line_groups(std::mem::take(&mut switching.group))?,
             filter: LineFilter {
                 where_sql: match self.lines.where_sql {
                     Some(w) if w.trim().is_empty() => {
@@ -449,7 +450,7 @@ impl Settings {
             clv: self.clv.resolve(as_of)?,
             patterns: self.patterns.resolve()?,
             trends: self.trends.resolve()?,
-            switching: self.switching.resolve()?,
+            switching: switching.resolve()?,
             compare_with: self.compare_with,
         })
     }

@@ -63,6 +63,13 @@ options! {
     /// The two periods the switching tables compare: the flags and the config file's keys.
     #[command(next_help_heading = "Switching: gain_loss, cross_shop, revenue_tree (run)")]
     pub struct SwitchingSettings {
+        /// A product group: NAME=PREDICATE, the predicate SQL over the dump's own columns as in
+        /// --where, e.g. --group "dairy=category = 'Dairy'". Repeatable, up to 3; a line is in the
+        /// first group whose predicate is true. One group with the periods: gain_loss; two or three:
+        /// cross_shop too.
+        #[arg(long = "group", env = "EVERGREEN_GROUP", value_name = "NAME=PREDICATE")]
+        #[serde(default)]
+        pub group: Vec<String>,
         /// The first period, FROM..TO (dates, both included): an order is in it when its day is.
         /// With --period-b: revenue_tree, and gain_loss with a --group.
         #[arg(long = "period-a", env = "EVERGREEN_PERIOD_A", value_name = "FROM..TO")]
@@ -73,13 +80,15 @@ options! {
     }
 }
 
-/// The periods after checks: both or neither, not overlapping.
+/// The periods after checks: both or neither, not overlapping. (The groups are line roles: they
+/// go to [`super::Columns::groups`], which a state records.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwitchingOptions {
     pub periods: Option<(Period, Period)>,
 }
 
 impl SwitchingSettings {
+    /// The periods checked; the groups are taken by [`line_groups`] first.
     pub fn resolve(self) -> Result<SwitchingOptions> {
         let a = self.period_a.as_deref().map(|t| Period::parse("period_a", t)).transpose()?;
         let b = self.period_b.as_deref().map(|t| Period::parse("period_b", t)).transpose()?;

@@ -214,7 +214,7 @@ fn cross_shop(f: &GroupFacts, groups: &[LineGroup], decimals: u32) -> Result<Dat
         if names.is_empty() {
             "no group".to_string()
         } else {
-            names.join(", ")
+            names.join(" + ")
         }
     };
     let total_f = money::to_f64(total);

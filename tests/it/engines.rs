@@ -330,11 +330,12 @@ fn registry_names_every_family_table() {
     let t = evergreen::run::compute(&settings(&p, None).resolve().unwrap(), &mut evergreen::run::Stopwatch::start()).unwrap();
     let written: Vec<&str> = t.tables.iter().map(|(n, _)| n.as_str()).collect();
     // Without --clv the CLV family writes nothing, without --itemsets/--sequences the pattern
-    // family, without --compare-with the snapshots family; profit_deciles needs a cost column.
+    // family, without --compare-with the snapshots family, without --group or the periods the
+    // switching family; profit_deciles needs a cost column.
     use evergreen::tables::Family;
     let registry: Vec<&str> = evergreen::tables::REGISTRY
         .iter()
-        .filter(|(n, f)| ![Family::Clv, Family::Patterns, Family::Snapshots].contains(f) && *n != "profit_deciles")
+        .filter(|(n, f)| ![Family::Clv, Family::Patterns, Family::Snapshots, Family::Switching].contains(f) && *n != "profit_deciles")
         .map(|(n, _)| *n)
         .collect();
     let queries = ["segment_descriptions", "segment_summary", "lapsed_customers", "top_customers", "customer_tags"];

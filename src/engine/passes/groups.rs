@@ -43,7 +43,11 @@ struct Acc {
 /// group with a line. `periods` are the two periods compared (none: only the all-time window).
 pub fn group_rows(o: &Ordered, periods: Option<(Period, Period)>, quantity: bool) -> Result<DataFrame> {
     let ix = &o.index;
-    let group: Vec<u8> = o.lines.column(c::GROUP)?.cast(&DataType::UInt8)?.u8()?.iter().map(|g| g.unwrap_or(0)).collect();
+    // Without --group (revenue_tree over every line alone) every line is in no group.
+    let group: Vec<u8> = match o.lines.column(c::GROUP) {
+        Ok(g) => g.cast(&DataType::UInt8)?.u8()?.iter().map(|g| g.unwrap_or(0)).collect(),
+        Err(_) => vec![0; o.lines.height()],
+    };
     let amount: Vec<f64> = codes::f64_values(o.lines.column(c::AMOUNT)?)?.iter().collect();
     let qty: Option<Vec<f64>> =
         if quantity { Some(codes::f64_values(o.lines.column(c::QUANTITY)?)?.iter().collect()) } else { None };
