@@ -34,4 +34,5 @@ mod snapshots;
 mod trends;
 mod walkthrough;
 mod spark;
+mod switching;
 mod tables_option;
