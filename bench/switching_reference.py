@@ -40,9 +40,12 @@ from openretailscience.analysis.revenue_tree import RevenueTree  # noqa: E402
 def lines(dump, groups, periods, as_of, roles):
     con = duckdb.connect()
     r = roles
+    # Without a quantity column evergreen's units are the lines: 1 a line.
+    names = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{dump}')").fetchall()]
+    qty = f"CAST({r.quantity_col} AS DOUBLE)" if r.quantity_col in names else "1.0"
     con.execute(f"""CREATE VIEW dump AS SELECT *, {r.customer_col} AS customer_id_, {r.order_col} AS order_id_,
         CAST({r.ts_col} AS TIMESTAMP) AS ts_, CAST({r.amount} AS DOUBLE) AS amount_,
-        CAST({r.quantity_col} AS DOUBLE) AS quantity_ FROM read_parquet('{dump}')""")
+        {qty} AS quantity_ FROM read_parquet('{dump}')""")
     cut = f"DATE '{as_of}'" if as_of else "(SELECT CAST(max(ts_) AS DATE) + 1 FROM dump)"
     case = " ".join(f"WHEN coalesce(({p}), false) THEN {i + 1}" for i, (_, p) in enumerate(groups))
     case = f"CASE {case} ELSE 0 END" if groups else "0"

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""gain_loss, cross_shop and revenue_tree (issue 34): evergreen against openretailscience on the
+same dump, in the same run, with the values compared.
+
+evergreen runs `run --tables gain_loss,cross_shop,revenue_tree` (only the switching family: its
+facts and tables) with three product groups and two periods; the peer is
+bench/switching_reference.py (DuckDB picks the lines, openretailscience's GainLoss, CrossShop and
+RevenueTree compute the tables, then every value is compared with evergreen's). Prints the medians
+and the ratio evergreen / openretailscience.
+
+Usage: python3 bench/switching_bench.py --bin target/release/evergreen [--dump D] [--repeat 3]
+       [--python /path/to/venv/bin/python]   (a Python with openretailscience, duckdb, pandas)
+The default dump is the 10M-line bench dump (/root/bench10m/dump.parquet, product ids 0..20000,
+2023-2024).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+GROUPS = ["low=product_id < 2000", "mid=product_id BETWEEN 2000 AND 5999", "top=product_id >= 15000"]
+PERIODS = ["--period-a", "2023-01-01..2023-12-31", "--period-b", "2024-01-01..2024-12-31"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--dump", default="/root/bench10m/dump.parquet")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--python", default=sys.executable)
+    a = ap.parse_args()
+    groups = [x for g in GROUPS for x in ("--group", g)]
+    work = tempfile.mkdtemp(prefix="switching-bench-")
+    out = os.path.join(work, "out")
+    ours, theirs = [], []
+    try:
+        for i in range(a.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            subprocess.run([a.bin, "run", "-q", "--input", a.dump, "--out", out, "--tables",
+                            "gain_loss,cross_shop,revenue_tree", *groups, *PERIODS], check=True)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            r = subprocess.run([a.python, os.path.join(HERE, "switching_reference.py"), "--input", a.dump, "--out", out,
+                                *groups, *PERIODS], capture_output=True, text=True)
+            theirs.append(time.perf_counter() - t)
+            if r.returncode != 0:
+                print(r.stdout, r.stderr)
+                raise SystemExit("the reference disagrees")
+            print(f"round {i + 1}: evergreen {ours[-1]:.2f} s, openretailscience {theirs[-1]:.2f} s ({r.stdout.strip()})",
+                  flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    o, p = statistics.median(ours), statistics.median(theirs)
+    print(f"median of {a.repeat}: evergreen {o:.2f} s, openretailscience (DuckDB lines + GainLoss x3, CrossShop x2, "
+          f"RevenueTree x2) {p:.2f} s, evergreen / openretailscience = {o / p:.3f}")
+
+
+if __name__ == "__main__":
+    main()
