@@ -223,13 +223,15 @@ pub struct Tables {
 /// Every table a chart or the headline reads: only these are read (and checked against the
 /// manifest), so the output's largest tables that no chart shows (basket_pairs, lapsed_customers,
 /// customer_tags) cost the report nothing.
-const CHARTED: [&str; 13] = [
+const CHARTED: [&str; 15] = [
     "customers",
     "clv",
     "clv_frequency",
     "clv_holdout",
     "clv_tracking",
     "cohorts",
+    "cross_shop",
+    "gain_loss",
     "kpis",
     "monetary_deciles",
     "purchase_deciles",

@@ -62,7 +62,7 @@ fn amount_in(f: &GroupFacts, rows: (usize, usize), window: u8, group: u8) -> Exa
     (rows.0..rows.1).find(|&r| f.window[r] == window && f.group[r] == group).map_or(0, |r| f.amount[r])
 }
 
-/// Rule "money in minor units": an exact sum rounded to the money decimals, halves away from zero,
+/// Rule "money in minor units" (gain_loss): an exact sum rounded to the money decimals, halves away from zero,
 /// as an integer count of the smallest unit (cents), so parts add up exactly.
 fn minor(v: Exact, decimals: u32) -> i128 {
     (money::to_f64(v) * 10f64.powi(decimals as i32)).round() as i128
@@ -111,7 +111,7 @@ pub fn gain_loss_split(focus_a: i128, focus_b: i128, comparison_a: i128, compari
 
 /// gain_loss: the focus group (the first `--group`) against each other group, then against every
 /// line outside it (comparison_group null); one row each.
-fn gain_loss(f: &GroupFacts, groups: &[LineGroup], periods: (Period, Period), decimals: u32) -> Result<DataFrame> {
+pub fn gain_loss(f: &GroupFacts, groups: &[LineGroup], periods: (Period, Period), decimals: u32) -> Result<DataFrame> {
     let per_customer = customers(f)?;
     let (a, b) = (GroupFacts::PERIOD_A, GroupFacts::PERIOD_B);
     let comparisons: Vec<Option<u8>> = (2..=groups.len() as u8).map(Some).chain([None]).collect();
@@ -180,7 +180,7 @@ fn gain_loss(f: &GroupFacts, groups: &[LineGroup], periods: (Period, Period), de
 
 /// cross_shop: the customers by the groups they bought in (a line in the group, in any period),
 /// one row per combination that has customers, with their spend on every line.
-fn cross_shop(f: &GroupFacts, groups: &[LineGroup], decimals: u32) -> Result<DataFrame> {
+pub fn cross_shop(f: &GroupFacts, groups: &[LineGroup], decimals: u32) -> Result<DataFrame> {
     let k = groups.len();
     // Per combination (a bit per group): customers and their exact spend.
     let mut regions = vec![(0i64, 0 as Exact); 1 << k];
@@ -262,7 +262,7 @@ fn ratio(x: f64, y: f64) -> f64 {
 /// revenue_tree: per group (first every line, then each `--group`), the revenue of each period
 /// and its factors, with each factor's contribution to the revenue change (midpoint shares of
 /// each product's change: openretailscience's `RevenueTree`; the leaves add up to the change).
-fn revenue_tree(f: &GroupFacts, groups: &[LineGroup], periods: (Period, Period), decimals: u32) -> Result<DataFrame> {
+pub fn revenue_tree(f: &GroupFacts, groups: &[LineGroup], periods: (Period, Period), decimals: u32) -> Result<DataFrame> {
     let units_are_lines = f.units.is_none();
     let slots: Vec<(Option<String>, u8)> = std::iter::once((None, GroupFacts::EVERY_LINE))
         .chain(groups.iter().enumerate().map(|(i, g)| (Some(g.name.clone()), i as u8 + 1)))

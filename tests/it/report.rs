@@ -1083,3 +1083,46 @@ fn clv_diagnostics_embed_the_tracking_and_holdout_rows() {
         close(f(&r["mean_predicted_purchases"]), p / n as f64, "mean predicted");
     }
 }
+
+/// Issue 34: the gain-loss waterfall walks from period A's spend through the six parts to period
+/// B's, as the first row of gain_loss says; the Venn counts are cross_shop's rows.
+#[test]
+fn gain_loss_waterfall_and_cross_shop_counts_are_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_run(
+        dir.path(),
+        "switching",
+        &[
+            "--group",
+            "low=product_id < 1010",
+            "--group",
+            "mid=product_id < 1036",
+            "--period-a",
+            "2024-01-01..2024-06-30",
+            "--period-b",
+            "2024-07-01..2024-12-31",
+        ],
+    );
+    let page = dir.path().join("r.html");
+    ok(report(&out, &page));
+    let d = data(&page);
+    let gl = read_parquet(&out.join("gain_loss.parquet"));
+    let steps = chart(&d, "gain_loss");
+    let cols = ["focus_a", "new", "lost", "increased", "decreased", "switched_from_comparison", "switched_to_comparison", "focus_b"];
+    assert_eq!(steps.len(), cols.len());
+    for (s, c) in steps.iter().zip(cols) {
+        close(f(&s["amount"]), floats(&gl, c)[0], c);
+    }
+    // The steps join up: each starts where the one before ended, and the last bar is period B.
+    for w in steps[1..steps.len() - 1].windows(2) {
+        close(f(&w[1]["start"]), f(&w[0]["end"]), "start");
+    }
+    close(f(&steps[steps.len() - 2]["end"]), floats(&gl, "focus_b")[0], "the parts end at period B");
+    let cs = read_parquet(&out.join("cross_shop.parquet"));
+    let regions = chart(&d, "cross_shop");
+    assert_eq!(regions.len(), cs.height());
+    for (r, (n, share)) in regions.iter().zip(ints(&cs, "customers").into_iter().zip(floats(&cs, "amount_share"))) {
+        assert_eq!(i(&r["customers"]), n);
+        close(f(&r["amount_share"]), share, "amount_share");
+    }
+}

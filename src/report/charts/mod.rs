@@ -7,6 +7,8 @@ mod clv_frequency;
 mod clv_tracking;
 mod clv_tracking_weekly;
 mod cohort_retention;
+mod cross_shop;
+mod gain_loss;
 mod kpi_lines;
 mod lapse_buckets;
 mod monetary_deciles;
@@ -29,13 +31,15 @@ pub use top_pairs::PAIRS_RANKED_BY;
 pub type Builder = fn(&Tables, i32) -> Result<Option<Chart>>;
 
 /// Every chart built from one snapshot, by id, in the page's order (built side by side).
-pub const BUILDERS: [(&str, Builder); 14] = [
+pub const BUILDERS: [(&str, Builder); 16] = [
     ("revenue_concentration", |t, _| revenue_concentration::concentration(t)),
     ("monetary_deciles", |t, _| monetary_deciles::monetary_deciles(t)),
     ("rf_heatmap", rf_heatmap::rf_heatmap),
     ("segments", |t, _| segments::segments(t)),
     ("lapse_buckets", lapse_buckets::lapse_buckets),
     ("top_pairs", |t, _| top_pairs::top_pairs(t)),
+    ("gain_loss", gain_loss::gain_loss),
+    ("cross_shop", |t, _| cross_shop::cross_shop(t)),
     ("clv_deciles", clv_deciles::clv_deciles),
     ("p_alive_recency", |t, _| p_alive_recency::p_alive_by_recency(t)),
     ("clv_tracking", |t, _| clv_tracking::tracking(t)),
