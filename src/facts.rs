@@ -363,6 +363,8 @@ pub struct Plan {
     pub day_totals: bool,
     /// The [`GroupFacts`] (gain_loss, cross_shop, revenue_tree; needs a customer and a timestamp).
     pub groups: bool,
+    /// The [`HierarchyFacts`] (product_hierarchy; needs item facts and a customer).
+    pub hierarchy: bool,
 }
 
 impl Plan {
@@ -378,6 +380,7 @@ impl Plan {
         activity: false,
         day_totals: false,
         groups: false,
+        hierarchy: false,
     };
 
     /// Every fact either plan asks for (the item column of the first that has one).
@@ -393,6 +396,7 @@ impl Plan {
             activity: self.activity || o.activity,
             day_totals: self.day_totals || o.day_totals,
             groups: self.groups || o.groups,
+            hierarchy: self.hierarchy || o.hierarchy,
         }
     }
 
@@ -408,6 +412,7 @@ impl Plan {
             activity: self.activity && has.timestamp,
             day_totals: self.day_totals && has.timestamp,
             groups: self.groups && has.customer && has.timestamp,
+            hierarchy: self.hierarchy && has.customer && has.item,
             ..self
         }
     }
@@ -441,6 +446,18 @@ impl GroupFacts {
     pub const EVERY_LINE: u8 = 255;
 }
 
+/// The product hierarchy's facts (issue 34): the basket items in the most purchase orders (ties:
+/// the smaller item), most first, and the customers who bought each (a positive line in a purchase
+/// order) and each pair of them (`both[i * n + j]`, i < j), beside the customers who bought any
+/// basket item.
+#[derive(Debug, Clone)]
+pub struct HierarchyFacts {
+    pub items: Column,
+    pub customers: u64,
+    pub single: Vec<u64>,
+    pub both: Vec<u64>,
+}
+
 /// Everything an engine produces for one run.
 pub struct Facts {
     /// The analysis date D; `None` when the dump has no timestamp (basket-only dumps).
@@ -456,6 +473,8 @@ pub struct Facts {
     pub days: Option<DayTotals>,
     /// The customers' spend by period and product group (with [`Plan::groups`]).
     pub groups: Option<GroupFacts>,
+    /// Which customers bought which of the top products (with [`Plan::hierarchy`]).
+    pub hierarchy: Option<HierarchyFacts>,
     /// Each product's name, `product_id` and `name` ascending by product (`--product-name-col`).
     pub product_names: Option<DataFrame>,
     /// `customer_id` and one column per `--customer-attr`, under its own name.

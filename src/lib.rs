@@ -64,7 +64,7 @@
 //!
 //! On `--engine spark` ([`engine::spark`]) the line-level rules above (rejected and future lines, orders
 //! naming two customers, the purchase flag, the exact sums, favourite product, baskets and pairs)
-//! run as the SQL steps of `engine/spark/sql/` (`01_lines.sql` .. `23_group_rows.sql`), one step per
+//! run as the SQL steps of `engine/spark/sql/` (`01_lines.sql` .. `25_basket_customers.sql`), one step per
 //! rule group, on the same fixed point; the as-of date, the money-range check and every table are
 //! the functions above, over the facts Spark returns.
 

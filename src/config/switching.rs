@@ -8,6 +8,10 @@ use serde::Serialize;
 use super::options;
 use crate::error::{Error, Result};
 
+/// At most this many products in product_hierarchy (the kernel holds a customer's purchases of
+/// them as one 128-bit mask).
+pub const MAX_HIERARCHY_PRODUCTS: usize = 128;
+
 /// At most this many groups: cross_shop's Venn diagram has 2 or 3 circles.
 pub const MAX_GROUPS: usize = 3;
 
@@ -77,6 +81,10 @@ options! {
         /// The second period, FROM..TO; it must not overlap the first.
         #[arg(long = "period-b", env = "EVERGREEN_PERIOD_B", value_name = "FROM..TO")]
         pub period_b: Option<String>,
+        /// Write product_hierarchy: the N basket items in the most purchase orders (2..=128),
+        /// clustered by substitution (Yule's Q over the customers who bought them, average linkage).
+        #[arg(long = "product-hierarchy", env = "EVERGREEN_PRODUCT_HIERARCHY", value_name = "N")]
+        pub product_hierarchy: Option<u32>,
     }
 }
 
@@ -85,6 +93,8 @@ options! {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwitchingOptions {
     pub periods: Option<(Period, Period)>,
+    /// `--product-hierarchy N`: the products clustered.
+    pub hierarchy_products: Option<usize>,
 }
 
 impl SwitchingSettings {
@@ -105,7 +115,13 @@ impl SwitchingSettings {
             }
             _ => return Err(Error::Config("period_a and period_b: give both periods, or neither".into())),
         };
-        Ok(SwitchingOptions { periods })
+        let hierarchy_products = match self.product_hierarchy {
+            Some(n) if !(2..=MAX_HIERARCHY_PRODUCTS as u32).contains(&n) => {
+                return Err(Error::Config(format!("product_hierarchy: expected 2..={MAX_HIERARCHY_PRODUCTS} products, found {n}")))
+            }
+            n => n.map(|n| n as usize),
+        };
+        Ok(SwitchingOptions { periods, hierarchy_products })
     }
 }
 

@@ -10,7 +10,8 @@ use super::clean;
 use super::stopwatch::Stopwatch;
 use super::{no_customers, patterns, require_lines, require_representable_money, Setup};
 use crate::error::Result;
-use crate::facts::{col_names as c, Facts, ItemFacts};
+use crate::facts::{col_names as c, Facts, HierarchyFacts, ItemFacts};
+use crate::kernels::hierarchy;
 use crate::input::Dump;
 use crate::kernels::baskets;
 use crate::kernels::money;
@@ -56,7 +57,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         )?);
         sw.lap("customer_facts");
     }
-    let (mut items, mut pairs, mut itemsets, mut sequences) = (None, None, None, None);
+    let (mut items, mut pairs, mut itemsets, mut sequences, mut hier) = (None, None, None, None, None);
     if let Some((codes, b)) = o.basket().filter(|_| s.plan.items.is_some()) {
         let n_items = codes.keys.len();
         let total = o.counts.purchase_orders;
@@ -79,7 +80,19 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
             },
             || s.plan.pairs.then(|| pair_facts(b, n_items, s, total, pairs::PAIR_BUDGET)),
         );
-        items = Some(item_facts?);
+        let item_facts = item_facts?;
+        if s.plan.hierarchy {
+            let top = hierarchy::top_items(&item_facts.orders, s.hierarchy_products);
+            let co = hierarchy::co_customers(&kept_customer, ix.line_customer.len(), b, &top, n_items);
+            let rows: Vec<polars::prelude::IdxSize> = top.iter().map(|&t| t as polars::prelude::IdxSize).collect();
+            hier = Some(HierarchyFacts {
+                items: codes.keys.take_slice(&rows)?,
+                customers: co.customers,
+                single: co.single,
+                both: co.both,
+            });
+        }
+        items = Some(item_facts);
         pairs = pair_facts;
         sw.lap("item_and_pair_facts");
         if s.plan.itemsets {
@@ -135,6 +148,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
         sequences,
         days,
         groups: group_facts,
+        hierarchy: hier,
         product_names,
         customer_attrs,
     })

@@ -54,6 +54,8 @@ pub struct Setup {
     pub customer_attrs: Vec<String>,
     /// The two periods the switching tables compare (with the group facts).
     pub periods: Option<(crate::config::Period, crate::config::Period)>,
+    /// The products of product_hierarchy (with the hierarchy facts).
+    pub hierarchy_products: usize,
     /// A run with a state (issue 33): the lines of the state's files that its parts do not hold
     /// (`--where`'s and the line rules'), added to the counts right after the line rules, so every
     /// count and message covers every input file.
@@ -82,6 +84,7 @@ impl Setup {
             product_names: cfg.columns.product_name.is_some() && has.product,
             customer_attrs: if plan.customers { cfg.columns.customer_attrs.clone() } else { Vec::new() },
             periods: cfg.switching.periods,
+            hierarchy_products: cfg.switching.hierarchy_products.unwrap_or(0),
             carried: Counts::default(),
         }
     }

@@ -9,6 +9,7 @@ pub mod dert;
 pub mod draws;
 pub mod fisher;
 pub mod gamma_gamma;
+pub mod hierarchy;
 pub mod iso_time;
 pub mod itemsets;
 pub mod mle;

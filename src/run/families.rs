@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::facts::{col_names as c, CustomerFacts, Facts, Plan};
 use crate::tables::basket::{self, BasketStats};
 use crate::tables::patterns::{self, PatternStats};
-use crate::tables::{activity, attributes, clv, customers, switching, Family};
+use crate::tables::{activity, attributes, clv, customers, hierarchy, switching, Family};
 
 
 /// The facts not yet turned into tables, the tables made so far, and what the manifest reports.
@@ -53,6 +53,9 @@ impl Work<'_> {
         if !later.groups {
             f.groups = None;
         }
+        if !later.hierarchy {
+            f.hierarchy = None;
+        }
     }
 }
 
@@ -60,7 +63,7 @@ impl Work<'_> {
 pub type Step = fn(&mut Work) -> Result<()>;
 
 /// Every family made from facts, with its step, in the order a job computes them.
-pub const FAMILIES: [(Family, Step); 6] = [
+pub const FAMILIES: [(Family, Step); 7] = [
     // The basket tables first: their pair facts and `basket_pairs` (the largest facts and table on
     // a big dump) are freed and written before the customer tables are made.
     (Family::Basket, basket_tables),
@@ -69,6 +72,7 @@ pub const FAMILIES: [(Family, Step); 6] = [
     (Family::Activity, activity_tables),
     (Family::Patterns, pattern_tables),
     (Family::Switching, switching_tables),
+    (Family::Hierarchy, hierarchy_tables),
 ];
 
 /// The facts a family reads.
@@ -85,6 +89,7 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
         Family::Basket => Plan { items, pairs: true, ..none },
         Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.sequences, ..none },
         Family::Switching => Plan { groups: true, ..none },
+        Family::Hierarchy => Plan { items, hierarchy: true, ..none },
         // Two snapshots' customers tables, not facts.
         Family::Snapshots => none,
     }
@@ -194,6 +199,14 @@ fn switching_tables(w: &mut Work) -> Result<()> {
     };
     w.tables.extend(switching::tables(&f, opts)?);
     w.sw.lap("switching_tables");
+    Ok(())
+}
+
+/// product_hierarchy, from the hierarchy facts.
+fn hierarchy_tables(w: &mut Work) -> Result<()> {
+    let Some(f) = w.facts.hierarchy.take() else { return Ok(()) };
+    w.tables.push(("product_hierarchy".to_string(), hierarchy::product_hierarchy(&f)?));
+    w.sw.lap("hierarchy_tables");
     Ok(())
 }
 

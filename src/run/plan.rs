@@ -145,6 +145,9 @@ fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
             if switching(cfg)? {
                 f.push(Family::Switching);
             }
+            if cfg.switching.hierarchy_products.is_some() {
+                f.push(Family::Hierarchy);
+            }
             f
         }
         _ if !cfg.columns.groups.is_empty() => {
@@ -166,6 +169,9 @@ fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
 /// with 2 or 3 groups, revenue_tree with two periods. Groups that make none of them are exit 2.
 fn switching(cfg: &Config) -> Result<bool> {
     let (groups, periods) = (cfg.columns.groups.len(), cfg.switching.periods.is_some());
+    if groups == 0 && !periods {
+        return Ok(false);
+    }
     if groups == 1 && !periods {
         return Err(Error::Config(
             "group: one group makes gain_loss, which needs --period-a and --period-b; cross_shop needs 2 or 3 groups".into(),
@@ -177,7 +183,7 @@ fn switching(cfg: &Config) -> Result<bool> {
 /// The roles a plan needs: customer facts and customer timelines need a customer, a timestamp
 /// and an amount; everything else only orders and items.
 fn mode_for(facts: Plan) -> Mode {
-    if facts.customers || facts.sequences || facts.groups {
+    if facts.customers || facts.sequences || facts.groups || facts.hierarchy {
         Mode::Customers
     } else {
         Mode::Basket

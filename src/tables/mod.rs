@@ -8,12 +8,13 @@ pub mod attributes;
 pub mod basket;
 pub mod clv;
 pub mod customers;
+pub mod hierarchy;
 pub mod patterns;
 pub mod snapshots;
 pub mod switching;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 25] = [
+pub const REGISTRY: [(&str, Family); 26] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -37,6 +38,7 @@ pub const REGISTRY: [(&str, Family); 25] = [
     ("gain_loss", Family::Switching),
     ("cross_shop", Family::Switching),
     ("revenue_tree", Family::Switching),
+    ("product_hierarchy", Family::Hierarchy),
     ("segment_migration", Family::Snapshots),
     ("decile_migration", Family::Snapshots),
 ];
@@ -61,4 +63,6 @@ pub enum Family {
     /// gain_loss, cross_shop, revenue_tree (`run --group`, `--period-a`/`--period-b`; needs the
     /// group facts).
     Switching,
+    /// product_hierarchy (`run --product-hierarchy N`; needs the hierarchy facts).
+    Hierarchy,
 }

@@ -9,6 +9,7 @@ use crate::engine::Setup;
 use crate::error::{Error, Result};
 use crate::facts::{col_names as c, CustomerFacts};
 use crate::kernels::baskets::{self, Csr};
+use crate::kernels::hierarchy::{self, CoCustomers};
 use crate::kernels::codes::{self, NONE};
 use crate::kernels::money::{self, Exact};
 
@@ -22,6 +23,8 @@ pub(super) struct CustomerPass {
     pub customers: Option<CustomerFacts>,
     pub item_customers: Vec<u32>,
     pub timelines: GatheredTimelines,
+    /// product_hierarchy: the top items (final codes, rank order) and their co-customer counts.
+    pub hierarchy: Option<(Vec<u32>, CoCustomers)>,
 }
 
 /// Phase 3 over the customer records of `o`, `n_cparts` partitions, within `limit`.
@@ -38,6 +41,11 @@ pub(super) fn customer_partitions(o: &OrderPass, s: &Setup, limit: u64, n_cparts
     let mut held = 0u64;
     // The customers' purchase orders, gathered for the sequence kernel (customer codes made global).
     let mut timelines = GatheredTimelines::default();
+    // product_hierarchy: the top items by purchase orders (known after phase 2), and the counts of
+    // the customers who bought them, added up partition by partition (a customer lies in one).
+    let mut hierarchy = s.plan.hierarchy.then(|| {
+        (hierarchy::top_items(&super::items::final_orders(o), s.hierarchy_products), CoCustomers::default())
+    });
     for (q, (frame, sets)) in o.record_files.iter().zip(&o.record_sets).enumerate() {
         let (Some(frame), Some(sets)) = (frame, sets) else { continue };
         // The partition's records and their item sets: two files, read side by side.
@@ -112,6 +120,9 @@ pub(super) fn customer_partitions(o: &OrderPass, s: &Setup, limit: u64, n_cparts
                 )));
             }
         }
+        if let (Some((top, co)), Some(b)) = (hierarchy.as_mut(), item_sets) {
+            co.add(&hierarchy::co_customers(&cust.codes, keys.len(), b, top, n_basket_items));
+        }
         if !(item_is_product && s.plan.customers) {
             if let Some(b) = item_sets {
                 let pass = baskets::customer_items(&cust.codes, keys.len(), b, n_basket_items, false);
@@ -119,7 +130,7 @@ pub(super) fn customer_partitions(o: &OrderPass, s: &Setup, limit: u64, n_cparts
             }
         }
     }
-    Ok(CustomerPass { customers: concat_customer_facts(customer_parts)?, item_customers, timelines })
+    Ok(CustomerPass { customers: concat_customer_facts(customer_parts)?, item_customers, timelines, hierarchy })
 }
 
 /// Bytes the sequence kernel holds per purchase order (customer, time, offsets, its place in the

@@ -36,7 +36,7 @@ use super::spill::{raise_open_file_limit, SpillDir};
 use super::stopwatch::Stopwatch;
 use super::{check_money_range, clean, no_customers, require_lines, Setup, MEMORY_BYTES_PER_LINE};
 use crate::error::Result;
-use crate::facts::{DayTotals, Facts};
+use crate::facts::{DayTotals, Facts, HierarchyFacts};
 use crate::input::Dump;
 
 /// What the spill did, for the manifest.
@@ -112,6 +112,13 @@ pub fn facts(
     let report =
         SpillReport { partitions: n_parts as u64, customer_partitions: n_cparts as u64, bytes: spill.bytes(), pairs_streamed: i.pairs_streamed };
     drop(spill);
+    let hierarchy = match (cp.hierarchy.take(), o.basket_keys()) {
+        (Some((top, co)), Some((keys, _))) => {
+            let rows: Vec<IdxSize> = top.iter().map(|&t| t as IdxSize).collect();
+            Some(HierarchyFacts { items: keys.take_slice(&rows)?, customers: co.customers, single: co.single, both: co.both })
+        }
+        _ => None,
+    };
     let orders::OrderPass { day_parts, group_parts, name_parts, attr_parts, .. } = o;
     let group_facts = if s.plan.groups { Some(groups::merge(group_parts, s.has.quantity)?) } else { None };
     Ok((
@@ -126,6 +133,7 @@ pub fn facts(
             sequences: i.sequences,
             days: s.plan.day_totals.then(|| DayTotals::merge(day_parts)),
             groups: group_facts,
+            hierarchy,
             product_names: if s.product_names {
                 Some(attributes::pick_names(concat(name_parts, UnionArgs::default())?.collect()?)?)
             } else {

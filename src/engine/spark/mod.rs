@@ -33,7 +33,7 @@ use crate::facts::{
 use crate::input::Mode;
 
 /// The runner and its SQL steps, written into the work folder at every run.
-const FILES: [(&str, &str); 24] = [
+const FILES: [(&str, &str); 26] = [
     ("runner.py", include_str!("runner.py")),
     ("01_lines.sql", include_str!("sql/01_lines.sql")),
     ("02_line_stats.sql", include_str!("sql/02_line_stats.sql")),
@@ -58,6 +58,8 @@ const FILES: [(&str, &str); 24] = [
     ("21_product_names.sql", include_str!("sql/21_product_names.sql")),
     ("22_customer_attrs.sql", include_str!("sql/22_customer_attrs.sql")),
     ("23_group_rows.sql", include_str!("sql/23_group_rows.sql")),
+    ("24_hierarchy_pairs.sql", include_str!("sql/24_hierarchy_pairs.sql")),
+    ("25_basket_customers.sql", include_str!("sql/25_basket_customers.sql")),
 ];
 
 /// What the manifest says about the Spark job.
@@ -195,6 +197,7 @@ pub fn facts(
             "activity": s.plan.activity,
             "day_totals": s.plan.day_totals,
             "groups": s.plan.groups,
+            "hierarchy_products": if s.plan.hierarchy { s.hierarchy_products } else { 0 },
             "product_names": cols.product_name.is_some(),
             "customer_attrs": if s.plan.customers { cols.customer_attrs.clone() } else { Vec::new() },
         },

@@ -8,7 +8,8 @@ use crate::engine::clean;
 use crate::engine::passes::{groups, orders};
 use crate::engine::{check_money_range, no_customers, require_lines, AbsSum, Setup};
 use crate::facts::{
-    col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, ItemFacts, ItemsetFacts, PairFacts, Plan,
+    col_names as c, Counts, CustomerActivity, CustomerFacts, DayTotals, Facts, HierarchyFacts, ItemFacts, ItemsetFacts,
+    PairFacts, Plan,
     Present, PurchaseDays, SequenceFacts,
 };
 use crate::config::Columns;
@@ -103,6 +104,10 @@ pub(super) fn read_facts(
         items = Some(i);
         pairs = p;
     }
+    let hierarchy = match (&items, plan.hierarchy) {
+        (Some(i), true) => Some(hierarchy_facts(&read_dir(dir, "hierarchy_pairs", &mut bytes)?, i, &result["basket_customers"], s)?),
+        _ => None,
+    };
     let (mut itemsets, mut sequences) = (None, None);
     if let (Some(item_facts), true) = (items.as_ref(), plan.itemsets || plan.sequences) {
         let df = read_dir(dir, "pattern_orders", &mut bytes)?;
@@ -140,7 +145,21 @@ pub(super) fn read_facts(
         None
     };
     Ok((
-        Facts { as_of, has, counts, customers, items, pairs, itemsets, sequences, days, groups, product_names, customer_attrs },
+        Facts {
+            as_of,
+            has,
+            counts,
+            customers,
+            items,
+            pairs,
+            itemsets,
+            sequences,
+            days,
+            groups,
+            hierarchy,
+            product_names,
+            customer_attrs,
+        },
         bytes,
     ))
 }
@@ -318,6 +337,37 @@ fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
 }
 
 /// An id column as the local engines type it (Int64 or String).
+/// Step 24's rows (item_a <= item_b, customers) and step 25's count as the hierarchy facts of the
+/// top items, ranked here from the item facts as the local engines rank them; the job's own
+/// ranking must have picked the same items.
+fn hierarchy_facts(df: &DataFrame, items: &ItemFacts, customers: &Value, s: &Setup) -> Result<HierarchyFacts> {
+    let top = crate::kernels::hierarchy::top_items(&items.orders, s.hierarchy_products);
+    let rows: Vec<IdxSize> = top.iter().map(|&t| t as IdxSize).collect();
+    let keys = items.item.take_slice(&rows)?;
+    let n = top.len();
+    let rank: std::collections::HashMap<String, usize> =
+        (0..n).map(|r| Ok((keys.get(r)?.str_value().to_string(), r))).collect::<Result<_>>()?;
+    let (a, b) = (key_column(df, "item_a", "a")?, key_column(df, "item_b", "b")?);
+    let count = df.column("customers")?.cast(&DataType::Int64)?;
+    let (mut single, mut both) = (vec![0u64; n], vec![0u64; n * n]);
+    for k in 0..df.height() {
+        let find = |c: &Column| -> Result<usize> {
+            let key = c.get(k)?.str_value().to_string();
+            rank.get(&key).copied().ok_or_else(|| {
+                Error::Internal(format!("engine spark: product_hierarchy ranked item {key} among the top items, evergreen does not"))
+            })
+        };
+        let (i, j) = (find(&a)?, find(&b)?);
+        let v = count.i64()?.get(k).unwrap_or(0) as u64;
+        if i == j {
+            single[i] = v;
+        } else {
+            both[i.min(j) * n + i.max(j)] = v;
+        }
+    }
+    Ok(HierarchyFacts { items: keys, customers: customers.as_u64().unwrap_or(0), single, both })
+}
+
 fn key_column(df: &DataFrame, name: &str, out: &str) -> Result<Column> {
     let col = df.column(name)?;
     let col = match col.dtype() {

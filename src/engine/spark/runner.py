@@ -516,7 +516,7 @@ def run_job(spark, job, here, result):
         steps(spark, parts, params, plan, result, step, view, one_row, write)
         if remote:
             staged = ("customers", "customer_days", "day_totals", "items", "pairs", "pattern_orders", "product_names",
-                      "customer_attrs", "group_rows")
+                      "customer_attrs", "group_rows", "hierarchy_pairs")
             bring_back(spark, staging, local, [n for n in staged if n in result["timings"]])
     finally:
         if remote:
@@ -576,6 +576,10 @@ def steps(spark, parts, params, plan, result, step, view, one_row, write):
             result["pair_stats"] = dict(threshold=pt["threshold"], baskets_skipped=pt["baskets_skipped"], **stats)
         if plan.get("itemsets") or plan.get("sequences"):
             write(step("18_pattern_orders.sql"), "pattern_orders")
+        if plan.get("hierarchy_products"):
+            write(step("24_hierarchy_pairs.sql", {"hierarchy_products": int(plan["hierarchy_products"])}),
+                  "hierarchy_pairs")
+            result["basket_customers"] = one_row("25_basket_customers.sql")["customers"]
 
 
 def bring_back(spark, staging, local, names):
