@@ -180,11 +180,11 @@ def cases(work: str, lines: int):
          {"spark": ["--input", "file://" + os.path.join(work, "names.parquet")]}),
         # Issue 34: the line's group from --group predicates over string columns, the group facts
         # (step 23) with a quantity column and cancellations.
-        ("online_retail --group --period-a --period-b (gain_loss, cross_shop, revenue_tree)",
+        ("online_retail --group --period-a --period-b --product-hierarchy (gain_loss, cross_shop, revenue_tree, product_hierarchy)",
          ["run", "--config", f"{S}/online_retail.toml", "--input", f"{S}/online_retail.parquet",
           "--group", "bottles=Description LIKE '%HOT WATER BOTTLE%'", "--group", "bunting=Description LIKE '%BUNTING%'",
           "--group", "tins=Description LIKE '%CAKE TIN%'", "--period-a", "2024-01-01..2024-05-31",
-          "--period-b", "2024-06-01..2024-12-31"], {}),
+          "--period-b", "2024-06-01..2024-12-31", "--product-hierarchy", "40"], {}),
         (f"generated {lines:,} lines patterns --sequences",
          ["patterns", "--sequences", "--input", big, "--itemset-min-support", "200"], {}),
     ] + hand_worked_cases(work)
@@ -197,7 +197,7 @@ BIG = "{generated dump}"
 # (baskets); every cleaning rule (messy); files of different id types (two files); CLV (--clv);
 # itemsets, rules and sequence_pairs (--itemsets --sequences); trends and tiers (--cohort-period
 # week); discounts (--discount-col); --where and --exclude-items with string ids; names and
-# attributes; gain_loss, cross_shop and revenue_tree (--group, by hand and on online_retail).
+# attributes; gain_loss, cross_shop, revenue_tree and product_hierarchy (by hand and on online_retail).
 CI_SUBSET = [
     "transactions",
     "baskets",
@@ -212,7 +212,7 @@ CI_SUBSET = [
     "case basket_pairs",
     "case returns_and_purchases",
     "case switching_groups",
-    "online_retail --group --period-a --period-b (gain_loss, cross_shop, revenue_tree)",
+    "online_retail --group --period-a --period-b --product-hierarchy (gain_loss, cross_shop, revenue_tree, product_hierarchy)",
 ]
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """gain_loss, cross_shop and revenue_tree (issue 34): evergreen against openretailscience on the
-same dump, in the same run, with the values compared.
+same dump, in the same run, with the values compared; then product_hierarchy of the top 100
+products against bench/hierarchy_reference.py (DuckDB baskets, scipy's pdist and linkage).
 
 evergreen runs `run --tables gain_loss,cross_shop,revenue_tree` (only the switching family: its
 facts and tables) with three product groups and two periods; the peer is
@@ -25,6 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 GROUPS = ["low=product_id < 2000", "mid=product_id BETWEEN 2000 AND 5999", "top=product_id >= 15000"]
+HIERARCHY = 100
 PERIODS = ["--period-a", "2023-01-01..2023-12-31", "--period-b", "2024-01-01..2024-12-31"]
 
 
@@ -60,6 +62,31 @@ def main():
     o, p = statistics.median(ours), statistics.median(theirs)
     print(f"median of {a.repeat}: evergreen {o:.2f} s, openretailscience (DuckDB lines + GainLoss x3, CrossShop x2, "
           f"RevenueTree x2) {p:.2f} s, evergreen / openretailscience = {o / p:.3f}")
+    # product_hierarchy of the top HIERARCHY products against DuckDB baskets + scipy.
+    work = tempfile.mkdtemp(prefix="hierarchy-bench-")
+    out = os.path.join(work, "out")
+    ours, theirs = [], []
+    try:
+        for i in range(a.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            subprocess.run([a.bin, "run", "-q", "--input", a.dump, "--out", out, "--tables", "product_hierarchy",
+                            "--product-hierarchy", str(HIERARCHY)], check=True)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            r = subprocess.run([a.python, os.path.join(HERE, "hierarchy_reference.py"), "--input", a.dump, "--out", out,
+                                "--n", str(HIERARCHY)], capture_output=True, text=True)
+            theirs.append(time.perf_counter() - t)
+            if r.returncode != 0:
+                print(r.stdout, r.stderr)
+                raise SystemExit("the hierarchy reference disagrees")
+            print(f"round {i + 1}: evergreen {ours[-1]:.2f} s, DuckDB + scipy {theirs[-1]:.2f} s ({r.stdout.strip()})",
+                  flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    o, p = statistics.median(ours), statistics.median(theirs)
+    print(f"median of {a.repeat}: evergreen product_hierarchy {o:.2f} s, DuckDB baskets + scipy pdist/linkage {p:.2f} s, "
+          f"evergreen / reference = {o / p:.3f}")
 
 
 if __name__ == "__main__":

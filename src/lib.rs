@@ -53,6 +53,7 @@
 //! | product name (most votes), customer attribute (latest line) | [`engine::passes::attributes::pick_names`], [`engine::passes::attributes::pick_attrs`] |
 //! | names and attributes in the tables | [`tables::attributes`] |
 //! | product group of a line (the first `--group` whose predicate holds), group facts | `input` (the canonical columns), [`engine::passes::groups::group_rows`], [`engine::passes::groups::merge`] |
+//! | top products, co-customer counts, Yule's Q, substitution distance, average linkage | [`kernels::hierarchy::top_items`], [`kernels::hierarchy::co_customers`], [`kernels::hierarchy::yule_q`], [`tables::hierarchy::distances`], [`kernels::hierarchy::average_linkage`] |
 //! | gain-loss split, cross-shop regions, revenue tree contributions, ratio over nothing | [`tables::switching::gain_loss_split`], [`tables::switching::gain_loss`], [`tables::switching::cross_shop`], [`tables::switching::revenue_tree`] |
 //! | money averages (cents, halves away from zero) | [`exprs::money_average`], [`exprs::money_average_expr`] |
 //! | lapse bucket sort key | [`tables::customers::lapse_bucket_order`] |

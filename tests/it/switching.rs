@@ -1,4 +1,4 @@
-//! Issue 34 (points 1-3): the switching tables' options and what they refuse. The tables' values
+//! Issue 34 (points 1-4): the switching tables' and product_hierarchy's options and what they refuse. The tables' values
 //! are worked by hand in `tests/cases/switching_groups` and `tests/cases/switching_revenue_tree`
 //! (run on every engine) and compared with openretailscience by `bench/switching_reference.py`.
 
@@ -32,7 +32,9 @@ fn switching_options_that_cannot_be_computed_are_config_errors() {
     let (d, p) = category_dump();
     let out = d.path().join("out");
     let dairy = "dairy=category = 'dairy'";
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
+        (&["--product-hierarchy", "1"], "expected 2..=128 products"),
+        (&["--product-hierarchy", "129"], "expected 2..=128 products"),
         (&["--group", dairy], "needs --period-a and --period-b"),
         (&["--period-a", "2024-01-01..2024-01-31"], "give both periods"),
         (&["--period-a", "2024-01-01..2024-02-10", "--period-b", "2024-02-01..2024-02-29"], "overlap"),
