@@ -212,6 +212,8 @@ CI_SUBSET = [
     "case basket_pairs",
     "case returns_and_purchases",
     "case switching_groups",
+    "case switching_revenue_tree",
+    "case product_hierarchy",
     "online_retail --group --period-a --period-b --product-hierarchy (gain_loss, cross_shop, revenue_tree, product_hierarchy)",
 ]
 

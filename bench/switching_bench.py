@@ -30,6 +30,32 @@ HIERARCHY = 100
 PERIODS = ["--period-a", "2023-01-01..2023-12-31", "--period-b", "2024-01-01..2024-12-31"]
 
 
+def compare(a, label, ours_args, peer, peer_args):
+    """`evergreen run` with `ours_args` against the reference script `peer` (which compares every
+    value with evergreen's output), `a.repeat` times; prints each round and the medians."""
+    work = tempfile.mkdtemp(prefix="switching-bench-")
+    out = os.path.join(work, "out")
+    ours, theirs = [], []
+    try:
+        for i in range(a.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            subprocess.run([a.bin, "run", "-q", "--input", a.dump, "--out", out, *ours_args], check=True)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            r = subprocess.run([a.python, os.path.join(HERE, peer), "--input", a.dump, "--out", out, *peer_args],
+                               capture_output=True, text=True)
+            theirs.append(time.perf_counter() - t)
+            if r.returncode != 0:
+                print(r.stdout, r.stderr)
+                raise SystemExit(f"{peer} disagrees")
+            print(f"round {i + 1}: evergreen {ours[-1]:.2f} s, {label} {theirs[-1]:.2f} s ({r.stdout.strip()})", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    o, p = statistics.median(ours), statistics.median(theirs)
+    print(f"median of {a.repeat}: evergreen {o:.2f} s, {label} {p:.2f} s, evergreen / {label} = {o / p:.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -38,55 +64,12 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     a = ap.parse_args()
     groups = [x for g in GROUPS for x in ("--group", g)]
-    work = tempfile.mkdtemp(prefix="switching-bench-")
-    out = os.path.join(work, "out")
-    ours, theirs = [], []
-    try:
-        for i in range(a.repeat):
-            shutil.rmtree(out, ignore_errors=True)
-            t = time.perf_counter()
-            subprocess.run([a.bin, "run", "-q", "--input", a.dump, "--out", out, "--tables",
-                            "gain_loss,cross_shop,revenue_tree", *groups, *PERIODS], check=True)
-            ours.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            r = subprocess.run([a.python, os.path.join(HERE, "switching_reference.py"), "--input", a.dump, "--out", out,
-                                *groups, *PERIODS], capture_output=True, text=True)
-            theirs.append(time.perf_counter() - t)
-            if r.returncode != 0:
-                print(r.stdout, r.stderr)
-                raise SystemExit("the reference disagrees")
-            print(f"round {i + 1}: evergreen {ours[-1]:.2f} s, openretailscience {theirs[-1]:.2f} s ({r.stdout.strip()})",
-                  flush=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    o, p = statistics.median(ours), statistics.median(theirs)
-    print(f"median of {a.repeat}: evergreen {o:.2f} s, openretailscience (DuckDB lines + GainLoss x3, CrossShop x2, "
-          f"RevenueTree x2) {p:.2f} s, evergreen / openretailscience = {o / p:.3f}")
-    # product_hierarchy of the top HIERARCHY products against DuckDB baskets + scipy.
-    work = tempfile.mkdtemp(prefix="hierarchy-bench-")
-    out = os.path.join(work, "out")
-    ours, theirs = [], []
-    try:
-        for i in range(a.repeat):
-            shutil.rmtree(out, ignore_errors=True)
-            t = time.perf_counter()
-            subprocess.run([a.bin, "run", "-q", "--input", a.dump, "--out", out, "--tables", "product_hierarchy",
-                            "--product-hierarchy", str(HIERARCHY)], check=True)
-            ours.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            r = subprocess.run([a.python, os.path.join(HERE, "hierarchy_reference.py"), "--input", a.dump, "--out", out,
-                                "--n", str(HIERARCHY)], capture_output=True, text=True)
-            theirs.append(time.perf_counter() - t)
-            if r.returncode != 0:
-                print(r.stdout, r.stderr)
-                raise SystemExit("the hierarchy reference disagrees")
-            print(f"round {i + 1}: evergreen {ours[-1]:.2f} s, DuckDB + scipy {theirs[-1]:.2f} s ({r.stdout.strip()})",
-                  flush=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    o, p = statistics.median(ours), statistics.median(theirs)
-    print(f"median of {a.repeat}: evergreen product_hierarchy {o:.2f} s, DuckDB baskets + scipy pdist/linkage {p:.2f} s, "
-          f"evergreen / reference = {o / p:.3f}")
+    # The peer: DuckDB picks the lines, then GainLoss x3, CrossShop x2, RevenueTree x2.
+    compare(a, "openretailscience", ["--tables", "gain_loss,cross_shop,revenue_tree", *groups, *PERIODS],
+            "switching_reference.py", [*groups, *PERIODS])
+    # product_hierarchy of the top HIERARCHY products: DuckDB baskets, scipy's pdist and linkage.
+    compare(a, "DuckDB + scipy", ["--tables", "product_hierarchy", "--product-hierarchy", str(HIERARCHY)],
+            "hierarchy_reference.py", ["--n", str(HIERARCHY)])
 
 
 if __name__ == "__main__":

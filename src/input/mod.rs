@@ -84,8 +84,9 @@ pub struct Dump {
     sources: Vec<(LazyFrame, Vec<String>)>,
     /// The input's timestamp column, when the lines carry one.
     ts_column: Option<String>,
-    /// `--where`: the predicate and its text, to name it when it fails on a file's values.
-    filter: Option<(Expr, String)>,
+    /// `--where` and the `--group` predicates: each predicate, its option and its text, to name
+    /// it when it fails on a file's values.
+    filters: Vec<(Expr, String, String)>,
     /// The canonical lines of the CSV file being sliced (its index), parsed once.
     csv_lines: std::sync::Mutex<Option<(usize, DataFrame)>>,
     /// The local layout the string timestamps were read in, when evergreen found it (no
@@ -199,11 +200,12 @@ impl Dump {
                 }
                 return Err(unreadable(&f.path, reason));
             }
-            // Every column reads: a `--where` that fails on the values (a CAST of text that is no
-            // number) is the input's fault, exit 4 naming the file and the expression.
-            if let Some((keep, w)) = &self.filter {
+            // Every column reads: a `--where` or `--group` predicate that fails on the values (a
+            // CAST of text that is no number) is the input's fault, exit 4 naming the file, the
+            // option and the expression.
+            for (keep, flag, w) in &self.filters {
                 if let Err(e) = lf.clone().select([keep.clone()]).collect() {
-                    return Err(Error::BadFilter { file: f.path.clone(), flag: WHERE_FLAG.into(), expr: w.clone(), reason: one_line(&e.to_string()) });
+                    return Err(Error::BadFilter { file: f.path.clone(), flag: flag.clone(), expr: w.clone(), reason: one_line(&e.to_string()) });
                 }
             }
         }
@@ -343,9 +345,16 @@ pub fn load(files: Vec<InputFile>, cols: &Columns, mode: Mode, streamed: bool) -
     }
     let lines = union(&frames)?;
     let ts_column = has.timestamp.then(|| cols.timestamp.name.clone());
-    let filter = keep.zip(cols.filter.where_sql.clone());
+    let mut filters: Vec<(Expr, String, String)> =
+        keep.zip(cols.filter.where_sql.clone()).map(|(e, w)| (e, WHERE_FLAG.to_string(), w)).into_iter().collect();
+    if mode == Mode::Customers {
+        for g in &cols.groups {
+            let flag = format!("--group {}", g.name);
+            filters.push((where_expr(&files[0].path, &flag, &g.predicate)?, flag, g.predicate.clone()));
+        }
+    }
     let ts_layout = if cols.ts_format.is_none() { ts_layouts.iter().flatten().next().cloned() } else { None };
-    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filter, csv_lines: Default::default(), ts_layout })
+    Ok(Dump { files, lines, frames, streams, has, sources, ts_column, filters, csv_lines: Default::default(), ts_layout })
 }
 
 /// The dump of a run with a state (issue 33): the state's `parts`, canonical lines that already
@@ -360,7 +369,7 @@ pub fn from_parts(parts: &[PathBuf], has: Present, names: &[String], streamed: b
         has,
         sources: Vec::new(),
         ts_column: has.timestamp.then(|| c::TS.to_string()),
-        filter: None,
+        filters: Vec::new(),
         csv_lines: Default::default(),
         ts_layout: None,
     };

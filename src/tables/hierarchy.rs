@@ -5,32 +5,34 @@
 
 use polars::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::facts::HierarchyFacts;
 use crate::kernels::hierarchy::{average_linkage, yule_q};
 
 /// Rule "substitution distance": 1 + Q of two products (0: never bought by the same customer,
 /// 2: always bought together), from the customers who bought both, one, the other, neither.
-pub fn distances(f: &HierarchyFacts) -> Vec<f64> {
+pub fn distances(f: &HierarchyFacts) -> Result<Vec<f64>> {
     let n = f.single.len();
     let mut d = vec![0.0; n * n];
+    let inconsistent = || Error::Internal("product_hierarchy: co-customer counts that do not add up".into());
     for i in 0..n {
         for j in i + 1..n {
             let a = f.both[i * n + j];
-            let (b, c) = (f.single[i] - a, f.single[j] - a);
-            let neither = f.customers + a - f.single[i] - f.single[j];
+            let b = f.single[i].checked_sub(a).ok_or_else(inconsistent)?;
+            let c = f.single[j].checked_sub(a).ok_or_else(inconsistent)?;
+            let neither = f.customers.checked_sub(a + b + c).ok_or_else(inconsistent)?;
             let v = 1.0 + yule_q(a, b, c, neither);
             d[i * n + j] = v;
             d[j * n + i] = v;
         }
     }
-    d
+    Ok(d)
 }
 
 /// product_hierarchy: one row per merge of average linkage over the substitution distances.
 pub fn product_hierarchy(f: &HierarchyFacts) -> Result<DataFrame> {
     let n = f.single.len();
-    let merges = average_linkage(n, &distances(f));
+    let merges = average_linkage(n, &distances(f)?);
     let product = |side: usize| -> Result<Option<AnyValue<'static>>> {
         Ok(if side < n { Some(f.items.get(side)?.into_static()) } else { None })
     };

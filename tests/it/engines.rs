@@ -331,11 +331,12 @@ fn registry_names_every_family_table() {
     let written: Vec<&str> = t.tables.iter().map(|(n, _)| n.as_str()).collect();
     // Without --clv the CLV family writes nothing, without --itemsets/--sequences the pattern
     // family, without --compare-with the snapshots family, without --group or the periods the
-    // switching family; profit_deciles needs a cost column.
+    // switching family, without --product-hierarchy the hierarchy family; profit_deciles needs a
+    // cost column.
     use evergreen::tables::Family;
     let registry: Vec<&str> = evergreen::tables::REGISTRY
         .iter()
-        .filter(|(n, f)| ![Family::Clv, Family::Patterns, Family::Snapshots, Family::Switching].contains(f) && *n != "profit_deciles")
+        .filter(|(n, f)| ![Family::Clv, Family::Patterns, Family::Snapshots, Family::Switching, Family::Hierarchy].contains(f) && *n != "profit_deciles")
         .map(|(n, _)| *n)
         .collect();
     let queries = ["segment_descriptions", "segment_summary", "lapsed_customers", "top_customers", "customer_tags"];

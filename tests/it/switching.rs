@@ -69,6 +69,12 @@ fn a_bad_group_predicate_names_the_group_and_the_file() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr_of(&o));
     let e = stderr_of(&o);
     assert!(e.contains("--group bad `aisle = 3`") && e.contains(p.to_str().unwrap()) && e.contains("aisle"), "{e}");
+    // A predicate that fails on the values (text that is no number) is the input's fault too.
+    let mut args = vec!["--group", "dairy=category = 'dairy'", "--group", "num=CAST(category AS INT) > 5"];
+    args.extend(PERIODS);
+    let o = run(&p, &out, &args);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains("--group num `CAST(category AS INT) > 5`"), "{}", stderr_of(&o));
     let o = run(&p, &out, &["--group", "dairy=category", "--group", "b=category = 'bakery'"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr_of(&o));
     assert!(stderr_of(&o).contains("not a true/false condition"), "{}", stderr_of(&o));
@@ -143,4 +149,31 @@ fn switching_tables_of_an_incremental_run_are_a_full_runs() {
     assert!(o.status.success(), "{}", stderr_of(&o));
     assert_eq!(manifest(&inc)["state"]["run"], "full");
     assert!(manifest(&inc)["state"]["reason"].as_str().unwrap().contains("settings"), "{}", manifest(&inc)["state"]);
+}
+
+/// Issue 34 (point 4): Yule's Q by hand: 30 both, 10 first only, 20 second only, 40 neither:
+/// (30·40 − 10·20) / (30·40 + 10·20) = 1000 / 1400; no customer choosing one over the other is 1.
+#[test]
+fn yule_q_of_tables_worked_by_hand() {
+    use evergreen::kernels::hierarchy::yule_q;
+    assert!((yule_q(30, 10, 20, 40) - 1000.0 / 1400.0).abs() < 1e-15);
+    assert_eq!(yule_q(0, 5, 5, 5), -1.0);
+    assert_eq!(yule_q(0, 0, 5, 5), 1.0);
+}
+
+/// Issue 34 (point 4): items ranked by purchase orders, ties by the smaller code, none that is in
+/// no order; four points on a line at 0, 1, 3, 7 (|x − y| distances): average linkage joins 0 and
+/// 1 at 1; then {0,1} and 3 at (3 + 2) / 2 = 2.5; then that and 7 at (7 + 6 + 4) / 3 = 17/3.
+#[test]
+fn ranking_and_average_linkage_worked_by_hand() {
+    use evergreen::kernels::hierarchy::{average_linkage, top_items, Merge};
+    assert_eq!(top_items(&[3, 0, 5, 3], 4), vec![2, 0, 3]);
+    assert_eq!(top_items(&[3, 0, 5, 3], 2), vec![2, 0]);
+    let x = [0.0f64, 1.0, 3.0, 7.0];
+    let dist: Vec<f64> = (0..16).map(|k| (x[k / 4] - x[k % 4]).abs()).collect();
+    let m = average_linkage(4, &dist);
+    assert_eq!(m[0], Merge { left: 0, right: 1, distance: 1.0, size: 2 });
+    assert_eq!(m[1], Merge { left: 2, right: 4, distance: 2.5, size: 3 });
+    assert_eq!((m[2].left, m[2].right, m[2].size), (3, 5, 4));
+    assert!((m[2].distance - 17.0 / 3.0).abs() < 1e-12);
 }

@@ -72,8 +72,10 @@ pub fn group_rows(o: &Ordered, periods: Option<(Period, Period)>, quantity: bool
     // Each line's customer, group, amount and quantity side by side: the walk below reads the
     // lines order by order (scattered over the dump), one cache line a line.
     let cust = &ix.line_customer.codes;
+    // A quantity beyond any exact sum (2^56 and more) counts 0, as Spark's null limbs do.
+    let units = |q: f64| if q.abs() < 72_057_594_037_927_936.0 { q } else { 0.0 };
     let lines: Vec<(f64, f64, u32, u8)> = (0..group.len())
-        .map(|r| (amount[r], qty.as_ref().map_or(0.0, |q| q[r]), cust[r], group[r]))
+        .map(|r| (amount[r], qty.as_ref().map_or(0.0, |q| units(q[r])), cust[r], group[r]))
         .collect();
     drop((amount, qty, group));
     let t_lines = t0.elapsed().as_secs_f64();
