@@ -588,3 +588,32 @@ fn belgian_retail_rule_significance_and_redundancy_equal_the_reference() {
     assert_eq!(reference.values().filter(|v| v[4] <= 0.0).count(), 458);
     assert_eq!(reference.values().filter(|v| v[1] <= 0.01).count(), 2207);
 }
+
+/// Issue 34 (point 6), moved from the kernel's own tests (the library's unit tests are not run:
+/// one test binary). Hand-worked: 10 orders, 4 hold A, 5 hold c, 4 hold both: P[C >= 4] =
+/// C(5,4)C(5,0)/C(10,4) = 5/210; P[C >= 0] = 1; P[C >= 5] = 0.
+#[test]
+fn fisher_tails_worked_by_hand() {
+    use evergreen::kernels::fisher::fisher_greater;
+    assert!((fisher_greater(4, 4, 5, 10) - 5.0 / 210.0).abs() < 1e-15);
+    assert!((fisher_greater(2, 4, 5, 10) - (1.0 - (5.0 + 50.0) / 210.0)).abs() < 1e-15);
+    assert_eq!(fisher_greater(0, 4, 5, 10), 1.0);
+    assert_eq!(fisher_greater(5, 4, 5, 10), 0.0);
+}
+
+/// Issue 34 (point 6): R's p.adjust(c(0.01, 0.04, 0.03, 0.2), "holm") = 0.04 0.09 0.09 0.2;
+/// "BH" = 0.04 0.0533 0.0533 0.2; "bonferroni" = 0.04 0.16 0.12 0.8.
+#[test]
+fn p_value_corrections_as_r_computes_them() {
+    use evergreen::kernels::fisher::{benjamini_hochberg, bonferroni, holm};
+    let p = [0.01, 0.04, 0.03, 0.2];
+    let h = holm(&p);
+    for (x, y) in h.iter().zip([0.04, 0.09, 0.09, 0.2]) {
+        assert!((x - y).abs() < 1e-12, "{h:?}");
+    }
+    let b = benjamini_hochberg(&p);
+    for (x, y) in b.iter().zip([0.04, 0.16 / 3.0, 0.16 / 3.0, 0.2]) {
+        assert!((x - y).abs() < 1e-12, "{b:?}");
+    }
+    assert_eq!(bonferroni(&p), vec![0.04, 0.16, 0.12, 0.8]);
+}
