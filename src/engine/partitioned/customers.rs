@@ -44,7 +44,7 @@ pub(super) fn customer_partitions(o: &OrderPass, s: &Setup, limit: u64, n_cparts
     // product_hierarchy: the top items by purchase orders (known after phase 2), and the counts of
     // the customers who bought them, added up partition by partition (a customer lies in one).
     let mut hierarchy = s.plan.hierarchy.then(|| {
-        (hierarchy::top_items(&super::items::final_orders(o), s.hierarchy_products), CoCustomers::default())
+        (hierarchy::top_items(&o.basket_orders(), s.hierarchy_products), CoCustomers::default())
     });
     for (q, (frame, sets)) in o.record_files.iter().zip(&o.record_sets).enumerate() {
         let (Some(frame), Some(sets)) = (frame, sets) else { continue };

@@ -25,16 +25,6 @@ pub(super) struct ItemPass {
     pub pairs_streamed: bool,
 }
 
-/// The purchase orders of each basket item, by final code (merged by key in phase 2).
-pub(super) fn final_orders(o: &OrderPass) -> Vec<u32> {
-    let Some((keys, remap)) = o.basket_keys() else { return Vec::new() };
-    let mut orders = vec![0u32; keys.len()];
-    for (id, &code) in remap.iter().enumerate() {
-        orders[code as usize] = o.sums.orders.get(id).copied().unwrap_or(0);
-    }
-    orders
-}
-
 /// Phase 4 over `o` and `cp`, `total` purchase orders, within `limit`.
 pub(super) fn item_facts(
     o: &OrderPass,
@@ -51,7 +41,7 @@ pub(super) fn item_facts(
     let mut item_customers = std::mem::take(&mut cp.item_customers);
     if let (Some((keys, remap)), Some(_)) = (o.basket_keys(), s.plan.items) {
         let n = keys.len();
-        let orders = final_orders(o);
+        let orders = o.basket_orders();
         let mut revenue = vec![0i128; n];
         let mut quantity = vec![0i128; n];
         for (id, &code) in remap.iter().enumerate() {

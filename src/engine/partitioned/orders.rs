@@ -42,6 +42,16 @@ pub(super) struct OrderPass {
 }
 
 impl OrderPass {
+    /// The purchase orders of each basket item, by final code (merged by key in phase 2).
+    pub fn basket_orders(&self) -> Vec<u32> {
+        let Some((keys, remap)) = self.basket_keys() else { return Vec::new() };
+        let mut orders = vec![0u32; keys.len()];
+        for (id, &code) in remap.iter().enumerate() {
+            orders[code as usize] = self.sums.orders.get(id).copied().unwrap_or(0);
+        }
+        orders
+    }
+
     /// The basket items' keys and final codes: the products, or the `--item-col` items.
     pub fn basket_keys(&self) -> Option<&(Column, Vec<u32>)> {
         if self.item_is_product {
