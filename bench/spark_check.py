@@ -214,6 +214,7 @@ CI_SUBSET = [
     "case switching_groups",
     "case switching_revenue_tree",
     "case product_hierarchy",
+    "case sequence_patterns_gap",
     "online_retail --group --period-a --period-b --product-hierarchy (gain_loss, cross_shop, revenue_tree, product_hierarchy)",
 ]
 

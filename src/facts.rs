@@ -322,6 +322,13 @@ pub struct SequenceFacts {
     pub customers: u64,
     /// The windows, days, as the rows' `window` index them.
     pub windows: Vec<u32>,
+    /// Sequential patterns (`--max-sequence-len`, issue 34): each pattern's steps (item codes,
+    /// ascending) and its customers, in the miner's depth-first order.
+    pub patterns: Vec<(Vec<Vec<u32>>, u64)>,
+    /// Customers with a purchase order holding a basket item (the patterns' support base), and
+    /// the customers a pattern needed.
+    pub pattern_customers: u64,
+    pub pattern_threshold: u64,
 }
 
 /// One (A, B, window) of [`SequenceFacts`].

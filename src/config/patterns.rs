@@ -70,6 +70,24 @@ options! {
         /// (Benjamini-Hochberg) or none, as R's p.adjust [default: bonferroni].
         #[arg(long, env = "EVERGREEN_RULES_ADJUST", value_enum)]
         pub rules_adjust: Option<Adjust>,
+        /// run and patterns: also write sequence_patterns, the sequential patterns of up to STEPS
+        /// steps (each a set of items bought in one order), 1..=10 (PrefixSpan; needs customer and
+        /// timestamp columns).
+        #[arg(long, env = "EVERGREEN_MAX_SEQUENCE_LEN", value_name = "STEPS",
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10))]
+        pub max_sequence_len: Option<usize>,
+        /// A sequential pattern is kept when at least this many customers follow it: a count (50) or
+        /// a fraction of the customers with a purchase (0.01: ceil(0.01 x customers), exactly)
+        /// [default: 0.01].
+        #[arg(long, env = "EVERGREEN_SEQUENCE_MIN_SUPPORT", value_name = "COUNT|FRACTION")]
+        #[serde(default, deserialize_with = "super::number_or_string")]
+        pub sequence_min_support: Option<String>,
+        /// The most days from one step of a sequential pattern to the next (UTC dates) [default: any].
+        #[arg(long, env = "EVERGREEN_SEQUENCE_MAX_GAP", value_name = "DAYS")]
+        pub sequence_max_gap: Option<u32>,
+        /// Stop (exit 2) instead of writing more sequential patterns than this [default: 1000000].
+        #[arg(long, env = "EVERGREEN_MAX_SEQUENCE_PATTERNS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        pub max_sequence_patterns: Option<usize>,
     }
 }
 
@@ -125,6 +143,18 @@ pub struct PatternOptions {
     pub rules_filter: RulesFilter,
     pub rules_alpha: f64,
     pub rules_adjust: Adjust,
+    /// sequence_patterns (issue 34): steps at most, customers needed, the gap, the cap.
+    pub max_sequence_len: Option<usize>,
+    pub sequence_min_support: Share,
+    pub sequence_max_gap: Option<u32>,
+    pub max_sequence_patterns: usize,
+}
+
+impl PatternOptions {
+    /// The customers' timelines are needed: sequence_pairs or sequence_patterns.
+    pub fn timelines(&self) -> bool {
+        self.sequences || self.max_sequence_len.is_some()
+    }
 }
 
 pub const DEFAULT_ITEMSET_SUPPORT: Share = Share::Fraction { num: 1, scale: 2 };
@@ -195,6 +225,13 @@ impl PatternSettings {
                 a => a.unwrap_or(DEFAULT_RULES_ALPHA),
             },
             rules_adjust: s.rules_adjust.unwrap_or_default(),
+            max_sequence_len: s.max_sequence_len,
+            sequence_min_support: match &s.sequence_min_support {
+                Some(t) => Share::parse("sequence_min_support", t, true)?,
+                None => DEFAULT_ITEMSET_SUPPORT,
+            },
+            sequence_max_gap: s.sequence_max_gap,
+            max_sequence_patterns: s.max_sequence_patterns.unwrap_or(DEFAULT_MAX_ITEMSETS),
         })
     }
 }

@@ -107,7 +107,7 @@ pub fn facts(dump: &Dump, s: &Setup, sw: &mut Stopwatch) -> Result<Facts> {
                 baskets: b,
                 n_customers: ix.line_customer.len(),
             };
-            sequences = Some(patterns::sequence_facts(&t, n_items, s, as_of));
+            sequences = Some(patterns::sequence_facts(&t, n_items, s, as_of)?);
             sw.lap("sequence_facts");
         }
     }

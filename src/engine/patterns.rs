@@ -8,7 +8,7 @@ use super::Setup;
 use crate::error::{Error, Result};
 use crate::facts::{ItemsetFacts, SequenceFacts, SequencePair};
 use crate::kernels::baskets::Csr;
-use crate::kernels::{itemsets, sequences};
+use crate::kernels::{itemsets, prefixspan, sequences};
 
 /// The baskets the miner reads: those of `b`, with baskets of more than `--max-basket-items`
 /// distinct items emptied (the same baskets the pair kernel pairs).
@@ -53,11 +53,13 @@ pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: 
 }
 
 /// Sequence pairs of the customers' purchase timelines `t` (item codes `0..n_items`) for every
-/// `--sequence-window-days` window at the analysis date D (00:00 UTC).
-pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of: NaiveDate) -> SequenceFacts {
+/// `--sequence-window-days` window at the analysis date D (00:00 UTC) (with `--sequences`), and
+/// the sequential patterns of up to `--max-sequence-len` steps (issue 34). More patterns than
+/// `--max-sequence-patterns` stop the run (exit 2).
+pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of: NaiveDate) -> Result<SequenceFacts> {
     let p = &s.patterns;
     let as_of_us = as_of.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_micros();
-    let counts = sequences::count(t, n_items, &p.windows, as_of_us, p.min_followers);
+    let counts = if p.sequences { sequences::count(t, n_items, &p.windows, as_of_us, p.min_followers) } else { Default::default() };
     let rows = counts
         .rows
         .into_iter()
@@ -70,10 +72,34 @@ pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of
             median_days: r.median_days,
         })
         .collect();
-    SequenceFacts {
+    let (mut patterns, mut pattern_customers, mut pattern_threshold) = (Vec::new(), 0, 0);
+    if let Some(steps) = p.max_sequence_len {
+        let seqs = prefixspan::Sequences::of(t);
+        pattern_customers = seqs.customers() as u64;
+        pattern_threshold = p.sequence_min_support.threshold(pattern_customers);
+        let limits = prefixspan::Limits {
+            min_customers: pattern_threshold,
+            max_steps: steps,
+            max_items: usize::MAX,
+            max_gap_days: p.sequence_max_gap.map(i64::from),
+            max_patterns: p.max_sequence_patterns,
+        };
+        let (found, truncated) = prefixspan::mine(&seqs, n_items, limits);
+        if truncated {
+            return Err(Error::Config(format!(
+                "sequence_patterns: more than --max-sequence-patterns {} patterns followed by at least {pattern_threshold} customers; raise --sequence-min-support (now {}), lower --max-sequence-len (now {steps}) or raise --max-sequence-patterns",
+                p.max_sequence_patterns, p.sequence_min_support
+            )));
+        }
+        patterns = found.into_iter().map(|q| (q.steps, q.customers)).collect();
+    }
+    Ok(SequenceFacts {
         rows,
         item_customers: counts.item_customers,
         customers: counts.customers,
         windows: p.windows.clone(),
-    }
+        patterns,
+        pattern_customers,
+        pattern_threshold,
+    })
 }

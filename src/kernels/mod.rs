@@ -15,5 +15,6 @@ pub mod itemsets;
 pub mod mle;
 pub mod money;
 pub mod pareto_nbd;
+pub mod prefixspan;
 pub mod pairs;
 pub mod sequences;

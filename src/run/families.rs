@@ -87,7 +87,7 @@ pub fn needs(family: Family, cfg: &Config) -> Plan {
         // days week by week.
         Family::Clv => Plan { customers: true, purchase_days: true, activity: cfg.clv.holdout_from.is_some(), ..none },
         Family::Basket => Plan { items, pairs: true, ..none },
-        Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.sequences, ..none },
+        Family::Patterns => Plan { items, itemsets: cfg.patterns.itemsets, sequences: cfg.patterns.timelines(), ..none },
         Family::Switching => Plan { groups: true, ..none },
         Family::Hierarchy => Plan { items, hierarchy: true, ..none },
         // Two snapshots' customers tables, not facts.

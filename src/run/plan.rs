@@ -131,7 +131,7 @@ fn needed_tables(job: Job, families: &[Family], queries: Option<&QuerySet>, want
 
 /// The families of a job, in computing order.
 fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
-    let patterns = cfg.patterns.itemsets || cfg.patterns.sequences;
+    let patterns = cfg.patterns.itemsets || cfg.patterns.timelines();
     Ok(match job {
         Job::Run => {
             let mut f = Vec::new();
@@ -159,7 +159,7 @@ fn families(cfg: &Config, job: Job) -> Result<Vec<Family>> {
         Job::Basket => vec![Family::Basket],
         Job::Clv => vec![Family::Clv],
         Job::Patterns if !patterns => {
-            return Err(Error::Config("patterns: nothing to compute (--no-itemsets without --sequences)".into()))
+            return Err(Error::Config("patterns: nothing to compute (--no-itemsets without --sequences or --max-sequence-len)".into()))
         }
         Job::Patterns => vec![Family::Patterns],
     })

@@ -14,7 +14,7 @@ pub mod snapshots;
 pub mod switching;
 
 /// Every table a run writes, by family, in the order the manifest lists them (queries come after).
-pub const REGISTRY: [(&str, Family); 26] = [
+pub const REGISTRY: [(&str, Family); 27] = [
     ("customers", Family::Customers),
     ("score_bins", Family::Customers),
     ("monetary_deciles", Family::Customers),
@@ -35,6 +35,7 @@ pub const REGISTRY: [(&str, Family); 26] = [
     ("itemsets", Family::Patterns),
     ("rules", Family::Patterns),
     ("sequence_pairs", Family::Patterns),
+    ("sequence_patterns", Family::Patterns),
     ("gain_loss", Family::Switching),
     ("cross_shop", Family::Switching),
     ("revenue_tree", Family::Switching),

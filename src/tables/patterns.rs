@@ -33,6 +33,13 @@ pub struct PatternStats {
     pub sequence_customers: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence_rows: Option<u64>,
+    /// Sequential patterns: customers with a sequence, the customers a pattern needed, patterns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern_customers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern_threshold: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_patterns: Option<u64>,
     /// Peak resident memory of the run once the engine's facts (the mined itemsets, the counted
     /// sequences) were made, bytes (Linux); set by the run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,11 +75,18 @@ pub fn tables(
         }
         out.stats.itemsets_by_size = by_size;
     }
-    if let Some(f) = sequences {
+    if let (Some(f), true) = (sequences, opts.sequences) {
         let table = sequence_table(f, &items.item)?;
         out.stats.sequence_customers = Some(f.customers);
         out.stats.sequence_rows = Some(table.height() as u64);
         out.tables.push(("sequence_pairs".into(), table));
+    }
+    if let (Some(f), Some(_)) = (sequences, opts.max_sequence_len) {
+        let table = sequence_patterns_table(f, &items.item)?;
+        out.stats.pattern_customers = Some(f.pattern_customers);
+        out.stats.pattern_threshold = Some(f.pattern_threshold);
+        out.stats.sequence_patterns = Some(table.height() as u64);
+        out.tables.push(("sequence_patterns".into(), table));
     }
     Ok(out)
 }
@@ -313,5 +327,33 @@ pub fn sequence_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
         Column::new("b_share".into(), rows.iter().map(|&r| b_share(r)).collect::<Vec<_>>()),
         Column::new("lift".into(), rows.iter().map(|&r| confidence(r) / b_share(r)).collect::<Vec<_>>()),
         Column::new("median_days_to_b".into(), rows.iter().map(|&r| c.rows[r].median_days).collect::<Vec<_>>()),
+    ])?)
+}
+
+/// sequence_patterns (issue 34): one row per sequential pattern, most customers first, then fewer
+/// steps, then fewer items, then the miner's order (item by item, in key order). `pattern` writes
+/// each step's items in braces, apart by a space, steps joined by ` > `: `{1001} > {1002 1005}`.
+pub fn sequence_patterns_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
+    let mut rows: Vec<usize> = (0..f.patterns.len()).collect();
+    let items = |r: usize| f.patterns[r].0.iter().map(Vec::len).sum::<usize>();
+    rows.sort_by_key(|&r| (std::cmp::Reverse(f.patterns[r].1), f.patterns[r].0.len(), items(r), r));
+    let text = |r: usize| -> Result<String> {
+        let mut steps = Vec::with_capacity(f.patterns[r].0.len());
+        for step in &f.patterns[r].0 {
+            let mut names = Vec::with_capacity(step.len());
+            for &it in step {
+                names.push(keys.get(it as usize)?.str_value().to_string());
+            }
+            steps.push(format!("{{{}}}", names.join(" ")));
+        }
+        Ok(steps.join(" > "))
+    };
+    let base = f.pattern_customers.max(1) as f64;
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("pattern".into(), rows.iter().map(|&r| text(r)).collect::<Result<Vec<String>>>()?),
+        Column::new("steps".into(), rows.iter().map(|&r| f.patterns[r].0.len() as i64).collect::<Vec<_>>()),
+        Column::new("items".into(), rows.iter().map(|&r| items(r) as i64).collect::<Vec<_>>()),
+        Column::new("customers".into(), rows.iter().map(|&r| f.patterns[r].1 as i64).collect::<Vec<_>>()),
+        Column::new("support".into(), rows.iter().map(|&r| f.patterns[r].1 as f64 / base).collect::<Vec<_>>()),
     ])?)
 }

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use proptest::prelude::*;
 
 use crate::common::*;
-use crate::engines::{arb_dump, frame_of, Row};
+use crate::engines::{arb_dump, frame_of, with_switching, Row};
 use evergreen::config::{EngineChoice, Settings};
 use evergreen::run::{Job, Manifest};
 
@@ -20,8 +20,18 @@ fn written(m: &Manifest) -> (Vec<(String, String)>, evergreen::facts::Counts) {
 }
 
 /// A run over the folder `input` into `out`, with the state folder `state` when given.
-fn run_into(input: &Path, out: &Path, state: Option<&Path>, as_of: Option<&str>, engine: EngineChoice) -> Result<Manifest, evergreen::Error> {
+fn run_into(
+    input: &Path,
+    out: &Path,
+    state: Option<&Path>,
+    as_of: Option<&str>,
+    engine: EngineChoice,
+    switching: bool,
+) -> Result<Manifest, evergreen::Error> {
     let mut s: Settings = settings(input, as_of);
+    if switching {
+        s = with_switching(s);
+    }
     s.out = Some(out.to_path_buf());
     s.engine.engine = Some(engine);
     if engine == EngineChoice::Partitioned {
@@ -45,13 +55,15 @@ proptest! {
     /// partitioned engine. The messy lines are dealt to the increments at random, so orders are
     /// split across increments, returns and late lines come in later files, guests and orders
     /// naming two customers span files, and lines lie in the future of an as-of that moves
-    /// (forward, back, or to the default). (Issue 33.)
+    /// (forward, back, or to the default). Half the cases also write issue 34's tables (their
+    /// groups are line settings the state keeps). (Issue 33.)
     #[test]
     fn incremental_runs_write_the_tables_of_a_full_run(
         (rows, strings) in arb_dump(),
         deal in prop::collection::vec(0u8..4, 160),
         as_ofs in prop::collection::vec(prop::option::of(20u8..95), 4),
         partitioned in any::<bool>(),
+        switching in any::<bool>(),
     ) {
         let d = tempfile::tempdir().unwrap();
         let input = d.path().join("in");
@@ -73,8 +85,8 @@ proptest! {
             pending_files += 1;
             pending_lines += part.height() as u64;
             let as_of = as_ofs[k as usize].map(day);
-            let inc = run_into(&input, &d.path().join("inc"), Some(&state), as_of.as_deref(), engine);
-            let full = run_into(&input, &d.path().join("full"), None, as_of.as_deref(), EngineChoice::Memory);
+            let inc = run_into(&input, &d.path().join("inc"), Some(&state), as_of.as_deref(), engine, switching);
+            let full = run_into(&input, &d.path().join("full"), None, as_of.as_deref(), EngineChoice::Memory, switching);
             match (inc, full) {
                 (Ok(a), Ok(b)) => {
                     let st = a.state.as_ref().expect("a state report");

@@ -617,3 +617,35 @@ fn p_value_corrections_as_r_computes_them() {
     }
     assert_eq!(bonferroni(&p), vec![0.04, 0.16, 0.12, 0.8]);
 }
+
+/// Issue 34 (point 5): sequence_patterns without a gap are Spark MLlib's PrefixSpan patterns.
+/// `tests/fixtures/prefixspan/transactions_c150_l3.tsv` is MLlib's own output on the transactions
+/// sample's customer sequences (pyspark 4.3.0, `bench/prefixspan_reference.py --mllib`, at least 150
+/// customers, patterns of at most 3 steps: 793 of them); evergreen must find the same patterns
+/// with the same customers.
+#[test]
+fn sequence_patterns_are_mllib_prefixspans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let o = bin()
+        .args(["patterns", "-q", "--no-itemsets", "--max-sequence-len", "3", "--sequence-min-support", "150"])
+        .args(["-i", "data-samples/transactions.parquet", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = read_parquet(&out.join("sequence_patterns.parquet"));
+    let pattern = t.column("pattern").unwrap().str().unwrap().clone();
+    let customers = ints(&t, "customers");
+    let mut got: Vec<String> = (0..t.height()).map(|i| format!("{}\t{}", pattern.get(i).unwrap(), customers[i])).collect();
+    got.sort();
+    let want: Vec<String> = std::fs::read_to_string("tests/fixtures/prefixspan/transactions_c150_l3.tsv")
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(want.len() > 20, "the fixture holds patterns: {}", want.len());
+    assert!(want.iter().any(|l| l.contains(" > ")), "and patterns of more than one step");
+    assert_eq!(got, want);
+}

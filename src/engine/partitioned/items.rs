@@ -95,7 +95,7 @@ pub(super) fn item_facts(
                 baskets: &timelines.baskets,
                 n_customers: timelines.n_customers,
             };
-            sequence_facts = Some(patterns::sequence_facts(&t, n, s, as_of));
+            sequence_facts = Some(patterns::sequence_facts(&t, n, s, as_of)?);
         }
         item_facts = Some(ItemFacts {
             item: keys.clone(),

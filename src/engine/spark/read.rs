@@ -238,7 +238,7 @@ fn pattern_facts(
                 baskets: &baskets,
                 n_customers: customers.len(),
             };
-            Some(crate::engine::patterns::sequence_facts(&t, n_items, s, as_of))
+            Some(crate::engine::patterns::sequence_facts(&t, n_items, s, as_of)?)
         }
         _ => None,
     };
