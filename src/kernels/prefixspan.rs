@@ -123,20 +123,31 @@ pub fn mine(s: &Sequences, n_items: usize, limits: Limits) -> (Vec<Pattern>, boo
     for p in root.iter_mut().filter(|p| !p.customer.is_empty()) {
         p.start.push(p.ends.len());
     }
+    // Each frequent item's patterns on its own (on all threads), then in item order: the same
+    // patterns in the same order whatever the threads.
+    let frequent: Vec<usize> = (0..n_items)
+        .filter(|&it| root[it].customer.len() as u64 >= limits.min_customers.max(1) && limits.max_items > 0 && limits.max_steps > 0)
+        .collect();
+    let parts: Vec<(Vec<Pattern>, bool)> = frequent
+        .par_iter()
+        .map_init(
+            || Scratch::new(n_items),
+            |scratch, &it| {
+                let mut out = Vec::new();
+                let mut prefix = vec![vec![it as u32]];
+                let whole = grow(s, &mut prefix, 1, &root[it], limits, scratch, &mut out);
+                (out, !whole)
+            },
+        )
+        .collect();
     let mut out = Vec::new();
     let mut truncated = false;
-    let mut prefix: Vec<Vec<u32>> = Vec::new();
-    let mut scratch = Scratch::new(n_items);
-    for (it, p) in root.iter().enumerate() {
-        if (p.customer.len() as u64) < limits.min_customers.max(1) || limits.max_items == 0 || limits.max_steps == 0 {
-            continue;
-        }
-        prefix.push(vec![it as u32]);
-        if !grow(s, &mut prefix, 1, p, limits, &mut scratch, &mut out) {
-            truncated = true;
+    for (part, cut) in parts {
+        truncated |= cut || out.len() + part.len() > limits.max_patterns;
+        if truncated {
             break;
         }
-        prefix.pop();
+        out.extend(part);
     }
     (out, truncated)
 }
