@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 options! {
     /// The pattern family's flags (`run --itemsets`, `run --sequences`, `evergreen patterns`) and
     /// the config file's `[patterns]` table.
-    #[command(next_help_heading = "Patterns: itemsets, rules, sequence_pairs (run --itemsets/--sequences, evergreen patterns)")]
+    #[command(next_help_heading = "Patterns: itemsets, rules, sequence_pairs, sequence_patterns (run --itemsets/--sequences/--max-sequence-len, evergreen patterns)")]
     #[serde(deny_unknown_fields)]
     pub struct PatternSettings {
         /// run: also mine frequent itemsets and association rules (the itemsets and rules tables).
@@ -77,8 +77,8 @@ options! {
               value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10))]
         pub max_sequence_len: Option<usize>,
         /// A sequential pattern is kept when at least this many customers follow it: a count (50) or
-        /// a fraction of the customers with a purchase (0.01: ceil(0.01 x customers), exactly)
-        /// [default: 0.01].
+        /// a fraction of the customers with a sequence (a purchase order holding a basket item;
+        /// 0.01: ceil(0.01 x those customers), exactly) [default: 0.01].
         #[arg(long, env = "EVERGREEN_SEQUENCE_MIN_SUPPORT", value_name = "COUNT|FRACTION")]
         #[serde(default, deserialize_with = "super::number_or_string")]
         pub sequence_min_support: Option<String>,
@@ -195,6 +195,15 @@ impl PatternSettings {
         let min_followers = s.min_followers.unwrap_or(DEFAULT_MIN_FOLLOWERS);
         if min_followers == 0 {
             return Err(Error::Config("min_followers: expected a count >= 1, found 0".into()));
+        }
+        if s.max_sequence_len.is_some_and(|l| !(1..=10).contains(&l)) {
+            return Err(Error::Config(format!(
+                "max_sequence_len: expected 1..=10 steps, found {}",
+                s.max_sequence_len.unwrap_or_default()
+            )));
+        }
+        if s.max_sequence_patterns == Some(0) {
+            return Err(Error::Config("max_sequence_patterns: expected a count >= 1, found 0".into()));
         }
         let max_itemsets = s.max_itemsets.unwrap_or(DEFAULT_MAX_ITEMSETS);
         let max_rules = s.max_rules.unwrap_or(DEFAULT_MAX_RULES);

@@ -337,11 +337,11 @@ pub fn require_pattern_roles(plan: Plan, has: Present, inputs: &str, cols: &crat
     Err(Error::Config(if !has.item {
         let column = cols.item.as_deref().unwrap_or(&cols.product.name);
         format!(
-            "{inputs}: itemsets and sequence_pairs need a basket item, and column `{column}` is not in the dump; give --product-col or --item-col"
+            "{inputs}: itemsets, sequence_pairs and sequence_patterns need a basket item, and column `{column}` is not in the dump; give --product-col or --item-col"
         )
     } else {
         format!(
-            "{inputs}: sequence_pairs need a customer column (`{}`) and a timestamp column (`{}`)",
+            "{inputs}: sequence_pairs and sequence_patterns need a customer column (`{}`) and a timestamp column (`{}`)",
             cols.customer.name, cols.timestamp.name
         )
     }))

@@ -52,6 +52,9 @@ pub fn itemset_facts(b: &Csr, n_items: usize, s: &Setup, total_purchase_orders: 
     Ok(ItemsetFacts { offsets, items, orders, threshold })
 }
 
+/// Items a sequential pattern may hold in all (the miner's depth: one level an item).
+pub const MAX_PATTERN_ITEMS: usize = 64;
+
 /// Sequence pairs of the customers' purchase timelines `t` (item codes `0..n_items`) for every
 /// `--sequence-window-days` window at the analysis date D (00:00 UTC) (with `--sequences`), and
 /// the sequential patterns of up to `--max-sequence-len` steps (issue 34). More patterns than
@@ -80,7 +83,7 @@ pub fn sequence_facts(t: &sequences::Timelines, n_items: usize, s: &Setup, as_of
         let limits = prefixspan::Limits {
             min_customers: pattern_threshold,
             max_steps: steps,
-            max_items: usize::MAX,
+            max_items: MAX_PATTERN_ITEMS,
             max_gap_days: p.sequence_max_gap.map(i64::from),
             max_patterns: p.max_sequence_patterns,
         };

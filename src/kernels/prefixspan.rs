@@ -13,6 +13,8 @@
 //! (i-extension, items above the set's last) where it lies in an end element, and adds a step
 //! (s-extension) where it lies in a later element within the gap of some end.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 use super::sequences::{Timelines, DAY_US};
@@ -84,7 +86,7 @@ pub struct Limits {
     pub min_customers: u64,
     /// Steps a pattern may have.
     pub max_steps: usize,
-    /// Items a pattern may have in all (MLlib's `maxPatternLength`).
+    /// Items a pattern may have in all (MLlib's `maxPatternLength`; it bounds the search's depth).
     pub max_items: usize,
     /// The most days from one step to the next (None: any).
     pub max_gap_days: Option<i64>,
@@ -128,6 +130,9 @@ pub fn mine(s: &Sequences, n_items: usize, limits: Limits) -> (Vec<Pattern>, boo
     let frequent: Vec<usize> = (0..n_items)
         .filter(|&it| root[it].customer.len() as u64 >= limits.min_customers.max(1) && limits.max_items > 0 && limits.max_steps > 0)
         .collect();
+    // The patterns found so far on every thread: the cap bounds the work of them all (it is
+    // passed exactly when the whole count passes it, so the outcome does not depend on threads).
+    let found = AtomicUsize::new(0);
     let parts: Vec<(Vec<Pattern>, bool)> = frequent
         .par_iter()
         .map_init(
@@ -135,20 +140,13 @@ pub fn mine(s: &Sequences, n_items: usize, limits: Limits) -> (Vec<Pattern>, boo
             |scratch, &it| {
                 let mut out = Vec::new();
                 let mut prefix = vec![vec![it as u32]];
-                let whole = grow(s, &mut prefix, 1, &root[it], limits, scratch, &mut out);
+                let whole = grow(s, &mut prefix, 1, &root[it], limits, scratch, &mut out, &found);
                 (out, !whole)
             },
         )
         .collect();
-    let mut out = Vec::new();
-    let mut truncated = false;
-    for (part, cut) in parts {
-        truncated |= cut || out.len() + part.len() > limits.max_patterns;
-        if truncated {
-            break;
-        }
-        out.extend(part);
-    }
+    let truncated = parts.iter().any(|p| p.1);
+    let out = if truncated { Vec::new() } else { parts.into_iter().flat_map(|p| p.0).collect() };
     (out, truncated)
 }
 
@@ -169,6 +167,7 @@ impl Scratch {
 
 /// Record `prefix` (supported by `p`), then its frequent extensions. False when the pattern cap
 /// was reached.
+#[allow(clippy::too_many_arguments)]
 fn grow(
     s: &Sequences,
     prefix: &mut Vec<Vec<u32>>,
@@ -177,8 +176,9 @@ fn grow(
     limits: Limits,
     sc: &mut Scratch,
     out: &mut Vec<Pattern>,
+    found: &AtomicUsize,
 ) -> bool {
-    if out.len() >= limits.max_patterns {
+    if found.fetch_add(1, Ordering::Relaxed) >= limits.max_patterns {
         return false;
     }
     out.push(Pattern { steps: prefix.clone(), customers: p.customer.len() as u64 });
@@ -238,7 +238,7 @@ fn grow(
             }
         });
         prefix.last_mut().expect("a step").push(it);
-        let ok = grow(s, prefix, items + 1, &q, limits, sc, out);
+        let ok = grow(s, prefix, items + 1, &q, limits, sc, out, found);
         prefix.last_mut().expect("a step").pop();
         if !ok {
             return false;
@@ -253,7 +253,7 @@ fn grow(
             });
         });
         prefix.push(vec![it]);
-        let ok = grow(s, prefix, items + 1, &q, limits, sc, out);
+        let ok = grow(s, prefix, items + 1, &q, limits, sc, out, found);
         prefix.pop();
         if !ok {
             return false;

@@ -331,12 +331,15 @@ pub fn sequence_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
 }
 
 /// sequence_patterns (issue 34): one row per sequential pattern, most customers first, then fewer
-/// steps, then fewer items, then the miner's order (item by item, in key order). `pattern` writes
+/// steps, then fewer items, then the items step by step (item codes are in key order). `pattern` writes
 /// each step's items in braces, apart by a space, steps joined by ` > `: `{1001} > {1002 1005}`.
 pub fn sequence_patterns_table(f: &SequenceFacts, keys: &Column) -> Result<DataFrame> {
     let mut rows: Vec<usize> = (0..f.patterns.len()).collect();
     let items = |r: usize| f.patterns[r].0.iter().map(Vec::len).sum::<usize>();
-    rows.sort_by_key(|&r| (std::cmp::Reverse(f.patterns[r].1), f.patterns[r].0.len(), items(r), r));
+    rows.sort_by(|&x, &y| {
+        let key = |r: usize| (std::cmp::Reverse(f.patterns[r].1), f.patterns[r].0.len(), items(r));
+        key(x).cmp(&key(y)).then_with(|| f.patterns[x].0.cmp(&f.patterns[y].0))
+    });
     let text = |r: usize| -> Result<String> {
         let mut steps = Vec::with_capacity(f.patterns[r].0.len());
         for step in &f.patterns[r].0 {

@@ -649,3 +649,29 @@ fn sequence_patterns_are_mllib_prefixspans() {
     assert!(want.iter().any(|l| l.contains(" > ")), "and patterns of more than one step");
     assert_eq!(got, want);
 }
+
+/// Issue 34 (point 5): sequence_patterns' options out of range are exit 2 from a flag and from the
+/// config file alike, and more patterns than --max-sequence-patterns stop the run (exit 2, nothing
+/// written) instead of holding them.
+#[test]
+fn sequence_pattern_limits_are_refused_or_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let run = |args: &[&str]| {
+        bin().args(["patterns", "-q", "--no-itemsets", "-i", "data-samples/transactions.parquet", "-o"]).arg(&out).args(args).output().unwrap()
+    };
+    for bad in [["--max-sequence-len", "0"], ["--max-sequence-len", "11"]] {
+        assert_eq!(run(&bad).status.code(), Some(2), "{bad:?}");
+    }
+    let cfg = dir.path().join("c.toml");
+    for (key, says) in [("max_sequence_len = 0", "expected 1..=10 steps"), ("max_sequence_len = 50", "expected 1..=10 steps")] {
+        std::fs::write(&cfg, format!("[patterns]\n{key}\n")).unwrap();
+        let o = run(&["--config", cfg.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{key}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run(&["--max-sequence-len", "3", "--sequence-min-support", "150", "--max-sequence-patterns", "100"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("more than --max-sequence-patterns 100"));
+    assert!(!out.exists());
+}
