@@ -165,8 +165,9 @@ pub fn group_rows(o: &Ordered, periods: Option<(Period, Period)>, quantity: bool
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
-/// The exact sums of the limb columns `name_0`..`name_3` (null limbs: 0).
-fn joined(df: &DataFrame, name: &str) -> Result<Vec<Exact>> {
+/// The exact sums of the limb columns `name_0`..`name_3` (null limbs: 0), joined into i128: how
+/// the partitioned parts and every Spark step's limbs become exact sums.
+pub fn joined(df: &DataFrame, name: &str) -> Result<Vec<Exact>> {
     let mut total: Vec<Exact> = vec![0; df.height()];
     for k in 0..4u32 {
         let limb = df.column(&format!("{name}_{k}"))?.cast(&DataType::Int64)?;

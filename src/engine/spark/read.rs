@@ -316,14 +316,7 @@ fn exact_column(df: &DataFrame, name: &str) -> Result<Vec<Exact>> {
             )));
         }
     }
-    let mut total: Vec<Exact> = vec![0; df.height()];
-    for k in 0..4u32 {
-        let limb = df.column(&format!("{name}_{k}"))?.cast(&DataType::Int64)?;
-        for (t, v) in total.iter_mut().zip(limb.i64()?.iter()) {
-            *t = t.wrapping_add((v.unwrap_or(0) as i128) << (32 * k));
-        }
-    }
-    Ok(total)
+    groups::joined(df, name)
 }
 
 fn u32_column(df: &DataFrame, name: &str) -> Result<Vec<u32>> {
